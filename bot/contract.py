@@ -1,0 +1,87 @@
+"""The values the core and the channel adapters exchange: Incoming in, Reply out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Channel = Literal["line", "telegram", "console"]
+
+
+@dataclass(frozen=True)
+class UserKey:
+    """Who is talking: a channel plus that channel's user id (aiogram's StorageKey habit)."""
+
+    channel: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> UserKey:
+        """Parse ``channel:user_id`` as written in ELAAS_ADMINS and in the store."""
+        channel, _, user_id = text.strip().partition(":")
+        if not channel or not user_id:
+            raise ValueError(f"not a channel:user id: {text!r}")
+        return cls(channel, user_id)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One user event, already translated from the channel's format.
+
+    ``text`` is what the user typed; ``action`` is the decoded data of a pressed button
+    (LINE postback / Telegram callback data). ``event_id`` is the channel's id used to
+    de-duplicate redelivered events. ``kind`` marks non-message events the core reacts to
+    (``follow``, ``unfollow``, ``unsupported``).
+    """
+
+    channel: str
+    user_id: str
+    chat_id: str
+    text: str | None = None
+    action: str | None = None
+    event_id: str = ""
+    received_at: datetime | None = None
+    kind: str = "message"
+    display_name: str = ""
+    is_group: bool = False
+
+    @property
+    def user(self) -> UserKey:
+        return UserKey(self.channel, self.user_id)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button: ``label`` is shown (short Thai), ``action`` comes back as Incoming.action."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class FileBlob:
+    """A file to hand to the user: Telegram sends it, LINE gets a signed link to it."""
+
+    data: bytes
+    filename: str
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message back to the user. Adapters render choices as quick replies / buttons."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    file: FileBlob | None = None
+    link: str | None = None
+    topic: str | None = None
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+MAX_REPLIES = 5
+MAX_CHOICES = 13

@@ -1,0 +1,96 @@
+"""What a feature plugs into the engine: commands, button actions, free text, pending steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.contract import Choice, Incoming, Reply
+
+Handler = Callable[["Context", str], list[Reply]]
+
+
+@dataclass
+class Session:
+    """Per channel+user conversation state, kept by the core (not by the channel library)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> dict[str, Any] | None:
+        """A step waiting for the user's next message: ``{"feature": name, ...}``."""
+        p = self.data.get("pending")
+        return p if isinstance(p, dict) else None
+
+    def set_pending(self, feature: str, **values: Any) -> None:
+        self.data["pending"] = {"feature": feature, **values}
+
+    def clear_pending(self) -> None:
+        self.data.pop("pending", None)
+
+
+@dataclass
+class Context:
+    """One incoming event as a feature sees it."""
+
+    incoming: Incoming
+    session: Session
+    now: datetime
+
+    @property
+    def user(self) -> str:
+        return str(self.incoming.user)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command: slash names (``/today``) and Thai words (``วันนี้``).
+
+    With ``takes_args`` a Thai word also matches as a prefix followed by a space or a digit
+    (``ยกเลิก 12``); otherwise it must be the whole message, so that ``วันนี้ระบบกลับมายัง``
+    is a question, not the ``วันนี้`` command.
+    """
+
+    slash: tuple[str, ...]
+    words: tuple[str, ...]
+    handler: Handler
+    takes_args: bool = False
+    help: str = ""
+
+
+class Feature:
+    """Base of a feature; override what it needs. Each hook returns None to pass."""
+
+    name = "feature"
+
+    def commands(self) -> list[Command]:
+        """Commands this feature answers."""
+        return []
+
+    def on_action(self, ctx: Context, action: str) -> list[Reply] | None:
+        """A pressed button whose data this feature owns."""
+        return None
+
+    def on_pending(self, ctx: Context, text: str) -> list[Reply] | None:
+        """The user's next message after this feature set ``session.pending``."""
+        return None
+
+    def on_text(self, ctx: Context, text: str) -> list[Reply] | None:
+        """Free text before knowledge matching (e.g. a quick entry)."""
+        return None
+
+    def on_event(self, ctx: Context) -> list[Reply] | None:
+        """A non-message event (``follow``, ``unfollow``)."""
+        return None
+
+
+MENU: tuple[Choice, ...] = (
+    Choice("สถานะระบบ", "cmd:status"),
+    Choice("วิธีปฏิบัติ", "topic:guide.overview"),
+    Choice("แบบฟอร์ม", "cmd:forms"),
+    Choice("บันทึกรายการ", "topic:bot.log_howto"),
+    Choice("ส่งออก", "cmd:export"),
+    Choice("รับแจ้งเตือน", "cmd:subscribe"),
+)

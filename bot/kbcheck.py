@@ -1,0 +1,47 @@
+"""``elaas-bot kb check``: every problem of knowledge/ as ``file:line: topic: message``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.knowledge import Problem, check_knowledge, default_knowledge_dir
+from bot.matching import Matcher
+from bot.text import TextPipeline
+
+
+def run_checks(root: Path | None = None) -> list[Problem]:
+    """Schema, ids, references, lengths, the form catalog, and phrasings that match elsewhere."""
+    root = root or default_knowledge_dir()
+    form_ids: set[str] | None = None
+    problems: list[Problem] = []
+    try:
+        from bot.forms import check_catalog, load_catalog
+
+        catalog = load_catalog(root / "forms")
+        form_ids = {f.id for f in catalog.all()}
+    except ImportError:  # the forms module is optional for a bare knowledge check
+        catalog = None
+    kb, kb_problems = check_knowledge(root, form_ids)
+    problems.extend(kb_problems)
+    if catalog is not None:
+        problems.extend(check_catalog(root / "forms", kb.ids if kb else None))
+    if kb is None:
+        return problems
+    pipeline = TextPipeline(kb.synonyms, extra_words={k for t in kb.topics for k in t.keywords})
+    matcher = Matcher(kb, pipeline)
+    for t in kb.topics:
+        for phrasing, line in zip(t.phrasings, t.phrasing_lines, strict=False):
+            ranked = matcher.rank(phrasing)
+            if not ranked:
+                problems.append(Problem(t.file, line, t.id, f"phrasing has no words: {phrasing}"))
+                continue
+            own = next((s.score for s in ranked if s.topic == t.id), 0.0)
+            best = ranked[0]
+            # A phrasing matches itself at 100; another topic at 100 too means a duplicate.
+            if best.topic != t.id and best.score > own:
+                problems.append(Problem(
+                    t.file, line, t.id,
+                    f"phrasing matches {best.topic} ({best.score}) better than its own ({own}):"
+                    f" {phrasing}",
+                ))  # fmt: skip
+    return problems

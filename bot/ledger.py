@@ -1,0 +1,310 @@
+"""Per-LAO manual ledger: LAOs, membership, join codes, numbered entries, voids, key-back marks."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from bot.entries import Entry, Lao, ParsedEntry, Void
+from bot.store import Store
+
+Role = Literal["admin", "member"]
+LAOS = "laos"
+MEMBERS = "members"
+INVITES = "invites"
+INVITE_DAYS = 7
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+_LAO_CODE = re.compile(r"^\d{4,10}$")
+_RANGE = re.compile(r"(\d+)(?:\s*(?:-|–|ถึง)\s*(\d+))?")
+
+
+class LedgerError(ValueError):
+    """A ledger action was refused; ``str(e)`` is the Thai message for the user."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A chat account bound to one LAO."""
+
+    user: str
+    lao_code: str
+    role: Role
+    name: str
+    joined_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A one-time join code."""
+
+    code: str
+    lao_code: str
+    role: Role
+    expires_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """Totals of one day (voided entries excluded)."""
+
+    day: date
+    receipts: Decimal
+    payments: Decimal
+    count: int
+
+    @property
+    def net(self) -> Decimal:
+        return self.receipts - self.payments
+
+
+def valid_lao_code(code: str) -> bool:
+    """DLA codes are strings of digits; leading zeros matter."""
+    return bool(_LAO_CODE.match(code))
+
+
+class Directory:
+    """LAOs, their members and join codes (one small table each)."""
+
+    def __init__(self, store: Store):
+        self._laos = store.table(LAOS)
+        self._members = store.table(MEMBERS)
+        self._invites = store.table(INVITES)
+
+    # LAOs -----------------------------------------------------------------
+    def add_lao(self, lao: Lao) -> Lao:
+        """Register an LAO (or update its name/province)."""
+        if not valid_lao_code(lao.code):
+            raise LedgerError(f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {lao.code!r})")
+        if not lao.name.strip():
+            raise LedgerError("ต้องมีชื่อ อปท.")
+        self._laos.put(lao.code, {"code": lao.code, "name": lao.name.strip(),
+                                  "province": lao.province.strip()})
+        return lao
+
+    def lao(self, code: str) -> Lao | None:
+        d = self._laos.get(code)
+        return Lao(d["code"], d["name"], d.get("province", "")) if d else None
+
+    def laos(self) -> list[Lao]:
+        return sorted((Lao(d["code"], d["name"], d.get("province", ""))
+                       for d in self._laos.all().values()), key=lambda x: x.code)
+
+    # members --------------------------------------------------------------
+    def member(self, user: str) -> Member | None:
+        d = self._members.get(user)
+        if not d:
+            return None
+        return Member(user, d["lao_code"], d["role"], d.get("name", ""),
+                      datetime.fromisoformat(d["joined_at"]))
+
+    def members(self, lao_code: str) -> list[Member]:
+        out = []
+        for user, d in self._members.all().items():
+            if d["lao_code"] == lao_code:
+                out.append(Member(user, d["lao_code"], d["role"], d.get("name", ""),
+                                  datetime.fromisoformat(d["joined_at"])))
+        return sorted(out, key=lambda m: m.joined_at)
+
+    def bind(self, user: str, lao_code: str, role: Role, name: str, now: datetime) -> Member:
+        """Bind ``user`` to an LAO (replacing an earlier binding)."""
+        if self.lao(lao_code) is None:
+            raise LedgerError("ไม่พบ อปท. นี้ในระบบ")
+        self._members.put(user, {"lao_code": lao_code, "role": role, "name": name,
+                                 "joined_at": now.isoformat()})
+        return Member(user, lao_code, role, name, now)
+
+    def unbind(self, user: str) -> None:
+        self._members.delete(user)
+
+    # invites --------------------------------------------------------------
+    def invite(self, lao_code: str, role: Role, by: str, now: datetime,
+               days: int = INVITE_DAYS) -> Invite:
+        """A new one-time join code for ``lao_code`` that expires after ``days``."""
+        if self.lao(lao_code) is None:
+            raise LedgerError(f"ไม่พบ อปท. รหัส {lao_code}")
+        self._purge(now)
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+        inv = Invite(code, lao_code, role, now + timedelta(days=days), by)
+        self._invites.put(code, {"lao_code": lao_code, "role": role,
+                                 "expires_at": inv.expires_at.isoformat(), "created_by": by})
+        return inv
+
+    def redeem(self, code: str, user: str, name: str, now: datetime) -> Member:
+        """Use a join code once; raises LedgerError with a Thai reason."""
+        key = re.sub(r"[\s\-]", "", code).upper()
+        d = self._invites.get(key)
+        if d is None:
+            raise LedgerError("รหัสเข้าร่วมไม่ถูกต้อง หรือถูกใช้ไปแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+        if datetime.fromisoformat(d["expires_at"]) < now:
+            self._invites.delete(key)
+            raise LedgerError("รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+        member = self.bind(user, d["lao_code"], d["role"], name, now)
+        self._invites.delete(key)
+        return member
+
+    def _purge(self, now: datetime) -> None:
+        for key, d in self._invites.all().items():
+            if datetime.fromisoformat(d["expires_at"]) < now:
+                self._invites.delete(key)
+
+
+class Ledger:
+    """The entries of one LAO, in one table (one file) with an in-memory copy.
+
+    One process owns the data directory, so the copy stays true; every change is written
+    through the store (atomically) before it is acknowledged.
+    """
+
+    def __init__(self, store: Store, lao_code: str):
+        self.lao_code = lao_code
+        self._table = store.table(f"lao/{lao_code}/ledger")
+        self._entries: dict[int, Entry] = {}
+        self._by_event: dict[str, int] = {}
+        for doc in self._table.all().values():
+            e = Entry.from_doc(doc)
+            self._entries[e.no] = e
+            if e.event_id:
+                self._by_event[e.event_id] = e.no
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, no: int) -> Entry | None:
+        return self._entries.get(no)
+
+    def add_many(
+        self, items: Sequence[tuple[ParsedEntry, str]], *, author: str, author_name: str,
+        channel: str, now: datetime,
+    ) -> list[tuple[Entry, bool]]:
+        """Save parsed entries (each with its event id) in one atomic write.
+
+        Returns:
+            ``(entry, created)`` pairs; ``created`` is False for an event id already saved
+            (a redelivered webhook), which returns the earlier entry instead of a copy.
+        """
+        with self._lock:
+            out: list[tuple[Entry, bool]] = []
+            fresh: dict[str, Entry] = {}
+            nxt = max(self._entries, default=0) + 1
+            for parsed, event_id in items:
+                known = self._by_event.get(event_id) if event_id else None
+                if known is not None:
+                    out.append((self._entries[known], False))
+                    continue
+                e = Entry(
+                    lao_code=self.lao_code, no=nxt, kind=parsed.kind, amount=parsed.amount,
+                    description=parsed.description, date=parsed.date, doc_no=parsed.doc_no,
+                    method=parsed.method, author=author, author_name=author_name,
+                    recorded_at=now, event_id=event_id, channel=channel,
+                )
+                nxt += 1
+                fresh[f"{e.no:07d}"] = e
+                out.append((e, True))
+            if fresh:
+                self._table.put_many({k: e.to_doc() for k, e in fresh.items()})
+                for e in fresh.values():
+                    self._entries[e.no] = e
+                    if e.event_id:
+                        self._by_event[e.event_id] = e.no
+            return out
+
+    def void(self, no: int, *, by: str, reason: str, now: datetime, may_void_any: bool) -> Entry:
+        """Mark an entry void (never deleted). Its author or an LAO admin may void it."""
+        with self._lock:
+            e = self._entries.get(no)
+            if e is None:
+                raise LedgerError(f"ไม่พบรายการที่ {no}")
+            if e.voided:
+                raise LedgerError(f"รายการที่ {no} ถูกยกเลิกไปแล้ว")
+            if e.author != by and not may_void_any:
+                raise LedgerError("ยกเลิกได้เฉพาะรายการที่ตัวเองบันทึก หรือผู้ดูแล อปท. เท่านั้นค่ะ")
+            voided = replace(e, void=Void(by, now, reason.strip() or "-"))
+            self._write([voided])
+            return voided
+
+    def mark_keyed(self, nos: Iterable[int], *, by: str, now: datetime) -> list[Entry]:
+        """Mark entries as keyed back into e-LAAS; returns those newly marked."""
+        with self._lock:
+            changed = []
+            for no in sorted(set(nos)):
+                e = self._entries.get(no)
+                if e is None or e.voided or e.keyed:
+                    continue
+                changed.append(replace(e, keyed_at=now, keyed_by=by))
+            self._write(changed)
+            return changed
+
+    def _write(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        self._table.put_many({f"{e.no:07d}": e.to_doc() for e in entries})
+        for e in entries:
+            self._entries[e.no] = e
+
+    def entries(self, date_from: date | None = None, date_to: date | None = None,
+                *, include_void: bool = True) -> list[Entry]:
+        """Entries in date order (then number), optionally within [date_from, date_to]."""
+        out = [
+            e for e in self._entries.values()
+            if (include_void or not e.voided)
+            and (date_from is None or e.date >= date_from)
+            and (date_to is None or e.date <= date_to)
+        ]  # fmt: skip
+        return sorted(out, key=lambda e: (e.date, e.no))
+
+    def recent(self, n: int = 10) -> list[Entry]:
+        """The last ``n`` entries by number."""
+        return [self._entries[k] for k in sorted(self._entries)[-n:]]
+
+    def pending_keyback(self) -> list[Entry]:
+        """Entries not voided and not yet keyed into e-LAAS, in date order."""
+        return [e for e in self.entries(include_void=False) if not e.keyed]
+
+    def day_summary(self, day: date) -> DaySummary:
+        es = self.entries(day, day, include_void=False)
+        return DaySummary(
+            day,
+            sum((e.amount for e in es if e.kind == "receipt"), Decimal(0)),
+            sum((e.amount for e in es if e.kind == "payment"), Decimal(0)),
+            len(es),
+        )
+
+
+class LedgerBook:
+    """Opens each LAO's ledger once per process."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.directory = Directory(store)
+        self._open: dict[str, Ledger] = {}
+        self._lock = threading.Lock()
+
+    def ledger(self, lao_code: str) -> Ledger:
+        with self._lock:
+            led = self._open.get(lao_code)
+            if led is None:
+                led = self._open[lao_code] = Ledger(self.store, lao_code)
+            return led
+
+
+def parse_numbers(text: str, limit: int = 5000) -> list[int]:
+    """``"1-5, 8 10"`` -> [1, 2, 3, 4, 5, 8, 10]; Thai digits are cleaned by the caller."""
+    out: list[int] = []
+    for m in _RANGE.finditer(text):
+        lo, hi = sorted((int(m.group(1)), int(m.group(2) or m.group(1))))
+        if hi - lo > limit:
+            raise LedgerError(f"ช่วงเลขกว้างเกินไป (ครั้งละไม่เกิน {limit:,} รายการ)")
+        out.extend(range(lo, hi + 1))
+    return out

@@ -1,0 +1,342 @@
+"""Persistence behind one small protocol: a TinyDB store (atomic files) and an in-memory twin.
+
+A store holds named tables; a table maps string keys to JSON documents. Table names may contain
+``/`` (``lao/01234567/ledger``): the TinyDB store keeps one file per table, so each LAO's ledger
+is its own file. Every write replaces the file atomically (temp file + fsync + rename), so a
+crash leaves either the old or the new file, never a torn one. Exactly one process may own a
+data directory: :func:`lock_data_dir` takes a lock file and a second owner is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Document
+
+SCHEMA_VERSION = 1
+_META = "_meta"
+_TABLE = "records"
+_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.\-]*(/[a-z0-9_][a-z0-9_.\-]*)*$")
+
+Doc = dict[str, Any]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (locked by another process, unreadable file, bad name)."""
+
+
+class Table(Protocol):
+    """A keyed collection of JSON documents."""
+
+    def get(self, key: str) -> Doc | None:
+        """The document stored under ``key`` (a copy), or None."""
+
+    def put(self, key: str, doc: Mapping[str, Any]) -> None:
+        """Store ``doc`` under ``key``, replacing what was there; durable when it returns."""
+
+    def put_many(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Store several documents in one atomic write."""
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+
+    def all(self) -> dict[str, Doc]:
+        """Every document by key (copies), in insertion order."""
+
+    def __len__(self) -> int:
+        """Number of documents."""
+
+
+class Store(Protocol):
+    """A set of named tables."""
+
+    def table(self, name: str) -> Table:
+        """The table called ``name`` (created empty on first write)."""
+
+    def tables(self, prefix: str = "") -> list[str]:
+        """Names of existing tables starting with ``prefix``."""
+
+    def close(self) -> None:
+        """Release files and locks."""
+
+
+def _check_name(name: str) -> None:
+    if not _NAME_RE.match(name) or ".." in name:
+        raise StoreError(f"bad table name: {name!r}")
+
+
+# --------------------------------------------------------------------------- in memory
+
+
+class MemoryTable:
+    """In-memory twin of :class:`TinyTable`, same semantics, for tests and dry runs."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, Doc] = {}
+
+    def get(self, key: str) -> Doc | None:
+        doc = self._docs.get(key)
+        return copy.deepcopy(doc) if doc is not None else None
+
+    def put(self, key: str, doc: Mapping[str, Any]) -> None:
+        self._docs[key] = _roundtrip(doc)
+
+    def put_many(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
+        fresh = {k: _roundtrip(d) for k, d in docs.items()}  # validate all before changing any
+        self._docs.update(fresh)
+
+    def delete(self, key: str) -> None:
+        self._docs.pop(key, None)
+
+    def all(self) -> dict[str, Doc]:
+        return copy.deepcopy(self._docs)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+
+class MemoryStore:
+    """A store that lives and dies with the process."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, MemoryTable] = {}
+
+    def table(self, name: str) -> MemoryTable:
+        _check_name(name)
+        return self._tables.setdefault(name, MemoryTable())
+
+    def tables(self, prefix: str = "") -> list[str]:
+        return sorted(n for n, t in self._tables.items() if n.startswith(prefix) and len(t))
+
+    def close(self) -> None:
+        self._tables.clear()
+
+
+def _roundtrip(doc: Mapping[str, Any]) -> Doc:
+    """Copy through JSON so both stores accept and return exactly the same values."""
+    loaded: Doc = json.loads(json.dumps(dict(doc), ensure_ascii=False))
+    return loaded
+
+
+# --------------------------------------------------------------------------- TinyDB
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage: reads the file once, writes it whole and atomically on every change.
+
+    TinyDB's own JSONStorage rewrites the file in place (a failed write corrupts it) and
+    escapes Thai as ``\\uXXXX``. This one writes UTF-8 to a temp file in the same folder,
+    fsyncs it, renames it over the old one and fsyncs the folder. While :meth:`batch` is
+    active, writes are held and made once at the end.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._cache: Doc | None = None
+        self._held = 0
+        self._dirty = False
+
+    def read(self) -> Doc | None:
+        if self._cache is None:
+            try:
+                with open(self.path, "rb") as f:
+                    self._cache = orjson.loads(f.read())
+            except FileNotFoundError:
+                return None
+            except orjson.JSONDecodeError as exc:
+                raise StoreError(f"{self.path}: not valid JSON ({exc})") from exc
+        return self._cache
+
+    def write(self, data: Doc) -> None:
+        self._cache = data
+        if self._held:
+            self._dirty = True
+            return
+        self._flush(data)
+
+    def _flush(self, data: Doc) -> None:
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                # orjson writes UTF-8 Thai as is, ~8x faster than json.dump for 10k entries.
+                f.write(orjson.dumps(data))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+            dfd = os.open(folder, os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except BaseException:
+            self._cache = None  # memory may be ahead of disk now: reload on next read
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold writes inside the block and write once at the end (or not at all on error)."""
+        self._held += 1
+        try:
+            yield
+        except BaseException:
+            self._held -= 1
+            if not self._held:
+                self._dirty = False
+                self._cache = None
+            raise
+        self._held -= 1
+        if not self._held and self._dirty:
+            self._dirty = False
+            assert self._cache is not None
+            self._flush(self._cache)
+
+    def close(self) -> None:
+        self._cache = None
+
+
+class TinyTable:
+    """A table backed by one TinyDB file; keys are kept in a ``_key`` field."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = TinyDB(str(path), storage=AtomicJSONStorage)
+        self._storage: AtomicJSONStorage = self._db.storage  # type: ignore[assignment]
+        self._records = self._db.table(_TABLE, cache_size=0)
+        self._ids: dict[str, int] = {}
+        self._next = 1
+        meta = self._db.table(_META, cache_size=0).get(doc_id=1)
+        if meta is not None and int(meta.get("schema", 0)) > SCHEMA_VERSION:
+            raise StoreError(f"{path}: schema {meta['schema']} is newer than this program")
+        for doc in self._records.all():
+            self._ids[doc["_key"]] = doc.doc_id
+            self._next = max(self._next, doc.doc_id + 1)
+
+    def _ensure_meta(self) -> None:
+        meta = self._db.table(_META, cache_size=0)
+        if meta.get(doc_id=1) is None:
+            meta.insert(Document({"schema": SCHEMA_VERSION}, doc_id=1))
+
+    def get(self, key: str) -> Doc | None:
+        doc_id = self._ids.get(key)
+        if doc_id is None:
+            return None
+        doc = self._records.get(doc_id=doc_id)
+        if doc is None:
+            return None
+        out = copy.deepcopy(dict(doc))
+        out.pop("_key", None)
+        return out
+
+    def put(self, key: str, doc: Mapping[str, Any]) -> None:
+        self.put_many({key: doc})
+
+    def put_many(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
+        if not docs:
+            return
+        fresh = {k: _roundtrip({**d, "_key": k}) for k, d in docs.items()}
+        ids = dict(self._ids)
+        nxt = self._next
+        for key in fresh:
+            if key not in ids:
+                ids[key] = nxt
+                nxt += 1
+
+        def update(table: dict[int, Any]) -> None:
+            for key, doc in fresh.items():
+                table[ids[key]] = doc
+
+        with self._storage.batch():
+            self._ensure_meta()
+            # One pass over the table for the whole batch: TinyDB's public upsert would
+            # rebuild the table dictionary once per document.
+            self._records._update_table(update)
+        self._ids, self._next = ids, nxt
+
+    def delete(self, key: str) -> None:
+        doc_id = self._ids.get(key)
+        if doc_id is None:
+            return
+        self._records.remove(doc_ids=[doc_id])
+        del self._ids[key]
+
+    def all(self) -> dict[str, Doc]:
+        out: dict[str, Doc] = {}
+        for doc in self._records.all():
+            d = copy.deepcopy(dict(doc))
+            out[d.pop("_key")] = d
+        return out
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class TinyStore:
+    """The default store: one TinyDB JSON file per table under ``data_dir``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._tables: dict[str, TinyTable] = {}
+        self._lock = threading.Lock()
+
+    def _path(self, name: str) -> Path:
+        return self.data_dir / (name + ".json")
+
+    def table(self, name: str) -> TinyTable:
+        _check_name(name)
+        with self._lock:
+            t = self._tables.get(name)
+            if t is None:
+                t = self._tables[name] = TinyTable(self._path(name))
+            return t
+
+    def tables(self, prefix: str = "") -> list[str]:
+        names = {
+            str(p.relative_to(self.data_dir).with_suffix(""))
+            for p in self.data_dir.rglob("*.json")
+            if not p.name.startswith(".")
+        }
+        names |= {n for n, t in self._tables.items() if len(t)}
+        return sorted(n for n in names if n.startswith(prefix) and _NAME_RE.match(n))
+
+    def close(self) -> None:
+        for t in self._tables.values():
+            t.close()
+        self._tables.clear()
+
+
+def lock_data_dir(data_dir: Path) -> FileLock:
+    """Take the data directory's owner lock, or raise StoreError naming the problem.
+
+    Returns:
+        The held lock; release it (``lock.release()``) when the process stops owning the data.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(data_dir / ".owner.lock"))
+    try:
+        lock.acquire(timeout=0.2)
+    except Timeout as exc:
+        raise StoreError(
+            f"another elaas-bot process already owns {data_dir} "
+            "(stop it first, or use a different ELAAS_DATA_DIR)"
+        ) from exc
+    return lock

@@ -1,0 +1,143 @@
+"""Thai text pipeline: one normalisation for knowledge phrasings and user questions alike."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pythainlp.corpus import thai_words
+from pythainlp.tokenize import Tokenizer
+from pythainlp.util import normalize as th_normalize
+from pythainlp.util import remove_zw
+from pythainlp.util.trie import Trie
+
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+# Anything that is not Thai, Latin, a digit or a few joiners becomes a space (emoji, symbols).
+_JUNK = re.compile(r"[^\u0e00-\u0e7fA-Za-z0-9./\-ๆ ]+")
+_SPACES = re.compile(r"\s+")
+# Letters repeated three or more times are emphasis ("ล่มมมม", "อะไรรร"): keep one.
+_REPEAT = re.compile(r"([\u0e01-\u0e2eA-Za-z])\1{2,}")
+# Polite particles and fillers carry no meaning for matching.
+PARTICLES = frozenset(
+    "ครับ คับ ครัช ค่ะ คะ ค่า คร้า ค้า ขา นะ น้า นะคะ นะครับ จ้า จ้ะ จ๊ะ ฮะ ฮับ อะ อ่ะ เนอะ "
+    "หน่อย ที ทีครับ ทีค่ะ จ้ะ เลย ๆ".split()
+)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A text after normalisation: ``tokens`` joined by spaces, and ``flat`` without spaces."""
+
+    tokens: tuple[str, ...]
+
+    @property
+    def spaced(self) -> str:
+        return " ".join(self.tokens)
+
+    @property
+    def flat(self) -> str:
+        return "".join(self.tokens)
+
+
+def clean(text: str) -> str:
+    """Character-level clean-up: Unicode NFC, zero-width, Thai digits, junk, case, spaces."""
+    text = unicodedata.normalize("NFC", text)
+    text = remove_zw(text).translate(_THAI_DIGITS)
+    text = th_normalize(text)
+    text = _JUNK.sub(" ", text).lower()
+    text = _REPEAT.sub(r"\1", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+class TextPipeline:
+    """Normalise, tokenise (newmm with domain words) and fold synonyms.
+
+    Args:
+        synonyms: canonical word -> variants. Variants of several words or with Latin letters
+            are replaced in the cleaned text before tokenising; single-word variants are folded
+            token by token (so ``ดับ`` inside ``ระดับ`` is left alone).
+        extra_words: domain words added to the tokeniser's dictionary.
+    """
+
+    def __init__(self, synonyms: Mapping[str, Iterable[str]], extra_words: Iterable[str] = ()):
+        token_map: dict[str, str] = {}
+        phrase_map: dict[str, str] = {}
+        words = set(extra_words)
+        for canonical, variants in synonyms.items():
+            canon = clean(canonical)
+            words.add(canon.replace(" ", ""))
+            for v in variants:
+                cv = clean(str(v))
+                if not cv or cv == canon:
+                    continue
+                if " " in cv or re.search(r"[a-z0-9.\-]", cv):
+                    phrase_map[cv] = canon
+                else:
+                    token_map[cv] = canon
+                    words.add(cv)
+        self._token_map = token_map
+        # Longest first so "new e-laas" wins over "e-laas"; Latin variants on word boundaries.
+        self._phrase_re = (
+            re.compile(
+                "|".join(
+                    rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])"
+                    for p in sorted(phrase_map, key=len, reverse=True)
+                )
+            )
+            if phrase_map
+            else None
+        )
+        self._phrase_map = phrase_map
+        dictionary = set(thai_words()) | {w for w in words if w and " " not in w}
+        self._tokenizer = Tokenizer(custom_dict=Trie(dictionary), engine="newmm",
+                                    keep_whitespace=False)
+        self._split_variants = self._variants_split_by_tokenizer()
+
+    def _variants_split_by_tokenizer(self) -> dict[tuple[str, ...], str]:
+        """Variants the tokenizer still splits (compounds): fold them as token sequences."""
+        out: dict[tuple[str, ...], str] = {}
+        for v, canon in self._token_map.items():
+            toks = tuple(self._tokenizer.word_tokenize(v))
+            if len(toks) > 1:
+                out[toks] = canon
+        return out
+
+    def warm_up(self) -> None:
+        """Load the tokenizer's dictionary now rather than on the first user message."""
+        self.normalize("ระบบขัดข้องรับเงินอย่างไร")
+
+    def normalize(self, text: str) -> Normalized:
+        """The normalised form of ``text`` (cached: the same question is normalised once)."""
+        return self._normalize_cached(text[:2000])
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one pipeline lives as long as the process
+    def _normalize_cached(self, text: str) -> Normalized:
+        cleaned = clean(text)
+        if self._phrase_re is not None:
+            cleaned = self._phrase_re.sub(lambda m: f" {self._phrase_map[m.group(0)]} ", cleaned)
+        tokens: list[str] = []
+        for tok in self._tokenizer.word_tokenize(cleaned):
+            tok = tok.strip()
+            if not tok or tok in PARTICLES or tok in {".", "-", "/"}:
+                continue
+            tokens.append(self._token_map.get(tok, tok))
+        return Normalized(tuple(self._fold_sequences(tokens)))
+
+    def _fold_sequences(self, tokens: list[str]) -> list[str]:
+        if not self._split_variants:
+            return tokens
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for seq, canon in self._split_variants.items():
+                if tuple(tokens[i : i + len(seq)]) == seq:
+                    out.append(canon)
+                    i += len(seq)
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out

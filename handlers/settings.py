@@ -1,0 +1,119 @@
+"""Settings read once from the environment (and an optional .env file) as a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.contract import UserKey
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a .env file (comments, blanks and ``export`` allowed)."""
+    out: dict[str, str] = {}
+    if not path.is_file():
+        return out
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[key.strip()] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration as in shared/design.md. Secrets are excluded from repr."""
+
+    data_dir: Path = Path("data")
+    line_channel_secret: str = field(default="", repr=False)
+    line_channel_access_token: str = field(default="", repr=False)
+    line_api_base: str = "https://api.line.me"
+    telegram_bot_token: str = field(default="", repr=False)
+    telegram_api_base: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: str = field(default="", repr=False)
+    public_base_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admins: frozenset[UserKey] = frozenset()
+    file_secret: str = field(default="", repr=False)
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.line_channel_secret and self.line_channel_access_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def telegram_webhook(self) -> bool:
+        return bool(self.telegram_webhook_secret)
+
+    def missing_for_serve(self) -> list[str]:
+        """Variables to set so that at least one channel is on (empty when one is)."""
+        if self.line_enabled or self.telegram_enabled:
+            return []
+        return ["LINE_CHANNEL_SECRET + LINE_CHANNEL_ACCESS_TOKEN", "TELEGRAM_BOT_TOKEN"]
+
+    def is_admin(self, user: UserKey) -> bool:
+        return user in self.admins
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+        """Settings from ``env`` (default: os.environ) over a .env file (default ``./.env``).
+
+        Raises:
+            ValueError: listing every variable that is set but malformed.
+        """
+        values = read_dotenv(dotenv if dotenv is not None else Path(".env"))
+        values.update(dict(os.environ if env is None else env))
+        errors: list[str] = []
+        port = 8080
+        try:
+            port = int(values.get("PORT", "8080") or 8080)
+        except ValueError:
+            errors.append("PORT must be a number")
+        admins: set[UserKey] = set()
+        for item in filter(None, (a.strip() for a in values.get("ELAAS_ADMINS", "").split(","))):
+            try:
+                admins.add(UserKey.parse(item))
+            except ValueError:
+                errors.append(f"ELAAS_ADMINS: {item!r} is not channel:user_id")
+        if bool(values.get("LINE_CHANNEL_SECRET")) != bool(values.get("LINE_CHANNEL_ACCESS_TOKEN")):
+            errors.append("LINE needs both LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return cls(
+            data_dir=Path(values.get("ELAAS_DATA_DIR") or "data"),
+            line_channel_secret=values.get("LINE_CHANNEL_SECRET", ""),
+            line_channel_access_token=values.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
+            line_api_base=(values.get("LINE_API_BASE") or "https://api.line.me").rstrip("/"),
+            telegram_bot_token=values.get("TELEGRAM_BOT_TOKEN", ""),
+            telegram_api_base=values.get("TELEGRAM_API_BASE") or "https://api.telegram.org/bot",
+            telegram_webhook_secret=values.get("TELEGRAM_WEBHOOK_SECRET", ""),
+            public_base_url=(values.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            host=values.get("HOST") or "127.0.0.1",
+            port=port,
+            admins=frozenset(admins),
+            file_secret=values.get("ELAAS_FILE_SECRET", ""),
+        )
+
+    def resolved_file_secret(self) -> bytes:
+        """ELAAS_FILE_SECRET, or a key generated once into the data dir (mode 600)."""
+        if self.file_secret:
+            return self.file_secret.encode()
+        path = self.data_dir / ".file_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()

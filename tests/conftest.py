@@ -1,0 +1,53 @@
+"""Shared fixtures: a core on a temporary data dir, with a fixed clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
+os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
+
+from bot.contract import Incoming, Reply  # noqa: E402
+from handlers.app import Core, build_core  # noqa: E402
+from handlers.settings import Settings  # noqa: E402
+
+BANGKOK = timezone(timedelta(hours=7))
+FIXED_NOW = datetime(2024, 7, 15, 10, 30, tzinfo=BANGKOK)
+
+
+@pytest.fixture(scope="session")
+def memory_core() -> Core:
+    """One in-memory core for read-only questions (building it takes ~1 s)."""
+    return build_core(Settings(data_dir=Path("/nonexistent")), memory=True)
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> Iterator[Core]:
+    """A core on a fresh data dir with the clock fixed at 15 Jul 2024 10:30 (Bangkok)."""
+    c = build_core(Settings(data_dir=tmp_path / "data"))
+    c.engine.clock = lambda: FIXED_NOW
+    yield c
+    c.store.close()
+
+
+Say = Callable[..., list[Reply]]
+
+
+@pytest.fixture
+def say(core: Core) -> Say:
+    """Send text (or a button action) as a console user and get the replies."""
+    counter = iter(range(10**9))
+
+    def _say(text: str | None = None, *, user: str = "u1", action: str | None = None,
+             channel: str = "console", event_id: str | None = None, name: str = "สมศรี",
+             kind: str = "message") -> list[Reply]:
+        eid = event_id if event_id is not None else f"ev{next(counter)}"
+        return core.engine.reply_to(Incoming(channel, user, user, text=text, action=action,
+                                             event_id=eid, display_name=name, kind=kind))
+
+    return _say
