@@ -1,16 +1,22 @@
-"""Spreadsheet cell safety: text that a spreadsheet would run as a formula is neutralised."""
+"""Spreadsheet cell safety: formulas neutralised, characters a workbook cannot hold removed."""
 
 from __future__ import annotations
 
+import re
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_ILLEGAL_XLSX = re.compile(r"[\000-\010\013\014\016-\037]")
 
 
 def safe_cell(value: str) -> str:
-    """Prefix a quote to text starting with ``= + - @`` (or a control char) so it stays text.
+    """Make text safe for a spreadsheet cell (XLSX or CSV).
 
-    OWASP's CSV-injection advice: Excel, LibreOffice and Google Sheets show the text as typed
-    and never evaluate it.
+    Control characters a workbook cannot hold are removed, and text that a spreadsheet would
+    evaluate as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or a line break) gets a
+    leading ``'`` so Excel, LibreOffice and Google Sheets keep it as text (OWASP's advice on
+    CSV injection).
     """
-    if value and value.startswith(_FORMULA_START):
+    value = _ILLEGAL_XLSX.sub("", value)
+    if value.startswith(_FORMULA_START):
         return "'" + value
     return value

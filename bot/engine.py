@@ -121,8 +121,7 @@ class Engine:
             return [Reply(WELCOME, MENU)]
         pending = ctx.session.pending
         if pending:
-            cmd = self._command(text)
-            if cmd is None:
+            if self._command(text) is None:
                 owner = self._feature(str(pending.get("feature")))
                 if owner is not None:
                     out = owner.on_pending(ctx, text)
@@ -231,7 +230,7 @@ class Engine:
                                                  ("state", "since", "expected", "message",
                                                   "ref", "updated")}
             text = text.format(**fields)
-        names = [self.kb.sources[s].title for s in topic.sources if s in self.kb.sources]
+        names = [self.kb.sources[s].label for s in topic.sources if s in self.kb.sources]
         if names:
             text += "\n\nที่มา: " + "; ".join(names)
         choices: list[Choice] = []
@@ -243,8 +242,10 @@ class Engine:
             if self.kb.has(r):
                 choices.append(Choice(self.kb.topic(r).title, f"topic:{r}"))
         choices.append(Choice("เมนูหลัก", "menu:"))
-        seen: set[str] = set()
-        unique = tuple(c for c in choices if not (c.action in seen or seen.add(c.action)))
+        first: dict[str, Choice] = {}
+        for c in choices:
+            first.setdefault(c.action, c)
+        unique = tuple(first.values())
         return [Reply(text, unique[:MAX_CHOICES], topic=topic.id)]
 
     def _record_gap(self, normalized: str) -> None:

@@ -135,7 +135,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Lao:
-    """A local administrative organisation: DLA code (digits, leading zeros kept), name, province."""
+    """A local administrative organisation: DLA code (digits, leading zeros kept), name."""
 
     code: str
     name: str

@@ -1,4 +1,4 @@
-"""Load and validate knowledge/: topics, sources, synonyms. Frozen values, problems as file:line."""
+"""Load and validate knowledge/: topics, sources, synonyms; problems as file:line."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ class Source:
     id: str
     title: str
     certainty: str
+    short: str = ""
+
+    @property
+    def label(self) -> str:
+        """The short citation shown under answers (the full title when none is given)."""
+        return self.short or self.title
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class KnowledgeBase:
     sources: dict[str, Source]
     synonyms: dict[str, tuple[str, ...]]
     root: Path
+    out_of_scope: tuple[str, ...] = ()
 
     def topic(self, topic_id: str) -> Topic:
         """The topic with this id (KeyError if none)."""
@@ -189,7 +196,8 @@ def _read_sources(root: Path, problems: list[Problem]) -> dict[str, Source]:
         certainty = str(value.get("certainty", ""))
         if certainty not in {"S", "V", "P", "L"}:
             problems.append(Problem(name, line_of(data, sid), str(sid), "certainty: S, V, L or P"))
-        out[str(sid)] = Source(str(sid), str(value["title"]).strip(), certainty)
+        out[str(sid)] = Source(str(sid), str(value["title"]).strip(), certainty,
+                               str(value.get("short", "")).strip())
     return out
 
 
@@ -212,6 +220,18 @@ def _read_synonyms(root: Path, problems: list[Problem]) -> dict[str, tuple[str, 
             continue
         out[str(canon)] = tuple(values)
     return out
+
+
+def _read_out_of_scope(root: Path, problems: list[Problem]) -> tuple[str, ...]:
+    path = root / "outofscope.yaml"
+    if not path.exists():
+        return ()
+    data = load_yaml(path)
+    values = _as_str_list(data.get("phrasings")) if isinstance(data, dict) else None
+    if values is None:
+        problems.append(Problem(_rel(path, root), 1, "-", "needs a 'phrasings' list"))
+        return ()
+    return tuple(v.strip() for v in values if v.strip())
 
 
 def _check_topics(kb: KnowledgeBase, problems: list[Problem], form_ids: set[str] | None) -> None:
@@ -258,7 +278,8 @@ def load_knowledge(root: Path | None = None) -> KnowledgeBase:
     """Load knowledge/ or raise DataError naming the first problem as ``file:line``."""
     kb, problems = _load(root or default_knowledge_dir(), strict=False)
     if problems:
-        raise DataError(str(problems[0]) + (f" (+{len(problems) - 1} more)" if problems[1:] else ""))
+        more = f" (+{len(problems) - 1} more)" if problems[1:] else ""
+        raise DataError(str(problems[0]) + more)
     return kb
 
 
@@ -267,7 +288,8 @@ def _load(root: Path, strict: bool) -> tuple[KnowledgeBase, list[Problem]]:
     topics = _read_topics(root, problems)
     sources = _read_sources(root, problems)
     synonyms = _read_synonyms(root, problems)
-    kb = KnowledgeBase(tuple(topics), sources, synonyms, root)
+    oos = _read_out_of_scope(root, problems)
+    kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos)
     # Structural problems stop loading; content problems (length, phrasings) only fail kb check.
     structural: list[Problem] = list(problems)
     if strict:

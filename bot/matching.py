@@ -1,7 +1,28 @@
-"""Score a question against every topic's phrasings (rapidfuzz) and decide with cutoffs."""
+"""Score a question against every topic (TF-IDF words + character n-grams + rapidfuzz).
+
+Four signals, mixed with fixed weights:
+
+- **words**: TF-IDF cosine of the question's newmm tokens (synonyms folded) against each
+  topic's whole bag of words (title, phrasings, keywords). Distinctive words such as ฎีกา or
+  เงินเดือน weigh far more than ระบบ or อย่างไร, which appear in every topic.
+- **chars**: the same over character 3-grams of the text without spaces, which survives
+  typos and tokenisation differences (``ชัดข้อง``, run-together words).
+- **bayes**: the posterior of a multinomial naive Bayes model over the same words and
+  3-grams, trained on the phrasings: it sharpens the choice between close topics.
+- **fuzzy**: the best rapidfuzz score (mean of ``token_set_ratio`` on tokens and ``ratio`` on
+  the flat text) against any single phrasing: a near-verbatim question is answered even when
+  a sibling topic is close.
+
+A topic whose keyword appears in the question gets a bonus. The off-topic phrasings of
+``knowledge/outofscope.yaml`` form one more class: when it beats every topic, the question is
+out of scope. Cutoffs then decide: answer, suggest the top three, or give up.
+"""
 
 from __future__ import annotations
 
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,13 +31,21 @@ from rapidfuzz import fuzz, process
 from bot.knowledge import KnowledgeBase
 from bot.text import Normalized, TextPipeline
 
-# Decided on tests/data/questions.tsv (see bench/bench_matching.py): a topic at or above
-# CONFIDENT with a clear lead is answered; down to SUGGEST the best three are offered.
-CONFIDENT = 64.0
-SUGGEST = 46.0
-LEAD = 4.0
-KEYWORD_BONUS = 8.0
-SHORTLIST = 40
+# Decided on tests/data/questions.tsv with bench/bench_matching.py.
+W_WORDS = 0.5
+W_CHARS = 0.3
+W_BAYES = 0.3
+KEYWORD_BONUS = 6.0
+CONFIDENT = 40.0
+SUGGEST = 24.0
+LEAD = 3.0
+VERBATIM = 95.0
+SHORTLIST = 8
+NGRAM = 3
+NB_ALPHA = 0.1
+
+Vector = dict[str, float]
+OUT_OF_SCOPE = "_out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -43,72 +72,190 @@ class MatchResult:
         return self.ranked[0].score if self.ranked else 0.0
 
 
-class Matcher:
-    """Ranks topics for a question.
+def char_ngrams(flat: str, n: int = NGRAM) -> list[str]:
+    """Character n-grams of ``flat`` with boundary marks (``#ab``, ``abc``, ``bc#``)."""
+    padded = f"#{flat}#"
+    if len(padded) <= n:
+        return [padded]
+    return [padded[i : i + n] for i in range(len(padded) - n + 1)]
 
-    Each phrasing is scored two ways and the mean is taken: ``token_set_ratio`` on the
-    newmm tokens (word order and extra words matter little) and ``ratio`` on the text
-    without spaces (robust to tokenisation differences from typos). A topic's keywords
-    found in the question add a bonus. ``ratio`` runs only on a token-score shortlist,
-    which keeps a question well under a millisecond with 1,000 phrasings.
-    """
+
+class _TfIdf:
+    """A tiny sparse TF-IDF index over one document per topic, queried by cosine."""
+
+    def __init__(self, docs: dict[str, list[str]]):
+        df: Counter[str] = Counter()
+        for terms in docs.values():
+            df.update(set(terms))
+        n = len(docs)
+        self.idf = {t: math.log((n + 1) / (c + 1)) + 1.0 for t, c in df.items()}
+        self.default_idf = math.log(n + 1) + 1.0
+        self.postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for topic, terms in docs.items():
+            for term, weight in self.vector(terms).items():
+                self.postings[term].append((topic, weight))
+
+    def vector(self, terms: Iterable[str]) -> Vector:
+        counts = Counter(terms)
+        vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self.default_idf)
+               for t, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        return {t: v / norm for t, v in vec.items()}
+
+    def cosine(self, terms: list[str]) -> dict[str, float]:
+        """Cosine of the query against every topic sharing a term with it."""
+        scores: dict[str, float] = defaultdict(float)
+        # Terms unknown to the index cannot match but still count in the query's norm, so a
+        # question full of unrelated words scores low.
+        for term, qw in self.vector(terms).items():
+            for topic, dw in self.postings.get(term, ()):
+                scores[topic] += qw * dw
+        return scores
+
+
+class _NaiveBayes:
+    """Multinomial naive Bayes over word and character features, one class per topic."""
+
+    def __init__(self, docs: dict[str, list[str]]):
+        vocab: set[str] = set()
+        counts: dict[str, Counter[str]] = {}
+        for topic, feats in docs.items():
+            counts[topic] = Counter(feats)
+            vocab.update(feats)
+        size = len(vocab)
+        self.vocab = vocab
+        self.topics = list(docs)
+        self.loglik: dict[str, dict[str, float]] = defaultdict(dict)
+        self.unseen: dict[str, float] = {}
+        for topic, c in counts.items():
+            denom = sum(c.values()) + NB_ALPHA * size
+            self.unseen[topic] = math.log(NB_ALPHA / denom)
+            for feat, n in c.items():
+                self.loglik[feat][topic] = math.log((n + NB_ALPHA) / denom)
+
+    def posterior(self, feats: list[str]) -> dict[str, float]:
+        """P(topic | features), uniform prior; empty when no feature is known."""
+        known = [f for f in feats if f in self.vocab]
+        if not known:
+            return {}
+        logp = {t: 0.0 for t in self.topics}
+        for f in known:
+            row = self.loglik[f]
+            for t in self.topics:
+                logp[t] += row.get(t, self.unseen[t])
+        top = max(logp.values())
+        exp = {t: math.exp(v - top) for t, v in logp.items()}
+        z = sum(exp.values())
+        return {t: v / z for t, v in exp.items() if v / z > 1e-4}
+
+
+def _features(n: Normalized) -> list[str]:
+    return [*n.tokens, *("c:" + g for g in char_ngrams(n.flat))]
+
+
+class Matcher:
+    """Ranks topics for a question and decides with cutoffs."""
 
     def __init__(self, kb: KnowledgeBase, pipeline: TextPipeline):
         self.pipeline = pipeline
+        self._order = {t.id: i for i, t in enumerate(kb.topics)}
         self._owner: list[str] = []
-        spaced: list[str] = []
-        flat: list[str] = []
-        for topic in kb.topics:
-            for p in (topic.title, *topic.phrasings):
-                n = pipeline.normalize(p)
+        self._spaced: list[str] = []
+        self._flat: list[str] = []
+        words: dict[str, list[str]] = {}
+        chars: dict[str, list[str]] = {}
+        feats: dict[str, list[str]] = {}
+        classes = [(t.id, (t.title, *t.phrasings), t.keywords) for t in kb.topics]
+        if kb.out_of_scope:
+            classes.append((OUT_OF_SCOPE, kb.out_of_scope, ()))
+        self._order[OUT_OF_SCOPE] = len(self._order)
+        for topic_id, texts, keywords in classes:
+            w: list[str] = []
+            c: list[str] = []
+            f: list[str] = []
+            for text in texts:
+                n = pipeline.normalize(text)
                 if not n.tokens:
                     continue
-                self._owner.append(topic.id)
-                spaced.append(n.spaced)
-                flat.append(n.flat)
-        self._spaced = spaced
-        self._flat = flat
+                f += _features(n)
+                self._owner.append(topic_id)
+                self._spaced.append(n.spaced)
+                self._flat.append(n.flat)
+                w += n.tokens
+                c += char_ngrams(n.flat)
+            for k in keywords:
+                n = pipeline.normalize(k)
+                w += list(n.tokens) * 2
+                c += char_ngrams(n.flat)
+                f += _features(n)
+            words[topic_id] = w
+            chars[topic_id] = c
+            feats[topic_id] = f
+        self._words = _TfIdf(words)
+        self._chars = _TfIdf(chars)
+        self._bayes = _NaiveBayes(feats)
         self._keywords: dict[str, tuple[str, ...]] = {
             t.id: tuple(k for k in (pipeline.normalize(k).flat for k in t.keywords) if len(k) > 1)
             for t in kb.topics
         }
-        self._order = [t.id for t in kb.topics]
 
     @property
     def size(self) -> int:
-        """How many phrasings are indexed."""
+        """How many phrasings (titles included) are indexed."""
         return len(self._owner)
 
-    def rank(self, question: str | Normalized) -> list[Scored]:
-        """Every topic with a positive score, best first."""
-        q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        if not q.tokens:
-            return []
+    def _fuzzy(self, q: Normalized) -> dict[str, float]:
         best: dict[str, float] = {}
-        hits = process.extract(
-            q.spaced, self._spaced, scorer=fuzz.token_set_ratio, limit=SHORTLIST
-        )
-        for _, tok_score, idx in hits:
-            raw = fuzz.ratio(q.flat, self._flat[idx])
-            score = (tok_score + raw) / 2
+        hits = process.extract(q.spaced, self._spaced, scorer=fuzz.token_sort_ratio,
+                               limit=SHORTLIST)
+        for _, _, idx in hits:
+            score = (fuzz.token_set_ratio(q.spaced, self._spaced[idx])
+                     + fuzz.ratio(q.flat, self._flat[idx])) / 2
             owner = self._owner[idx]
             if score > best.get(owner, 0.0):
                 best[owner] = score
-        for topic, words in self._keywords.items():
-            if words and any(w in q.flat for w in words):
-                best[topic] = min(100.0, best.get(topic, SUGGEST - KEYWORD_BONUS) + KEYWORD_BONUS)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1], self._order.index(kv[0])))
-        return [Scored(t, round(s, 1)) for t, s in ranked]
+        return best
+
+    def rank(self, question: str | Normalized) -> list[Scored]:
+        """Every topic with a positive score, best first (the off-topic class included)."""
+        q = self.pipeline.normalize(question) if isinstance(question, str) else question
+        if not q.tokens:
+            return []
+        words = self._words.cosine(list(q.tokens))
+        chars = self._chars.cosine(char_ngrams(q.flat))
+        bayes = self._bayes.posterior(_features(q))
+        scores: dict[str, float] = {}
+        for topic in set(words) | set(chars):
+            scores[topic] = 100 * (W_WORDS * words.get(topic, 0.0)
+                                   + W_CHARS * chars.get(topic, 0.0)
+                                   + W_BAYES * bayes.get(topic, 0.0))
+        for topic, kws in self._keywords.items():
+            if topic in scores and any(k in q.flat for k in kws):
+                scores[topic] += KEYWORD_BONUS
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
+        return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0]
 
     def match(self, question: str | Normalized) -> MatchResult:
         """Answer, suggest or give up, by the cutoffs above."""
-        ranked = tuple(self.rank(question))
-        if not ranked or ranked[0].score < SUGGEST:
+        q = self.pipeline.normalize(question) if isinstance(question, str) else question
+        every = self.rank(q)
+        ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
+        if not ranked:
+            return MatchResult("none", ())
+        verbatim = self._fuzzy(q)
+        near = max(verbatim.items(), key=lambda kv: kv[1], default=("", 0.0))
+        if near[1] >= VERBATIM and near[0] == OUT_OF_SCOPE:
             return MatchResult("none", ranked[:3])
+        if near[1] >= VERBATIM:  # (almost) exactly a known phrasing: that topic, first
+            ranked = (Scored(near[0], max(near[1], ranked[0].score)),
+                      *(s for s in ranked if s.topic != near[0]))
+            return MatchResult("answer", ranked[:4])
         top = ranked[0].score
+        if top < SUGGEST or every[0].topic == OUT_OF_SCOPE:
+            return MatchResult("none", ranked[:3])
         second = ranked[1].score if len(ranked) > 1 else 0.0
         if top >= CONFIDENT and top - second >= LEAD:
             return MatchResult("answer", ranked[:4])
-        if top >= 90.0:  # near-verbatim: trust it even when a sibling is close
-            return MatchResult("answer", ranked[:4])
+        if OUT_OF_SCOPE in {s.topic for s in every[:2]}:  # unsure, and off-topic is close
+            return MatchResult("none", ranked[:3])
         return MatchResult("suggest", ranked[:3])

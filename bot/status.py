@@ -163,10 +163,32 @@ class StatusBoard:
         return StatusView(latest.state, since, latest, expected, ref)
 
     def post(self, *, state: str, message: str, phase: str = "update", expected: str = "",
-             ref: str = "", by: str = "", at: datetime | None = None) -> StatusUpdate:
-        """Append an update to the timeline and return it."""
+             ref: str = "", by: str = "", at: datetime | None = None,
+             key: str = "") -> StatusUpdate:
+        """Append an update to the timeline and return it.
+
+        Args:
+            key: an idempotency key (a chat draft or a spool request id). When an update
+                with this key is already in the timeline it is returned instead of adding a
+                second one, so a request applied twice (a crash before its spool file was
+                removed, a button pressed twice) posts once.
+        """
+        if key:
+            known = self.find(key)
+            if known is not None:
+                return known
         seq = max((u.seq for u in self.timeline()), default=0) + 1
         update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state), message,
                               phase, expected, ref, by)
-        self._table.put(f"{seq:06d}", update.to_doc())
+        doc = update.to_doc()
+        if key:
+            doc["key"] = key
+        self._table.put(f"{seq:06d}", doc)
         return update
+
+    def find(self, key: str) -> StatusUpdate | None:
+        """The update posted with idempotency ``key``, or None."""
+        for doc in self._table.all().values():
+            if key and doc.get("key") == key:
+                return StatusUpdate.from_doc(doc)
+        return None

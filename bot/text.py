@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pythainlp.corpus import thai_words
-from pythainlp.tokenize import Tokenizer
+from pythainlp.tokenize.newmm import segment
 from pythainlp.util import normalize as th_normalize
 from pythainlp.util import remove_zw
 from pythainlp.util.trie import Trie
@@ -92,18 +92,21 @@ class TextPipeline:
         )
         self._phrase_map = phrase_map
         dictionary = set(thai_words()) | {w for w in words if w and " " not in w}
-        self._tokenizer = Tokenizer(custom_dict=Trie(dictionary), engine="newmm",
-                                    keep_whitespace=False)
+        self._trie = Trie(dictionary)
         self._split_variants = self._variants_split_by_tokenizer()
 
     def _variants_split_by_tokenizer(self) -> dict[tuple[str, ...], str]:
         """Variants the tokenizer still splits (compounds): fold them as token sequences."""
         out: dict[tuple[str, ...], str] = {}
         for v, canon in self._token_map.items():
-            toks = tuple(self._tokenizer.word_tokenize(v))
+            toks = tuple(self._tokenize(v))
             if len(toks) > 1:
                 out[toks] = canon
         return out
+
+    def _tokenize(self, text: str) -> list[str]:
+        """newmm over our dictionary; spaces dropped (Tokenizer would rebuild the trie: 1 s)."""
+        return [t for t in segment(text, custom_dict=self._trie) if t.strip()]
 
     def warm_up(self) -> None:
         """Load the tokenizer's dictionary now rather than on the first user message."""
@@ -119,7 +122,7 @@ class TextPipeline:
         if self._phrase_re is not None:
             cleaned = self._phrase_re.sub(lambda m: f" {self._phrase_map[m.group(0)]} ", cleaned)
         tokens: list[str] = []
-        for tok in self._tokenizer.word_tokenize(cleaned):
+        for tok in self._tokenize(cleaned):
             tok = tok.strip()
             if not tok or tok in PARTICLES or tok in {".", "-", "/"}:
                 continue

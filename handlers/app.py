@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.engine import Engine
 from bot.feature import Feature
+from bot.forms import FormCatalog, load_catalog
+from bot.forms_chat import FormsFeature
 from bot.knowledge import KnowledgeBase, default_knowledge_dir, load_knowledge
+from bot.ledger import LedgerBook
+from bot.ledger_chat import LedgerFeature
 from bot.status import StatusBoard
 from bot.store import MemoryStore, Store, TinyStore
 from bot.text import TextPipeline
@@ -23,12 +28,28 @@ class Core:
     kb: KnowledgeBase
     engine: Engine
     status: StatusBoard
+    book: LedgerBook
+
+
+@functools.lru_cache(maxsize=4)
+def load_language(root: Path) -> tuple[KnowledgeBase, TextPipeline]:
+    """The knowledge base and its warmed-up text pipeline (immutable: built once per process)."""
+    kb = load_knowledge(root)
+    pipeline = build_pipeline(kb)
+    pipeline.warm_up()
+    return kb, pipeline
 
 
 def build_pipeline(kb: KnowledgeBase) -> TextPipeline:
     """The text pipeline with the knowledge base's synonyms and keywords as dictionary words."""
     words = {k for t in kb.topics for k in t.keywords}
     return TextPipeline(kb.synonyms, extra_words=words)
+
+
+@functools.lru_cache(maxsize=4)
+def form_catalog(root: Path) -> FormCatalog:
+    """The form catalog of knowledge/forms (immutable data: loaded once per process)."""
+    return load_catalog(root / "forms")
 
 
 def build_core(
@@ -40,12 +61,13 @@ def build_core(
 ) -> Core:
     """Build the engine and its stores (the caller owns the data-dir lock when it writes)."""
     root = knowledge_dir or default_knowledge_dir()
-    kb = load_knowledge(root)
-    pipeline = build_pipeline(kb)
-    pipeline.warm_up()
+    kb, pipeline = load_language(root.resolve())
     if store is None:
         store = MemoryStore() if memory else TinyStore(settings.data_dir)
     status = StatusBoard(store, seed=root / "status.yaml")
-    features: list[Feature] = []
-    engine = Engine(kb, pipeline, store, status, features)
-    return Core(settings, store, kb, engine, status)
+    book = LedgerBook(store)
+    catalog = form_catalog(root.resolve())
+    features: list[Feature] = [LedgerFeature(book, offer_demo=True), FormsFeature(catalog, book)]
+    labels = {f.id: f.button for f in catalog.all()}
+    engine = Engine(kb, pipeline, store, status, features, form_labels=labels)
+    return Core(settings, store, kb, engine, status, book)

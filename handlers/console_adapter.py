@@ -1,4 +1,4 @@
-"""Terminal chat: stdin/stdout as a channel. Interactive on a TTY, one message per line if piped."""
+"""Terminal chat: stdin/stdout as a channel; interactive on a TTY, a message per line if piped."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ QUIT = {"/quit", "/exit", "ออก", "quit", "exit"}
 
 
 class ConsoleAdapter:
-    """Translates lines to Incoming and Replies to text; numbered choices can be picked by number."""
+    """Translates lines to Incoming and Replies to text; choices are numbered, picked by number."""
 
     def __init__(self, engine: Engine, out: TextIO, user_id: str = "local"):
         self.engine = engine

@@ -67,7 +67,9 @@ class Settings:
         return user in self.admins
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None
+    ) -> Settings:
         """Settings from ``env`` (default: os.environ) over a .env file (default ``./.env``).
 
         Raises:
@@ -87,7 +89,8 @@ class Settings:
                 admins.add(UserKey.parse(item))
             except ValueError:
                 errors.append(f"ELAAS_ADMINS: {item!r} is not channel:user_id")
-        if bool(values.get("LINE_CHANNEL_SECRET")) != bool(values.get("LINE_CHANNEL_ACCESS_TOKEN")):
+        line_keys = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
+        if len({bool(values.get(k)) for k in line_keys}) > 1:
             errors.append("LINE needs both LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN")
         if errors:
             raise ValueError("; ".join(errors))

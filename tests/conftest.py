@@ -12,9 +12,9 @@ import pytest
 os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 
-from bot.contract import Incoming, Reply  # noqa: E402
-from handlers.app import Core, build_core  # noqa: E402
-from handlers.settings import Settings  # noqa: E402
+from bot.contract import Incoming, Reply
+from handlers.app import Core, build_core
+from handlers.settings import Settings
 
 BANGKOK = timezone(timedelta(hours=7))
 FIXED_NOW = datetime(2024, 7, 15, 10, 30, tzinfo=BANGKOK)

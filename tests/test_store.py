@@ -68,7 +68,9 @@ def test_tinydb_file_is_utf8_with_schema_and_survives_reopen(tmp_path: Path) -> 
     assert not list(tmp_path.glob(".tmp-*"))
 
 
-def test_failed_write_leaves_old_file_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_old_file_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = TinyStore(tmp_path)
     t = s.table("a")
     t.put("k", {"v": 1})

@@ -1,0 +1,78 @@
+"""The engine end to end as plain function calls: text in, replies out."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.contract import MAX_CHOICES, MAX_REPLIES
+from handlers.app import Core
+from tests.conftest import Say
+
+
+def test_every_topic_answers_by_button_and_fits_a_message(say: Say, core: Core) -> None:
+    for topic in core.kb.topics:
+        replies = say(action=f"topic:{topic.id}")
+        assert replies[0].topic == topic.id
+        assert "{" not in replies[0].text, topic.id  # status placeholders all filled
+        assert len(replies[0].text) <= 1500
+        assert 1 <= len(replies) <= MAX_REPLIES
+        assert len(replies[0].choices) <= MAX_CHOICES
+        assert all(len(c.label) <= 20 for c in replies[0].choices), topic.id
+
+
+def test_status_answer_reads_the_status_record(say: Say, core: Core) -> None:
+    text = say("อีลาสยังชัดข้องอยู่ป่าว")[0].text
+    assert "ขัดข้อง" in text and "7 ก.ค. 2567" in text
+    core.status.post(state="normal", message="ระบบกลับมาใช้งานได้แล้ว", phase="resolved")
+    text = say("ระบบ e-laas ตอนนี้ใช้ได้ยัง")[0].text
+    assert "ใช้งานได้ปกติ" in text
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("ตอนนี้จะบันทึกการจ่ายเงินยังไง", "guide.pay"),
+    ("อีลาสยังชัดข้องอยู่ป่าว", "status.current"),
+    ("ระบบจะกลับมาเมื่อไหร่", "status.eta"),
+    ("ขอแบบฟอร์มหน่อย", "forms.catalog"),
+])
+def test_common_questions_answered(say: Say, question: str, topic: str) -> None:
+    assert say(question)[0].topic == topic
+
+
+def test_out_of_scope_gets_polite_reply_with_menu(say: Say) -> None:
+    r = say("พรุ่งนี้ฝนจะตกไหม")[0]
+    assert r.topic is None and "นอกขอบเขต" in r.text
+    assert [c.label for c in r.choices][:2] == ["สถานะระบบ", "วิธีปฏิบัติ"]
+
+
+def test_gaps_recorded_without_user(say: Say, core: Core) -> None:
+    say("หวยออกอะไร", user="secret-user-1")
+    say("หวยออกอะไร", user="secret-user-2")
+    gaps = core.engine.gaps()
+    assert gaps and gaps[0][1] == 2
+    assert "secret-user" not in str(core.store.table("kb/gaps").all())
+
+
+def test_greeting_and_thanks(say: Say) -> None:
+    assert "สวัสดี" in say("สวัสดีค่ะ")[0].text
+    assert "ยินดี" in say("ขอบคุณมากค่ะ")[0].text
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "😀😀😀", "\x00\x01\x02binary\xff", "ก" * 10_000, "ระบบ elaas down ไหม ?? 🙏",
+    "\u200b\u200b", "<script>alert(1)</script>", "๑๒๓๔๕",
+])
+def test_bad_input_never_crashes(say: Say, text: str) -> None:
+    replies = say(text)
+    assert replies and all(r.text for r in replies)
+    assert "Traceback" not in replies[0].text
+
+
+def test_menu_commands(say: Say) -> None:
+    assert say("/start")[0].choices
+    assert say("/status")[0].topic == "status.current"
+    assert say("เมนู")[0].choices
+    assert say(action="cmd:status")[0].topic == "status.current"
+
+
+def test_unknown_button_is_handled(say: Say) -> None:
+    assert "หมดอายุ" in say(action="nonsense:1")[0].text
