@@ -222,12 +222,12 @@ class Publisher:
         self.status_url = status_url
 
     def status_text(self, update: StatusUpdate, *, restored: bool) -> str:
-        view = self.status.current()
-        ref = update.ref or (view.ref if view else "")
+        """The notice text of ``update`` (only its own letter is cited, not an older one)."""
         if restored:
-            return restored_notice_text(update, ref=ref, status_url=self.status_url)
+            return restored_notice_text(update, ref=update.ref, status_url=self.status_url)
+        view = self.status.current()
         expected = update.expected or (view.expected if view else "")
-        return status_notice_text(update, expected=expected, ref=ref,
+        return status_notice_text(update, expected=expected, ref=update.ref,
                                   status_url=self.status_url)
 
     def set_status(self, *, state: str, message: str, key: str, now: datetime,

@@ -13,6 +13,7 @@ from bot.forms_chat import FormsFeature
 from bot.knowledge import KnowledgeBase, default_knowledge_dir, load_knowledge
 from bot.ledger import LedgerBook
 from bot.ledger_chat import LedgerFeature
+from bot.notices import NoticesFeature
 from bot.status import StatusBoard
 from bot.store import MemoryStore, Store, TinyStore
 from bot.text import TextPipeline
@@ -67,7 +68,13 @@ def build_core(
     status = StatusBoard(store, seed=root / "status.yaml")
     book = LedgerBook(store)
     catalog = form_catalog(root.resolve())
-    features: list[Feature] = [LedgerFeature(book, offer_demo=True), FormsFeature(catalog, book)]
+    notices = NoticesFeature(store, status, {str(a) for a in settings.admins},
+                             status_url=settings.public_base_url.rstrip("/") + "/status")
+    features: list[Feature] = [
+        LedgerFeature(book, offer_demo=True),
+        FormsFeature(catalog, book),
+        notices,
+    ]
     labels = {f.id: f.button for f in catalog.all()}
     engine = Engine(kb, pipeline, store, status, features, form_labels=labels)
     return Core(settings, store, kb, engine, status, book)

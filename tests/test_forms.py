@@ -233,7 +233,7 @@ def test_check_catalog_reports_file_line_and_form(tmp_path: Path) -> None:
     assert dup[0] == "file should be named good.yaml"
     assert dup[1].startswith("duplicate form id")
     assert by_file["topic.yaml"].message == "unknown guide topic 'guide.nothing'"
-    assert by_file["topic.yaml"].form_id == "topic"
+    assert by_file["topic.yaml"].topic == "topic"
     assert "official_file not found" in by_file["official.yaml"].message
     assert "lacks columns" in by_file["cash-receipts-book.yaml"].message
     assert "running" in by_file["cash-receipts-book.yaml"].message

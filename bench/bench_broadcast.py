@@ -1,0 +1,181 @@
+"""Broadcast benchmark: 10,000 subscribers (half LINE, half Telegram) against the local fakes.
+
+The fakes enforce the real limits (Telegram about 30 messages/s, LINE multicast 200 requests/s:
+beyond them they answer 429 like the services do), can fail a share of calls with 500, and
+record every call, so the script can count lost and duplicated deliveries afterwards.
+
+    .venv/bin/python bench/bench_broadcast.py                  # 10,000 subscribers, ~3 min
+    .venv/bin/python bench/bench_broadcast.py --scale 0.1      # 1,000, quick
+    .venv/bin/python bench/bench_broadcast.py --fail-rate 0.05 # 5% of API calls answer 500
+    .venv/bin/python bench/bench_broadcast.py --kind restored --laos 800
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
+os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
+
+from bot import store as store_mod  # noqa: E402
+from bot.entries import ParsedEntry  # noqa: E402
+from bot.knowledge import default_knowledge_dir  # noqa: E402
+from bot.ledger import LAOS, MEMBERS, Ledger  # noqa: E402
+from bot.notices import Publisher  # noqa: E402
+from bot.outbox import SUBSCRIBERS, Outbox, Subscriber  # noqa: E402
+from bot.status import BANGKOK, StatusBoard  # noqa: E402
+from bot.store import TinyStore  # noqa: E402
+from handlers.notice_sender import Backoff, NoticeSender  # noqa: E402
+from tests.fakes import FakeLine, FakeTelegram  # noqa: E402
+
+NOW = datetime(2024, 7, 22, 9, 30, tzinfo=BANGKOK)
+
+
+def seed(store: TinyStore, n: int, laos: int, kind: str) -> tuple[list[str], list[str]]:
+    """n subscribers, half on each channel, written in one go; optional LAO members."""
+    line_ids = [f"U{i:032x}" for i in range(n // 2)]
+    chats = [str(700_000_000 + i) for i in range(n - n // 2)]
+    subs = {}
+    for ch, ids in (("line", line_ids), ("telegram", chats)):
+        for uid in ids:
+            subs[f"{ch}:{uid}"] = Subscriber(ch, uid, "", True, True, NOW, NOW).to_doc()
+    store.table(SUBSCRIBERS).put_many(subs)
+    if kind == "restored" and laos:
+        codes = [f"{10_000_000 + i}" for i in range(laos)]
+        store.table(LAOS).put_many({c: {"code": c, "name": f"อบต.ทดสอบ {c}", "province": "ลำพูน"}
+                                    for c in codes})
+        members = {}
+        for i, key in enumerate(subs):
+            members[key] = {"lao_code": codes[i % laos], "role": "member", "name": "",
+                            "joined_at": NOW.isoformat()}
+        store.table(MEMBERS).put_many(members)
+        for i, code in enumerate(codes):
+            Ledger(store, code).add_many(
+                [(ParsedEntry("receipt", Decimal(100), "ค่าขยะ", date(2024, 7, 10)), f"{code}-{j}")
+                 for j in range(i % 7)], author="bench", author_name="", channel="line", now=NOW)
+    return line_ids, chats
+
+
+def max_per_second(times: list[float]) -> int:
+    """Most calls in any one-second window."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+async def run(args: argparse.Namespace) -> int:
+    n = int(10_000 * args.scale)
+    flushes = 0
+    real_flush = store_mod.AtomicJSONStorage._flush
+
+    def counting_flush(self: store_mod.AtomicJSONStorage, data: dict[str, object]) -> None:
+        nonlocal flushes
+        flushes += 1
+        real_flush(self, data)
+
+    line, tg = FakeLine(), FakeTelegram()
+    await line.start()
+    await tg.start()
+    tg.rate_limit(30)  # Bot FAQ: about 30 messages/s overall
+    line.rate_limit(200)  # multicast: 200 requests/s
+    tg.fail_rate = line.fail_rate = args.fail_rate
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        store = TinyStore(data_dir)
+        status = StatusBoard(store, seed=default_knowledge_dir() / "status.yaml")
+        line_ids, chats = seed(store, n, args.laos, args.kind)
+        pub = Publisher(store, status, status_url="https://bot.example/status")
+        if args.kind == "restored":
+            _, notice = pub.set_status(state="normal", message="ระบบกลับมาใช้งานได้แล้ว",
+                                       key="bench", now=NOW)
+            assert notice is not None
+        else:
+            notice = pub.announce(text="ทดสอบการส่งประกาศถึงผู้รับแจ้งเตือนทุกคน", key="bench",
+                                  now=NOW)
+        store_mod.AtomicJSONStorage._flush = counting_flush  # type: ignore[method-assign]
+        sender = NoticeSender(
+            store, status, data_dir, line_token="T", line_api_base=line.base_url,
+            telegram_token="1:B", telegram_api_base=tg.base_url + "/bot",
+            telegram_rate=args.rate, telegram_workers=args.workers, backoff=Backoff(base=1.0),
+        )  # fmt: skip
+        t0 = time.monotonic()
+        plan = sender.plan(notice)
+        planned = time.monotonic() - t0
+        passes = 0
+        while await sender.unfinished():
+            passes += 1
+            await sender.deliver_once()
+        took = time.monotonic() - t0
+        await sender.close()
+        store_mod.AtomicJSONStorage._flush = real_flush  # type: ignore[method-assign]
+        delivery = Outbox(store).delivery(notice.id)
+        journal = data_dir / "notices" / notice.id / "journal.jsonl"
+        journal_bytes = journal.stat().st_size
+        store.close()
+    await line.stop()
+    await tg.stop()
+
+    got_line = Counter(line.multicast_recipients())
+    got_tg = Counter(tg.delivered_chats())
+    lost = sum(1 for u in line_ids if not got_line[u]) + sum(1 for c in chats if not got_tg[c])
+    dup = sum(v - 1 for v in got_line.values() if v > 1) + sum(v - 1 for v in got_tg.values()
+                                                              if v > 1)
+    sends = [c for c in tg.calls if c.method == "sendMessage"]
+    mcs = line.calls_to("/message/multicast")
+    bound = len(chats) / args.rate
+    print(f"subscribers            {n:,} (LINE {len(line_ids):,}, Telegram {len(chats):,}); "
+          f"notice kind {args.kind}, {len(plan.variants)} text variant(s)")
+    print(f"failure injection      {args.fail_rate:.0%} of API calls answer 500")
+    print(f"total time             {took:.1f} s (plan {planned:.2f} s, {passes} pass(es))")
+    print(f"limit-bound minimum    {bound:.1f} s (Telegram {len(chats):,} / {args.rate:g} per s)"
+          f"  -> {took / bound:.3f} x minimum")
+    print(f"lost / duplicated      {lost} / {dup}")
+    print(f"Telegram               {len(sends):,} sendMessage calls, "
+          f"{sum(c.status == 500 for c in sends):,} answered 500, "
+          f"{tg.rate_limited} answered 429; busiest 1-s window "
+          f"{max_per_second([c.at for c in sends])} calls")
+    print(f"LINE                   {len(mcs)} multicast calls, "
+          f"{sum(c.status == 500 for c in mcs)} answered 500, {line.rate_limited} answered 429, "
+          f"{sum(c.status == 409 for c in mcs)} answered 409; largest batch "
+          f"{max(len(c.body['to']) for c in mcs)}")
+    print(f"outbox                 {delivery.status}: delivered {delivery.delivered:,}, "
+          f"unreachable {delivery.unreachable}, failed {delivery.failed}, "
+          f"uncertain {delivery.uncertain}")
+    print(f"store writes           {flushes} TinyDB file rewrites during delivery; journal "
+          f"{journal_bytes / 1024:.0f} KiB, {sender.stats['fsyncs']:,} journal fsyncs")
+    ok = lost == 0 and dup == 0 and took <= bound * 1.10 + 1.0
+    print("RESULT                 " + ("OK" if ok else "NOT OK"))
+    return 0 if ok else 1
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", type=float, default=1.0, help="1.0 = 10,000 subscribers")
+    p.add_argument("--fail-rate", type=float, default=0.0, help="share of API calls failing")
+    p.add_argument("--rate", type=float, default=30.0, help="Telegram messages per second")
+    p.add_argument("--workers", type=int, default=16, help="Telegram requests in flight")
+    p.add_argument("--kind", choices=("announce", "restored"), default="announce")
+    p.add_argument("--laos", type=int, default=500, help="LAOs for --kind restored")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

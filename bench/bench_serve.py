@@ -1,0 +1,260 @@
+"""Serve throughput: signed LINE text events through a real `elaas-bot serve` against FakeLine.
+
+Usage: .venv/bin/python bench/bench_serve.py [--events 10000] [--rate 300] [--concurrency 16]
+       .venv/bin/python bench/bench_serve.py --rate 0      # capacity: as fast as it answers
+
+Starts FakeLine in this process, runs ``elaas-bot serve`` as a subprocess on a temporary data
+dir with LINE_API_BASE pointing at the fake, fires signed webhook requests (one event each,
+2,000 users, a mix of questions and button presses) at ``--rate`` events/s with at most
+``--concurrency`` in flight, and prints: webhook latency percentiles, the accepted and the
+end-to-end rate (until the fake has every reply), CPU per event, and the serve process's memory
+(VmRSS / VmHWM from /proc/<pid>/status) after all events.
+Targets: 300 events/s sustained with webhook p99 <= 50 ms; RSS <= 200 MB after 10,000 events.
+Exit code 0 when they are met. The figures depend on what else the machine is doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes import FakeLine, line_signature  # noqa: E402
+
+SECRET = "bench-channel-secret"
+QUESTIONS = (
+    "ระบบ e-LAAS ล่มอยู่ไหม",
+    "สวัสดีค่ะ",
+    "จ่ายเงินตอนนี้ทำยังไง",
+    "ระบบกลับมาหรือยัง",
+    "ขอบคุณค่ะ",
+    "ออกใบเสร็จด้วยมือได้ไหม",
+    "วิธีปฏิบัติ",
+)
+TARGET_RATE = 300.0
+TARGET_P99_MS = 50.0
+TARGET_RSS_MB = 200.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def proc_memory(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of ``pid`` in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def make_body(i: int, users: int) -> tuple[bytes, str]:
+    """One webhook body with one text (or, every 5th, a postback) event; returns its token."""
+    token = f"bench-rt-{i:06d}"
+    event: dict[str, object] = {
+        "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
+        "webhookEventId": f"01BENCH{i:019d}", "deliveryContext": {"isRedelivery": False},
+        "source": {"type": "user", "userId": f"Ubench{i % users:026d}"}, "replyToken": token,
+        "message": {"type": "text", "id": str(10**17 + i), "quoteToken": "q",
+                    "text": QUESTIONS[i % len(QUESTIONS)]},
+    }  # fmt: skip
+    if i % 5 == 4:
+        event["type"] = "postback"
+        event.pop("message")
+        event["postback"] = {"data": "cmd:status"}
+    body = json.dumps({"destination": "Ubenchbot", "events": [event]},
+                      ensure_ascii=False).encode()
+    return body, token
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def wait_healthy(http: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process,
+                       timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            raise SystemExit(f"serve exited early with {proc.returncode}")
+        try:
+            async with http.get(url) as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise SystemExit("serve did not become healthy")
+
+
+async def run(events: int, concurrency: int, users: int, max_seconds: float,
+              rate: float) -> int:
+    fake = FakeLine()
+    await fake.start()
+    port = free_port()
+    data = tempfile.mkdtemp(prefix="bench-serve-")
+    log_path = Path(data) / "serve.log"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": data,
+           "PYTHAINLP_OFFLINE": "1", "PYTHAINLP_READ_ONLY": "1",
+           "ELAAS_DATA_DIR": str(Path(data) / "data"), "HOST": "127.0.0.1", "PORT": str(port),
+           "LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": "bench-token",
+           "LINE_API_BASE": fake.base_url}
+    cli = Path(sys.executable).parent / "elaas-bot"
+    cmd = [str(cli), "serve"] if cli.exists() else [sys.executable, "-m", "handlers.cli", "serve"]
+    if os.environ.get("BENCH_SERVE_CMD"):  # e.g. a profiling wrapper
+        cmd = os.environ["BENCH_SERVE_CMD"].split()
+        env.update({k: v for k, v in os.environ.items() if k.startswith("PROF")})
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(*cmd, cwd=data, env=env,
+                                                    stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    try:
+        connector = aiohttp.TCPConnector(limit=concurrency * 2)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            await wait_healthy(http, f"{base}/healthz", proc)
+            rss0, _ = proc_memory(proc.pid)
+            bodies = [make_body(i, users) for i in range(events)]
+            sigs = [line_signature(SECRET, b) for b, _ in bodies]
+            queue: asyncio.Queue[int] = asyncio.Queue()
+            for i in range(events):
+                queue.put_nowait(i)
+            deadline = time.monotonic() + max_seconds
+
+            gate = asyncio.Semaphore(concurrency)
+
+            async def fire(i: int) -> None:
+                async with gate:
+                    started = time.perf_counter()
+                    async with http.post(f"{base}/line/webhook", data=bodies[i][0], headers={
+                            "Content-Type": "application/json",
+                            "x-line-signature": sigs[i]}) as resp:
+                        await resp.read()
+                        statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                    latencies.append(time.perf_counter() - started)
+
+            async def client() -> None:  # closed loop: as fast as the server answers
+                while not queue.empty() and time.monotonic() < deadline:
+                    await fire(queue.get_nowait())
+
+            async def paced() -> None:  # open loop: one event every 1/rate s, <= concurrency
+                pending: set[asyncio.Task[None]] = set()
+                start = time.perf_counter()
+                for i in range(events):
+                    if time.monotonic() > deadline:
+                        break
+                    delay = start + i / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    task = asyncio.create_task(fire(i))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                if pending:
+                    await asyncio.wait(pending)
+
+            cpu0, own0 = proc_cpu(proc.pid), time.process_time()
+            t0 = time.perf_counter()
+            if rate > 0:
+                await paced()
+            else:
+                await asyncio.gather(*(client() for _ in range(concurrency)))
+            t_sent = time.perf_counter() - t0
+            sent = len(latencies)
+
+            def replied() -> int:
+                return sum(1 for c in fake.calls if c.path.endswith("/message/reply"))
+
+            while replied() < sent and time.monotonic() < deadline + 30:
+                await asyncio.sleep(0.05)
+            t_done = time.perf_counter() - t0
+            cpu_serve = proc_cpu(proc.pid) - cpu0
+            cpu_bench = time.process_time() - own0
+            got = replied()
+            pushes = sum(1 for c in fake.calls if c.path.endswith("/message/push"))
+            await asyncio.sleep(0.5)
+            rss, hwm = proc_memory(proc.pid)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+        await fake.stop()
+
+    ms = [x * 1000 for x in latencies]
+    accept_rate = sent / t_sent if t_sent else 0.0
+    e2e_rate = got / t_done if t_done else 0.0
+    p99 = pct(ms, 99)
+    mode = f"paced at {rate:.0f}/s" if rate > 0 else "unpaced"
+    print(f"events sent            {sent} ({mode}, concurrency <= {concurrency}, {users} users)")
+    print(f"webhook statuses       {statuses}")
+    print(f"webhook latency ms     p50 {pct(ms, 50):.1f}  p90 {pct(ms, 90):.1f}  "
+          f"p99 {p99:.1f}  max {max(ms):.1f}  mean {statistics.fmean(ms):.1f}")
+    print(f"accepted               {accept_rate:.0f} events/s over {t_sent:.1f} s")
+    print(f"replied (end to end)   {got}/{sent} replies, {pushes} pushes, "
+          f"{e2e_rate:.0f} events/s over {t_done:.1f} s")
+    print(f"serve memory           VmRSS {rss:.0f} MB (idle {rss0:.0f} MB), VmHWM {hwm:.0f} MB")
+    print(f"CPU                    serve {cpu_serve:.1f} s ({cpu_serve / t_done:.0%} of a core, "
+          f"{cpu_serve / max(got, 1) * 1000:.2f} ms/event); load generator + fake "
+          f"{cpu_bench:.1f} s")
+    print(f"serve exit code        {proc.returncode}  (log: {log_path})")
+    if rate > 0:  # sustained: the offered rate was accepted and replied with no backlog
+        rate_ok = rate >= TARGET_RATE and accept_rate >= 0.99 * rate and t_done - t_sent < 1.0
+    else:
+        rate_ok = e2e_rate >= TARGET_RATE
+    print(f"backlog after last     {t_done - t_sent:.2f} s until the fake had every reply")
+    if rate <= 0:  # a closed loop saturates the server: latency is queueing (16 / rate)
+        ok = rate_ok and rss <= TARGET_RSS_MB and got == sent and proc.returncode == 0
+        print("capacity              ", "met" if ok else "NOT met",
+              f"(>= {TARGET_RATE:.0f}/s, RSS <= {TARGET_RSS_MB:.0f} MB; the latency target "
+              f"is checked in the paced run, --rate {TARGET_RATE:.0f})")
+        return 0 if ok else 1
+    ok = (rate_ok and p99 <= TARGET_P99_MS and rss <= TARGET_RSS_MB
+          and got == sent and proc.returncode == 0)
+    print("targets               ", "met" if ok else "NOT met",
+          f"(>= {TARGET_RATE:.0f}/s sustained, p99 <= {TARGET_P99_MS:.0f} ms, "
+          f"RSS <= {TARGET_RSS_MB:.0f} MB)")
+    return 0 if ok else 1
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=10_000)
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--users", type=int, default=2_000)
+    p.add_argument("--max-seconds", type=float, default=180.0)
+    p.add_argument("--rate", type=float, default=TARGET_RATE,
+                   help="offered events/s (0: as fast as the server answers)")
+    a = p.parse_args()
+    return asyncio.run(run(a.events, a.concurrency, a.users, a.max_seconds, a.rate))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

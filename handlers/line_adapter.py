@@ -1,0 +1,451 @@
+"""LINE channel: verify and translate webhook events to Incoming, render Replies as messages."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    Message,
+    PostbackAction,
+    PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
+    ReplyMessageRequest,
+    TextMessage,
+)
+from linebot.v3.messaging.exceptions import ApiException
+
+from bot.contract import MAX_CHOICES, Choice, Incoming, Reply
+from bot.feature import MENU
+from handlers.files import FileVault
+from handlers.ratelimit import RATE_LIMITED_TEXT, Flow, RecentIds, chunked, split_text
+from handlers.settings import Settings
+
+_LOG = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+MAX_TEXT = 5000
+MAX_MESSAGES = 5
+MAX_LABEL = 20
+MAX_DATA = 300
+REPLY_WINDOW = 50.0
+REQUEST_TIMEOUT = 15.0
+UNSUPPORTED_TYPES = frozenset({"sticker", "image", "location", "file", "audio", "video"})
+CALL_PREFIXES = ("บอท", "@")
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+GROUP_HELLO = (
+    "สวัสดีค่ะ ขอบคุณที่ชวนเข้ากลุ่มนะคะ\n"
+    "ในกลุ่ม บอทจะตอบเมื่อถูกเรียก: พิมพ์ \"บอท\" นำหน้า หรือแท็ก @ถึงบอท "
+    "เช่น \"บอท ระบบกลับมาหรือยัง\" หรือพิมพ์คำสั่ง เช่น /status"
+)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """``x-line-signature`` for ``body``: base64(HMAC-SHA256(channel secret, raw body))."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def _log_text() -> bool:
+    return os.environ.get("ELAAS_LOG_TEXT") == "1"
+
+
+@dataclass
+class _Job:
+    """The work for one accepted event, done in the background."""
+
+    event_id: str
+    kind: str
+    to: str
+    reply_token: str | None
+    timestamp: float
+    incoming: Incoming | None = None
+    replies: list[Reply] = field(default_factory=list)
+    answer: bool = True
+
+
+class LineAdapter:
+    """The LINE Messaging API side of the bot.
+
+    ``webhook`` checks the signature on the raw body, answers 200 at once and queues one
+    background job per event (in order per user). A job asks the engine on its thread, then
+    replies with the reply token, or pushes when the token has expired or is too old.
+    """
+
+    channel = "line"
+
+    def __init__(self, settings: Settings, flow: Flow, vault: FileVault, *,
+                 reply_window: float = REPLY_WINDOW, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.flow = flow
+        self.vault = vault
+        self.reply_window = reply_window
+        self.clock = clock
+        self.seen = RecentIds()
+        self._client: AsyncApiClient | None = None
+        self._api: AsyncMessagingApi | None = None
+        self.stats = {"events": 0, "replies": 0, "pushes": 0, "failures": 0}
+
+    def __repr__(self) -> str:
+        return f"LineAdapter(api={self.settings.line_api_base!r})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def configuration(self) -> Configuration:
+        """SDK configuration: LINE_API_BASE for every call (api-data too), the access token."""
+        cfg = Configuration(host=self.settings.line_api_base,
+                            access_token=self.settings.line_channel_access_token)
+        cfg.connection_pool_maxsize = 32
+        return cfg
+
+    async def start(self) -> None:
+        """Create the API client (it needs the running loop)."""
+        client = AsyncApiClient(self.configuration())
+        if not any(os.environ.get(v) for v in _PROXY_VARS):
+            # The SDK's session has trust_env=True: two thread hops per request (a ~/.netrc
+            # read and a proxy lookup). Without proxy variables they find nothing, so skip them.
+            rest = client.rest_client
+            old = rest.pool_manager
+            rest.pool_manager = aiohttp.ClientSession(connector=old.connector, trust_env=False)
+            old.detach()
+        self._client = client
+        self._api = AsyncMessagingApi(client)
+        _LOG.info("LINE: on, webhook at %s/line/webhook", self.settings.public_base_url)
+
+    async def stop_receiving(self) -> None:
+        """Nothing to stop: LINE pushes to our webhook."""
+
+    async def close(self) -> None:
+        """Close the API client."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+            self._api = None
+
+    @property
+    def api(self) -> AsyncMessagingApi:
+        if self._api is None:
+            raise RuntimeError("LineAdapter.start() has not run")
+        return self._api
+
+    # ------------------------------------------------------------------ webhook
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """``POST /line/webhook``: 400 without a signature, 401 with a bad one, else 200."""
+        if (request.content_length or 0) > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY,
+                                                actual_size=request.content_length or 0)
+        body = await request.read()
+        sig = request.headers.get("x-line-signature", "")
+        if not sig:
+            return web.json_response({"error": "missing x-line-signature"}, status=400)
+        if not hmac.compare_digest(sig.encode(), signature(
+                self.settings.line_channel_secret, body).encode()):
+            _LOG.warning("LINE webhook with a bad signature refused")
+            return web.json_response({"error": "bad signature"}, status=401)
+        try:
+            payload = json.loads(body)
+            events = payload["events"]
+            if not isinstance(events, list):
+                raise TypeError("events is not a list")
+        except (ValueError, KeyError, TypeError):
+            _LOG.warning("LINE webhook body is not a webhook payload")
+            return web.json_response({"error": "not a webhook payload"}, status=400)
+        if self.flow.tasks.full:
+            _LOG.error("LINE webhook: %d jobs pending, asking LINE to redeliver later",
+                       self.flow.tasks.pending)
+            return web.json_response({"error": "busy"}, status=503)
+        for event in events:
+            try:
+                self.accept(event)
+            except Exception:  # one bad event never stops the others
+                eid = event.get("webhookEventId", "-") if isinstance(event, dict) else "-"
+                _LOG.exception("LINE event %s could not be read", eid)
+        return web.json_response({})
+
+    def accept(self, event: Mapping[str, Any]) -> None:
+        """Translate one webhook event and queue its job (or ignore it)."""
+        eid = str(event.get("webhookEventId") or "")
+        etype = str(event.get("type") or "")
+        redelivery = bool((event.get("deliveryContext") or {}).get("isRedelivery"))
+        if eid and self.seen.seen(eid):
+            _LOG.info("LINE event %s (%s) already handled%s", eid, etype,
+                      ", redelivery ignored" if redelivery else "")
+            return
+        self.stats["events"] += 1
+        job = self.plan(event)
+        if job is None:
+            _LOG.debug("LINE event %s (%s) ignored", eid or "-", etype)
+            return
+        if job.incoming is not None and job.kind in ("message", "postback"):
+            verdict = self.flow.admit(self.channel, job.incoming.user_id, eid)
+            if verdict == "drop":
+                return
+            if verdict == "warn":
+                job.incoming, job.replies = None, [Reply(RATE_LIMITED_TEXT)]
+        user = job.incoming.user_id if job.incoming else job.to
+        _LOG.debug("LINE event %s from %s in %s", eid or "-", user, job.to)
+        self.flow.tasks.submit(f"line:{user}", self._run(job), f"line:{eid or '-'}")
+
+    def plan(self, event: Mapping[str, Any]) -> _Job | None:
+        """The job for one event, or None when the event needs nothing from us."""
+        etype = event.get("type")
+        source = event.get("source") or {}
+        stype = source.get("type", "user")
+        user_id = str(source.get("userId") or "")
+        chat_id = str(source.get("groupId") or source.get("roomId") or user_id)
+        is_group = stype in ("group", "room")
+        if not chat_id:
+            return None
+        eid = str(event.get("webhookEventId") or "")
+        ts = event.get("timestamp")
+        timestamp = ts / 1000.0 if isinstance(ts, int | float) else self.clock()
+        token = event.get("replyToken") or None
+        job = _Job(eid, str(etype), chat_id, token, timestamp)
+
+        def incoming(**kw: Any) -> Incoming:
+            return Incoming(
+                channel=self.channel, user_id=user_id or chat_id, chat_id=chat_id,
+                event_id=eid, received_at=datetime.fromtimestamp(timestamp, UTC),
+                is_group=is_group, **kw,
+            )  # fmt: skip
+
+        if etype == "message":
+            message = event.get("message") or {}
+            mtype = message.get("type")
+            if mtype == "text":
+                text = str(message.get("text") or "")
+                if is_group:
+                    addressed = _addressed_text(text, message.get("mention"))
+                    if addressed is None:
+                        return None
+                    text = addressed
+                job.incoming = incoming(text=text)
+            elif is_group:
+                return None
+            else:
+                job.incoming = incoming(kind="unsupported")
+            job.kind = "message"
+        elif etype == "postback":
+            data = str((event.get("postback") or {}).get("data") or "")
+            job.incoming = incoming(action=data) if data else incoming(text="")
+        elif etype == "follow":
+            job.incoming = incoming(kind="follow")
+        elif etype == "unfollow":
+            job.incoming = incoming(kind="unfollow")
+            job.answer = False
+        elif etype == "join":
+            job.replies = [Reply(GROUP_HELLO, MENU)]
+        else:  # leave, memberJoined/Left, unsend, videoPlayComplete, beacon, accountLink, ...
+            return None
+        return job
+
+    # ------------------------------------------------------------------ background job
+
+    async def _run(self, job: _Job) -> None:
+        started = time.perf_counter()
+        replies = job.replies
+        if job.incoming is not None:
+            replies = await self.flow.reply_to(job.incoming)
+        if not job.answer:
+            _LOG.info("LINE event %s (%s) handled, no reply possible", job.event_id, job.kind)
+            return
+        answered = time.perf_counter()
+        messages = self.render(replies)
+        how = await self.deliver(job, messages)
+        if _log_text() and job.incoming is not None:
+            _LOG.info("LINE event %s text=%r", job.event_id, job.incoming.text)
+        done = time.perf_counter()
+        _LOG.info("LINE event %s (%s): %d message(s) by %s, engine %.0f ms, sent %.0f ms",
+                  job.event_id, job.kind, len(messages), how, (answered - started) * 1000,
+                  (done - answered) * 1000)
+
+    async def deliver(self, job: _Job, messages: Sequence[Message]) -> str:
+        """Send ``messages``: by reply token while it is fresh, by push otherwise or after."""
+        batches = chunked(messages, MAX_MESSAGES)
+        how = "push"
+        fresh = self.clock() - job.timestamp < self.reply_window
+        if job.reply_token and fresh and batches:
+            if await self._reply(job, batches[0]):
+                batches = batches[1:]
+                how = "reply"
+        elif job.reply_token:
+            _LOG.info("LINE event %s is %.0f s old: push instead of reply", job.event_id,
+                      self.clock() - job.timestamp)
+        for batch in batches:
+            ok = await self.push(job.to, batch, label=job.event_id)
+            if how == "reply":
+                how = "reply+push"
+            if not ok:
+                return "failure"
+        return how
+
+    async def _reply(self, job: _Job, batch: list[Message]) -> bool:
+        """Reply with the token. False when the caller should push instead."""
+        request = ReplyMessageRequest(reply_token=job.reply_token or "", messages=batch)
+        for attempt in range(3):
+            try:
+                await self.api.reply_message(request, _request_timeout=REQUEST_TIMEOUT)
+                self.stats["replies"] += 1
+                return True
+            except ApiException as exc:
+                body = _body_text(exc)
+                if exc.status == 400 and "reply token" in body.lower():
+                    _LOG.info("LINE event %s: reply token expired, pushing", job.event_id)
+                    return False
+                wait = _retry_wait(exc, attempt)
+                left = self.reply_window - (self.clock() - job.timestamp)
+                if wait is None or attempt == 2:
+                    _LOG.error("LINE reply for event %s failed: HTTP %s", job.event_id,
+                               exc.status)
+                    self.stats["failures"] += 1
+                    return True  # not retriable: pushing would likely fail the same way
+                if wait >= left:
+                    return False  # the token will be stale before we may retry
+                _LOG.warning("LINE reply for event %s: HTTP %s, retry in %.1f s",
+                             job.event_id, exc.status, wait)
+                await asyncio.sleep(wait)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                _LOG.warning("LINE reply for event %s: %s", job.event_id, type(exc).__name__)
+                if attempt == 2:
+                    self.stats["failures"] += 1
+                    return True
+                await asyncio.sleep(0.5 * (attempt + 1))
+        return True
+
+    async def push(self, to: str, messages: Sequence[Message], *, label: str = "-") -> bool:
+        """Push up to five messages to a user or group, retrying 429/5xx with one retry key."""
+        request = PushMessageRequest(to=to, messages=list(messages))
+        retry_key = str(uuid.uuid4())
+        for attempt in range(4):
+            try:
+                await self.api.push_message(request, x_line_retry_key=retry_key,
+                                            _request_timeout=REQUEST_TIMEOUT)
+                self.stats["pushes"] += 1
+                return True
+            except ApiException as exc:
+                if exc.status == 409:  # the retry key was accepted before: already sent
+                    return True
+                wait = _retry_wait(exc, attempt)
+                if wait is None or attempt == 3:
+                    _LOG.error("LINE push for event %s failed: HTTP %s", label, exc.status)
+                    self.stats["failures"] += 1
+                    return False
+                _LOG.warning("LINE push for event %s: HTTP %s, retry in %.1f s", label,
+                             exc.status, wait)
+                await asyncio.sleep(wait)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                _LOG.warning("LINE push for event %s: %s", label, type(exc).__name__)
+                if attempt == 3:
+                    self.stats["failures"] += 1
+                    return False
+                await asyncio.sleep(0.5 * (attempt + 1))
+        return False
+
+    async def send(self, chat_id: str, replies: Sequence[Reply]) -> bool:
+        """Push replies to a user or group outside of any event (notices); True when sent."""
+        ok = True
+        for batch in chunked(self.render(replies), MAX_MESSAGES):
+            ok = await self.push(chat_id, batch, label="send") and ok
+        return ok
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, replies: Sequence[Reply]) -> list[Message]:
+        """LINE messages for replies: texts split at 5,000 characters, files as signed links,
+        choices as quick replies on the last message (LINE shows only the last one's)."""
+        parts: list[tuple[str, tuple[Choice, ...]]] = []
+        for r in replies:
+            text = r.text
+            if r.file is not None:
+                url = self.vault.link(r.file)
+                minutes = self.vault.ttl // 60
+                text += (f"\n\nไฟล์: {r.file.filename}\nดาวน์โหลด (ลิงก์ใช้ได้ {minutes} นาที):\n"
+                         f"{url}")
+            if r.link:
+                text += f"\n{r.link}"
+            pieces = split_text(text, MAX_TEXT)
+            for p in pieces[:-1]:
+                parts.append((p, ()))
+            parts.append((pieces[-1], r.choices))
+        if parts and not parts[-1][1]:
+            last_choices = next((c for _, c in reversed(parts) if c), ())
+            parts[-1] = (parts[-1][0], last_choices)
+        return [TextMessage(text=t, quick_reply=quick_reply(c) if c else None)
+                for t, c in parts]
+
+
+@functools.lru_cache(maxsize=512)
+def quick_reply(choices: tuple[Choice, ...]) -> QuickReply:
+    """Choices as quick-reply postback buttons; the chat shows the label as if typed.
+
+    Cached: most answers carry the same few menus, and building the models is not free.
+    """
+    items = []
+    for c in choices[:MAX_CHOICES]:
+        label = c.label if len(c.label) <= MAX_LABEL else c.label[:MAX_LABEL - 1] + "…"
+        items.append(QuickReplyItem(action=PostbackAction(
+            label=label, data=c.action[:MAX_DATA], display_text=c.label[:MAX_DATA])))
+    return QuickReply(items=items)
+
+
+def _addressed_text(text: str, mention: Any) -> str | None:
+    """The text addressed to the bot in a group (mention removed), or None if not addressed."""
+    mentionees = mention.get("mentionees", []) if isinstance(mention, dict) else []
+    own = [m for m in mentionees if isinstance(m, dict) and m.get("isSelf")]
+    if own:
+        out = text
+        for m in sorted(own, key=lambda m: -int(m.get("index", 0))):
+            i, n = int(m.get("index", 0)), int(m.get("length", 0))
+            out = out[:i] + out[i + n:]
+        return out.strip()
+    stripped = text.lstrip()
+    if stripped.startswith("/"):
+        return stripped
+    if stripped.startswith(CALL_PREFIXES[0]):
+        return stripped[len(CALL_PREFIXES[0]):].lstrip(" ,:").strip()
+    others_first = any(int(m.get("index", -1)) == len(text) - len(stripped)
+                       for m in mentionees if isinstance(m, dict))
+    if stripped.startswith(CALL_PREFIXES[1]) and not others_first:  # typed "@บอท", no real tag
+        _, _, rest = stripped.partition(" ")
+        return rest.strip()
+    return None
+
+
+def _body_text(exc: ApiException) -> str:
+    body = exc.body
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace")
+    return str(body or "")
+
+
+def _retry_wait(exc: ApiException, attempt: int) -> float | None:
+    """Seconds to wait before retrying a failed call, or None when it must not be retried."""
+    status = int(exc.status or 0)
+    if status == 429:
+        header = (exc.headers or {}).get("Retry-After") if exc.headers is not None else None
+        try:
+            return min(max(float(header), 0.0), 60.0) if header else 1.0 * (attempt + 1)
+        except ValueError:
+            return 1.0 * (attempt + 1)
+    if status >= 500 or status == 0:
+        return 0.5 * (attempt + 1)
+    return None

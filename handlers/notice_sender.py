@@ -1,0 +1,952 @@
+"""Durable notice delivery: outbox -> LINE multicast / Telegram sendMessage, journaled on disk.
+
+How a notice travels:
+
+1. The chat confirm step, ``elaas-bot status set --notify`` or a spooled CLI request puts a
+   :class:`~bot.outbox.Notice` in the outbox table (one small TinyDB document).
+2. The first time the sender picks it up it freezes the audience into
+   ``data_dir/notices/<id>/plan.jsonl`` (atomic write): the message variants (a restoration
+   notice has one per LAO, since LINE multicast cannot personalise), the LINE batches of at
+   most 500 user ids and the Telegram chats. Batches never change after that, so a batch
+   re-sent after a crash is the same batch.
+3. Progress goes to an append-only ``journal.jsonl`` next to the plan; the outbox document is
+   written only when a pass starts and ends, and unreachable subscribers are marked with one
+   ``put_many`` per second. A 10,000-recipient broadcast therefore costs a handful of TinyDB
+   rewrites, not 10,000.
+
+Delivery guarantee:
+
+* LINE: each multicast carries ``X-Line-Retry-Key``, a UUID derived from notice id + batch +
+  part. After a crash every batch not journaled as done is sent again with the same key; LINE
+  answers 409 for a key it already accepted, which counts as delivered. So each LINE
+  recipient gets a notice exactly once, as long as the restart comes within LINE's 24-hour
+  retry-key window (after that a resent batch could repeat).
+* Telegram has no idempotency key. Each chat is journaled ``sending`` (and fsynced, grouped
+  with its neighbours) before its request leaves, and ``ok``/``blocked``/``failed`` after.
+  A chat found ``sending`` after a restart is the crash window: the request may or may not
+  have reached Telegram. We choose **at most once**: such a chat is not sent again but
+  recorded as ``uncertain`` (counted in the outbox and shown by ``elaas-bot status show``).
+  The window holds at most the requests in flight at the moment of the crash (at most
+  ``telegram_workers``, in practice one or two at 30 messages/s). Re-sending them would turn
+  a rare miss into a rare duplicate of an official notice; an operator who prefers that can
+  see the uncertain count and post again. Timeouts after a request was sent are treated the
+  same way (``uncertain``); refused connections are retried.
+* Retries: 429 and 5xx are retried with exponential backoff, honouring Telegram's
+  ``parameters.retry_after`` (which pauses all Telegram sends) and LINE's ``Retry-After``
+  header. Telegram 403 (blocked) and "chat not found" mark the subscriber unreachable, once,
+  never retried. A bad token (401) stops that channel for this pass and leaves the notice
+  pending. Nobody is dropped for a transient failure: what is still pending after a pass is
+  tried again on the next one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import re
+import signal
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiohttp
+import aiohttp.web
+
+from bot.contract import Choice
+from bot.ledger import Directory
+from bot.notices import Audience, OutMessage, Publisher, build_audience, store_pending_count
+from bot.outbox import Delivery, Notice, Outbox, Subscriptions
+from bot.status import BANGKOK, StatusBoard
+from bot.store import Store
+from handlers.settings import Settings
+from handlers.spool import apply_spool
+
+_LOG = logging.getLogger(__name__)
+NOTICES_DIR = "notices"
+LINE_BATCH = 500
+LINE_MESSAGES_PER_REQUEST = 5
+LINE_TEXT_LIMIT = 5000
+TELEGRAM_TEXT_LIMIT = 4096
+RETRY_NAMESPACE = uuid.UUID("6f1c2a0e-5b8d-4c47-9a51-3d0b6e2f7c11")
+_SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
+BROKEN_PAUSE = 60.0
+FINAL_TG = frozenset({"ok", "blocked", "failed", "unknown", "skipped"})
+T = TypeVar("T")
+StoreCall = Callable[..., Awaitable[Any]]
+"""Runs ``fn(*args)`` where the store may be touched (serve: ``app[FLOW].call``)."""
+
+
+async def call_inline(fn: Callable[..., Any], *args: Any) -> Any:
+    """The default StoreCall: run on the event loop thread (tests, the standalone sender)."""
+    return fn(*args)
+
+
+# --------------------------------------------------------------------------- text and payloads
+
+
+def utf16_len(text: str) -> int:
+    """Length as LINE and Telegram count it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut ``text`` into parts of at most ``limit`` UTF-16 units, at a line break or a space
+    when there is one in the second half of the part, else hard."""
+    parts: list[str] = []
+    rest = text
+    while utf16_len(rest) > limit:
+        cut = limit
+        while utf16_len(rest[:cut]) > limit:
+            cut -= 1
+        window = rest[:cut]
+        at = max(window.rfind("\n"), window.rfind(" "))
+        if at >= cut // 2:
+            cut = at + 1
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n")
+    if rest.strip() or not parts:
+        parts.append(rest)
+    return parts
+
+
+def retry_key(notice_id: str, batch: int, part: int) -> str:
+    """The X-Line-Retry-Key of one multicast: the same UUID every time it is re-sent."""
+    return str(uuid.uuid5(RETRY_NAMESPACE, f"{notice_id}/line/{batch}/{part}"))
+
+
+def line_requests(message: OutMessage) -> list[list[dict[str, Any]]]:
+    """LINE message objects, at most five per request, quick replies on the very last one."""
+    texts = split_text(message.text, LINE_TEXT_LIMIT)
+    objs: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts]
+    if message.choices:
+        objs[-1]["quickReply"] = {"items": [
+            {"type": "action", "action": {"type": "postback", "label": c.label[:20],
+                                          "data": c.action, "displayText": c.label}}
+            for c in message.choices[:13]
+        ]}  # fmt: skip
+    return [objs[i:i + LINE_MESSAGES_PER_REQUEST]
+            for i in range(0, len(objs), LINE_MESSAGES_PER_REQUEST)]
+
+
+def telegram_payloads(chat_id: str, message: OutMessage) -> list[dict[str, Any]]:
+    """sendMessage bodies, buttons on the last part."""
+    texts = split_text(message.text, TELEGRAM_TEXT_LIMIT)
+    out: list[dict[str, Any]] = [{"chat_id": chat_id, "text": t} for t in texts]
+    if message.choices:
+        rows = [[{"text": c.label, "callback_data": c.action[:64]}] for c in message.choices]
+        out[-1]["reply_markup"] = {"inline_keyboard": rows}
+    return out
+
+
+# --------------------------------------------------------------------------- plan and journal
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A notice's frozen audience: variants, LINE batches and Telegram chats."""
+
+    notice_id: str
+    variants: Mapping[str, OutMessage]
+    line_batches: tuple[tuple[str, tuple[str, ...]], ...]  # (variant, user ids)
+    telegram: tuple[tuple[str, str], ...]  # (chat id, variant)
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(len(b[1]) for b in self.line_batches) + len(self.telegram)
+
+
+def make_plan(notice_id: str, audience: Audience, channels: Iterable[str]) -> Plan:
+    """Group the audience per channel and variant; LINE batches hold at most 500 ids."""
+    on = set(channels)
+    by_variant: dict[str, list[str]] = {}
+    telegram: list[tuple[str, str]] = []
+    skipped = 0
+    for r in audience.recipients:
+        if r.channel not in on:
+            skipped += 1
+        elif r.channel == "line":
+            by_variant.setdefault(r.variant, []).append(r.user_id)
+        elif r.channel == "telegram":
+            telegram.append((r.user_id, r.variant))
+    batches = tuple(
+        (variant, tuple(ids[i:i + LINE_BATCH]))
+        for variant, ids in sorted(by_variant.items())
+        for i in range(0, len(ids), LINE_BATCH)
+    )  # fmt: skip
+    used = {v for v, _ in batches} | {v for _, v in telegram}
+    variants = {k: v for k, v in audience.variants.items() if k in used}
+    return Plan(notice_id, variants, batches, tuple(telegram), skipped)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        dfd = os.open(path.parent, os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def save_plan(folder: Path, plan: Plan) -> None:
+    """Write the plan once, atomically, as JSON lines (header, batches, chats)."""
+    lines = [json.dumps({
+        "notice": plan.notice_id, "skipped": plan.skipped,
+        "variants": {k: {"text": v.text, "choices": [[c.label, c.action] for c in v.choices]}
+                     for k, v in plan.variants.items()},
+    }, ensure_ascii=False)]  # fmt: skip
+    lines += [json.dumps({"line": i, "variant": v, "to": list(ids)}, ensure_ascii=False)
+              for i, (v, ids) in enumerate(plan.line_batches)]
+    lines += [json.dumps({"tg": c, "variant": v}, ensure_ascii=False) for c, v in plan.telegram]
+    _atomic_write(folder / "plan.jsonl", ("\n".join(lines) + "\n").encode())
+
+
+def load_plan(folder: Path) -> Plan | None:
+    path = folder / "plan.jsonl"
+    if not path.exists():
+        return None
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    head = rows[0]
+    variants = {k: OutMessage(v["text"], tuple(Choice(a, b) for a, b in v["choices"]))
+                for k, v in head["variants"].items()}
+    batches = tuple((r["variant"], tuple(r["to"])) for r in rows[1:] if "line" in r)
+    chats = tuple((str(r["tg"]), r["variant"]) for r in rows[1:] if "tg" in r)
+    return Plan(head["notice"], variants, batches, chats, int(head.get("skipped", 0)))
+
+
+class Journal:
+    """Append-only JSON lines; every record is written at once (a killed process keeps it),
+    and :meth:`sync` fsyncs, grouping concurrent callers into one fsync."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._written = 0
+        self._synced = 0
+        self._lock = asyncio.Lock()
+        self.fsyncs = 0
+
+    @staticmethod
+    def read(path: Path) -> list[dict[str, Any]]:
+        """Every complete record (a torn last line after a power cut is ignored)."""
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_bytes().splitlines():
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line))
+        return out
+
+    def append(self, records: Sequence[Mapping[str, Any]]) -> None:
+        if not records:
+            return
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        self._written += 1
+
+    async def sync(self) -> None:
+        target = self._written
+        async with self._lock:
+            if self._synced >= target:
+                return
+            upto = self._written
+            await asyncio.to_thread(os.fsync, self._fd)
+            self.fsyncs += 1
+            self._synced = upto
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.fsync(self._fd)
+        os.close(self._fd)
+
+
+# --------------------------------------------------------------------------- channel calls
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one API call did: ``ok``, ``retry`` (after ``retry_after`` s if known),
+    ``blocked``, ``failed``, ``unknown`` (may have been sent) or ``broken`` (bad token)."""
+
+    kind: str
+    retry_after: float | None = None
+    detail: str = ""
+
+
+def _retry_after_header(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+class LineClient:
+    """``POST /v2/bot/message/multicast`` with a retry key."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str, token: str):
+        self.http = http
+        self.url = base.rstrip("/") + "/v2/bot/message/multicast"
+        self.token = token
+
+    async def multicast(self, to: Sequence[str], messages: list[dict[str, Any]],
+                        key: str) -> Outcome:
+        headers = {"Authorization": f"Bearer {self.token}", "X-Line-Retry-Key": key}
+        try:
+            async with self.http.post(self.url, json={"to": list(to), "messages": messages},
+                                      headers=headers) as resp:
+                status = resp.status
+                retry = _retry_after_header(resp.headers.get("Retry-After"))
+                text = await resp.text()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return Outcome("retry", None, f"network: {type(exc).__name__}")  # key makes it safe
+        if status == 200:
+            return Outcome("ok")
+        if status == 409:
+            return Outcome("ok", detail="409 retry key already accepted")
+        if status == 429 or status >= 500:
+            return Outcome("retry", retry, f"{status}")
+        if status in (401, 403):
+            return Outcome("broken", None, f"{status} {text[:200]}")
+        return Outcome("failed", None, f"{status} {text[:200]}")
+
+
+_UNREACHABLE_400 = ("chat not found", "user is deactivated", "bot was blocked", "kicked")
+
+
+class TelegramClient:
+    """``POST {base}{token}/sendMessage`` with a JSON body."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str, token: str):
+        self.http = http
+        self.url = f"{base}{token}/sendMessage"
+
+    async def send(self, payload: Mapping[str, Any]) -> Outcome:
+        try:
+            async with self.http.post(self.url, json=dict(payload)) as resp:
+                status = resp.status
+                try:
+                    body: dict[str, Any] = await resp.json(content_type=None)
+                except ValueError:
+                    body = {}
+        except aiohttp.ClientConnectorError as exc:
+            return Outcome("retry", None, f"connect: {exc}")  # never left this machine
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return Outcome("unknown", None, f"network after send: {type(exc).__name__}")
+        desc = str(body.get("description", ""))
+        if status == 200 and body.get("ok", True):
+            return Outcome("ok")
+        if status == 429 or status >= 500:
+            params = body.get("parameters") or {}
+            after = params.get("retry_after") if isinstance(params, dict) else None
+            return Outcome("retry", float(after) if after is not None else None, f"{status}")
+        if status == 403 or (status == 400 and any(s in desc.lower() for s in _UNREACHABLE_400)):
+            return Outcome("blocked", None, f"{status} {desc}")
+        if status in (401, 404):
+            return Outcome("broken", None, f"{status} {desc}")
+        return Outcome("failed", None, f"{status} {desc}")
+
+
+class Pacer:
+    """Spaces calls ``1/rate`` seconds apart (no bursts) and honours flood-wait pauses.
+
+    A caller that wakes up more than one interval late (the loop was busy) takes a fresh
+    slot instead of firing together with the next ones, so a stall does not turn into a
+    burst above the rate (at most twice, so a slow loop cannot starve a caller).
+    """
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._paused_until = 0.0
+
+    async def slot(self) -> None:
+        loop = asyncio.get_running_loop()
+        tries = 0
+        while True:
+            now = loop.time()
+            at = max(now, self._next, self._paused_until)
+            self._next = at + self.interval
+            if at > now:
+                await asyncio.sleep(at - now)
+            now = loop.time()
+            if now < self._paused_until:
+                continue  # a flood wait began while we slept
+            tries += 1
+            if now - at <= self.interval or tries >= 3:
+                return
+
+    def pause(self, seconds: float) -> None:
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(self._paused_until, until)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter; ``attempts`` tries per pass before leaving it pending."""
+
+    base: float = 1.0
+    cap: float = 60.0
+    attempts: int = 8
+
+    def delay(self, attempt: int, hint: float | None = None) -> float:
+        if hint is not None:
+            return min(max(hint, 0.0), 3600.0)
+        return min(self.cap, self.base * 2**attempt) * random.uniform(0.5, 1.0)
+
+
+@dataclass
+class _Pass:
+    """Counters of one delivery pass over one notice."""
+
+    unreachable: set[str] = field(default_factory=set)
+    broken: set[str] = field(default_factory=set)
+    pending: int = 0
+
+
+# --------------------------------------------------------------------------- the sender
+
+
+class NoticeSender:
+    """Delivers outbox notices to subscribers; also applies spooled CLI requests.
+
+    Args:
+        store: the process's store (serve owns the data dir).
+        status: the status timeline (spooled status updates go there).
+        data_dir: where ``notices/`` (plans and journals) and ``spool/`` live.
+        line_token / line_api_base: LINE channel; empty token = LINE off.
+        telegram_token / telegram_api_base: Telegram; empty token = Telegram off.
+        http: an aiohttp session to use (one is made and closed otherwise).
+        telegram_rate: overall Telegram messages per second.
+        telegram_workers: Telegram requests in flight at once (also bounds the crash window).
+        status_url: the public status page, quoted in spooled status notices.
+        store_call: how to run store work; in serve pass ``app[FLOW].call`` so that only the
+            engine thread touches the store. Default: inline on the event loop.
+    """
+
+    def __init__(self, store: Store, status: StatusBoard, data_dir: Path, *,
+                 line_token: str = "", line_api_base: str = "https://api.line.me",
+                 telegram_token: str = "",
+                 telegram_api_base: str = "https://api.telegram.org/bot",
+                 http: aiohttp.ClientSession | None = None, telegram_rate: float = 30.0,
+                 telegram_workers: int = 16, backoff: Backoff | None = None,
+                 status_url: str = "", poll_seconds: float = 1.0,
+                 store_call: StoreCall | None = None):
+        self._call = store_call or call_inline
+        self.store = store
+        self.data_dir = Path(data_dir)
+        self.publisher = Publisher(store, status, status_url=status_url)
+        self.outbox = Outbox(store)
+        self.subs = Subscriptions(store)
+        self.directory = Directory(store)
+        self.line_token = line_token
+        self.line_api_base = line_api_base
+        self.telegram_token = telegram_token
+        self.telegram_api_base = telegram_api_base
+        self._http = http
+        self._own_http = http is None
+        self.pacer = Pacer(telegram_rate)
+        self.telegram_workers = telegram_workers
+        self.backoff = backoff or Backoff()
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self.broken: set[str] = set()
+        self.stats: dict[str, int] = {"line_calls": 0, "telegram_calls": 0, "retries": 0,
+                                      "rate_limited": 0, "store_writes": 0, "fsyncs": 0}
+
+    @classmethod
+    def from_settings(cls, store: Store, status: StatusBoard, settings: Settings,
+                      **kw: Any) -> NoticeSender:
+        """Build from :class:`handlers.settings.Settings` (LINE/Telegram on when configured)."""
+        return cls(
+            store, status, settings.data_dir,
+            line_token=settings.line_channel_access_token if settings.line_enabled else "",
+            line_api_base=settings.line_api_base,
+            telegram_token=settings.telegram_bot_token,
+            telegram_api_base=settings.telegram_api_base,
+            status_url=settings.public_base_url.rstrip("/") + "/status", **kw,
+        )  # fmt: skip
+
+    @property
+    def channels(self) -> set[str]:
+        on = set()
+        if self.line_token:
+            on.add("line")
+        if self.telegram_token:
+            on.add("telegram")
+        return on
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return cast(T, await self._call(fn, *args))
+
+    async def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            timeout = aiohttp.ClientTimeout(total=30, connect=10)
+            self._http = aiohttp.ClientSession(timeout=timeout)
+            self._own_http = True
+        return self._http
+
+    async def close(self) -> None:
+        if self._own_http and self._http is not None:
+            await self._http.close()
+
+    # ------------------------------------------------------------------ loop
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Apply spooled requests and deliver notices until ``stop`` is set."""
+        spool = asyncio.create_task(self._spool_loop(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self._deliver_all(stop)
+                except Exception:  # keep serving chat even if one pass fails
+                    _LOG.exception("notice delivery pass failed")
+                self._wake.clear()
+                # A refused token will not fix itself within a second: check back slowly.
+                pause = BROKEN_PAUSE if self.broken else self.poll_seconds
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._first(stop, self._wake), pause)
+        finally:
+            spool.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await spool
+            await self.close()
+
+    @staticmethod
+    async def _first(*events: asyncio.Event) -> None:
+        waits = [asyncio.create_task(e.wait()) for e in events]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    async def _spool_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if await self.apply_spool():
+                    self._wake.set()
+            except Exception:
+                _LOG.exception("applying spool requests failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.poll_seconds)
+
+    async def apply_spool(self) -> list[str]:
+        """Apply spooled CLI requests now; returns their ids."""
+        return await self._db(apply_spool, self.data_dir, self.publisher)
+
+    async def deliver_once(self) -> int:
+        """Apply the spool and make one delivery pass over every unfinished notice.
+
+        Returns:
+            How many notices are completely delivered after this pass.
+        """
+        await self.apply_spool()
+        return await self._deliver_all(asyncio.Event())
+
+    async def unfinished(self) -> list[Notice]:
+        """Notices not completely delivered yet."""
+        return await self._db(self.outbox.unfinished)
+
+    async def _deliver_all(self, stop: asyncio.Event) -> int:
+        finished = 0
+        for notice in await self.unfinished():
+            if stop.is_set():
+                break
+            if await self.deliver(notice, stop):
+                finished += 1
+        return finished
+
+    # ------------------------------------------------------------------ one notice
+
+    def _folder(self, notice_id: str) -> Path:
+        if not _SAFE_ID.match(notice_id):
+            raise ValueError(f"unsafe notice id {notice_id!r}")
+        return self.data_dir / NOTICES_DIR / notice_id
+
+    async def _put_delivery(self, notice_id: str, delivery: Delivery) -> None:
+        await self._db(self.outbox.set_delivery, notice_id, delivery)
+        self.stats["store_writes"] += 1
+
+    def plan(self, notice: Notice) -> Plan:
+        """The notice's frozen plan, made (and saved) on first use."""
+        folder = self._folder(notice.id)
+        plan = load_plan(folder)
+        if plan is None:
+            audience = build_audience(notice, self.subs.receiving(), self.directory,
+                                      store_pending_count(self.store))
+            plan = make_plan(notice.id, audience, self.channels)
+            save_plan(folder, plan)
+        return plan
+
+    async def deliver(self, notice: Notice, stop: asyncio.Event | None = None) -> bool:
+        """One pass over one notice; True when nothing is left to send."""
+        stop = stop or asyncio.Event()
+        plan = await self._db(self.plan, notice)
+        folder = self._folder(notice.id)
+        before = await self._db(self.outbox.delivery, notice.id)
+        started = before.started_at or datetime.now(BANGKOK).isoformat()
+        if before.status == "pending":
+            await self._put_delivery(notice.id, Delivery("sending", plan.total,
+                                                         skipped=plan.skipped, started_at=started))
+        journal = Journal(folder / "journal.jsonl")
+        state = _Pass()
+        self.broken = state.broken
+        flusher = asyncio.create_task(self._flush_loop(journal, state))
+        try:
+            await asyncio.gather(self._line(plan, journal, state, stop),
+                                 self._telegram(plan, journal, state, stop))
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await self._flush_unreachable(state)
+            journal.close()
+            self.stats["fsyncs"] += journal.fsyncs
+        summary = summarize(plan, Journal.read(folder / "journal.jsonl"))
+        done = summary["pending"] == 0
+        await self._put_delivery(notice.id, Delivery(
+            "done" if done else "sending", plan.total, summary["delivered"],
+            summary["unreachable"], summary["failed"], summary["uncertain"],
+            plan.skipped + summary["skipped"],
+            started, datetime.now(BANGKOK).isoformat() if done else "",
+        ))  # fmt: skip
+        _LOG.info("notice %s: %s", notice.id, summary)
+        return done
+
+    async def _flush_loop(self, journal: Journal, state: _Pass) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            await journal.sync()
+            await self._flush_unreachable(state)
+
+    async def _flush_unreachable(self, state: _Pass) -> None:
+        if state.unreachable:
+            users, state.unreachable = state.unreachable, set()
+            await self._db(self.subs.mark_unreachable, users, "blocked", datetime.now(BANGKOK))
+            self.stats["store_writes"] += 1
+
+    # ------------------------------------------------------------------ LINE
+
+    async def _line(self, plan: Plan, journal: Journal, state: _Pass,
+                    stop: asyncio.Event) -> None:
+        if not plan.line_batches or not self.line_token:
+            return
+        done = {(r["line"], r["part"]) for r in Journal.read(journal.path)
+                if "line" in r and r.get("s") in ("ok", "failed")}
+        client = LineClient(await self._session(), self.line_api_base, self.line_token)
+        receiving = await self._db(self.subs.receiving_keys)
+        for i, (variant, ids) in enumerate(plan.line_batches):
+            requests = line_requests(plan.variants[variant])
+            # Unsubscribed since the plan was made: leave them out (never add anybody).
+            to = [u for u in ids if f"line:{u}" in receiving]
+            for k, messages in enumerate(requests):
+                if (i, k) in done:
+                    continue
+                if stop.is_set() or "line" in state.broken:
+                    return
+                if not to:
+                    journal.append([{"line": i, "part": k, "s": "ok", "sent": 0}])
+                    continue
+                outcome = await self._line_call(client, to, messages,
+                                                retry_key(plan.notice_id, i, k), stop)
+                if outcome.kind in ("ok", "failed"):
+                    journal.append([{"line": i, "part": k, "s": outcome.kind,
+                                     "sent": len(to), "detail": outcome.detail}])
+                    await journal.sync()
+                elif outcome.kind == "broken":
+                    _LOG.error("LINE refused the token (%s): notices wait", outcome.detail)
+                    state.broken.add("line")
+                else:  # still failing after the retries: LINE is down, try on the next pass
+                    state.pending += 1
+                    return
+
+    async def _line_call(self, client: LineClient, to: Sequence[str],
+                         messages: list[dict[str, Any]], key: str,
+                         stop: asyncio.Event) -> Outcome:
+        outcome = Outcome("retry")
+        for attempt in range(self.backoff.attempts):
+            self.stats["line_calls"] += 1
+            outcome = await client.multicast(to, messages, key)
+            if outcome.kind != "retry":
+                return outcome
+            self.stats["retries"] += 1
+            if outcome.detail == "429":
+                self.stats["rate_limited"] += 1
+            _LOG.warning("LINE multicast %s: %s, retrying", key, outcome.detail)
+            if stop.is_set():
+                break
+            await asyncio.sleep(self.backoff.delay(attempt, outcome.retry_after))
+        return outcome
+
+    # ------------------------------------------------------------------ Telegram
+
+    async def _telegram(self, plan: Plan, journal: Journal, state: _Pass,
+                        stop: asyncio.Event) -> None:
+        if not plan.telegram or not self.telegram_token:
+            return
+        last: dict[str, str] = {}
+        for r in Journal.read(journal.path):
+            if "tg" in r:
+                last[str(r["tg"])] = r["s"]
+        # The crash window: journaled as sending, never finished. At most once: don't resend.
+        crashed = [c for c, s in last.items() if s == "sending"]
+        if crashed:
+            _LOG.warning("%d Telegram chat(s) were in flight at a crash: recorded as uncertain",
+                         len(crashed))
+            journal.append([{"tg": c, "s": "unknown", "detail": "in flight at a crash"}
+                            for c in crashed])
+            await journal.sync()
+            for c in crashed:
+                last[c] = "unknown"
+        receiving = await self._db(self.subs.receiving_keys)
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        for chat, variant in plan.telegram:
+            if last.get(chat) in FINAL_TG:
+                continue
+            if f"telegram:{chat}" not in receiving:
+                journal.append([{"tg": chat, "s": "skipped", "detail": "unsubscribed"}])
+                continue
+            queue.put_nowait((chat, variant))
+        client = TelegramClient(await self._session(), self.telegram_api_base,
+                                self.telegram_token)
+        halt = asyncio.Event()
+        workers = [asyncio.create_task(self._tg_worker(client, plan, queue, journal, state,
+                                                       stop, halt))
+                   for _ in range(min(self.telegram_workers, queue.qsize()))]
+        await asyncio.gather(*workers)
+
+    async def _tg_worker(self, client: TelegramClient, plan: Plan,
+                         queue: asyncio.Queue[tuple[str, str]], journal: Journal,
+                         state: _Pass, stop: asyncio.Event, halt: asyncio.Event) -> None:
+        while not (stop.is_set() or halt.is_set()):
+            try:
+                chat, variant = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            payloads = telegram_payloads(chat, plan.variants[variant])
+            outcome = await self._tg_chat(client, payloads, journal, stop)
+            if outcome.kind == "broken":
+                _LOG.error("Telegram refused the token (%s): notices wait", outcome.detail)
+                state.broken.add("telegram")
+                halt.set()
+            if outcome.kind in ("retry", "broken"):
+                state.pending += 1
+            if outcome.kind == "blocked":
+                state.unreachable.add(f"telegram:{chat}")
+            journal.append([{"tg": chat, "s": _TG_STATE[outcome.kind],
+                             **({"detail": outcome.detail} if outcome.detail else {})}])
+
+    async def _tg_chat(self, client: TelegramClient, payloads: list[dict[str, Any]],
+                       journal: Journal, stop: asyncio.Event) -> Outcome:
+        chat = str(payloads[0]["chat_id"])
+        outcome = Outcome("retry")
+        loop = asyncio.get_running_loop()
+        last_part = 0.0
+        for n, payload in enumerate(payloads):
+            attempt = 0
+            while True:
+                if n:  # several parts to one chat: Telegram wants about 1 message/s per chat
+                    await asyncio.sleep(max(0.0, last_part + 1.05 - loop.time()))
+                await self.pacer.slot()
+                journal.append([{"tg": chat, "s": "sending"}])
+                await journal.sync()  # on disk before the request leaves: the crash window
+                self.stats["telegram_calls"] += 1
+                outcome = await client.send(payload)
+                last_part = loop.time()
+                if outcome.kind != "retry":
+                    break
+                self.stats["retries"] += 1
+                if outcome.detail == "429":
+                    self.stats["rate_limited"] += 1
+                    self.pacer.pause(outcome.retry_after or 1.0)
+                attempt += 1
+                journal.append([{"tg": chat, "s": "retry", "detail": outcome.detail}])
+                if attempt >= self.backoff.attempts or stop.is_set():
+                    return outcome
+                await asyncio.sleep(self.backoff.delay(attempt - 1, outcome.retry_after))
+            if outcome.kind != "ok":
+                return outcome
+        return outcome
+
+
+_TG_STATE = {"ok": "ok", "blocked": "blocked", "failed": "failed", "unknown": "unknown",
+             "retry": "retry", "broken": "retry"}
+
+
+def summarize(plan: Plan, records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Counts of a notice from its plan and journal: delivered, unreachable, failed, uncertain,
+    pending (still to try)."""
+    line_parts: dict[tuple[int, int], str] = {}
+    line_sent: dict[int, int] = {}
+    tg: dict[str, str] = {}
+    for r in records:
+        if "line" in r:
+            line_parts[(int(r["line"]), int(r["part"]))] = str(r["s"])
+            if int(r["part"]) == 0 and "sent" in r:
+                line_sent[int(r["line"])] = int(r["sent"])
+        elif "tg" in r:
+            tg[str(r["tg"])] = str(r["s"])
+    out = {"delivered": 0, "unreachable": 0, "failed": 0, "uncertain": 0, "skipped": 0,
+           "pending": 0}
+    for i, (variant, ids) in enumerate(plan.line_batches):
+        parts = len(line_requests(plan.variants[variant]))
+        states = [line_parts.get((i, k)) for k in range(parts)]
+        if all(s == "ok" for s in states):
+            sent = min(len(ids), line_sent.get(i, len(ids)))
+            out["delivered"] += sent
+            out["skipped"] += len(ids) - sent
+        elif any(s == "failed" for s in states):
+            out["failed"] += len(ids)
+        else:
+            out["pending"] += len(ids)
+    for chat, _ in plan.telegram:
+        s = tg.get(chat)
+        if s == "ok":
+            out["delivered"] += 1
+        elif s == "blocked":
+            out["unreachable"] += 1
+        elif s == "failed":
+            out["failed"] += 1
+        elif s == "skipped":
+            out["skipped"] += 1
+        elif s in ("unknown", "sending"):
+            out["uncertain"] += 1
+        else:
+            out["pending"] += 1
+    return out
+
+
+# --------------------------------------------------------------------------- serve wiring
+
+
+async def run_sender(sender: NoticeSender, *, grace: float = 10.0) -> None:
+    """Run ``sender`` until cancelled; on cancel let in-flight sends finish (``grace`` s) so
+    that a normal shutdown leaves no chat in the uncertain state."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(stop))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        stop.set()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(task, grace)
+        raise
+
+
+def install_notices(app: aiohttp.web.Application) -> None:
+    """A ``serve`` extension (see handlers.server): the status page and the notice sender.
+
+    Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and a
+    background task that applies spooled CLI requests and delivers the outbox.
+    """
+    from handlers.server import CORE, FLOW, add_background
+    from handlers.status_page import add_status_routes
+
+    core = app[CORE]
+    flow = app[FLOW]
+    add_status_routes(app, core.status, core.settings.public_base_url, call=flow.call)
+
+    async def run_notices(app: aiohttp.web.Application) -> None:
+        sender = NoticeSender.from_settings(core.store, core.status, core.settings,
+                                            store_call=flow.call)
+        await run_sender(sender)
+
+    add_background(app, "notices", run_notices)
+
+
+# --------------------------------------------------------------------------- standalone entry
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m handlers.notice_sender",
+        description="deliver outbox notices (serve runs this itself; this entry is for tests "
+                    "and for delivering without the chat server)")
+    p.add_argument("--data-dir", type=Path, help="data dir (default: ELAAS_DATA_DIR)")
+    p.add_argument("--line-api-base")
+    p.add_argument("--line-token")
+    p.add_argument("--telegram-api-base")
+    p.add_argument("--telegram-token")
+    p.add_argument("--rate", type=float, default=30.0, help="Telegram messages per second")
+    p.add_argument("--workers", type=int, default=16, help="Telegram requests in flight")
+    p.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds")
+    p.add_argument("--until-idle", action="store_true",
+                   help="exit when every notice is delivered instead of running on")
+    return p.parse_args(argv)
+
+
+async def _main(args: argparse.Namespace) -> int:
+    from bot.knowledge import default_knowledge_dir
+    from bot.store import TinyStore, lock_data_dir
+    settings = Settings.from_env()
+    data_dir = args.data_dir or settings.data_dir
+    lock = lock_data_dir(data_dir)
+    store = TinyStore(data_dir)
+    try:
+        status = StatusBoard(store, seed=default_knowledge_dir() / "status.yaml")
+        sender = NoticeSender(
+            store, status, data_dir,
+            line_token=args.line_token if args.line_token is not None else (
+                settings.line_channel_access_token if settings.line_enabled else ""),
+            line_api_base=args.line_api_base or settings.line_api_base,
+            telegram_token=args.telegram_token if args.telegram_token is not None
+            else settings.telegram_bot_token,
+            telegram_api_base=args.telegram_api_base or settings.telegram_api_base,
+            telegram_rate=args.rate, telegram_workers=args.workers,
+            backoff=Backoff(base=args.backoff),
+            status_url=settings.public_base_url.rstrip("/") + "/status",
+        )  # fmt: skip
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if args.until_idle:
+            try:
+                while not stop.is_set():
+                    await sender.deliver_once()
+                    if not await sender.unfinished():
+                        break
+                    await asyncio.sleep(0.5)
+            finally:
+                await sender.close()
+        else:
+            await sender.run(stop)
+    finally:
+        store.close()
+        lock.release()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sender on its own (it takes the data-dir lock like serve does)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return asyncio.run(_main(_parse(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

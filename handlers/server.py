@@ -1,0 +1,367 @@
+"""The web app and the ``serve`` lifecycle: LINE, Telegram, file links and health in one process.
+
+Routes: ``POST /line/webhook``, ``POST /telegram/webhook``, ``GET /healthz`` and
+``GET /files/{token}``.
+
+Extension point (the status page, the notice sender, ...): write an *extension*, a function
+``install(app: web.Application) -> None``, and list it in :func:`default_extensions` (or pass
+``extensions=[...]`` to :func:`create_app` / :func:`serve`). It is called once while the app is
+built, before anything starts, and may:
+
+* add routes: ``app.router.add_get("/status", handler)``;
+* use what is shared: ``app[CORE]`` (the Core), ``app[FLOW]`` (``await app[FLOW].call(fn, ...)``
+  runs ``fn`` on the engine thread, the only thread that may touch the engine and the store),
+  ``app[VAULT]`` (signed file links), ``app[SENDERS]`` (channel name -> Sender, for example
+  ``await app[SENDERS]["line"].send(chat_id, [Reply("...")])`` to push a notice);
+* add a background task: ``add_background(app, "notices", run_notices)`` with
+  ``async def run_notices(app: web.Application) -> None`` that runs until cancelled; it starts
+  after the channels are up and is cancelled first at shutdown; a crash is logged, not fatal;
+* add its own start/stop work with aiohttp's ``app.cleanup_ctx.append(ctx)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from aiohttp import web
+
+from bot.contract import Reply
+from handlers.app import Core
+from handlers.files import FileVault
+from handlers.ratelimit import Flow
+from handlers.settings import Settings
+
+if TYPE_CHECKING:  # imported when the channel is on: each SDK costs 20-40 MB of memory
+    from handlers.line_adapter import LineAdapter
+    from handlers.telegram_adapter import TelegramAdapter
+
+_LOG = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+DRAIN_SECONDS = 10.0
+SWITCH_INTERVAL = 0.0005
+
+Extension = Callable[[web.Application], None]
+BackgroundFactory = Callable[[web.Application], Awaitable[None]]
+
+
+class Sender(Protocol):
+    """A channel that can send replies to a chat outside of an incoming event."""
+
+    channel: str
+
+    async def send(self, chat_id: str, replies: Sequence[Reply]) -> bool:
+        """Send ``replies`` to ``chat_id``; True when everything was sent."""
+        ...
+
+
+@dataclass(frozen=True)
+class Background:
+    """A named long-running task started with the app."""
+
+    name: str
+    factory: BackgroundFactory
+
+
+CORE = web.AppKey("core", Core)
+FLOW = web.AppKey("flow", Flow)
+VAULT = web.AppKey("vault", FileVault)
+SENDERS: web.AppKey[dict[str, Sender]] = web.AppKey("senders")
+BACKGROUND: web.AppKey[list[Background]] = web.AppKey("background")
+LINE: web.AppKey[LineAdapter | None] = web.AppKey("line")
+TELEGRAM: web.AppKey[TelegramAdapter | None] = web.AppKey("telegram")
+STARTED = web.AppKey("started", float)
+
+
+class ServeError(RuntimeError):
+    """``serve`` cannot start (no channel configured, port taken, channel unreachable)."""
+
+
+def default_extensions() -> list[Extension]:
+    """Extensions every ``serve`` installs; add yours here (see the module docstring)."""
+    from handlers.notice_sender import install_notices  # the status page and notice sender
+
+    return [install_notices]
+
+
+def add_background(app: web.Application, name: str, factory: BackgroundFactory) -> None:
+    """Run ``await factory(app)`` in the background while the app runs (see module docstring)."""
+    app[BACKGROUND].append(Background(name, factory))
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
+               poll_interval: float = 0.0) -> web.Application:
+    """The whole app from the core's settings: the configured channels, files, health.
+
+    Args:
+        core: the engine and stores (``handlers.app.build_core``).
+        extensions: installers to call (default: :func:`default_extensions`).
+        poll_interval: pause between Telegram polls (tests against a fake that never waits).
+    """
+    settings = core.settings
+    flow = Flow(core.engine)
+    vault = FileVault.from_settings(settings)
+    line: LineAdapter | None = None
+    telegram: TelegramAdapter | None = None
+    if settings.line_enabled:
+        from handlers.line_adapter import LineAdapter
+
+        line = LineAdapter(settings, flow, vault)
+    if settings.telegram_enabled:
+        from handlers.telegram_adapter import TelegramAdapter
+
+        telegram = TelegramAdapter(settings, flow, poll_interval=poll_interval)
+    if line is None:
+        _LOG.info("LINE: off (set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN to use it)")
+    if telegram is None:
+        _LOG.info("Telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)")
+    exts = default_extensions() if extensions is None else list(extensions)
+    return build_web_app(core, line=line, telegram=telegram, flow=flow, vault=vault,
+                         extensions=exts)
+
+
+def build_web_app(core: Core, *, line: LineAdapter | None, telegram: TelegramAdapter | None,
+                  flow: Flow | None = None, vault: FileVault | None = None,
+                  extensions: Iterable[Extension] = ()) -> web.Application:
+    """The aiohttp app for already built adapters (which must share ``flow`` and ``vault``).
+
+    Args:
+        core: the Core the adapters were built on.
+        line: the LINE adapter, or None when LINE is off.
+        telegram: the Telegram adapter, or None when Telegram is off.
+        flow: the shared Flow (default: the adapters', else a new one).
+        vault: the file vault (default: the LINE adapter's, else one from the settings).
+        extensions: installers called once the core routes exist.
+    """
+    if flow is None:
+        flow = line.flow if line else telegram.flow if telegram else Flow(core.engine)
+    if vault is None:
+        vault = line.vault if line else FileVault.from_settings(core.settings)
+    app = web.Application(client_max_size=MAX_BODY)
+    app[CORE] = core
+    app[FLOW] = flow
+    app[VAULT] = vault
+    app[LINE] = line
+    app[TELEGRAM] = telegram
+    senders: dict[str, Sender] = {a.channel: a for a in (line, telegram) if a is not None}
+    app[SENDERS] = senders
+    app[BACKGROUND] = []
+    app[STARTED] = time.time()
+    app.router.add_post("/line/webhook", line.webhook if line else _channel_off("LINE"))
+    app.router.add_post("/telegram/webhook",
+                        telegram.webhook if telegram else _channel_off("Telegram"))
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/files/{token}", vault.handle)
+    app.cleanup_ctx.append(_channels_ctx)
+    for install in extensions:
+        install(app)
+    app.cleanup_ctx.append(_background_ctx)
+    return app
+
+
+def _channel_off(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"error": f"{name} is off"}, status=404)
+
+    return handler
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    app = request.app
+    line, telegram = app[LINE], app[TELEGRAM]
+    return web.json_response({
+        "status": "ok",
+        "channels": {"line": "webhook" if line else "off",
+                     "telegram": telegram.mode if telegram else "off"},
+        "pending_jobs": app[FLOW].tasks.pending,
+        "files": len(app[VAULT]),
+        "uptime_s": round(time.time() - app[STARTED], 1),
+    })  # fmt: skip
+
+
+async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start the channels; at shutdown stop receiving, finish queued jobs, close clients."""
+    flow = app[FLOW]
+    adapters = [a for a in (app[LINE], app[TELEGRAM]) if a is not None]
+    started: list[LineAdapter | TelegramAdapter] = []
+    try:
+        for a in adapters:
+            await a.start()
+            started.append(a)
+        yield
+    finally:
+        for a in started:
+            with contextlib.suppress(Exception):
+                await a.stop_receiving()
+        await flow.tasks.drain(DRAIN_SECONDS)
+        for a in reversed(started):
+            try:
+                await a.close()
+            except Exception:
+                _LOG.exception("closing %s failed", a.channel)
+        flow.close()
+
+
+async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(_guard(b, app), name=f"background:{b.name}")
+             for b in app[BACKGROUND]]
+    yield
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
+
+
+async def _guard(b: Background, app: web.Application) -> None:
+    try:
+        await b.factory(app)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        _LOG.exception("background task %s crashed", b.name)
+
+
+# ---------------------------------------------------------------------------- running
+
+
+class RunningServer:
+    """An app listening on a host and port (port 0 picks a free one)."""
+
+    def __init__(self, app: web.Application):
+        self.app = app
+        self.runner = web.AppRunner(app, access_log=None)  # paths may carry file tokens
+        self.host = ""
+        self.port = 0
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Start the channels and background tasks, then listen."""
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, host, port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or ()
+        self.host = host
+        self.port = sockets[0].getsockname()[1] if sockets else port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        """Stop listening, finish queued jobs, stop the channels and background tasks."""
+        await self.runner.cleanup()
+
+
+async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = None,
+                poll_interval: float = 0.0) -> None:
+    """Run ``elaas-bot serve`` until SIGTERM or SIGINT: lock, core, app, listen, clean exit.
+
+    Raises:
+        ServeError: no channel is configured.
+        bot.store.StoreError: another process owns the data directory.
+    """
+    from bot.store import lock_data_dir
+    from handlers.app import build_core
+
+    missing = settings.missing_for_serve()
+    if missing:
+        raise ServeError(no_channel_message(missing))
+    # The engine thread is CPU-bound; with the default 5 ms switch interval the event loop
+    # waits up to 5 ms for the GIL after every socket call (convoy effect).
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    lock = lock_data_dir(settings.data_dir)
+    core: Core | None = None
+    try:
+        core = build_core(settings)
+        server = RunningServer(create_app(core, extensions=extensions,
+                                          poll_interval=poll_interval))
+        try:
+            try:
+                await server.start(settings.host, settings.port)
+            except Exception as exc:  # port taken, channel unreachable, token refused, ...
+                _LOG.error("start-up failed: %s", type(exc).__name__, exc_info=True)
+                raise ServeError(_redactor(settings).redact(
+                    f"start-up failed: {type(exc).__name__}: {exc}")) from exc
+            # The knowledge base, tokenizer dictionaries and SDK models are long-lived: keep
+            # the cyclic GC from rescanning them (a full pass over them stalls for ~100 ms).
+            gc.collect()
+            gc.freeze()
+            _LOG.info("serving on http://%s:%d (public %s)", settings.host, server.port,
+                      settings.public_base_url)
+            await stop.wait()
+            _LOG.info("stopping")
+        finally:
+            await server.stop()
+        _LOG.info("stopped cleanly")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        if core is not None:
+            core.store.close()
+        lock.release()
+
+
+def no_channel_message(missing: Sequence[str]) -> str:
+    """The message ``serve`` exits with when no channel is configured."""
+    return ("no chat channel is configured: set " + " and/or ".join(missing)
+            + " (in the environment or in .env; see .env.example)")
+
+
+# ---------------------------------------------------------------------------- logging
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces configured secrets in log messages and tracebacks with ``***``."""
+
+    def __init__(self, secrets: Iterable[str]):
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def _redactor(settings: Settings) -> RedactSecrets:
+    return RedactSecrets([
+        settings.line_channel_secret, settings.line_channel_access_token,
+        settings.telegram_bot_token, settings.telegram_webhook_secret, settings.file_secret,
+    ])  # fmt: skip
+
+
+def configure_logging(settings: Settings, *, level: int = logging.INFO) -> None:
+    """Log to stderr with secrets redacted; no access log, no HTTP client request lines."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    redact = _redactor(settings)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)

@@ -1,0 +1,446 @@
+"""Telegram channel: python-telegram-bot driven from our loop, Updates in, Replies out."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+
+from bot.contract import Choice, Incoming, Reply
+from bot.feature import MENU
+from handlers.ratelimit import RATE_LIMITED_TEXT, Flow, RecentIds, split_text
+from handlers.settings import Settings
+
+_LOG = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK = 64
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+_SHORT = "k:"
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "เริ่มต้นและเมนูหลัก"),
+    ("help", "วิธีใช้บอท"),
+    ("status", "สถานะระบบ e-LAAS"),
+    ("guide", "วิธีปฏิบัติช่วงระบบขัดข้อง"),
+    ("forms", "แบบฟอร์ม"),
+    ("log", "วิธีบันทึกรายการรับ/จ่าย"),
+    ("today", "รายการวันนี้"),
+    ("export", "ส่งออกไฟล์ Excel"),
+    ("subscribe", "รับแจ้งเตือนสถานะระบบ"),
+    ("unsubscribe", "เลิกรับแจ้งเตือน"),
+    ("join", "เข้าร่วม อปท. ด้วยรหัส"),
+)
+
+GROUP_HELLO = (
+    "สวัสดีค่ะ ขอบคุณที่ชวนเข้ากลุ่มนะคะ\n"
+    "ในกลุ่ม บอทจะตอบเมื่อถูกเรียก: พิมพ์คำสั่ง เช่น /status หรือแท็ก @{username} "
+    "ตามด้วยคำถาม"
+)
+
+
+def _log_text() -> bool:
+    return os.environ.get("ELAAS_LOG_TEXT") == "1"
+
+
+class CallbackIds:
+    """Button actions as Telegram callback data (at most 64 bytes).
+
+    A short action is sent as is; a longer one as ``k:`` plus a hash, remembered in a
+    bounded map. A forgotten id comes back unchanged and the engine calls the button expired.
+    """
+
+    def __init__(self, maxlen: int = 20_000):
+        self.maxlen = maxlen
+        self._long: OrderedDict[str, str] = OrderedDict()
+
+    def encode(self, action: str) -> str:
+        """Callback data for ``action``."""
+        if len(action.encode()) <= MAX_CALLBACK and not action.startswith(_SHORT):
+            return action
+        short = _SHORT + hashlib.sha256(action.encode()).hexdigest()[:24]
+        self._long[short] = action
+        self._long.move_to_end(short)
+        while len(self._long) > self.maxlen:
+            self._long.popitem(last=False)
+        return short
+
+    def decode(self, data: str) -> str:
+        """The action behind callback ``data``."""
+        return self._long.get(data, data) if data.startswith(_SHORT) else data
+
+
+class TelegramAdapter:
+    """The Bot API side of the bot, on python-telegram-bot's manual lifecycle.
+
+    Updates come from our own aiohttp route (webhook mode, TELEGRAM_WEBHOOK_SECRET set) or from
+    PTB's updater (long polling). One TypeHandler turns each Update into a background job,
+    in order per user; PTB's AIORateLimiter paces sends and retries 429 ``retry_after``.
+    """
+
+    channel = "telegram"
+
+    def __init__(self, settings: Settings, flow: Flow, *, poll_interval: float = 0.0,
+                 commands: Sequence[tuple[str, str]] = COMMANDS, max_retries: int = 3):
+        self.settings = settings
+        self.flow = flow
+        self.poll_interval = poll_interval
+        self.commands = tuple(commands)
+        self.max_retries = max_retries
+        self.webhook_mode = settings.telegram_webhook
+        self.seen = RecentIds()
+        self.callbacks = CallbackIds()
+        self.username = ""
+        self.bot_id = 0
+        self.stats = {"updates": 0, "sent": 0, "failures": 0}
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"TelegramAdapter(mode={'webhook' if self.webhook_mode else 'polling'})"
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_mode else "polling"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def build_application(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        """The PTB Application: our base URL (token appended), rate limiter, no job queue."""
+        base = self.settings.telegram_api_base
+        builder = (
+            Application.builder()
+            .token(self.settings.telegram_bot_token)
+            .base_url(base)
+            .base_file_url(re.sub(r"/bot$", "/file/bot", base))
+            .rate_limiter(AIORateLimiter(max_retries=self.max_retries))
+            .job_queue(None)
+            .connection_pool_size(64)
+        )
+        if self.webhook_mode:
+            builder = builder.updater(None)
+        return builder.build()
+
+    @property
+    def app(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        if self._app is None:
+            raise RuntimeError("TelegramAdapter.start() has not run")
+        return self._app
+
+    @property
+    def bot(self) -> Bot:
+        return self.app.bot
+
+    async def start(self) -> None:
+        """Initialise PTB, set the Thai command menu, then the webhook or start polling."""
+        app = self.build_application()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        await app.initialize()
+        self._app = app
+        self.username = app.bot.username or ""
+        self.bot_id = app.bot.id
+        try:
+            await app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
+        except TelegramError as exc:
+            _LOG.warning("Telegram: setMyCommands failed: %s", type(exc).__name__)
+        if self.webhook_mode:
+            url = f"{self.settings.public_base_url}/telegram/webhook"
+            await app.bot.set_webhook(url=url, secret_token=self.settings.telegram_webhook_secret,
+                                      allowed_updates=list(ALLOWED_UPDATES))
+            await app.start()
+            _LOG.info("Telegram: on (webhook %s), bot @%s", url, self.username)
+        else:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=self.poll_interval,
+                                            allowed_updates=list(ALLOWED_UPDATES),
+                                            error_callback=self._on_poll_error)
+            _LOG.info("Telegram: on (long polling), bot @%s", self.username)
+
+    async def stop_receiving(self) -> None:
+        """Stop polling and hand the updates already received to our jobs (PTB ``stop``)."""
+        app = self._app
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+
+    async def close(self) -> None:
+        """Stop PTB and close its HTTP clients (after the jobs have drained)."""
+        app = self._app
+        if app is None:
+            return
+        await self.stop_receiving()
+        await app.shutdown()
+        self._app = None
+
+    def _on_poll_error(self, exc: TelegramError) -> None:
+        _LOG.warning("Telegram polling: %s", type(exc).__name__)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        uid = update.update_id if isinstance(update, Update) else "-"
+        _LOG.error("Telegram update %s failed: %s", uid, type(context.error).__name__)
+
+    # ------------------------------------------------------------------ webhook
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """``POST /telegram/webhook``: 403 unless the secret header matches, else 200."""
+        if not self.webhook_mode:
+            return web.json_response({"error": "webhook mode is off"}, status=404)
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(),
+                                   self.settings.telegram_webhook_secret.encode()):
+            _LOG.warning("Telegram webhook with a wrong secret refused")
+            return web.json_response({"error": "forbidden"}, status=403)
+        if (request.content_length or 0) > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY,
+                                                actual_size=request.content_length or 0)
+        try:
+            data = json.loads(await request.read())
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError):
+            _LOG.warning("Telegram webhook body is not an Update")
+            return web.json_response({"error": "not an update"}, status=400)
+        if update is None:
+            return web.json_response({"error": "not an update"}, status=400)
+        await self.app.update_queue.put(update)
+        return web.json_response({})
+
+    # ------------------------------------------------------------------ updates
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            self.accept(update)
+        except Exception:  # one bad update never stops the others
+            _LOG.exception("Telegram update %s could not be read", update.update_id)
+
+    def accept(self, update: Update) -> None:
+        """Translate one Update and queue its job (or ignore it)."""
+        uid = str(update.update_id)
+        if self.seen.seen(uid):
+            _LOG.info("Telegram update %s already handled", uid)
+            return
+        self.stats["updates"] += 1
+        planned = self.plan(update)
+        if planned is None:
+            _LOG.debug("Telegram update %s ignored", uid)
+            return
+        chat_id, incoming, replies, answer = planned
+        if incoming is not None and incoming.kind == "message":
+            verdict = self.flow.admit(self.channel, incoming.user_id, uid)
+            if verdict == "drop":
+                if update.callback_query is not None:
+                    self.flow.tasks.submit(f"telegram:{incoming.user_id}",
+                                           self._answer_callback(update), f"telegram:{uid}")
+                return
+            if verdict == "warn":
+                incoming, replies = None, [Reply(RATE_LIMITED_TEXT)]
+        key = f"telegram:{incoming.user_id if incoming else chat_id}"
+        _LOG.debug("Telegram update %s from %s in %s", uid,
+                   incoming.user_id if incoming else "-", chat_id)
+        self.flow.tasks.submit(key, self._run(update, chat_id, incoming, replies, answer),
+                               f"telegram:{uid}")
+
+    def plan(self, update: Update) -> tuple[str, Incoming | None, list[Reply], bool] | None:
+        """``(chat id, Incoming or None, fixed replies, answer?)`` for an Update, or None."""
+        uid = str(update.update_id)
+        cq = update.callback_query
+        if cq is not None:
+            chat = cq.message.chat if cq.message is not None else None
+            chat_id = str(chat.id if chat is not None else cq.from_user.id)
+            action = self.callbacks.decode(cq.data or "")
+            is_group = chat is not None and chat.type != "private"
+            inc = Incoming(self.channel, str(cq.from_user.id), chat_id, action=action or None,
+                           text="" if not action else None, event_id=uid,
+                           received_at=datetime.now(UTC), is_group=is_group,
+                           display_name=cq.from_user.full_name)
+            return chat_id, inc, [], True
+        member = update.my_chat_member
+        if member is not None:
+            chat_id = str(member.chat.id)
+            status = member.new_chat_member.status
+            if member.chat.type == "private":
+                if status in ("kicked", "left"):
+                    inc = Incoming(self.channel, str(member.from_user.id), chat_id,
+                                   kind="unfollow", event_id=uid)
+                    return chat_id, inc, [], False
+                return None
+            if status in ("member", "administrator") and \
+                    member.old_chat_member.status in ("left", "kicked"):
+                return chat_id, None, [Reply(GROUP_HELLO.format(username=self.username),
+                                             MENU)], True
+            return None
+        msg = update.message
+        if msg is None or msg.from_user is None or msg.from_user.is_bot:
+            return None
+        chat_id = str(msg.chat.id)
+        is_group = msg.chat.type != "private"
+        user = msg.from_user
+
+        def incoming(text: str | None = None, kind: str = "message") -> Incoming:
+            return Incoming(self.channel, str(user.id), chat_id, text=text, kind=kind,
+                            event_id=uid, received_at=msg.date, is_group=is_group,
+                            display_name=user.full_name)
+
+        if msg.text is not None:
+            text = msg.text
+            if is_group:
+                addressed = self._addressed_text(msg)
+                if addressed is None:
+                    return None
+                text = addressed
+            return chat_id, incoming(text), [], True
+        if is_group or msg.left_chat_member is not None or msg.new_chat_members:
+            return None  # our own arrival in a group is answered from my_chat_member
+        return chat_id, incoming(kind="unsupported"), [], True
+
+    def _addressed_text(self, msg: Message) -> str | None:
+        """Group text addressed to us (a command, a mention or a reply to us), or None."""
+        text = msg.text or ""
+        name = self.username.lower()
+        stripped = text.lstrip()
+        if stripped.startswith("/"):
+            head, _, rest = stripped.partition(" ")
+            cmd, at, target = head.partition("@")
+            if at and target.lower() != name:
+                return None  # a command for another bot
+            return f"{cmd} {rest}".strip()
+        if name and f"@{name}" in text.lower():
+            cleaned = re.sub(rf"@{re.escape(self.username)}\b", " ", text, flags=re.I)
+            return " ".join(cleaned.split())
+        reply_to = msg.reply_to_message
+        if reply_to is not None and reply_to.from_user is not None and \
+                reply_to.from_user.id == self.bot_id:
+            return text.strip()
+        return None
+
+    async def _answer_callback(self, update: Update) -> None:
+        cq = update.callback_query
+        if cq is None:
+            return
+        try:
+            await cq.answer()
+        except TelegramError as exc:  # a stale query must not stop the answer itself
+            _LOG.info("Telegram update %s: answerCallbackQuery failed: %s", update.update_id,
+                      type(exc).__name__)
+
+    async def _run(self, update: Update, chat_id: str, incoming: Incoming | None,
+                   replies: list[Reply], answer: bool) -> None:
+        started = time.perf_counter()
+        await self._answer_callback(update)
+        if incoming is not None:
+            replies = await self.flow.reply_to(incoming)
+        if not answer:
+            _LOG.info("Telegram update %s handled, no reply possible", update.update_id)
+            return
+        ok = await self.send(chat_id, replies, label=str(update.update_id))
+        if _log_text() and incoming is not None:
+            _LOG.info("Telegram update %s text=%r", update.update_id, incoming.text)
+        _LOG.info("Telegram update %s: %d reply(ies) %s in %.0f ms", update.update_id,
+                  len(replies), "sent" if ok else "NOT sent",
+                  (time.perf_counter() - started) * 1000)
+
+    # ------------------------------------------------------------------ sending
+
+    def keyboard(self, choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
+        """Choices as inline buttons: two per row when the labels are short, else one."""
+        if not choices:
+            return None
+        buttons = [InlineKeyboardButton(c.label, callback_data=self.callbacks.encode(c.action))
+                   for c in choices]
+        per_row = 2 if all(len(c.label) <= 14 for c in choices) else 1
+        rows = [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
+        return InlineKeyboardMarkup(rows)
+
+    async def send(self, chat_id: str, replies: Sequence[Reply], *, label: str = "send") -> bool:
+        """Send replies to a chat: split texts, buttons, files as documents. True when all sent."""
+        target: int | str = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+        for r in replies:
+            text = r.text + (f"\n{r.link}" if r.link else "")
+            markup = self.keyboard(r.choices)
+            try:
+                if r.file is not None:
+                    caption = text if len(text) <= MAX_CAPTION else None
+                    if caption is None:
+                        for piece in split_text(text, MAX_TEXT):
+                            await self._call(self.bot.send_message, target, piece, label=label)
+                    doc = InputFile(io.BytesIO(r.file.data), filename=r.file.filename)
+                    await self._call(self.bot.send_document, target, doc, caption=caption,
+                                     reply_markup=markup, filename=r.file.filename,
+                                     label=label)
+                    continue
+                pieces = split_text(text, MAX_TEXT)
+                for i, piece in enumerate(pieces):
+                    last = i == len(pieces) - 1
+                    await self._call(self.bot.send_message, target, piece,
+                                     reply_markup=markup if last else None, label=label)
+            except Forbidden:
+                _LOG.info("Telegram %s: chat blocked the bot or left", label)
+                self.stats["failures"] += 1
+                return False
+            except TelegramError as exc:
+                _LOG.error("Telegram %s: sending failed: %s", label, type(exc).__name__)
+                self.stats["failures"] += 1
+                return False
+        return True
+
+    async def _call(self, method: Any, *args: Any, label: str, **kwargs: Any) -> Any:
+        """One Bot API call; 429 is paced by AIORateLimiter, 5xx/network retried twice."""
+        for attempt in range(3):
+            try:
+                result = await method(*args, **kwargs)
+                self.stats["sent"] += 1
+                return result
+            except RetryAfter as exc:  # the limiter already retried max_retries times
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(_seconds(exc.retry_after))
+            except (TimedOut, BadRequest):
+                raise  # a timeout may have been delivered; a bad request stays bad
+            except NetworkError as exc:
+                if attempt == 2:
+                    raise
+                _LOG.warning("Telegram %s: %s, retrying", label, type(exc).__name__)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        return None
+
+
+def _seconds(value: Any) -> float:
+    if hasattr(value, "total_seconds"):
+        return float(value.total_seconds())
+    return float(value)
