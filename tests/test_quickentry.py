@@ -336,6 +336,12 @@ def cases(draw: st.DrawFn, any_order: bool = False) -> Case:
     if any_order:
         parts = draw(st.permutations([amount_text, *parts]))
         separator = draw(st.sampled_from([" ", ", ", " - ", " | "]))
+        if separator == " " and date_text and not date_text[-1].isdigit():
+            # "1 ม.ค. 10" is a date with a year to anyone: a bare number right after a
+            # yearless Thai date needs a separator to be read as the amount.
+            at = parts.index(date_text)
+            if at + 1 < len(parts) and parts[at + 1] == amount_text:
+                separator = ", "
         return Case(entry, today, f"{kind_word} " + separator.join(parts))
     gap = " " if in_words else draw(st.sampled_from([" ", "", "  "]))
     parts = draw(st.permutations(parts))
