@@ -73,6 +73,32 @@ class Store(Protocol):
         """Release files and locks."""
 
 
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old file or the new, never a mix.
+
+    Writes a temp file in the same folder, fsyncs it, renames it over ``path`` and fsyncs the
+    folder (so the rename itself survives a power cut). The temp file is removed on failure.
+    """
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        dfd = os.open(folder, os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def _check_name(name: str) -> None:
     if not _NAME_RE.match(name) or ".." in name:
         raise StoreError(f"bad table name: {name!r}")
@@ -168,25 +194,11 @@ class AtomicJSONStorage(Storage):
         self._flush(data)
 
     def _flush(self, data: Doc) -> None:
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         try:
-            with os.fdopen(fd, "wb") as f:
-                # orjson writes UTF-8 Thai as is, ~8x faster than json.dump for 10k entries.
-                f.write(orjson.dumps(data))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            dfd = os.open(folder, os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            # orjson writes UTF-8 Thai as is, ~8x faster than json.dump for 10k entries.
+            atomic_write(Path(self.path), orjson.dumps(data))
         except BaseException:
             self._cache = None  # memory may be ahead of disk now: reload on next read
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
             raise
 
     @contextlib.contextmanager

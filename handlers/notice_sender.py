@@ -51,7 +51,6 @@ import random
 import re
 import signal
 import sys
-import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,7 +66,7 @@ from bot.ledger import Directory
 from bot.notices import Audience, OutMessage, Publisher, build_audience, store_pending_count
 from bot.outbox import Delivery, Notice, Outbox, Subscriptions
 from bot.status import BANGKOK, StatusBoard
-from bot.store import Store
+from bot.store import Store, atomic_write
 from handlers.settings import Settings
 from handlers.spool import apply_spool
 
@@ -189,26 +188,6 @@ def make_plan(notice_id: str, audience: Audience, channels: Iterable[str]) -> Pl
     return Plan(notice_id, variants, batches, tuple(telegram), skipped)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        dfd = os.open(path.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save_plan(folder: Path, plan: Plan) -> None:
     """Write the plan once, atomically, as JSON lines (header, batches, chats)."""
     lines = [json.dumps({
@@ -219,7 +198,7 @@ def save_plan(folder: Path, plan: Plan) -> None:
     lines += [json.dumps({"line": i, "variant": v, "to": list(ids)}, ensure_ascii=False)
               for i, (v, ids) in enumerate(plan.line_batches)]
     lines += [json.dumps({"tg": c, "variant": v}, ensure_ascii=False) for c, v in plan.telegram]
-    _atomic_write(folder / "plan.jsonl", ("\n".join(lines) + "\n").encode())
+    atomic_write(folder / "plan.jsonl", ("\n".join(lines) + "\n").encode())
 
 
 def load_plan(folder: Path) -> Plan | None:

@@ -11,13 +11,11 @@ and applies the request itself; its notice waits in the outbox until ``serve`` s
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
 import secrets
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -27,6 +25,7 @@ from typing import Any
 from bot.notices import Publisher
 from bot.outbox import Notice
 from bot.status import BANGKOK, StatusUpdate
+from bot.store import atomic_write
 
 _LOG = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
@@ -80,22 +79,7 @@ def write_request(data_dir: Path, req: SpoolRequest) -> Path:
     folder = spool_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{req.id}{SUFFIX}"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(req.to_json())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-        dfd = os.open(folder, os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(final, req.to_json())
     return final
 
 

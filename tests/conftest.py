@@ -10,18 +10,15 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from bot.contract import Incoming, Reply
+from handlers.app import Core, build_core
+from handlers.settings import Settings
+
 # CI runs the property tests on a fixed seed so that a red run can be reproduced; locally they
 # explore new examples on every run.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
-os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
-
-from bot.contract import Incoming, Reply
-from handlers.app import Core, build_core
-from handlers.settings import Settings
 
 BANGKOK = timezone(timedelta(hours=7))
 FIXED_NOW = datetime(2024, 7, 15, 10, 30, tzinfo=BANGKOK)
