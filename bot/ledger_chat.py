@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 
 from bot.contract import Choice, Reply
 from bot.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, ParsedEntry
 from bot.export import export_file
-from bot.feature import Command, Context, Feature
+from bot.feature import Command, Context, Feature, Handler
 from bot.ledger import Ledger, LedgerBook, LedgerError, Member, Role, parse_numbers
 from bot.quickentry import looks_like_entry, parse_entry, parse_period
 from bot.thaifmt import amount_in_words, format_baht, thai_date, thai_datetime
 
+ScopedHandler = Callable[[Context, str, Member, Ledger], list[Reply]]
 DEMO_LAO = Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง")
 MAX_LINES = 30
 LIST_LIMIT = 15
@@ -44,16 +45,27 @@ class LedgerFeature(Feature):
             c(("leave",), ("ออกจาก อปท.", "ออกจากอปท", "ออกจาก อปท"), self.leave),
             c(("invite",), ("เชิญ", "สร้างรหัสเข้าร่วม"), self.invite, takes_args=True),
             c(("members",), ("สมาชิก",), self.members),
-            c(("today",), ("วันนี้", "รายการวันนี้"), self.today, help="รายการวันนี้"),
-            c(("recent",), ("ล่าสุด", "รายการล่าสุด"), self.recent),
-            c(("summary",), ("สรุป", "สรุปรายวัน", "สรุปวันนี้"), self.summary, takes_args=True),
-            c(("void",), ("ยกเลิก", "ยกเลิกรายการ"), self.void_cmd, takes_args=True),
-            c(("keyed",), ("คีย์แล้ว",), self.keyed, takes_args=True),
-            c(("pending",), ("ค้างคีย์", "ยังไม่คีย์"), self.pending),
-            c(("export",), ("ส่งออก", "export"), self.export, takes_args=True, help="ส่งออก Excel"),
+            c(("today",), ("วันนี้", "รายการวันนี้"), self._scoped(self.today)),
+            c(("recent",), ("ล่าสุด", "รายการล่าสุด"), self._scoped(self.recent)),
+            c(("summary",), ("สรุป", "สรุปรายวัน", "สรุปวันนี้"), self._scoped(self.summary), takes_args=True),
+            c(("void",), ("ยกเลิก", "ยกเลิกรายการ"), self._scoped(self.void_cmd), takes_args=True),
+            c(("keyed",), ("คีย์แล้ว",), self._scoped(self.keyed), takes_args=True),
+            c(("pending",), ("ค้างคีย์", "ยังไม่คีย์"), self._scoped(self.pending)),
+            c(("export",), ("ส่งออก", "export"), self._scoped(self.export), takes_args=True),
             c(("log",), ("บันทึกรายการ", "บันทึก"), self.log_help),
             c(("demo",), ("ทดลองใช้", "ทดลอง"), self.demo),
         ]
+
+    def _scoped(self, command: ScopedHandler) -> Handler:
+        """A command that runs on the caller's own LAO ledger (or tells them how to join)."""
+
+        def handler(ctx: Context, args: str) -> list[Reply]:
+            need = self._need_member(ctx)
+            if isinstance(need, list):
+                return need
+            return command(ctx, args, *need)
+
+        return handler
 
     def _member(self, ctx: Context) -> Member | None:
         return self.dir.member(ctx.user)
@@ -205,28 +217,16 @@ class LedgerFeature(Feature):
                   f"สุทธิ {format_baht(rec - pay)}")
         return [Reply(text, (Choice("ส่งออก Excel", "cmd:export"), Choice("ค้างคีย์", "cmd:pending")))]
 
-    def today(self, ctx: Context, args: str) -> list[Reply]:
-        need = self._need_member(ctx)
-        if isinstance(need, list):
-            return need
-        _, ledger = need
+    def today(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         d = ctx.now.date()
         return self._list(f"รายการวันที่ {thai_date(d)}", ledger.entries(d, d),
                           f"วันนี้ ({thai_date(d)}) ยังไม่มีรายการค่ะ\n{EXAMPLE}")
 
-    def recent(self, ctx: Context, args: str) -> list[Reply]:
-        need = self._need_member(ctx)
-        if isinstance(need, list):
-            return need
-        _, ledger = need
+    def recent(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         return self._list("รายการล่าสุด", ledger.recent(LIST_LIMIT),
                           f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")
 
-    def pending(self, ctx: Context, args: str) -> list[Reply]:
-        need = self._need_member(ctx)
-        if isinstance(need, list):
-            return need
-        _, ledger = need
+    def pending(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         es = ledger.pending_keyback()
         if not es:
             return [Reply("ไม่มีรายการค้างคีย์ค่ะ ทุกรายการคีย์เข้า e-LAAS แล้ว")]
@@ -234,11 +234,7 @@ class LedgerFeature(Feature):
         out[0] = Reply(out[0].text + "\nคีย์แล้วพิมพ์: คีย์แล้ว 1-20 (เลขรายการ)", out[0].choices)
         return out
 
-    def summary(self, ctx: Context, args: str) -> list[Reply]:
-        need = self._need_member(ctx)
-        if isinstance(need, list):
-            return need
-        _, ledger = need
+    def summary(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         try:
             lo, hi = parse_period(args, ctx.now.date()) if args else (ctx.now.date(),) * 2
         except EntryError as exc:
@@ -262,11 +258,7 @@ class LedgerFeature(Feature):
 
     # ------------------------------------------------------------------ void / keyed
 
-    def void_cmd(self, ctx: Context, args: str) -> list[Reply]:
-        need = self._need_member(ctx)
-        if isinstance(need, list):
-            return need
-        member, ledger = need
+    def void_cmd(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         head, _, reason = args.strip().partition(" ")
         if not head.isdigit():
             return [Reply("พิมพ์ ยกเลิก ตามด้วยเลขรายการ เช่น ยกเลิก 12 พิมพ์ยอดผิด")]
@@ -302,11 +294,7 @@ class LedgerFeature(Feature):
         return self._void_or_ask(ctx, member, self.book.ledger(member.lao_code),
                                  int(p.get("no", 0)), text[:200])
 
-    def keyed(self, ctx: Context, args: str) -> list[Reply]:
-        need = self._need_member(ctx)
-        if isinstance(need, list):
-            return need
-        _, ledger = need
+    def keyed(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         try:
             nos = parse_numbers(args)
         except LedgerError as exc:
@@ -320,11 +308,7 @@ class LedgerFeature(Feature):
 
     # ------------------------------------------------------------------ export
 
-    def export(self, ctx: Context, args: str) -> list[Reply]:
-        need = self._need_member(ctx)
-        if isinstance(need, list):
-            return need
-        member, ledger = need
+    def export(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         fmt = "csv" if "csv" in args.lower() else "xlsx"
         rng = args.lower().replace("csv", "").replace("xlsx", "").replace("excel", "").strip()
         lo: date | None = None
