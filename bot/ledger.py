@@ -68,6 +68,11 @@ class DaySummary:
         return self.receipts - self.payments
 
 
+def new_join_code() -> str:
+    """Eight characters from an alphabet without look-alikes (0/O, 1/I)."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
 def valid_lao_code(code: str) -> bool:
     """DLA codes are strings of digits; leading zeros matter."""
     return bool(_LAO_CODE.match(code))
@@ -129,12 +134,16 @@ class Directory:
 
     # invites --------------------------------------------------------------
     def invite(self, lao_code: str, role: Role, by: str, now: datetime,
-               days: int = INVITE_DAYS) -> Invite:
-        """A new one-time join code for ``lao_code`` that expires after ``days``."""
+               days: int = INVITE_DAYS, code: str | None = None) -> Invite:
+        """A new one-time join code for ``lao_code`` that expires after ``days``.
+
+        ``code`` is one made earlier by :func:`new_join_code` (the CLI prints it before a
+        running server stores it); by default a fresh one is made here.
+        """
         if self.lao(lao_code) is None:
             raise LedgerError(f"ไม่พบ อปท. รหัส {lao_code}")
         self._purge(now)
-        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+        code = code or new_join_code()
         inv = Invite(code, lao_code, role, now + timedelta(days=days), by)
         self._invites.put(code, {"lao_code": lao_code, "role": role,
                                  "expires_at": inv.expires_at.isoformat(), "created_by": by})

@@ -6,14 +6,17 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from filelock import BaseFileLock
-
+from bot.status import BANGKOK
 from bot.store import StoreError, TinyStore, lock_data_dir
 from bot.yamlload import DataError
 from handlers.settings import Settings
+
+if TYPE_CHECKING:
+    from handlers.spool import SpoolRequest
 
 
 def _settings() -> Settings:
@@ -99,7 +102,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except NotAnEntry as exc:
-        print(str(exc) or "ไม่ใช่รายการรับ/จ่าย", file=sys.stderr)
+        print(f"ไม่ใช่รายการรับ/จ่าย ({exc})" if str(exc) else "ไม่ใช่รายการรับ/จ่าย",
+              file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(entry.to_json(), ensure_ascii=False))
@@ -110,26 +114,34 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _owned_store(settings: Settings) -> tuple[BaseFileLock, TinyStore]:
-    """Open the data dir for writing (refused while serve owns it)."""
-    lock = lock_data_dir(settings.data_dir)
-    return lock, TinyStore(settings.data_dir)
+def _post_lao(settings: Settings, req: SpoolRequest) -> str:
+    """Apply an LAO change here, or hand it to the running ``serve``; how it went, in words."""
+    from handlers.spool import post_request
+
+    done = post_request(settings.data_dir, req, wait=5.0)
+    return {"applied": "", "served": " (applied by the running serve)",
+            "queued": " (queued: serve has not picked it up yet; check `elaas-bot lao list`)",
+            }[done.how]  # fmt: skip
+
+
+def _lao_request(kind: str, **fields: Any) -> SpoolRequest:
+    from handlers.spool import SpoolRequest, new_request_id
+
+    now = datetime.now(BANGKOK)
+    return SpoolRequest(id=new_request_id(now), kind=kind, created_at=now, by="cli", **fields)
 
 
 def cmd_lao_add(args: argparse.Namespace) -> int:
-    from bot.entries import Lao
-    from bot.ledger import Directory, LedgerError
+    from bot.ledger import valid_lao_code
 
-    lock, store = _owned_store(_settings())
-    try:
-        lao = Directory(store).add_lao(Lao(args.code, args.name, args.province or ""))
-    except LedgerError as exc:
-        print(f"elaas-bot: {exc}", file=sys.stderr)
+    if not valid_lao_code(args.code) or not args.name.strip():
+        print("elaas-bot: the code must be 4-10 digits (leading zeros kept) and the name "
+              "non-empty", file=sys.stderr)
         return 2
-    finally:
-        store.close()
-        lock.release()
-    print(f"added {lao.code} {lao.name} ({lao.province or '-'})")
+    req = _lao_request("lao_add", lao_code=args.code, lao_name=args.name.strip(),
+                       province=args.province.strip())
+    how = _post_lao(_settings(), req)
+    print(f"added {args.code} {args.name} ({args.province or '-'}){how}")
     return 0
 
 
@@ -137,7 +149,7 @@ def cmd_lao_list(args: argparse.Namespace) -> int:
     from bot.ledger import Directory
 
     settings = _settings()
-    directory = Directory(TinyStore(settings.data_dir))
+    directory = Directory(TinyStore(settings.data_dir))  # read-only: no lock needed
     laos = directory.laos()
     if not laos:
         print("no LAOs yet: elaas-bot lao add CODE NAME --province P")
@@ -150,25 +162,22 @@ def cmd_lao_list(args: argparse.Namespace) -> int:
 
 
 def cmd_lao_invite(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
-    from bot.ledger import Directory, LedgerError
-    from bot.status import BANGKOK
+    from bot.ledger import Directory, new_join_code
     from bot.thaifmt import thai_datetime
 
-    lock, store = _owned_store(_settings())
-    try:
-        inv = Directory(store).invite(args.code, "admin" if args.admin else "member", "cli",
-                                      datetime.now(BANGKOK), days=args.days)
-    except LedgerError as exc:
-        print(f"elaas-bot: {exc}", file=sys.stderr)
+    settings = _settings()
+    if Directory(TinyStore(settings.data_dir)).lao(args.code) is None:
+        print(f"elaas-bot: no LAO with code {args.code}: elaas-bot lao add first",
+              file=sys.stderr)
         return 2
-    finally:
-        store.close()
-        lock.release()
     role = "admin" if args.admin else "member"
-    print(f"join code ({role}) for {args.code}: {inv.code}")
-    print(f"one-time, expires {thai_datetime(inv.expires_at)}; in chat: เข้าร่วม {inv.code}")
+    code = new_join_code()
+    req = _lao_request("lao_invite", lao_code=args.code, role=role, join_code=code,
+                       days=args.days)
+    how = _post_lao(settings, req)
+    expires = thai_datetime(req.created_at + timedelta(days=args.days))
+    print(f"join code ({role}) for {args.code}: {code}{how}")
+    print(f"one-time, expires {expires}; in chat: เข้าร่วม {code}")
     return 0
 
 
@@ -184,11 +193,8 @@ def _day(text: str | None) -> date | None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
     from bot.export import export_file
     from bot.ledger import LedgerBook
-    from bot.status import BANGKOK
 
     settings = _settings()
     book = LedgerBook(TinyStore(settings.data_dir))
@@ -326,10 +332,8 @@ def cmd_status_show(args: argparse.Namespace) -> int:
 
 def cmd_status_set(args: argparse.Namespace) -> int:
     """Post a status update (and a notice with --notify), directly or through the spool."""
-    from datetime import datetime
-
     from bot.knowledge import default_knowledge_dir
-    from bot.status import BANGKOK, parse_state
+    from bot.status import parse_state
     from handlers.spool import SpoolRequest, new_request_id, post_request
 
     settings = _settings()
@@ -388,12 +392,9 @@ def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def cmd_form(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
     from bot.forms import render_blank, render_filled
     from bot.knowledge import default_knowledge_dir
     from bot.ledger import LedgerBook
-    from bot.status import BANGKOK
     from handlers.app import form_catalog
 
     catalog = form_catalog(default_knowledge_dir().resolve())

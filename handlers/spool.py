@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.entries import Lao
+from bot.ledger import Role
 from bot.notices import Publisher
 from bot.outbox import Notice
 from bot.status import BANGKOK, StatusUpdate
@@ -30,15 +32,17 @@ from bot.store import atomic_write
 _LOG = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
 SUFFIX = ".req"
+KINDS = ("status", "announce", "lao_add", "lao_invite")
 _ID = re.compile(r"^[0-9A-Za-z_.\-]{1,80}$")
 
 
 @dataclass(frozen=True)
 class SpoolRequest:
-    """One operator request: a status update (optionally notified) or an announcement."""
+    """One operator request: a status update (optionally notified), an announcement, or an
+    LAO change (``lao_add``, ``lao_invite`` with the join code the CLI already printed)."""
 
     id: str
-    kind: str  # "status" | "announce"
+    kind: str  # "status" | "announce" | "lao_add" | "lao_invite"
     created_at: datetime
     by: str
     state: str = ""
@@ -48,6 +52,11 @@ class SpoolRequest:
     ref: str = ""
     notify: bool = False
     province: str = ""
+    lao_code: str = ""
+    lao_name: str = ""
+    role: str = "member"
+    join_code: str = ""
+    days: int = 7
 
     def to_json(self) -> bytes:
         doc = asdict(self)
@@ -57,7 +66,7 @@ class SpoolRequest:
     @classmethod
     def from_json(cls, raw: bytes) -> SpoolRequest:
         doc: dict[str, Any] = json.loads(raw)
-        if not _ID.match(str(doc.get("id", ""))) or doc.get("kind") not in ("status", "announce"):
+        if not _ID.match(str(doc.get("id", ""))) or doc.get("kind") not in KINDS:
             raise ValueError("bad spool request: id or kind")
         doc["created_at"] = datetime.fromisoformat(doc["created_at"])
         fields = cls.__dataclass_fields__
@@ -94,6 +103,14 @@ def pending_files(data_dir: Path) -> list[Path]:
 def apply_request(req: SpoolRequest, publisher: Publisher,
                   ) -> tuple[StatusUpdate | None, Notice | None]:
     """Apply one request through the publisher (idempotent by ``req.id``)."""
+    if req.kind == "lao_add":
+        publisher.directory.add_lao(Lao(req.lao_code, req.lao_name, req.province))
+        return None, None
+    if req.kind == "lao_invite":
+        role: Role = "admin" if req.role == "admin" else "member"
+        publisher.directory.invite(req.lao_code, role, req.by, req.created_at, days=req.days,
+                                   code=req.join_code or None)
+        return None, None
     if req.kind == "announce":
         return None, publisher.announce(text=req.message, key=req.id, now=req.created_at,
                                         by=req.by, province=req.province)

@@ -221,9 +221,8 @@ def test_second_writer_refused(tmp_path: Path) -> None:
         while not (tmp_path / ".owner.lock").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.5)
-        second = subprocess.run([sys.executable, "-m", "handlers.cli", "lao", "add", "01234567",
-                                 "อบต.ก"], cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=60)
+        second = subprocess.run([sys.executable, "-m", "handlers.cli", "chat"], cwd=ROOT,
+                                env=env, capture_output=True, text=True, timeout=60, input="")
         assert second.returncode == 2
         assert "already owns" in second.stderr
     finally:
@@ -271,3 +270,27 @@ def test_cli_parse_exit_codes(text: str, code: int) -> None:
                                           "doc_no": None, "method": None}
     if code == 2:
         assert "ตัวอย่าง" in res.stderr
+
+
+def test_lao_changes_spooled_while_the_data_dir_is_owned(tmp_path: Path) -> None:
+    """`lao add` / `lao invite` hand their change to the owner (serve applies the spool)."""
+    from bot.notices import Publisher
+    from bot.status import StatusBoard
+    from bot.store import lock_data_dir
+    from handlers.spool import SpoolRequest, apply_spool, post_request
+
+    lock = lock_data_dir(tmp_path)  # stands in for a running serve
+    try:
+        add = SpoolRequest("r1", "lao_add", FIXED_NOW, "cli", lao_code="00123456",
+                           lao_name="อบต.ก", province="ลำพูน")
+        invite = SpoolRequest("r2", "lao_invite", FIXED_NOW, "cli", lao_code="00123456",
+                              role="admin", join_code="ABCD2345")
+        assert post_request(tmp_path, add, wait=0).how == "queued"
+        assert post_request(tmp_path, invite, wait=0).how == "queued"
+        store = TinyStore(tmp_path)
+        assert apply_spool(tmp_path, Publisher(store, StatusBoard(store))) == ["r1", "r2"]
+        member = LedgerBook(store).directory.redeem("abcd-2345", "line:U1", "ก",
+                                                    FIXED_NOW)
+        assert member.lao_code == "00123456" and member.is_admin
+    finally:
+        lock.release()
