@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
-from handlers.app import build_pipeline  # noqa: E402
+from bot.matching import Matcher, pipeline_for  # noqa: E402
 
 
 def load_questions(path: Path) -> list[tuple[str, str | None]]:
@@ -118,7 +117,7 @@ def cold_start() -> None:
 def main() -> None:
     verbose = "-v" in sys.argv
     kb = load_knowledge()
-    pipeline = build_pipeline(kb)
+    pipeline = pipeline_for(kb)
     matcher = Matcher(kb, pipeline)
     rows: list[tuple[str, str | None]] = []
     for name in ("questions.tsv", "questions_holdout.tsv"):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.knowledge import Problem, check_knowledge, default_knowledge_dir
-from bot.matching import Matcher
-from bot.text import TextPipeline
+from bot.matching import Matcher, pipeline_for
 
 
 def run_checks(root: Path | None = None) -> list[Problem]:
@@ -27,8 +26,7 @@ def run_checks(root: Path | None = None) -> list[Problem]:
         problems.extend(check_catalog(root / "forms", kb.ids if kb else None))
     if kb is None:
         return problems
-    pipeline = TextPipeline(kb.synonyms, extra_words={k for t in kb.topics for k in t.keywords})
-    matcher = Matcher(kb, pipeline)
+    matcher = Matcher(kb, pipeline_for(kb))
     for t in kb.topics:
         for phrasing, line in zip(t.phrasings, t.phrasing_lines, strict=False):
             ranked = matcher.rank(phrasing)

@@ -20,15 +20,17 @@ out of scope. Cutoffs then decide: answer, suggest the top three, or give up.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.text import Normalized, TextPipeline
 
 # Decided on tests/data/questions.tsv with bench/bench_matching.py.
@@ -70,6 +72,20 @@ class MatchResult:
     @property
     def score(self) -> float:
         return self.ranked[0].score if self.ranked else 0.0
+
+
+@functools.lru_cache(maxsize=4)
+def load_language(root: Path) -> tuple[KnowledgeBase, TextPipeline]:
+    """The knowledge base and its warmed-up text pipeline (immutable: built once per process)."""
+    kb = load_knowledge(root)
+    pipeline = pipeline_for(kb)
+    pipeline.warm_up()
+    return kb, pipeline
+
+
+def pipeline_for(kb: KnowledgeBase) -> TextPipeline:
+    """The text pipeline with the knowledge base's synonyms, and its keywords as words."""
+    return TextPipeline(kb.synonyms, extra_words={k for t in kb.topics for k in t.keywords})
 
 
 def char_ngrams(flat: str, n: int = NGRAM) -> list[str]:

@@ -10,13 +10,13 @@ from bot.engine import Engine
 from bot.feature import Feature
 from bot.forms import FormCatalog, load_catalog
 from bot.forms_chat import FormsFeature
-from bot.knowledge import KnowledgeBase, default_knowledge_dir, load_knowledge
+from bot.knowledge import KnowledgeBase, default_knowledge_dir
 from bot.ledger import LedgerBook
 from bot.ledger_chat import LedgerFeature
+from bot.matching import load_language
 from bot.notices import NoticesFeature
 from bot.status import StatusBoard
 from bot.store import MemoryStore, Store, TinyStore
-from bot.text import TextPipeline
 from handlers.settings import Settings
 
 
@@ -30,21 +30,6 @@ class Core:
     engine: Engine
     status: StatusBoard
     book: LedgerBook
-
-
-@functools.lru_cache(maxsize=4)
-def load_language(root: Path) -> tuple[KnowledgeBase, TextPipeline]:
-    """The knowledge base and its warmed-up text pipeline (immutable: built once per process)."""
-    kb = load_knowledge(root)
-    pipeline = build_pipeline(kb)
-    pipeline.warm_up()
-    return kb, pipeline
-
-
-def build_pipeline(kb: KnowledgeBase) -> TextPipeline:
-    """The text pipeline with the knowledge base's synonyms and keywords as dictionary words."""
-    words = {k for t in kb.topics for k in t.keywords}
-    return TextPipeline(kb.synonyms, extra_words=words)
 
 
 @functools.lru_cache(maxsize=4)

@@ -42,12 +42,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from handlers.app import build_core
-
-    core = build_core(_settings(), memory=True)
     text = " ".join(args.text)
-    if args.json:
-        result = core.engine.matcher.match(text)
+    if args.json:  # the matcher alone: no store, no forms (a quick cold start)
+        from bot.knowledge import default_knowledge_dir
+        from bot.matching import Matcher, load_language
+
+        kb, pipeline = load_language(default_knowledge_dir().resolve())
+        result = Matcher(kb, pipeline).match(text)
         print(json.dumps({
             "topic": result.topic,
             "score": round(result.score, 1),
@@ -56,7 +57,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         }, ensure_ascii=False))  # fmt: skip
         return 0
     from bot.contract import Incoming
+    from handlers.app import build_core
 
+    core = build_core(_settings(), memory=True)
     for r in core.engine.reply_to(Incoming("console", "ask", "ask", text=text, event_id="ask")):
         print(r.text)
         for i, c in enumerate(r.choices, 1):
