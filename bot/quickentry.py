@@ -618,6 +618,7 @@ class _Parser:
         self.doc_no: str | None = None
         self.cheque_no: str | None = None
         self.bare_cheque: tuple[int, int, str] | None = None
+        self.echoes: list[re.Match[str]] = []  # one amount in figures and again in words
 
     # ---------------------------------------------------------------- helpers
 
@@ -776,6 +777,12 @@ class _Parser:
                 continue  # bare number words inside a description ("ร้อยเอ็ด")
             if is_marked:
                 if marked is not None:
+                    if self.same_amount_in_words(marked, m):
+                        # "1,000.00 บาท (หนึ่งพันบาทถ้วน)": the amount in words, as on paper
+                        self.echoes += [marked, m]
+                        if m["num"] is not None and marked["num"] is None:
+                            marked = m
+                        continue
                     raise self.fail("มีจำนวนเงินมากกว่าหนึ่งจำนวน ลงทีละรายการนะ")
                 marked = m
             if is_leading:
@@ -791,6 +798,15 @@ class _Parser:
                 raise self.fail(f"อ่านจำนวนเงิน “{tok.group()}” ไม่ได้ {_AMOUNT_HINT}")
         raise self.fail("ไม่พบจำนวนเงิน")
 
+    def same_amount_in_words(self, a: re.Match[str], b: re.Match[str]) -> bool:
+        """One of the two is written in words and both say the same amount."""
+        if (a["words"] is None) == (b["words"] is None):
+            return False
+        try:
+            return self.amount_value(a) == self.amount_value(b)
+        except EntryError:
+            return False
+
     def use_amount(self, m: re.Match[str]) -> Decimal:
         amount = self.amount_value(m)
         start = m.start()
@@ -798,6 +814,16 @@ class _Parser:
         if lead:
             start = lead.start()
         self.blank(start, m.end())
+        for echo in self.echoes:
+            if echo.span() == m.span():
+                continue
+            # the same amount said again, and the brackets around it: "(หนึ่งพันบาทถ้วน)"
+            lo, hi = echo.start(), echo.end()
+            while lo > 0 and self.rest[lo - 1] in " (":
+                lo -= 1
+            while hi < len(self.rest) and self.rest[hi] in " )":
+                hi += 1
+            self.blank(lo, hi)
         return amount
 
     def amount_value(self, m: re.Match[str]) -> Decimal:
