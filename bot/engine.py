@@ -190,12 +190,14 @@ class Engine:
 
     def _core_commands(self) -> list[Command]:
         return [
-            Command(("start", "help", "menu"), ("เมนู", "ช่วยเหลือ", "วิธีใช้", "help", "menu"),
-                    lambda ctx, a: [Reply(WELCOME, MENU)], help="เมนูหลัก"),
+            Command(("start", "menu"), ("เมนู", "menu", "start"),
+                    lambda ctx, a: [Reply(WELCOME, MENU)]),
+            Command(("help",), ("ช่วยเหลือ", "วิธีใช้", "help"),
+                    lambda ctx, a: self.answer_topic("bot.help")),
             Command(("status",), ("สถานะ", "สถานะระบบ"),
-                    lambda ctx, a: self.answer_topic("status.current"), help="สถานะ e-LAAS"),
+                    lambda ctx, a: self.answer_topic("status.current")),
             Command(("guide",), ("วิธีปฏิบัติ", "คู่มือ"),
-                    lambda ctx, a: self.answer_topic("guide.overview"), help="วิธีทำงานด้วยมือ"),
+                    lambda ctx, a: self.answer_topic("guide.overview")),
         ]
 
     # ------------------------------------------------------------------ knowledge answers

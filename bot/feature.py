@@ -57,7 +57,6 @@ class Command:
     words: tuple[str, ...]
     handler: Handler
     takes_args: bool = False
-    help: str = ""
 
 
 class Feature:

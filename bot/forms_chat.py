@@ -26,7 +26,7 @@ class FormsFeature(Feature):
 
     def commands(self) -> list[Command]:
         return [Command(("forms", "form"), ("แบบฟอร์ม", "ฟอร์ม", "ขอแบบฟอร์ม"), self.list_forms,
-                        takes_args=True, help="แบบฟอร์ม")]
+                        takes_args=True)]
 
     def list_forms(self, ctx: Context, args: str) -> list[Reply]:
         lines = [f"{i}. {f.name}" for i, f in enumerate(self.catalog.all(), 1)]

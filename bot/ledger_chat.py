@@ -41,7 +41,7 @@ class LedgerFeature(Feature):
     def commands(self) -> list[Command]:
         c = Command
         return [
-            c(("join",), ("เข้าร่วม", "join"), self.join, takes_args=True, help="เข้าร่วม อปท."),
+            c(("join",), ("เข้าร่วม", "join"), self.join, takes_args=True),
             c(("leave",), ("ออกจาก อปท.", "ออกจากอปท", "ออกจาก อปท"), self.leave),
             c(("invite",), ("เชิญ", "สร้างรหัสเข้าร่วม"), self.invite, takes_args=True),
             c(("members",), ("สมาชิก",), self.members),
@@ -364,9 +364,3 @@ def _extras(doc_no: str | None, method: str | None) -> str:
     if doc_no:
         parts.append(f"เลขที่ {doc_no}")
     return (" · " + " · ".join(parts)) if parts else ""
-
-
-def summarize_pending(ledger: Ledger) -> int:
-    """How many entries the LAO still has to key back (used by restoration notices)."""
-    return len(ledger.pending_keyback())
-

@@ -333,10 +333,10 @@ class NoticesFeature(Feature):
         c = Command
         return [
             c(("subscribe",), ("รับแจ้งเตือน", "สมัครรับแจ้งเตือน", "ติดตามสถานะ"),
-              self.subscribe, takes_args=True, help="รับแจ้งเตือนสถานะ e-LAAS"),
+              self.subscribe, takes_args=True),
             c(("unsubscribe",), ("เลิกรับแจ้งเตือน", "ยกเลิกแจ้งเตือน", "ไม่รับแจ้งเตือน",
                                  "หยุดแจ้งเตือน", "ยกเลิกรับแจ้งเตือน"),
-              self.unsubscribe, help="เลิกรับแจ้งเตือน"),
+              self.unsubscribe),
             c(("announce",), ("ประกาศ",), self.announce, takes_args=True),
             c(("setstatus",), ("ตั้งสถานะ", "เปลี่ยนสถานะ"), self.setstatus, takes_args=True),
         ]
