@@ -13,7 +13,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from bot.status import StatusBoard
 from bot.store import Store
-from bot.text import PARTICLES, TextPipeline, clean
+from bot.text import PARTICLES, TextPipeline, command_text
 
 _LOG = logging.getLogger(__name__)
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
@@ -72,7 +72,7 @@ class Engine:
             for s in cmd.slash:
                 self._slash[s.lower()] = cmd
             for w in cmd.words:
-                self._words.append((clean(w), cmd))
+                self._words.append((command_text(w).lower(), cmd))
         self._words.sort(key=lambda wc: -len(wc[0]))  # longest word first: ค้างคีย์ before คีย์
 
     # ------------------------------------------------------------------ entry point
@@ -160,12 +160,15 @@ class Engine:
             if cmd is not None:
                 return cmd, (m.group(2) or "").strip()
             return None
-        t = clean(text)
+        typed = command_text(text)
+        t = typed.lower()
+        if len(t) != len(typed):  # a rare letter whose lower case is longer: compare only
+            typed = t
         for word, cmd in self._words:
             if t == word:
                 return cmd, ""
             if cmd.takes_args and t.startswith(word):
-                rest = t[len(word):]
+                rest = typed[len(word):]
                 if rest[:1] == " " or rest[:1].isdigit():
                     return cmd, rest.strip()
         return None

@@ -52,6 +52,17 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def command_text(text: str) -> str:
+    """A light clean-up for commands and their arguments (join codes, numbers, dates).
+
+    Unlike :func:`clean` it keeps punctuation and repeated letters, which a join code such as
+    ``KKK2M3PQ`` needs; it only unifies Unicode, drops zero-width characters, turns Thai
+    digits into Arabic ones and collapses white space.
+    """
+    text = remove_zw(unicodedata.normalize("NFC", text)).translate(_THAI_DIGITS)
+    return _SPACES.sub(" ", text).strip()
+
+
 class TextPipeline:
     """Normalise, tokenise (newmm with domain words) and fold synonyms.
 
