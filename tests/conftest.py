@@ -11,6 +11,8 @@ import pytest
 from hypothesis import settings
 
 from bot.contract import Incoming, Reply
+from bot.entries import Lao
+from bot.ledger import Ledger
 from handlers.app import Core, build_core
 from handlers.settings import Settings
 
@@ -55,3 +57,12 @@ def say(core: Core) -> Say:
                                              event_id=eid, display_name=name, kind=kind))
 
     return _say
+
+
+def make_lao_admin(core: Core, user: str, code: str, name: str = "อบต.ทดสอบ") -> Ledger:
+    """Register LAO ``code`` (if new), make ``user`` (``channel:id``) its admin; its ledger."""
+    directory = core.book.directory
+    if directory.lao(code) is None:
+        directory.add_lao(Lao(code, name, "ขอนแก่น"))
+    directory.bind(user, code, "admin", "สมศรี", datetime.now().astimezone())
+    return core.book.ledger(code)

@@ -8,7 +8,6 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from handlers.line_adapter import GROUP_HELLO, LineAdapter
 from handlers.ratelimit import RATE_LIMITED_TEXT, RateLimiter
 from handlers.server import FLOW, LINE, VAULT, RunningServer, create_app
 from handlers.settings import Settings
+from tests.conftest import make_lao_admin
 from tests.fakes import Call, FakeLine, line_signature, wait_for
 
 DATA = Path(__file__).parent / "data" / "line"
@@ -310,18 +310,8 @@ async def test_redelivery_is_not_processed_twice(rig: Rig) -> None:
 
 
 async def test_quick_entry_logged_once_despite_redelivery(rig: Rig) -> None:
-    ledger = next((f for f in rig.core.engine.features if f.name == "ledger"), None)
-    if ledger is None:
-        pytest.skip("the ledger chat feature is not wired into build_core yet")
-    from bot.entries import Lao
-
     body = load("quick_entry")
-    user = f"line:{event(body)['source']['userId']}"
-    code = "01234567"
-    if ledger.dir.lao(code) is None:  # type: ignore[attr-defined]
-        ledger.dir.add_lao(Lao(code, "อบต.ทดสอบ", "ขอนแก่น"))  # type: ignore[attr-defined]
-    ledger.dir.bind(user, code, "admin", "สมศรี", datetime.now().astimezone())  # type: ignore[attr-defined]
-    book = ledger.book.ledger(code)  # type: ignore[attr-defined]
+    book = make_lao_admin(rig.core, f"line:{event(body)['source']['userId']}", "01234567")
     before = len(book)
     await rig.post(body)
     await rig.post(load("redelivery"))
@@ -333,7 +323,7 @@ async def test_quick_entry_logged_once_despite_redelivery(rig: Rig) -> None:
     await rig.post(redelivered)
     call = (await wait_for(lambda: rig.replies_to("rt-after-restart")))[0]
     assert "ไม่บันทึกซ้ำ" in texts(call)[0]
-    assert len(ledger.book.ledger(code)) == before + 1  # type: ignore[attr-defined]
+    assert len(book) == before + 1
 
 
 # ---------------------------------------------------------------------------- API failures
@@ -533,17 +523,8 @@ async def test_rich_menu_installed(fake: FakeLine, tmp_path: Path) -> None:
 
 
 async def test_ledger_export_link_downloads_the_file(rig: Rig) -> None:
-    ledger = next((f for f in rig.core.engine.features if f.name == "ledger"), None)
-    if ledger is None:
-        pytest.skip("the ledger chat feature is not wired into build_core yet")
-    from bot.entries import Lao
-
     user_id = "Uexport0000000000000000000000000"
-    code = "01234568"
-    if ledger.dir.lao(code) is None:  # type: ignore[attr-defined]
-        ledger.dir.add_lao(Lao(code, "อบต.ส่งออก", "ขอนแก่น"))  # type: ignore[attr-defined]
-    ledger.dir.bind(f"line:{user_id}", code, "admin", "สมศรี",  # type: ignore[attr-defined]
-                    datetime.now().astimezone())
+    make_lao_admin(rig.core, f"line:{user_id}", "01234568", "อบต.ส่งออก")
     entry = load("quick_entry", webhookEventId="01J2EXPORTENTRY0000000000A", replyToken="rt-e1")
     event(entry)["source"]["userId"] = user_id
     await rig.post(entry)

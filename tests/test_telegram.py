@@ -7,7 +7,6 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from handlers.ratelimit import RateLimiter
 from handlers.server import FLOW, TELEGRAM, RunningServer, create_app
 from handlers.settings import Settings
 from handlers.telegram_adapter import COMMANDS, SECRET_HEADER, CallbackIds, TelegramAdapter
+from tests.conftest import make_lao_admin
 from tests.fakes import Call, FakeTelegram, wait_for
 
 DATA = Path(__file__).parent / "data" / "telegram"
@@ -318,16 +318,7 @@ async def test_blocked_user_is_logged_not_raised(rig: Rig) -> None:
 
 
 async def test_quick_entry_once_despite_duplicate(rig: Rig) -> None:
-    ledger = next((f for f in rig.core.engine.features if f.name == "ledger"), None)
-    if ledger is None:
-        pytest.skip("the ledger chat feature is not wired into build_core yet")
-    from bot.entries import Lao
-
-    code = "07654321"
-    if ledger.dir.lao(code) is None:  # type: ignore[attr-defined]
-        ledger.dir.add_lao(Lao(code, "อบต.ทดสอบสอง", "ขอนแก่น"))  # type: ignore[attr-defined]
-    ledger.dir.bind(f"telegram:{CHAT}", code, "admin", "สมศรี",  # type: ignore[attr-defined]
-                    datetime.now().astimezone())
+    book = make_lao_admin(rig.core, f"telegram:{CHAT}", "07654321", "อบต.ทดสอบสอง")
     update = load("quick_entry")
     await rig.post(update)
     await rig.post(copy.deepcopy(update))
@@ -337,7 +328,7 @@ async def test_quick_entry_once_despite_duplicate(rig: Rig) -> None:
     await rig.post(update)
     sent = await wait_for(lambda: rig.fake.sent_texts(CHAT)[1:])
     assert "ไม่บันทึกซ้ำ" in sent[0]
-    assert len(ledger.book.ledger(code)) == 1  # type: ignore[attr-defined]
+    assert len(book) == 1
 
 
 # ---------------------------------------------------------------------------- polling
@@ -376,16 +367,8 @@ async def test_flood_gets_one_warning_then_silence(rig: Rig) -> None:
 
 
 async def test_ledger_export_sent_as_document(rig: Rig) -> None:
-    ledger = next((f for f in rig.core.engine.features if f.name == "ledger"), None)
-    if ledger is None:
-        pytest.skip("the ledger chat feature is not wired into build_core yet")
-    from bot.entries import Lao
-
     code = "07654322"
-    if ledger.dir.lao(code) is None:  # type: ignore[attr-defined]
-        ledger.dir.add_lao(Lao(code, "อบต.ส่งออกสอง", "ขอนแก่น"))  # type: ignore[attr-defined]
-    ledger.dir.bind(f"telegram:{CHAT}", code, "admin", "สมศรี",  # type: ignore[attr-defined]
-                    datetime.now().astimezone())
+    make_lao_admin(rig.core, f"telegram:{CHAT}", code, "อบต.ส่งออกสอง")
     await rig.post(load("quick_entry", update_id=880_001))
     await wait_for(lambda: rig.fake.sent_texts(CHAT))
     await rig.post(load("export", update_id=880_002))
