@@ -314,7 +314,8 @@ class TelegramAdapter:
                                              MENU)], True
             return None
         msg = update.message
-        if msg is None or msg.from_user is None or msg.from_user.is_bot:
+        if msg is None or msg.from_user is None or \
+                (msg.from_user.is_bot and msg.sender_chat is None):
             return None
         chat_id = str(msg.chat.id)
         is_group = msg.chat.type != "private"
