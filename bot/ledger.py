@@ -184,6 +184,8 @@ class Directory:
             raise LedgerError("รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
         member = self.bind(user, d["lao_code"], d["role"], name, now)
         self._invites.delete(key)
+        if tries:
+            self._failures.delete(user)
         return member
 
     def _note_failure(self, user: str, day: str, count: int, now: datetime) -> None:

@@ -80,7 +80,10 @@ def atomic_write(path: Path, data: bytes) -> None:
     folder (so the rename itself survives a power cut). The temp file is removed on failure.
     """
     folder = path.parent
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not folder.is_dir():  # mkdir(parents=True) would give the parents the umask's mode
+        for p in [*reversed(folder.parents), folder]:
+            if not p.is_dir():
+                p.mkdir(mode=0o700, exist_ok=True)
     # mkstemp creates the file 0600 and the rename keeps that mode: data is owner-only.
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
     try:
