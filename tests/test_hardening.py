@@ -1,4 +1,4 @@
-"""Abuse and faults: capped gaps, link quotas, join lock-out, spool rejection, disk full, bad files."""
+"""Abuse and faults: gaps cap, link quota, join lock-out, spool rejection, disk full, bad files."""
 
 from __future__ import annotations
 
