@@ -76,8 +76,7 @@ class GapLog:
                       key=lambda k: (gaps[k].count, gaps[k].last))
         if len(left) > self.cap:
             drop += left[:len(left) - self.cap * 9 // 10]
-        for k in drop:
-            self._table.delete(k)
+        self._table.delete_many(drop)
         if drop:
             _LOG.info("gaps: pruned %d question(s), %d kept", len(drop), len(gaps) - len(drop))
         return len(drop)

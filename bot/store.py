@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,6 +52,9 @@ class Table(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove several keys (those present) in one atomic write."""
 
     def all(self) -> dict[str, Doc]:
         """Every document by key (copies), in insertion order."""
@@ -130,6 +133,10 @@ class MemoryTable:
 
     def delete(self, key: str) -> None:
         self._docs.pop(key, None)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._docs.pop(key, None)
 
     def all(self) -> dict[str, Doc]:
         return copy.deepcopy(self._docs)
@@ -306,6 +313,14 @@ class TinyTable:
             return
         self._records.remove(doc_ids=[doc_id])
         del self._ids[key]
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        present = [k for k in dict.fromkeys(keys) if k in self._ids]
+        if not present:
+            return
+        self._records.remove(doc_ids=[self._ids[k] for k in present])  # one write
+        for k in present:
+            del self._ids[k]
 
     def all(self) -> dict[str, Doc]:
         out: dict[str, Doc] = {}

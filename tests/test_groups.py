@@ -292,3 +292,25 @@ def test_core_never_binds_an_anonymous_event(base_core: Core) -> None:
         base_core.book.directory.bind("line:", LAO_CODE, "admin", "x", datetime.now())
 
 
+
+
+async def test_line_flood_limits_are_per_real_user_and_per_group_for_anonymous(
+        base_core: Core, line_fake: FakeLine) -> None:
+    rig = await tl.start_rig(base_core, line_fake, flood_limit=True)
+    try:
+        for i in range(12):  # anonymous flood in one group: the group's anonymous bucket
+            await rig.post(line_event("บอท สถานะ", f"floodanon{i:02d}AAAAAAAAAAAAAAA", user=None))
+        await rig.idle()
+        eid = "floodfriend0AAAAAAAAAAAAAAA"  # a real user in the same group is not silenced
+        await rig.post(line_event("บอท สถานะ", eid, user=FRIEND))
+        eid_room = "floodroom00AAAAAAAAAAAAAAAA"  # nor anonymous members of another chat
+        await rig.post(line_event("บอท สถานะ", eid_room, user=None, room=True))
+        await rig.idle()
+        anon = [t for i in range(12) for c in rig.replies_to(f"rt-floodanon{i:02d}AAAAAAAAAAAAAAA")
+                for t in tl.texts(c)]
+        assert anon.count(tl.RATE_LIMITED_TEXT) == 1 and len(anon) == 11
+        assert "e-LAAS" in "\n".join(group_texts(rig, GROUP, eid))
+        assert "e-LAAS" in "\n".join(group_texts(rig, ROOM, eid_room))
+    finally:
+        await rig.http.close()
+        await rig.server.stop()
