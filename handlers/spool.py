@@ -170,8 +170,7 @@ def spool_dir(data_dir: Path) -> Path:
 def write_request(data_dir: Path, req: SpoolRequest) -> Path:
     """Drop ``req`` into the spool atomically; returns the file's path."""
     folder = spool_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{req.id}{SUFFIX}"
+    final = folder / f"{req.id}{SUFFIX}"  # atomic_write makes the folder owner-only
     atomic_write(final, req.to_json())
     return final
 
