@@ -53,6 +53,12 @@ class Incoming:
     def user(self) -> UserKey:
         return UserKey(self.channel, self.user_id)
 
+    @property
+    def anonymous(self) -> bool:
+        """True when the channel gave no real user id (a LINE group member without one):
+        such an event may read answers, status and the form list, nothing identity-bound."""
+        return not self.user_id
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -73,7 +79,12 @@ class FileBlob:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message back to the user. Adapters render choices as quick replies / buttons."""
+    """One message back to the user. Adapters render choices as quick replies / buttons.
+
+    ``private`` marks content only its user may see (join codes, member lists, ledger lines,
+    files, drafts): in a group the adapter delivers it to the user's 1:1 chat, never to the
+    group. ``open_private`` asks the adapter to add a link that opens the 1:1 chat.
+    """
 
     text: str
     choices: tuple[Choice, ...] = ()
@@ -81,6 +92,8 @@ class Reply:
     link: str | None = None
     topic: str | None = None
     meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    private: bool = False
+    open_private: bool = False
 
 
 MAX_REPLIES = 5

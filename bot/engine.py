@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -9,10 +10,12 @@ from datetime import datetime, timedelta, timezone
 
 from bot.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
 from bot.feature import MENU, Command, Context, Feature, Session
+from bot.gaps import GapLog
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
+from bot.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.status import StatusBoard
-from bot.store import Store
+from bot.store import Store, StoreError
 from bot.text import PARTICLES, TextPipeline, command_text
 
 _LOG = logging.getLogger(__name__)
@@ -40,6 +43,10 @@ SUGGEST_TEXT = "หมายถึงเรื่องไหนคะ เลื
 CANT_READ = "ขออภัยค่ะ อ่านข้อความนี้ไม่ออก ลองพิมพ์เป็นภาษาไทยสั้น ๆ หรือเลือกจากเมนูนะคะ"
 UNSUPPORTED = "ตอนนี้รับได้เฉพาะข้อความตัวอักษรค่ะ พิมพ์ถามหรือเลือกจากเมนูได้เลย"
 ERROR_TEXT = "ขออภัยค่ะ ระบบขัดข้องชั่วคราว ลองใหม่อีกครั้งนะคะ ข้อมูลที่บันทึกไว้แล้วไม่สูญหาย"
+SESSION_FAILED = (
+    "ขออภัยค่ะ ระบบจำขั้นตอนการสนทนาไม่สำเร็จ (ที่เก็บข้อมูลของบอทขัดข้อง)\n"
+    "ถ้าบอทถามต่อ กรุณาเริ่มคำสั่งใหม่อีกครั้ง แจ้งผู้ดูแลระบบด้วยนะคะ"
+)
 _SLASH = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
@@ -65,7 +72,7 @@ class Engine:
         self.form_labels = dict(form_labels or {})
         self.clock = clock or (lambda: datetime.now(BANGKOK))
         self._sessions = store.table(SESSIONS_TABLE)
-        self._gaps = store.table(GAPS_TABLE)
+        self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
         self._slash: dict[str, Command] = {}
         self._words: list[tuple[str, Command]] = []
         for cmd in self._core_commands() + [c for f in self.features for c in f.commands()]:
@@ -87,9 +94,14 @@ class Engine:
         except Exception:  # one bad event must never reach the user as a stack trace
             _LOG.exception("engine failed on event %s", incoming.event_id or "-")
             replies = [Reply(ERROR_TEXT, MENU)]
-        if session.data != before:
-            self._sessions.put(str(incoming.user), session.data)
-        return self._finish(replies)
+        if session.data != before and not incoming.anonymous:
+            try:
+                self._sessions.put(str(incoming.user), session.data)
+            except (OSError, StoreError) as exc:  # disk full: answer anyway, say so
+                _LOG.error("session write failed for event %s: %s", incoming.event_id or "-",
+                           exc)
+                replies = [*replies[:MAX_REPLIES - 1], Reply(SESSION_FAILED, MENU)]
+        return self._finish(for_audience(incoming, replies))
 
     def _finish(self, replies: list[Reply]) -> list[Reply]:
         if not replies:
@@ -97,11 +109,13 @@ class Engine:
         out = []
         for r in replies[:MAX_REPLIES]:
             if len(r.choices) > MAX_CHOICES:
-                r = Reply(r.text, r.choices[:MAX_CHOICES], r.file, r.link, r.topic, r.meta)
+                r = dataclasses.replace(r, choices=r.choices[:MAX_CHOICES])
             out.append(r)
         return out
 
     def _load_session(self, incoming: Incoming) -> Session:
+        if incoming.anonymous:  # anonymous events are stateless: no session to share
+            return Session({})
         doc = self._sessions.get(str(incoming.user))
         return Session(doc or {})
 
@@ -126,16 +140,18 @@ class Engine:
                 if owner is not None:
                     out = owner.on_pending(ctx, text)
                     if out is not None:
-                        return out
+                        return in_private(inc, out)
             ctx.session.clear_pending()
         cmd_hit = self._command(text)
         if cmd_hit is not None:
             cmd, args = cmd_hit
-            return cmd.handler(ctx, args)
+            if public_command(cmd.slash):
+                return cmd.handler(ctx, args)
+            return [private_only()] if inc.anonymous else in_private(inc, cmd.handler(ctx, args))
         for f in self.features:
             out = f.on_text(ctx, text)
             if out is not None:
-                return out
+                return in_private(inc, out)
         return self._answer_text(ctx, text)
 
     def _event(self, ctx: Context) -> list[Reply]:
@@ -174,6 +190,13 @@ class Engine:
         return None
 
     def _action(self, ctx: Context, action: str) -> list[Reply]:
+        if not public_action(action):
+            if ctx.incoming.anonymous:
+                return [private_only()]
+            return in_private(ctx.incoming, self._button(ctx, action))
+        return self._button(ctx, action)
+
+    def _button(self, ctx: Context, action: str) -> list[Reply]:
         kind, _, arg = action.partition(":")
         if kind == "topic":
             return self.answer_topic(arg) if self.kb.has(arg) else [Reply(CANT_READ, MENU)]
@@ -255,17 +278,9 @@ class Engine:
 
     def _record_gap(self, normalized: str) -> None:
         """Remember a question we could not answer (normalised text only, no user id)."""
-        key = normalized[:200]
-        if not key:
-            return
-        doc = self._gaps.get(key) or {"text": key, "count": 0}
-        doc["count"] = int(doc.get("count", 0)) + 1
-        doc["last"] = self.clock().date().isoformat()
-        self._gaps.put(key, doc)
+        self.gap_log.record(normalized)
 
     def gaps(self, limit: int = 30) -> list[tuple[str, int]]:
-        """The most frequent unanswered questions."""
-        docs = self._gaps.all().values()
-        ranked = sorted(docs, key=lambda d: (-int(d.get("count", 0)), d.get("text", "")))
-        return [(d["text"], int(d["count"])) for d in ranked[:limit]]
+        """The most frequent unanswered questions (see :class:`bot.gaps.GapLog`)."""
+        return [(g.text, g.count) for g in self.gap_log.top(limit)]
 

@@ -80,9 +80,10 @@ def _sheet(wb: Workbook, title: str, widths: Sequence[int], landscape: bool = Tr
 
 
 def _title_rows(ws: Worksheet, title: str, lao: Lao, period: str) -> None:
-    ws.append([_cell(ws, f"{title} (แบบช่วยบันทึก)", bold=True)])
-    ws.append([_cell(ws, f"{lao.name} รหัส {lao.code} จังหวัด{lao.province or '-'}")])
-    ws.append([_cell(ws, f"ช่วงวันที่ {period}")])
+    # Title rows carry operator-typed names too: neutralised like every other cell.
+    ws.append([_cell(ws, safe_cell(f"{title} (แบบช่วยบันทึก)"), bold=True)])
+    ws.append([_cell(ws, safe_cell(f"{lao.name} รหัส {lao.code} จังหวัด{lao.province or '-'}"))])
+    ws.append([_cell(ws, safe_cell(f"ช่วงวันที่ {period}"))])
 
 
 def export_xlsx(lao: Lao, entries: Sequence[Entry], date_from: date | None = None,

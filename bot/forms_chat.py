@@ -77,7 +77,7 @@ class FormsFeature(Feature):
                              printed_at=ctx.now)
         return [Reply(f"{form.name} ของ {lao.name} {_period(lo, hi)} กรอกจากรายการที่บันทึกในบอท\n"
                       "ตรวจทานก่อนลงนามทุกครั้งค่ะ",
-                      (Choice("แบบฟอร์มอื่น", "cmd:forms"),), file=blob)]
+                      (Choice("แบบฟอร์มอื่น", "cmd:forms"),), file=blob, private=True)]
 
 
 def _period(lo: date, hi: date) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -14,11 +15,15 @@ from typing import Literal
 from bot.entries import Entry, Lao, ParsedEntry, Void
 from bot.store import Store
 
+_LOG = logging.getLogger(__name__)
 Role = Literal["admin", "member"]
 LAOS = "laos"
 MEMBERS = "members"
 INVITES = "invites"
+JOIN_FAILURES = "join_failures"
 INVITE_DAYS = 7
+MAX_JOIN_FAILURES = 5
+"""Wrong join codes a user may type per day before further tries are refused until tomorrow."""
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 _LAO_CODE = re.compile(r"^\d{4,10}$")
 _RANGE = re.compile(r"(\d+)(?:\s*(?:-|–|ถึง)\s*(\d+))?")
@@ -85,6 +90,7 @@ class Directory:
         self._laos = store.table(LAOS)
         self._members = store.table(MEMBERS)
         self._invites = store.table(INVITES)
+        self._failures = store.table(JOIN_FAILURES)
 
     # LAOs -----------------------------------------------------------------
     def add_lao(self, lao: Lao) -> Lao:
@@ -123,6 +129,9 @@ class Directory:
 
     def bind(self, user: str, lao_code: str, role: Role, name: str, now: datetime) -> Member:
         """Bind ``user`` to an LAO (replacing an earlier binding)."""
+        _, _, user_id = user.partition(":")
+        if not user_id.strip():  # an anonymous event (no real user id) is never a member
+            raise LedgerError("เข้าร่วม อปท. ได้เฉพาะในแชตส่วนตัวกับบอทค่ะ")
         if self.lao(lao_code) is None:
             raise LedgerError("ไม่พบ อปท. นี้ในระบบ")
         self._members.put(user, {"lao_code": lao_code, "role": role, "name": name,
@@ -150,17 +159,41 @@ class Directory:
         return inv
 
     def redeem(self, code: str, user: str, name: str, now: datetime) -> Member:
-        """Use a join code once; raises LedgerError with a Thai reason."""
+        """Use a join code once; raises LedgerError with a Thai reason.
+
+        Wrong codes are counted per user per day; after MAX_JOIN_FAILURES the user is refused
+        until the next day without the code even being looked up (no guessing at speed).
+        """
+        day = now.date().isoformat()
+        tries = self._failures.get(user) or {}
+        failed = int(tries.get("count", 0)) if tries.get("day") == day else 0
+        if failed >= MAX_JOIN_FAILURES:
+            _LOG.warning("join: %s locked out for today after %d wrong codes", user, failed)
+            raise LedgerError(f"ใส่รหัสเข้าร่วมผิดครบ {MAX_JOIN_FAILURES} ครั้งแล้ววันนี้ "
+                              "ลองใหม่พรุ่งนี้ หรือขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
         key = re.sub(r"[\s\-]", "", code).upper()
         d = self._invites.get(key)
         if d is None:
+            failed += 1
+            self._note_failure(user, day, failed, now)
+            _LOG.warning("join: wrong code from %s (%d of %d today)", user, failed,
+                         MAX_JOIN_FAILURES)
             raise LedgerError("รหัสเข้าร่วมไม่ถูกต้อง หรือถูกใช้ไปแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
         if datetime.fromisoformat(d["expires_at"]) < now:
             self._invites.delete(key)
             raise LedgerError("รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
         member = self.bind(user, d["lao_code"], d["role"], name, now)
         self._invites.delete(key)
+        if tries:
+            self._failures.delete(user)
         return member
+
+    def _note_failure(self, user: str, day: str, count: int, now: datetime) -> None:
+        # Counts of earlier days are dropped here, so the table holds at most one day.
+        stale = [k for k, v in self._failures.all().items() if v.get("day") != day]
+        for k in stale:
+            self._failures.delete(k)
+        self._failures.put(user, {"day": day, "count": count})
 
     def _purge(self, now: datetime) -> None:
         for key, d in self._invites.all().items():

@@ -11,6 +11,7 @@ from bot.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, 
 from bot.export import export_file
 from bot.feature import Command, Context, Feature, Handler
 from bot.ledger import Ledger, LedgerBook, LedgerError, Member, Role, parse_numbers
+from bot.privacy import private_only
 from bot.quickentry import looks_like_entry, parse_entry, parse_period
 from bot.thaifmt import amount_in_words, format_baht, thai_date, thai_datetime
 
@@ -72,6 +73,8 @@ class LedgerFeature(Feature):
         return self.dir.member(ctx.user)
 
     def _need_member(self, ctx: Context) -> tuple[Member, Ledger] | list[Reply]:
+        if ctx.incoming.anonymous:
+            return [private_only()]
         m = self._member(ctx)
         if m is None or self.dir.lao(m.lao_code) is None:
             choices: tuple[Choice, ...] = (Choice("วิธีเข้าร่วม", "topic:bot.join_howto"),)
@@ -95,7 +98,8 @@ class LedgerFeature(Feature):
         name = lao.name if lao else m.lao_code
         return [Reply(f"เข้าร่วม {name} (รหัส {m.lao_code}) ในฐานะ{role}แล้วค่ะ\n"
                       f"เริ่มบันทึกได้เลย {EXAMPLE}",
-                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")))]
+                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")),
+                      private=True)]
 
     def leave(self, ctx: Context, args: str) -> list[Reply]:
         m = self._member(ctx)
@@ -112,7 +116,8 @@ class LedgerFeature(Feature):
         inv = self.dir.invite(m.lao_code, role, ctx.user, ctx.now)
         who = "ผู้ดูแล" if role == "admin" else "สมาชิก"
         return [Reply(f"รหัสเข้าร่วม ({who}): {inv.code}\nใช้ได้ครั้งเดียว หมดอายุ "
-                      f"{thai_datetime(inv.expires_at)}\nให้ผู้ใช้พิมพ์: เข้าร่วม {inv.code}")]
+                      f"{thai_datetime(inv.expires_at)}\nให้ผู้ใช้พิมพ์: เข้าร่วม {inv.code}",
+                      private=True)]
 
     def members(self, ctx: Context, args: str) -> list[Reply]:
         m = self._member(ctx)
@@ -123,7 +128,7 @@ class LedgerFeature(Feature):
                  for i, x in enumerate(ms, 1)]
         choices = tuple(Choice(f"ลบ {i}. {(x.name or x.user)[:12]}", f"kick:{m.lao_code}:{x.user}")
                         for i, x in enumerate(ms, 1) if x.user != ctx.user)
-        return [Reply("สมาชิก อปท.\n" + "\n".join(lines), choices[:12])]
+        return [Reply("สมาชิก อปท.\n" + "\n".join(lines), choices[:12], private=True)]
 
     def demo(self, ctx: Context, args: str) -> list[Reply]:
         if not (self.offer_demo and ctx.incoming.channel == "console"):
@@ -189,7 +194,7 @@ class LedgerFeature(Feature):
                     f"({amount_in_words(e.amount)})\n{e.description} · {thai_date(e.date)}"
                     + _extras(e.doc_no, e.method))
             return Reply(text, (Choice(f"ยกเลิกรายการ {e.no}", f"void:{lao_code}:{e.no}"),
-                                Choice("รายการวันนี้", "cmd:today")))
+                                Choice("รายการวันนี้", "cmd:today")), private=True)
         rec = sum((e.amount for e in entries if e.kind == "receipt"), Decimal(0))
         pay = sum((e.amount for e in entries if e.kind == "payment"), Decimal(0))
         lines = [f"{e.no}. {KIND_TH[e.kind]} {format_baht(e.amount)} {e.description} "
@@ -197,7 +202,7 @@ class LedgerFeature(Feature):
         text = (f"{head} {len(entries)} รายการ\n" + "\n".join(lines)
                 + f"\nรวมรับ {format_baht(rec)} · รวมจ่าย {format_baht(pay)}")
         voids = tuple(Choice(f"ยกเลิก {e.no}", f"void:{lao_code}:{e.no}") for e in entries[:10])
-        return Reply(text, (*voids, Choice("รายการวันนี้", "cmd:today")))
+        return Reply(text, (*voids, Choice("รายการวันนี้", "cmd:today")), private=True)
 
     def _list(self, title: str, entries: Sequence[Entry], empty: str) -> list[Reply]:
         es = list(entries)
@@ -216,7 +221,8 @@ class LedgerFeature(Feature):
         text = (f"{title} ({len(es)} รายการ){more}\n" + "\n".join(lines)
                 + f"\nรวมรับ {format_baht(rec)}\nรวมจ่าย {format_baht(pay)}\n"
                   f"สุทธิ {format_baht(rec - pay)}")
-        return [Reply(text, (Choice("ส่งออก Excel", "cmd:export"), Choice("ค้างคีย์", "cmd:pending")))]
+        return [Reply(text, (Choice("ส่งออก Excel", "cmd:export"), Choice("ค้างคีย์", "cmd:pending")),
+                      private=True)]
 
     def today(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         d = ctx.now.date()
@@ -232,7 +238,8 @@ class LedgerFeature(Feature):
         if not es:
             return [Reply("ไม่มีรายการค้างคีย์ค่ะ ทุกรายการคีย์เข้า e-LAAS แล้ว")]
         out = self._list("รายการที่ยังไม่ได้คีย์เข้า e-LAAS", es, "")
-        out[0] = Reply(out[0].text + "\nคีย์แล้วพิมพ์: คีย์แล้ว 1-20 (เลขรายการ)", out[0].choices)
+        out[0] = Reply(out[0].text + "\nคีย์แล้วพิมพ์: คีย์แล้ว 1-20 (เลขรายการ)", out[0].choices,
+                       private=True)
         return out
 
     def summary(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
@@ -255,7 +262,7 @@ class LedgerFeature(Feature):
         text = (f"สรุป {period}\n" + "\n".join(lines[-LIST_LIMIT:])
                 + f"\nรวมรับ {format_baht(tr)}\nรวมจ่าย {format_baht(tp)}"
                 + f"\nสุทธิ {format_baht(tr - tp)}")
-        return [Reply(text, (Choice("ส่งออก Excel", "cmd:export"),))]
+        return [Reply(text, (Choice("ส่งออก Excel", "cmd:export"),), private=True)]
 
     # ------------------------------------------------------------------ void / keyed
 
@@ -274,7 +281,7 @@ class LedgerFeature(Feature):
             ctx.session.set_pending(self.name, step="void_reason", lao=ledger.lao_code, no=no)
             return [Reply(f"ยกเลิกรายการที่ {no}: {KIND_TH[e.kind]} {format_baht(e.amount)} "
                           f"{e.description}\nพิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด)",
-                          (Choice("ไม่ยกเลิก", "menu:"),))]
+                          (Choice("ไม่ยกเลิก", "menu:"),), private=True)]
         try:
             v = ledger.void(no, by=ctx.user, reason=reason, now=ctx.now,
                             may_void_any=member.is_admin)
@@ -327,7 +334,7 @@ class LedgerFeature(Feature):
         voided = sum(1 for e in entries if e.voided)
         return [Reply(f"ไฟล์{'Excel' if fmt == 'xlsx' else ' CSV'} รายการของ {lao.name} "
                       f"{len(entries)} รายการ (ยกเลิก {voided}) เรียงตามวันที่ สำหรับคีย์ย้อนหลัง",
-                      file=blob)]
+                      file=blob, private=True)]
 
     # ------------------------------------------------------------------ buttons
 

@@ -438,7 +438,7 @@ class NoticesFeature(Feature):
             + "\nกด \"ยืนยันส่ง\" เพื่อส่ง หรือ \"ยกเลิก\" ถ้ายังไม่ส่ง"
         )  # fmt: skip
         return [Reply(text, (Choice("ยืนยันส่ง", f"notice:confirm:{key}"),
-                             Choice("ยกเลิก", f"notice:cancel:{key}")))]
+                             Choice("ยกเลิก", f"notice:cancel:{key}")), private=True)]
 
     def on_action(self, ctx: Context, action: str) -> list[Reply] | None:
         kind, _, rest = action.partition(":")

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +53,9 @@ class Table(Protocol):
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove several keys (those present) in one atomic write."""
+
     def all(self) -> dict[str, Doc]:
         """Every document by key (copies), in insertion order."""
 
@@ -80,7 +83,11 @@ def atomic_write(path: Path, data: bytes) -> None:
     folder (so the rename itself survives a power cut). The temp file is removed on failure.
     """
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():  # mkdir(parents=True) would give the parents the umask's mode
+        for p in [*reversed(folder.parents), folder]:
+            if not p.is_dir():
+                p.mkdir(mode=0o700, exist_ok=True)
+    # mkstemp creates the file 0600 and the rename keeps that mode: data is owner-only.
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -126,6 +133,10 @@ class MemoryTable:
 
     def delete(self, key: str) -> None:
         self._docs.pop(key, None)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._docs.pop(key, None)
 
     def all(self) -> dict[str, Doc]:
         return copy.deepcopy(self._docs)
@@ -183,7 +194,9 @@ class AtomicJSONStorage(Storage):
             except FileNotFoundError:
                 return None
             except orjson.JSONDecodeError as exc:
-                raise StoreError(f"{self.path}: not valid JSON ({exc})") from exc
+                raise StoreError(f"{self.path}: not valid JSON ({exc}); the file was left "
+                                 "as is: restore it from a backup or move it away") from None
+            _check_shape(self.path, self._cache)
         return self._cache
 
     def write(self, data: Doc) -> None:
@@ -223,6 +236,17 @@ class AtomicJSONStorage(Storage):
         self._cache = None
 
 
+def _check_shape(path: str, data: Any) -> None:
+    """Refuse a file that is JSON but not a table file (``{table: {id: {...}}}``) by name,
+    before TinyDB fails on it somewhere deep, and before anything could be written over it."""
+    ok = isinstance(data, dict) and all(
+        isinstance(t, dict) and all(k.isdigit() and isinstance(d, dict) for k, d in t.items())
+        for t in data.values())
+    if not ok:
+        raise StoreError(f"{path}: not a table file (wrong shape); the file was left as is: "
+                         "restore it from a backup or move it away")
+
+
 class TinyTable:
     """A table backed by one TinyDB file; keys are kept in a ``_key`` field."""
 
@@ -236,6 +260,9 @@ class TinyTable:
         if meta is not None and int(meta.get("schema", 0)) > SCHEMA_VERSION:
             raise StoreError(f"{path}: schema {meta['schema']} is newer than this program")
         for doc in self._records.all():
+            if not isinstance(doc.get("_key"), str):
+                raise StoreError(f"{path}: record {doc.doc_id} has no key (wrong shape); "
+                                 "the file was left as is")
             self._ids[doc["_key"]] = doc.doc_id
             self._next = max(self._next, doc.doc_id + 1)
 
@@ -287,6 +314,14 @@ class TinyTable:
         self._records.remove(doc_ids=[doc_id])
         del self._ids[key]
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        present = [k for k in dict.fromkeys(keys) if k in self._ids]
+        if not present:
+            return
+        self._records.remove(doc_ids=[self._ids[k] for k in present])  # one write
+        for k in present:
+            del self._ids[k]
+
     def all(self) -> dict[str, Doc]:
         out: dict[str, Doc] = {}
         for doc in self._records.all():
@@ -306,7 +341,7 @@ class TinyStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.data_dir)
         self._tables: dict[str, TinyTable] = {}
         self._lock = threading.Lock()
 
@@ -336,14 +371,23 @@ class TinyStore:
         self._tables.clear()
 
 
+def make_private_dir(folder: Path) -> None:
+    """Create ``folder`` (and parents) and make it owner-only (0700): the data holds ledgers
+    and chat ids. An existing folder is tightened too, since older versions made it 0755."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours (a mounted volume): leave it as it is
+        if folder.stat().st_mode & 0o077:
+            folder.chmod(0o700)
+
+
 def lock_data_dir(data_dir: Path) -> FileLock:
     """Take the data directory's owner lock, or raise StoreError naming the problem.
 
     Returns:
         The held lock; release it (``lock.release()``) when the process stops owning the data.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(data_dir / ".owner.lock"))
+    make_private_dir(data_dir)
+    lock = FileLock(str(data_dir / ".owner.lock"), mode=0o600)
     try:
         lock.acquire(timeout=0.2)
     except Timeout as exc:

@@ -82,14 +82,14 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 def cmd_kb_gaps(args: argparse.Namespace) -> int:
     from bot.engine import GAPS_TABLE
+    from bot.gaps import GapLog
 
     settings = _settings()
-    table = TinyStore(settings.data_dir).table(GAPS_TABLE)
-    docs = sorted(table.all().values(), key=lambda d: (-int(d.get("count", 0)), d["text"]))
-    if not docs:
+    gaps = GapLog(TinyStore(settings.data_dir).table(GAPS_TABLE), date.today).top(args.limit)
+    if not gaps:
         print("no unanswered questions recorded yet")
-    for d in docs[: args.limit]:
-        print(f"{int(d['count']):5d}  {d['text']}  (last {d.get('last', '-')})")
+    for g in gaps:
+        print(f"{g.count:5d}  {g.text}  (last {g.last.isoformat()})")
     return 0
 
 

@@ -24,6 +24,8 @@ _LOG = logging.getLogger(__name__)
 
 DEFAULT_TTL = 3600
 MAX_FILES = 200
+MAX_FILES_PER_USER = 5
+"""Links one user may hold at once: their oldest goes first, so nobody can evict everyone's."""
 MAX_BYTES = 200 * 1024 * 1024
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{16})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$")
 _INLINE = ("application/pdf", "image/", "text/plain")
@@ -62,6 +64,7 @@ class LinkGone(LinkError):
 class _Kept:
     blob: FileBlob
     expires_at: float
+    owner: str = ""
 
 
 class FileVault:
@@ -74,7 +77,7 @@ class FileVault:
 
     def __init__(self, secret: bytes, base_url: str, *, ttl: int = DEFAULT_TTL,
                  max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES,
-                 clock: Callable[[], float] = time.time):
+                 per_user: int = MAX_FILES_PER_USER, clock: Callable[[], float] = time.time):
         if not secret:
             raise ValueError("the file link secret must not be empty")
         self._secret = secret
@@ -82,6 +85,7 @@ class FileVault:
         self.ttl = ttl
         self.max_files = max_files
         self.max_bytes = max_bytes
+        self.per_user = per_user
         self.clock = clock
         self._files: OrderedDict[str, _Kept] = OrderedDict()
         self._bytes = 0
@@ -98,11 +102,20 @@ class FileVault:
         mac = hmac.new(self._secret, f"{file_id}.{expiry}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
-    def put(self, blob: FileBlob, ttl: int | None = None) -> str:
-        """Keep ``blob`` and return a signed token valid for ``ttl`` seconds (default 1 hour)."""
+    def put(self, blob: FileBlob, ttl: int | None = None, *, owner: str = "") -> str:
+        """Keep ``blob`` and return a signed token valid for ``ttl`` seconds (default 1 hour).
+
+        ``owner`` (``channel:user``) holds at most ``per_user`` links: a new one drops that
+        owner's oldest, never somebody else's.
+        """
         file_id = secrets.token_urlsafe(12)
         expiry = int(self.clock()) + (self.ttl if ttl is None else ttl)
-        self._files[file_id] = _Kept(blob, float(expiry))
+        if owner:
+            mine = [f for f, k in self._files.items() if k.owner == owner]
+            for fid in mine[:max(0, len(mine) - self.per_user + 1)]:
+                _LOG.info("file links: quota of %d reached, oldest link dropped", self.per_user)
+                self._drop(fid)
+        self._files[file_id] = _Kept(blob, float(expiry), owner)
         self._bytes += len(blob.data)
         self._evict()
         return f"{file_id}.{expiry}.{self._sign(file_id, expiry)}"
@@ -111,9 +124,9 @@ class FileVault:
         """The public download address of ``token``."""
         return f"{self.base_url}/files/{token}"
 
-    def link(self, blob: FileBlob, ttl: int | None = None) -> str:
+    def link(self, blob: FileBlob, ttl: int | None = None, *, owner: str = "") -> str:
         """Keep ``blob`` and return its signed download URL."""
-        return self.url(self.put(blob, ttl))
+        return self.url(self.put(blob, ttl, owner=owner))
 
     def _evict(self) -> None:
         now = self.clock()

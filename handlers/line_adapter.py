@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
@@ -36,6 +37,7 @@ from linebot.v3.messaging.exceptions import ApiException
 from bot.contract import MAX_CHOICES, Choice, Incoming, Reply
 from bot.feature import MENU
 from handlers.files import FileVault
+from handlers.private_chats import PrivateChats, group_notice, split_private
 from handlers.ratelimit import RATE_LIMITED_TEXT, Flow, RecentIds, chunked, split_text
 from handlers.settings import Settings
 
@@ -103,6 +105,9 @@ class LineAdapter:
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
         self.stats = {"events": 0, "replies": 0, "pushes": 0, "failures": 0}
+        self.private_chats = PrivateChats()
+        self.basic_id = settings.line_basic_id
+        self._info_tried = False
 
     def __repr__(self) -> str:
         return f"LineAdapter(api={self.settings.line_api_base!r})"
@@ -139,6 +144,23 @@ class LineAdapter:
             await self._client.close()
             self._client = None
             self._api = None
+
+    async def _ensure_basic_id(self) -> None:
+        """Ask LINE once for the account's basic id (GET /v2/bot/info) unless configured."""
+        if self.basic_id or self._info_tried:
+            return
+        self._info_tried = True
+        try:
+            info = await self.api.get_bot_info(_request_timeout=REQUEST_TIMEOUT)
+            self.basic_id = info.basic_id or ""
+        except Exception as exc:  # any answer we cannot use: go on without the link
+            _LOG.warning("LINE: bot info unavailable (%s): group answers have no add-friend "
+                         "link; set LINE_BOT_BASIC_ID", type(exc).__name__)
+
+    def private_chat_url(self) -> str:
+        """The link that adds the bot as a friend and opens its 1:1 chat (LINE URL scheme
+        ``https://line.me/R/ti/p/{basic id}``, the ``@`` percent-encoded), or "" if unknown."""
+        return f"https://line.me/R/ti/p/{quote(self.basic_id, safe='')}" if self.basic_id else ""
 
     @property
     def api(self) -> AsyncMessagingApi:
@@ -196,12 +218,14 @@ class LineAdapter:
             _LOG.debug("LINE event %s (%s) ignored", eid or "-", etype)
             return
         if job.incoming is not None and job.kind in ("message", "postback"):
-            verdict = self.flow.admit(self.channel, job.incoming.user_id, eid)
+            # Flood limits are per real user; anonymous events share one bucket per group.
+            who = job.incoming.user_id or f"anon:{job.incoming.chat_id}"
+            verdict = self.flow.admit(self.channel, who, eid)
             if verdict == "drop":
                 return
             if verdict == "warn":
                 job.incoming, job.replies = None, [Reply(RATE_LIMITED_TEXT)]
-        user = job.incoming.user_id if job.incoming else job.to
+        user = (job.incoming.user_id if job.incoming else "") or job.to
         _LOG.debug("LINE event %s from %s in %s", eid or "-", user, job.to)
         self.flow.tasks.submit(f"line:{user}", self._run(job), f"line:{eid or '-'}")
 
@@ -210,11 +234,16 @@ class LineAdapter:
         etype = event.get("type")
         source = event.get("source") or {}
         stype = source.get("type", "user")
+        # No userId (desktop users, users who did not accept the terms): anonymous, never the
+        # group's id, which would make every such member of the group one account.
         user_id = str(source.get("userId") or "")
-        chat_id = str(source.get("groupId") or source.get("roomId") or user_id)
         is_group = stype in ("group", "room")
+        chat_id = str(source.get("groupId") or source.get("roomId") or "") if is_group \
+            else user_id
         if not chat_id:
             return None
+        if not is_group and etype in ("message", "postback", "follow"):
+            self.private_chats.note(user_id, True)
         eid = str(event.get("webhookEventId") or "")
         ts = event.get("timestamp")
         timestamp = ts / 1000.0 if isinstance(ts, int | float) else self.clock()
@@ -223,7 +252,7 @@ class LineAdapter:
 
         def incoming(**kw: Any) -> Incoming:
             return Incoming(
-                channel=self.channel, user_id=user_id or chat_id, chat_id=chat_id,
+                channel=self.channel, user_id=user_id, chat_id=chat_id,
                 event_id=eid, received_at=datetime.fromtimestamp(timestamp, UTC),
                 is_group=is_group, **kw,
             )  # fmt: skip
@@ -250,6 +279,7 @@ class LineAdapter:
         elif etype == "follow":
             job.incoming = incoming(kind="follow")
         elif etype == "unfollow":
+            self.private_chats.note(user_id, False)
             job.incoming = incoming(kind="unfollow")
             job.answer = False
         elif etype == "join":
@@ -269,7 +299,11 @@ class LineAdapter:
             _LOG.info("LINE event %s (%s) handled, no reply possible", job.event_id, job.kind)
             return
         answered = time.perf_counter()
-        messages = self.render(replies)
+        if job.incoming is not None and job.incoming.is_group:
+            replies = await self._divert_private(job, replies)
+        if any(r.open_private for r in replies):
+            await self._ensure_basic_id()
+        messages = self.render(replies, owner=job.incoming.user_id if job.incoming else "")
         how = await self.deliver(job, messages)
         if _log_text() and job.incoming is not None:
             _LOG.info("LINE event %s text=%r", job.event_id, job.incoming.text)
@@ -277,6 +311,24 @@ class LineAdapter:
         _LOG.info("LINE event %s (%s): %d message(s) by %s, engine %.0f ms, sent %.0f ms",
                   job.event_id, job.kind, len(messages), how, (answered - started) * 1000,
                   (done - answered) * 1000)
+
+    async def _divert_private(self, job: _Job, replies: list[Reply]) -> list[Reply]:
+        """Push the private replies of a group event to the user's 1:1 chat; the group gets
+        "sent privately", or a link to open the 1:1 chat when the push is refused."""
+        public, private = split_private(replies)
+        if not private:
+            return public
+        assert job.incoming is not None
+        user = job.incoming.user_id
+        sent = False
+        if self.private_chats.worth_trying(user):
+            sent = True
+            for batch in chunked(self.render(private, owner=user), MAX_MESSAGES):
+                sent = await self.push(user, batch, label=f"{job.event_id}/private") and sent
+            self.private_chats.note(user, sent)
+        _LOG.info("LINE event %s: %d private reply(ies) %s", job.event_id, len(private),
+                  "pushed to the 1:1 chat" if sent else "withheld from the group")
+        return [*public, group_notice(sent)]
 
     async def deliver(self, job: _Job, messages: Sequence[Message]) -> str:
         """Send ``messages``: by reply token while it is fresh, by push otherwise or after."""
@@ -369,14 +421,19 @@ class LineAdapter:
 
     # ------------------------------------------------------------------ rendering
 
-    def render(self, replies: Sequence[Reply]) -> list[Message]:
-        """LINE messages for replies: texts split at 5,000 characters, files as signed links,
-        choices as quick replies on the last message (LINE shows only the last one's)."""
+    def render(self, replies: Sequence[Reply], *, owner: str = "") -> list[Message]:
+        """LINE messages for replies: texts split at 5,000 characters, files as signed links
+        (counted against ``owner``'s link quota), choices as quick replies on the last message
+        (LINE shows only the last one's)."""
         parts: list[tuple[str, tuple[Choice, ...]]] = []
         for r in replies:
             text = r.text
+            if r.open_private:
+                url = self.private_chat_url()
+                text += (f"\n{url}" if url else
+                         "\n(ค้นหาบัญชีบอทใน LINE แล้วกดเพิ่มเพื่อน เพื่อเปิดแชตส่วนตัว)")
             if r.file is not None:
-                url = self.vault.link(r.file)
+                url = self.vault.link(r.file, owner=f"line:{owner}" if owner else "")
                 minutes = self.vault.ttl // 60
                 text += (f"\n\nไฟล์: {r.file.filename}\nดาวน์โหลด (ลิงก์ใช้ได้ {minutes} นาที):\n"
                          f"{url}")

@@ -219,9 +219,9 @@ class Journal:
     and :meth:`sync` fsyncs, grouping concurrent callers into one fsync."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._written = 0
         self._synced = 0
         self._lock = asyncio.Lock()

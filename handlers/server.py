@@ -48,6 +48,8 @@ _LOG = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 DRAIN_SECONDS = 10.0
+SDK_LOGGERS = ("telegram", "linebot", "urllib3", "aiohttp.client", "aiohttp.server",
+               "aiohttp.web", "asyncio")
 SWITCH_INTERVAL = 0.0005
 
 Extension = Callable[[web.Application], None]
@@ -285,12 +287,17 @@ async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    for warning in settings.warnings():
+        _LOG.warning("%s", warning)
     lock = lock_data_dir(settings.data_dir)
     core: Core | None = None
     try:
         core = build_core(settings)
-        server = RunningServer(create_app(core, extensions=extensions,
-                                          poll_interval=poll_interval))
+        try:
+            app = create_app(core, extensions=extensions, poll_interval=poll_interval)
+        except ValueError as exc:  # an empty or short file-link key file, named in exc
+            raise ServeError(str(exc)) from None
+        server = RunningServer(app)
         try:
             try:
                 await server.start(settings.host, settings.port)
@@ -362,6 +369,10 @@ def configure_logging(settings: Settings, *, level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG (--verbose) the SDKs log whole requests and updates, i.e. what users typed:
+    # our own modules go verbose, theirs stay at INFO.
+    for sdk in SDK_LOGGERS:
+        logging.getLogger(sdk).setLevel(max(level, logging.INFO))
     redact = _redactor(settings)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.contract import UserKey
+from bot.store import atomic_write
+
+MIN_FILE_SECRET = 32
+"""ELAAS_FILE_SECRET signs download links: shorter keys are refused (HMAC-SHA256 wants 32+)."""
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -36,6 +40,7 @@ class Settings:
     line_channel_secret: str = field(default="", repr=False)
     line_channel_access_token: str = field(default="", repr=False)
     line_api_base: str = "https://api.line.me"
+    line_basic_id: str = ""
     telegram_bot_token: str = field(default="", repr=False)
     telegram_api_base: str = "https://api.telegram.org/bot"
     telegram_webhook_secret: str = field(default="", repr=False)
@@ -66,6 +71,15 @@ class Settings:
     def is_admin(self, user: UserKey) -> bool:
         return user in self.admins
 
+    def warnings(self) -> list[str]:
+        """Settings that work but are unsafe in production (logged by ``serve``)."""
+        out = []
+        if not self.public_base_url.startswith("https://"):
+            out.append(f"PUBLIC_BASE_URL {self.public_base_url} is not https: download links "
+                       "and the status page travel unencrypted (LINE and Telegram webhooks "
+                       "need https too)")
+        return out
+
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None
@@ -92,6 +106,10 @@ class Settings:
         line_keys = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
         if len({bool(values.get(k)) for k in line_keys}) > 1:
             errors.append("LINE needs both LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN")
+        file_secret = values.get("ELAAS_FILE_SECRET", "")
+        if file_secret and len(file_secret) < MIN_FILE_SECRET:
+            errors.append(f"ELAAS_FILE_SECRET must be at least {MIN_FILE_SECRET} characters "
+                          "(make one: python3 -c 'import secrets; print(secrets.token_hex(32))')")
         if errors:
             raise ValueError("; ".join(errors))
         return cls(
@@ -99,6 +117,7 @@ class Settings:
             line_channel_secret=values.get("LINE_CHANNEL_SECRET", ""),
             line_channel_access_token=values.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
             line_api_base=(values.get("LINE_API_BASE") or "https://api.line.me").rstrip("/"),
+            line_basic_id=(values.get("LINE_BOT_BASIC_ID") or "").strip(),
             telegram_bot_token=values.get("TELEGRAM_BOT_TOKEN", ""),
             telegram_api_base=values.get("TELEGRAM_API_BASE") or "https://api.telegram.org/bot",
             telegram_webhook_secret=values.get("TELEGRAM_WEBHOOK_SECRET", ""),
@@ -106,17 +125,24 @@ class Settings:
             host=values.get("HOST") or "127.0.0.1",
             port=port,
             admins=frozenset(admins),
-            file_secret=values.get("ELAAS_FILE_SECRET", ""),
+            file_secret=file_secret,
         )
 
     def resolved_file_secret(self) -> bytes:
-        """ELAAS_FILE_SECRET, or a key generated once into the data dir (mode 600)."""
+        """ELAAS_FILE_SECRET, or a key generated once into the data dir (mode 600).
+
+        Raises:
+            ValueError: the key file exists but is empty or too short (named in the message;
+                it is never overwritten, since links already handed out depend on it).
+        """
         if self.file_secret:
             return self.file_secret.encode()
         path = self.data_dir / ".file_secret"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-        return path.read_text().strip().encode()
+            # temp file + fsync + rename: a crash never leaves an empty or torn key file
+            atomic_write(path, secrets.token_hex(32).encode())
+        key = path.read_text().strip()
+        if len(key) < MIN_FILE_SECRET:
+            raise ValueError(f"{path} is {'empty' if not key else 'too short'}: delete it to "
+                             "generate a new key, or set ELAAS_FILE_SECRET")
+        return key.encode()

@@ -17,23 +17,97 @@ import os
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.entries import Lao
-from bot.ledger import Role
-from bot.notices import Publisher
-from bot.outbox import Notice
-from bot.status import BANGKOK, StatusUpdate
+from bot.ledger import Role, valid_lao_code
+from bot.notices import MAX_NOTICE_TEXT, Publisher
+from bot.outbox import Notice, normalize_province
+from bot.status import BANGKOK, PHASES, STATES, StatusUpdate
 from bot.store import atomic_write
 
 _LOG = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
+REJECTED_DIR = "rejected"
 SUFFIX = ".req"
 KINDS = ("status", "announce", "lao_add", "lao_invite")
+MAX_AGE = timedelta(hours=1)
+"""A status or announce request older than this is refused: it would post stale news."""
+MAX_SKEW = timedelta(minutes=5)
+MAX_FILE = 64 * 1024
+MAX_DAYS = 90
 _ID = re.compile(r"^[0-9A-Za-z_.\-]{1,80}$")
+_JOIN_CODE = re.compile(r"^[A-HJ-NP-Z2-9]{8}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LIMITS = {"by": 100, "state": 20, "message": MAX_NOTICE_TEXT, "phase": 20, "expected": 200,
+           "ref": 300, "province": 60, "lao_code": 10, "lao_name": 200, "role": 10,
+           "join_code": 8}
+
+
+class SpoolRejected(ValueError):
+    """A spooled request that must not be applied; ``str(e)`` says why (for the log)."""
+
+
+def validate_doc(doc: Any) -> dict[str, Any]:
+    """The fields of a spooled request, every one checked; raises SpoolRejected.
+
+    Types (strings, a real bool, an int), lengths and control characters, an aware
+    ``created_at``, the kind's own rules (state and phase names, LAO code, join code
+    alphabet, province name, days 1-90). Unknown fields are refused too.
+    """
+    if not isinstance(doc, dict):
+        raise SpoolRejected("not a JSON object")
+    known = {f.name for f in fields(SpoolRequest)}
+    extra = sorted(set(doc) - known)
+    if extra:
+        raise SpoolRejected(f"unknown field(s) {extra}")
+    out: dict[str, Any] = {}
+    if not isinstance(doc.get("id"), str) or not _ID.match(doc["id"]):
+        raise SpoolRejected("id")
+    if doc.get("kind") not in KINDS:
+        raise SpoolRejected("kind")
+    out["id"], out["kind"] = doc["id"], doc["kind"]
+    try:
+        created = datetime.fromisoformat(str(doc["created_at"]))
+    except (KeyError, ValueError):
+        raise SpoolRejected("created_at is not an ISO date-time") from None
+    if created.tzinfo is None or created.utcoffset() is None:
+        raise SpoolRejected("created_at has no time zone")
+    out["created_at"] = created
+    for name, limit in _LIMITS.items():
+        value = doc.get(name, "")
+        if not isinstance(value, str) or len(value) > limit or _CONTROL.search(value):
+            raise SpoolRejected(f"{name}: not a string of at most {limit} characters")
+        out[name] = value
+    if not isinstance(doc.get("notify", False), bool):
+        raise SpoolRejected("notify is not true/false")
+    days = doc.get("days", 7)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise SpoolRejected(f"days is not a whole number 1-{MAX_DAYS}")
+    out["notify"], out["days"] = doc.get("notify", False), days
+    if not out["by"]:
+        raise SpoolRejected("by is empty")
+    out["phase"] = out["phase"] or "update"
+    kind = out["kind"]
+    if out["province"] and kind in ("status", "announce") and \
+            normalize_province(out["province"]) is None:
+        raise SpoolRejected("province is not a known province")
+    if kind == "status" and (out["state"] not in STATES or not out["message"].strip()
+                             or out["phase"] not in PHASES):
+        raise SpoolRejected("status needs a known state and phase and a message")
+    if kind == "announce" and not out["message"].strip():
+        raise SpoolRejected("announce needs a message")
+    if kind in ("lao_add", "lao_invite") and not valid_lao_code(out["lao_code"]):
+        raise SpoolRejected("lao_code is not 4-10 digits")
+    if kind == "lao_add" and not out["lao_name"].strip():
+        raise SpoolRejected("lao_add needs a name")
+    if kind == "lao_invite" and (out["role"] not in ("admin", "member") or
+                                 (out["join_code"] and not _JOIN_CODE.match(out["join_code"]))):
+        raise SpoolRejected("lao_invite needs role admin/member and an 8-letter join code")
+    return out
 
 
 @dataclass(frozen=True)
@@ -65,12 +139,22 @@ class SpoolRequest:
 
     @classmethod
     def from_json(cls, raw: bytes) -> SpoolRequest:
-        doc: dict[str, Any] = json.loads(raw)
-        if not _ID.match(str(doc.get("id", ""))) or doc.get("kind") not in KINDS:
-            raise ValueError("bad spool request: id or kind")
-        doc["created_at"] = datetime.fromisoformat(doc["created_at"])
-        fields = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in doc.items() if k in fields})
+        """Parse and validate (see :func:`validate_doc`); raises SpoolRejected."""
+        if len(raw) > MAX_FILE:
+            raise SpoolRejected(f"over {MAX_FILE} bytes")
+        try:
+            doc = json.loads(raw)
+        except ValueError:  # includes bad UTF-8
+            raise SpoolRejected("not JSON") from None
+        return cls(**validate_doc(doc))
+
+    def check_fresh(self, now: datetime) -> None:
+        """Refuse a status/announce request made too long ago (or in the future)."""
+        if self.created_at - now > MAX_SKEW:
+            raise SpoolRejected(f"created_at {self.created_at.isoformat()} is in the future")
+        if self.kind in ("status", "announce") and now - self.created_at > MAX_AGE:
+            raise SpoolRejected(f"stale: made {self.created_at.isoformat()}, more than "
+                                f"{int(MAX_AGE.total_seconds() // 60)} minutes ago")
 
 
 def new_request_id(now: datetime | None = None) -> str:
@@ -86,8 +170,7 @@ def spool_dir(data_dir: Path) -> Path:
 def write_request(data_dir: Path, req: SpoolRequest) -> Path:
     """Drop ``req`` into the spool atomically; returns the file's path."""
     folder = spool_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{req.id}{SUFFIX}"
+    final = folder / f"{req.id}{SUFFIX}"  # atomic_write makes the folder owner-only
     atomic_write(final, req.to_json())
     return final
 
@@ -121,27 +204,53 @@ def apply_request(req: SpoolRequest, publisher: Publisher,
     )  # fmt: skip
 
 
-def apply_spool(data_dir: Path, publisher: Publisher) -> list[str]:
-    """Apply every spooled request, then delete its file; bad files go to ``spool/rejected``.
+_stuck: set[Path] = set()  # rejected files that could be neither moved nor removed
+
+
+def apply_spool(data_dir: Path, publisher: Publisher, now: datetime | None = None) -> list[str]:
+    """Apply every spooled request, then delete its file; a file that fails for any reason
+    (unreadable, invalid, stale, refused by the ledger) goes to ``spool/rejected`` with a log
+    line and the next file is applied: one bad file never blocks the queue.
 
     Returns:
         The ids of the requests applied.
     """
     done: list[str] = []
+    at = now or datetime.now(BANGKOK)
     for path in pending_files(data_dir):
+        if path in _stuck:
+            continue
         try:
             req = SpoolRequest.from_json(path.read_bytes())
+            req.check_fresh(at)
             apply_request(req, publisher)
-        except (ValueError, KeyError, TypeError) as exc:
-            _LOG.error("spool request %s rejected: %s", path.name, exc)
-            rejected = path.parent / "rejected"
-            rejected.mkdir(exist_ok=True)
-            os.replace(path, rejected / path.name)
+        except Exception as exc:  # any failure: set the file aside, go on with the next
+            _LOG.error("spool request %s rejected: %s", path.name,
+                       str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+            _reject(path)
             continue
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as exc:
+            _LOG.error("spool request %s applied but not removed: %s", path.name, exc)
+            _stuck.add(path)
         done.append(req.id)
         _LOG.info("applied spool request %s (%s)", req.id, req.kind)
     return done
+
+
+def _reject(path: Path) -> None:
+    rejected = path.parent / REJECTED_DIR
+    try:
+        rejected.mkdir(mode=0o700, exist_ok=True)
+        os.replace(path, rejected / path.name)
+    except OSError as exc:
+        _LOG.error("spool request %s could not be moved to %s/: %s", path.name, REJECTED_DIR,
+                   exc)
+        try:
+            path.unlink()
+        except OSError:
+            _stuck.add(path)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr
 
 from aiohttp import web
@@ -23,6 +24,15 @@ COLOURS = {"normal": "#1b7f3b", "down": "#c62828", "partial": "#a65a00",
            "maintenance": "#1559b0"}
 FONTS = {"sarabun-regular.ttf": "Sarabun-Regular.ttf", "sarabun-bold.ttf": "Sarabun-Bold.ttf"}
 FEED_TITLE = "สถานะระบบ e-LAAS"
+
+
+# Characters XML 1.0 cannot hold at all (a feed reader rejects the whole feed for one).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_escape(text: str) -> str:
+    """Escape for XML text after removing control characters XML 1.0 forbids."""
+    return _xml_escape(_NOT_XML.sub("", text))
 
 
 def _font_dir() -> Path | None:

@@ -38,6 +38,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
 from bot.contract import Choice, Incoming, Reply
 from bot.feature import MENU
+from handlers.private_chats import PrivateChats, group_notice, split_private
 from handlers.ratelimit import RATE_LIMITED_TEXT, Flow, RecentIds, split_text
 from handlers.settings import Settings
 
@@ -126,6 +127,7 @@ class TelegramAdapter:
         self.username = ""
         self.bot_id = 0
         self.stats = {"updates": 0, "sent": 0, "failures": 0}
+        self.private_chats = PrivateChats()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
 
     def __repr__(self) -> str:
@@ -232,8 +234,10 @@ class TelegramAdapter:
                                                 actual_size=request.content_length or 0)
         try:
             data = json.loads(await request.read())
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
             update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             _LOG.warning("Telegram webhook body is not an Update")
             return web.json_response({"error": "not an update"}, status=400)
         if update is None:
@@ -262,15 +266,17 @@ class TelegramAdapter:
             return
         chat_id, incoming, replies, answer = planned
         if incoming is not None and incoming.kind == "message":
-            verdict = self.flow.admit(self.channel, incoming.user_id, uid)
+            # Flood limits are per real user; anonymous senders share one bucket per group.
+            who = incoming.user_id or f"anon:{chat_id}"
+            verdict = self.flow.admit(self.channel, who, uid)
             if verdict == "drop":
                 if update.callback_query is not None:
-                    self.flow.tasks.submit(f"telegram:{incoming.user_id}",
+                    self.flow.tasks.submit(f"telegram:{who}",
                                            self._answer_callback(update), f"telegram:{uid}")
                 return
             if verdict == "warn":
                 incoming, replies = None, [Reply(RATE_LIMITED_TEXT)]
-        key = f"telegram:{incoming.user_id if incoming else chat_id}"
+        key = f"telegram:{(incoming.user_id if incoming else '') or chat_id}"
         _LOG.debug("Telegram update %s from %s in %s", uid,
                    incoming.user_id if incoming else "-", chat_id)
         self.flow.tasks.submit(key, self._run(update, chat_id, incoming, replies, answer),
@@ -295,6 +301,8 @@ class TelegramAdapter:
             chat_id = str(member.chat.id)
             status = member.new_chat_member.status
             if member.chat.type == "private":
+                self.private_chats.note(str(member.from_user.id),
+                                        status not in ("kicked", "left"))
                 if status in ("kicked", "left"):
                     inc = Incoming(self.channel, str(member.from_user.id), chat_id,
                                    kind="unfollow", event_id=uid)
@@ -306,14 +314,20 @@ class TelegramAdapter:
                                              MENU)], True
             return None
         msg = update.message
-        if msg is None or msg.from_user is None or msg.from_user.is_bot:
+        if msg is None or msg.from_user is None or \
+                (msg.from_user.is_bot and msg.sender_chat is None):
             return None
         chat_id = str(msg.chat.id)
         is_group = msg.chat.type != "private"
         user = msg.from_user
+        # A message sent as a chat (an anonymous group admin, a linked channel) carries a
+        # placeholder from_user shared by everyone doing the same: anonymous, not a user.
+        user_id = "" if msg.sender_chat is not None else str(user.id)
+        if not is_group:
+            self.private_chats.note(user_id, True)
 
         def incoming(text: str | None = None, kind: str = "message") -> Incoming:
-            return Incoming(self.channel, str(user.id), chat_id, text=text, kind=kind,
+            return Incoming(self.channel, user_id, chat_id, text=text, kind=kind,
                             event_id=uid, received_at=msg.date, is_group=is_group,
                             display_name=user.full_name)
 
@@ -368,12 +382,34 @@ class TelegramAdapter:
         if not answer:
             _LOG.info("Telegram update %s handled, no reply possible", update.update_id)
             return
+        if incoming is not None and incoming.is_group:
+            replies = await self._divert_private(incoming, replies, str(update.update_id))
         ok = await self.send(chat_id, replies, label=str(update.update_id))
         if _log_text() and incoming is not None:
             _LOG.info("Telegram update %s text=%r", update.update_id, incoming.text)
         _LOG.info("Telegram update %s: %d reply(ies) %s in %.0f ms", update.update_id,
                   len(replies), "sent" if ok else "NOT sent",
                   (time.perf_counter() - started) * 1000)
+
+    async def _divert_private(self, incoming: Incoming, replies: list[Reply],
+                              label: str) -> list[Reply]:
+        """Send the private replies of a group update to the user's 1:1 chat (a bot may write
+        there only after the user started it); the group gets "sent privately" or a link."""
+        public, private = split_private(replies)
+        if not private:
+            return public
+        user = incoming.user_id
+        sent = False
+        if self.private_chats.worth_trying(user):
+            sent = await self.send(user, private, label=f"{label}/private")
+            self.private_chats.note(user, sent)
+        _LOG.info("Telegram update %s: %d private reply(ies) %s", label, len(private),
+                  "sent to the 1:1 chat" if sent else "withheld from the group")
+        return [*public, group_notice(sent)]
+
+    def private_chat_url(self) -> str:
+        """``https://t.me/<bot>?start=private``: opens the 1:1 chat with a Start button."""
+        return f"https://t.me/{self.username}?start=private" if self.username else ""
 
     # ------------------------------------------------------------------ sending
 
@@ -392,6 +428,8 @@ class TelegramAdapter:
         target: int | str = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
         for r in replies:
             text = r.text + (f"\n{r.link}" if r.link else "")
+            if r.open_private and self.private_chat_url():
+                text += f"\n{self.private_chat_url()}"
             markup = self.keyboard(r.choices)
             try:
                 if r.file is not None:

@@ -167,7 +167,8 @@ class FakeLine(_FakeBase):
             return web.json_response({"message": "Authentication failed"}, status=401)
         if path.endswith("/message/reply") or path.endswith("/message/push"):
             to = (body or {}).get("to", "")
-            if to in self.blocked:
+            if to in self.blocked or (path.endswith("/push") and to.startswith("U")
+                                      and self.friends is not None and to not in self.friends):
                 return web.json_response({"message": "Failed to send messages"}, status=400)
             n = len((body or {}).get("messages", []))
             return web.json_response({"sentMessages": [{"id": str(i + 1), "quoteToken": "q"}
@@ -176,11 +177,19 @@ class FakeLine(_FakeBase):
             return web.json_response({})
         if path.endswith("/richmenu"):
             return web.json_response({"richMenuId": "richmenu-fake-1"})
+        if path.endswith("/v2/bot/info"):
+            return web.json_response({"userId": "Ubot0000000000000000000000000000",
+                                      "basicId": self.basic_id, "displayName": "e-LAAS",
+                                      "chatMode": "bot", "markAsReadMode": "auto"})
         return web.json_response({})
 
     def __init__(self) -> None:
         super().__init__()
         self.retry_keys: dict[str, str] = {}
+        self.basic_id = "@123abcde"
+        # Users who added the account as a friend; a push to any other user id is refused
+        # (400) as LINE does. None: every user is a friend.
+        self.friends: set[str] | None = None
 
     def _pick_failure(self, path: str) -> _Failure | None:
         failure = self._take_failure(path)
@@ -216,6 +225,9 @@ class FakeTelegram(_FakeBase):
         super().__init__()
         self.updates: list[dict[str, Any]] = []
         self._message_id = 0
+        # Users who started a 1:1 chat with the bot; sending to any other user id (a
+        # positive chat id) is refused (403) as Telegram does. None: everybody started one.
+        self.started: set[str] | None = None
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         parts = request.path.strip("/").split("/")
@@ -248,6 +260,11 @@ class FakeTelegram(_FakeBase):
             failure = _Failure(429, 1, 1, "Too Many Requests")
         if failure is None and str(body.get("chat_id", "")) in self.blocked:
             failure = _Failure(403, None, 1, "Forbidden: bot was blocked by the user")
+        chat = str(body.get("chat_id", ""))
+        if failure is None and self.started is not None and chat.isdigit() and \
+                chat not in self.started and method.startswith("send"):
+            failure = _Failure(403, None, 1, "Forbidden: bot can't initiate conversation "
+                               "with a user")
         if failure is not None:
             payload: dict[str, Any] = {"ok": False, "error_code": failure.status,
                                        "description": failure.description}
@@ -286,6 +303,11 @@ class FakeTelegram(_FakeBase):
         """Chat ids of every sendMessage answered 200, one per message."""
         return [str(c.body.get("chat_id")) for c in self.calls
                 if c.method == "sendMessage" and c.status == 200]
+
+    def documents_to(self, chat_id: int | str) -> list[str]:
+        """File names of every sendDocument to ``chat_id`` answered 200."""
+        return [c.files["document"][0] for c in self.calls if c.method == "sendDocument"
+                and str(c.body.get("chat_id")) == str(chat_id) and c.status == 200]
 
     def sent_texts(self, chat_id: int | str) -> list[str]:
         return [str(c.body.get("text", "")) for c in self.calls

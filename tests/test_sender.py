@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -462,7 +462,9 @@ async def test_run_loop_picks_up_spool_within_a_second(
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     try:
-        write_request(data_dir, SpoolRequest("20240715T103000-cli-abcd", "status", FIXED_NOW,
+        # made just now: a status request older than spool.MAX_AGE would be refused as stale
+        write_request(data_dir, SpoolRequest("20240715T103000-cli-abcd", "status",
+                                             datetime.now(FIXED_NOW.tzinfo),
                                              "cli", state="maintenance",
                                              message="ปิดปรับปรุงคืนนี้", notify=True))
         await _wait_for(lambda: len(tg.delivered_chats()) == 3, 5)

@@ -102,3 +102,12 @@ def test_corrupt_file_named(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(StoreError, match=r"a\.json"):
         TinyStore(tmp_path).table("a")
+
+
+def test_delete_many_in_one_write(store: Store) -> None:
+    t = store.table("kb/gaps")
+    t.put_many({f"k{i}": {"i": i} for i in range(5)})
+    t.delete_many(["k1", "k3", "missing", "k1"])
+    assert list(t.all()) == ["k0", "k2", "k4"] and len(t) == 3
+    t.delete_many([])
+    assert len(t) == 3
