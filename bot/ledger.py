@@ -13,6 +13,7 @@ from typing import Literal
 
 from bot.entries import Entry, Lao, ParsedEntry, Void
 from bot.store import Store
+from bot.summary import Summaries
 
 Role = Literal["admin", "member"]
 LAOS = "laos"
@@ -85,6 +86,7 @@ class Directory:
         self._laos = store.table(LAOS)
         self._members = store.table(MEMBERS)
         self._invites = store.table(INVITES)
+        self._summaries = Summaries.of(store)
 
     # LAOs -----------------------------------------------------------------
     def add_lao(self, lao: Lao) -> Lao:
@@ -95,6 +97,7 @@ class Directory:
             raise LedgerError("ต้องมีชื่อ อปท.")
         self._laos.put(lao.code, {"code": lao.code, "name": lao.name.strip(),
                                   "province": lao.province.strip()})
+        self._summaries.on_lao(lao.code, lao.name.strip(), lao.province.strip())
         return lao
 
     def lao(self, code: str) -> Lao | None:
@@ -125,12 +128,20 @@ class Directory:
         """Bind ``user`` to an LAO (replacing an earlier binding)."""
         if self.lao(lao_code) is None:
             raise LedgerError("ไม่พบ อปท. นี้ในระบบ")
+        old = self.member(user)
         self._members.put(user, {"lao_code": lao_code, "role": role, "name": name,
                                  "joined_at": now.isoformat()})
+        if old is None or old.lao_code != lao_code:
+            if old is not None:
+                self._summaries.on_member(old.lao_code, -1)
+            self._summaries.on_member(lao_code, +1)
         return Member(user, lao_code, role, name, now)
 
     def unbind(self, user: str) -> None:
+        old = self.member(user)
         self._members.delete(user)
+        if old is not None:
+            self._summaries.on_member(old.lao_code, -1)
 
     # invites --------------------------------------------------------------
     def invite(self, lao_code: str, role: Role, by: str, now: datetime,
@@ -162,6 +173,22 @@ class Directory:
         self._invites.delete(key)
         return member
 
+    def invites(self, lao_code: str, now: datetime) -> list[Invite]:
+        """Unexpired join codes of ``lao_code``, newest expiry first."""
+        out = [Invite(k, d["lao_code"], d["role"], datetime.fromisoformat(d["expires_at"]),
+                      d.get("created_by", ""))
+               for k, d in self._invites.all().items() if d["lao_code"] == lao_code]
+        return sorted((i for i in out if i.expires_at >= now), key=lambda i: i.expires_at,
+                      reverse=True)
+
+    def revoke(self, code: str, lao_code: str) -> bool:
+        """Delete join code ``code`` of ``lao_code``; whether there was one."""
+        d = self._invites.get(code)
+        if d is None or d["lao_code"] != lao_code:
+            return False
+        self._invites.delete(code)
+        return True
+
     def _purge(self, now: datetime) -> None:
         for key, d in self._invites.all().items():
             if datetime.fromisoformat(d["expires_at"]) < now:
@@ -186,6 +213,8 @@ class Ledger:
             if e.event_id:
                 self._by_event[e.event_id] = e.no
         self._lock = threading.Lock()
+        self._summaries = Summaries.of(store)
+        self._summaries.verify(lao_code, self._entries.values())
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -227,6 +256,7 @@ class Ledger:
                     self._entries[e.no] = e
                     if e.event_id:
                         self._by_event[e.event_id] = e.no
+                self._summaries.on_entries(self.lao_code, [(None, e) for e in fresh.values()])
             return out
 
     def void(self, no: int, *, by: str, reason: str, now: datetime, may_void_any: bool) -> Entry:
@@ -259,8 +289,10 @@ class Ledger:
         if not entries:
             return
         self._table.put_many({f"{e.no:07d}": e.to_doc() for e in entries})
+        changes = [(self._entries.get(e.no), e) for e in entries]
         for e in entries:
             self._entries[e.no] = e
+        self._summaries.on_entries(self.lao_code, changes)
 
     def entries(self, date_from: date | None = None, date_to: date | None = None,
                 *, include_void: bool = True) -> list[Entry]:

@@ -32,7 +32,7 @@ from bot.store import atomic_write
 _LOG = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
 SUFFIX = ".req"
-KINDS = ("status", "announce", "lao_add", "lao_invite")
+KINDS = ("status", "announce", "lao_add", "lao_invite", "operator_add", "operator_remove")
 _ID = re.compile(r"^[0-9A-Za-z_.\-]{1,80}$")
 
 
@@ -57,6 +57,7 @@ class SpoolRequest:
     role: str = "member"
     join_code: str = ""
     days: int = 7
+    user: str = ""  # operator_add / operator_remove: channel:id (provinces in ``province``)
 
     def to_json(self) -> bytes:
         doc = asdict(self)
@@ -110,6 +111,16 @@ def apply_request(req: SpoolRequest, publisher: Publisher,
         role: Role = "admin" if req.role == "admin" else "member"
         publisher.directory.invite(req.lao_code, role, req.by, req.created_at, days=req.days,
                                    code=req.join_code or None)
+        return None, None
+    if req.kind in ("operator_add", "operator_remove"):
+        from bot.operators import Operators
+
+        operators = Operators(publisher.store)
+        provinces = [p for p in req.province.split(",") if p.strip()]
+        if req.kind == "operator_add":
+            operators.add(req.user, provinces, by=req.by, now=req.created_at)
+        else:
+            operators.remove(req.user, provinces)
         return None, None
     if req.kind == "announce":
         return None, publisher.announce(text=req.message, key=req.id, now=req.created_at,
