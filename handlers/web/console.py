@@ -11,6 +11,8 @@ best together; the HTML pieces live in ``layout.py`` and the progress page in ``
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -146,7 +148,7 @@ class Req:
 
 def html_response(text: str, status: int, nonce: str) -> web.Response:
     csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-           "connect-src 'self'; img-src 'self' data:; form-action 'self'; "
+           "connect-src 'self'; img-src 'self' data:; font-src 'self'; form-action 'self'; "
            "frame-ancestors 'none'; base-uri 'none'")
     return web.Response(status=status, text=text, content_type="text/html", charset="utf-8",
                         headers=_headers(csp))
@@ -705,6 +707,11 @@ async def lao_add(req: Req) -> web.StreamResponse:
     return see_other(f"/console/laos/{code}")
 
 
+def code_ref(code: str) -> str:
+    """A handle for a join code in pages and forms: the code itself is shown only once."""
+    return hashlib.sha256(b"join-code/" + code.encode()).hexdigest()[:20]
+
+
 ROLE_LABEL = {"admin": "ผู้ดูแล อปท.", "member": "สมาชิก"}
 
 
@@ -727,7 +734,7 @@ async def lao_page(req: Req) -> web.StreamResponse:
                  h(thai_when(i.expires_at.isoformat())),
                  f'<form class="inline" method="post" action="/console/laos/{h(lao.code)}/revoke">'
                  + csrf_field(req.csrf)
-                 + f'<input type="hidden" name="join_code" value="{h(i.code)}">'
+                 + f'<input type="hidden" name="ref" value="{h(code_ref(i.code))}">'
                  '<button class="danger" type="submit">ยกเลิกรหัส</button></form>']
                 for i in invites]
     inv = table((("รหัส", False), ("บทบาท", False), ("หมดอายุ", False), ("", False)), inv_rows) \
@@ -770,8 +777,16 @@ async def lao_invite(req: Req) -> web.StreamResponse:
 @signed_in
 async def lao_revoke(req: Req) -> web.StreamResponse:
     lao = await _lao_in_scope(req, req.request.match_info["code"])
-    code = req.form.get("join_code", "").strip().upper()[:20]
-    done = await req.st.call(req.st.directory.revoke, code, lao.code)
+    ref = req.form.get("ref", "")
+    st = req.st
+
+    def revoke() -> bool:
+        for inv in st.directory.invites(lao.code, st.clock()):
+            if hmac.compare_digest(code_ref(inv.code), ref):
+                return st.directory.revoke(inv.code, lao.code)
+        return False
+
+    done = await st.call(revoke)
     _LOG.info("console: %s revoked a join code of %s (%s)", req.actor.user, lao.code, done)
     msg = "ยกเลิกรหัสแล้ว" if done else "ไม่พบรหัสนี้ (อาจถูกใช้หรือยกเลิกไปแล้ว)"
     return see_other(f"/console/laos/{lao.code}?msg={msg}")
@@ -800,10 +815,12 @@ async def gaps(req: Req) -> web.StreamResponse:
                    f'<input name="phrasing" maxlength="{MAX_PHRASING}" value="{h(g.text)}" '
                    'aria-label="วิธีถาม"><button type="submit">เพิ่มเป็นวิธีถามของหัวข้อ</button>'
                    "</form>")
-        rows.append([h(g.text), f"{g.count:,}", h(g.last or "-"), handled + propose])
+        rows.append(f'<li class="card"><strong>{h(g.text)}</strong>'
+                    f'<div class="muted">ถาม {g.count:,} ครั้ง · ล่าสุด {h(g.last or "-")}</div>'
+                    f"{propose}{handled}</li>")
     note = message(req.request.query.get("msg", "")[:200]) if req.request.query.get("msg") else ""
-    body = note + (table((("คำถาม (ปรับรูปแล้ว)", False), ("ครั้ง", True), ("ล่าสุด", False),
-                          ("จัดการ", False)), rows)
+    body = note + ('<p class="muted">คำถามเก็บแบบปรับรูปแล้ว (ตัดคำ) ไม่เก็บผู้ถาม เรียงจากถามบ่อยสุด</p>'
+                   f'<ul class="items">{"".join(rows)}</ul>'
                    if rows else '<p class="muted">ไม่มีคำถามที่ค้างอยู่</p>')
     body += ('<p class="muted">วิธีถามที่เพิ่มจะถูกเขียนลงไฟล์ ' + h(OVERLAY_NAME)
              + " ในโฟลเดอร์ข้อมูล ตรวจได้ด้วย elaas-bot kb check และบอทใช้ทันที</p>")

@@ -10,9 +10,13 @@ from bot.status import BANGKOK
 from bot.thaifmt import thai_date, thai_datetime
 
 CSS = """
+@font-face{font-family:"Sarabun Web";src:url(/status/fonts/sarabun-regular.ttf)
+format("truetype");font-weight:400;font-display:swap;unicode-range:U+0E00-0E7F}
+@font-face{font-family:"Sarabun Web";src:url(/status/fonts/sarabun-bold.ttf)
+format("truetype");font-weight:700;font-display:swap;unicode-range:U+0E00-0E7F}
 *{box-sizing:border-box}
-body{font-family:"Sarabun","Noto Sans Thai",Tahoma,sans-serif;margin:0;line-height:1.55;
-color:#1d2327;background:#f6f7f9;overflow-wrap:anywhere}
+body{font-family:system-ui,"Sarabun Web","Noto Sans Thai",Tahoma,sans-serif;margin:0;
+line-height:1.55;color:#1d2327;background:#f6f7f9;overflow-wrap:anywhere}
 header{background:#1559b0;color:#fff;padding:.6rem 1rem}
 header a{color:#fff}
 header .who{font-size:.85rem;opacity:.9}
@@ -24,9 +28,13 @@ h2{font-size:1.1rem;margin:1.4rem 0 .5rem}
 .card{background:#fff;border:1px solid #d8dde3;border-radius:.5rem;padding:.8rem;margin:.6rem 0}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:.92rem;background:#fff}
-th,td{border-bottom:1px solid #e3e6ea;padding:.35rem .45rem;text-align:left;vertical-align:top}
+.scroll table.wide{min-width:34rem}
+th,td{border-bottom:1px solid #e3e6ea;padding:.35rem .45rem;text-align:left;vertical-align:top;
+overflow-wrap:normal}
 th{background:#eef1f5;white-space:nowrap}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.k{white-space:nowrap}
+.items{list-style:none;padding:0;margin:0}
 label{display:block;margin:.5rem 0 .15rem;font-weight:600}
 input,select,textarea{font:inherit;width:100%;max-width:32rem;padding:.45rem;
 border:1px solid #9aa5b1;border-radius:.35rem;background:#fff}
@@ -122,8 +130,10 @@ def message(text: str, ok: bool = True) -> str:
     return f'<div class="msg {"ok" if ok else "err"}" role="status">{h(text)}</div>'
 
 
-def table(head: Sequence[tuple[str, bool]], rows: Iterable[Sequence[str]]) -> str:
-    """A scrollable table; ``head`` is (label, numeric); cells are already escaped HTML."""
+def table(head: Sequence[tuple[str, bool]], rows: Iterable[Sequence[str]], *,
+          wide: bool = False) -> str:
+    """A table that scrolls inside its box (never the page); ``head`` is (label, numeric);
+    cells are already escaped HTML; ``wide`` keeps a minimum width for many columns."""
     ths = "".join(f'<th{" class=n" if num else ""}>{h(label)}</th>' for label, num in head)
     nums = [num for _, num in head]
     body = "".join(
@@ -131,7 +141,8 @@ def table(head: Sequence[tuple[str, bool]], rows: Iterable[Sequence[str]]) -> st
                          for i, c in enumerate(r)) + "</tr>"
         for r in rows
     )
-    return f'<div class="scroll"><table><thead><tr>{ths}</tr></thead><tbody>{body}' \
+    cls = ' class="wide"' if wide else ""
+    return f'<div class="scroll"><table{cls}><thead><tr>{ths}</tr></thead><tbody>{body}' \
            f"</tbody></table></div>"
 
 

@@ -177,7 +177,7 @@ def render_progress(actor: Actor, summaries: Iterable[LaoSummary], query: Query,
          h(province_of(s.province) or "-"), f"{s.members:,}", f"{s.logged:,}",
          f"{s.pending:,}", f"{s.voided:,}", h(thai_when(s.last))]
         for s in shown
-    )))  # fmt: skip
+    ), wide=True))  # fmt: skip
     pager = []
     if query.page > 1:
         pager.append(f'<a href="{h(query.url("/console/progress", page=query.page - 1))}">'
