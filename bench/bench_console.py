@@ -29,6 +29,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -99,7 +100,7 @@ def national_set(samples: list[LaoSummary]) -> list[LaoSummary]:
     return out
 
 
-def timed(fn, runs: int) -> tuple[float, float]:
+def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
