@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import random
 import statistics
 import sys
@@ -175,7 +176,8 @@ def main() -> int:
     ok = True
     targets = {"province": 300.0, "national": 1000.0}
     for label, actor in actors.items():
-        med, p95 = timed(lambda a=actor: render_progress(a, rows, Query(), today), args.runs)
+        med, p95 = timed(functools.partial(render_progress, actor, rows, Query(), today),
+                         args.runs)
         print(f"{label:9s} render only: median {med:6.1f} ms  p95 {p95:6.1f} ms")
     http = asyncio.run(over_http(rows, actors, args.runs))
     for label, (med, p95, size) in http.items():
