@@ -86,7 +86,13 @@ class Directory:
         self._laos = store.table(LAOS)
         self._members = store.table(MEMBERS)
         self._invites = store.table(INVITES)
-        self._summaries = Summaries.of(store)
+        self._store = store
+
+    @property
+    def _summaries(self) -> Summaries:
+        # Looked up at write time only: read-only CLI commands open a Directory on a data dir
+        # that serve owns and must not write (or rebuild) summaries there.
+        return Summaries.of(self._store)
 
     # LAOs -----------------------------------------------------------------
     def add_lao(self, lao: Lao) -> Lao:
@@ -213,8 +219,18 @@ class Ledger:
             if e.event_id:
                 self._by_event[e.event_id] = e.no
         self._lock = threading.Lock()
-        self._summaries = Summaries.of(store)
-        self._summaries.verify(lao_code, self._entries.values())
+        self._store = store
+        self._verified = False
+
+    def _summary(self) -> Summaries:
+        """The store's summaries, after checking this LAO's against the entries once: a crash
+        between a ledger write and its summary write is repaired by the next write (only the
+        owner of the data dir writes, so read-only openers never touch the summaries)."""
+        sums = Summaries.of(self._store)
+        if not self._verified:
+            sums.verify(self.lao_code, self._entries.values())
+            self._verified = True
+        return sums
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -251,12 +267,13 @@ class Ledger:
                 fresh[f"{e.no:07d}"] = e
                 out.append((e, True))
             if fresh:
+                sums = self._summary()
                 self._table.put_many({k: e.to_doc() for k, e in fresh.items()})
                 for e in fresh.values():
                     self._entries[e.no] = e
                     if e.event_id:
                         self._by_event[e.event_id] = e.no
-                self._summaries.on_entries(self.lao_code, [(None, e) for e in fresh.values()])
+                sums.on_entries(self.lao_code, [(None, e) for e in fresh.values()])
             return out
 
     def void(self, no: int, *, by: str, reason: str, now: datetime, may_void_any: bool) -> Entry:
@@ -288,11 +305,12 @@ class Ledger:
     def _write(self, entries: list[Entry]) -> None:
         if not entries:
             return
+        sums = self._summary()
         self._table.put_many({f"{e.no:07d}": e.to_doc() for e in entries})
         changes = [(self._entries.get(e.no), e) for e in entries]
         for e in entries:
             self._entries[e.no] = e
-        self._summaries.on_entries(self.lao_code, changes)
+        sums.on_entries(self.lao_code, changes)
 
     def entries(self, date_from: date | None = None, date_to: date | None = None,
                 *, include_void: bool = True) -> list[Entry]:

@@ -12,7 +12,7 @@ import yaml
 from bot.knowledge import KnowledgeBase, Problem
 from bot.matching import Matcher
 from bot.store import atomic_write
-from bot.yamlload import DataError, line_of, load_yaml
+from bot.yamlload import DataError, line_of, load_yaml, strip_lines
 
 OVERLAY_NAME = "knowledge-overlay.yaml"
 MAX_PHRASING = 200
@@ -121,10 +121,19 @@ def check_overlay(path: Path, kb: KnowledgeBase, matcher_for: type[Matcher] = Ma
     return problems
 
 
-def append_phrasing(path: Path, item: OverlayPhrasing, topic_ids: set[str]) -> None:
-    """Add ``item`` to the overlay file (rewritten whole and atomically)."""
-    items, _ = read_overlay(path, topic_ids)
-    docs = [{"topic": i.topic, "phrasing": i.phrasing, "by": i.by, "at": i.at}
-            for i in [*items, item]]
+def append_phrasing(path: Path, item: OverlayPhrasing) -> None:
+    """Add ``item`` to the overlay file (rewritten whole and atomically; items kept as they are,
+    even ones ``kb check`` complains about, so that nothing typed by hand is lost).
+
+    Raises:
+        DataError: the file exists but is not a YAML list.
+    """
+    docs: list[object] = []
+    if path.exists():
+        data = load_yaml(path)
+        if data is not None and not isinstance(data, list):
+            raise DataError(f"{path}:1: the overlay must be a YAML list")
+        docs = strip_lines(data or [])
+    docs.append({"topic": item.topic, "phrasing": item.phrasing, "by": item.by, "at": item.at})
     text = HEADER + yaml.safe_dump(docs, allow_unicode=True, sort_keys=False, width=1000)
     atomic_write(path, text.encode("utf-8"))

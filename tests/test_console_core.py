@@ -79,7 +79,7 @@ def test_summary_kept_on_write_matches_a_full_recount(store: Store, tmp_path: Pa
             {s.code: s.counts() for s in sums.all()}
 
 
-def test_stale_summary_is_repaired_when_the_ledger_opens(tmp_path: Path) -> None:
+def test_stale_summary_is_repaired_by_the_next_write(tmp_path: Path) -> None:
     store = TinyStore(tmp_path)
     d = Directory(store)
     d.add_lao(Lao("05510101", "อบต.ก", "ลำพูน"))
@@ -91,8 +91,11 @@ def test_stale_summary_is_repaired_when_the_ledger_opens(tmp_path: Path) -> None
     sums = Summaries.of(other)
     sums._save(recount("05510101", [], 0, "อบต.ก", "ลำพูน"))
     assert sums.get("05510101").logged == 0
-    Ledger(other, "05510101")
-    assert sums.get("05510101").logged == 1
+    Ledger(other, "05510101").add_many([(_entry(random.Random(3), 0), "e2")], author="a",
+                                       author_name="a", channel="line", now=FIXED_NOW)
+    assert sums.get("05510101").logged == 2  # the lost write recounted, then the new one
+    assert sums.get("05510101").counts() == recount(
+        "05510101", Ledger(other, "05510101").entries(), 0).counts()
 
 
 def test_summaries_are_rebuilt_for_data_from_before_them(tmp_path: Path) -> None:
@@ -104,6 +107,19 @@ def test_summaries_are_rebuilt_for_data_from_before_them(tmp_path: Path) -> None
         (tmp_path / f"{name}.json").unlink()
     again = Summaries(TinyStore(tmp_path))
     assert again.get("05510101").logged == 1 and again.get("05510101").name == "อบต.ก"
+
+
+def test_read_only_openers_write_no_summaries(tmp_path: Path) -> None:
+    store = TinyStore(tmp_path)
+    Directory(store).add_lao(Lao("05510101", "อบต.ก", "ลำพูน"))
+    Ledger(store, "05510101").add_many([(_entry(random.Random(2), 1), "e1")], author="a",
+                                       author_name="a", channel="line", now=FIXED_NOW)
+    for name in store.tables("summary/"):
+        (tmp_path / f"{name}.json").unlink()
+    reader = TinyStore(tmp_path)  # like `elaas-bot lao list` while serve owns the dir
+    Directory(reader).laos()
+    Ledger(reader, "05510101").entries()
+    assert reader.tables("summary/") == []
 
 
 def test_roles_and_scope() -> None:
@@ -183,7 +199,7 @@ def test_overlay_is_loaded_and_checked(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay.yaml"
     ids = {"status.current", "guide.overview"}
     append_phrasing(overlay, OverlayPhrasing("status.current", "อีลาสใช้ได้แล้วหรือยังคะพี่",
-                                             "line:U1", "2024-07-15"), ids)
+                                             "line:U1", "2024-07-15"))
     items, problems = read_overlay(overlay, ids)
     assert [i.phrasing for i in items] == ["อีลาสใช้ได้แล้วหรือยังคะพี่"] and not problems
     assert run_checks(root, overlay=overlay) == []
@@ -192,6 +208,9 @@ def test_overlay_is_loaded_and_checked(tmp_path: Path) -> None:
     found = [str(p) for p in run_checks(root, overlay=overlay) if str(overlay) in str(p)]
     assert any(":1: no.such: unknown topic" in p for p in found)
     assert any(":3: status.current: phrasing matches" in p for p in found)
+    append_phrasing(overlay, OverlayPhrasing("guide.overview", "ตอนนี้ต้องทำอะไรบ้าง"))
+    kept = overlay.read_text("utf-8")
+    assert "no.such" in kept and "ตอนนี้ต้องทำอะไรบ้าง" in kept  # nothing typed by hand lost
 
 
 def test_console_chat_command(core: Core, say: Say) -> None:

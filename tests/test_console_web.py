@@ -43,6 +43,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 ADMIN = "line:Uadmin0000000000000000000000000001"
 PROV = "line:Uprov00000000000000000000000000002"
+LAO_ADMIN = "telegram:7001"
 LAMPHUN_HTML = "อบต.ริมปิง <script>alert(1)</script>"
 CM_NAME = "อบต.แม่ริมลับเฉพาะ"
 SHOTS = Path(os.environ.get("ELAAS_SHOTS", "/tmp/elaas-console-shots"))
@@ -91,6 +92,7 @@ def _seed(core: Core) -> None:
                           ("telegram:6002", None)):
         subs.subscribe(UserKey.parse(key), now, province)
     d.bind("telegram:5002", "05510102", "member", "ก", now)  # a Lamphun LAO member
+    d.bind(LAO_ADMIN, "05510102", "admin", "ผู้ดูแล", now)
     d.bind("telegram:6002", "05010101", "member", "ข", now)  # a Chiang Mai LAO member
     core.store.table("kb/gaps").put("ภาษี ป้าย ยื่น ที่ไหน", {
         "text": "ภาษี ป้าย ยื่น ที่ไหน", "count": 4, "last": "2024-07-15"})
@@ -274,6 +276,24 @@ def test_lamphun_operator_sees_and_acts_only_on_lamphun(browser: Any, served: Se
     page.get_by_role("button", name="ยกเลิกรหัส").click()
     assert "ยกเลิกรหัสแล้ว" in page.inner_text("main")
     assert served.on_engine(d.invites, "05510101", datetime.now(BANGKOK)) == []
+    page.context.close()
+
+
+def test_lao_admin_sees_only_their_own_lao(browser: Any, served: Served) -> None:
+    page = _login(browser, served, LAO_ADMIN)
+    assert "ผู้ดูแล อปท." in page.inner_text("header")
+    page.goto(f"{served.base}/console/progress")
+    text = page.inner_text("main")
+    assert "05510102" in text and "05510101" not in text and "05010101" not in text
+    csrf = _csrf(page)
+    for path in ("/console/notices", "/console/subscribers", "/console/laos/05510101"):
+        assert page.goto(served.base + path).status == 403, path
+    admin_code = page.request.post(f"{served.base}/console/laos/05510102/invite",
+                                   form={"role": "admin", "csrf": csrf})
+    assert admin_code.status == 403
+    member_code = page.request.post(f"{served.base}/console/laos/05510102/invite",
+                                    form={"role": "member", "csrf": csrf})
+    assert member_code.status == 200 and "เข้าร่วม" in member_code.text()
     page.context.close()
 
 

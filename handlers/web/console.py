@@ -45,6 +45,7 @@ from bot.overlay import (
 )
 from bot.status import BANGKOK, STATES, StatusUpdate
 from bot.summary import Summaries
+from bot.yamlload import DataError
 from handlers.app import Core
 from handlers.files import content_disposition
 from handlers.web.layout import (
@@ -234,6 +235,18 @@ def signed_in(fn: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespon
             return refused(request, exc, session.user)
 
     return wrapper
+
+
+NOTES = {  # after-redirect messages by key, so a crafted link cannot put words on a page
+    "revoked": "ยกเลิกรหัสแล้ว", "no_code": "ไม่พบรหัสนี้ (อาจถูกใช้หรือยกเลิกไปแล้ว)",
+    "handled": "บันทึกว่าจัดการแล้ว", "no_gap": "ไม่พบคำถามนี้",
+    "added": "เพิ่มวิธีถามแล้ว บอทใช้ได้ทันที",
+}
+
+
+def _note(req: Req) -> str:
+    text = NOTES.get(req.request.query.get("msg", ""))
+    return message(text) if text else ""
 
 
 def see_other(location: str) -> web.Response:
@@ -746,7 +759,7 @@ async def lao_page(req: Req) -> web.StreamResponse:
              + csrf_field(req.csrf) + '<label for="role">บทบาทของผู้ใช้รหัส</label>'
              '<select id="role" name="role">' + options(roles, "member") + "</select>"
              '<button type="submit">ออกรหัสเข้าร่วม (ใช้ครั้งเดียว 7 วัน)</button></form>')
-    note = message(req.request.query.get("msg", "")[:100]) if req.request.query.get("msg") else ""
+    note = _note(req)
     body = (note + stats + "<h2>สมาชิก</h2>" + mem + "<h2>รหัสเข้าร่วม</h2>" + inv + issue)
     return req.render(f"{lao.name} ({lao.code})", body)
 
@@ -788,8 +801,7 @@ async def lao_revoke(req: Req) -> web.StreamResponse:
 
     done = await st.call(revoke)
     _LOG.info("console: %s revoked a join code of %s (%s)", req.actor.user, lao.code, done)
-    msg = "ยกเลิกรหัสแล้ว" if done else "ไม่พบรหัสนี้ (อาจถูกใช้หรือยกเลิกไปแล้ว)"
-    return see_other(f"/console/laos/{lao.code}?msg={msg}")
+    return see_other(f"/console/laos/{lao.code}?msg={'revoked' if done else 'no_code'}")
 
 
 # --------------------------------------------------------------------------- gaps
@@ -818,7 +830,7 @@ async def gaps(req: Req) -> web.StreamResponse:
         rows.append(f'<li class="card"><strong>{h(g.text)}</strong>'
                     f'<div class="muted">ถาม {g.count:,} ครั้ง · ล่าสุด {h(g.last or "-")}</div>'
                     f"{propose}{handled}</li>")
-    note = message(req.request.query.get("msg", "")[:200]) if req.request.query.get("msg") else ""
+    note = _note(req)
     body = note + ('<p class="muted">คำถามเก็บแบบปรับรูปแล้ว (ตัดคำ) ไม่เก็บผู้ถาม เรียงจากถามบ่อยสุด</p>'
                    f'<ul class="items">{"".join(rows)}</ul>'
                    if rows else '<p class="muted">ไม่มีคำถามที่ค้างอยู่</p>')
@@ -833,7 +845,7 @@ async def gap_handled(req: Req) -> web.StreamResponse:
     st = req.st
     done = await st.call(lambda: mark_handled(st.core.store, req.form.get("text", "")[:200],
                                               by=req.actor.user, now=st.clock()))
-    return see_other("/console/gaps?msg=" + ("บันทึกว่าจัดการแล้ว" if done else "ไม่พบคำถามนี้"))
+    return see_other("/console/gaps?msg=" + ("handled" if done else "no_gap"))
 
 
 @signed_in
@@ -856,7 +868,10 @@ async def gap_propose(req: Req) -> web.StreamResponse:
         problem = phrasing_problem(matcher, topic, phrasing)
         if problem is not None:
             return problem
-        append_phrasing(st.overlay, item, engine.kb.ids)
+        try:
+            append_phrasing(st.overlay, item)
+        except DataError as exc:
+            return f"overlay file unreadable: {exc}"
         engine.kb = merged  # the bot answers with the new phrasing at once
         engine.matcher = matcher
         core.kb = merged
@@ -869,7 +884,7 @@ async def gap_propose(req: Req) -> web.StreamResponse:
         raise Refused(400, "เพิ่มไม่ได้ค่ะ วิธีถามนี้ใกล้กับหัวข้ออื่นมากกว่า จะทำให้บอทตอบผิด "
                       f"ลองเขียนให้ชัดขึ้น ({problem})", "phrasing rejected by the check")
     _LOG.info("console: %s added a phrasing to %s", req.actor.user, topic)
-    return see_other("/console/gaps?msg=เพิ่มวิธีถามแล้ว บอทใช้ได้ทันที")
+    return see_other("/console/gaps?msg=added")
 
 
 # --------------------------------------------------------------------------- subscribers
