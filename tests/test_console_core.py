@@ -226,3 +226,63 @@ def test_console_chat_command(core: Core, say: Say) -> None:
     group = core.engine.reply_to(Incoming("line", "op", "G1", text="/console", event_id="g",
                                           is_group=True))
     assert "ส่วนตัว" in group[0].text and "/console/login/" not in group[0].text
+
+
+def test_cli_operator_and_console_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from handlers.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ELAAS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://bot.example.org")
+    monkeypatch.setenv("ELAAS_ADMINS", "line:Uadmin")
+    assert main(["operator", "add", "line:Uop", "--province", "จ.ลำพูน",
+                 "--province", "เชียงใหม่"]) == 0
+    assert main(["operator", "add", "line:Uop", "--province", "ลำพูนเหนือ"]) == 2
+    assert "ไม่รู้จักจังหวัด" in capsys.readouterr().err
+    assert main(["operator", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "line:Uadmin\tnational" in out and "line:Uop\tลำพูน, เชียงใหม่" in out
+    assert main(["console", "link", "line:Uop"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith("https://bot.example.org/console/login/")
+    secret = (tmp_path / "data" / ".file_secret").read_text().strip().encode()
+    assert LoginLinks(secret).redeem(url.rsplit("/", 1)[1]) == "line:Uop"
+    assert main(["console", "link", "line:Ustranger"]) == 2
+    assert main(["operator", "remove", "line:Uop", "--province", "เชียงใหม่"]) == 0
+    assert Operators(TinyStore(tmp_path / "data")).get("line:Uop").provinces == ("ลำพูน",)
+    assert main(["operator", "remove", "line:Uop"]) == 0
+    assert Operators(TinyStore(tmp_path / "data")).get("line:Uop") is None
+
+
+async def test_session_cookie_is_secure_under_https(memory_core: Core, tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    import dataclasses
+
+    import aiohttp
+
+    from handlers.server import RunningServer, build_web_app
+    from handlers.settings import Settings
+    from handlers.web.console import install_console
+
+    settings = Settings(data_dir=tmp_path, public_base_url="https://bot.example.org",
+                        file_secret="s" * 32)
+    core = dataclasses.replace(memory_core, settings=settings)
+    server = RunningServer(build_web_app(core, line=None, telegram=None,
+                                         extensions=[install_console]))
+    await server.start()
+    try:
+        Operators(core.store).add("line:Usec", ["ลำพูน"], by="t", now=FIXED_NOW)
+        token = LoginLinks(settings.resolved_file_secret()).mint("line:Usec")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{server.base_url}/console/login", data={"token": token},
+                                 allow_redirects=False) as resp:
+                assert resp.status == 303 and resp.headers["Location"] == "/console"
+                cookie = resp.headers["Set-Cookie"]
+            for part in ("HttpOnly", "SameSite=Strict", "Secure", "Path=/console"):
+                assert part in cookie, part
+            async with http.get(f"{server.base_url}/console/login/{token}") as resp:
+                assert resp.status == 410
+    finally:
+        await server.stop()
+    assert token not in caplog.text and "login link used" in caplog.text

@@ -168,7 +168,10 @@ def bare_page(title: str, text: str, status: int, extra: str = "") -> web.Respon
 
 
 def refused(request: web.Request, exc: Refused, user: str = "-") -> web.Response:
-    _LOG.warning("console refused %s %s for %s: %s (%d)", request.method, request.path, user,
+    path = request.path
+    if path.startswith("/console/login/"):
+        path = "/console/login/***"  # even a refused token stays out of the log
+    _LOG.warning("console refused %s %s for %s: %s (%d)", request.method, path, user,
                  exc.reason, exc.status)
     return bare_page("ทำรายการไม่ได้", exc.message_th, exc.status,
                      '<p><a href="/console">กลับหน้าแรกคอนโซล</a></p>')
