@@ -128,7 +128,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         await line.stop()
         await tg.stop()
 
-    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    def run() -> None:
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # a server that cannot start fails the tests at once
+            if not ready.done():
+                ready.set_exception(exc)
+            raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     yield ready.result(60)
     stop.set()
@@ -340,6 +348,7 @@ def test_national_admin_pages_at_phone_width(browser: Any, served: Served) -> No
         assert resp.status == 200, path
         width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], (path, width)
+        page.evaluate("document.fonts.ready.then(() => document.fonts.size)")
         page.screenshot(path=str(SHOTS / f"{name}-375.png"), full_page=True)
     # National sees every province; the totals table names both.
     page.goto(f"{served.base}/console/progress")

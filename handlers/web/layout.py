@@ -18,6 +18,7 @@ format("truetype");font-weight:700;font-display:swap;unicode-range:U+0E00-0E7F}
 body{font-family:system-ui,"Sarabun Web","Noto Sans Thai",Tahoma,sans-serif;margin:0;
 line-height:1.55;color:#1d2327;background:#f6f7f9;overflow-wrap:anywhere}
 header{background:#1559b0;color:#fff;padding:.6rem 1rem}
+header strong{font-weight:700}
 header a{color:#fff}
 header .who{font-size:.85rem;opacity:.9}
 nav{display:flex;flex-wrap:wrap;gap:.3rem .9rem;padding:.4rem 1rem;background:#e8eef8}
@@ -108,7 +109,9 @@ def page(title: str, body: str, *, nonce: str, who: str = "", csrf: str = "",
         '<!doctype html><html lang="th"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{h(title)} · คอนโซล e-LAAS</title>"
-        f'<style nonce="{h(nonce)}">{CSS}</style></head><body>'
+        + "".join(f'<link rel="preload" href="/status/fonts/sarabun-{w}.ttf" as="font" '
+                  'type="font/ttf" crossorigin>' for w in ("regular", "bold"))
+        + f'<style nonce="{h(nonce)}">{CSS}</style></head><body>'
         f'<header><strong>คอนโซลผู้ดูแล e-LAAS</strong>'
         + (f'<div class="who">{h(who)}</div>' if who else "")
         + f"</header>{top}<main><h1>{h(title)}</h1>{body}</main>{js}</body></html>"
