@@ -89,12 +89,12 @@ class GapLog:
         gaps.sort(key=lambda g: (-g.count, -g.last.toordinal(), g.text))
         return gaps[:limit]
 
-    def mark_handled(self, text: str) -> bool:
+    def mark_handled(self, text: str, *, by: str = "", at: str = "") -> bool:
         """Mark a question handled (answered in the knowledge base); False when unknown."""
         doc = self._table.get(text)
         if doc is None:
             return False
-        doc["handled"] = True
+        doc.update(handled=True, handled_by=by, handled_at=at)
         self._table.put(text, doc)
         return True
 

@@ -8,8 +8,11 @@ from bot.knowledge import Problem, check_knowledge, default_knowledge_dir
 from bot.matching import Matcher, pipeline_for
 
 
-def run_checks(root: Path | None = None) -> list[Problem]:
-    """Schema, ids, references, lengths, the form catalog, and phrasings that match elsewhere."""
+def run_checks(root: Path | None = None, overlay: Path | None = None) -> list[Problem]:
+    """Schema, ids, references, lengths, the form catalog, and phrasings that match elsewhere.
+
+    ``overlay`` is the console's phrasing overlay (``bot.overlay``), checked when it exists.
+    """
     root = root or default_knowledge_dir()
     form_ids: set[str] | None = None
     problems: list[Problem] = []
@@ -26,6 +29,10 @@ def run_checks(root: Path | None = None) -> list[Problem]:
         problems.extend(check_catalog(root / "forms", kb.ids if kb else None))
     if kb is None:
         return problems
+    if overlay is not None:
+        from bot.overlay import check_overlay
+
+        problems.extend(check_overlay(overlay, kb))
     matcher = Matcher(kb, pipeline_for(kb))
     for t in kb.topics:
         for phrasing, line in zip(t.phrasings, t.phrasing_lines, strict=False):

@@ -14,6 +14,7 @@ from typing import Literal
 
 from bot.entries import Entry, Lao, ParsedEntry, Void
 from bot.store import Store
+from bot.summary import Summaries
 
 _LOG = logging.getLogger(__name__)
 Role = Literal["admin", "member"]
@@ -91,6 +92,13 @@ class Directory:
         self._members = store.table(MEMBERS)
         self._invites = store.table(INVITES)
         self._failures = store.table(JOIN_FAILURES)
+        self._store = store
+
+    @property
+    def _summaries(self) -> Summaries:
+        # Looked up at write time only: read-only CLI commands open a Directory on a data dir
+        # that serve owns and must not write (or rebuild) summaries there.
+        return Summaries.of(self._store)
 
     # LAOs -----------------------------------------------------------------
     def add_lao(self, lao: Lao) -> Lao:
@@ -101,6 +109,7 @@ class Directory:
             raise LedgerError("ต้องมีชื่อ อปท.")
         self._laos.put(lao.code, {"code": lao.code, "name": lao.name.strip(),
                                   "province": lao.province.strip()})
+        self._summaries.on_lao(lao.code, lao.name.strip(), lao.province.strip())
         return lao
 
     def lao(self, code: str) -> Lao | None:
@@ -134,12 +143,20 @@ class Directory:
             raise LedgerError("เข้าร่วม อปท. ได้เฉพาะในแชตส่วนตัวกับบอทค่ะ")
         if self.lao(lao_code) is None:
             raise LedgerError("ไม่พบ อปท. นี้ในระบบ")
+        old = self.member(user)
         self._members.put(user, {"lao_code": lao_code, "role": role, "name": name,
                                  "joined_at": now.isoformat()})
+        if old is None or old.lao_code != lao_code:
+            if old is not None:
+                self._summaries.on_member(old.lao_code, -1)
+            self._summaries.on_member(lao_code, +1)
         return Member(user, lao_code, role, name, now)
 
     def unbind(self, user: str) -> None:
+        old = self.member(user)
         self._members.delete(user)
+        if old is not None:
+            self._summaries.on_member(old.lao_code, -1)
 
     # invites --------------------------------------------------------------
     def invite(self, lao_code: str, role: Role, by: str, now: datetime,
@@ -195,6 +212,22 @@ class Directory:
             self._failures.delete(k)
         self._failures.put(user, {"day": day, "count": count})
 
+    def invites(self, lao_code: str, now: datetime) -> list[Invite]:
+        """Unexpired join codes of ``lao_code``, newest expiry first."""
+        out = [Invite(k, d["lao_code"], d["role"], datetime.fromisoformat(d["expires_at"]),
+                      d.get("created_by", ""))
+               for k, d in self._invites.all().items() if d["lao_code"] == lao_code]
+        return sorted((i for i in out if i.expires_at >= now), key=lambda i: i.expires_at,
+                      reverse=True)
+
+    def revoke(self, code: str, lao_code: str) -> bool:
+        """Delete join code ``code`` of ``lao_code``; whether there was one."""
+        d = self._invites.get(code)
+        if d is None or d["lao_code"] != lao_code:
+            return False
+        self._invites.delete(code)
+        return True
+
     def _purge(self, now: datetime) -> None:
         for key, d in self._invites.all().items():
             if datetime.fromisoformat(d["expires_at"]) < now:
@@ -219,6 +252,18 @@ class Ledger:
             if e.event_id:
                 self._by_event[e.event_id] = e.no
         self._lock = threading.Lock()
+        self._store = store
+        self._verified = False
+
+    def _summary(self) -> Summaries:
+        """The store's summaries, after checking this LAO's against the entries once: a crash
+        between a ledger write and its summary write is repaired by the next write (only the
+        owner of the data dir writes, so read-only openers never touch the summaries)."""
+        sums = Summaries.of(self._store)
+        if not self._verified:
+            sums.verify(self.lao_code, self._entries.values())
+            self._verified = True
+        return sums
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -255,11 +300,13 @@ class Ledger:
                 fresh[f"{e.no:07d}"] = e
                 out.append((e, True))
             if fresh:
+                sums = self._summary()
                 self._table.put_many({k: e.to_doc() for k, e in fresh.items()})
                 for e in fresh.values():
                     self._entries[e.no] = e
                     if e.event_id:
                         self._by_event[e.event_id] = e.no
+                sums.on_entries(self.lao_code, [(None, e) for e in fresh.values()])
             return out
 
     def void(self, no: int, *, by: str, reason: str, now: datetime, may_void_any: bool) -> Entry:
@@ -291,9 +338,12 @@ class Ledger:
     def _write(self, entries: list[Entry]) -> None:
         if not entries:
             return
+        sums = self._summary()
         self._table.put_many({f"{e.no:07d}": e.to_doc() for e in entries})
+        changes = [(self._entries.get(e.no), e) for e in entries]
         for e in entries:
             self._entries[e.no] = e
+        sums.on_entries(self.lao_code, changes)
 
     def entries(self, date_from: date | None = None, date_to: date | None = None,
                 *, include_void: bool = True) -> list[Entry]:

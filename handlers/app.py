@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.console_chat import ConsoleFeature
 from bot.engine import Engine
 from bot.feature import Feature
 from bot.forms import FormCatalog, load_catalog
@@ -15,9 +17,12 @@ from bot.ledger import LedgerBook
 from bot.ledger_chat import LedgerFeature
 from bot.matching import load_language
 from bot.notices import NoticesFeature
+from bot.overlay import OVERLAY_NAME, apply_overlay, read_overlay
 from bot.status import StatusBoard
 from bot.store import MemoryStore, Store, TinyStore
 from handlers.settings import Settings
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +43,16 @@ def form_catalog(root: Path) -> FormCatalog:
     return load_catalog(root / "forms")
 
 
+def with_overlay(kb: KnowledgeBase, path: Path) -> KnowledgeBase:
+    """``kb`` plus the console's proposed phrasings; bad items are logged and left out."""
+    if not path.exists():
+        return kb
+    items, problems = read_overlay(path, kb.ids)
+    for p in problems:
+        _LOG.warning("knowledge overlay: %s (left out)", p)
+    return apply_overlay(kb, items)
+
+
 def build_core(
     settings: Settings,
     *,
@@ -48,6 +63,7 @@ def build_core(
     """Build the engine and its stores (the caller owns the data-dir lock when it writes)."""
     root = knowledge_dir or default_knowledge_dir()
     kb, pipeline = load_language(root.resolve())
+    kb = with_overlay(kb, settings.data_dir / OVERLAY_NAME)
     if store is None:
         store = MemoryStore() if memory else TinyStore(settings.data_dir)
     status = StatusBoard(store, seed=root / "status.yaml")
@@ -59,6 +75,8 @@ def build_core(
         LedgerFeature(book, offer_demo=True),
         FormsFeature(catalog, book),
         notices,
+        ConsoleFeature(store, {str(a) for a in settings.admins}, settings.resolved_file_secret,
+                       settings.public_base_url),
     ]
     labels = {f.id: f.button for f in catalog.all()}
     engine = Engine(kb, pipeline, store, status, features, form_labels=labels)

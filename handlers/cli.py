@@ -69,8 +69,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.kbcheck import run_checks
+    from bot.overlay import OVERLAY_NAME
 
-    problems = run_checks(Path(args.knowledge) if args.knowledge else None)
+    problems = run_checks(Path(args.knowledge) if args.knowledge else None,
+                          overlay=_settings().data_dir / OVERLAY_NAME)
     for p in problems:
         print(p)
     if problems:
@@ -503,6 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
     form.set_defaults(func=cmd_form)
 
     _add_status_parser(sub)
+    from handlers.cli_console import add_console_parsers
+
+    add_console_parsers(sub)
     return p
 
 

@@ -91,8 +91,9 @@ class ServeError(RuntimeError):
 def default_extensions() -> list[Extension]:
     """Extensions every ``serve`` installs; add yours here (see the module docstring)."""
     from handlers.notice_sender import install_notices  # the status page and notice sender
+    from handlers.web.console import install_console  # the operator console
 
-    return [install_notices]
+    return [install_notices, install_console]
 
 
 def add_background(app: web.Application, name: str, factory: BackgroundFactory) -> None:

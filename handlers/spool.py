@@ -22,9 +22,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.contract import UserKey
 from bot.entries import Lao
 from bot.ledger import Role, valid_lao_code
 from bot.notices import MAX_NOTICE_TEXT, Publisher
+from bot.operators import Operators
 from bot.outbox import Notice, normalize_province
 from bot.status import BANGKOK, PHASES, STATES, StatusUpdate
 from bot.store import atomic_write
@@ -33,7 +35,7 @@ _LOG = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
 REJECTED_DIR = "rejected"
 SUFFIX = ".req"
-KINDS = ("status", "announce", "lao_add", "lao_invite")
+KINDS = ("status", "announce", "lao_add", "lao_invite", "operator_add", "operator_remove")
 MAX_AGE = timedelta(hours=1)
 """A status or announce request older than this is refused: it would post stale news."""
 MAX_SKEW = timedelta(minutes=5)
@@ -43,8 +45,8 @@ _ID = re.compile(r"^[0-9A-Za-z_.\-]{1,80}$")
 _JOIN_CODE = re.compile(r"^[A-HJ-NP-Z2-9]{8}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LIMITS = {"by": 100, "state": 20, "message": MAX_NOTICE_TEXT, "phase": 20, "expected": 200,
-           "ref": 300, "province": 60, "lao_code": 10, "lao_name": 200, "role": 10,
-           "join_code": 8}
+           "ref": 300, "province": 400, "lao_code": 10, "lao_name": 200, "role": 10,
+           "join_code": 8, "user": 100}
 
 
 class SpoolRejected(ValueError):
@@ -107,6 +109,16 @@ def validate_doc(doc: Any) -> dict[str, Any]:
     if kind == "lao_invite" and (out["role"] not in ("admin", "member") or
                                  (out["join_code"] and not _JOIN_CODE.match(out["join_code"]))):
         raise SpoolRejected("lao_invite needs role admin/member and an 8-letter join code")
+    if kind in ("operator_add", "operator_remove"):
+        try:
+            UserKey.parse(out["user"])
+        except ValueError:
+            raise SpoolRejected("user is not channel:id") from None
+        provinces = [p for p in out["province"].split(",") if p.strip()]
+        if any(normalize_province(p) is None for p in provinces):
+            raise SpoolRejected("province is not a known province")
+        if kind == "operator_add" and not provinces:
+            raise SpoolRejected("operator_add needs a province")
     return out
 
 
@@ -131,6 +143,7 @@ class SpoolRequest:
     role: str = "member"
     join_code: str = ""
     days: int = 7
+    user: str = ""  # operator_add / operator_remove: channel:id (provinces in ``province``)
 
     def to_json(self) -> bytes:
         doc = asdict(self)
@@ -193,6 +206,14 @@ def apply_request(req: SpoolRequest, publisher: Publisher,
         role: Role = "admin" if req.role == "admin" else "member"
         publisher.directory.invite(req.lao_code, role, req.by, req.created_at, days=req.days,
                                    code=req.join_code or None)
+        return None, None
+    if req.kind in ("operator_add", "operator_remove"):
+        operators = Operators(publisher.store)
+        provinces = [p for p in req.province.split(",") if p.strip()]
+        if req.kind == "operator_add":
+            operators.add(req.user, provinces, by=req.by, now=req.created_at)
+        else:
+            operators.remove(req.user, provinces)
         return None, None
     if req.kind == "announce":
         return None, publisher.announce(text=req.message, key=req.id, now=req.created_at,

@@ -1,0 +1,1 @@
+"""The web side of ``serve``: the operator console (pages under ``/console``)."""
