@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import ClassVar
 
 from bot.contract import Choice, Reply
 from bot.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, ParsedEntry
@@ -12,6 +14,7 @@ from bot.export import export_file
 from bot.feature import Command, Context, Feature, Handler
 from bot.ledger import Ledger, LedgerBook, LedgerError, Member, Role, parse_numbers
 from bot.quickentry import looks_like_entry, parse_entry, parse_period
+from bot.steps import STEP_MINUTES, Step, Waits, step_kind
 from bot.thaifmt import amount_in_words, format_baht, thai_date, thai_datetime
 
 ScopedHandler = Callable[[Context, str, Member, Ledger], list[Reply]]
@@ -23,6 +26,8 @@ NO_LAO = (
     "ขอรหัสเข้าร่วมจากผู้ดูแลของ อปท. หรือสำนักงานท้องถิ่นจังหวัด แล้วพิมพ์\n"
     "เข้าร่วม รหัส (เช่น เข้าร่วม AB12CD34)"
 )
+KEYED_VOID_WARNING = ("รายการนี้คีย์เข้า e-LAAS แล้ว ยกเลิกในบอทแล้วต้องไปกลับรายการใน e-LAAS ด้วย"
+                      "ค่ะ")
 EXAMPLE = "ตัวอย่าง: รับ 1,500 ค่าขยะ หรือ จ่าย 3,200 ค่าน้ำมัน เช็ค เมื่อวาน"
 
 
@@ -209,7 +214,8 @@ class LedgerFeature(Feature):
         shown = es[-LIST_LIMIT:]
         lines = []
         for e in shown:
-            mark = " [ยกเลิก]" if e.voided else (" ✓คีย์แล้ว" if e.keyed else "")
+            # both marks: a keyed entry voided here must still be reversed in e-LAAS
+            mark = (" [ยกเลิก]" if e.voided else "") + (" ✓คีย์แล้ว" if e.keyed else "")
             lines.append(f"{e.no}. {thai_date(e.date)} {KIND_TH[e.kind]} "
                          f"{format_baht(e.amount)} {e.description[:30]}{mark}")
         more = f"\n...และก่อนหน้าอีก {len(es) - len(shown)} รายการ" if len(es) > len(shown) else ""
@@ -271,29 +277,37 @@ class LedgerFeature(Feature):
         if e is None:
             return [Reply(f"ไม่พบรายการที่ {no} ใน อปท. ของคุณค่ะ")]
         if not reason.strip():
-            ctx.session.set_pending(self.name, step="void_reason", lao=ledger.lao_code, no=no)
+            if e.voided:
+                return [Reply(f"รายการที่ {no} ยกเลิกไปแล้วค่ะ", (Choice("รายการวันนี้", "cmd:today"),))]
+            step = VoidReason.start(ctx.now, lao=ledger.lao_code, no=no)
+            ctx.session.set_step(step)
+            keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
             return [Reply(f"ยกเลิกรายการที่ {no}: {KIND_TH[e.kind]} {format_baht(e.amount)} "
-                          f"{e.description}\nพิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด)",
-                          (Choice("ไม่ยกเลิก", "menu:"),))]
+                          f"{e.description}{keyed}\nพิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด) "
+                          f"ภายใน {STEP_MINUTES} นาที หรือกด “ไม่ยกเลิก”",
+                          (step.cancel_choice("ไม่ยกเลิก"),))]
         try:
             v = ledger.void(no, by=ctx.user, reason=reason, now=ctx.now,
                             may_void_any=member.is_admin)
         except LedgerError as exc:
             return [Reply(str(exc))]
+        keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
         return [Reply(f"ยกเลิกรายการที่ {v.no} แล้วค่ะ (เหตุผล: {reason.strip()})\n"
-                      "รายการยังอยู่ในสมุดโดยมีเครื่องหมายยกเลิก ไม่ถูกลบ",
+                      f"รายการยังอยู่ในสมุดโดยมีเครื่องหมายยกเลิก ไม่ถูกลบ{keyed}",
                       (Choice("รายการวันนี้", "cmd:today"),))]
 
-    def on_pending(self, ctx: Context, text: str) -> list[Reply] | None:
-        p = ctx.session.pending or {}
-        if p.get("step") != "void_reason":
-            return None
-        ctx.session.clear_pending()
+    def on_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         member = self._member(ctx)
-        if member is None or member.lao_code != p.get("lao"):
-            return [Reply("ทำรายการนี้ไม่ได้ค่ะ")]
-        return self._void_or_ask(ctx, member, self.book.ledger(member.lao_code),
-                                 int(p.get("no", 0)), text[:200])
+        if isinstance(step, VoidReason):
+            if member is None or member.lao_code != step.lao:
+                return [Reply("ทำรายการนี้ไม่ได้ค่ะ")]
+            if not text.strip():
+                return [Reply(step.undone_text())]
+            return self._void_or_ask(ctx, member, self.book.ledger(member.lao_code), step.no,
+                                     text[:200])
+        if isinstance(step, RemoveMember):
+            return self._remove_member(member, step.lao, step.user)
+        return [Reply(step.undone_text())]
 
     def keyed(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         try:
@@ -350,11 +364,67 @@ class LedgerFeature(Feature):
             target = self.dir.member(arg)
             if target is None or target.lao_code != lao_code:
                 return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
-            self.dir.unbind(arg)
-            return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ")]
+            step = RemoveMember.start(ctx.now, lao=lao_code, user=arg,
+                                      name=target.name or target.user)
+            ctx.session.set_step(step)
+            return [Reply(f"ลบ {step.name} ออกจาก อปท. ใช่ไหมคะ\n"
+                          "รายการที่คนนี้บันทึกไว้ยังอยู่ในสมุดของ อปท.",
+                          (step.yes_choice("ยืนยันลบ"), step.cancel_choice("ไม่ลบ")))]
         if not arg.isdigit():
             return None
         return self._void_or_ask(ctx, member, self.book.ledger(lao_code), int(arg), "")
+
+    def _remove_member(self, member: Member | None, lao_code: str, user: str) -> list[Reply]:
+        if member is None or member.lao_code != lao_code or not member.is_admin:
+            return [Reply("ลบสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
+        target = self.dir.member(user)
+        if target is None or target.lao_code != lao_code:
+            return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
+        self.dir.unbind(user)
+        return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ")]
+
+
+@step_kind
+@dataclass(frozen=True, kw_only=True)
+class VoidReason(Step):
+    """``ยกเลิก 2`` without a reason: waits for the reason."""
+
+    kind: ClassVar[str] = "ledger.void_reason"
+    feature: ClassVar[str] = "ledger"
+    input_topics: ClassVar[frozenset[str]] = frozenset(
+        {"bot.void_howto", "guide.receipt_void", "guide.mismatch"})
+    lao: str
+    no: int
+
+    @property
+    def prompt(self) -> str:
+        return f"เหตุผลที่ยกเลิกรายการที่ {self.no}"
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้ยกเลิกรายการที่ {self.no} ค่ะ (ถ้าจะยกเลิก พิมพ์ ยกเลิก {self.no} เหตุผล)"
+
+    def confirm_text(self, text: str) -> str:
+        return f"ยกเลิกรายการที่ {self.no} ด้วยเหตุผล “{text}” ใช่ไหมคะ"
+
+
+@step_kind
+@dataclass(frozen=True, kw_only=True)
+class RemoveMember(Step):
+    """A tapped member-removal button: waits for the admin's confirmation."""
+
+    kind: ClassVar[str] = "ledger.remove_member"
+    feature: ClassVar[str] = "ledger"
+    waits: ClassVar[Waits] = "confirm"
+    lao: str
+    user: str
+    name: str
+
+    @property
+    def prompt(self) -> str:
+        return f"ยืนยันลบ {self.name} ออกจาก อปท."
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้ลบ {self.name} ออกจาก อปท. ค่ะ"
 
 
 def _extras(doc_no: str | None, method: str | None) -> str:

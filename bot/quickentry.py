@@ -34,6 +34,7 @@ __all__ = [
     "EXAMPLE_PAYMENT",
     "EXAMPLE_RECEIPT",
     "PERIOD_EXAMPLE",
+    "QUESTION_RE",
     "LineResult",
     "describe",
     "format_entry",
@@ -91,6 +92,7 @@ _QUESTION_RE = re.compile(
     r"|ได้ไหม|ได้มั้ย|ได้มั๊ย|ได้หรือไม่|ได้ป่ะ|ต้องทำ|ขั้นตอน"
     rf"|(?:(?<!ผ้า)ไหม|มั้ย|มั๊ย|ป่ะ|ไง|หรือยัง|หรือไม่|อะไร|ไหน)\s*{_PARTICLES}\s*$"
 )
+QUESTION_RE = _QUESTION_RE  # the engine asks before taking a question as a step's input
 
 # --------------------------------------------------------------------------- Thai number words
 

@@ -161,7 +161,10 @@ def test_leave_and_admin_remove(core: Core, say: Say) -> None:
     _join(core, say, "clerk")
     members = say("สมาชิก", user="boss")[0]
     kick = next(c for c in members.choices if "console:clerk" in c.action)
-    say(action=kick.action, user="boss")
+    ask = say(action=kick.action, user="boss")[0]
+    assert "ใช่ไหม" in ask.text  # removing a member is confirmed first
+    assert core.book.directory.member("console:clerk") is not None
+    say(action=next(c.action for c in ask.choices if c.label == "ยืนยันลบ"), user="boss")
     assert core.book.directory.member("console:clerk") is None
     leave = say("/leave", user="boss")[0]
     say(action=leave.choices[0].action, user="boss")
