@@ -15,7 +15,7 @@ from bot.feature import Command, Context, Feature, Handler
 from bot.ledger import Ledger, LedgerBook, LedgerError, Member, Role, parse_numbers
 from bot.quickentry import looks_like_entry, parse_entry, parse_period
 from bot.steps import STEP_MINUTES, Step, Waits, step_kind
-from bot.thaifmt import amount_in_words, format_baht, thai_date, thai_datetime
+from bot.thaifmt import amount_in_words, be_year, format_baht, thai_date, thai_datetime
 
 ScopedHandler = Callable[[Context, str, Member, Ledger], list[Reply]]
 DEMO_LAO = Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง")
@@ -182,7 +182,13 @@ class LedgerFeature(Feature):
                  enumerate(parsed)]
         saved = ledger.add_many(items, author=ctx.user, author_name=ctx.incoming.display_name,
                                 channel=ctx.incoming.channel, now=ctx.now)
-        return [self._saved_reply(ledger.lao_code, saved)]
+        reply = self._saved_reply(ledger.lao_code, saved)
+        assumed = sorted({be_year(p.date) for p in parsed if p.year_assumed})
+        if assumed:  # "10/7" typed without a year: say which year was taken
+            years = ", ".join(str(y) for y in assumed)
+            reply = Reply(f"{reply.text}\n(ไม่ได้ระบุปี จึงใช้วันล่าสุดที่ผ่านมา คือปี พ.ศ. {years})",
+                          reply.choices)
+        return [reply]
 
     def _saved_reply(self, lao_code: str, saved: Sequence[tuple[Entry, bool]]) -> Reply:
         entries = [e for e, _ in saved]

@@ -129,6 +129,7 @@ _NOT_AMOUNT_BEFORE_RE = re.compile(
     r"|(?:^|(?<=\s))\d?[ก-ฮ]{2})\s?$"
 )
 _AMOUNT_LEAD_RE = re.compile(r"(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รวม(?:เป็นเงิน)?)\s?$")
+_SYM_AMOUNT_RE = re.compile(rf"\s?(?:[\d฿]|(?:{_W}))")  # "+ 1500", "+ สองพันบาท"
 _TRIES_RE = re.compile(rf"\d|บาท|สตางค์|^[\s:=\-]*(?:{_W})+(?=\s|$)")
 _DIGIT_TOKEN_RE = re.compile(r"\S*\d\S*")
 _HAS_DIGIT_RE = re.compile(r"\d")
@@ -173,6 +174,11 @@ _MONTH_DATE_RE = re.compile(
 _DAY_MONTH_RE = re.compile(
     r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?P<s>[/.\-])(?P<m>\d{1,2})"
     r"(?!\d|[/.\-]\d)"
+)
+# A bare "10/7" (day/month, no year): only when both parts can be a day and a month.
+_BARE_DAY_MONTH_RE = re.compile(
+    r"(?<![\d,./\-A-Za-z\ue000])(?P<d>0?[1-9]|[12]\d|3[01])/(?P<m>0?[1-9]|1[0-2])"
+    r"(?![\d/.,\-]|\s?(?:บาท|บ\.|สตางค์|สต\.))"
 )
 _DAY_ONLY_RE = re.compile(r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?![\d/.,\-])")
 _RELATIVE_RE = re.compile(r"(?:ลง)?(?P<w>เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้)")
@@ -451,14 +457,18 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
         return None
     rest = text[m.end() :]
     if m["sym"]:
-        if not re.match(r"\s?[\d฿]", rest):
+        if not _SYM_AMOUNT_RE.match(rest):
             return None
         kind: Kind = "receipt" if m["sym"] == "+" else "payment"
     else:
         kind = "receipt" if m["receipt"] else "payment"
         if _STOP_RE.match(rest):
             return None
-    if _QUESTION_RE.search(rest) or not _TRIES_RE.search(rest):
+    if _QUESTION_RE.search(rest):
+        return None
+    # "รับ ค่าขยะ": the kind word on its own, then text, is an entry missing its amount (the
+    # clerk gets the parser's message); glued and without a number ("จ่ายเช็ค") it is not.
+    if not _TRIES_RE.search(rest) and (m["sym"] or not rest[:1].isspace()):
         return None
     return kind, rest
 
@@ -621,6 +631,7 @@ class _Parser:
         self.cheque_no: str | None = None
         self.bare_cheque: tuple[int, int, str] | None = None
         self.echoes: list[re.Match[str]] = []  # one amount in figures and again in words
+        self.year_assumed = False
 
     # ---------------------------------------------------------------- helpers
 
@@ -659,8 +670,12 @@ class _Parser:
             else:
                 description = f"{description} เช็คเลขที่ {self.cheque_no}".strip()
         if not _LETTER_RE.search(description):
-            raise self.fail("ยังไม่มีรายการ บอกด้วยว่าเป็นค่าอะไร")
-        return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method)
+            word = KIND_TH[self.kind]
+            raise self.fail(f"{word} {format_baht(amount)} เป็นค่าอะไรคะ ใส่ชื่อรายการต่อท้ายด้วย",
+                            f"{word} {format_amount(amount).removesuffix('.00')} "
+                            f"{'ค่าน้ำมันรถ' if self.kind == 'payment' else 'ค่าขยะ'}")
+        return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
+                           year_assumed=self.year_assumed)
 
     def take_cheque_no(self) -> None:
         m = _CHEQUE_NO_RE.search(self.rest)
@@ -700,6 +715,9 @@ class _Parser:
         for m in _DAY_MONTH_RE.finditer(self.rest):
             self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
             self.blank(*m.span())
+        for m in _BARE_DAY_MONTH_RE.finditer(self.rest):
+            self.add_yearless(int(m["m"]), int(m["d"]), m.group())
+            self.blank(*m.span())
         for m in _DAY_ONLY_RE.finditer(self.rest):
             self.add_day_only(int(m["d"]), m.group().strip())
             self.blank(*m.span())
@@ -720,6 +738,8 @@ class _Parser:
         self.dates.append(self.make_date(y, mo, d, typed))
 
     def add_yearless(self, mo: int, d: int, typed: str) -> None:
+        """The most recent such day that is not in the future."""
+        self.year_assumed = True
         y = self.today.year
         if (mo, d) > (self.today.month, self.today.day):
             y -= 1
@@ -754,7 +774,28 @@ class _Parser:
         found = self.find_amount()
         if found is None:
             self.fail_no_amount()
+        self.refuse_two_numbers(found)
         return self.use_amount(found)
+
+    def refuse_two_numbers(self, found: re.Match[str]) -> None:
+        """``รับ 1500 200 ค่าขยะ``: two numbers side by side where the amount goes; ask."""
+        for m in _AMOUNT_RE.finditer(self.rest):
+            if m.span() == found.span() or m["num"] is None or m["neg"]:
+                continue
+            if any(m.span() == e.span() for e in self.echoes):
+                continue
+            gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
+                   else self.rest[m.end() : found.start()])
+            if m.start() < found.end() and m.end() > found.start():
+                continue
+            if gap.strip(" ,;:/") or _NOT_AMOUNT_BEFORE_RE.search(
+                self.rest, max(0, m.start() - 16), m.start()
+            ):
+                continue
+            one, two = sorted((found, m), key=lambda x: x.start())
+            raise self.fail(f"มีตัวเลขติดกันสองจำนวน (“{one.group().strip()}” และ "
+                            f"“{two.group().strip()}”) ไม่แน่ใจว่าจำนวนเงินคือเท่าไร "
+                            "ยังไม่ได้บันทึก พิมพ์ใหม่ให้มีจำนวนเงินจำนวนเดียว")
 
     def find_amount(self) -> re.Match[str] | None:
         """The amount: the number right after the kind word, else the marked one, else the first.
