@@ -11,6 +11,7 @@ from bot.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
 from bot.feature import MENU, Command, Context, Feature, Session
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
+from bot.outbox import PUSH_CHANNELS
 from bot.quickentry import QUESTION_RE, looks_like_entry
 from bot.status import StatusBoard
 from bot.steps import CANCEL_WORDS, STEP_MINUTES, YES_WORDS, Step
@@ -43,6 +44,32 @@ CANT_READ = "ขออภัยค่ะ อ่านข้อความนี
 UNSUPPORTED = "ตอนนี้รับได้เฉพาะข้อความตัวอักษรค่ะ พิมพ์ถามหรือเลือกจากเมนูได้เลย"
 ERROR_TEXT = "ขออภัยค่ะ ระบบขัดข้องชั่วคราว ลองใหม่อีกครั้งนะคะ ข้อมูลที่บันทึกไว้แล้วไม่สูญหาย"
 _SLASH = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
+
+
+# A how-to topic offered next to the action it explains says the same thing twice.
+_SAME_AS = {"topic:status.notify": "cmd:subscribe"}
+# Buttons a channel cannot act on: the terminal cannot receive notices.
+_PUSH_ONLY = frozenset({"cmd:subscribe", "cmd:unsubscribe"})
+
+
+def offered_choices(
+    choices: tuple[Choice, ...], channel: str, done: str = ""
+) -> tuple[Choice, ...]:
+    """The choices worth showing: no action twice, not the command that was just run, and
+    nothing the channel cannot do (``channel`` empty: no channel filter)."""
+    actions = {c.action for c in choices}
+    seen: set[str] = set()
+    out: list[Choice] = []
+    for c in choices:
+        if c.action in seen or (done and c.action == done):
+            continue
+        if _SAME_AS.get(c.action) in actions and (channel in PUSH_CHANNELS or not channel):
+            continue
+        if channel and channel not in PUSH_CHANNELS and c.action in _PUSH_ONLY:
+            continue
+        seen.add(c.action)
+        out.append(c)
+    return tuple(out)
 
 
 class Engine:
@@ -91,15 +118,18 @@ class Engine:
             replies = [Reply(ERROR_TEXT, MENU)]
         if session.data != before:
             self._sessions.put(str(incoming.user), session.data)
-        return self._finish(replies)
+        return self._finish(replies, incoming.channel, ctx.done)
 
-    def _finish(self, replies: list[Reply]) -> list[Reply]:
+    def _finish(self, replies: list[Reply], channel: str = "", done: str = "") -> list[Reply]:
         if not replies:
             replies = [Reply(CANT_READ, MENU)]
         out = []
         for r in replies[:MAX_REPLIES]:
-            if len(r.choices) > MAX_CHOICES:
-                r = Reply(r.text, r.choices[:MAX_CHOICES], r.file, r.link, r.topic, r.meta)
+            choices = offered_choices(r.choices, channel, done)
+            if len(choices) > MAX_CHOICES:
+                choices = choices[:MAX_CHOICES]
+            if choices != r.choices:
+                r = Reply(r.text, choices, r.file, r.link, r.topic, r.meta)
             out.append(r)
         return out
 
@@ -131,6 +161,7 @@ class Engine:
         cmd_hit = self._command(text)
         if cmd_hit is not None:
             cmd, args = cmd_hit
+            ctx.done = f"cmd:{cmd.slash[0]}" if cmd.slash and not args else ""
             return cmd.handler(ctx, args)
         for f in self.features:
             out = f.on_text(ctx, text)
@@ -258,6 +289,7 @@ class Engine:
         if kind == "cmd":
             cmd = self._slash.get(arg)
             if cmd is not None:
+                ctx.done = f"cmd:{cmd.slash[0]}" if cmd.slash else ""
                 return cmd.handler(ctx, "")
         for f in self.features:
             out = f.on_action(ctx, action)

@@ -167,10 +167,19 @@ def export_csv(entries: Sequence[Entry]) -> bytes:
 def export_file(lao: Lao, entries: Sequence[Entry], fmt: str, date_from: date | None = None,
                 date_to: date | None = None, *, now: datetime | None = None) -> FileBlob:
     """The export as a file to send: ``fmt`` is ``xlsx`` or ``csv``."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d")
+    name = export_name(lao, date_from, date_to, now)
     if fmt == "csv":
-        return FileBlob(export_csv(entries), f"elaas-{lao.code}-{stamp}.csv", CSV_MIME)
+        return FileBlob(export_csv(entries), f"{name}.csv", CSV_MIME)
     if fmt == "xlsx":
         data = export_xlsx(lao, entries, date_from, date_to, now=now)
-        return FileBlob(data, f"elaas-{lao.code}-{stamp}.xlsx", XLSX_MIME)
+        return FileBlob(data, f"{name}.xlsx", XLSX_MIME)
     raise ValueError(f"unknown export format {fmt!r}")
+
+
+def export_name(lao: Lao, date_from: date | None, date_to: date | None,
+                now: datetime | None = None) -> str:
+    """``elaas-CODE-20240701-20240731`` for a range (one date for a day), else the export day."""
+    if date_from and date_to:
+        span = f"{date_from:%Y%m%d}" + ("" if date_from == date_to else f"-{date_to:%Y%m%d}")
+        return f"elaas-{lao.code}-{span}"
+    return f"elaas-{lao.code}-{(now or datetime.now()):%Y%m%d}"

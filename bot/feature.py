@@ -40,6 +40,7 @@ class Context:
     incoming: Incoming
     session: Session
     now: datetime
+    done: str = ""  # the ``cmd:name`` being answered: its reply does not offer it again
 
     @property
     def user(self) -> str:

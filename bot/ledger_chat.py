@@ -322,10 +322,25 @@ class LedgerFeature(Feature):
             return [Reply(str(exc))]
         if not nos:
             return [Reply("พิมพ์ คีย์แล้ว ตามด้วยเลขรายการ เช่น คีย์แล้ว 1-20 หรือ คีย์แล้ว 3 5 8")]
+        missing = [n for n in nos if ledger.get(n) is None]
+        if len(missing) == len(nos):
+            last = len(ledger)
+            have = f"ตอนนี้มีรายการที่ 1 ถึง {last}" if last else "ตอนนี้ยังไม่มีรายการ"
+            return [Reply(f"ไม่มีรายการที่ {number_ranges(missing)} ใน อปท. ของคุณค่ะ ({have}) "
+                          "ยังไม่ได้ทำเครื่องหมายใด", (Choice("ค้างคีย์", "cmd:pending"),))]
+        before = {n: ledger.get(n) for n in nos}
         done = ledger.mark_keyed(nos, by=ctx.user, now=ctx.now)
         left = len(ledger.pending_keyback())
-        return [Reply(f"ทำเครื่องหมายคีย์แล้ว {len(done)} รายการ · ยังค้างคีย์ {left} รายการ",
-                      (Choice("ค้างคีย์", "cmd:pending"),))]
+        lines = [f"ทำเครื่องหมายคีย์แล้ว {len(done)} รายการ · ยังค้างคีย์ {left} รายการ"]
+        if missing:
+            lines.append(f"ไม่มีรายการที่ {number_ranges(missing)}")
+        voided = [n for n, e in before.items() if e is not None and e.voided]
+        if voided:
+            lines.append(f"ข้ามรายการที่ยกเลิกแล้ว: {number_ranges(voided)}")
+        again = [n for n, e in before.items() if e is not None and e.keyed and not e.voided]
+        if again:
+            lines.append(f"คีย์ไว้แล้วก่อนหน้านี้: {number_ranges(again)}")
+        return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),))]
 
     # ------------------------------------------------------------------ export
 
@@ -341,11 +356,13 @@ class LedgerFeature(Feature):
                 return [Reply(str(exc))]
         lao = self.dir.lao(member.lao_code) or Lao(member.lao_code, member.lao_code)
         entries = ledger.entries(lo, hi)
+        period = f"ช่วง {period_th(lo, hi)}" if lo and hi else "ทุกวันที่"
         if not entries:
-            return [Reply("ยังไม่มีรายการในช่วงนี้ให้ส่งออกค่ะ")]
+            return [Reply(f"ไม่มีรายการ{period}ให้ส่งออกค่ะ" if lo else
+                          "ยังไม่มีรายการให้ส่งออกค่ะ")]
         blob = export_file(lao, entries, fmt, lo, hi, now=ctx.now)
         voided = sum(1 for e in entries if e.voided)
-        return [Reply(f"ไฟล์{'Excel' if fmt == 'xlsx' else ' CSV'} รายการของ {lao.name} "
+        return [Reply(f"ไฟล์{'Excel' if fmt == 'xlsx' else ' CSV'} รายการของ {lao.name} {period} "
                       f"{len(entries)} รายการ (ยกเลิก {voided}) เรียงตามวันที่ สำหรับคีย์ย้อนหลัง",
                       file=blob)]
 
@@ -431,6 +448,27 @@ class RemoveMember(Step):
 
     def undone_text(self) -> str:
         return f"ยังไม่ได้ลบ {self.name} ออกจาก อปท. ค่ะ"
+
+
+def number_ranges(nos: Sequence[int]) -> str:
+    """``[50, 51, 52, 60]`` -> ``"50-52, 60"``."""
+    out: list[str] = []
+    run: list[int] = []
+    for n in sorted(set(nos)):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [n]
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ", ".join(out)
+
+
+def period_th(lo: date, hi: date) -> str:
+    """``1 ก.ค. 2567 - 31 ก.ค. 2567``, or one day."""
+    return thai_date(lo) if lo == hi else f"{thai_date(lo)} - {thai_date(hi)}"
 
 
 def _extras(doc_no: str | None, method: str | None) -> str:

@@ -34,7 +34,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     lock = lock_data_dir(settings.data_dir)
     try:
         core = build_core(settings)
-        run_console(core.engine, user_id=args.user)
+        run_console(core.engine, user_id=args.user, export_dir=settings.export_dir)
         core.store.close()
     finally:
         lock.release()
