@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from bot.contract import Choice, Reply
 from bot.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, ParsedEntry
-from bot.export import export_file
+from bot.export import brought_forward, export_file
 from bot.feature import Command, Context, Feature, Handler
 from bot.ledger import Ledger, LedgerBook, LedgerError, Member, Role, parse_numbers
 from bot.quickentry import looks_like_entry, parse_entry, parse_period
@@ -360,7 +360,8 @@ class LedgerFeature(Feature):
         if not entries:
             return [Reply(f"ไม่มีรายการ{period}ให้ส่งออกค่ะ" if lo else
                           "ยังไม่มีรายการให้ส่งออกค่ะ")]
-        blob = export_file(lao, entries, fmt, lo, hi, now=ctx.now)
+        opening = brought_forward(ledger.entries(), lo or entries[0].date)
+        blob = export_file(lao, entries, fmt, lo, hi, now=ctx.now, opening=opening)
         voided = sum(1 for e in entries if e.voided)
         return [Reply(f"ไฟล์{'Excel' if fmt == 'xlsx' else ' CSV'} รายการของ {lao.name} {period} "
                       f"{len(entries)} รายการ (ยกเลิก {voided}) เรียงตามวันที่ สำหรับคีย์ย้อนหลัง",
