@@ -356,14 +356,15 @@ class LedgerFeature(Feature):
                 return [Reply(str(exc))]
         lao = self.dir.lao(member.lao_code) or Lao(member.lao_code, member.lao_code)
         entries = ledger.entries(lo, hi)
-        period = f"ช่วง {period_th(lo, hi)}" if lo and hi else "ทุกวันที่"
         if not entries:
-            return [Reply(f"ไม่มีรายการ{period}ให้ส่งออกค่ะ" if lo else
+            return [Reply(f"ไม่มีรายการในช่วง {period_th(lo, hi)} ให้ส่งออกค่ะ" if lo and hi else
                           "ยังไม่มีรายการให้ส่งออกค่ะ")]
+        period = period_th(lo or entries[0].date, hi or entries[-1].date)
         opening = brought_forward(ledger.entries(), lo or entries[0].date)
         blob = export_file(lao, entries, fmt, lo, hi, now=ctx.now, opening=opening)
         voided = sum(1 for e in entries if e.voided)
-        return [Reply(f"ไฟล์{'Excel' if fmt == 'xlsx' else ' CSV'} รายการของ {lao.name} {period} "
+        kind = "Excel" if fmt == "xlsx" else "CSV"
+        return [Reply(f"ไฟล์ {kind} รายการของ {lao.name} ช่วง {period} "
                       f"{len(entries)} รายการ (ยกเลิก {voided}) เรียงตามวันที่ สำหรับคีย์ย้อนหลัง",
                       file=blob)]
 

@@ -74,6 +74,9 @@ class ConsoleAdapter:
         fd, tmp = tempfile.mkstemp(dir=self.export_dir, prefix=".part-")
         with os.fdopen(fd, "wb") as f:
             f.write(blob.data)
+        mask = os.umask(0)  # mkstemp makes 0600; the clerk's file gets the usual permissions
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, target)
         return target.resolve()
 

@@ -17,6 +17,7 @@ import pytest
 from bot.ledger import LedgerBook
 from bot.store import TinyStore
 from handlers.app import Core
+from handlers.cli import main
 from handlers.console_adapter import PASTE_END, PASTE_ON, PASTE_START, ConsoleAdapter
 from tests.conftest import make_lao_admin
 
@@ -161,3 +162,26 @@ def test_interactive_terminal_enables_bracketed_paste_and_reads_a_paste_whole(
         os.close(master)
     assert _demo_entries(tmp_path) == ["ค่าขยะ", "ค่าน้ำ", "ค่าน้ำดื่ม"]
     assert list((tmp_path / "out").glob("elaas-99999999-*.xlsx"))
+
+
+def test_the_readme_newcomer_walk_works_as_written(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    walk = readme.split("ในแชตเทอร์มินัล ลองพิมพ์", 1)[1].split("ตัวเลือกที่แสดง", 1)[0]
+    typed = re.findall(r"`([^`]+)`", walk)
+    assert typed[:3] == ["ระบบล่มอยู่ไหม", "จ่ายเงินตอนนี้ทำยังไง", "ทดลองใช้"]
+    assert typed[-3:] == ["รับ 1,500 ค่าขยะ", "วันนี้", "ส่งออก"]
+    run = subprocess.run(_chat_cmd(), input="".join(f"{t}\n" for t in typed),
+                         capture_output=True, text=True, env=_env(tmp_path), cwd=tmp_path,
+                         timeout=120, check=False)
+    assert run.returncode == 0 and not run.stderr, run.stderr
+    out = run.stdout
+    assert "ขัดข้องชั่วคราว" not in out and "นอกขอบเขต" not in out and "หมายถึง" not in out
+    assert "สถานะ e-LAAS" in out and "ในฐานะผู้ดูแล" in out and "บันทึกแล้วค่ะ รายการที่ 1" in out
+    assert "1,500.00 บาท" in out.split("คุณ> วันนี้", 1)[1]
+    path = Path(re.findall(r"ไฟล์: (\S+\.xlsx)", out)[0])
+    assert path.is_file() and path.parent == (tmp_path / "out").resolve()
+    # table rows of the quick-entry section parse as the README says
+    for row in re.findall(r"^\| `([^`]+)` \| (.+) \|$", readme, re.M):
+        text, said = row
+        code = main(["parse", text])
+        assert code == (2 if ("ยังไม่บันทึก" in said or "ขาด" in said) else 0), text
