@@ -129,7 +129,9 @@ _NOT_AMOUNT_BEFORE_RE = re.compile(
     r"|(?:^|(?<=\s))\d?[ก-ฮ]{2})\s?$"
 )
 _AMOUNT_LEAD_RE = re.compile(r"(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รวม(?:เป็นเงิน)?)\s?$")
-_SYM_AMOUNT_RE = re.compile(rf"\s?(?:[\d฿]|(?:{_W}))")  # "+ 1500", "+ สองพันบาท"
+_SYM_AMOUNT_RE = re.compile(rf"\s?(?:[\d฿]|(?:{_W})|ค่า)")  # "+ 1500", "+ สองพันบาท", "+ค่า"
+# After a spaced kind word and no number, these make a chat line, not an entry ("รับ แจ้งเตือน").
+_CHAT_AFTER_KIND_RE = re.compile(r"แจ้ง|แล้ว|ได้|ครับ|ค่ะ|คะ|จ้า|นะ|ก่อน|เลย|ด้วย|หน่อย|ทราบ")
 _TRIES_RE = re.compile(rf"\d|บาท|สตางค์|^[\s:=\-]*(?:{_W})+(?=\s|$)")
 _DIGIT_TOKEN_RE = re.compile(r"\S*\d\S*")
 _HAS_DIGIT_RE = re.compile(r"\d")
@@ -466,10 +468,14 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
             return None
     if _QUESTION_RE.search(rest):
         return None
-    # "รับ ค่าขยะ": the kind word on its own, then text, is an entry missing its amount (the
-    # clerk gets the parser's message); glued and without a number ("จ่ายเช็ค") it is not.
-    if not _TRIES_RE.search(rest) and (m["sym"] or not rest[:1].isspace()):
-        return None
+    # "รับ ค่าขยะ", "จ่ายค่าไฟ": the kind word on its own or before "ค่า…" is an entry missing
+    # its amount (the clerk gets the parser's message); "จ่ายเช็ค", "+ สมาชิกใหม่" are not.
+    if not _TRIES_RE.search(rest):
+        bare = rest.lstrip()
+        if not (bare.startswith("ค่า") or (rest[:1].isspace() and not m["sym"])):
+            return None
+        if _STOP_RE.match(bare) or _CHAT_AFTER_KIND_RE.match(bare):
+            return None
     return kind, rest
 
 
@@ -716,6 +722,8 @@ class _Parser:
             self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
             self.blank(*m.span())
         for m in _BARE_DAY_MONTH_RE.finditer(self.rest):
+            if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
+                continue  # "หมู่ 3/2", "ห้อง 4/1": an address, not a date
             self.add_yearless(int(m["m"]), int(m["d"]), m.group())
             self.blank(*m.span())
         for m in _DAY_ONLY_RE.finditer(self.rest):
@@ -839,7 +847,7 @@ class _Parser:
             digit_at = tok.start() + next(i for i, c in enumerate(tok.group()) if c.isdigit())
             if not _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, digit_at - 16), digit_at):
                 raise self.fail(f"อ่านจำนวนเงิน “{tok.group()}” ไม่ได้ {_AMOUNT_HINT}")
-        raise self.fail("ไม่พบจำนวนเงิน")
+        raise self.fail(f"ไม่พบจำนวนเงิน ใส่จำนวนเงินต่อจากคำว่า “{KIND_TH[self.kind]}”")
 
     def same_amount_in_words(self, a: re.Match[str], b: re.Match[str]) -> bool:
         """One of the two is written in words and both say the same amount."""
