@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -157,6 +159,31 @@ class ConsoleAdapter:
             self.out.flush()
 
 
+@contextlib.contextmanager
+def quiet_control_echo(stream: TextIO) -> Iterator[None]:
+    """Stop the terminal echoing the paste brackets as ``^[[200~`` while the chat runs."""
+    try:
+        import termios
+
+        fd = stream.fileno()
+        saved = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError, io.UnsupportedOperation):
+        yield
+        return
+    quiet = list(saved)
+    quiet[3] = quiet[3] & ~termios.ECHOCTL
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
 def run_console(engine: Engine, user_id: str = "local", export_dir: Path | None = None) -> None:
     """Run the terminal chat on stdin/stdout."""
-    ConsoleAdapter(engine, sys.stdout, user_id, export_dir).run(sys.stdin, sys.stdin.isatty())
+    adapter = ConsoleAdapter(engine, sys.stdout, user_id, export_dir)
+    if not sys.stdin.isatty():
+        adapter.run(sys.stdin, False)
+        return
+    with quiet_control_echo(sys.stdin):
+        adapter.run(sys.stdin, True)

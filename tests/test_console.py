@@ -150,6 +150,7 @@ def test_interactive_terminal_enables_bracketed_paste_and_reads_a_paste_whole(
         os.write(master, paste.encode())
         text = _read_until(master, "บันทึกแล้วค่ะ 3 รายการ", buf)
         assert "บันทึกแล้วค่ะ รายการที่" not in text  # not three separate messages
+        assert "^[[200~" not in text  # the brackets are not echoed as control characters
         os.write(master, "ส่งออก\n".encode())
         text = _read_until(master, ".xlsx", buf)
         os.write(master, "ออก\n".encode())
