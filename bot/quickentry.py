@@ -300,8 +300,10 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     or 2,500?) are refused as ambiguous unless written formally with ``ถ้วน`` or สตางค์.
 
     Date: ``วันนี้``/``เมื่อวาน``/``เมื่อวานซืน``, ``d/m/y`` (also ``-`` or ``.``), ``9 ก.ค. 67``,
-    ``9 กรกฎาคม 2567``, ``9 ก.ค.`` (this year, or last year if that would be in the future),
-    ``วันที่ 15/7`` and ``วันที่ 15`` (this month, or last month); a bare ``15/7`` is *not* a date.
+    ``9 กรกฎาคม 2567``; without a year (``9 ก.ค.``, ``15/7``, ``วันที่ 15/7``) the most recent
+    such day that is not in the future (``ParsedEntry.year_assumed`` is set so the echo can name
+    the year); ``วันที่ 15`` (this month, or last month). A bare ``3/2`` after ``หมู่``/``ห้อง``
+    and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
     A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
     Buddhist era when 25yy is within 10 years of today's BE year, otherwise 20yy CE.
 
@@ -317,10 +319,15 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     the description; emoji are dropped and Thai digits become Arabic digits everywhere
     (also in ``doc_no``).
 
+    Two numbers side by side where the amount goes (``รับ 1500 200 ค่าขยะ``) are refused as
+    ambiguous.
+
     Not an entry: no kind word at the start, a question (``?``, ``ยังไง``, ``ไหม`` ...), a kind
     word glued into another word (``รับทราบ``, ``รับรอง``), ``+``/``-`` not followed by a number,
-    no digit, ``บาท`` or leading number word after the kind word (``รับ ค่าขยะ``), or text
-    longer than ``MAX_LINE`` characters.
+    a number word or ``ค่า``, a kind word glued to text without a number (``จ่ายเช็ค``), or
+    text longer than ``MAX_LINE`` characters. A spaced kind word or one before ``ค่า…`` with no
+    amount (``รับ ค่าขยะ``, ``จ่ายค่าไฟ``) *is* an entry attempt: EntryError says what is
+    missing.
 
     Args:
         text: The line as typed.
