@@ -97,4 +97,7 @@ class Reply:
 
 
 MAX_REPLIES = 5
+# Reply.meta key: the text already lists the choices as "1. …" in order, so a channel that
+# numbers choices itself (the terminal) need not print them again.
+META_LISTED = "listed"
 MAX_CHOICES = 13

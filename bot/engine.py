@@ -13,10 +13,13 @@ from bot.feature import MENU, Command, Context, Feature, Session
 from bot.gaps import GapLog
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
+from bot.outbox import PUSH_CHANNELS
 from bot.privacy import for_audience, in_private, private_only, public_action, public_command
+from bot.quickentry import QUESTION_RE, looks_like_entry
 from bot.status import StatusBoard
+from bot.steps import CANCEL_WORDS, STEP_MINUTES, YES_WORDS, Step
 from bot.store import Store, StoreError
-from bot.text import PARTICLES, TextPipeline, command_text
+from bot.text import PARTICLES, TextPipeline, clean, command_text
 
 _LOG = logging.getLogger(__name__)
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
@@ -48,6 +51,32 @@ SESSION_FAILED = (
     "ถ้าบอทถามต่อ กรุณาเริ่มคำสั่งใหม่อีกครั้ง แจ้งผู้ดูแลระบบด้วยนะคะ"
 )
 _SLASH = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
+
+
+# A how-to topic offered next to the action it explains says the same thing twice.
+_SAME_AS = {"topic:status.notify": "cmd:subscribe"}
+# Buttons a channel cannot act on: the terminal cannot receive notices.
+_PUSH_ONLY = frozenset({"cmd:subscribe", "cmd:unsubscribe"})
+
+
+def offered_choices(
+    choices: tuple[Choice, ...], channel: str, done: str = ""
+) -> tuple[Choice, ...]:
+    """The choices worth showing: no action twice, not the command that was just run, and
+    nothing the channel cannot do (``channel`` empty: no channel filter)."""
+    actions = {c.action for c in choices}
+    seen: set[str] = set()
+    out: list[Choice] = []
+    for c in choices:
+        if c.action in seen or (done and c.action == done):
+            continue
+        if _SAME_AS.get(c.action) in actions and (channel in PUSH_CHANNELS or not channel):
+            continue
+        if channel and channel not in PUSH_CHANNELS and c.action in _PUSH_ONLY:
+            continue
+        seen.add(c.action)
+        out.append(c)
+    return tuple(out)
 
 
 class Engine:
@@ -101,15 +130,16 @@ class Engine:
                 _LOG.error("session write failed for event %s: %s", incoming.event_id or "-",
                            exc)
                 replies = [*replies[:MAX_REPLIES - 1], Reply(SESSION_FAILED, MENU)]
-        return self._finish(for_audience(incoming, replies))
+        return self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
 
-    def _finish(self, replies: list[Reply]) -> list[Reply]:
+    def _finish(self, replies: list[Reply], channel: str = "", done: str = "") -> list[Reply]:
         if not replies:
             replies = [Reply(CANT_READ, MENU)]
         out = []
         for r in replies[:MAX_REPLIES]:
-            if len(r.choices) > MAX_CHOICES:
-                r = dataclasses.replace(r, choices=r.choices[:MAX_CHOICES])
+            choices = offered_choices(r.choices, channel, done)[:MAX_CHOICES]
+            if choices != r.choices:
+                r = dataclasses.replace(r, choices=choices)
             out.append(r)
         return out
 
@@ -133,18 +163,18 @@ class Engine:
                           "ช่วยพิมพ์สั้น ๆ ทีละเรื่องนะคะ", MENU)]
         if not text:
             return [Reply(WELCOME, MENU)]
-        pending = ctx.session.pending
-        if pending:
-            if self._command(text) is None:
-                owner = self._feature(str(pending.get("feature")))
-                if owner is not None:
-                    out = owner.on_pending(ctx, text)
-                    if out is not None:
-                        return in_private(inc, out)
-            ctx.session.clear_pending()
+        step = ctx.session.step
+        ctx.session.clear_step()
+        if step is not None:
+            return in_private(inc, self._step_text(ctx, step, text))
+        return self._route_text(ctx, text)
+
+    def _route_text(self, ctx: Context, text: str) -> list[Reply]:
+        inc = ctx.incoming
         cmd_hit = self._command(text)
         if cmd_hit is not None:
             cmd, args = cmd_hit
+            ctx.done = f"cmd:{cmd.slash[0]}" if cmd.slash and not args else ""
             if public_command(cmd.slash):
                 return cmd.handler(ctx, args)
             return [private_only()] if inc.anonymous else in_private(inc, cmd.handler(ctx, args))
@@ -189,6 +219,71 @@ class Engine:
                     return cmd, rest.strip()
         return None
 
+    # ------------------------------------------------------------------ pending steps
+
+    def _step_text(self, ctx: Context, step: Step, text: str) -> list[Reply]:
+        """A message while ``step`` waits (already cleared): the one rule for every step.
+
+        A command, a quick entry, an expired step or anything but a yes word for a step that
+        waits for a confirmation is handled as itself, with a note that the step was not done.
+        A question (or text with a confident knowledge answer) is only taken as the step's input
+        after the user confirms it. Everything else is the step's input.
+        """
+        if step.expired(ctx.now):
+            return [Reply(f"{step.undone_text()} (รอเกิน {STEP_MINUTES} นาทีแล้ว)"),
+                    *self._route_text(ctx, text)]
+        word = clean(text).replace(" ", "")
+        if word in CANCEL_WORDS:
+            if step.proposed:
+                return [Reply(step.undone_text()), *self._route_text(ctx, step.proposed)]
+            return [Reply(f"ยกเลิกขั้นตอนนี้แล้วค่ะ {step.undone_text()}", MENU)]
+        if step.proposed or step.waits == "confirm":
+            if word in YES_WORDS:
+                return self._do_step(ctx, step, step.proposed or text)
+            return [Reply(step.undone_text()), *self._route_text(ctx, text)]
+        if self._command(text) is not None or any(
+            looks_like_entry(line) for line in text.splitlines()
+        ):
+            return [Reply(step.undone_text()), *self._route_text(ctx, text)]
+        if self._is_question(text, step):
+            asked = step.proposing(text[:200])
+            ctx.session.set_step(asked)
+            return [Reply(asked.confirm_text(asked.proposed),
+                          (asked.yes_choice(), Choice("ไม่ใช่", f"step:no:{asked.token}")))]
+        return self._do_step(ctx, step, text)
+
+    def _is_question(self, text: str, step: Step) -> bool:
+        """Text that reads as a question or a greeting rather than as the step's input."""
+        if QUESTION_RE.search(text):
+            return True
+        norm = self.pipeline.normalize(text)
+        words = set(norm.tokens) - PARTICLES
+        if words and (words <= GREETINGS | {"ครับ", "ค่ะ"} or words & THANKS):
+            return True
+        if not norm.tokens:
+            return False
+        result = self.matcher.match(norm)
+        return result.outcome == "answer" and result.topic not in step.input_topics
+
+    def _do_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
+        owner = self._feature(step.feature)
+        if owner is None:
+            return [Reply(step.undone_text(), MENU)]
+        return owner.on_step(ctx, step, text)
+
+    def _step_action(self, ctx: Context, step: Step | None, action: str) -> list[Reply]:
+        """A ``step:yes|no|cancel:token`` button."""
+        verb, _, token = action.removeprefix("step:").partition(":")
+        if step is None or step.token != token:
+            return [Reply("ปุ่มนี้หมดอายุแล้วค่ะ ขั้นตอนนี้จบไปแล้ว เลือกจากเมนูใหม่ได้เลย", MENU)]
+        if step.expired(ctx.now):
+            return [Reply(f"{step.undone_text()} (รอเกิน {STEP_MINUTES} นาทีแล้ว)", MENU)]
+        if verb == "yes":
+            return self._do_step(ctx, step, step.proposed)
+        if verb == "no" and step.proposed:
+            return [Reply(step.undone_text()), *self._route_text(ctx, step.proposed)]
+        return [Reply(f"ยกเลิกขั้นตอนนี้แล้วค่ะ {step.undone_text()}", MENU)]
+
     def _action(self, ctx: Context, action: str) -> list[Reply]:
         if not public_action(action):
             if ctx.incoming.anonymous:
@@ -197,6 +292,17 @@ class Engine:
         return self._button(ctx, action)
 
     def _button(self, ctx: Context, action: str) -> list[Reply]:
+        step = ctx.session.step
+        if action.startswith("step:"):
+            ctx.session.clear_step()
+            return self._step_action(ctx, step, action)
+        if step is not None and not step.owns_action(action):
+            # a choice that leaves the step ends it, and says so
+            ctx.session.clear_step()
+            return [Reply(step.undone_text()), *self._plain_action(ctx, action)]
+        return self._plain_action(ctx, action)
+
+    def _plain_action(self, ctx: Context, action: str) -> list[Reply]:
         kind, _, arg = action.partition(":")
         if kind == "topic":
             return self.answer_topic(arg) if self.kb.has(arg) else [Reply(CANT_READ, MENU)]
@@ -205,6 +311,7 @@ class Engine:
         if kind == "cmd":
             cmd = self._slash.get(arg)
             if cmd is not None:
+                ctx.done = f"cmd:{cmd.slash[0]}" if cmd.slash else ""
                 return cmd.handler(ctx, "")
         for f in self.features:
             out = f.on_action(ctx, action)

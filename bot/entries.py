@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -33,6 +33,8 @@ class ParsedEntry:
     date: date
     doc_no: str | None = None
     method: Method | None = None
+    # the date was typed without a year (10/7, 10 ก.ค.): the echo names the year it took
+    year_assumed: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The shape printed by ``elaas-bot parse --json``."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.contract import Choice, Incoming, Reply
+from bot.steps import Step, step_from_doc
 
 Handler = Callable[["Context", str], list[Reply]]
 
@@ -19,16 +20,17 @@ class Session:
     data: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def pending(self) -> dict[str, Any] | None:
-        """A step waiting for the user's next message: ``{"feature": name, ...}``."""
-        p = self.data.get("pending")
-        return p if isinstance(p, dict) else None
+    def step(self) -> Step | None:
+        """The typed step waiting for the user's next message (see bot.steps), if any."""
+        return step_from_doc(self.data.get("step"))
 
-    def set_pending(self, feature: str, **values: Any) -> None:
-        self.data["pending"] = {"feature": feature, **values}
+    def set_step(self, step: Step) -> None:
+        """Wait for ``step``; it replaces any step that was waiting."""
+        self.data["step"] = step.to_doc()
 
-    def clear_pending(self) -> None:
-        self.data.pop("pending", None)
+    def clear_step(self) -> None:
+        self.data.pop("step", None)
+        self.data.pop("pending", None)  # the old untyped form: never completed after an upgrade
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Context:
     incoming: Incoming
     session: Session
     now: datetime
+    done: str = ""  # the ``cmd:name`` being answered: its reply does not offer it again
 
     @property
     def user(self) -> str:
@@ -72,9 +75,13 @@ class Feature:
         """A pressed button whose data this feature owns."""
         return None
 
-    def on_pending(self, ctx: Context, text: str) -> list[Reply] | None:
-        """The user's next message after this feature set ``session.pending``."""
-        return None
+    def on_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
+        """The input for a step this feature set; the engine has already cleared the step.
+
+        The engine decides what reaches here (see ``Engine._step_text``): never a command, a
+        quick entry or a question unless the user confirmed it as the step's input.
+        """
+        return [Reply(step.undone_text())]
 
     def on_text(self, ctx: Context, text: str) -> list[Reply] | None:
         """Free text before knowledge matching (e.g. a quick entry)."""

@@ -15,6 +15,7 @@ import yaml
 
 from bot.contract import FileBlob
 from bot.entries import KIND_TH, METHOD_TH, Entry, Lao
+from bot.export import brought_forward
 from bot.knowledge import Problem
 from bot.thaifmt import (
     amount_in_words,
@@ -550,7 +551,7 @@ def render_filled(
     entries: Sequence[Entry],
     date_from: date,
     date_to: date,
-    opening_balance: Decimal = Decimal(0),
+    opening_balance: Decimal | None = None,
     printed_at: datetime | None = None,
 ) -> FileBlob:
     """A form pre-filled from the entries logged in the bot.
@@ -568,7 +569,8 @@ def render_filled(
         entries: That LAO's entries (any order; others of the period are filtered out here).
         date_from: First day of the period (inclusive).
         date_to: Last day of the period (inclusive).
-        opening_balance: Balance brought forward, used by the daily cash report.
+        opening_balance: Balance brought forward, used by the daily cash report; by default
+            the entries before ``date_from`` (bot.export.brought_forward, as the XLSX export).
         printed_at: When given, printed in the header as ``พิมพ์เมื่อ``.
 
     Returns:
@@ -591,7 +593,9 @@ def render_filled(
     in_range = [e for e in entries if date_from <= e.date <= date_to]
     in_range.sort(key=lambda e: (e.date, e.no))
     if form.id == "daily-cash-report":
-        rows, notes, intro = _fill_daily(form, in_range, date_from, date_to, opening_balance)
+        opening = (brought_forward(entries, date_from) if opening_balance is None
+                   else opening_balance)
+        rows, notes, intro = _fill_daily(form, in_range, date_from, date_to, opening)
     elif form.id == "keyback-worksheet":
         rows, notes, intro = _fill_keyback(form, in_range), _keyback_notes(in_range), None
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.contract import Choice, Reply
+from bot.contract import META_LISTED, Choice, Reply
 from bot.entries import EntryError
 from bot.feature import Command, Context, Feature
 from bot.forms import FormCatalog, FormDef, render_blank, render_filled
@@ -32,7 +32,8 @@ class FormsFeature(Feature):
         lines = [f"{i}. {f.name}" for i, f in enumerate(self.catalog.all(), 1)]
         choices = tuple(Choice(f.button, f"form:{f.id}") for f in self.catalog.all())
         return [Reply("เลือกแบบฟอร์มที่ต้องการได้เลยค่ะ (ส่งเป็น PDF พิมพ์ได้ทันที และขอเป็น Excel ได้)\n"
-                      + "\n".join(lines) + f"\nทุกแบบเป็น{HELPER_NOTE}", choices)]
+                      + "\n".join(lines) + f"\nทุกแบบเป็น{HELPER_NOTE}", choices,
+                      meta={META_LISTED: "1"})]
 
     def on_action(self, ctx: Context, action: str) -> list[Reply] | None:
         kind, _, rest = action.partition(":")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import ClassVar
 
 from bot.contract import Choice, Reply
 from bot.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, ParsedEntry
-from bot.export import export_file
+from bot.export import brought_forward, export_file
 from bot.feature import Command, Context, Feature, Handler
 from bot.ledger import Ledger, LedgerBook, LedgerError, Member, Role, parse_numbers
 from bot.privacy import private_only
 from bot.quickentry import looks_like_entry, parse_entry, parse_period
-from bot.thaifmt import amount_in_words, format_baht, thai_date, thai_datetime
+from bot.steps import STEP_MINUTES, Step, Waits, step_kind
+from bot.thaifmt import amount_in_words, be_year, format_baht, thai_date, thai_datetime
 
 ScopedHandler = Callable[[Context, str, Member, Ledger], list[Reply]]
 DEMO_LAO = Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง")
@@ -24,6 +27,8 @@ NO_LAO = (
     "ขอรหัสเข้าร่วมจากผู้ดูแลของ อปท. หรือสำนักงานท้องถิ่นจังหวัด แล้วพิมพ์\n"
     "เข้าร่วม รหัส (เช่น เข้าร่วม AB12CD34)"
 )
+KEYED_VOID_WARNING = ("รายการนี้คีย์เข้า e-LAAS แล้ว ยกเลิกในบอทแล้วต้องไปกลับรายการใน e-LAAS ด้วย"
+                      "ค่ะ")
 EXAMPLE = "ตัวอย่าง: รับ 1,500 ค่าขยะ หรือ จ่าย 3,200 ค่าน้ำมัน เช็ค เมื่อวาน"
 
 
@@ -182,7 +187,13 @@ class LedgerFeature(Feature):
                  enumerate(parsed)]
         saved = ledger.add_many(items, author=ctx.user, author_name=ctx.incoming.display_name,
                                 channel=ctx.incoming.channel, now=ctx.now)
-        return [self._saved_reply(ledger.lao_code, saved)]
+        reply = self._saved_reply(ledger.lao_code, saved)
+        assumed = sorted({be_year(p.date) for p in parsed if p.year_assumed})
+        if assumed:  # "10/7" typed without a year: say which year was taken
+            years = ", ".join(str(y) for y in assumed)
+            reply = Reply(f"{reply.text}\n(ไม่ได้ระบุปี จึงใช้วันล่าสุดที่ผ่านมา คือปี พ.ศ. {years})",
+                          reply.choices)
+        return [reply]
 
     def _saved_reply(self, lao_code: str, saved: Sequence[tuple[Entry, bool]]) -> Reply:
         entries = [e for e, _ in saved]
@@ -214,7 +225,8 @@ class LedgerFeature(Feature):
         shown = es[-LIST_LIMIT:]
         lines = []
         for e in shown:
-            mark = " [ยกเลิก]" if e.voided else (" ✓คีย์แล้ว" if e.keyed else "")
+            # both marks: a keyed entry voided here must still be reversed in e-LAAS
+            mark = (" [ยกเลิก]" if e.voided else "") + (" ✓คีย์แล้ว" if e.keyed else "")
             lines.append(f"{e.no}. {thai_date(e.date)} {KIND_TH[e.kind]} "
                          f"{format_baht(e.amount)} {e.description[:30]}{mark}")
         more = f"\n...และก่อนหน้าอีก {len(es) - len(shown)} รายการ" if len(es) > len(shown) else ""
@@ -278,29 +290,37 @@ class LedgerFeature(Feature):
         if e is None:
             return [Reply(f"ไม่พบรายการที่ {no} ใน อปท. ของคุณค่ะ")]
         if not reason.strip():
-            ctx.session.set_pending(self.name, step="void_reason", lao=ledger.lao_code, no=no)
+            if e.voided:
+                return [Reply(f"รายการที่ {no} ยกเลิกไปแล้วค่ะ", (Choice("รายการวันนี้", "cmd:today"),))]
+            step = VoidReason.start(ctx.now, lao=ledger.lao_code, no=no)
+            ctx.session.set_step(step)
+            keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
             return [Reply(f"ยกเลิกรายการที่ {no}: {KIND_TH[e.kind]} {format_baht(e.amount)} "
-                          f"{e.description}\nพิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด)",
-                          (Choice("ไม่ยกเลิก", "menu:"),), private=True)]
+                          f"{e.description}{keyed}\nพิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด) "
+                          f"ภายใน {STEP_MINUTES} นาที หรือกด “ไม่ยกเลิก”",
+                          (step.cancel_choice("ไม่ยกเลิก"),), private=True)]
         try:
             v = ledger.void(no, by=ctx.user, reason=reason, now=ctx.now,
                             may_void_any=member.is_admin)
         except LedgerError as exc:
             return [Reply(str(exc))]
+        keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
         return [Reply(f"ยกเลิกรายการที่ {v.no} แล้วค่ะ (เหตุผล: {reason.strip()})\n"
-                      "รายการยังอยู่ในสมุดโดยมีเครื่องหมายยกเลิก ไม่ถูกลบ",
+                      f"รายการยังอยู่ในสมุดโดยมีเครื่องหมายยกเลิก ไม่ถูกลบ{keyed}",
                       (Choice("รายการวันนี้", "cmd:today"),))]
 
-    def on_pending(self, ctx: Context, text: str) -> list[Reply] | None:
-        p = ctx.session.pending or {}
-        if p.get("step") != "void_reason":
-            return None
-        ctx.session.clear_pending()
+    def on_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         member = self._member(ctx)
-        if member is None or member.lao_code != p.get("lao"):
-            return [Reply("ทำรายการนี้ไม่ได้ค่ะ")]
-        return self._void_or_ask(ctx, member, self.book.ledger(member.lao_code),
-                                 int(p.get("no", 0)), text[:200])
+        if isinstance(step, VoidReason):
+            if member is None or member.lao_code != step.lao:
+                return [Reply("ทำรายการนี้ไม่ได้ค่ะ")]
+            if not text.strip():
+                return [Reply(step.undone_text())]
+            return self._void_or_ask(ctx, member, self.book.ledger(member.lao_code), step.no,
+                                     text[:200])
+        if isinstance(step, RemoveMember):
+            return self._remove_member(member, step.lao, step.user)
+        return [Reply(step.undone_text())]
 
     def keyed(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         try:
@@ -309,10 +329,25 @@ class LedgerFeature(Feature):
             return [Reply(str(exc))]
         if not nos:
             return [Reply("พิมพ์ คีย์แล้ว ตามด้วยเลขรายการ เช่น คีย์แล้ว 1-20 หรือ คีย์แล้ว 3 5 8")]
+        missing = [n for n in nos if ledger.get(n) is None]
+        if len(missing) == len(nos):
+            last = len(ledger)
+            have = f"ตอนนี้มีรายการที่ 1 ถึง {last}" if last else "ตอนนี้ยังไม่มีรายการ"
+            return [Reply(f"ไม่มีรายการที่ {number_ranges(missing)} ใน อปท. ของคุณค่ะ ({have}) "
+                          "ยังไม่ได้ทำเครื่องหมายใด", (Choice("ค้างคีย์", "cmd:pending"),))]
+        before = {n: ledger.get(n) for n in nos}
         done = ledger.mark_keyed(nos, by=ctx.user, now=ctx.now)
         left = len(ledger.pending_keyback())
-        return [Reply(f"ทำเครื่องหมายคีย์แล้ว {len(done)} รายการ · ยังค้างคีย์ {left} รายการ",
-                      (Choice("ค้างคีย์", "cmd:pending"),))]
+        lines = [f"ทำเครื่องหมายคีย์แล้ว {len(done)} รายการ · ยังค้างคีย์ {left} รายการ"]
+        if missing:
+            lines.append(f"ไม่มีรายการที่ {number_ranges(missing)}")
+        voided = [n for n, e in before.items() if e is not None and e.voided]
+        if voided:
+            lines.append(f"ข้ามรายการที่ยกเลิกแล้ว: {number_ranges(voided)}")
+        again = [n for n, e in before.items() if e is not None and e.keyed and not e.voided]
+        if again:
+            lines.append(f"คีย์ไว้แล้วก่อนหน้านี้: {number_ranges(again)}")
+        return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),))]
 
     # ------------------------------------------------------------------ export
 
@@ -329,10 +364,14 @@ class LedgerFeature(Feature):
         lao = self.dir.lao(member.lao_code) or Lao(member.lao_code, member.lao_code)
         entries = ledger.entries(lo, hi)
         if not entries:
-            return [Reply("ยังไม่มีรายการในช่วงนี้ให้ส่งออกค่ะ")]
-        blob = export_file(lao, entries, fmt, lo, hi, now=ctx.now)
+            return [Reply(f"ไม่มีรายการในช่วง {period_th(lo, hi)} ให้ส่งออกค่ะ" if lo and hi else
+                          "ยังไม่มีรายการให้ส่งออกค่ะ")]
+        period = period_th(lo or entries[0].date, hi or entries[-1].date)
+        opening = brought_forward(ledger.entries(), lo or entries[0].date)
+        blob = export_file(lao, entries, fmt, lo, hi, now=ctx.now, opening=opening)
         voided = sum(1 for e in entries if e.voided)
-        return [Reply(f"ไฟล์{'Excel' if fmt == 'xlsx' else ' CSV'} รายการของ {lao.name} "
+        kind = "Excel" if fmt == "xlsx" else "CSV"
+        return [Reply(f"ไฟล์ {kind} รายการของ {lao.name} ช่วง {period} "
                       f"{len(entries)} รายการ (ยกเลิก {voided}) เรียงตามวันที่ สำหรับคีย์ย้อนหลัง",
                       file=blob, private=True)]
 
@@ -357,11 +396,88 @@ class LedgerFeature(Feature):
             target = self.dir.member(arg)
             if target is None or target.lao_code != lao_code:
                 return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
-            self.dir.unbind(arg)
-            return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ")]
+            step = RemoveMember.start(ctx.now, lao=lao_code, user=arg,
+                                      name=target.name or target.user)
+            ctx.session.set_step(step)
+            return [Reply(f"ลบ {step.name} ออกจาก อปท. ใช่ไหมคะ\n"
+                          "รายการที่คนนี้บันทึกไว้ยังอยู่ในสมุดของ อปท.",
+                          (step.yes_choice("ยืนยันลบ"), step.cancel_choice("ไม่ลบ")))]
         if not arg.isdigit():
             return None
         return self._void_or_ask(ctx, member, self.book.ledger(lao_code), int(arg), "")
+
+    def _remove_member(self, member: Member | None, lao_code: str, user: str) -> list[Reply]:
+        if member is None or member.lao_code != lao_code or not member.is_admin:
+            return [Reply("ลบสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
+        target = self.dir.member(user)
+        if target is None or target.lao_code != lao_code:
+            return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
+        self.dir.unbind(user)
+        return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ")]
+
+
+@step_kind
+@dataclass(frozen=True, kw_only=True)
+class VoidReason(Step):
+    """``ยกเลิก 2`` without a reason: waits for the reason."""
+
+    kind: ClassVar[str] = "ledger.void_reason"
+    feature: ClassVar[str] = "ledger"
+    input_topics: ClassVar[frozenset[str]] = frozenset(
+        {"bot.void_howto", "guide.receipt_void", "guide.mismatch"})
+    lao: str
+    no: int
+
+    @property
+    def prompt(self) -> str:
+        return f"เหตุผลที่ยกเลิกรายการที่ {self.no}"
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้ยกเลิกรายการที่ {self.no} ค่ะ (ถ้าจะยกเลิก พิมพ์ ยกเลิก {self.no} เหตุผล)"
+
+    def confirm_text(self, text: str) -> str:
+        return f"ยกเลิกรายการที่ {self.no} ด้วยเหตุผล “{text}” ใช่ไหมคะ"
+
+
+@step_kind
+@dataclass(frozen=True, kw_only=True)
+class RemoveMember(Step):
+    """A tapped member-removal button: waits for the admin's confirmation."""
+
+    kind: ClassVar[str] = "ledger.remove_member"
+    feature: ClassVar[str] = "ledger"
+    waits: ClassVar[Waits] = "confirm"
+    lao: str
+    user: str
+    name: str
+
+    @property
+    def prompt(self) -> str:
+        return f"ยืนยันลบ {self.name} ออกจาก อปท."
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้ลบ {self.name} ออกจาก อปท. ค่ะ"
+
+
+def number_ranges(nos: Sequence[int]) -> str:
+    """``[50, 51, 52, 60]`` -> ``"50-52, 60"``."""
+    out: list[str] = []
+    run: list[int] = []
+    for n in sorted(set(nos)):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [n]
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ", ".join(out)
+
+
+def period_th(lo: date, hi: date) -> str:
+    """``1 ก.ค. 2567 - 31 ก.ค. 2567``, or one day."""
+    return thai_date(lo) if lo == hi else f"{thai_date(lo)} - {thai_date(hi)}"
 
 
 def _extras(doc_no: str | None, method: str | None) -> str:

@@ -6,7 +6,8 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import ClassVar
 
 from bot.contract import Choice, Reply, UserKey
 from bot.entries import Lao
@@ -22,11 +23,10 @@ from bot.outbox import (
     province_of,
 )
 from bot.status import BANGKOK, STATES, StatusBoard, StatusUpdate, parse_state
+from bot.steps import STEP_MINUTES, Step, Waits, step_kind
 from bot.store import Store
-from bot.text import clean
 from bot.thaifmt import thai_datetime
 
-DRAFT_MINUTES = 30
 MAX_NOTICE_TEXT = 1500
 STATE_WORDS = {"ปกติ": "normal", "ล่ม": "down", "บางส่วน": "partial", "ปิดปรับปรุง": "maintenance"}
 
@@ -66,7 +66,6 @@ SETSTATUS_HELP = (
     "สถานะที่ใช้ได้: ใช้งานได้ปกติ (ปกติ), ขัดข้อง, ใช้งานได้บางส่วน, ปิดปรับปรุง"
 )
 EXPIRED = "รายการนี้หมดอายุหรือจัดการไปแล้วค่ะ ถ้าต้องการส่ง พิมพ์คำสั่งใหม่อีกครั้ง"
-CONFIRM_WORDS = frozenset({"ยืนยัน", "ยืนยันส่ง", "ส่งเลย", "ตกลง", "ok", "yes"})
 
 
 # --------------------------------------------------------------------------- texts
@@ -396,7 +395,7 @@ class NoticesFeature(Feature):
             return [Reply(ANNOUNCE_HELP)]
         if len(body) > MAX_NOTICE_TEXT:
             return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_NOTICE_TEXT:,} ตัวอักษร) ช่วยย่อให้สั้นลง")]
-        draft = {"kind": "announce", "text": body, "province": province}
+        draft = {"what": "announce", "text": body, "province": province}
         return self._preview(ctx, draft, announce_text(body, province), province)
 
     def setstatus(self, ctx: Context, args: str) -> list[Reply]:
@@ -415,8 +414,7 @@ class NoticesFeature(Feature):
         restored = state == "normal" and view is not None and view.state != "normal"
         probe = StatusUpdate(0, ctx.now, state, message, "resolved" if restored else "update")
         sample = self.publisher.status_text(probe, restored=restored)
-        draft = {"kind": "status", "state": state, "message": message,
-                 "phase": probe.phase}
+        draft = {"what": "status", "state": state, "message": message, "phase": probe.phase}
         head = f"สถานะจะเปลี่ยนเป็น \"{STATES[state]}\" ทันทีที่ยืนยัน\n"
         if restored:
             head += "สมาชิก อปท. จะได้จำนวนรายการค้างคีย์ของ อปท. ตัวเองต่อท้ายข้อความนี้\n"
@@ -427,15 +425,14 @@ class NoticesFeature(Feature):
         key = new_key(ctx.now)
         counts = self.publisher.audience_size(province)
         total = sum(counts.values())
-        ctx.session.set_pending(self.name, draft={**draft, "key": key,
-                                                  "at": ctx.now.isoformat()})
+        ctx.session.set_step(NoticeDraft.start(ctx.now, key=key, **draft))
         per = ", ".join(f"{ch.upper() if ch == 'line' else 'Telegram'} {n:,}"
                         for ch, n in sorted(counts.items()))
         text = (
             f"{head}ตัวอย่างข้อความที่จะส่ง:\n────────\n{sample}\n────────\n"
             f"ส่งถึงผู้รับแจ้งเตือน {total:,} ราย{scope_th(province)}"
             + (f" ({per})" if per else "")
-            + "\nกด \"ยืนยันส่ง\" เพื่อส่ง หรือ \"ยกเลิก\" ถ้ายังไม่ส่ง"
+            + f"\nกด \"ยืนยันส่ง\" เพื่อส่ง (ภายใน {STEP_MINUTES} นาที) หรือ \"ยกเลิก\" ถ้ายังไม่ส่ง"
         )  # fmt: skip
         return [Reply(text, (Choice("ยืนยันส่ง", f"notice:confirm:{key}"),
                              Choice("ยกเลิก", f"notice:cancel:{key}")), private=True)]
@@ -445,39 +442,35 @@ class NoticesFeature(Feature):
         if kind != "notice":
             return None
         verb, _, key = rest.partition(":")
-        pending = ctx.session.pending
-        draft = pending.get("draft") if pending and pending.get("feature") == self.name else None
-        if not isinstance(draft, dict) or draft.get("key") != key:
+        draft = ctx.session.step
+        if not isinstance(draft, NoticeDraft) or draft.key != key:
             return [Reply(EXPIRED)]
+        ctx.session.clear_step()
         if verb == "cancel":
-            ctx.session.clear_pending()
             return [Reply("ยกเลิกแล้วค่ะ ไม่ได้ส่งอะไรออกไป")]
         if verb == "confirm":
             return self._confirm(ctx, draft)
         return [Reply(EXPIRED)]
 
-    def on_pending(self, ctx: Context, text: str) -> list[Reply] | None:
-        pending = ctx.session.pending or {}
-        draft = pending.get("draft")
-        if isinstance(draft, dict) and clean(text) in CONFIRM_WORDS:
-            return self._confirm(ctx, draft)
-        return None  # anything else drops the draft: nothing is sent without a confirm
+    def on_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
+        # the engine lets only a yes word (or the step's yes button) through to here
+        if isinstance(step, NoticeDraft):
+            return self._confirm(ctx, step)
+        return [Reply(step.undone_text())]
 
-    def _confirm(self, ctx: Context, draft: dict[str, str]) -> list[Reply]:
-        ctx.session.clear_pending()
+    def _confirm(self, ctx: Context, draft: NoticeDraft) -> list[Reply]:
         if not self.is_admin(ctx):
             return [Reply(REFUSED, (STATUS, SUBSCRIBE))]
-        made = datetime.fromisoformat(draft["at"])
-        if ctx.now - made > timedelta(minutes=DRAFT_MINUTES):
+        if draft.expired(ctx.now):
             return [Reply(EXPIRED)]
-        key = draft["key"]
-        if draft["kind"] == "announce":
-            notice = self.publisher.announce(text=draft["text"], key=key, now=ctx.now,
-                                             by=ctx.user, province=draft.get("province", ""))
+        key = draft.key
+        if draft.what == "announce":
+            notice = self.publisher.announce(text=draft.text, key=key, now=ctx.now,
+                                             by=ctx.user, province=draft.province)
             head = "ส่งประกาศเข้าคิวแล้วค่ะ"
         else:
             update, maybe = self.publisher.set_status(
-                state=draft["state"], message=draft["message"], phase=draft.get("phase", "update"),
+                state=draft.state, message=draft.message, phase=draft.phase or "update",
                 key=key, now=ctx.now, by=ctx.user,
             )  # fmt: skip
             assert maybe is not None
@@ -488,3 +481,31 @@ class NoticesFeature(Feature):
                       "(Telegram ส่งได้ราว 30 ข้อความต่อวินาที รายชื่อมากอาจใช้เวลาหลายนาที)\n"
                       f"เลขที่ประกาศ {notice.id}", (STATUS,))]
 
+
+
+@step_kind
+@dataclass(frozen=True, kw_only=True)
+class NoticeDraft(Step):
+    """An admin's ``/announce`` or ``/setstatus`` preview: waits for "ยืนยันส่ง"."""
+
+    kind: ClassVar[str] = "notices.draft"
+    feature: ClassVar[str] = "notices"
+    waits: ClassVar[Waits] = "confirm"
+    key: str
+    what: str  # "announce" or "status"
+    text: str = ""
+    province: str = ""
+    state: str = ""
+    message: str = ""
+    phase: str = ""
+
+    @property
+    def prompt(self) -> str:
+        return "ยืนยันส่งประกาศ" if self.what == "announce" else "ยืนยันเปลี่ยนสถานะระบบ"
+
+    def undone_text(self) -> str:
+        what = "ประกาศ" if self.what == "announce" else "การเปลี่ยนสถานะ"
+        return f"ยังไม่ได้ส่ง{what}ค่ะ (ร่างถูกยกเลิก ถ้าจะส่ง พิมพ์คำสั่งใหม่อีกครั้ง)"
+
+    def owns_action(self, action: str) -> bool:
+        return action.startswith("notice:") and action.endswith(f":{self.key}")

@@ -34,6 +34,7 @@ __all__ = [
     "EXAMPLE_PAYMENT",
     "EXAMPLE_RECEIPT",
     "PERIOD_EXAMPLE",
+    "QUESTION_RE",
     "LineResult",
     "describe",
     "format_entry",
@@ -91,6 +92,7 @@ _QUESTION_RE = re.compile(
     r"|ได้ไหม|ได้มั้ย|ได้มั๊ย|ได้หรือไม่|ได้ป่ะ|ต้องทำ|ขั้นตอน"
     rf"|(?:(?<!ผ้า)ไหม|มั้ย|มั๊ย|ป่ะ|ไง|หรือยัง|หรือไม่|อะไร|ไหน)\s*{_PARTICLES}\s*$"
 )
+QUESTION_RE = _QUESTION_RE  # the engine asks before taking a question as a step's input
 
 # --------------------------------------------------------------------------- Thai number words
 
@@ -127,6 +129,9 @@ _NOT_AMOUNT_BEFORE_RE = re.compile(
     r"|(?:^|(?<=\s))\d?[ก-ฮ]{2})\s?$"
 )
 _AMOUNT_LEAD_RE = re.compile(r"(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รวม(?:เป็นเงิน)?)\s?$")
+_SYM_AMOUNT_RE = re.compile(rf"\s?(?:[\d฿]|(?:{_W})|ค่า)")  # "+ 1500", "+ สองพันบาท", "+ค่า"
+# After a spaced kind word and no number, these make a chat line, not an entry ("รับ แจ้งเตือน").
+_CHAT_AFTER_KIND_RE = re.compile(r"แจ้ง|แล้ว|ได้|ครับ|ค่ะ|คะ|จ้า|นะ|ก่อน|เลย|ด้วย|หน่อย|ทราบ")
 _TRIES_RE = re.compile(rf"\d|บาท|สตางค์|^[\s:=\-]*(?:{_W})+(?=\s|$)")
 _DIGIT_TOKEN_RE = re.compile(r"\S*\d\S*")
 _HAS_DIGIT_RE = re.compile(r"\d")
@@ -172,6 +177,12 @@ _DAY_MONTH_RE = re.compile(
     r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?P<s>[/.\-])(?P<m>\d{1,2})"
     r"(?!\d|[/.\-]\d)"
 )
+# A bare "10/7" (day/month, no year): only when both parts can be a day and a month.
+_BARE_DAY_MONTH_RE = re.compile(
+    r"(?<![\d,./\-A-Za-z\ue000])(?P<d>0?[1-9]|[12]\d|3[01])/(?P<m>0?[1-9]|1[0-2])"
+    r"(?![\d/.,\-]|\s?(?:บาท|บ\.|สตางค์|สต\.|ถัง|ลิตร|ชั่วโมง|ชม\.|คน|ชิ้น|กก\.|กิโล|โหล|แผ่น"
+    r"|ก้อน|ห่อ|กล่อง|ขวด|ถุง|ชุด|อัน|ตัว|เท่า|ส่วน|ไร่|งาน|ตร\.|เมตร|ม\.|หน่วย|รอบ|ครั้ง))"
+)  # "1/2 ถัง" is half a tank, not 1 February
 _DAY_ONLY_RE = re.compile(r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?![\d/.,\-])")
 _RELATIVE_RE = re.compile(r"(?:ลง)?(?P<w>เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้)")
 
@@ -289,8 +300,10 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     or 2,500?) are refused as ambiguous unless written formally with ``ถ้วน`` or สตางค์.
 
     Date: ``วันนี้``/``เมื่อวาน``/``เมื่อวานซืน``, ``d/m/y`` (also ``-`` or ``.``), ``9 ก.ค. 67``,
-    ``9 กรกฎาคม 2567``, ``9 ก.ค.`` (this year, or last year if that would be in the future),
-    ``วันที่ 15/7`` and ``วันที่ 15`` (this month, or last month); a bare ``15/7`` is *not* a date.
+    ``9 กรกฎาคม 2567``; without a year (``9 ก.ค.``, ``15/7``, ``วันที่ 15/7``) the most recent
+    such day that is not in the future (``ParsedEntry.year_assumed`` is set so the echo can name
+    the year); ``วันที่ 15`` (this month, or last month). A bare ``3/2`` after ``หมู่``/``ห้อง``
+    and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
     A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
     Buddhist era when 25yy is within 10 years of today's BE year, otherwise 20yy CE.
 
@@ -306,10 +319,15 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     the description; emoji are dropped and Thai digits become Arabic digits everywhere
     (also in ``doc_no``).
 
+    Two numbers side by side where the amount goes (``รับ 1500 200 ค่าขยะ``) are refused as
+    ambiguous.
+
     Not an entry: no kind word at the start, a question (``?``, ``ยังไง``, ``ไหม`` ...), a kind
     word glued into another word (``รับทราบ``, ``รับรอง``), ``+``/``-`` not followed by a number,
-    no digit, ``บาท`` or leading number word after the kind word (``รับ ค่าขยะ``), or text
-    longer than ``MAX_LINE`` characters.
+    a number word or ``ค่า``, a kind word glued to text without a number (``จ่ายเช็ค``), or
+    text longer than ``MAX_LINE`` characters. A spaced kind word or one before ``ค่า…`` with no
+    amount (``รับ ค่าขยะ``, ``จ่ายค่าไฟ``) *is* an entry attempt: EntryError says what is
+    missing.
 
     Args:
         text: The line as typed.
@@ -449,15 +467,23 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
         return None
     rest = text[m.end() :]
     if m["sym"]:
-        if not re.match(r"\s?[\d฿]", rest):
+        if not _SYM_AMOUNT_RE.match(rest):
             return None
         kind: Kind = "receipt" if m["sym"] == "+" else "payment"
     else:
         kind = "receipt" if m["receipt"] else "payment"
         if _STOP_RE.match(rest):
             return None
-    if _QUESTION_RE.search(rest) or not _TRIES_RE.search(rest):
+    if _QUESTION_RE.search(rest):
         return None
+    # "รับ ค่าขยะ", "จ่ายค่าไฟ": the kind word on its own or before "ค่า…" is an entry missing
+    # its amount (the clerk gets the parser's message); "จ่ายเช็ค", "+ สมาชิกใหม่" are not.
+    if not _TRIES_RE.search(rest):
+        bare = rest.lstrip()
+        if not (bare.startswith("ค่า") or (rest[:1].isspace() and not m["sym"])):
+            return None
+        if _STOP_RE.match(bare) or _CHAT_AFTER_KIND_RE.match(bare):
+            return None
     return kind, rest
 
 
@@ -619,6 +645,7 @@ class _Parser:
         self.cheque_no: str | None = None
         self.bare_cheque: tuple[int, int, str] | None = None
         self.echoes: list[re.Match[str]] = []  # one amount in figures and again in words
+        self.year_assumed = False
 
     # ---------------------------------------------------------------- helpers
 
@@ -657,8 +684,12 @@ class _Parser:
             else:
                 description = f"{description} เช็คเลขที่ {self.cheque_no}".strip()
         if not _LETTER_RE.search(description):
-            raise self.fail("ยังไม่มีรายการ บอกด้วยว่าเป็นค่าอะไร")
-        return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method)
+            word = KIND_TH[self.kind]
+            raise self.fail(f"{word} {format_baht(amount)} เป็นค่าอะไรคะ ใส่ชื่อรายการต่อท้ายด้วย",
+                            f"{word} {format_amount(amount).removesuffix('.00')} "
+                            f"{'ค่าน้ำมันรถ' if self.kind == 'payment' else 'ค่าขยะ'}")
+        return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
+                           year_assumed=self.year_assumed)
 
     def take_cheque_no(self) -> None:
         m = _CHEQUE_NO_RE.search(self.rest)
@@ -698,6 +729,11 @@ class _Parser:
         for m in _DAY_MONTH_RE.finditer(self.rest):
             self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
             self.blank(*m.span())
+        for m in _BARE_DAY_MONTH_RE.finditer(self.rest):
+            if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
+                continue  # "หมู่ 3/2", "ห้อง 4/1": an address, not a date
+            self.add_yearless(int(m["m"]), int(m["d"]), m.group())
+            self.blank(*m.span())
         for m in _DAY_ONLY_RE.finditer(self.rest):
             self.add_day_only(int(m["d"]), m.group().strip())
             self.blank(*m.span())
@@ -718,6 +754,8 @@ class _Parser:
         self.dates.append(self.make_date(y, mo, d, typed))
 
     def add_yearless(self, mo: int, d: int, typed: str) -> None:
+        """The most recent such day that is not in the future."""
+        self.year_assumed = True
         y = self.today.year
         if (mo, d) > (self.today.month, self.today.day):
             y -= 1
@@ -752,7 +790,28 @@ class _Parser:
         found = self.find_amount()
         if found is None:
             self.fail_no_amount()
+        self.refuse_two_numbers(found)
         return self.use_amount(found)
+
+    def refuse_two_numbers(self, found: re.Match[str]) -> None:
+        """``รับ 1500 200 ค่าขยะ``: two numbers side by side where the amount goes; ask."""
+        for m in _AMOUNT_RE.finditer(self.rest):
+            if m.span() == found.span() or m["num"] is None or m["neg"]:
+                continue
+            if any(m.span() == e.span() for e in self.echoes):
+                continue
+            gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
+                   else self.rest[m.end() : found.start()])
+            if m.start() < found.end() and m.end() > found.start():
+                continue
+            if gap.strip(" ,;:/") or _NOT_AMOUNT_BEFORE_RE.search(
+                self.rest, max(0, m.start() - 16), m.start()
+            ):
+                continue
+            one, two = sorted((found, m), key=lambda x: x.start())
+            raise self.fail(f"มีตัวเลขติดกันสองจำนวน (“{one.group().strip()}” และ "
+                            f"“{two.group().strip()}”) ไม่แน่ใจว่าจำนวนเงินคือเท่าไร "
+                            "ยังไม่ได้บันทึก พิมพ์ใหม่ให้มีจำนวนเงินจำนวนเดียว")
 
     def find_amount(self) -> re.Match[str] | None:
         """The amount: the number right after the kind word, else the marked one, else the first.
@@ -796,7 +855,7 @@ class _Parser:
             digit_at = tok.start() + next(i for i, c in enumerate(tok.group()) if c.isdigit())
             if not _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, digit_at - 16), digit_at):
                 raise self.fail(f"อ่านจำนวนเงิน “{tok.group()}” ไม่ได้ {_AMOUNT_HINT}")
-        raise self.fail("ไม่พบจำนวนเงิน")
+        raise self.fail(f"ไม่พบจำนวนเงิน ใส่จำนวนเงินต่อจากคำว่า “{KIND_TH[self.kind]}”")
 
     def same_amount_in_words(self, a: re.Match[str], b: re.Match[str]) -> bool:
         """One of the two is written in words and both say the same amount."""

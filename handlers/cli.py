@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from handlers.spool import SpoolRequest
 
 
+MAX_FORM_DAYS = 400  # bot.forms.render_filled refuses longer periods
+
+
+class UsageError(Exception):
+    """Bad input on the command line: printed as ``elaas-bot: message``, exit code 2."""
+
+
 def _settings() -> Settings:
     try:
         return Settings.from_env()
@@ -34,7 +41,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     lock = lock_data_dir(settings.data_dir)
     try:
         core = build_core(settings)
-        run_console(core.engine, user_id=args.user)
+        run_console(core.engine, user_id=args.user, export_dir=settings.export_dir)
         core.store.close()
     finally:
         lock.release()
@@ -99,7 +106,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from bot.entries import EntryError, NotAnEntry
     from bot.quickentry import parse_entry
 
-    today = date.fromisoformat(args.today) if args.today else date.today()
+    today = _iso_day(args.today, "--today") if args.today else date.today()
     text = " ".join(args.text)
     try:
         entry = parse_entry(text, today)
@@ -186,7 +193,16 @@ def cmd_lao_invite(args: argparse.Namespace) -> int:
     return 0
 
 
-def _day(text: str | None) -> date | None:
+def _iso_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option}: {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _day(text: str | None, option: str = "--from", *, end: bool = False) -> date | None:
+    """A day typed as YYYY-MM-DD or as in chat (9/7/2567, ก.ค. 2567: its first or last day)."""
+    from bot.entries import EntryError
     from bot.quickentry import parse_period
 
     if not text:
@@ -194,11 +210,31 @@ def _day(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        return parse_period(text, date.today())[0]
+        pass
+    try:
+        lo, hi = parse_period(text, datetime.now(BANGKOK).date())
+    except EntryError:
+        raise UsageError(f"{option}: cannot read the date {text!r} "
+                         "(use YYYY-MM-DD, e.g. 2024-07-01, or 1/7/2567)") from None
+    return hi if end else lo
+
+
+def _period(args: argparse.Namespace, *, max_days: int | None = None,
+            default: date | None = None) -> tuple[date | None, date | None]:
+    """``--from``/``--to`` checked: readable, in order, not longer than ``max_days``."""
+    lo = _day(args.date_from, "--from") or default
+    hi = _day(args.date_to, "--to", end=True) or (lo if default else None)
+    if lo and hi and hi < lo:
+        raise UsageError(f"--to {hi.isoformat()} is before --from {lo.isoformat()}: "
+                         "nothing written (swap them?)")
+    if max_days is not None and lo and hi and (hi - lo).days + 1 > max_days:
+        raise UsageError(f"the period {lo.isoformat()}..{hi.isoformat()} is "
+                         f"{(hi - lo).days + 1} days; at most {max_days} days at a time")
+    return lo, hi
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.export import export_file
+    from bot.export import brought_forward, export_file
     from bot.ledger import LedgerBook
 
     settings = _settings()
@@ -207,9 +243,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if lao is None:
         print(f"elaas-bot: no LAO with code {args.code}", file=sys.stderr)
         return 2
-    lo, hi = _day(args.date_from), _day(args.date_to)
-    entries = book.ledger(args.code).entries(lo, hi)
-    blob = export_file(lao, entries, args.format, lo, hi, now=datetime.now(BANGKOK))
+    lo, hi = _period(args)
+    ledger = book.ledger(args.code)
+    entries = ledger.entries(lo, hi)
+    opening = brought_forward(ledger.entries(), lo or (entries[0].date if entries else date.max))
+    blob = export_file(lao, entries, args.format, lo, hi, now=datetime.now(BANGKOK),
+                       opening=opening)
     out = Path(args.output or blob.filename)
     out.write_bytes(blob.data)
     print(f"wrote {out} ({len(entries)} entries, {len(blob.data):,} bytes)")
@@ -408,6 +447,7 @@ def cmd_form(args: argparse.Namespace) -> int:
         print(f"elaas-bot: no form {args.id!r}; one of: {', '.join(catalog.ids())}",
               file=sys.stderr)
         return 2
+    lo, hi = _period(args, max_days=MAX_FORM_DAYS, default=datetime.now(BANGKOK).date())
     if args.lao is None:
         blob = render_blank(form, args.format)
     else:
@@ -419,12 +459,13 @@ def cmd_form(args: argparse.Namespace) -> int:
         if not form.fillable:
             blob = render_blank(form, args.format, lao=lao)
         else:
-            today = datetime.now(BANGKOK).date()
-            lo = _day(args.date_from) or today
-            hi = _day(args.date_to) or lo
-            blob = render_filled(form, args.format, lao=lao,
-                                 entries=book.ledger(lao.code).entries(), date_from=lo,
-                                 date_to=hi, printed_at=datetime.now(BANGKOK))
+            assert lo is not None and hi is not None  # the default fills both
+            try:
+                blob = render_filled(form, args.format, lao=lao,
+                                     entries=book.ledger(lao.code).entries(), date_from=lo,
+                                     date_to=hi, printed_at=datetime.now(BANGKOK))
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
     out = Path(args.output or blob.filename)
     out.write_bytes(blob.data)
     print(f"wrote {out} ({len(blob.data):,} bytes)")
@@ -516,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (DataError, StoreError) as exc:
+    except (DataError, StoreError, UsageError) as exc:
         print(f"elaas-bot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

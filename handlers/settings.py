@@ -49,6 +49,7 @@ class Settings:
     port: int = 8080
     admins: frozenset[UserKey] = frozenset()
     file_secret: str = field(default="", repr=False)
+    export_dir: Path = Path("exports")
 
     @property
     def line_enabled(self) -> bool:
@@ -126,6 +127,7 @@ class Settings:
             port=port,
             admins=frozenset(admins),
             file_secret=file_secret,
+            export_dir=Path(values.get("ELAAS_EXPORT_DIR") or "exports"),
         )
 
     def resolved_file_secret(self) -> bytes:

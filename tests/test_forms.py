@@ -427,7 +427,9 @@ def test_daily_cash_report_single_day_has_no_total_row() -> None:
     ws = sheet(fill("daily-cash-report", date_from=day, date_to=day))
     rows = table_rows(ws, f)
     assert len(rows) == 2
-    assert Decimal(str(rows[1]["balance"])) == Decimal("845.25")
+    # the balance carried in is the earlier days' entries (1 Jul: 250.25), as in the XLSX export
+    assert Decimal(str(rows[0]["balance"])) == Decimal("250.25")
+    assert Decimal(str(rows[1]["balance"])) == Decimal("1095.50")
 
 
 def test_keyback_worksheet_lists_unkeyed_live_entries() -> None:
