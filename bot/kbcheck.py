@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.knowledge import Problem, check_knowledge, default_knowledge_dir
+from bot.knowledge import MAX_FIRST, Problem, check_knowledge, default_knowledge_dir
 from bot.matching import Matcher, pipeline_for
+from bot.signals import sample_snapshot
 
 
 def run_checks(root: Path | None = None) -> list[Problem]:
@@ -26,6 +27,18 @@ def run_checks(root: Path | None = None) -> list[Problem]:
         problems.extend(check_catalog(root / "forms", kb.ids if kb else None))
     if kb is None:
         return problems
+    # Status answers are measured filled from a long realistic record (stale, probe, votes).
+    sample = sample_snapshot().fields()
+    for t in kb.topics:
+        if t.is_status:
+            try:
+                first = t.first.format(**sample)
+            except (KeyError, IndexError, ValueError):
+                continue  # reported by check_knowledge as a bad placeholder
+            if len(first) > MAX_FIRST:
+                problems.append(Problem(t.file, t.line, t.id,
+                                        f"first message is {len(first)} characters when filled"
+                                        f" (at most {MAX_FIRST})"))
     matcher = Matcher(kb, pipeline_for(kb))
     for t in kb.topics:
         for phrasing, line in zip(t.phrasings, t.phrasing_lines, strict=False):

@@ -171,6 +171,12 @@ def build_audience(notice: Notice, subscribers: Iterable[Subscriber], directory:
     laos: dict[str, Lao | None] = {}
     variants: dict[str, OutMessage] = {}
     out: list[Recipient] = []
+    if notice.to:  # addressed (an alert to admins): exactly these users, subscribed or not
+        keys = sorted({UserKey.parse(k) for k in notice.to if ":" in k},
+                      key=lambda u: (u.channel, u.user_id))
+        direct = tuple(Recipient(u.channel, u.user_id, "direct") for u in keys
+                       if u.channel in PUSH_CHANNELS)
+        return Audience({"direct": OutMessage(notice.text, (STATUS,))}, direct)
     restored = notice.kind == "restored"
     for sub in sorted(subscribers, key=lambda s: (s.channel, s.user_id)):
         if not sub.receives:
