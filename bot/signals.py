@@ -12,7 +12,7 @@ from bot.contract import Choice, Reply
 from bot.feature import Context, Feature
 from bot.ledger import Directory
 from bot.outbox import Notice, Outbox, province_of
-from bot.status import BANGKOK, StatusBoard, StatusView, when_th
+from bot.status import BANGKOK, StatusBoard, StatusView
 from bot.store import Store
 
 PROBE_TABLE = "status/probe"

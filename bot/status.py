@@ -177,6 +177,7 @@ class StatusBoard:
 
     def __init__(self, store: Store, seed: Path | None = None, *,
                  stale_days: int = DEFAULT_STALE_DAYS, probe_enabled: bool = False):
+        self.store = store
         self._table = store.table(TABLE)
         self.stale_days = stale_days
         self.probe_enabled = probe_enabled

@@ -15,6 +15,7 @@ from bot.ledger import LedgerBook
 from bot.ledger_chat import LedgerFeature
 from bot.matching import load_language
 from bot.notices import NoticesFeature
+from bot.signals import FieldReportsFeature
 from bot.status import StatusBoard
 from bot.store import MemoryStore, Store, TinyStore
 from handlers.settings import Settings
@@ -50,7 +51,9 @@ def build_core(
     kb, pipeline = load_language(root.resolve())
     if store is None:
         store = MemoryStore() if memory else TinyStore(settings.data_dir)
-    status = StatusBoard(store, seed=root / "status.yaml")
+    status = StatusBoard(store, seed=root / "status.yaml",
+                         stale_days=settings.status_stale_days,
+                         probe_enabled=bool(settings.probe_url))
     book = LedgerBook(store)
     catalog = form_catalog(root.resolve())
     notices = NoticesFeature(store, status, {str(a) for a in settings.admins},
@@ -59,6 +62,7 @@ def build_core(
         LedgerFeature(book, offer_demo=True),
         FormsFeature(catalog, book),
         notices,
+        FieldReportsFeature(store, status, probe_on=bool(settings.probe_url)),
     ]
     labels = {f.id: f.button for f in catalog.all()}
     engine = Engine(kb, pipeline, store, status, features, form_labels=labels)

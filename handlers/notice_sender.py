@@ -77,6 +77,7 @@ LINE_MESSAGES_PER_REQUEST = 5
 LINE_TEXT_LIMIT = 5000
 TELEGRAM_TEXT_LIMIT = 4096
 RETRY_NAMESPACE = uuid.UUID("6f1c2a0e-5b8d-4c47-9a51-3d0b6e2f7c11")
+DIRECT = "direct"  # the variant of an addressed notice (bot.notices.build_audience)
 _SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
 BROKEN_PAUSE = 60.0
 FINAL_TG = frozenset({"ok", "blocked", "failed", "unknown", "skipped"})
@@ -642,7 +643,8 @@ class NoticeSender:
         for i, (variant, ids) in enumerate(plan.line_batches):
             requests = line_requests(plan.variants[variant])
             # Unsubscribed since the plan was made: leave them out (never add anybody).
-            to = [u for u in ids if f"line:{u}" in receiving]
+            # An addressed notice (an alert to admins) does not depend on subscriptions.
+            to = [u for u in ids if variant == DIRECT or f"line:{u}" in receiving]
             for k, messages in enumerate(requests):
                 if (i, k) in done:
                     continue
@@ -707,7 +709,7 @@ class NoticeSender:
         for chat, variant in plan.telegram:
             if last.get(chat) in FINAL_TG:
                 continue
-            if f"telegram:{chat}" not in receiving:
+            if variant != DIRECT and f"telegram:{chat}" not in receiving:
                 journal.append([{"tg": chat, "s": "skipped", "detail": "unsubscribed"}])
                 continue
             queue.put_nowait((chat, variant))

@@ -89,8 +89,9 @@ class ServeError(RuntimeError):
 def default_extensions() -> list[Extension]:
     """Extensions every ``serve`` installs; add yours here (see the module docstring)."""
     from handlers.notice_sender import install_notices  # the status page and notice sender
+    from handlers.probe import install_watch  # the e-LAAS probe and the disagreement alerts
 
-    return [install_notices]
+    return [install_notices, install_watch]
 
 
 def add_background(app: web.Application, name: str, factory: BackgroundFactory) -> None:

@@ -21,6 +21,7 @@ from bot.store import MemoryStore
 from handlers.status_page import add_status_routes
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+FRESH_NOW = datetime(2024, 7, 23, 8, 0, tzinfo=BANGKOK)  # a day after the last update
 EVIL = "<script>alert('x')</script> & \"quotes\""
 BASE = "https://bot.example.go.th"
 
@@ -38,7 +39,7 @@ def board() -> StatusBoard:
 @pytest.fixture
 async def server(board: StatusBoard) -> AsyncIterator[TestServer]:
     app = web.Application()
-    add_status_routes(app, board, BASE + "/")
+    add_status_routes(app, board, BASE + "/", clock=lambda: FRESH_NOW)
     srv = TestServer(app, host="127.0.0.1")
     await srv.start_server()
     yield srv
