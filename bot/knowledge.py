@@ -19,7 +19,8 @@ STATUS_FIELDS = frozenset({"state", "since", "expected", "message", "ref", "upda
                            "official", "signals"})
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # The year after a regulation's name, within the same line: "... ของ อปท. พ.ศ. 2547".
-_YEAR = re.compile(r"[^\n]{0,80}?(พ\.ศ\.\s*[0-9๐-๙]{4}|ฉบับ(?:ปี)?\s*[0-9๐-๙]{4})")
+# Up to the end of the line or the next regulation's name (whose year may be confirmed).
+_YEAR = re.compile(r"(?:(?!ระเบียบ)[^\n]){0,160}?(พ\.ศ\.\s*[0-9๐-๙]{4}|ฉบับ(?:ปี)?\s*[0-9๐-๙]{4})")
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_\-]+)*$")
 REQUIRED = ("id", "title", "phrasings", "answer", "sources", "reviewed")
 

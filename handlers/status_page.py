@@ -43,6 +43,11 @@ def _rfc3339(dt: datetime) -> str:
     return dt.astimezone(BANGKOK).isoformat(timespec="seconds")
 
 
+def _iso(dt: datetime, time_known: bool) -> str:
+    """ISO 8601 for JSON: a plain date when the source gave no time of day."""
+    return _rfc3339(dt) if time_known else dt.astimezone(BANGKOK).date().isoformat()
+
+
 def entry_id(update: StatusUpdate) -> str:
     """A permanent Atom id for one update (independent of the server's address)."""
     return f"urn:uuid:{uuid.uuid5(ENTRY_NAMESPACE, f'{update.seq}|{update.at.isoformat()}')}"
@@ -58,9 +63,11 @@ def status_json(view: StatusView | None, timeline: list[StatusUpdate],
     current: dict[str, Any] | None = None
     if view is not None:
         current = {
-            "state": view.state, "state_th": view.state_th, "since": _rfc3339(view.since),
+            "state": view.state, "state_th": view.state_th,
+            "since": _iso(view.since, view.since_time_known),
             "expected": view.expected, "ref": view.ref, "message": view.latest.message,
-            "phase": view.latest.phase, "updated": _rfc3339(view.latest.at),
+            "phase": view.latest.phase,
+            "updated": _iso(view.latest.at, view.latest.time_known),
         }  # fmt: skip
     signals: dict[str, Any] = {}
     if snap is not None:
@@ -71,7 +78,8 @@ def status_json(view: StatusView | None, timeline: list[StatusUpdate],
         **signals,
         "current": current,
         "timeline": [{
-            "seq": u.seq, "at": _rfc3339(u.at), "state": u.state, "state_th": u.state_th,
+            "seq": u.seq, "at": _iso(u.at, u.time_known), "state": u.state,
+            "state_th": u.state_th,
             "phase": u.phase, "phase_th": u.phase_th, "message": u.message,
             "expected": u.expected, "ref": u.ref, "time_known": u.time_known,
             "began": u.began.isoformat() if u.began else None,
