@@ -238,7 +238,7 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
         stale = snap is not None and snap.stale
         colour = "#5a6472" if stale else COLOURS.get(view.state, "#5a6472")
         rows = [("ตั้งแต่", view.since_th)]
-        if view.state != "normal":
+        if view.state != "normal" and not stale:  # an old estimate is no estimate now
             rows.append(("คาดว่าจะกลับมา", view.expected or "ยังไม่มีการประกาศ"))
         if view.ref:
             rows.append(("อ้างอิง", view.ref))
@@ -253,20 +253,21 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
                          f"<strong>{e(view.state_th)}</strong> ตั้งแต่ {e(view.since_th)} "
                          f"ประกาศเมื่อ {e(_when(view.latest))} ({snap.age_days:,} วันก่อน) "
                          "ยังไม่มีประกาศใหม่ ตรวจสอบกับ สถจ./อำเภอ</p>")
-        parts += [
-            "<dl>" + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows) + "</dl>",
-            f'<p class="msg">{e(view.latest.message)}</p>',
-        ]
-        if stale:  # the state now is not known: no next steps that assume one
-            parts.append("")
-        elif view.state == "normal":
-            steps = "".join(f"<li>{e(s)}</li>" for s in _KEYBACK)
-            parts.append(f'<div class="next"><strong>ขั้นต่อไป: คีย์ข้อมูลย้อนหลัง</strong>'
-                         f"<ol>{steps}</ol></div>")
-        else:
-            parts.append('<div class="next warn">ระหว่างนี้ทำงบประมาณ รับเงิน จ่ายเงิน และบัญชีด้วยมือ '
-                         "ตามหนังสือ สถ. ที่ มท 0808.4/ว 3369 (23 ส.ค. 2562) "
-                         "และเก็บเอกสารทุกฉบับไว้คีย์ย้อนหลัง</div>")
+        # Old news: the dates are in the warning, the source in the signals, the text in the
+        # timeline; the signals come next on a phone screen.
+        if not stale:
+            parts += [
+                "<dl>" + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows) + "</dl>",
+                f'<p class="msg">{e(view.latest.message)}</p>',
+            ]
+            if view.state == "normal":
+                steps = "".join(f"<li>{e(s)}</li>" for s in _KEYBACK)
+                parts.append(f'<div class="next"><strong>ขั้นต่อไป: คีย์ข้อมูลย้อนหลัง</strong>'
+                             f"<ol>{steps}</ol></div>")
+            else:
+                parts.append('<div class="next warn">ระหว่างนี้ทำงบประมาณ รับเงิน จ่ายเงิน และบัญชี'
+                             "ด้วยมือ ตามแนวทางในหนังสือ สถ. ที่ มท 0808.4/ว 3369 (23 ส.ค. 2562) "
+                             "และเก็บเอกสารทุกฉบับไว้คีย์ย้อนหลัง</div>")
         parts.append("</section>")
     if snap is not None:
         parts.append(_signals_html(snap))
