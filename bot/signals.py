@@ -224,13 +224,13 @@ class Snapshot:
         """The official signal: state, since, source, date posted; stale said plainly."""
         v = self.view
         if v is None:
-            return "สถานะตอนนี้: ไม่ทราบ บอทยังไม่มีประกาศทางการ ตรวจสอบกับ สถจ./อำเภอ"
+            return "สถานะ e-LAAS ตอนนี้: ไม่ทราบ บอทยังไม่มีประกาศทางการ ตรวจสอบกับ สถจ./อำเภอ"
         source = f" ตาม{v.ref}" if v.ref else ""
         if self.stale:
-            return (f"สถานะตอนนี้: ไม่ทราบ ยังไม่มีประกาศใหม่\nข้อมูลล่าสุดที่บอทมีคือ "
+            return (f"สถานะ e-LAAS ตอนนี้: ไม่ทราบ ยังไม่มีประกาศใหม่\nข้อมูลล่าสุดที่บอทมีคือ "
                     f"{v.state_th} ตั้งแต่ {v.since_th}{source} เมื่อ {self.age_days:,} วันก่อน "
                     "ตรวจสอบกับ สถจ./อำเภอ")
-        return (f"ประกาศทางการล่าสุด: {v.state_th} ตั้งแต่ {v.since_th}{source} "
+        return (f"ประกาศทางการล่าสุด: e-LAAS {v.state_th} ตั้งแต่ {v.since_th}{source} "
                 f"(ลงเมื่อ {v.latest.when_th})")
 
     def probe_text(self) -> str:
@@ -249,7 +249,7 @@ class Snapshot:
             return f"ผู้ใช้แจ้ง {hours} ชม.ล่าสุด: ยังไม่มี กดปุ่มด้านล่างบอกได้ค่ะ"
         per = ", ".join(f"{c.province} ได้ {c.up:,} ไม่ได้ {c.down:,}" for c in self.field[:top])
         return (f"ผู้ใช้แจ้ง {hours} ชม.ล่าสุด: เข้าได้ {self.field_up:,} · "
-                f"ยังเข้าไม่ได้ {self.field_down:,} ({per})")
+                f"เข้าไม่ได้ {self.field_down:,} ({per})")
 
     def signals_text(self) -> str:
         return self.probe_text() + "\n" + self.field_text()
@@ -317,7 +317,7 @@ def sample_snapshot() -> Snapshot:
                           time_known=False)
     view = StatusView("maintenance", posted, update, update.expected, ref, False)
     probe = ProbeResult(now - timedelta(minutes=59), "login", 200, 12345)
-    field = tuple(FieldCount(p, 999, 999) for p in ("พระนครศรีอยุธยา", "นครศรีธรรมราช",
+    field = tuple(FieldCount(p, 99, 99) for p in ("พระนครศรีอยุธยา", "นครศรีธรรมราช",
                                                    "ประจวบคีรีขันธ์"))
     return Snapshot(now, view, 14, probe, field, True)
 

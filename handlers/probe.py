@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from aiohttp import web
 
-from bot.signals import AlertWatch, ProbeLog, ProbeResult, classify_probe, snapshot
+from bot.signals import AlertWatch, FieldReports, ProbeLog, ProbeResult, classify_probe, snapshot
 from bot.status import BANGKOK
 from handlers.app import Core
 
@@ -63,6 +63,7 @@ def watch_once(core: Core, now: datetime, result: ProbeResult | None = None) -> 
     """
     if result is not None:
         ProbeLog(core.store).record(result)
+    FieldReports(core.store).prune(now)  # one vote per user is kept; drop the expired ones
     settings = core.settings
     snap = snapshot(core.status, core.store, now, probe_on=bool(settings.probe_url))
     watch = AlertWatch(core.store, {str(a) for a in settings.admins},

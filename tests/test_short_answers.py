@@ -52,7 +52,7 @@ def test_yes_no_questions_start_with_the_answer(late: Core) -> None:
     payroll = reply(late, text="ระบบล่ม เงินเดือนพนักงานออกไหม")[0]
     assert payroll.topic == "guide.payroll" and payroll.text.startswith("จ่ายได้")
     down = reply(late, text="ระบบล่มอยู่ไหม")[0]
-    assert down.text.startswith("สถานะตอนนี้: ไม่ทราบ")  # honest: the record is old
+    assert down.text.startswith("สถานะ e-LAAS ตอนนี้: ไม่ทราบ")  # honest: the record is old
 
 
 def test_corrections_in_the_full_answers(late: Core) -> None:

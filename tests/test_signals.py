@@ -22,10 +22,11 @@ from bot.status import BANGKOK, StatusBoard
 from bot.store import MemoryStore
 from handlers.app import Core, build_core
 from handlers.notice_sender import NoticeSender
-from handlers.probe import probe_once, watch_once
+from handlers.probe import install_watch, probe_once, watch_once
+from handlers.server import RunningServer, create_app
 from handlers.settings import Settings
 from handlers.status_page import add_status_routes, status_json
-from tests.fakes import FakeTelegram
+from tests.fakes import FakeTelegram, wait_for
 
 SEED = default_knowledge_dir() / "status.yaml"
 # 1 Dec 2026: the seed (10 Jul 2567) is 874 days old.
@@ -83,7 +84,7 @@ def test_fresh_record_has_no_warning(tmp_path: Path) -> None:
     core = make_core(tmp_path, FRESH)
     first = ask(core, "ระบบล่มอยู่ไหม")[0]
     assert first.topic == "status.current"
-    assert first.text.startswith("ประกาศทางการล่าสุด: ขัดข้อง ตั้งแต่ 7 ก.ค. 2567")
+    assert first.text.startswith("ประกาศทางการล่าสุด: e-LAAS ขัดข้อง ตั้งแต่ 7 ก.ค. 2567")
     assert "ไม่ทราบ" not in first.text and "วันก่อน" not in first.text
     doc = snapshot(core.status, core.store, FRESH).to_json()
     assert doc["stale"] is False and doc["age_days"] == 5 and doc["state_known"] is True
@@ -93,7 +94,7 @@ def test_fresh_record_has_no_warning(tmp_path: Path) -> None:
 def test_stale_record_is_old_news_in_chat(late_core: Core) -> None:
     replies = ask(late_core, "ระบบล่มอยู่ไหม")
     first = replies[0]
-    assert first.text.startswith("สถานะตอนนี้: ไม่ทราบ")
+    assert first.text.startswith("สถานะ e-LAAS ตอนนี้: ไม่ทราบ")
     assert "ข้อมูลล่าสุดที่บอทมีคือ ขัดข้อง ตั้งแต่ 7 ก.ค. 2567" in first.text
     assert "874 วันก่อน" in first.text and "ยังไม่มีประกาศใหม่" in first.text
     assert "สถจ./อำเภอ" in first.text
@@ -112,7 +113,7 @@ def test_stale_record_is_old_news_in_chat(late_core: Core) -> None:
 
 def test_stale_limit_is_configurable(tmp_path: Path) -> None:
     core = make_core(tmp_path, FRESH, status_stale_days=3)
-    assert ask(core, "ระบบล่มอยู่ไหม")[0].text.startswith("สถานะตอนนี้: ไม่ทราบ")
+    assert ask(core, "ระบบล่มอยู่ไหม")[0].text.startswith("สถานะ e-LAAS ตอนนี้: ไม่ทราบ")
     core.store.close()
 
 
@@ -225,7 +226,7 @@ def test_field_votes_per_province_one_per_user_and_expiring(late_core: Core) -> 
     counts = {c.province: (c.up, c.down) for c in FieldReports(late_core.store).counts(LATE)}
     assert counts["ลำพูน"] == (2, 0)
     text = ask(late_core, "ระบบล่มอยู่ไหม")[0].text
-    assert "ผู้ใช้แจ้ง 2 ชม.ล่าสุด: เข้าได้ 2 · ยังเข้าไม่ได้ 2" in text
+    assert "ผู้ใช้แจ้ง 2 ชม.ล่าสุด: เข้าได้ 2 · เข้าไม่ได้ 2" in text
     # two hours later the votes no longer count
     assert FieldReports(late_core.store).counts(LATE + timedelta(hours=2)) == []
 
@@ -291,3 +292,26 @@ def test_status_json_document_keys(late_core: Core) -> None:
     for key in ("state", "since", "updated_at", "source", "age_days", "stale", "probe", "field",
                 "current", "timeline"):
         assert key in doc, key
+
+
+async def test_serve_runs_the_probe_as_a_task(tmp_path: Path, elaas: TestServer) -> None:
+    """Inside serve (the app's background tasks) the probe checks the configured address."""
+    tg = FakeTelegram()
+    await tg.start()
+    core = make_core(tmp_path, LATE, telegram_bot_token=TG_TOKEN,
+                     telegram_api_base=tg.base_url + "/bot",
+                     probe_url=str(elaas.make_url("/broken")), probe_interval=0.2)
+    server = RunningServer(create_app(core, extensions=[install_watch], poll_interval=0.05))
+    await server.start()
+    try:
+        log = ProbeLog(core.store)
+        await wait_for(lambda: log.latest())
+        latest = log.latest()
+        assert latest is not None and latest.outcome == "server_error"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{server.base_url}/healthz") as resp:
+                assert resp.status == 200
+    finally:
+        await server.stop()
+        core.store.close()
+        await tg.stop()
