@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.knowledge import MAX_FIRST, Problem, check_knowledge, default_knowledge_dir
+from bot.knowledge import (
+    MAX_ANSWER,
+    MAX_FIRST,
+    Problem,
+    check_knowledge,
+    citations,
+    default_knowledge_dir,
+)
 from bot.matching import Matcher, pipeline_for
 from bot.signals import sample_snapshot
 
@@ -33,12 +40,18 @@ def run_checks(root: Path | None = None) -> list[Problem]:
         if t.is_status:
             try:
                 first = t.first.format(**sample)
+                t.answer.format(**sample)
             except (KeyError, IndexError, ValueError):
                 continue  # reported by check_knowledge as a bad placeholder
             if len(first) > MAX_FIRST:
                 problems.append(Problem(t.file, t.line, t.id,
                                         f"first message is {len(first)} characters when filled"
                                         f" (at most {MAX_FIRST})"))
+            full = t.answer.format(**sample) + citations(kb, t)
+            if len(full) > MAX_ANSWER:
+                problems.append(Problem(t.file, t.line, t.id,
+                                        f"full answer is {len(full)} characters when filled"
+                                        f" (at most {MAX_ANSWER})"))
     matcher = Matcher(kb, pipeline_for(kb))
     for t in kb.topics:
         for phrasing, line in zip(t.phrasings, t.phrasing_lines, strict=False):

@@ -260,6 +260,8 @@ class Snapshot:
             k: "-" for k in ("state", "since", "expected", "message", "ref", "updated")}
         if self.stale and self.view is not None:
             base["state"] = f"ไม่ทราบ (ข้อมูลล่าสุด {self.age_days:,} วันก่อน: {self.view.state_th})"
+            if self.view.expected:
+                base["expected"] += f" (ประกาศเมื่อ {self.age_days:,} วันก่อน)"
         base["official"] = self.official_text()
         base["signals"] = self.signals_text()
         return base
@@ -313,7 +315,7 @@ def sample_snapshot() -> Snapshot:
     now = datetime(2026, 12, 31, 23, 59, tzinfo=BANGKOK)
     ref = "หนังสือ สถ. ด่วนที่สุด ที่ มท 0808.4/ว 2963 ลงวันที่ 10 ก.ค. 2567"
     posted = datetime(2024, 7, 10, tzinfo=BANGKOK)
-    update = StatusUpdate(1, posted, "maintenance", "ข้อความ" * 40, expected="x" * 100, ref=ref,
+    update = StatusUpdate(1, posted, "maintenance", "ข้อความ" * 45, expected="x" * 100, ref=ref,
                           time_known=False)
     view = StatusView("maintenance", posted, update, update.expected, ref, False)
     probe = ProbeResult(now - timedelta(minutes=59), "login", 200, 12345)
