@@ -315,3 +315,18 @@ async def test_serve_runs_the_probe_as_a_task(tmp_path: Path, elaas: TestServer)
         await server.stop()
         core.store.close()
         await tg.stop()
+
+
+def test_settings_for_the_signals() -> None:
+    s = Settings.from_env({}, dotenv=Path("/nonexistent"))
+    assert (s.status_stale_days, s.probe_url, s.status_alert_minutes) == (14, "", 30)
+    s = Settings.from_env({"ELAAS_STATUS_STALE_DAYS": "7", "ELAAS_PROBE_URL": "https://e.x/ok",
+                           "ELAAS_PROBE_INTERVAL": "60", "ELAAS_STATUS_ALERT_MINUTES": "45"},
+                          dotenv=Path("/nonexistent"))
+    assert (s.status_stale_days, s.probe_url, s.probe_interval, s.status_alert_minutes) == \
+        (7, "https://e.x/ok", 60.0, 45)
+    with pytest.raises(ValueError) as err:
+        Settings.from_env({"ELAAS_PROBE_URL": "e-laas.go.th", "ELAAS_PROBE_INTERVAL": "1",
+                           "ELAAS_STATUS_STALE_DAYS": "two"}, dotenv=Path("/nonexistent"))
+    for name in ("ELAAS_PROBE_URL", "ELAAS_PROBE_INTERVAL", "ELAAS_STATUS_STALE_DAYS"):
+        assert name in str(err.value)
