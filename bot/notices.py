@@ -66,6 +66,7 @@ SETSTATUS_HELP = (
     "สถานะที่ใช้ได้: ใช้งานได้ปกติ (ปกติ), ขัดข้อง, ใช้งานได้บางส่วน, ปิดปรับปรุง"
 )
 EXPIRED = "รายการนี้หมดอายุหรือจัดการไปแล้วค่ะ ถ้าต้องการส่ง พิมพ์คำสั่งใหม่อีกครั้ง"
+DIRECT = "direct"  # the variant of an addressed notice: sent whether subscribed or not
 CONFIRM_WORDS = frozenset({"ยืนยัน", "ยืนยันส่ง", "ส่งเลย", "ตกลง", "ok", "yes"})
 
 
@@ -174,9 +175,9 @@ def build_audience(notice: Notice, subscribers: Iterable[Subscriber], directory:
     if notice.to:  # addressed (an alert to admins): exactly these users, subscribed or not
         keys = sorted({UserKey.parse(k) for k in notice.to if ":" in k},
                       key=lambda u: (u.channel, u.user_id))
-        direct = tuple(Recipient(u.channel, u.user_id, "direct") for u in keys
+        direct = tuple(Recipient(u.channel, u.user_id, DIRECT) for u in keys
                        if u.channel in PUSH_CHANNELS)
-        return Audience({"direct": OutMessage(notice.text, (STATUS,))}, direct)
+        return Audience({DIRECT: OutMessage(notice.text, (STATUS,))}, direct)
     restored = notice.kind == "restored"
     for sub in sorted(subscribers, key=lambda s: (s.channel, s.user_id)):
         if not sub.receives:

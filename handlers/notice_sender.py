@@ -63,7 +63,14 @@ import aiohttp.web
 
 from bot.contract import Choice
 from bot.ledger import Directory
-from bot.notices import Audience, OutMessage, Publisher, build_audience, store_pending_count
+from bot.notices import (
+    DIRECT,
+    Audience,
+    OutMessage,
+    Publisher,
+    build_audience,
+    store_pending_count,
+)
 from bot.outbox import Delivery, Notice, Outbox, Subscriptions
 from bot.status import BANGKOK, StatusBoard
 from bot.store import Store, atomic_write
@@ -77,7 +84,6 @@ LINE_MESSAGES_PER_REQUEST = 5
 LINE_TEXT_LIMIT = 5000
 TELEGRAM_TEXT_LIMIT = 4096
 RETRY_NAMESPACE = uuid.UUID("6f1c2a0e-5b8d-4c47-9a51-3d0b6e2f7c11")
-DIRECT = "direct"  # the variant of an addressed notice (bot.notices.build_audience)
 _SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
 BROKEN_PAUSE = 60.0
 FINAL_TG = frozenset({"ok", "blocked", "failed", "unknown", "skipped"})
