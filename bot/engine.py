@@ -11,11 +11,12 @@ from datetime import datetime, timedelta, timezone
 from bot.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
 from bot.feature import MENU, Command, Context, Feature, Session
 from bot.gaps import GapLog
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, citations
 from bot.matching import Matcher
 from bot.outbox import PUSH_CHANNELS
 from bot.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.quickentry import QUESTION_RE, looks_like_entry
+from bot.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.status import StatusBoard
 from bot.steps import CANCEL_WORDS, STEP_MINUTES, YES_WORDS, Step
 from bot.store import Store, StoreError
@@ -306,6 +307,10 @@ class Engine:
         kind, _, arg = action.partition(":")
         if kind == "topic":
             return self.answer_topic(arg) if self.kb.has(arg) else [Reply(CANT_READ, MENU)]
+        if kind == "full":
+            if self.kb.has(arg):
+                return self.answer_topic(arg, full=True)
+            return [Reply(CANT_READ, MENU)]
         if kind == "menu":
             return [Reply(WELCOME, MENU)]
         if kind == "cmd":
@@ -355,20 +360,27 @@ class Engine:
             return [Reply(SUGGEST_TEXT, (*choices, Choice("เมนูหลัก", "menu:")))]
         return [Reply(OUT_OF_SCOPE, MENU)]
 
-    def answer_topic(self, topic_id: str) -> list[Reply]:
-        """The reply for a topic: its answer, its sources, related topics and forms as choices."""
+    def answer_topic(self, topic_id: str, *, full: bool = False) -> list[Reply]:
+        """The reply for a topic: the short answer first (the full answer and its sources one
+        tap away), or with ``full`` the whole answer with its sources; related topics and
+        forms as choices."""
         topic = self.kb.topic(topic_id)
-        text = topic.answer
+        fields: dict[str, str] | None = None
         if topic.is_status:
-            view = self.status.current()
-            fields = view.fields() if view else {k: "-" for k in
-                                                 ("state", "since", "expected", "message",
-                                                  "ref", "updated")}
+            now = self.clock()
+            fields = snapshot(self.status, self.store, now,
+                              probe_on=self.status.probe_enabled).fields()
+        text = topic.answer if full else topic.first
+        if fields is not None:
             text = text.format(**fields)
-        names = [self.kb.sources[s].label for s in topic.sources if s in self.kb.sources]
-        if names:
-            text += "\n\nที่มา: " + "; ".join(names)
+        if full:
+            text += citations(self.kb, topic)
         choices: list[Choice] = []
+        if not full and (topic.has_more or topic.sources or topic.see_also):
+            choices.append(Choice("ดูขั้นตอนเต็ม" if topic.has_more else "ดูที่มา",
+                                  f"full:{topic.id}"))
+        if topic.is_status:
+            choices += [FIELD_UP, FIELD_DOWN]
         if topic.is_status or topic.id == "status.notify":
             choices.append(Choice("รับแจ้งเตือน", "cmd:subscribe"))
         for f in topic.forms:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.knowledge import Problem, check_knowledge, default_knowledge_dir
+from bot.knowledge import (
+    MAX_ANSWER,
+    MAX_FIRST,
+    Problem,
+    check_knowledge,
+    citations,
+    default_knowledge_dir,
+)
 from bot.matching import Matcher, pipeline_for
+from bot.signals import sample_snapshot
 
 
 def run_checks(root: Path | None = None, overlay: Path | None = None) -> list[Problem]:
@@ -33,6 +41,24 @@ def run_checks(root: Path | None = None, overlay: Path | None = None) -> list[Pr
         from bot.overlay import check_overlay
 
         problems.extend(check_overlay(overlay, kb))
+    # Status answers are measured filled from a long realistic record (stale, probe, votes).
+    sample = sample_snapshot().fields()
+    for t in kb.topics:
+        if t.is_status:
+            try:
+                first = t.first.format(**sample)
+                t.answer.format(**sample)
+            except (KeyError, IndexError, ValueError):
+                continue  # reported by check_knowledge as a bad placeholder
+            if len(first) > MAX_FIRST:
+                problems.append(Problem(t.file, t.line, t.id,
+                                        f"first message is {len(first)} characters when filled"
+                                        f" (at most {MAX_FIRST})"))
+            full = t.answer.format(**sample) + citations(kb, t)
+            if len(full) > MAX_ANSWER:
+                problems.append(Problem(t.file, t.line, t.id,
+                                        f"full answer is {len(full)} characters when filled"
+                                        f" (at most {MAX_ANSWER})"))
     matcher = Matcher(kb, pipeline_for(kb))
     for t in kb.topics:
         for phrasing, line in zip(t.phrasings, t.phrasing_lines, strict=False):

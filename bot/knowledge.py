@@ -12,10 +12,15 @@ from typing import Any
 from bot.yamlload import DataError, line_of, load_yaml
 
 MAX_ANSWER = 1000
+MAX_FIRST = 400  # the first message of an answer: one phone screen
 MAX_TITLE = 20
 MIN_PHRASINGS = 6
-STATUS_FIELDS = frozenset({"state", "since", "expected", "message", "ref", "updated"})
+STATUS_FIELDS = frozenset({"state", "since", "expected", "message", "ref", "updated",
+                           "official", "signals"})
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# The year after a regulation's name, within the same line: "... ของ อปท. พ.ศ. 2547".
+# Up to the end of the line or the next regulation's name (whose year may be confirmed).
+_YEAR = re.compile(r"(?:(?!ระเบียบ)[^\n]){0,160}?(พ\.ศ\.\s*[0-9๐-๙]{4}|ฉบับ(?:ปี)?\s*[0-9๐-๙]{4})")
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_\-]+)*$")
 REQUIRED = ("id", "title", "phrasings", "answer", "sources", "reviewed")
 
@@ -41,6 +46,13 @@ class Source:
     title: str
     certainty: str
     short: str = ""
+    # "see-also": background reading, never shown as "ที่มา" of a practice answer;
+    # "practice": general practice (marks an answer as a practice answer); "" otherwise.
+    role: str = ""
+    # A regulation whose year is not confirmed: ``match`` finds its name in texts, which
+    # then must not carry a year (พ.ศ.) until an operator sets ``year_confirmed: true``.
+    match: str = ""
+    year_confirmed: bool = True
 
     @property
     def label(self) -> str:
@@ -64,10 +76,39 @@ class Topic:
     file: str = ""
     line: int = 0
     phrasing_lines: tuple[int, ...] = field(default=(), compare=False)
+    short: str = ""
+    see_also: tuple[str, ...] = ()
 
     @property
     def is_status(self) -> bool:
         return self.id.startswith("status.")
+
+    @property
+    def first(self) -> str:
+        """The first message: ``short``, else the whole answer when it fits one screen,
+        else its first paragraph (an automatic split at the first blank line, or at a line
+        break when that paragraph is too long)."""
+        if self.short:
+            return self.short
+        if len(self.answer) <= MAX_FIRST:
+            return self.answer
+        para = self.answer.split("\n\n", 1)[0].strip()
+        if len(para) <= MAX_FIRST:
+            return para
+        # A long first paragraph (a list): as many whole lines as fit; kb check still
+        # fails when even the first line is longer than the limit.
+        lines = para.split("\n")
+        out = lines[0]
+        for line in lines[1:]:
+            if len(out) + 1 + len(line) > MAX_FIRST:
+                break
+            out += "\n" + line
+        return out
+
+    @property
+    def has_more(self) -> bool:
+        """Whether the full answer says more than the first message."""
+        return self.first.strip() != self.answer.strip()
 
 
 @dataclass(frozen=True)
@@ -144,7 +185,7 @@ def _topic_from(item: dict[str, Any], name: str, problems: list[Problem]) -> Top
         problems.append(Problem(name, line, tid, f"missing field(s): {', '.join(missing)}"))
         return None
     lists: dict[str, list[str]] = {}
-    for key in ("phrasings", "keywords", "sources", "related", "forms"):
+    for key in ("phrasings", "keywords", "sources", "related", "forms", "see_also"):
         value = _as_str_list(item.get(key))
         if value is None:
             problems.append(Problem(name, line_of(item, key), tid, f"{key} must be a list"))
@@ -173,6 +214,8 @@ def _topic_from(item: dict[str, Any], name: str, problems: list[Problem]) -> Top
         file=name,
         line=line,
         phrasing_lines=tuple(first + 1 + i for i in range(len(lists["phrasings"]))),
+        short=str(item.get("short") or "").strip(),
+        see_also=tuple(lists["see_also"]),
     )
 
 
@@ -196,8 +239,14 @@ def _read_sources(root: Path, problems: list[Problem]) -> dict[str, Source]:
         certainty = str(value.get("certainty", ""))
         if certainty not in {"S", "V", "P", "L"}:
             problems.append(Problem(name, line_of(data, sid), str(sid), "certainty: S, V, L or P"))
+        role = str(value.get("role", "") or "")
+        if role not in {"", "see-also", "practice"}:
+            problems.append(Problem(name, line_of(data, sid), str(sid),
+                                    "role: see-also or practice"))
         out[str(sid)] = Source(str(sid), str(value["title"]).strip(), certainty,
-                               str(value.get("short", "")).strip())
+                               str(value.get("short", "")).strip(), role,
+                               str(value.get("match", "") or "").strip(),
+                               value.get("year_confirmed", True) is True)
     return out
 
 
@@ -251,17 +300,27 @@ def _check_topics(kb: KnowledgeBase, problems: list[Problem], form_ids: set[str]
             add(f"only {len(t.phrasings)} phrasings (at least {MIN_PHRASINGS})")
         if len(t.answer) > MAX_ANSWER:
             add(f"answer is {len(t.answer)} characters (at most {MAX_ANSWER})")
-        names = set(_PLACEHOLDER.findall(t.answer))
-        bare = _PLACEHOLDER.sub("", t.answer)
+        names = set(_PLACEHOLDER.findall(t.answer + t.short))
+        bare = _PLACEHOLDER.sub("", t.answer + t.short)
         if "{" in bare or "}" in bare:
             add("stray { or } in the answer")
         if names and not t.is_status:
             add("placeholders are only for status.* answers")
         if names - STATUS_FIELDS:
             add(f"unknown placeholder(s): {', '.join(sorted(names - STATUS_FIELDS))}")
-        for s in t.sources:
+        for s in (*t.sources, *t.see_also):
             if s not in kb.sources:
                 add(f"unknown source {s!r}")
+        practice = any(kb.sources[s].role == "practice" for s in t.sources if s in kb.sources)
+        for s in t.sources:
+            if practice and s in kb.sources and kb.sources[s].role == "see-also":
+                add(f"source {s!r} is marked see-also: list it under see_also, not as the"
+                    " source (ที่มา) of a practice answer")
+        if t.short and len(t.short) > MAX_FIRST and not t.is_status:
+            add(f"short is {len(t.short)} characters (at most {MAX_FIRST}: one phone screen)")
+        if not t.is_status and len(t.first) > MAX_FIRST:
+            add(f"first message is {len(t.first)} characters (at most {MAX_FIRST}): add a"
+                " short: answer or a blank line after the direct answer")
         for r in t.related:
             if r == t.id or r not in kb.ids:
                 add(f"related topic {r!r} does not exist" if r != t.id else "related to itself")
@@ -269,9 +328,60 @@ def _check_topics(kb: KnowledgeBase, problems: list[Problem], form_ids: set[str]
             for f in t.forms:
                 if f not in form_ids:
                     add(f"unknown form {f!r}")
+        for src in kb.sources.values():
+            year = unconfirmed_year(src, t.answer + "\n" + t.short)
+            if year:
+                add(f"{src.id}: year {year!r} on a regulation whose year is not confirmed"
+                    " (sources.yaml year_confirmed)")
         dup = {p for p in t.phrasings if t.phrasings.count(p) > 1}
         if dup:
             add(f"repeated phrasing(s): {', '.join(sorted(dup))}")
+
+
+def citations(kb: KnowledgeBase, topic: Topic) -> str:
+    """The lines under a full answer: "ที่มา" (its sources) and "ดูเพิ่ม" (background).
+
+    A see-also source listed as a source of a practice answer is shown under "ดูเพิ่ม":
+    kb check reports such a listing, and the render never turns it into the source.
+    """
+    practice = any(kb.sources[s].role == "practice" for s in topic.sources if s in kb.sources)
+    sources: list[str] = []
+    also: list[str] = []
+    for sid in topic.sources:
+        src = kb.sources.get(sid)
+        if src is None:
+            continue
+        (also if practice and src.role == "see-also" else sources).append(src.label)
+    also += [kb.sources[s].label for s in topic.see_also if s in kb.sources]
+    out = ""
+    if sources:
+        out += "\n\nที่มา: " + "; ".join(sources)
+    if also:
+        out += ("\n" if out else "\n\n") + "ดูเพิ่ม: " + "; ".join(dict.fromkeys(also))
+    return out
+
+
+def unconfirmed_year(src: Source, text: str) -> str:
+    """A year (``พ.ศ. 2547``) written after the name of ``src`` in ``text`` while the
+    year is not confirmed; "" when there is none."""
+    if not src.match or src.year_confirmed:
+        return ""
+    at = text.find(src.match)
+    while at >= 0:
+        m = _YEAR.match(text, at + len(src.match))
+        if m:
+            return m.group(1)
+        at = text.find(src.match, at + 1)
+    return ""
+
+
+def _check_sources(kb: KnowledgeBase, problems: list[Problem]) -> None:
+    path = _rel(kb.root / "sources.yaml", kb.root)
+    for src in kb.sources.values():
+        year = unconfirmed_year(src, src.short + "\n" + src.title)
+        if year:
+            problems.append(Problem(path, 1, src.id, f"year {year!r} on a regulation whose year"
+                                    " is not confirmed (set year_confirmed: true to allow)"))
 
 
 def load_knowledge(root: Path | None = None) -> KnowledgeBase:
@@ -294,6 +404,7 @@ def _load(root: Path, strict: bool) -> tuple[KnowledgeBase, list[Problem]]:
     structural: list[Problem] = list(problems)
     if strict:
         _check_topics(kb, problems, None)
+        _check_sources(kb, problems)
     else:
         ids = [t.id for t in topics]
         for t in topics:

@@ -66,6 +66,7 @@ SETSTATUS_HELP = (
     "สถานะที่ใช้ได้: ใช้งานได้ปกติ (ปกติ), ขัดข้อง, ใช้งานได้บางส่วน, ปิดปรับปรุง"
 )
 EXPIRED = "รายการนี้หมดอายุหรือจัดการไปแล้วค่ะ ถ้าต้องการส่ง พิมพ์คำสั่งใหม่อีกครั้ง"
+DIRECT = "direct"  # the variant of an addressed notice: sent whether subscribed or not
 
 
 # --------------------------------------------------------------------------- texts
@@ -170,6 +171,12 @@ def build_audience(notice: Notice, subscribers: Iterable[Subscriber], directory:
     laos: dict[str, Lao | None] = {}
     variants: dict[str, OutMessage] = {}
     out: list[Recipient] = []
+    if notice.to:  # addressed (an alert to admins): exactly these users, subscribed or not
+        keys = sorted({UserKey.parse(k) for k in notice.to if ":" in k},
+                      key=lambda u: (u.channel, u.user_id))
+        direct = tuple(Recipient(u.channel, u.user_id, DIRECT) for u in keys
+                       if u.channel in PUSH_CHANNELS)
+        return Audience({DIRECT: OutMessage(notice.text, (STATUS,))}, direct)
     restored = notice.kind == "restored"
     for sub in sorted(subscribers, key=lambda s: (s.channel, s.user_id)):
         if not sub.receives:

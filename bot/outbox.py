@@ -178,12 +178,15 @@ class Notice:
     province: str = ""
     status_seq: int = 0
     state: str = ""
+    # Explicit recipients ("channel:user_id"), e.g. admins for a disagreement alert; empty:
+    # the subscribers.
+    to: tuple[str, ...] = ()
 
     def to_doc(self) -> dict[str, Any]:
         return {
             "id": self.id, "kind": self.kind, "text": self.text,
             "created_at": self.created_at.isoformat(), "by": self.by, "province": self.province,
-            "status_seq": self.status_seq, "state": self.state,
+            "status_seq": self.status_seq, "state": self.state, "to": list(self.to),
         }  # fmt: skip
 
     @classmethod
@@ -192,7 +195,7 @@ class Notice:
             id=d["id"], kind=d["kind"], text=d["text"],
             created_at=datetime.fromisoformat(d["created_at"]), by=d.get("by", ""),
             province=d.get("province", ""), status_seq=int(d.get("status_seq", 0)),
-            state=d.get("state", ""),
+            state=d.get("state", ""), to=tuple(d.get("to") or ()),
         )  # fmt: skip
 
 

@@ -26,6 +26,7 @@ PHASES: dict[str, str] = {
     "update": "อัปเดต",
 }
 TABLE = "status/updates"
+DEFAULT_STALE_DAYS = 14
 
 
 def parse_state(text: str) -> str:
@@ -51,10 +52,19 @@ class StatusUpdate:
     expected: str = ""
     ref: str = ""
     by: str = ""
+    # A letter gives a date, not a time: such an update is shown as a date only.
+    time_known: bool = True
+    # When the state began, if the source says so (the seed: 7 Jul 2567, posted 10 Jul).
+    began: date | None = None
 
     @property
     def state_th(self) -> str:
         return STATES.get(self.state, self.state)
+
+    @property
+    def when_th(self) -> str:
+        """When it was posted, in Thai: a date only when no time of day is known."""
+        return when_th(self.at, self.time_known)
 
     @property
     def phase_th(self) -> str:
@@ -64,7 +74,8 @@ class StatusUpdate:
         return {
             "seq": self.seq, "at": self.at.isoformat(), "state": self.state,
             "message": self.message, "phase": self.phase, "expected": self.expected,
-            "ref": self.ref, "by": self.by,
+            "ref": self.ref, "by": self.by, "time_known": self.time_known,
+            "began": self.began.isoformat() if self.began else "",
         }  # fmt: skip
 
     @classmethod
@@ -73,6 +84,8 @@ class StatusUpdate:
             seq=int(d["seq"]), at=datetime.fromisoformat(d["at"]), state=d["state"],
             message=d.get("message", ""), phase=d.get("phase", "update"),
             expected=d.get("expected", ""), ref=d.get("ref", ""), by=d.get("by", ""),
+            time_known=bool(d.get("time_known", True)),
+            began=date.fromisoformat(d["began"]) if d.get("began") else None,
         )  # fmt: skip
 
 
@@ -85,21 +98,46 @@ class StatusView:
     latest: StatusUpdate
     expected: str
     ref: str
+    since_time_known: bool = True
 
     @property
     def state_th(self) -> str:
         return STATES.get(self.state, self.state)
 
+    @property
+    def since_th(self) -> str:
+        return when_th(self.since, self.since_time_known)
+
+    def age_days(self, now: datetime) -> int:
+        """Whole days from the newest official update to ``now`` (Bangkok calendar days)."""
+        posted = self.latest.at.astimezone(BANGKOK).date()
+        return max(0, (now.astimezone(BANGKOK).date() - posted).days)
+
     def fields(self) -> dict[str, str]:
         """Values for the ``{placeholders}`` of status.* answers."""
         return {
             "state": self.state_th,
-            "since": thai_date(self.since.astimezone(BANGKOK).date()),
+            "since": self.since_th,
             "expected": self.expected or "ยังไม่มีการประกาศ",
             "message": self.latest.message,
             "ref": self.ref or "-",
-            "updated": thai_datetime(self.latest.at.astimezone(BANGKOK)),
+            "updated": self.latest.when_th,
         }
+
+
+def when_th(dt: datetime, time_known: bool = True) -> str:
+    """A Thai date, with the time of day only when the time is known."""
+    local = dt.astimezone(BANGKOK)
+    return thai_datetime(local) if time_known else thai_date(local.date())
+
+
+def _has_time(value: Any) -> bool:
+    """Whether a YAML value carries a time of day (a bare date from a letter does not)."""
+    if isinstance(value, datetime):
+        return True
+    if isinstance(value, date):
+        return False
+    return "T" in str(value) or " " in str(value).strip()
 
 
 def _aware(value: Any) -> datetime:
@@ -125,6 +163,8 @@ def load_seed(path: Path) -> list[StatusUpdate]:
                 message=str(item.get("message", "")).strip(),
                 phase=str(item.get("phase", "update")), expected=str(item.get("expected", "")),
                 ref=str(item.get("ref", "")), by=str(item.get("by", "seed")),
+                time_known=_has_time(item["at"]),
+                began=_aware(item["began"]).date() if item.get("began") else None,
             ))  # fmt: skip
         except (KeyError, ValueError) as exc:
             line = raw.get("__line__", 1) if isinstance(raw, dict) else 1
@@ -135,10 +175,27 @@ def load_seed(path: Path) -> list[StatusUpdate]:
 class StatusBoard:
     """The status timeline in the store; seeded once from the knowledge seed."""
 
-    def __init__(self, store: Store, seed: Path | None = None):
+    def __init__(self, store: Store, seed: Path | None = None, *,
+                 stale_days: int = DEFAULT_STALE_DAYS, probe_enabled: bool = False):
+        self.store = store
         self._table = store.table(TABLE)
-        if not len(self._table) and seed is not None and seed.exists():
+        self.stale_days = stale_days
+        self.probe_enabled = probe_enabled
+        if seed is None or not seed.exists():
+            return
+        if not len(self._table):
             self._table.put_many({f"{u.seq:06d}": u.to_doc() for u in load_seed(seed)})
+            return
+        # A data dir seeded by an older version holds the seed with an invented time of day
+        # (7 Jul 2567 00:00): replace seed entries that predate the date fields.
+        fixed = {}
+        for u in load_seed(seed):
+            old = self._table.get(f"{u.seq:06d}")
+            if old is not None and old.get("by") == "seed" and "time_known" not in old:
+                fixed[f"{u.seq:06d}"] = {**u.to_doc(), **({"key": old["key"]} if "key" in old
+                                                           else {})}
+        if fixed:
+            self._table.put_many(fixed)
 
     def timeline(self) -> list[StatusUpdate]:
         """Every update, oldest first."""
@@ -151,16 +208,19 @@ class StatusBoard:
         if not updates:
             return None
         latest = updates[-1]
-        since = latest.at
+        since, since_time = latest.at, latest.time_known
         for u in reversed(updates):
             if u.state != latest.state:
                 break
-            since = u.at
+            since, since_time = u.at, u.time_known
+            if u.began is not None:
+                since, since_time = datetime(u.began.year, u.began.month, u.began.day,
+                                             tzinfo=BANGKOK), False
         expected = next((u.expected for u in reversed(updates) if u.expected), "")
         ref = next((u.ref for u in reversed(updates) if u.ref), "")
         if latest.state == "normal":
             expected = ""
-        return StatusView(latest.state, since, latest, expected, ref)
+        return StatusView(latest.state, since, latest, expected, ref, since_time)
 
     def post(self, *, state: str, message: str, phase: str = "update", expected: str = "",
              ref: str = "", by: str = "", at: datetime | None = None,

@@ -18,6 +18,7 @@ from bot.ledger_chat import LedgerFeature
 from bot.matching import load_language
 from bot.notices import NoticesFeature
 from bot.overlay import OVERLAY_NAME, apply_overlay, read_overlay
+from bot.signals import FieldReportsFeature
 from bot.status import StatusBoard
 from bot.store import MemoryStore, Store, TinyStore
 from handlers.settings import Settings
@@ -66,7 +67,9 @@ def build_core(
     kb = with_overlay(kb, settings.data_dir / OVERLAY_NAME)
     if store is None:
         store = MemoryStore() if memory else TinyStore(settings.data_dir)
-    status = StatusBoard(store, seed=root / "status.yaml")
+    status = StatusBoard(store, seed=root / "status.yaml",
+                         stale_days=settings.status_stale_days,
+                         probe_enabled=bool(settings.probe_url))
     book = LedgerBook(store)
     catalog = form_catalog(root.resolve())
     notices = NoticesFeature(store, status, {str(a) for a in settings.admins},
@@ -77,6 +80,7 @@ def build_core(
         notices,
         ConsoleFeature(store, {str(a) for a in settings.admins}, settings.resolved_file_secret,
                        settings.public_base_url),
+        FieldReportsFeature(store, status, probe_on=bool(settings.probe_url)),
     ]
     labels = {f.id: f.button for f in catalog.all()}
     engine = Engine(kb, pipeline, store, status, features, form_labels=labels)

@@ -49,25 +49,25 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    text = " ".join(args.text)
-    if args.json:  # the matcher alone: no store, no forms (a quick cold start)
-        from bot.knowledge import default_knowledge_dir
-        from bot.matching import Matcher, load_language
+    from bot.contract import Incoming
+    from handlers.app import build_core
 
-        kb, pipeline = load_language(default_knowledge_dir().resolve())
-        result = Matcher(kb, pipeline).match(text)
+    text = " ".join(args.text)
+    # An in-memory core (status seeded from knowledge/): what the bot would send, no writes.
+    core = build_core(_settings(), memory=True)
+    replies = core.engine.reply_to(Incoming("console", "ask", "ask", text=text, event_id="ask"))
+    if args.json:
+        result = core.engine.matcher.match(text)
         print(json.dumps({
             "topic": result.topic,
             "score": round(result.score, 1),
             "alternatives": [{"topic": s.topic, "score": s.score} for s in result.ranked
                              if s.topic != result.topic][:3],
+            "replies": [{"text": r.text, "choices": [{"label": c.label, "action": c.action}
+                                                     for c in r.choices]} for r in replies],
         }, ensure_ascii=False))  # fmt: skip
         return 0
-    from bot.contract import Incoming
-    from handlers.app import build_core
-
-    core = build_core(_settings(), memory=True)
-    for r in core.engine.reply_to(Incoming("console", "ask", "ask", text=text, event_id="ask")):
+    for r in replies:
         print(r.text)
         for i, c in enumerate(r.choices, 1):
             print(f"  {i}) {c.label}")
@@ -314,47 +314,48 @@ def cmd_status_show(args: argparse.Namespace) -> int:
     """Print the status, recent notices and waiting requests; reads without the lock."""
     from bot.knowledge import default_knowledge_dir
     from bot.outbox import Outbox, Subscriptions
+    from bot.signals import snapshot
     from bot.status import StatusBoard
     from handlers.spool import pending_files
     from handlers.status_page import status_json
 
     settings = _settings()
     store = TinyStore(settings.data_dir)
-    board = StatusBoard(store)  # no seed: never write while serve may own the data dir
-    seeded = not board.timeline()
+    board = StatusBoard(store, stale_days=settings.status_stale_days)  # no seed: never write
+    seeded = not board.timeline()  # while serve may own the data dir
     if seeded:  # show the seed from an in-memory copy
         from bot.store import MemoryStore
 
-        board = StatusBoard(MemoryStore(), seed=default_knowledge_dir() / "status.yaml")
+        board = StatusBoard(MemoryStore(), seed=default_knowledge_dir() / "status.yaml",
+                            stale_days=settings.status_stale_days)
     timeline, view = board.timeline(), board.current()
+    snap = snapshot(board, store, datetime.now(BANGKOK), probe_on=bool(settings.probe_url))
     subs = Subscriptions(store).all()
     notices = Outbox(store).entries()[-args.notices:]
     waiting = pending_files(settings.data_dir)
     if args.json:
-        doc = status_json(view, timeline, settings.public_base_url.rstrip("/"))
+        doc = status_json(view, timeline, settings.public_base_url.rstrip("/"), snap)
         doc["subscribers"] = {ch: sum(1 for s in subs if s.channel == ch and s.receives)
                               for ch in ("line", "telegram")}
         doc["notices"] = [{**n.to_doc(), "delivery": d.to_doc()} for n, d in notices]
         doc["spooled_requests"] = [p.name for p in waiting]
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return 0
-    from bot.thaifmt import thai_datetime
 
     if seeded:
         print("(ยังไม่เคยเริ่ม serve: แสดงข้อมูลตั้งต้นจาก knowledge/status.yaml)")
     if timeline:
-        latest = timeline[-1]
-        print(f"สถานะ e-LAAS: {latest.state_th}")
+        print(snap.official_text())
         if view is not None:
             for label, value in view.fields().items():
-                if label in ("since", "expected", "ref", "updated"):
-                    names = {"since": "ตั้งแต่", "expected": "คาดว่าจะกลับมา", "ref": "อ้างอิง",
-                             "updated": "ปรับปรุงเมื่อ"}
+                if label in ("expected", "updated"):
+                    names = {"expected": "คาดว่าจะกลับมา", "updated": "ประกาศเมื่อ"}
                     print(f"  {names[label]}: {value}")
+        print(snap.signals_text())
         print("\nความเป็นมา (ล่าสุดก่อน):")
         for u in reversed(timeline[-args.limit:]):
             phase = "" if u.phase == "update" else f" · {u.phase_th}"
-            print(f"  #{u.seq} {thai_datetime(u.at)}  {u.state_th}{phase}")
+            print(f"  #{u.seq} {u.when_th}  {u.state_th}{phase}")
             print(f"      {u.message[:200]}")
     else:
         print("ยังไม่มีข้อมูลสถานะ")

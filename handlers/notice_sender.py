@@ -63,7 +63,14 @@ import aiohttp.web
 
 from bot.contract import Choice
 from bot.ledger import Directory
-from bot.notices import Audience, OutMessage, Publisher, build_audience, store_pending_count
+from bot.notices import (
+    DIRECT,
+    Audience,
+    OutMessage,
+    Publisher,
+    build_audience,
+    store_pending_count,
+)
 from bot.outbox import Delivery, Notice, Outbox, Subscriptions
 from bot.status import BANGKOK, StatusBoard
 from bot.store import Store, atomic_write
@@ -642,7 +649,8 @@ class NoticeSender:
         for i, (variant, ids) in enumerate(plan.line_batches):
             requests = line_requests(plan.variants[variant])
             # Unsubscribed since the plan was made: leave them out (never add anybody).
-            to = [u for u in ids if f"line:{u}" in receiving]
+            # An addressed notice (an alert to admins) does not depend on subscriptions.
+            to = [u for u in ids if variant == DIRECT or f"line:{u}" in receiving]
             for k, messages in enumerate(requests):
                 if (i, k) in done:
                     continue
@@ -707,7 +715,7 @@ class NoticeSender:
         for chat, variant in plan.telegram:
             if last.get(chat) in FINAL_TG:
                 continue
-            if f"telegram:{chat}" not in receiving:
+            if variant != DIRECT and f"telegram:{chat}" not in receiving:
                 journal.append([{"tg": chat, "s": "skipped", "detail": "unsubscribed"}])
                 continue
             queue.put_nowait((chat, variant))

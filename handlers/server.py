@@ -91,9 +91,10 @@ class ServeError(RuntimeError):
 def default_extensions() -> list[Extension]:
     """Extensions every ``serve`` installs; add yours here (see the module docstring)."""
     from handlers.notice_sender import install_notices  # the status page and notice sender
+    from handlers.probe import install_watch  # the e-LAAS probe and the disagreement alerts
     from handlers.web.console import install_console  # the operator console
 
-    return [install_notices, install_console]
+    return [install_notices, install_watch, install_console]
 
 
 def add_background(app: web.Application, name: str, factory: BackgroundFactory) -> None:

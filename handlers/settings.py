@@ -50,6 +50,10 @@ class Settings:
     admins: frozenset[UserKey] = frozenset()
     file_secret: str = field(default="", repr=False)
     export_dir: Path = Path("exports")
+    status_stale_days: int = 14
+    probe_url: str = ""
+    probe_interval: float = 300.0
+    status_alert_minutes: int = 30
 
     @property
     def line_enabled(self) -> bool:
@@ -98,6 +102,26 @@ class Settings:
             port = int(values.get("PORT", "8080") or 8080)
         except ValueError:
             errors.append("PORT must be a number")
+        def number(key: str, default: float, low: float) -> float:
+            raw = (values.get(key) or "").strip()
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                errors.append(f"{key} must be a number")
+                return default
+            if value < low:
+                errors.append(f"{key} must be at least {low:g}")
+                return default
+            return value
+
+        stale_days = int(number("ELAAS_STATUS_STALE_DAYS", 14, 0))
+        probe_interval = number("ELAAS_PROBE_INTERVAL", 300, 5)
+        alert_minutes = int(number("ELAAS_STATUS_ALERT_MINUTES", 30, 0))
+        probe_url = (values.get("ELAAS_PROBE_URL") or "").strip()
+        if probe_url and not probe_url.startswith(("http://", "https://")):
+            errors.append("ELAAS_PROBE_URL must start with http:// or https://")
         admins: set[UserKey] = set()
         for item in filter(None, (a.strip() for a in values.get("ELAAS_ADMINS", "").split(","))):
             try:
@@ -128,6 +152,10 @@ class Settings:
             admins=frozenset(admins),
             file_secret=file_secret,
             export_dir=Path(values.get("ELAAS_EXPORT_DIR") or "exports"),
+            status_stale_days=stale_days,
+            probe_url=probe_url,
+            probe_interval=probe_interval,
+            status_alert_minutes=alert_minutes,
         )
 
     def resolved_file_secret(self) -> bytes:

@@ -15,8 +15,8 @@ from xml.sax.saxutils import quoteattr
 
 from aiohttp import web
 
-from bot.status import BANGKOK, StatusBoard, StatusUpdate, StatusView
-from bot.thaifmt import thai_date, thai_datetime
+from bot.signals import FIELD_WINDOW, PROBE_LABEL, Snapshot, ago_th, snapshot
+from bot.status import BANGKOK, StatusBoard, StatusUpdate, StatusView, when_th
 
 StoreCall = Callable[..., Awaitable[Any]]
 ENTRY_NAMESPACE = uuid.UUID("0b9e3f51-7a52-4d0c-8d43-2f6a1e9c5b70")
@@ -44,16 +44,18 @@ def _font_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def _when(dt: datetime) -> str:
-    """Thai date, with the time unless it is exactly midnight (a date-only letter)."""
-    local = dt.astimezone(BANGKOK)
-    if (local.hour, local.minute) == (0, 0):
-        return thai_date(local.date())
-    return thai_datetime(local)
+def _when(update: StatusUpdate) -> str:
+    """When an update was posted: a date only when the source gave no time of day."""
+    return update.when_th
 
 
 def _rfc3339(dt: datetime) -> str:
     return dt.astimezone(BANGKOK).isoformat(timespec="seconds")
+
+
+def _iso(dt: datetime, time_known: bool) -> str:
+    """ISO 8601 for JSON: a plain date when the source gave no time of day."""
+    return _rfc3339(dt) if time_known else dt.astimezone(BANGKOK).date().isoformat()
 
 
 def entry_id(update: StatusUpdate) -> str:
@@ -65,23 +67,32 @@ def entry_id(update: StatusUpdate) -> str:
 
 
 def status_json(view: StatusView | None, timeline: list[StatusUpdate],
-                base_url: str) -> dict[str, Any]:
-    """The machine-readable status: current state and the timeline, newest first."""
+                base_url: str, snap: Snapshot | None = None) -> dict[str, Any]:
+    """The machine-readable status: the three signals with their ages (when ``snap`` is
+    given), the official record and its timeline, newest first."""
     current: dict[str, Any] | None = None
     if view is not None:
         current = {
-            "state": view.state, "state_th": view.state_th, "since": _rfc3339(view.since),
+            "state": view.state, "state_th": view.state_th,
+            "since": _iso(view.since, view.since_time_known),
             "expected": view.expected, "ref": view.ref, "message": view.latest.message,
-            "phase": view.latest.phase, "updated": _rfc3339(view.latest.at),
+            "phase": view.latest.phase,
+            "updated": _iso(view.latest.at, view.latest.time_known),
         }  # fmt: skip
+    signals: dict[str, Any] = {}
+    if snap is not None:
+        signals = {**snap.to_json(), "official_th": snap.official_text()}
     return {
         "system": "e-LAAS",
         "page": f"{base_url}/status",
+        **signals,
         "current": current,
         "timeline": [{
-            "seq": u.seq, "at": _rfc3339(u.at), "state": u.state, "state_th": u.state_th,
+            "seq": u.seq, "at": _iso(u.at, u.time_known), "state": u.state,
+            "state_th": u.state_th,
             "phase": u.phase, "phase_th": u.phase_th, "message": u.message,
-            "expected": u.expected, "ref": u.ref,
+            "expected": u.expected, "ref": u.ref, "time_known": u.time_known,
+            "began": u.began.isoformat() if u.began else None,
         } for u in reversed(timeline)],
     }  # fmt: skip
 
@@ -154,6 +165,14 @@ ol.tl li:last-child{padding-bottom:0}
 .next ol{margin:.3rem 0 0;padding-left:1.3rem}
 code{background:#eef1f5;border-radius:6px;padding:.05rem .35rem;font-family:inherit}
 ul.how{margin:.2rem 0 0;padding-left:1.2rem}
+.stale{background:#fff6e5;border-left:6px solid #a65a00;border-radius:10px;padding:.6rem .8rem;
+ margin:.75rem 0 0}
+ul.sig{list-style:none;margin:0;padding:0}
+ul.sig li{padding:.5rem 0;border-top:1px solid #e6e9ee}
+ul.sig li:first-child{border-top:0}
+.lbl{font-weight:700}.note{color:#5a6472;font-size:.85rem}
+table.prov{border-collapse:collapse;margin-top:.3rem;font-size:.92rem}
+table.prov td,table.prov th{padding:.1rem .6rem .1rem 0;text-align:left}
 footer{color:#5a6472;font-size:.82rem;padding:0 .2rem 1.5rem}
 a{color:#1559b0}
 """
@@ -165,9 +184,49 @@ _KEYBACK = (
 )
 
 
-def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url: str) -> str:
-    """The page: current state with a coloured badge, the timeline newest first, how to
-    subscribe. Every value from the store is HTML-escaped."""
+def _signals_html(snap: Snapshot) -> str:
+    """The three labelled signals, each with its age."""
+    e = escape
+    now = snap.now
+    items: list[str] = []
+    v = snap.view
+    if v is None:
+        official = "ยังไม่มีประกาศ"
+    else:
+        official = (f"{e(v.state_th)} ตั้งแต่ {e(v.since_th)} · ลงเมื่อ {e(v.latest.when_th)} "
+                    f"({snap.age_days:,} วันก่อน)")
+        if v.ref:
+            official += f'<div class="note">ที่มา: {e(v.ref)}</div>'
+    items.append(f'<li id="sig-official"><span class="lbl">ประกาศทางการ</span><br>{official}</li>')
+    p = snap.probe
+    if p is None:
+        probe = "ยังไม่มีผล" if snap.probe_on else "ไม่ได้เปิดใช้"
+    else:
+        ms = f" · ใช้เวลา {p.latency_ms / 1000:.1f} วินาที" if p.latency_ms is not None else ""
+        probe = (f"{e(p.outcome_th)} · ตรวจเมื่อ {e(when_th(p.at))} "
+                 f"({e(ago_th(now - p.at))}){e(ms)}")
+    items.append(f'<li id="sig-probe"><span class="lbl">{e(PROBE_LABEL)}</span><br>{probe}</li>')
+    hours = int(FIELD_WINDOW.total_seconds() // 3600)
+    if not snap.field:
+        field = "ยังไม่มีผู้แจ้ง"
+    else:
+        rows = "".join(f"<tr><td>{e(c.province)}</td><td>{c.up:,}</td><td>{c.down:,}</td></tr>"
+                       for c in snap.field)
+        field = (f"เข้าได้ {snap.field_up:,} · ยังเข้าไม่ได้ {snap.field_down:,}"
+                 '<table class="prov"><tr><th>จังหวัด</th><th>เข้าได้</th>'
+                 f"<th>ยังเข้าไม่ได้</th></tr>{rows}</table>")
+    items.append(f'<li id="sig-field"><span class="lbl">ผู้ใช้แจ้ง ({hours} ชม.ล่าสุด '
+                 f"ถึง {e(when_th(now))})</span><br>{field}"
+                 '<div class="note">นับหนึ่งเสียงต่อคน ไม่ใช่ประกาศทางการ</div></li>')
+    return ('<section class="card" aria-label="สัญญาณสถานะ"><h2>สัญญาณ 3 ทาง</h2>'
+            f'<ul class="sig">{"".join(items)}</ul></section>')
+
+
+def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url: str,
+                snap: Snapshot | None = None) -> str:
+    """The page: current state with a coloured badge (or "not known now" when the newest
+    official update is old), the three signals with their ages, the timeline newest first,
+    how to subscribe. Every value from the store is HTML-escaped."""
     e = escape
     parts = [
         "<!doctype html>",
@@ -186,28 +245,42 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
     if view is None:
         parts.append('<section class="card"><p>ยังไม่มีข้อมูลสถานะค่ะ</p></section>')
     else:
-        colour = COLOURS.get(view.state, "#5a6472")
-        rows = [("ตั้งแต่", _when(view.since))]
-        if view.state != "normal":
+        stale = snap is not None and snap.stale
+        colour = "#5a6472" if stale else COLOURS.get(view.state, "#5a6472")
+        rows = [("ตั้งแต่", view.since_th)]
+        if view.state != "normal" and not stale:  # an old estimate is no estimate now
             rows.append(("คาดว่าจะกลับมา", view.expected or "ยังไม่มีการประกาศ"))
         if view.ref:
             rows.append(("อ้างอิง", view.ref))
-        rows.append(("ปรับปรุงล่าสุด", _when(view.latest.at)))
+        rows.append(("ประกาศเมื่อ", _when(view.latest)))
+        badge = "ไม่ทราบสถานะตอนนี้" if stale else view.state_th
         parts += [
             f'<section class="card now" style="--c:{colour}" aria-label="สถานะตอนนี้">',
-            f'<span class="badge">{e(view.state_th)}</span>',
-            "<dl>" + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows) + "</dl>",
-            f'<p class="msg">{e(view.latest.message)}</p>',
+            f'<span class="badge">{e(badge)}</span>',
         ]
-        if view.state == "normal":
-            steps = "".join(f"<li>{e(s)}</li>" for s in _KEYBACK)
-            parts.append(f'<div class="next"><strong>ขั้นต่อไป: คีย์ข้อมูลย้อนหลัง</strong>'
-                         f"<ol>{steps}</ol></div>")
-        else:
-            parts.append('<div class="next warn">ระหว่างนี้ทำงบประมาณ รับเงิน จ่ายเงิน และบัญชีด้วยมือ '
-                         "ตามหนังสือ สถ. ที่ มท 0808.4/ว 3369 (23 ส.ค. 2562) "
-                         "และเก็บเอกสารทุกฉบับไว้คีย์ย้อนหลัง</div>")
+        if stale and snap is not None:
+            parts.append(f'<p class="stale" id="stale">ข้อมูลล่าสุดที่บอทมีคือ '
+                         f"<strong>{e(view.state_th)}</strong> ตั้งแต่ {e(view.since_th)} "
+                         f"ประกาศเมื่อ {e(_when(view.latest))} ({snap.age_days:,} วันก่อน) "
+                         "ยังไม่มีประกาศใหม่ ตรวจสอบกับ สถจ./อำเภอ</p>")
+        # Old news: the dates are in the warning, the source in the signals, the text in the
+        # timeline; the signals come next on a phone screen.
+        if not stale:
+            parts += [
+                "<dl>" + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows) + "</dl>",
+                f'<p class="msg">{e(view.latest.message)}</p>',
+            ]
+            if view.state == "normal":
+                steps = "".join(f"<li>{e(s)}</li>" for s in _KEYBACK)
+                parts.append(f'<div class="next"><strong>ขั้นต่อไป: คีย์ข้อมูลย้อนหลัง</strong>'
+                             f"<ol>{steps}</ol></div>")
+            else:
+                parts.append('<div class="next warn">ระหว่างนี้ทำงบประมาณ รับเงิน จ่ายเงิน และบัญชี'
+                             "ด้วยมือ ตามแนวทางในหนังสือ สถ. ที่ มท 0808.4/ว 3369 (23 ส.ค. 2562) "
+                             "และเก็บเอกสารทุกฉบับไว้คีย์ย้อนหลัง</div>")
         parts.append("</section>")
+    if snap is not None:
+        parts.append(_signals_html(snap))
     if timeline:
         parts.append('<section class="card"><h2>ความเป็นมา (ล่าสุดอยู่บน)</h2><ol class="tl">')
         for u in reversed(timeline):
@@ -220,7 +293,7 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
                 extra += f'<div class="ref">อ้างอิง: {e(u.ref)}</div>'
             parts.append(
                 f'<li id="u{u.seq}" style="--c:{colour}">'
-                f'<div class="when">{e(_when(u.at))}</div>'
+                f'<div class="when">{e(_when(u))}</div>'
                 f'<span class="badge small">{e(u.state_th)}</span>{phase}'
                 f'<div class="msg">{e(u.message)}</div>{extra}</li>'
             )
@@ -249,7 +322,8 @@ async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def add_status_routes(app: web.Application, status: StatusBoard, public_base_url: str, *,
-                      call: StoreCall | None = None) -> None:
+                      call: StoreCall | None = None,
+                      clock: Callable[[], datetime] | None = None) -> None:
     """Serve ``GET /status``, ``/status.json``, ``/status.atom`` (and the page's Thai font).
 
     Args:
@@ -258,34 +332,38 @@ def add_status_routes(app: web.Application, status: StatusBoard, public_base_url
         public_base_url: how users reach the server (absolute links in the feed).
         call: how to read the store (serve: ``app[FLOW].call``, the engine thread); default
             reads on the event loop, which is safe for these read-only views.
+        clock: the time the signals' ages are counted to (tests pass a fixed one).
     """
     base = public_base_url.rstrip("/")
     run = call or _inline
     fonts = _font_dir()
 
-    async def snapshot() -> tuple[StatusView | None, list[StatusUpdate]]:
-        def read() -> tuple[StatusView | None, list[StatusUpdate]]:
-            return status.current(), status.timeline()
+    now = clock or (lambda: datetime.now(BANGKOK))
 
-        result: tuple[StatusView | None, list[StatusUpdate]] = await run(read)
+    async def read_all() -> tuple[StatusView | None, list[StatusUpdate], Snapshot]:
+        def read() -> tuple[StatusView | None, list[StatusUpdate], Snapshot]:
+            snap = snapshot(status, status.store, now(), probe_on=status.probe_enabled)
+            return snap.view, status.timeline(), snap
+
+        result: tuple[StatusView | None, list[StatusUpdate], Snapshot] = await run(read)
         return result
 
     headers = {"Cache-Control": "public, max-age=30"}
 
     async def page(request: web.Request) -> web.Response:
-        view, timeline = await snapshot()
-        return web.Response(text=status_html(view, timeline, base), content_type="text/html",
+        view, timeline, snap = await read_all()
+        return web.Response(text=status_html(view, timeline, base, snap), content_type="text/html",
                             charset="utf-8", headers=headers)
 
     async def as_json(request: web.Request) -> web.Response:
-        view, timeline = await snapshot()
-        body = json.dumps(status_json(view, timeline, base), ensure_ascii=False, indent=1)
+        view, timeline, snap = await read_all()
+        body = json.dumps(status_json(view, timeline, base, snap), ensure_ascii=False, indent=1)
         return web.Response(text=body, content_type="application/json", charset="utf-8",
                             headers=headers)
 
     async def atom(request: web.Request) -> web.Response:
-        _, timeline = await snapshot()
-        body = status_atom(timeline, base, datetime.now(BANGKOK))
+        _, timeline, _ = await read_all()
+        body = status_atom(timeline, base, now())
         return web.Response(text=body, content_type="application/atom+xml", charset="utf-8",
                             headers=headers)
 

@@ -7,7 +7,7 @@ import json
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -16,11 +16,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.knowledge import default_knowledge_dir
+from bot.signals import FieldReports, ProbeLog, ProbeResult
 from bot.status import BANGKOK, StatusBoard
 from bot.store import MemoryStore
 from handlers.status_page import add_status_routes
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+FRESH_NOW = datetime(2024, 7, 23, 8, 0, tzinfo=BANGKOK)  # a day after the last update
 EVIL = "<script>alert('x')</script> & \"quotes\""
 BASE = "https://bot.example.go.th"
 
@@ -38,7 +40,7 @@ def board() -> StatusBoard:
 @pytest.fixture
 async def server(board: StatusBoard) -> AsyncIterator[TestServer]:
     app = web.Application()
-    add_status_routes(app, board, BASE + "/")
+    add_status_routes(app, board, BASE + "/", clock=lambda: FRESH_NOW)
     srv = TestServer(app, host="127.0.0.1")
     await srv.start_server()
     yield srv
@@ -145,3 +147,43 @@ async def test_page_in_headless_chromium(server: TestServer, tmp_path: Path) -> 
     assert "ใช้งานได้ปกติ" in text  # the state
     assert "พบสาเหตุแล้ว กำลังกู้คืนข้อมูล" in text and "กำลังตรวจสอบ" in text  # the timeline
     assert "<script>alert" not in text
+
+
+@pytest.fixture
+async def signals_server() -> AsyncIterator[TestServer]:
+    """The seed record long after (stale), a probe result and field votes."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=BANGKOK)
+    store = MemoryStore()
+    board = StatusBoard(store, seed=default_knowledge_dir() / "status.yaml", probe_enabled=True)
+    ProbeLog(store).record(ProbeResult(now - timedelta(minutes=4), "login", 200, 640))
+    reports = FieldReports(store)
+    for i, (province, up) in enumerate([("ลำพูน", False), ("ลำพูน", False), ("ลำพูน", True),
+                                        ("เชียงใหม่", True)]):
+        reports.vote(f"line:U{i}", up, province, now - timedelta(minutes=10 * i))
+    app = web.Application()
+    add_status_routes(app, board, BASE, clock=lambda: now)
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    yield srv
+    await srv.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="chromium not installed (CI installs it: apt-get install chromium)")
+async def test_three_signals_with_ages_at_phone_width(signals_server: TestServer,
+                                                       tmp_path: Path) -> None:
+    url = str(signals_server.make_url("/status"))
+    shot = tmp_path / "signals.png"
+    code, _ = await _chromium(f"--user-data-dir={tmp_path / 'p1'}", f"--screenshot={shot}",
+                              "--window-size=412,900", url)
+    assert code == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, dom = await _chromium(f"--user-data-dir={tmp_path / 'p2'}", "--dump-dom", url)
+    text = dom.decode()
+    assert code == 0
+    assert "ไม่ทราบสถานะตอนนี้" in text and "874 วันก่อน" in text  # official: stale, dated
+    assert "ตรวจอัตโนมัติ ไม่ใช่ประกาศทางการ" in text and "4 นาทีก่อน" in text  # probe
+    assert "ถูกพาไปหน้าเข้าสู่ระบบ" in text and "0.6 วินาที" in text  # not counted as up
+    assert "เข้าได้ 2 · ยังเข้าไม่ได้ 2" in text and "2 ชม.ล่าสุด" in text  # field
+    # the three signals come before the timeline (on the first screen of a phone)
+    assert text.index('id="sig-field"') < text.index('class="tl"')
