@@ -10,8 +10,9 @@ from bot.contract import Choice, Incoming, Reply
 # Slash names of the commands an anonymous event may use: answers, status, the form list.
 PUBLIC_COMMANDS = frozenset({"start", "menu", "help", "status", "guide", "forms", "form"})
 # Button kinds an anonymous event may press (``form``/``formx`` hand out a file, which is
-# private, so in a group they end as the "open the 1:1 chat" message).
-PUBLIC_ACTIONS = frozenset({"topic", "menu", "form", "formx"})
+# private, so in a group they end as the "open the 1:1 chat" message; ``field`` votes answer
+# an anonymous tap themselves: thanked, not counted).
+PUBLIC_ACTIONS = frozenset({"topic", "menu", "form", "formx", "full", "field"})
 
 PRIVATE_ONLY = (
     "เรื่องนี้ใช้ในแชตส่วนตัวกับบอทค่ะ (บอทไม่รู้ว่าใครพิมพ์ในกลุ่มนี้)\n"
