@@ -258,10 +258,9 @@ class Engine:
         key = normalized[:200]
         if not key:
             return
-        doc = self._gaps.get(key) or {"text": key, "count": 0}
-        doc["count"] = int(doc.get("count", 0)) + 1
-        doc["last"] = self.clock().date().isoformat()
-        self._gaps.put(key, doc)
+        day = self.clock().date().isoformat()
+        self._gaps.update(key, lambda doc: {
+            **(doc or {"text": key}), "count": int((doc or {}).get("count", 0)) + 1, "last": day})
 
     def gaps(self, limit: int = 30) -> list[tuple[str, int]]:
         """The most frequent unanswered questions."""

@@ -136,9 +136,12 @@ class StatusBoard:
     """The status timeline in the store; seeded once from the knowledge seed."""
 
     def __init__(self, store: Store, seed: Path | None = None):
+        self._store = store
         self._table = store.table(TABLE)
         if not len(self._table) and seed is not None and seed.exists():
-            self._table.put_many({f"{u.seq:06d}": u.to_doc() for u in load_seed(seed)})
+            with store.transaction(TABLE):  # two instances starting together seed once
+                if not len(self._table):
+                    self._table.put_many({f"{u.seq:06d}": u.to_doc() for u in load_seed(seed)})
 
     def timeline(self) -> list[StatusUpdate]:
         """Every update, oldest first."""
@@ -173,17 +176,18 @@ class StatusBoard:
                 second one, so a request applied twice (a crash before its spool file was
                 removed, a button pressed twice) posts once.
         """
-        if key:
-            known = self.find(key)
-            if known is not None:
-                return known
-        seq = max((u.seq for u in self.timeline()), default=0) + 1
-        update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state), message,
-                              phase, expected, ref, by)
-        doc = update.to_doc()
-        if key:
-            doc["key"] = key
-        self._table.put(f"{seq:06d}", doc)
+        with self._store.transaction(TABLE):  # one number per update, whoever posts
+            if key:
+                known = self.find(key)
+                if known is not None:
+                    return known
+            seq = max((u.seq for u in self.timeline()), default=0) + 1
+            update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state),
+                                  message, phase, expected, ref, by)
+            doc = update.to_doc()
+            if key:
+                doc["key"] = key
+            self._table.put(f"{seq:06d}", doc)
         return update
 
     def find(self, key: str) -> StatusUpdate | None:

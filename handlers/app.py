@@ -16,8 +16,9 @@ from bot.ledger_chat import LedgerFeature
 from bot.matching import load_language
 from bot.notices import NoticesFeature
 from bot.status import StatusBoard
-from bot.store import MemoryStore, Store, TinyStore
+from bot.store import MemoryStore, Store
 from handlers.settings import Settings
+from handlers.storage import open_store
 
 
 @dataclass
@@ -49,7 +50,7 @@ def build_core(
     root = knowledge_dir or default_knowledge_dir()
     kb, pipeline = load_language(root.resolve())
     if store is None:
-        store = MemoryStore() if memory else TinyStore(settings.data_dir)
+        store = MemoryStore() if memory else open_store(settings)
     status = StatusBoard(store, seed=root / "status.yaml")
     book = LedgerBook(store)
     catalog = form_catalog(root.resolve())

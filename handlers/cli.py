@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.status import BANGKOK
-from bot.store import StoreError, TinyStore, lock_data_dir
+from bot.store import StoreError, lock_data_dir
 from bot.yamlload import DataError
 from handlers.settings import Settings
+from handlers.storage import open_store
 
 if TYPE_CHECKING:
+    from bot.store import Store
     from handlers.spool import SpoolRequest
 
 
@@ -84,7 +86,7 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
     from bot.engine import GAPS_TABLE
 
     settings = _settings()
-    table = TinyStore(settings.data_dir).table(GAPS_TABLE)
+    table = open_store(settings).table(GAPS_TABLE)
     docs = sorted(table.all().values(), key=lambda d: (-int(d.get("count", 0)), d["text"]))
     if not docs:
         print("no unanswered questions recorded yet")
@@ -117,11 +119,16 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shared_store(settings: Settings) -> Store | None:
+    """The PostgreSQL store when configured: operator commands then write to it directly."""
+    return open_store(settings) if settings.database_url else None
+
+
 def _post_lao(settings: Settings, req: SpoolRequest) -> str:
     """Apply an LAO change here, or hand it to the running ``serve``; how it went, in words."""
     from handlers.spool import post_request
 
-    done = post_request(settings.data_dir, req, wait=5.0)
+    done = post_request(settings.data_dir, req, wait=5.0, store=_shared_store(settings))
     return {"applied": "", "served": " (applied by the running serve)",
             "queued": " (queued: serve has not picked it up yet; check `elaas-bot lao list`)",
             }[done.how]  # fmt: skip
@@ -152,7 +159,7 @@ def cmd_lao_list(args: argparse.Namespace) -> int:
     from bot.ledger import Directory
 
     settings = _settings()
-    directory = Directory(TinyStore(settings.data_dir))  # read-only: no lock needed
+    directory = Directory(open_store(settings))  # read-only: no lock needed
     laos = directory.laos()
     if not laos:
         print("no LAOs yet: elaas-bot lao add CODE NAME --province P")
@@ -169,7 +176,7 @@ def cmd_lao_invite(args: argparse.Namespace) -> int:
     from bot.thaifmt import thai_datetime
 
     settings = _settings()
-    if Directory(TinyStore(settings.data_dir)).lao(args.code) is None:
+    if Directory(open_store(settings)).lao(args.code) is None:
         print(f"elaas-bot: no LAO with code {args.code}: elaas-bot lao add first",
               file=sys.stderr)
         return 2
@@ -200,7 +207,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.ledger import LedgerBook
 
     settings = _settings()
-    book = LedgerBook(TinyStore(settings.data_dir))
+    book = LedgerBook(open_store(settings))
     lao = book.directory.lao(args.code)
     if lao is None:
         print(f"elaas-bot: no LAO with code {args.code}", file=sys.stderr)
@@ -278,7 +285,7 @@ def cmd_status_show(args: argparse.Namespace) -> int:
     from handlers.status_page import status_json
 
     settings = _settings()
-    store = TinyStore(settings.data_dir)
+    store = open_store(settings)
     board = StatusBoard(store)  # no seed: never write while serve may own the data dir
     seeded = not board.timeline()
     if seeded:  # show the seed from an in-memory copy
@@ -356,7 +363,7 @@ def cmd_status_set(args: argparse.Namespace) -> int:
     )  # fmt: skip
     done = post_request(settings.data_dir, req, seed=default_knowledge_dir() / "status.yaml",
                         status_url=settings.public_base_url.rstrip("/") + "/status",
-                        wait=args.wait)
+                        wait=args.wait, store=_shared_store(settings))
     if done.how == "applied":
         assert done.update is not None
         print(f"บันทึกสถานะแล้ว: #{done.update.seq} {done.update.state_th}")
@@ -409,7 +416,7 @@ def cmd_form(args: argparse.Namespace) -> int:
     if args.lao is None:
         blob = render_blank(form, args.format)
     else:
-        book = LedgerBook(TinyStore(_settings().data_dir))
+        book = LedgerBook(open_store(_settings()))
         lao = book.directory.lao(args.lao)
         if lao is None:
             print(f"elaas-bot: no LAO with code {args.lao}", file=sys.stderr)

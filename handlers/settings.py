@@ -44,6 +44,7 @@ class Settings:
     port: int = 8080
     admins: frozenset[UserKey] = frozenset()
     file_secret: str = field(default="", repr=False)
+    database_url: str = field(default="", repr=False)  # holds the database password
 
     @property
     def line_enabled(self) -> bool:
@@ -92,6 +93,9 @@ class Settings:
         line_keys = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
         if len({bool(values.get(k)) for k in line_keys}) > 1:
             errors.append("LINE needs both LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN")
+        database_url = values.get("ELAAS_DATABASE_URL", "").strip()
+        if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+            errors.append("ELAAS_DATABASE_URL must start with postgresql://")
         if errors:
             raise ValueError("; ".join(errors))
         return cls(
@@ -107,6 +111,7 @@ class Settings:
             port=port,
             admins=frozenset(admins),
             file_secret=values.get("ELAAS_FILE_SECRET", ""),
+            database_url=database_url,
         )
 
     def resolved_file_secret(self) -> bytes:
