@@ -436,6 +436,60 @@ def cmd_form(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url() -> str:
+    url = _settings().database_url
+    if not url:
+        raise StoreError("ELAAS_DATABASE_URL is not set (postgresql://user:password@host/db)")
+    return url
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    from bot.pgstore import LATEST, describe_url, migrate
+
+    url = _database_url()
+    done = migrate(url)
+    for m in done:
+        print(f"applied migration {m.version:04d} {m.name}")
+    print(f"{describe_url(url)}: schema version {LATEST}"
+          + ("" if done else " (already up to date)"))
+    return 0
+
+
+def cmd_db_import(args: argparse.Namespace) -> int:
+    from bot.dbimport import import_store
+    from bot.pgstore import PgStore
+    from bot.store import TinyStore
+
+    url = _database_url()
+    src_dir = Path(args.source)
+    if not src_dir.is_dir():
+        raise StoreError(f"no data folder at {src_dir}")
+    lock = lock_data_dir(src_dir)  # refuses while a serve still writes to it
+    try:
+        src, dst = TinyStore(src_dir), PgStore(url)
+        try:
+            report = import_store(src, dst)
+        finally:
+            dst.close()
+            src.close()
+    finally:
+        lock.release()
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def _add_db_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser("db", help="PostgreSQL (ELAAS_DATABASE_URL): migrate, import")
+    dbs = db.add_subparsers(dest="db_command", required=True)
+    dbs.add_parser("migrate", help="apply schema migrations (safe to run from several hosts)"
+                   ).set_defaults(func=cmd_db_migrate)
+    imp = dbs.add_parser("import", help="copy an embedded data folder into PostgreSQL, verify")
+    imp.add_argument("--from", dest="source", required=True, metavar="DATA_DIR",
+                     help="the embedded data folder (stop serve on it first)")
+    imp.set_defaults(func=cmd_db_import)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="elaas-bot", description="e-LAAS outage assistant")
     sub = p.add_subparsers(dest="command", required=True)
@@ -510,6 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     form.set_defaults(func=cmd_form)
 
     _add_status_parser(sub)
+    _add_db_parser(sub)
     return p
 
 

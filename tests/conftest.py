@@ -43,6 +43,18 @@ def core(tmp_path: Path) -> Iterator[Core]:
     c.store.close()
 
 
+def core_on(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Core]:
+    """The ``core`` fixture on the store named by ``request.param`` (tinydb or postgres).
+
+    A test module opts in with ``core = pytest.fixture(params=STORE_KINDS[1:])(core_on)``.
+    """
+    store = open_test_store(request.param, tmp_path, request)
+    c = build_core(Settings(data_dir=tmp_path / "data"), store=store)
+    c.engine.clock = lambda: FIXED_NOW
+    yield c
+    c.store.close()
+
+
 Say = Callable[..., list[Reply]]
 
 

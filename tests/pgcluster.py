@@ -57,14 +57,23 @@ class Cluster:
             self._as = ["runuser", "-u", "postgres", "--"]
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-E", "UTF8",
                   "--no-locale", "--auth-local=trust", "--auth-host=scram-sha-256")
-        opts = (f"-k {self.root} -p {self.port} -c listen_addresses=127.0.0.1"
-                f" -c max_connections=100 -c fsync={'on' if fsync else 'off'}")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w",
-                  "-t", "30", "-o", opts, "start")
-        self.started = True
+        self._opts = (f"-k {self.root} -p {self.port} -c listen_addresses=127.0.0.1"
+                      f" -c max_connections=100 -c fsync={'on' if fsync else 'off'}")
+        self.started = False
+        self.start_server()
         with self.admin() as conn:
             conn.execute(f"CREATE ROLE elaas LOGIN PASSWORD '{self.password}'")
             conn.execute("CREATE DATABASE elaas OWNER elaas")
+
+    def start_server(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w",
+                  "-t", "30", "-o", self._opts, "start")
+        self.started = True
+
+    def stop_server(self) -> None:
+        """Stop the server now (a database that goes down); start_server() brings it back."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.started = False
 
     def _run(self, tool: str, *args: str) -> None:
         cmd = [*self._as, str(self.bindir / tool), *args]
@@ -94,6 +103,5 @@ class Cluster:
     def stop(self) -> None:
         if self.started:
             with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
-                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-            self.started = False
+                self.stop_server()
         shutil.rmtree(self.root, ignore_errors=True)
