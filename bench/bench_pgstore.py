@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.contract import Incoming  # noqa: E402
-from bot.entries import Lao, ParsedEntry  # noqa: E402
+from bot.entries import ParsedEntry  # noqa: E402
 from bot.ledger import LAOS, MEMBERS  # noqa: E402
 from bot.pgstore import PgStore, migrate  # noqa: E402
 from bot.store import Store, TinyStore  # noqa: E402
@@ -113,6 +114,21 @@ def many_laos(store: Store, tmp: str, laos: int, per_lao: int, runs: int, tag: s
             f"random LAO: {_fmt(times)}")
 
 
+def commit_floor(url: str, runs: int = 200) -> str:
+    """The disk's share: one single-row INSERT committed durably, nothing else."""
+    import psycopg
+
+    times = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (k int)")
+        for i in range(runs):
+            t = time.perf_counter()
+            conn.execute("INSERT INTO bench_floor VALUES (%s)", (i,))
+            times.append((time.perf_counter() - t) * 1000)
+        conn.execute("DROP TABLE bench_floor")
+    return f"one durable single-row commit (the disk's floor): {_fmt(sorted(times))}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=100_000)
@@ -120,11 +136,14 @@ def main() -> None:
     ap.add_argument("--per-lao", type=int, default=100)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--tiny-runs", type=int, default=40, help="TinyDB is slow at 100k: fewer")
+    ap.add_argument("--only", choices=("postgres", "tinydb"), help="one store only")
+    ap.add_argument("--scenario", choices=("big", "many"), help="one scenario only")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the cluster is stopped
 
     cluster = None
     url = os.environ.get("ELAAS_DATABASE_URL", "")
-    if not url:
+    if not url and args.only != "tinydb":
         from tests.pgcluster import Cluster, find_bindir
 
         bindir = find_bindir()
@@ -132,12 +151,13 @@ def main() -> None:
             sys.exit("no PostgreSQL binaries (initdb) found; set ELAAS_DATABASE_URL")
         cluster = Cluster(bindir, fsync=True)
     try:
-        for name in ("postgres", "tinydb"):
-            for scenario in ("big", "many"):
+        for name in [args.only] if args.only else ["postgres", "tinydb"]:
+            for scenario in [args.scenario] if args.scenario else ["big", "many"]:
                 with tempfile.TemporaryDirectory() as tmp:
                     if name == "postgres":
                         u = url or cluster.url(cluster.new_schema())  # type: ignore[union-attr]
                         migrate(u)
+                        print(f"postgres      {commit_floor(u)}", flush=True)
                         store: Store = PgStore(u)
                     else:
                         store = TinyStore(Path(tmp) / "data")

@@ -191,6 +191,7 @@ class Ledger:
         self._table = store.table(f"lao/{lao_code}/ledger")
         self._entries: dict[int, Entry] = {}
         self._by_event: dict[str, int] = {}
+        self._last_no = 0  # max(self._entries) kept up to date: O(1) numbering at 100k entries
         self._rev = 0
         self._lock = threading.RLock()
         self._sync()
@@ -205,6 +206,7 @@ class Ledger:
 
     def _remember(self, e: Entry) -> None:
         self._entries[e.no] = e
+        self._last_no = max(self._last_no, e.no)
         if e.event_id:
             self._by_event[e.event_id] = e.no
 
@@ -245,7 +247,7 @@ class Ledger:
             out: list[tuple[Entry, bool]] = []
             fresh: dict[str, Entry] = {}
             seen: dict[str, Entry] = {}
-            nxt = max(self._entries, default=0) + 1
+            nxt = self._last_no + 1
             for parsed, event_id in items:
                 known = self._by_event.get(event_id) if event_id else None
                 if known is not None or event_id in seen:

@@ -58,6 +58,16 @@ class Settings:
     def telegram_webhook(self) -> bool:
         return bool(self.telegram_webhook_secret)
 
+    @property
+    def database_password(self) -> str:
+        """The password inside ELAAS_DATABASE_URL (for redaction), or ""."""
+        from urllib.parse import unquote, urlsplit
+
+        try:
+            return unquote(urlsplit(self.database_url).password or "")
+        except ValueError:
+            return ""
+
     def missing_for_serve(self) -> list[str]:
         """Variables to set so that at least one channel is on (empty when one is)."""
         if self.line_enabled or self.telegram_enabled:

@@ -307,3 +307,15 @@ def test_datetime_values_round_trip_as_json(pg: PgStore) -> None:
            "thai": "รับ ๑,๕๐๐ บาท"}
     pg.table("a").put("k", doc)
     assert pg.table("a").get("k") == doc
+
+
+def test_serve_with_a_wrong_password_stops_at_start(pg_cluster: Cluster, tmp_path: Path) -> None:
+    secret = "s3cret-Pa55-word"
+    done = _cli("serve", "--port", "0", cwd=tmp_path,
+                ELAAS_DATABASE_URL=pg_cluster.url(password=secret),
+                ELAAS_DATA_DIR=str(tmp_path / "data"), TELEGRAM_BOT_TOKEN="123:abc",
+                TELEGRAM_API_BASE="http://127.0.0.1:1/bot")
+    assert done.returncode == 2
+    assert secret not in done.stderr + done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert "login refused" in last and f"elaas@127.0.0.1:{pg_cluster.port}/elaas" in last
