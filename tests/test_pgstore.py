@@ -319,3 +319,26 @@ def test_serve_with_a_wrong_password_stops_at_start(pg_cluster: Cluster, tmp_pat
     assert secret not in done.stderr + done.stdout
     last = done.stderr.strip().splitlines()[-1]
     assert "login refused" in last and f"elaas@127.0.0.1:{pg_cluster.port}/elaas" in last
+
+
+def test_operator_commands_write_to_the_database_directly(pg_url: str, tmp_path: Path) -> None:
+    env = {"ELAAS_DATABASE_URL": pg_url, "ELAAS_DATA_DIR": str(tmp_path / "data")}
+    add = _cli("lao", "add", LAO, "อบต.ทดสอบ", "--province", "ลำพูน", cwd=tmp_path, **env)
+    assert add.returncode == 0 and "queued" not in add.stdout, add.stderr
+    inv = _cli("lao", "invite", LAO, "--admin", cwd=tmp_path, **env)
+    assert inv.returncode == 0, inv.stderr
+    st = _cli("status", "set", "--state", "normal", "--message", "e-LAAS ใช้งานได้ตามปกติแล้ว",
+              "--notify", cwd=tmp_path, **env)
+    assert st.returncode == 0 and "บันทึกสถานะแล้ว" in st.stdout, st.stderr + st.stdout
+    listed = _cli("lao", "list", cwd=tmp_path, **env)
+    assert f"{LAO}\tอบต.ทดสอบ\tลำพูน" in listed.stdout
+    assert not (tmp_path / "data" / "laos.json").exists()  # nothing went to the files
+    store = PgStore(pg_url)
+    try:
+        code = inv.stdout.split(": ")[1].split()[0]
+        member = LedgerBook(store).directory.redeem(code, "line:U1", "สมศรี", FIXED_NOW)
+        assert member.is_admin
+        outbox = store.table("notices/outbox").all()
+        assert len(outbox) == 1 and next(iter(outbox.values()))["delivery"]["status"] == "pending"
+    finally:
+        store.close()
