@@ -309,7 +309,10 @@ class PgStore:
             yield conn
             return
         try:
-            with self._pool.connection() as conn, conn.transaction():
+            # Pipeline mode: BEGIN, the lock and the first read travel in one round trip, the
+            # writes and COMMIT in another (a read that needs its rows still waits for them,
+            # and statements still run one after the other on the server).
+            with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
                 self._local.conn = conn
                 try:
                     yield conn
