@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from bot.store import Table
 
@@ -59,11 +60,14 @@ class GapLog:
         if not key:
             return
         today = self.today().isoformat()
-        doc = self._table.get(key) or {"text": key, "count": 0, "first": today}
-        doc["count"] = int(doc.get("count", 0)) + 1
-        doc["last"] = today
-        doc["handled"] = False  # asked again after a fix: worth another look
-        self._table.put(key, doc)
+
+        def count(doc: dict[str, Any] | None) -> dict[str, Any]:
+            doc = doc or {"text": key, "count": 0, "first": today}
+            # asked again after a fix: worth another look
+            return {**doc, "count": int(doc.get("count", 0)) + 1, "last": today,
+                    "handled": False}
+
+        self._table.update(key, count)  # atomic: several instances may count the same text
         if len(self._table) > self.cap:
             self.prune()
 

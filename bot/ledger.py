@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -88,11 +89,11 @@ class Directory:
     """LAOs, their members and join codes (one small table each)."""
 
     def __init__(self, store: Store):
+        self._store = store
         self._laos = store.table(LAOS)
         self._members = store.table(MEMBERS)
         self._invites = store.table(INVITES)
         self._failures = store.table(JOIN_FAILURES)
-        self._store = store
 
     @property
     def _summaries(self) -> Summaries:
@@ -189,18 +190,23 @@ class Directory:
             raise LedgerError(f"ใส่รหัสเข้าร่วมผิดครบ {MAX_JOIN_FAILURES} ครั้งแล้ววันนี้ "
                               "ลองใหม่พรุ่งนี้ หรือขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
         key = re.sub(r"[\s\-]", "", code).upper()
-        d = self._invites.get(key)
+        # One transaction: two people typing the same code at once, on any instance, bind
+        # one account; the code is gone together with the binding it made.
+        with self._store.transaction(f"invite:{key}"):
+            d = self._invites.get(key)
+            expired = d is not None and datetime.fromisoformat(d["expires_at"]) < now
+            if d is not None:
+                if not expired:
+                    member = self.bind(user, d["lao_code"], d["role"], name, now)
+                self._invites.delete(key)
         if d is None:
             failed += 1
             self._note_failure(user, day, failed, now)
             _LOG.warning("join: wrong code from %s (%d of %d today)", user, failed,
                          MAX_JOIN_FAILURES)
             raise LedgerError("รหัสเข้าร่วมไม่ถูกต้อง หรือถูกใช้ไปแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
-        if datetime.fromisoformat(d["expires_at"]) < now:
-            self._invites.delete(key)
+        if expired:
             raise LedgerError("รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
-        member = self.bind(user, d["lao_code"], d["role"], name, now)
-        self._invites.delete(key)
         if tries:
             self._failures.delete(user)
         return member
@@ -235,25 +241,55 @@ class Directory:
 
 
 class Ledger:
-    """The entries of one LAO, in one table (one file) with an in-memory copy.
+    """The entries of one LAO, in one table, with an in-memory copy kept up to date.
 
-    One process owns the data directory, so the copy stays true; every change is written
-    through the store (atomically) before it is acknowledged.
+    Before every read the copy catches up with what was written since (``Table.since``: one
+    indexed query on PostgreSQL, nothing on the embedded stores), so several processes on
+    one database see each other's entries. Every change runs inside
+    ``store.transaction("ledger:<code>")``: numbering and the event-id check see every
+    earlier entry, and a change is written through the store before it is acknowledged.
     """
 
     def __init__(self, store: Store, lao_code: str):
         self.lao_code = lao_code
+        self._store = store
         self._table = store.table(f"lao/{lao_code}/ledger")
         self._entries: dict[int, Entry] = {}
         self._by_event: dict[str, int] = {}
-        for doc in self._table.all().values():
-            e = Entry.from_doc(doc)
-            self._entries[e.no] = e
-            if e.event_id:
-                self._by_event[e.event_id] = e.no
-        self._lock = threading.Lock()
-        self._store = store
+        self._last_no = 0  # max(self._entries) kept up to date: O(1) numbering at 100k entries
+        self._rev = 0
+        self._lock = threading.RLock()
         self._verified = False
+        self._sync()
+
+    def _sync(self) -> None:
+        """Catch up with entries written since the last look, by this process or another."""
+        with self._lock:
+            docs, rev = self._table.since(self._rev)
+            for doc in docs.values():
+                self._remember(Entry.from_doc(doc))
+            self._rev = max(self._rev, rev)
+
+    def _remember(self, e: Entry) -> None:
+        self._entries[e.no] = e
+        self._last_no = max(self._last_no, e.no)
+        if e.event_id:
+            self._by_event[e.event_id] = e.no
+
+    @contextlib.contextmanager
+    def _change(self) -> Iterator[list[Entry]]:
+        """Serialise a change with every other one on this LAO, in any process.
+
+        The block appends the entries it wrote; they join the copy only once the store
+        has committed them.
+        """
+        written: list[Entry] = []
+        with self._lock:
+            with self._store.transaction(f"ledger:{self.lao_code}"):
+                self._sync()
+                yield written
+            for e in written:
+                self._remember(e)
 
     def _summary(self) -> Summaries:
         """The store's summaries, after checking this LAO's against the entries once: a crash
@@ -266,9 +302,11 @@ class Ledger:
         return sums
 
     def __len__(self) -> int:
+        self._sync()
         return len(self._entries)
 
     def get(self, no: int) -> Entry | None:
+        self._sync()
         return self._entries.get(no)
 
     def add_many(
@@ -281,14 +319,16 @@ class Ledger:
             ``(entry, created)`` pairs; ``created`` is False for an event id already saved
             (a redelivered webhook), which returns the earlier entry instead of a copy.
         """
-        with self._lock:
+        with self._change() as written:
             out: list[tuple[Entry, bool]] = []
             fresh: dict[str, Entry] = {}
-            nxt = max(self._entries, default=0) + 1
+            seen: dict[str, Entry] = {}
+            nxt = self._last_no + 1
             for parsed, event_id in items:
                 known = self._by_event.get(event_id) if event_id else None
-                if known is not None:
-                    out.append((self._entries[known], False))
+                if known is not None or event_id in seen:
+                    out.append((self._entries[known] if known is not None
+                                else seen[event_id], False))
                     continue
                 e = Entry(
                     lao_code=self.lao_code, no=nxt, kind=parsed.kind, amount=parsed.amount,
@@ -298,20 +338,19 @@ class Ledger:
                 )
                 nxt += 1
                 fresh[f"{e.no:07d}"] = e
+                if event_id:
+                    seen[event_id] = e
                 out.append((e, True))
             if fresh:
                 sums = self._summary()
                 self._table.put_many({k: e.to_doc() for k, e in fresh.items()})
-                for e in fresh.values():
-                    self._entries[e.no] = e
-                    if e.event_id:
-                        self._by_event[e.event_id] = e.no
+                written.extend(fresh.values())
                 sums.on_entries(self.lao_code, [(None, e) for e in fresh.values()])
-            return out
+        return out
 
     def void(self, no: int, *, by: str, reason: str, now: datetime, may_void_any: bool) -> Entry:
         """Mark an entry void (never deleted). Its author or an LAO admin may void it."""
-        with self._lock:
+        with self._change() as written:
             e = self._entries.get(no)
             if e is None:
                 raise LedgerError(f"ไม่พบรายการที่ {no}")
@@ -320,34 +359,34 @@ class Ledger:
             if e.author != by and not may_void_any:
                 raise LedgerError("ยกเลิกได้เฉพาะรายการที่ตัวเองบันทึก หรือผู้ดูแล อปท. เท่านั้นค่ะ")
             voided = replace(e, void=Void(by, now, reason.strip() or "-"))
-            self._write([voided])
-            return voided
+            self._write([voided], written)
+        return voided
 
     def mark_keyed(self, nos: Iterable[int], *, by: str, now: datetime) -> list[Entry]:
         """Mark entries as keyed back into e-LAAS; returns those newly marked."""
-        with self._lock:
+        with self._change() as written:
             changed = []
             for no in sorted(set(nos)):
                 e = self._entries.get(no)
                 if e is None or e.voided or e.keyed:
                     continue
                 changed.append(replace(e, keyed_at=now, keyed_by=by))
-            self._write(changed)
-            return changed
+            self._write(changed, written)
+        return changed
 
-    def _write(self, entries: list[Entry]) -> None:
+    def _write(self, entries: list[Entry], written: list[Entry]) -> None:
         if not entries:
             return
         sums = self._summary()
-        self._table.put_many({f"{e.no:07d}": e.to_doc() for e in entries})
         changes = [(self._entries.get(e.no), e) for e in entries]
-        for e in entries:
-            self._entries[e.no] = e
+        self._table.put_many({f"{e.no:07d}": e.to_doc() for e in entries})
+        written.extend(entries)
         sums.on_entries(self.lao_code, changes)
 
     def entries(self, date_from: date | None = None, date_to: date | None = None,
                 *, include_void: bool = True) -> list[Entry]:
         """Entries in date order (then number), optionally within [date_from, date_to]."""
+        self._sync()
         out = [
             e for e in self._entries.values()
             if (include_void or not e.voided)
@@ -358,6 +397,7 @@ class Ledger:
 
     def recent(self, n: int = 10) -> list[Entry]:
         """The last ``n`` entries by number."""
+        self._sync()
         return [self._entries[k] for k in sorted(self._entries)[-n:]]
 
     def pending_keyback(self) -> list[Entry]:

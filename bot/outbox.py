@@ -113,42 +113,52 @@ class Subscriptions:
         Returns:
             The subscriber and whether anything changed (False: already subscribed as asked).
         """
-        old = self.get(user)
-        scope = province if province is not None else (old.province if old else "")
-        if old is not None and old.active and old.reachable and old.province == scope:
-            return old, False
-        sub = Subscriber(user.channel, user.user_id, scope, True, True,
-                         old.since if old and old.active else now, now)
-        self._table.put(str(user), sub.to_doc())
-        return sub, True
+        result: list[tuple[Subscriber, bool]] = []
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            old = Subscriber.from_doc(doc) if doc else None
+            scope = province if province is not None else (old.province if old else "")
+            if old is not None and old.active and old.reachable and old.province == scope:
+                result.append((old, False))
+                return doc
+            sub = Subscriber(user.channel, user.user_id, scope, True, True,
+                             old.since if old and old.active else now, now)
+            result.append((sub, True))
+            return sub.to_doc()
+
+        self._table.update(str(user), change)  # one read-modify-write, whoever else writes
+        return result[-1]
 
     def unsubscribe(self, user: UserKey | str, now: datetime, *, unreachable: bool = False,
                     reason: str = "") -> bool:
         """Stop notices at once; returns whether the user was subscribed."""
         key = str(user)
-        old = self.get(key)
-        was = bool(old and old.active)
-        if old is None and not unreachable:
-            return False
-        channel, _, user_id = key.partition(":")
-        base = old or Subscriber(channel, user_id, "", False, True, now, now)
-        sub = Subscriber(base.channel, base.user_id, base.province, False,
-                         base.reachable and not unreachable, base.since, now,
-                         reason or ("unreachable" if unreachable else "unsubscribed"))
-        self._table.put(key, sub.to_doc())
-        return was
+        was: list[bool] = []
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            old = Subscriber.from_doc(doc) if doc else None
+            was.append(bool(old and old.active))
+            if old is None and not unreachable:
+                return None
+            channel, _, user_id = key.partition(":")
+            base = old or Subscriber(channel, user_id, "", False, True, now, now)
+            return Subscriber(base.channel, base.user_id, base.province, False,
+                              base.reachable and not unreachable, base.since, now,
+                              reason or ("unreachable" if unreachable else "unsubscribed"),
+                              ).to_doc()
+
+        self._table.update(key, change)
+        return was[-1]
 
     def mark_unreachable(self, users: Iterable[str], reason: str, now: datetime) -> int:
         """Mark many users unreachable in one write (Telegram 403, LINE unfollow)."""
-        docs: dict[str, dict[str, Any]] = {}
-        for key in set(users):
-            d = self._table.get(key)
-            if d is None or not d.get("reachable", True):
-                continue
-            d.update(reachable=False, reason=reason, updated=now.isoformat())
-            docs[key] = d
-        self._table.put_many(docs)
-        return len(docs)
+        def mark(key: str, d: dict[str, Any]) -> dict[str, Any]:
+            if not d.get("reachable", True):
+                return d
+            return {**d, "reachable": False, "reason": reason, "updated": now.isoformat()}
+
+        # One atomic write, serialised with subscribe/unsubscribe of the same users.
+        return self._table.update_many(users, mark)
 
     def all(self) -> list[Subscriber]:
         return [Subscriber.from_doc(d) for d in self._table.all().values()]
@@ -230,11 +240,9 @@ class Outbox:
 
     def add(self, notice: Notice) -> Notice:
         """Queue ``notice``; adding the same id again returns the queued one unchanged."""
-        old = self._table.get(notice.id)
-        if old is not None:
-            return Notice.from_doc(old)
-        self._table.put(notice.id, {**notice.to_doc(), "delivery": Delivery().to_doc()})
-        return notice
+        fresh = {**notice.to_doc(), "delivery": Delivery().to_doc()}
+        stored = self._table.update(notice.id, lambda old: old or fresh)  # at most once
+        return Notice.from_doc(stored) if stored else notice
 
     def get(self, notice_id: str) -> Notice | None:
         d = self._table.get(notice_id)
@@ -245,11 +253,8 @@ class Outbox:
         return Delivery.from_doc(d.get("delivery") if d else None)
 
     def set_delivery(self, notice_id: str, delivery: Delivery) -> None:
-        d = self._table.get(notice_id)
-        if d is None:
-            return
-        d["delivery"] = delivery.to_doc()
-        self._table.put(notice_id, d)
+        self._table.update(notice_id,
+                           lambda d: {**d, "delivery": delivery.to_doc()} if d else None)
 
     def entries(self) -> list[tuple[Notice, Delivery]]:
         """Every notice with its delivery, oldest first."""

@@ -183,19 +183,20 @@ class StatusBoard:
         self.probe_enabled = probe_enabled
         if seed is None or not seed.exists():
             return
-        if not len(self._table):
-            self._table.put_many({f"{u.seq:06d}": u.to_doc() for u in load_seed(seed)})
-            return
-        # A data dir seeded by an older version holds the seed with an invented time of day
-        # (7 Jul 2567 00:00): replace seed entries that predate the date fields.
-        fixed = {}
-        for u in load_seed(seed):
-            old = self._table.get(f"{u.seq:06d}")
-            if old is not None and old.get("by") == "seed" and "time_known" not in old:
-                fixed[f"{u.seq:06d}"] = {**u.to_doc(), **({"key": old["key"]} if "key" in old
-                                                           else {})}
-        if fixed:
-            self._table.put_many(fixed)
+        with store.transaction(TABLE):  # two instances starting together seed once
+            if not len(self._table):
+                self._table.put_many({f"{u.seq:06d}": u.to_doc() for u in load_seed(seed)})
+                return
+            # A data dir seeded by an older version holds the seed with an invented time of
+            # day (7 Jul 2567 00:00): replace seed entries that predate the date fields.
+            fixed = {}
+            for u in load_seed(seed):
+                old = self._table.get(f"{u.seq:06d}")
+                if old is not None and old.get("by") == "seed" and "time_known" not in old:
+                    fixed[f"{u.seq:06d}"] = {**u.to_doc(),
+                                             **({"key": old["key"]} if "key" in old else {})}
+            if fixed:
+                self._table.put_many(fixed)
 
     def timeline(self) -> list[StatusUpdate]:
         """Every update, oldest first."""
@@ -233,17 +234,18 @@ class StatusBoard:
                 second one, so a request applied twice (a crash before its spool file was
                 removed, a button pressed twice) posts once.
         """
-        if key:
-            known = self.find(key)
-            if known is not None:
-                return known
-        seq = max((u.seq for u in self.timeline()), default=0) + 1
-        update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state), message,
-                              phase, expected, ref, by)
-        doc = update.to_doc()
-        if key:
-            doc["key"] = key
-        self._table.put(f"{seq:06d}", doc)
+        with self.store.transaction(TABLE):  # one number per update, whoever posts
+            if key:
+                known = self.find(key)
+                if known is not None:
+                    return known
+            seq = max((u.seq for u in self.timeline()), default=0) + 1
+            update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state),
+                                  message, phase, expected, ref, by)
+            doc = update.to_doc()
+            if key:
+                doc["key"] = key
+            self._table.put(f"{seq:06d}", doc)
         return update
 
     def find(self, key: str) -> StatusUpdate | None:

@@ -16,7 +16,8 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +37,20 @@ Doc = dict[str, Any]
 
 class StoreError(RuntimeError):
     """The store cannot be used (locked by another process, unreadable file, bad name)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now (down, restarting); the write did not happen.
+
+    A webhook should answer 503 on this so that the channel redelivers the event later.
+    """
+
+
+Update = Callable[[Doc | None], Mapping[str, Any] | None]
+"""``fn(old) -> new``: ``old`` is a copy of the stored document or None; None deletes."""
+
+UpdateEach = Callable[[str, Doc], Mapping[str, Any]]
+"""``fn(key, old) -> new`` for each existing document of ``Table.update_many``."""
 
 
 class Table(Protocol):
@@ -62,6 +77,31 @@ class Table(Protocol):
     def __len__(self) -> int:
         """Number of documents."""
 
+    def update(self, key: str, fn: Update) -> Doc | None:
+        """Read-modify-write one document atomically: no other ``update`` (or
+        ``Store.transaction``) in any process sharing the store runs between the read and
+        the write. ``fn`` may raise to leave the document unchanged.
+
+        Returns:
+            The stored document after the call (None when absent).
+        """
+
+    def update_many(self, keys: Iterable[str], fn: UpdateEach) -> int:
+        """Read-modify-write the existing documents among ``keys`` in one atomic write,
+        serialised with ``update`` on the same keys (absent keys are skipped).
+
+        Returns:
+            How many documents changed.
+        """
+
+    def since(self, rev: int) -> tuple[dict[str, Doc], int]:
+        """Documents written after revision ``rev`` (0: all) and the revision to ask next.
+
+        Lets a process keep a copy of a table and catch up with writes made by others.
+        Deletes are not reported. Exact for tables whose writes all happen inside
+        ``Store.transaction`` on one lock (the ledger): then revisions commit in order.
+        """
+
 
 class Store(Protocol):
     """A set of named tables."""
@@ -71,6 +111,16 @@ class Store(Protocol):
 
     def tables(self, prefix: str = "") -> list[str]:
         """Names of existing tables starting with ``prefix``."""
+
+    def transaction(self, lock: str) -> AbstractContextManager[None]:
+        """Run a block of reads and writes serialised with every other block on ``lock``.
+
+        On PostgreSQL the block is one database transaction under an advisory lock: every
+        process sharing the database waits its turn and the writes commit together or not
+        at all. The embedded stores have a single owner process, so a per-process lock
+        gives the same ordering; each write in the block is atomic on its own, so callers
+        order their writes so that a crash between two of them loses nothing.
+        """
 
     def close(self) -> None:
         """Release files and locks."""
@@ -114,22 +164,43 @@ def _check_name(name: str) -> None:
 # --------------------------------------------------------------------------- in memory
 
 
+class _Revisions:
+    """Per-table write counter for :meth:`Table.since` in the single-owner stores."""
+
+    def __init__(self) -> None:
+        self.rev = 0
+        self.of: dict[str, int] = {}
+        self.lock = threading.RLock()
+
+    def bump(self, keys: list[str]) -> None:
+        self.rev += 1
+        for k in keys:
+            self.of[k] = self.rev
+
+    def changed(self, rev: int, docs: Callable[[], dict[str, Doc]]) -> tuple[dict[str, Doc], int]:
+        if rev >= self.rev:
+            return {}, self.rev
+        return {k: d for k, d in docs().items() if self.of.get(k, 0) > rev}, self.rev
+
+
 class MemoryTable:
     """In-memory twin of :class:`TinyTable`, same semantics, for tests and dry runs."""
 
     def __init__(self) -> None:
         self._docs: dict[str, Doc] = {}
+        self._revs = _Revisions()
 
     def get(self, key: str) -> Doc | None:
         doc = self._docs.get(key)
         return copy.deepcopy(doc) if doc is not None else None
 
     def put(self, key: str, doc: Mapping[str, Any]) -> None:
-        self._docs[key] = _roundtrip(doc)
+        self.put_many({key: doc})
 
     def put_many(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
         fresh = {k: _roundtrip(d) for k, d in docs.items()}  # validate all before changing any
         self._docs.update(fresh)
+        self._revs.bump(list(fresh))
 
     def delete(self, key: str) -> None:
         self._docs.pop(key, None)
@@ -137,6 +208,17 @@ class MemoryTable:
     def delete_many(self, keys: Iterable[str]) -> None:
         for key in keys:
             self._docs.pop(key, None)
+
+    def update(self, key: str, fn: Update) -> Doc | None:
+        with self._revs.lock:
+            return _apply_update(self, key, fn)
+
+    def update_many(self, keys: Iterable[str], fn: UpdateEach) -> int:
+        with self._revs.lock:
+            return _apply_update_many(self, keys, fn)
+
+    def since(self, rev: int) -> tuple[dict[str, Doc], int]:
+        return self._revs.changed(rev, self.all)
 
     def all(self) -> dict[str, Doc]:
         return copy.deepcopy(self._docs)
@@ -158,6 +240,9 @@ class MemoryStore:
     def tables(self, prefix: str = "") -> list[str]:
         return sorted(n for n, t in self._tables.items() if n.startswith(prefix) and len(t))
 
+    def transaction(self, lock: str) -> AbstractContextManager[None]:
+        return _local_locks.hold(f"{id(self)}:{lock}")
+
     def close(self) -> None:
         self._tables.clear()
 
@@ -166,6 +251,52 @@ def _roundtrip(doc: Mapping[str, Any]) -> Doc:
     """Copy through JSON so both stores accept and return exactly the same values."""
     loaded: Doc = json.loads(json.dumps(dict(doc), ensure_ascii=False))
     return loaded
+
+
+def _apply_update(table: Table, key: str, fn: Update) -> Doc | None:
+    """The read-modify-write of ``Table.update`` for a caller that holds the table's lock."""
+    old = table.get(key)
+    new = fn(copy.deepcopy(old) if old is not None else None)
+    if new is None:
+        if old is not None:
+            table.delete(key)
+        return None
+    fresh = _roundtrip(new)
+    if fresh != old:  # an unchanged document costs no write (a whole-file one on TinyDB)
+        table.put(key, fresh)
+    return fresh
+
+
+def _apply_update_many(table: Table, keys: Iterable[str], fn: UpdateEach) -> int:
+    """``Table.update_many`` for a caller that holds the table's lock: one put_many."""
+    changed: dict[str, Doc] = {}
+    for key in sorted(set(keys)):
+        old = table.get(key)
+        if old is None:
+            continue
+        new = _roundtrip(fn(key, copy.deepcopy(old)))
+        if new != old:
+            changed[key] = new
+    table.put_many(changed)
+    return len(changed)
+
+
+class _LocalLocks:
+    """Named re-entrant locks for ``Store.transaction`` in a single-owner process."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.RLock] = {}
+        self._guard = threading.Lock()
+
+    @contextlib.contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(name, threading.RLock())
+        with lock:
+            yield
+
+
+_local_locks = _LocalLocks()
 
 
 # --------------------------------------------------------------------------- TinyDB
@@ -256,6 +387,7 @@ class TinyTable:
         self._records = self._db.table(_TABLE, cache_size=0)
         self._ids: dict[str, int] = {}
         self._next = 1
+        self._revs = _Revisions()
         meta = self._db.table(_META, cache_size=0).get(doc_id=1)
         if meta is not None and int(meta.get("schema", 0)) > SCHEMA_VERSION:
             raise StoreError(f"{path}: schema {meta['schema']} is newer than this program")
@@ -265,6 +397,8 @@ class TinyTable:
                                  "the file was left as is")
             self._ids[doc["_key"]] = doc.doc_id
             self._next = max(self._next, doc.doc_id + 1)
+        if self._ids:
+            self._revs.bump(list(self._ids))
 
     def _ensure_meta(self) -> None:
         meta = self._db.table(_META, cache_size=0)
@@ -306,6 +440,7 @@ class TinyTable:
             # rebuild the table dictionary once per document.
             self._records._update_table(update)
         self._ids, self._next = ids, nxt
+        self._revs.bump(list(fresh))
 
     def delete(self, key: str) -> None:
         doc_id = self._ids.get(key)
@@ -331,6 +466,17 @@ class TinyTable:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def update(self, key: str, fn: Update) -> Doc | None:
+        with self._revs.lock:
+            return _apply_update(self, key, fn)
+
+    def update_many(self, keys: Iterable[str], fn: UpdateEach) -> int:
+        with self._revs.lock:
+            return _apply_update_many(self, keys, fn)
+
+    def since(self, rev: int) -> tuple[dict[str, Doc], int]:
+        return self._revs.changed(rev, self.all)
 
     def close(self) -> None:
         self._db.close()
@@ -364,6 +510,9 @@ class TinyStore:
         }
         names |= {n for n, t in self._tables.items() if len(t)}
         return sorted(n for n in names if n.startswith(prefix) and _NAME_RE.match(n))
+
+    def transaction(self, lock: str) -> AbstractContextManager[None]:
+        return _local_locks.hold(f"{self.data_dir.resolve()}:{lock}")
 
     def close(self) -> None:
         for t in self._tables.values():

@@ -20,8 +20,9 @@ from bot.notices import NoticesFeature
 from bot.overlay import OVERLAY_NAME, apply_overlay, read_overlay
 from bot.signals import FieldReportsFeature
 from bot.status import StatusBoard
-from bot.store import MemoryStore, Store, TinyStore
+from bot.store import MemoryStore, Store
 from handlers.settings import Settings
+from handlers.storage import open_store
 
 _LOG = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def build_core(
     kb, pipeline = load_language(root.resolve())
     kb = with_overlay(kb, settings.data_dir / OVERLAY_NAME)
     if store is None:
-        store = MemoryStore() if memory else TinyStore(settings.data_dir)
+        store = MemoryStore() if memory else open_store(settings)
     status = StatusBoard(store, seed=root / "status.yaml",
                          stale_days=settings.status_stale_days,
                          probe_enabled=bool(settings.probe_url))

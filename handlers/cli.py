@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.status import BANGKOK
-from bot.store import StoreError, TinyStore, lock_data_dir
+from bot.store import StoreError, lock_data_dir
 from bot.yamlload import DataError
 from handlers.settings import Settings
+from handlers.storage import open_store
 
 if TYPE_CHECKING:
+    from bot.store import Store
     from handlers.spool import SpoolRequest
 
 
@@ -94,7 +96,7 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
     from bot.gaps import GapLog
 
     settings = _settings()
-    gaps = GapLog(TinyStore(settings.data_dir).table(GAPS_TABLE), date.today).top(args.limit)
+    gaps = GapLog(open_store(settings).table(GAPS_TABLE), date.today).top(args.limit)
     if not gaps:
         print("no unanswered questions recorded yet")
     for g in gaps:
@@ -126,11 +128,16 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shared_store(settings: Settings) -> Store | None:
+    """The PostgreSQL store when configured: operator commands then write to it directly."""
+    return open_store(settings) if settings.database_url else None
+
+
 def _post_lao(settings: Settings, req: SpoolRequest) -> str:
     """Apply an LAO change here, or hand it to the running ``serve``; how it went, in words."""
     from handlers.spool import post_request
 
-    done = post_request(settings.data_dir, req, wait=5.0)
+    done = post_request(settings.data_dir, req, wait=5.0, store=_shared_store(settings))
     return {"applied": "", "served": " (applied by the running serve)",
             "queued": " (queued: serve has not picked it up yet; check `elaas-bot lao list`)",
             }[done.how]  # fmt: skip
@@ -161,7 +168,7 @@ def cmd_lao_list(args: argparse.Namespace) -> int:
     from bot.ledger import Directory
 
     settings = _settings()
-    directory = Directory(TinyStore(settings.data_dir))  # read-only: no lock needed
+    directory = Directory(open_store(settings))  # read-only: no lock needed
     laos = directory.laos()
     if not laos:
         print("no LAOs yet: elaas-bot lao add CODE NAME --province P")
@@ -178,7 +185,7 @@ def cmd_lao_invite(args: argparse.Namespace) -> int:
     from bot.thaifmt import thai_datetime
 
     settings = _settings()
-    if Directory(TinyStore(settings.data_dir)).lao(args.code) is None:
+    if Directory(open_store(settings)).lao(args.code) is None:
         print(f"elaas-bot: no LAO with code {args.code}: elaas-bot lao add first",
               file=sys.stderr)
         return 2
@@ -238,7 +245,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.ledger import LedgerBook
 
     settings = _settings()
-    book = LedgerBook(TinyStore(settings.data_dir))
+    book = LedgerBook(open_store(settings))
     lao = book.directory.lao(args.code)
     if lao is None:
         print(f"elaas-bot: no LAO with code {args.code}", file=sys.stderr)
@@ -320,7 +327,7 @@ def cmd_status_show(args: argparse.Namespace) -> int:
     from handlers.status_page import status_json
 
     settings = _settings()
-    store = TinyStore(settings.data_dir)
+    store = open_store(settings)
     board = StatusBoard(store, stale_days=settings.status_stale_days)  # no seed: never write
     seeded = not board.timeline()  # while serve may own the data dir
     if seeded:  # show the seed from an in-memory copy
@@ -398,7 +405,7 @@ def cmd_status_set(args: argparse.Namespace) -> int:
     )  # fmt: skip
     done = post_request(settings.data_dir, req, seed=default_knowledge_dir() / "status.yaml",
                         status_url=settings.public_base_url.rstrip("/") + "/status",
-                        wait=args.wait)
+                        wait=args.wait, store=_shared_store(settings))
     if done.how == "applied":
         assert done.update is not None
         print(f"บันทึกสถานะแล้ว: #{done.update.seq} {done.update.state_th}")
@@ -452,7 +459,7 @@ def cmd_form(args: argparse.Namespace) -> int:
     if args.lao is None:
         blob = render_blank(form, args.format)
     else:
-        book = LedgerBook(TinyStore(_settings().data_dir))
+        book = LedgerBook(open_store(_settings()))
         lao = book.directory.lao(args.lao)
         if lao is None:
             print(f"elaas-bot: no LAO with code {args.lao}", file=sys.stderr)
@@ -471,6 +478,60 @@ def cmd_form(args: argparse.Namespace) -> int:
     out.write_bytes(blob.data)
     print(f"wrote {out} ({len(blob.data):,} bytes)")
     return 0
+
+
+def _database_url() -> str:
+    url = _settings().database_url
+    if not url:
+        raise StoreError("ELAAS_DATABASE_URL is not set (postgresql://user:password@host/db)")
+    return url
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    from bot.pgstore import LATEST, describe_url, migrate
+
+    url = _database_url()
+    done = migrate(url)
+    for m in done:
+        print(f"applied migration {m.version:04d} {m.name}")
+    print(f"{describe_url(url)}: schema version {LATEST}"
+          + ("" if done else " (already up to date)"))
+    return 0
+
+
+def cmd_db_import(args: argparse.Namespace) -> int:
+    from bot.dbimport import import_store
+    from bot.pgstore import PgStore
+    from bot.store import TinyStore
+
+    url = _database_url()
+    src_dir = Path(args.source)
+    if not src_dir.is_dir():
+        raise StoreError(f"no data folder at {src_dir}")
+    lock = lock_data_dir(src_dir)  # refuses while a serve still writes to it
+    try:
+        src, dst = TinyStore(src_dir), PgStore(url)
+        try:
+            report = import_store(src, dst)
+        finally:
+            dst.close()
+            src.close()
+    finally:
+        lock.release()
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def _add_db_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser("db", help="PostgreSQL (ELAAS_DATABASE_URL): migrate, import")
+    dbs = db.add_subparsers(dest="db_command", required=True)
+    dbs.add_parser("migrate", help="apply schema migrations (safe to run from several hosts)"
+                   ).set_defaults(func=cmd_db_migrate)
+    imp = dbs.add_parser("import", help="copy an embedded data folder into PostgreSQL, verify")
+    imp.add_argument("--from", dest="source", required=True, metavar="DATA_DIR",
+                     help="the embedded data folder (stop serve on it first)")
+    imp.set_defaults(func=cmd_db_import)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -550,6 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
     from handlers.cli_console import add_console_parsers
 
     add_console_parsers(sub)
+    _add_db_parser(sub)
     return p
 
 

@@ -7,8 +7,8 @@ import sys
 from datetime import datetime
 
 from bot.status import BANGKOK
-from bot.store import TinyStore
 from handlers.settings import Settings
+from handlers.storage import open_store
 
 
 def _settings() -> Settings:
@@ -53,7 +53,7 @@ def cmd_operator_list(args: argparse.Namespace) -> int:
     settings = _settings()
     for a in sorted(str(a) for a in settings.admins):
         print(f"{a}\tnational (ELAAS_ADMINS)")
-    ops = Operators(TinyStore(settings.data_dir)).all()  # read-only: no lock needed
+    ops = Operators(open_store(settings)).all()  # read-only: no lock needed
     for o in ops:
         print(f"{o.user}\t{', '.join(o.provinces)}\t(added by {o.added_by})")
     if not ops and not settings.admins:
@@ -68,7 +68,7 @@ def cmd_console_link(args: argparse.Namespace) -> int:
     from bot.operators import Operators, resolve_actor
 
     settings = _settings()
-    store = TinyStore(settings.data_dir)  # read-only: no lock needed
+    store = open_store(settings)  # read-only: no lock needed
     actor = resolve_actor(args.user.strip(), {str(a) for a in settings.admins},
                           Operators(store), Directory(store))
     if actor is None:

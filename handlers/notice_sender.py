@@ -890,10 +890,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 async def _main(args: argparse.Namespace) -> int:
     from bot.knowledge import default_knowledge_dir
     from bot.store import TinyStore, lock_data_dir
+    from handlers.storage import open_store
     settings = Settings.from_env()
     data_dir = args.data_dir or settings.data_dir
     lock = lock_data_dir(data_dir)
-    store = TinyStore(data_dir)
+    store = open_store(settings) if settings.database_url else TinyStore(data_dir)
     try:
         status = StatusBoard(store, seed=default_knowledge_dir() / "status.yaml")
         sender = NoticeSender(

@@ -363,6 +363,7 @@ def _redactor(settings: Settings) -> RedactSecrets:
     return RedactSecrets([
         settings.line_channel_secret, settings.line_channel_access_token,
         settings.telegram_bot_token, settings.telegram_webhook_secret, settings.file_secret,
+        settings.database_password,
     ])  # fmt: skip
 
 

@@ -54,6 +54,7 @@ class Settings:
     probe_url: str = ""
     probe_interval: float = 300.0
     status_alert_minutes: int = 30
+    database_url: str = field(default="", repr=False)  # holds the database password
 
     @property
     def line_enabled(self) -> bool:
@@ -66,6 +67,16 @@ class Settings:
     @property
     def telegram_webhook(self) -> bool:
         return bool(self.telegram_webhook_secret)
+
+    @property
+    def database_password(self) -> str:
+        """The password inside ELAAS_DATABASE_URL (for redaction), or ""."""
+        from urllib.parse import unquote, urlsplit
+
+        try:
+            return unquote(urlsplit(self.database_url).password or "")
+        except ValueError:
+            return ""
 
     def missing_for_serve(self) -> list[str]:
         """Variables to set so that at least one channel is on (empty when one is)."""
@@ -135,6 +146,9 @@ class Settings:
         if file_secret and len(file_secret) < MIN_FILE_SECRET:
             errors.append(f"ELAAS_FILE_SECRET must be at least {MIN_FILE_SECRET} characters "
                           "(make one: python3 -c 'import secrets; print(secrets.token_hex(32))')")
+        database_url = values.get("ELAAS_DATABASE_URL", "").strip()
+        if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+            errors.append("ELAAS_DATABASE_URL must start with postgresql://")
         if errors:
             raise ValueError("; ".join(errors))
         return cls(
@@ -156,6 +170,7 @@ class Settings:
             probe_url=probe_url,
             probe_interval=probe_interval,
             status_alert_minutes=alert_minutes,
+            database_url=database_url,
         )
 
     def resolved_file_secret(self) -> bytes:

@@ -29,7 +29,7 @@ from bot.notices import MAX_NOTICE_TEXT, Publisher
 from bot.operators import Operators
 from bot.outbox import Notice, normalize_province
 from bot.status import BANGKOK, PHASES, STATES, StatusUpdate
-from bot.store import atomic_write
+from bot.store import Store, atomic_write
 
 _LOG = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
@@ -286,7 +286,7 @@ class Posted:
 
 
 def post_request(data_dir: Path, req: SpoolRequest, *, seed: Path | None = None,
-                 status_url: str = "", wait: float = 5.0) -> Posted:
+                 status_url: str = "", wait: float = 5.0, store: Store | None = None) -> Posted:
     """Apply ``req`` directly when no server owns ``data_dir``, else spool it for the server.
 
     Args:
@@ -295,10 +295,15 @@ def post_request(data_dir: Path, req: SpoolRequest, *, seed: Path | None = None,
         seed: knowledge/status.yaml, to seed an empty timeline before the first update.
         status_url: the public status page, quoted in the notice.
         wait: seconds to wait for a running server to pick a spooled request up.
+        store: the PostgreSQL store when ``ELAAS_DATABASE_URL`` is set (applied directly).
     """
     from bot.status import StatusBoard
     from bot.store import StoreError, TinyStore, lock_data_dir
 
+    if store is not None:  # a shared database: write to it directly, no spool and no lock
+        status = StatusBoard(store, seed=seed)
+        update, notice = apply_request(req, Publisher(store, status, status_url=status_url))
+        return Posted("applied", req, update, notice)
     try:
         lock = lock_data_dir(data_dir)
     except StoreError:

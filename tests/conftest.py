@@ -1,4 +1,4 @@
-"""Shared fixtures: a core on a temporary data dir, with a fixed clock."""
+"""Shared fixtures: a core on a temporary data dir, with a fixed clock; a PostgreSQL cluster."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from hypothesis import settings
 from bot.contract import Incoming, Reply
 from bot.entries import Lao
 from bot.ledger import Ledger
+from bot.store import MemoryStore, Store, TinyStore
 from handlers.app import Core, build_core
 from handlers.settings import Settings
+from tests.pgcluster import Cluster, find_bindir
 
 # CI runs the property tests on a fixed seed so that a red run can be reproduced; locally they
 # explore new examples on every run.
@@ -36,6 +38,18 @@ def memory_core() -> Core:
 def core(tmp_path: Path) -> Iterator[Core]:
     """A core on a fresh data dir with the clock fixed at 15 Jul 2024 10:30 (Bangkok)."""
     c = build_core(Settings(data_dir=tmp_path / "data"))
+    c.engine.clock = lambda: FIXED_NOW
+    yield c
+    c.store.close()
+
+
+def core_on(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Core]:
+    """The ``core`` fixture on the store named by ``request.param`` (tinydb or postgres).
+
+    A test module opts in with ``core = pytest.fixture(params=STORE_KINDS[1:])(core_on)``.
+    """
+    store = open_test_store(request.param, tmp_path, request)
+    c = build_core(Settings(data_dir=tmp_path / "data"), store=store)
     c.engine.clock = lambda: FIXED_NOW
     yield c
     c.store.close()
@@ -66,3 +80,47 @@ def make_lao_admin(core: Core, user: str, code: str, name: str = "อบต.ท�
         directory.add_lao(Lao(code, name, "ขอนแก่น"))
     directory.bind(user, code, "admin", "สมศรี", datetime.now().astimezone())
     return core.book.ledger(code)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the whole run (skipped only without the binaries)."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb on PATH or in "
+                    "/usr/lib/postgresql/*/bin): apt-get install postgresql to run these tests")
+    cluster = Cluster(bindir)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """ELAAS_DATABASE_URL of a fresh, migrated schema of the test cluster."""
+    from bot.pgstore import migrate
+
+    url = pg_cluster.url(pg_cluster.new_schema())
+    migrate(url)
+    return url
+
+
+def open_test_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    """A fresh store of ``kind``: memory, tinydb or postgres."""
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "tinydb":
+        return TinyStore(tmp_path / "store")
+    from bot.pgstore import PgStore
+
+    return PgStore(request.getfixturevalue("pg_url"), max_size=4)
+
+
+STORE_KINDS = ["memory", "tinydb", "postgres"]
+
+
+@pytest.fixture(params=STORE_KINDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The same test on each store (the store contract)."""
+    store = open_test_store(request.param, tmp_path, request)
+    yield store
+    store.close()

@@ -20,9 +20,11 @@ from bot.entries import Lao
 from bot.ledger import LedgerBook
 from bot.store import TinyStore
 from handlers.app import Core
-from tests.conftest import FIXED_NOW, Say
+from tests.conftest import FIXED_NOW, STORE_KINDS, Say, core_on
 
 ROOT = Path(__file__).resolve().parent.parent
+
+core = pytest.fixture(params=STORE_KINDS[1:])(core_on)  # the chat tests on TinyDB and PostgreSQL
 
 
 def _join(core: Core, say: Say, user: str, code: str = "01234567", admin: bool = False) -> None:

@@ -14,7 +14,9 @@ from bot.ledger import Directory, Ledger
 from bot.notices import NoticesFeature, Publisher, build_audience, store_pending_count
 from bot.outbox import Outbox, Subscriptions, normalize_province
 from handlers.app import Core
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, STORE_KINDS, core_on
+
+core = pytest.fixture(params=STORE_KINDS[1:])(core_on)  # on TinyDB and on PostgreSQL
 
 ADMIN_LINE = "line:Uadmin"
 ADMIN_TG = "telegram:4242"
