@@ -64,6 +64,7 @@ class MatchResult:
 
     outcome: Literal["answer", "suggest", "none"]
     ranked: tuple[Scored, ...]
+    off_topic: bool = False  # "none" because the question is closer to off-topic examples
 
     @property
     def topic(self) -> str | None:
@@ -261,17 +262,19 @@ class Matcher:
         verbatim = self._fuzzy(q)
         near = max(verbatim.items(), key=lambda kv: kv[1], default=("", 0.0))
         if near[1] >= VERBATIM and near[0] == OUT_OF_SCOPE:
-            return MatchResult("none", ranked[:3])
+            return MatchResult("none", ranked[:3], off_topic=True)
         if near[1] >= VERBATIM:  # (almost) exactly a known phrasing: that topic, first
             ranked = (Scored(near[0], max(near[1], ranked[0].score)),
                       *(s for s in ranked if s.topic != near[0]))
             return MatchResult("answer", ranked[:4])
         top = ranked[0].score
-        if top < SUGGEST or every[0].topic == OUT_OF_SCOPE:
+        if every[0].topic == OUT_OF_SCOPE:
+            return MatchResult("none", ranked[:3], off_topic=True)
+        if top < SUGGEST:
             return MatchResult("none", ranked[:3])
         second = ranked[1].score if len(ranked) > 1 else 0.0
         if top >= CONFIDENT and top - second >= LEAD:
             return MatchResult("answer", ranked[:4])
         if OUT_OF_SCOPE in {s.topic for s in every[:2]}:  # unsure, and off-topic is close
-            return MatchResult("none", ranked[:3])
+            return MatchResult("none", ranked[:3], off_topic=True)
         return MatchResult("suggest", ranked[:3])
