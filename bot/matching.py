@@ -37,14 +37,27 @@ from bot.text import Normalized, TextPipeline
 W_WORDS = 0.5
 W_CHARS = 0.3
 W_BAYES = 0.3
+W_NEAR = 0.3
 KEYWORD_BONUS = 6.0
-CONFIDENT = 40.0
+CONFIDENT = 45.0
 SUGGEST = 24.0
-LEAD = 3.0
+LEAD = 10.0
+COVERAGE_FULL = 0.7
+COVERAGE_POWER = 1.0
 VERBATIM = 95.0
 SHORTLIST = 8
 NGRAM = 3
 NB_ALPHA = 0.1
+
+HOWTO_FORM_FACTOR = 0.8
+NAMED_FORM_FACTOR = 0.8
+FORM_PREFIX = "forms."
+CATALOG = "forms.catalog"
+# Words that ask how to do the work, and words that ask for a file (after normalisation).
+HOWTO_CUES = frozenset("ต้อง อย่างไร ใคร เซ็น ลงนาม ทำ ทำยังไง ควร how who should must".split())
+REQUEST_CUES = frozenset(
+    "ขอ แบบฟอร์ม แบบ ไฟล์ ดาวน์โหลด ปริ้น ส่ง อยากได้ ตัวอย่าง excel pdf template form".split()
+)
 
 Vector = dict[str, float]
 OUT_OF_SCOPE = "_out_of_scope"
@@ -177,6 +190,7 @@ class Matcher:
         self.pipeline = pipeline
         self._order = {t.id: i for i, t in enumerate(kb.topics)}
         self._owner: list[str] = []
+        self._normalized: list[Normalized] = []
         self._spaced: list[str] = []
         self._flat: list[str] = []
         words: dict[str, list[str]] = {}
@@ -196,6 +210,7 @@ class Matcher:
                     continue
                 f += _features(n)
                 self._owner.append(topic_id)
+                self._normalized.append(n)
                 self._spaced.append(n.spaced)
                 self._flat.append(n.flat)
                 w += n.tokens
@@ -209,6 +224,12 @@ class Matcher:
             chars[topic_id] = c
             feats[topic_id] = f
         self._words = _TfIdf(words)
+        # One document per phrasing: the single closest way of asking, not the topic's whole bag.
+        self._near = _TfIdf({str(i): [*n.tokens, *("c:" + g for g in char_ngrams(n.flat))]
+                             for i, n in enumerate(self._normalized)})
+        # Words the topics use: a question made mostly of other words is about something else.
+        self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
+                       for w in w_list}
         self._chars = _TfIdf(chars)
         self._bayes = _NaiveBayes(feats)
         self._keywords: dict[str, tuple[str, ...]] = {
@@ -220,6 +241,34 @@ class Matcher:
     def size(self) -> int:
         """How many phrasings (titles included) are indexed."""
         return len(self._owner)
+
+    @staticmethod
+    def _weigh_intent(q: Normalized, scores: dict[str, float], named_form: bool) -> None:
+        """A form's name inside a how-to question is about the work, not a request for the file.
+
+        "ใบนำส่งต้องมีใครเซ็น" asks how to remit money; "ขอใบนำส่ง" asks for the form. And a
+        question naming one form asks for that form rather than for the whole catalog.
+        """
+        toks = set(q.tokens)
+        howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
+        for topic in scores:
+            if topic.startswith(FORM_PREFIX):
+                if topic == CATALOG:
+                    if named_form:
+                        scores[topic] *= NAMED_FORM_FACTOR
+                elif howto:
+                    scores[topic] *= HOWTO_FORM_FACTOR
+
+    def coverage(self, q: Normalized) -> float:
+        """The share of the question's words (IDF-weighted) that the topics use."""
+        idf, default = self._words.idf, self._words.default_idf
+        total = known = 0.0
+        for t in q.tokens:
+            w = idf.get(t, default)
+            total += w
+            if t in self._known:
+                known += w
+        return known / total if total else 0.0
 
     def _fuzzy(self, q: Normalized) -> dict[str, float]:
         best: dict[str, float] = {}
@@ -241,14 +290,28 @@ class Matcher:
         words = self._words.cosine(list(q.tokens))
         chars = self._chars.cosine(char_ngrams(q.flat))
         bayes = self._bayes.posterior(_features(q))
+        near: dict[str, float] = {}
+        if W_NEAR:
+            for idx, c in self._near.cosine(_features(q)).items():
+                owner = self._owner[int(idx)]
+                if c > near.get(owner, 0.0):
+                    near[owner] = c
         scores: dict[str, float] = {}
         for topic in set(words) | set(chars):
             scores[topic] = 100 * (W_WORDS * words.get(topic, 0.0)
                                    + W_CHARS * chars.get(topic, 0.0)
-                                   + W_BAYES * bayes.get(topic, 0.0))
+                                   + W_BAYES * bayes.get(topic, 0.0)
+                                   + W_NEAR * near.get(topic, 0.0))
+        named_form = False
         for topic, kws in self._keywords.items():
             if topic in scores and any(k in q.flat for k in kws):
                 scores[topic] += KEYWORD_BONUS
+                named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
+        self._weigh_intent(q, scores, named_form)
+        factor = min(1.0, self.coverage(q) / COVERAGE_FULL) ** COVERAGE_POWER
+        for topic in scores:
+            if topic != OUT_OF_SCOPE:
+                scores[topic] *= factor
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
         return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0]
 
@@ -273,7 +336,8 @@ class Matcher:
         if top < SUGGEST:
             return MatchResult("none", ranked[:3])
         second = ranked[1].score if len(ranked) > 1 else 0.0
-        if top >= CONFIDENT and top - second >= LEAD:
+        oos = next((s.score for s in every if s.topic == OUT_OF_SCOPE), 0.0)
+        if top >= CONFIDENT and top - max(second, oos) >= LEAD:
             return MatchResult("answer", ranked[:4])
         if OUT_OF_SCOPE in {s.topic for s in every[:2]}:  # unsure, and off-topic is close
             return MatchResult("none", ranked[:3], off_topic=True)
