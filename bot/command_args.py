@@ -15,7 +15,7 @@ ArgShape = Callable[[str], bool]
 # Words that make a message a question rather than a command argument ("ยกเลิก 2 รายการได้ไหม").
 _QUESTION = re.compile(
     r"(\?|ไหม|มั้ย|มั๊ย|ไม๊|หรือเปล่า|รึเปล่า|ป่าว|หรือยัง|รึยัง|ยังไง|อย่างไร|ทำไง|ได้บ้าง|"
-    r"อะไร|ทำไม|เมื่อไร|เมื่อไหร่|ที่ไหน|ตรงไหน|กี่|ใคร|เหรอ|หรอ|คือ|how|what|why|when|where|can)",
+    r"อะไร|ทำไม|เมื่อไร|เมื่อไหร่|ไหน|กี่|ใคร|เหรอ|หรอ|คือ|how|what|why|when|where|can)",
     re.I,
 )
 _JOIN_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\- ]{3,19}")

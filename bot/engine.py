@@ -20,7 +20,8 @@ _LOG = logging.getLogger(__name__)
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 MAX_TEXT = 2000
 MAX_LINES_CUT = 5
-CUT_KEEP = 300
+CUT_KEEP = 200
+FOLLOWUP_COVERAGE = 0.5
 GAPS_TABLE = "kb/gaps"
 SESSIONS_TABLE = "sessions"
 
@@ -127,8 +128,7 @@ class Engine:
             if text.count("\n") >= MAX_LINES_CUT:  # a long paste (entries?): cutting loses lines
                 return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_TEXT:,} ตัวอักษร) "
                               "ช่วยพิมพ์สั้น ๆ ทีละเรื่องนะคะ", MENU)]
-            # A question after a pasted letter: its head and its tail carry the question.
-            return self._answer_text(ctx, f"{text[:CUT_KEEP]} {text[-CUT_KEEP:]}")
+            return self._answer_long(ctx, text)
         if not text:
             return [Reply(WELCOME, MENU)]
         pending = ctx.session.pending
@@ -249,8 +249,19 @@ class Engine:
             return [Reply(SUGGEST_TEXT, (*choices, Choice("เมนูหลัก", "menu:")))]
         return [Reply(OUT_OF_SCOPE, MENU)]
 
+    def _answer_long(self, ctx: Context, text: str) -> list[Reply]:
+        """A question after (or before) a pasted letter: the end, then the start, carry it."""
+        chunks = text.split()
+        for k in range(1, 7):  # the last few phrases, then the first few, shortest first
+            for part in (" ".join(chunks[-k:]), " ".join(chunks[:k])):
+                if len(part) <= CUT_KEEP and self.matcher.match(part).outcome == "answer":
+                    return self._answer_text(ctx, part)
+        return self._answer_text(ctx, f"{text[:CUT_KEEP]} {text[-CUT_KEEP:]}")
+
     def _with_context(self, last: str, norm: Normalized, alone: MatchResult) -> MatchResult:
         """An elliptical follow-up read together with the topic answered just before."""
+        if self.matcher.coverage(norm) < FOLLOWUP_COVERAGE:
+            return alone  # "แล้วหวยล่ะ": its own words are not the topics' words
         topic = self.kb.topic(last)
         joined = self.pipeline.normalize(f"{topic.title} {' '.join(topic.keywords)}")
         both = self.matcher.match(Normalized((*joined.tokens, *norm.tokens)))
