@@ -231,6 +231,8 @@ class Engine:
         if words and (words & THANKS) and len(words) <= 3:
             return [Reply(THANKS_REPLY, MENU)]
         last = self.memory.recall(ctx.user, ctx.now)
+        if last is not None and not self.kb.has(last):
+            last = None
         if last is not None and wants_forms(norm):
             forms = self._forms_of(ctx, last, norm)
             if forms:

@@ -1,6 +1,6 @@
 """Score a question against every topic (TF-IDF words + character n-grams + rapidfuzz).
 
-Four signals, mixed with fixed weights:
+Five signals, mixed with fixed weights:
 
 - **words**: TF-IDF cosine of the question's newmm tokens (synonyms folded) against each
   topic's whole bag of words (title, phrasings, keywords). Distinctive words such as ฎีกา or
@@ -12,10 +12,17 @@ Four signals, mixed with fixed weights:
 - **fuzzy**: the best rapidfuzz score (mean of ``token_set_ratio`` on tokens and ``ratio`` on
   the flat text) against any single phrasing: a near-verbatim question is answered even when
   a sibling topic is close.
+- **near**: TF-IDF cosine (words and 3-grams) against the single closest phrasing of a topic,
+  which generalises better than the topic's whole bag for short questions.
 
-A topic whose keyword appears in the question gets a bonus. The off-topic phrasings of
-``knowledge/outofscope.yaml`` form one more class: when it beats every topic, the question is
-out of scope. Cutoffs then decide: answer, suggest the top three, or give up.
+A topic whose keyword appears in the question gets a bonus. Every topic score is then scaled by
+the question's **coverage**: the IDF-weighted share of its words that the topics use at all (a
+question about the gold price shares one word with a topic, not most of them). A form's name
+inside a how-to question weighs less for the form's own topic (it asks about the work), and a
+named form weighs the catalog down. The off-topic phrasings of ``knowledge/outofscope.yaml``
+form one more class: when it beats every topic, the question is out of scope. Cutoffs then
+decide: answer (a high score well ahead of the next topic and of the off-topic class), suggest
+the top three, or give up.
 """
 
 from __future__ import annotations
