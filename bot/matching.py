@@ -45,6 +45,7 @@ W_WORDS = 0.5
 W_CHARS = 0.3
 W_BAYES = 0.3
 W_NEAR = 0.3
+NEAR_MAX_POSTINGS = 100
 KEYWORD_BONUS = 6.0
 CONFIDENT = 45.0
 SUGGEST = 24.0
@@ -52,6 +53,7 @@ LEAD = 10.0
 COVERAGE_FULL = 0.7
 COVERAGE_POWER = 1.0
 VERBATIM = 95.0
+FUZZY_CUTOFF = 75.0
 SHORTLIST = 8
 NGRAM = 3
 NB_ALPHA = 0.1
@@ -139,13 +141,20 @@ class _TfIdf:
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
 
-    def cosine(self, terms: list[str]) -> dict[str, float]:
-        """Cosine of the query against every topic sharing a term with it."""
+    def cosine(self, terms: list[str], max_postings: int = 0) -> dict[str, float]:
+        """Cosine of the query against every topic sharing a term with it.
+
+        With ``max_postings``, terms found in more documents than that (อย่างไร, ระบบ) are
+        left out of the dot product: they add little and cost the most.
+        """
         scores: dict[str, float] = defaultdict(float)
         # Terms unknown to the index cannot match but still count in the query's norm, so a
         # question full of unrelated words scores low.
         for term, qw in self.vector(terms).items():
-            for topic, dw in self.postings.get(term, ()):
+            postings = self.postings.get(term, ())
+            if max_postings and len(postings) > max_postings:
+                continue
+            for topic, dw in postings:
                 scores[topic] += qw * dw
         return scores
 
@@ -169,17 +178,23 @@ class _NaiveBayes:
             self.unseen[topic] = math.log(NB_ALPHA / denom)
             for feat, n in c.items():
                 self.loglik[feat][topic] = math.log((n + NB_ALPHA) / denom)
+        # What a feature adds over "unseen" for the few topics that have it: the posterior then
+        # touches only those (sparse) instead of every topic for every feature.
+        self.lift: dict[str, tuple[tuple[str, float], ...]] = {
+            f: tuple((t, v - self.unseen[t]) for t, v in row.items())
+            for f, row in self.loglik.items()
+        }
 
     def posterior(self, feats: list[str]) -> dict[str, float]:
         """P(topic | features), uniform prior; empty when no feature is known."""
         known = [f for f in feats if f in self.vocab]
         if not known:
             return {}
-        logp = {t: 0.0 for t in self.topics}
+        n = len(known)
+        logp = {t: n * self.unseen[t] for t in self.topics}
         for f in known:
-            row = self.loglik[f]
-            for t in self.topics:
-                logp[t] += row.get(t, self.unseen[t])
+            for t, lift in self.lift[f]:
+                logp[t] += lift
         top = max(logp.values())
         exp = {t: math.exp(v - top) for t, v in logp.items()}
         z = sum(exp.values())
@@ -199,6 +214,7 @@ class Matcher:
         self._owner: list[str] = []
         self._normalized: list[Normalized] = []
         self._spaced: list[str] = []
+        self._sorted: list[str] = []
         self._flat: list[str] = []
         words: dict[str, list[str]] = {}
         chars: dict[str, list[str]] = {}
@@ -219,6 +235,7 @@ class Matcher:
                 self._owner.append(topic_id)
                 self._normalized.append(n)
                 self._spaced.append(n.spaced)
+                self._sorted.append(" ".join(sorted(n.tokens)))
                 self._flat.append(n.flat)
                 w += n.tokens
                 c += char_ngrams(n.flat)
@@ -232,8 +249,7 @@ class Matcher:
             feats[topic_id] = f
         self._words = _TfIdf(words)
         # One document per phrasing: the single closest way of asking, not the topic's whole bag.
-        self._near = _TfIdf({str(i): [*n.tokens, *("c:" + g for g in char_ngrams(n.flat))]
-                             for i, n in enumerate(self._normalized)})
+        self._near = _TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
         # Words the topics use: a question made mostly of other words is about something else.
         self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
                        for w in w_list}
@@ -279,8 +295,10 @@ class Matcher:
 
     def _fuzzy(self, q: Normalized) -> dict[str, float]:
         best: dict[str, float] = {}
-        hits = process.extract(q.spaced, self._spaced, scorer=fuzz.token_sort_ratio,
-                               limit=SHORTLIST)
+        # token_sort_ratio is ratio on sorted tokens: the phrasings are sorted once, at build.
+        # Only a near-verbatim phrasing matters here: the cutoff lets rapidfuzz skip the rest.
+        hits = process.extract(" ".join(sorted(q.tokens)), self._sorted, scorer=fuzz.ratio,
+                               limit=SHORTLIST, score_cutoff=FUZZY_CUTOFF)
         for _, _, idx in hits:
             score = (fuzz.token_set_ratio(q.spaced, self._spaced[idx])
                      + fuzz.ratio(q.flat, self._flat[idx])) / 2
@@ -299,7 +317,7 @@ class Matcher:
         bayes = self._bayes.posterior(_features(q))
         near: dict[str, float] = {}
         if W_NEAR:
-            for idx, c in self._near.cosine(_features(q)).items():
+            for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
                 owner = self._owner[int(idx)]
                 if c > near.get(owner, 0.0):
                     near[owner] = c
@@ -310,8 +328,9 @@ class Matcher:
                                    + W_BAYES * bayes.get(topic, 0.0)
                                    + W_NEAR * near.get(topic, 0.0))
         named_form = False
+        flat = q.flat  # a property: joined once, not once per keyword
         for topic, kws in self._keywords.items():
-            if topic in scores and any(k in q.flat for k in kws):
+            if topic in scores and any(k in flat for k in kws):
                 scores[topic] += KEYWORD_BONUS
                 named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
         self._weigh_intent(q, scores, named_form)

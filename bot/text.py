@@ -106,12 +106,12 @@ class TextPipeline:
                     words.add(cv)
         self._token_map = token_map
         # Longest first so "new e-laas" wins over "e-laas"; Latin variants on word boundaries.
+        # One boundary check around the alternation (not one per variant): several times faster.
         self._phrase_re = (
             re.compile(
-                "|".join(
-                    rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])"
-                    for p in sorted(phrase_map, key=len, reverse=True)
-                )
+                r"(?<![a-z0-9])(?:"
+                + "|".join(re.escape(p) for p in sorted(phrase_map, key=len, reverse=True))
+                + r")(?![a-z0-9])"
             )
             if phrase_map
             else None
