@@ -173,3 +173,16 @@ def test_sticker_gets_the_text_only_reply(core: Core) -> None:
     replies = core.engine.reply_to(Incoming("line", "u1", "u1", kind="unsupported",
                                             event_id="st1", received_at=FIXED_NOW))
     assert "ข้อความตัวอักษร" in replies[0].text
+
+
+def test_topic_memory_is_bounded_and_expires() -> None:
+    from bot.followup import TopicMemory
+
+    memory = TopicMemory(ttl=timedelta(minutes=5), max_users=2)
+    memory.remember("a", "guide.pay", FIXED_NOW)
+    memory.remember("b", "guide.pay", FIXED_NOW)
+    memory.remember("c", "guide.receive", FIXED_NOW)
+    assert memory.recall("a", FIXED_NOW) is None  # the oldest user was dropped
+    assert memory.recall("c", FIXED_NOW + timedelta(minutes=4)) == "guide.receive"
+    assert memory.recall("c", FIXED_NOW + timedelta(minutes=6)) is None
+    assert memory.recall("c", FIXED_NOW - timedelta(minutes=1)) is None  # clock went back
