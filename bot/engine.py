@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 from bot.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
 from bot.feature import MENU, Command, Context, Feature, Session
+from bot.followup import TopicMemory, is_followup, wants_forms
 from bot.gaps import GapLog
 from bot.knowledge import KnowledgeBase, citations
-from bot.matching import Matcher
+from bot.matching import Matcher, MatchResult
 from bot.outbox import PUSH_CHANNELS
 from bot.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.quickentry import QUESTION_RE, looks_like_entry
@@ -20,11 +21,14 @@ from bot.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.status import StatusBoard
 from bot.steps import CANCEL_WORDS, STEP_MINUTES, YES_WORDS, Step
 from bot.store import Store, StoreError
-from bot.text import PARTICLES, TextPipeline, clean, command_text
+from bot.text import PARTICLES, Normalized, TextPipeline, clean, command_text
 
 _LOG = logging.getLogger(__name__)
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 MAX_TEXT = 2000
+MAX_LINES_CUT = 5
+CUT_KEEP = 200
+FOLLOWUP_COVERAGE = 0.5
 GAPS_TABLE = "kb/gaps"
 SESSIONS_TABLE = "sessions"
 
@@ -43,6 +47,7 @@ OUT_OF_SCOPE = (
     "ขออภัยค่ะ เรื่องนี้อยู่นอกขอบเขตที่ช่วยได้\n"
     "ผู้ช่วยนี้ตอบเรื่อง e-LAAS ขัดข้องและการทำงานด้วยมือของ อปท. ลองเลือกจากเมนูด้านล่างนะคะ"
 )
+FORMS_FOR = "แบบฟอร์มสำหรับเรื่อง \"{title}\" เลือกได้เลยค่ะ (ส่งเป็น PDF พิมพ์ได้ทันที)"
 SUGGEST_TEXT = "หมายถึงเรื่องไหนคะ เลือกได้เลย หรือพิมพ์ถามใหม่ให้ละเอียดขึ้นอีกนิดค่ะ"
 CANT_READ = "ขออภัยค่ะ อ่านข้อความนี้ไม่ออก ลองพิมพ์เป็นภาษาไทยสั้น ๆ หรือเลือกจากเมนูนะคะ"
 UNSUPPORTED = "ตอนนี้รับได้เฉพาะข้อความตัวอักษรค่ะ พิมพ์ถามหรือเลือกจากเมนูได้เลย"
@@ -52,6 +57,7 @@ SESSION_FAILED = (
     "ถ้าบอทถามต่อ กรุณาเริ่มคำสั่งใหม่อีกครั้ง แจ้งผู้ดูแลระบบด้วยนะคะ"
 )
 _SLASH = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
+_POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค่า|จ้า|จ้ะ|นะ|[.!]))+$")
 
 
 # A how-to topic offered next to the action it explains says the same thing twice.
@@ -103,6 +109,7 @@ class Engine:
         self.clock = clock or (lambda: datetime.now(BANGKOK))
         self._sessions = store.table(SESSIONS_TABLE)
         self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
+        self.memory = TopicMemory()
         self._slash: dict[str, Command] = {}
         self._words: list[tuple[str, Command]] = []
         for cmd in self._core_commands() + [c for f in self.features for c in f.commands()]:
@@ -131,6 +138,9 @@ class Engine:
                 _LOG.error("session write failed for event %s: %s", incoming.event_id or "-",
                            exc)
                 replies = [*replies[:MAX_REPLIES - 1], Reply(SESSION_FAILED, MENU)]
+        answered = next((r.topic for r in replies if r.topic), None)
+        if answered and not incoming.anonymous:  # what a follow-up ("แล้วเงินเดือนล่ะ") means
+            self.memory.remember(str(incoming.user), answered, ctx.now)
         return self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
 
     def _finish(self, replies: list[Reply], channel: str = "", done: str = "") -> list[Reply]:
@@ -160,8 +170,10 @@ class Engine:
             return self._action(ctx, inc.action)
         text = (inc.text or "").strip()
         if len(text) > MAX_TEXT:
-            return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_TEXT:,} ตัวอักษร) "
-                          "ช่วยพิมพ์สั้น ๆ ทีละเรื่องนะคะ", MENU)]
+            if text.count("\n") >= MAX_LINES_CUT:  # a long paste (entries?): cutting loses lines
+                return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_TEXT:,} ตัวอักษร) "
+                              "ช่วยพิมพ์สั้น ๆ ทีละเรื่องนะคะ", MENU)]
+            return self._answer_long(ctx, text)
         if not text:
             return [Reply(WELCOME, MENU)]
         step = ctx.session.step
@@ -211,12 +223,16 @@ class Engine:
         t = typed.lower()
         if len(t) != len(typed):  # a rare letter whose lower case is longer: compare only
             typed = t
+        bare = _POLITE_TAIL.sub("", t)  # "สถานะครับ", "เมนู!" are still the command
         for word, cmd in self._words:
-            if t == word:
+            if t == word or bare == word:
                 return cmd, ""
             if cmd.takes_args and t.startswith(word):
                 rest = typed[len(word):]
-                if rest[:1] == " " or rest[:1].isdigit():
+                # A command word inside a question is not the command: the words after it must
+                # have the argument's shape (a join code, an entry number, a period...).
+                if (rest[:1] == " " or rest[:1].isdigit()) and (
+                        cmd.accepts is None or cmd.accepts(rest.strip())):
                     return cmd, rest.strip()
         return None
 
@@ -349,7 +365,17 @@ class Engine:
             return [Reply(WELCOME, MENU)]
         if words and (words & THANKS) and len(words) <= 3:
             return [Reply(THANKS_REPLY, MENU)]
+        last = self.memory.recall(ctx.user, ctx.now)
+        if last is not None and not self.kb.has(last):
+            last = None
+        if last is not None and wants_forms(norm):
+            forms = self._forms_of(ctx, last, norm)
+            if forms:
+                return forms
         result = self.matcher.match(norm)
+        if last is not None and result.outcome != "answer" and not result.off_topic \
+                and is_followup(norm):
+            result = self._with_context(last, norm, result)
         if result.outcome == "answer" and result.topic:
             return self.answer_topic(result.topic)
         self._record_gap(norm.spaced)
@@ -359,6 +385,38 @@ class Engine:
             )
             return [Reply(SUGGEST_TEXT, (*choices, Choice("เมนูหลัก", "menu:")))]
         return [Reply(OUT_OF_SCOPE, MENU)]
+
+    def _answer_long(self, ctx: Context, text: str) -> list[Reply]:
+        """A question after (or before) a pasted letter: the end, then the start, carry it."""
+        chunks = text.split()
+        for k in range(1, 7):  # the last few phrases, then the first few, shortest first
+            for part in (" ".join(chunks[-k:]), " ".join(chunks[:k])):
+                if len(part) <= CUT_KEEP and self.matcher.match(part).outcome == "answer":
+                    return self._answer_text(ctx, part)
+        return self._answer_text(ctx, f"{text[:CUT_KEEP]} {text[-CUT_KEEP:]}")
+
+    def _with_context(self, last: str, norm: Normalized, alone: MatchResult) -> MatchResult:
+        """An elliptical follow-up read together with the topic answered just before."""
+        if self.matcher.coverage(norm) < FOLLOWUP_COVERAGE:
+            return alone  # "แล้วหวยล่ะ": its own words are not the topics' words
+        topic = self.kb.topic(last)
+        joined = self.pipeline.normalize(f"{topic.title} {' '.join(topic.keywords)}")
+        both = self.matcher.match(Normalized((*joined.tokens, *norm.tokens)))
+        return both if both.outcome == "answer" else alone
+
+    def _forms_of(self, ctx: Context, last: str, norm: Normalized) -> list[Reply] | None:
+        """"ขอแบบฟอร์มด้วย" right after an answer: that topic's forms (None: match as usual)."""
+        alone = self.matcher.match(norm)
+        if alone.topic and alone.topic.startswith("forms.") and alone.topic != "forms.catalog":
+            return None  # the question names a form itself
+        topic = self.kb.topic(last)
+        if not topic.forms or topic.id == "forms.catalog":
+            return None
+        if len(topic.forms) == 1:
+            return self._action(ctx, f"form:{topic.forms[0]}")
+        choices = tuple(Choice(self.form_labels.get(f, f)[:20], f"form:{f}") for f in topic.forms)
+        return [Reply(FORMS_FOR.format(title=topic.title),
+                      (*choices, Choice("แบบฟอร์มทั้งหมด", "cmd:forms")))]
 
     def answer_topic(self, topic_id: str, *, full: bool = False) -> list[Reply]:
         """The reply for a topic: the short answer first (the full answer and its sources one

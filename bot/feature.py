@@ -52,14 +52,17 @@ class Command:
     """A command: slash names (``/today``) and Thai words (``วันนี้``).
 
     With ``takes_args`` a Thai word also matches as a prefix followed by a space or a digit
-    (``ยกเลิก 12``); otherwise it must be the whole message, so that ``วันนี้ระบบกลับมายัง``
-    is a question, not the ``วันนี้`` command.
+    (``ยกเลิก 12``) when ``accepts`` (if given) takes what follows; otherwise it must be the
+    whole message, so that ``วันนี้ระบบกลับมายัง`` is a question, not the ``วันนี้`` command,
+    and ``เข้าร่วม กลุ่มไลน์ได้ไหม`` is a question, not a join code. Slash forms take any
+    arguments.
     """
 
     slash: tuple[str, ...]
     words: tuple[str, ...]
     handler: Handler
     takes_args: bool = False
+    accepts: Callable[[str], bool] | None = None
 
 
 class Feature:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot import command_args as shape
 from bot.contract import META_LISTED, Choice, Reply
 from bot.entries import EntryError
 from bot.feature import Command, Context, Feature
@@ -26,7 +27,7 @@ class FormsFeature(Feature):
 
     def commands(self) -> list[Command]:
         return [Command(("forms", "form"), ("แบบฟอร์ม", "ฟอร์ม", "ขอแบบฟอร์ม"), self.list_forms,
-                        takes_args=True)]
+                        takes_args=True, accepts=shape.number_or_nothing)]
 
     def list_forms(self, ctx: Context, args: str) -> list[Reply]:
         lines = [f"{i}. {f.name}" for i, f in enumerate(self.catalog.all(), 1)]

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
+from bot import command_args as shape
 from bot.contract import Choice, Reply
 from bot.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, ParsedEntry
 from bot.export import brought_forward, export_file
@@ -47,18 +48,22 @@ class LedgerFeature(Feature):
     def commands(self) -> list[Command]:
         c = Command
         return [
-            c(("join",), ("เข้าร่วม", "join"), self.join, takes_args=True),
+            c(("join",), ("เข้าร่วม", "join"), self.join, takes_args=True, accepts=shape.join_code),
             c(("leave",), ("ออกจาก อปท.", "ออกจากอปท", "ออกจาก อปท"), self.leave),
-            c(("invite",), ("เชิญ", "สร้างรหัสเข้าร่วม"), self.invite, takes_args=True),
+            c(("invite",), ("เชิญ", "สร้างรหัสเข้าร่วม"), self.invite, takes_args=True,
+              accepts=shape.invite_role),
             c(("members",), ("สมาชิก",), self.members),
             c(("today",), ("วันนี้", "รายการวันนี้"), self._scoped(self.today)),
             c(("recent",), ("ล่าสุด", "รายการล่าสุด"), self._scoped(self.recent)),
             c(("summary",), ("สรุป", "สรุปรายวัน", "สรุปวันนี้"), self._scoped(self.summary),
-              takes_args=True),
-            c(("void",), ("ยกเลิก", "ยกเลิกรายการ"), self._scoped(self.void_cmd), takes_args=True),
-            c(("keyed",), ("คีย์แล้ว",), self._scoped(self.keyed), takes_args=True),
+              takes_args=True, accepts=shape.period),
+            c(("void",), ("ยกเลิก", "ยกเลิกรายการ"), self._scoped(self.void_cmd), takes_args=True,
+              accepts=shape.entry_number),
+            c(("keyed",), ("คีย์แล้ว",), self._scoped(self.keyed), takes_args=True,
+              accepts=shape.entry_numbers),
             c(("pending",), ("ค้างคีย์", "ยังไม่คีย์"), self._scoped(self.pending)),
-            c(("export",), ("ส่งออก", "export"), self._scoped(self.export), takes_args=True),
+            c(("export",), ("ส่งออก", "export"), self._scoped(self.export), takes_args=True,
+              accepts=shape.export_args),
             c(("log",), ("บันทึกรายการ", "บันทึก"), self.log_help),
             c(("demo",), ("ทดลองใช้", "ทดลอง"), self.demo),
         ]

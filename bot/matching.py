@@ -1,6 +1,6 @@
 """Score a question against every topic (TF-IDF words + character n-grams + rapidfuzz).
 
-Four signals, mixed with fixed weights:
+Five signals, mixed with fixed weights:
 
 - **words**: TF-IDF cosine of the question's newmm tokens (synonyms folded) against each
   topic's whole bag of words (title, phrasings, keywords). Distinctive words such as ฎีกา or
@@ -12,10 +12,17 @@ Four signals, mixed with fixed weights:
 - **fuzzy**: the best rapidfuzz score (mean of ``token_set_ratio`` on tokens and ``ratio`` on
   the flat text) against any single phrasing: a near-verbatim question is answered even when
   a sibling topic is close.
+- **near**: TF-IDF cosine (words and 3-grams) against the single closest phrasing of a topic,
+  which generalises better than the topic's whole bag for short questions.
 
-A topic whose keyword appears in the question gets a bonus. The off-topic phrasings of
-``knowledge/outofscope.yaml`` form one more class: when it beats every topic, the question is
-out of scope. Cutoffs then decide: answer, suggest the top three, or give up.
+A topic whose keyword appears in the question gets a bonus. Every topic score is then scaled by
+the question's **coverage**: the IDF-weighted share of its words that the topics use at all (a
+question about the gold price shares one word with a topic, not most of them). A form's name
+inside a how-to question weighs less for the form's own topic (it asks about the work), and a
+named form weighs the catalog down. The off-topic phrasings of ``knowledge/outofscope.yaml``
+form one more class: when it beats every topic, the question is out of scope. Cutoffs then
+decide: answer (a high score well ahead of the next topic and of the off-topic class), suggest
+the top three, or give up.
 """
 
 from __future__ import annotations
@@ -37,14 +44,29 @@ from bot.text import Normalized, TextPipeline
 W_WORDS = 0.5
 W_CHARS = 0.3
 W_BAYES = 0.3
+W_NEAR = 0.3
+NEAR_MAX_POSTINGS = 100
 KEYWORD_BONUS = 6.0
-CONFIDENT = 40.0
+CONFIDENT = 45.0
 SUGGEST = 24.0
-LEAD = 3.0
+LEAD = 10.0
+COVERAGE_FULL = 0.7
+COVERAGE_POWER = 1.0
 VERBATIM = 95.0
+FUZZY_CUTOFF = 75.0
 SHORTLIST = 8
 NGRAM = 3
 NB_ALPHA = 0.1
+
+HOWTO_FORM_FACTOR = 0.8
+NAMED_FORM_FACTOR = 0.8
+FORM_PREFIX = "forms."
+CATALOG = "forms.catalog"
+# Words that ask how to do the work, and words that ask for a file (after normalisation).
+HOWTO_CUES = frozenset("ต้อง อย่างไร ใคร เซ็น ลงนาม ทำ ทำยังไง ควร how who should must".split())
+REQUEST_CUES = frozenset(
+    "ขอ แบบฟอร์ม แบบ ไฟล์ ดาวน์โหลด ปริ้น ส่ง อยากได้ ตัวอย่าง excel pdf template form".split()
+)
 
 Vector = dict[str, float]
 OUT_OF_SCOPE = "_out_of_scope"
@@ -64,6 +86,7 @@ class MatchResult:
 
     outcome: Literal["answer", "suggest", "none"]
     ranked: tuple[Scored, ...]
+    off_topic: bool = False  # "none" because the question is closer to off-topic examples
 
     @property
     def topic(self) -> str | None:
@@ -118,13 +141,20 @@ class _TfIdf:
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
 
-    def cosine(self, terms: list[str]) -> dict[str, float]:
-        """Cosine of the query against every topic sharing a term with it."""
+    def cosine(self, terms: list[str], max_postings: int = 0) -> dict[str, float]:
+        """Cosine of the query against every topic sharing a term with it.
+
+        With ``max_postings``, terms found in more documents than that (อย่างไร, ระบบ) are
+        left out of the dot product: they add little and cost the most.
+        """
         scores: dict[str, float] = defaultdict(float)
         # Terms unknown to the index cannot match but still count in the query's norm, so a
         # question full of unrelated words scores low.
         for term, qw in self.vector(terms).items():
-            for topic, dw in self.postings.get(term, ()):
+            postings = self.postings.get(term, ())
+            if max_postings and len(postings) > max_postings:
+                continue
+            for topic, dw in postings:
                 scores[topic] += qw * dw
         return scores
 
@@ -148,17 +178,23 @@ class _NaiveBayes:
             self.unseen[topic] = math.log(NB_ALPHA / denom)
             for feat, n in c.items():
                 self.loglik[feat][topic] = math.log((n + NB_ALPHA) / denom)
+        # What a feature adds over "unseen" for the few topics that have it: the posterior then
+        # touches only those (sparse) instead of every topic for every feature.
+        self.lift: dict[str, tuple[tuple[str, float], ...]] = {
+            f: tuple((t, v - self.unseen[t]) for t, v in row.items())
+            for f, row in self.loglik.items()
+        }
 
     def posterior(self, feats: list[str]) -> dict[str, float]:
         """P(topic | features), uniform prior; empty when no feature is known."""
         known = [f for f in feats if f in self.vocab]
         if not known:
             return {}
-        logp = {t: 0.0 for t in self.topics}
+        n = len(known)
+        logp = {t: n * self.unseen[t] for t in self.topics}
         for f in known:
-            row = self.loglik[f]
-            for t in self.topics:
-                logp[t] += row.get(t, self.unseen[t])
+            for t, lift in self.lift[f]:
+                logp[t] += lift
         top = max(logp.values())
         exp = {t: math.exp(v - top) for t, v in logp.items()}
         z = sum(exp.values())
@@ -176,7 +212,9 @@ class Matcher:
         self.pipeline = pipeline
         self._order = {t.id: i for i, t in enumerate(kb.topics)}
         self._owner: list[str] = []
+        self._normalized: list[Normalized] = []
         self._spaced: list[str] = []
+        self._sorted: list[str] = []
         self._flat: list[str] = []
         words: dict[str, list[str]] = {}
         chars: dict[str, list[str]] = {}
@@ -195,7 +233,9 @@ class Matcher:
                     continue
                 f += _features(n)
                 self._owner.append(topic_id)
+                self._normalized.append(n)
                 self._spaced.append(n.spaced)
+                self._sorted.append(" ".join(sorted(n.tokens)))
                 self._flat.append(n.flat)
                 w += n.tokens
                 c += char_ngrams(n.flat)
@@ -208,6 +248,11 @@ class Matcher:
             chars[topic_id] = c
             feats[topic_id] = f
         self._words = _TfIdf(words)
+        # One document per phrasing: the single closest way of asking, not the topic's whole bag.
+        self._near = _TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
+        # Words the topics use: a question made mostly of other words is about something else.
+        self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
+                       for w in w_list}
         self._chars = _TfIdf(chars)
         self._bayes = _NaiveBayes(feats)
         self._keywords: dict[str, tuple[str, ...]] = {
@@ -220,10 +265,40 @@ class Matcher:
         """How many phrasings (titles included) are indexed."""
         return len(self._owner)
 
+    @staticmethod
+    def _weigh_intent(q: Normalized, scores: dict[str, float], named_form: bool) -> None:
+        """A form's name inside a how-to question is about the work, not a request for the file.
+
+        "ใบนำส่งต้องมีใครเซ็น" asks how to remit money; "ขอใบนำส่ง" asks for the form. And a
+        question naming one form asks for that form rather than for the whole catalog.
+        """
+        toks = set(q.tokens)
+        howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
+        for topic in scores:
+            if topic.startswith(FORM_PREFIX):
+                if topic == CATALOG:
+                    if named_form:
+                        scores[topic] *= NAMED_FORM_FACTOR
+                elif howto:
+                    scores[topic] *= HOWTO_FORM_FACTOR
+
+    def coverage(self, q: Normalized) -> float:
+        """The share of the question's words (IDF-weighted) that the topics use."""
+        idf, default = self._words.idf, self._words.default_idf
+        total = known = 0.0
+        for t in q.tokens:
+            w = idf.get(t, default)
+            total += w
+            if t in self._known:
+                known += w
+        return known / total if total else 0.0
+
     def _fuzzy(self, q: Normalized) -> dict[str, float]:
         best: dict[str, float] = {}
-        hits = process.extract(q.spaced, self._spaced, scorer=fuzz.token_sort_ratio,
-                               limit=SHORTLIST)
+        # token_sort_ratio is ratio on sorted tokens: the phrasings are sorted once, at build.
+        # Only a near-verbatim phrasing matters here: the cutoff lets rapidfuzz skip the rest.
+        hits = process.extract(" ".join(sorted(q.tokens)), self._sorted, scorer=fuzz.ratio,
+                               limit=SHORTLIST, score_cutoff=FUZZY_CUTOFF)
         for _, _, idx in hits:
             score = (fuzz.token_set_ratio(q.spaced, self._spaced[idx])
                      + fuzz.ratio(q.flat, self._flat[idx])) / 2
@@ -240,14 +315,29 @@ class Matcher:
         words = self._words.cosine(list(q.tokens))
         chars = self._chars.cosine(char_ngrams(q.flat))
         bayes = self._bayes.posterior(_features(q))
+        near: dict[str, float] = {}
+        if W_NEAR:
+            for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
+                owner = self._owner[int(idx)]
+                if c > near.get(owner, 0.0):
+                    near[owner] = c
         scores: dict[str, float] = {}
         for topic in set(words) | set(chars):
             scores[topic] = 100 * (W_WORDS * words.get(topic, 0.0)
                                    + W_CHARS * chars.get(topic, 0.0)
-                                   + W_BAYES * bayes.get(topic, 0.0))
+                                   + W_BAYES * bayes.get(topic, 0.0)
+                                   + W_NEAR * near.get(topic, 0.0))
+        named_form = False
+        flat = q.flat  # a property: joined once, not once per keyword
         for topic, kws in self._keywords.items():
-            if topic in scores and any(k in q.flat for k in kws):
+            if topic in scores and any(k in flat for k in kws):
                 scores[topic] += KEYWORD_BONUS
+                named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
+        self._weigh_intent(q, scores, named_form)
+        factor = min(1.0, self.coverage(q) / COVERAGE_FULL) ** COVERAGE_POWER
+        for topic in scores:
+            if topic != OUT_OF_SCOPE:
+                scores[topic] *= factor
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
         return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0]
 
@@ -261,17 +351,20 @@ class Matcher:
         verbatim = self._fuzzy(q)
         near = max(verbatim.items(), key=lambda kv: kv[1], default=("", 0.0))
         if near[1] >= VERBATIM and near[0] == OUT_OF_SCOPE:
-            return MatchResult("none", ranked[:3])
+            return MatchResult("none", ranked[:3], off_topic=True)
         if near[1] >= VERBATIM:  # (almost) exactly a known phrasing: that topic, first
             ranked = (Scored(near[0], max(near[1], ranked[0].score)),
                       *(s for s in ranked if s.topic != near[0]))
             return MatchResult("answer", ranked[:4])
         top = ranked[0].score
-        if top < SUGGEST or every[0].topic == OUT_OF_SCOPE:
+        if every[0].topic == OUT_OF_SCOPE:
+            return MatchResult("none", ranked[:3], off_topic=True)
+        if top < SUGGEST:
             return MatchResult("none", ranked[:3])
         second = ranked[1].score if len(ranked) > 1 else 0.0
-        if top >= CONFIDENT and top - second >= LEAD:
+        oos = next((s.score for s in every if s.topic == OUT_OF_SCOPE), 0.0)
+        if top >= CONFIDENT and top - max(second, oos) >= LEAD:
             return MatchResult("answer", ranked[:4])
         if OUT_OF_SCOPE in {s.topic for s in every[:2]}:  # unsure, and off-topic is close
-            return MatchResult("none", ranked[:3])
+            return MatchResult("none", ranked[:3], off_topic=True)
         return MatchResult("suggest", ranked[:3])

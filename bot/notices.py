@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from bot import command_args as shape
 from bot.contract import Choice, Reply, UserKey
 from bot.entries import Lao
 from bot.feature import Command, Context, Feature
@@ -339,12 +340,14 @@ class NoticesFeature(Feature):
         c = Command
         return [
             c(("subscribe",), ("รับแจ้งเตือน", "สมัครรับแจ้งเตือน", "ติดตามสถานะ"),
-              self.subscribe, takes_args=True),
+              self.subscribe, takes_args=True, accepts=shape.province),
             c(("unsubscribe",), ("เลิกรับแจ้งเตือน", "ยกเลิกแจ้งเตือน", "ไม่รับแจ้งเตือน",
                                  "หยุดแจ้งเตือน", "ยกเลิกรับแจ้งเตือน"),
               self.unsubscribe),
-            c(("announce",), ("ประกาศ",), self.announce, takes_args=True),
-            c(("setstatus",), ("ตั้งสถานะ", "เปลี่ยนสถานะ"), self.setstatus, takes_args=True),
+            c(("announce",), ("ประกาศ",), self.announce, takes_args=True,
+              accepts=shape.statement),
+            c(("setstatus",), ("ตั้งสถานะ", "เปลี่ยนสถานะ"), self.setstatus, takes_args=True,
+              accepts=shape.statement),
         ]
 
     def is_admin(self, ctx: Context) -> bool:

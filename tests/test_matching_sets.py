@@ -1,0 +1,73 @@
+"""The question sets as regression floors: the frozen held-out sets must not silently get worse."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import load_knowledge
+from bot.matching import Matcher, pipeline_for
+
+DATA = Path(__file__).parent / "data"
+# Written blind by a helper who never saw the phrasings; frozen: never edit, never tune on.
+FROZEN = {
+    "questions_new_holdout.tsv":
+        "c2abbf4a4c64ec65b68e5c7da2301b6044e5f176a7712f888163bdde63b7fbd9",
+    "questions_english.tsv":
+        "05e85f0fec34158c8b84dc945122f7a313d14091e3eb36cc82dee32cdcfa9597",
+}
+# (set, question column, top-1 floor %, off-topic rejected floor %, confidently wrong ceiling %)
+# Floors sit a little under the figures measured when they were set (bench/bench_matching.py).
+FLOORS = [
+    ("questions.tsv", 0, 93.0, 93.0, 3.0),
+    ("questions_holdout.tsv", 0, 91.0, 94.0, 5.5),
+    ("questions_new_holdout.tsv", 0, 90.0, 90.0, 6.0),
+    ("questions_english.tsv", 1, 77.0, 85.0, 4.5),
+]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    kb = load_knowledge()
+    return Matcher(kb, pipeline_for(kb))
+
+
+def rows(name: str, column: int) -> list[tuple[str, str | None]]:
+    out = []
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines()[1:]:
+        if line.strip():
+            cells = line.split("\t")
+            topic = cells[-1].strip()
+            out.append((cells[column], None if topic in ("-", "", "none") else topic))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FROZEN))
+def test_frozen_sets_are_unchanged(name: str) -> None:
+    assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == FROZEN[name]
+
+
+@pytest.mark.parametrize(("name", "column", "top1", "rejected", "wrong"), FLOORS)
+def test_question_set_floor(matcher: Matcher, name: str, column: int, top1: float,
+                            rejected: float, wrong: float) -> None:
+    right = bad = inscope = oos = oos_ok = 0
+    for q, topic in rows(name, column):
+        got = matcher.match(q).topic
+        if topic is None:
+            oos += 1
+            oos_ok += got is None
+        else:
+            inscope += 1
+            right += got == topic
+            bad += got is not None and got != topic
+    assert 100 * right / inscope >= top1
+    assert 100 * oos_ok / oos >= rejected
+    assert 100 * bad / inscope <= wrong
+
+
+def test_every_topic_has_held_out_questions() -> None:
+    ids = load_knowledge().ids
+    held = {t for _, t in rows("questions_new_holdout.tsv", 0) if t}
+    assert held <= ids and len(held) == len(ids)
