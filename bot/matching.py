@@ -307,8 +307,12 @@ class Matcher:
                 best[owner] = score
         return best
 
-    def rank(self, question: str | Normalized) -> list[Scored]:
-        """Every topic with a positive score, best first (the off-topic class included)."""
+    def rank(self, question: str | Normalized, *, leave_out: bool = False) -> list[Scored]:
+        """Every topic with a positive score, best first (the off-topic class included).
+
+        ``leave_out``: the question is one of the phrasings (``kb check``): the closest-phrasing
+        signal ignores phrasings identical to it, so a misfiled phrasing cannot vote for itself.
+        """
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
         if not q.tokens:
             return []
@@ -318,6 +322,8 @@ class Matcher:
         near: dict[str, float] = {}
         if W_NEAR:
             for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
+                if leave_out and self._flat[int(idx)] == q.flat:
+                    continue
                 owner = self._owner[int(idx)]
                 if c > near.get(owner, 0.0):
                     near[owner] = c

@@ -93,7 +93,7 @@ def apply_overlay(kb: KnowledgeBase, items: list[OverlayPhrasing]) -> KnowledgeB
 
 def phrasing_problem(matcher: Matcher, topic: str, phrasing: str) -> str | None:
     """Why ``phrasing`` would fail ``kb check`` for ``topic`` with ``matcher`` (None: fine)."""
-    ranked = matcher.rank(phrasing)
+    ranked = matcher.rank(phrasing, leave_out=True)
     if not ranked:
         return f"phrasing has no words: {phrasing}"
     own = next((s.score for s in ranked if s.topic == topic), 0.0)
