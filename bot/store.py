@@ -183,7 +183,25 @@ class _Revisions:
         return {k: d for k, d in docs().items() if self.of.get(k, 0) > rev}, self.rev
 
 
-class MemoryTable:
+class _OwnedTable:
+    """``update``/``update_many``/``since`` of the single-owner tables (memory, TinyDB): a
+    per-table lock in the one owning process serialises read-modify-write."""
+
+    _revs: _Revisions
+
+    def update(self, key: str, fn: Update) -> Doc | None:
+        with self._revs.lock:
+            return _apply_update(self, key, fn)  # type: ignore[arg-type]
+
+    def update_many(self, keys: Iterable[str], fn: UpdateEach) -> int:
+        with self._revs.lock:
+            return _apply_update_many(self, keys, fn)  # type: ignore[arg-type]
+
+    def since(self, rev: int) -> tuple[dict[str, Doc], int]:
+        return self._revs.changed(rev, self.all)  # type: ignore[attr-defined]
+
+
+class MemoryTable(_OwnedTable):
     """In-memory twin of :class:`TinyTable`, same semantics, for tests and dry runs."""
 
     def __init__(self) -> None:
@@ -208,17 +226,6 @@ class MemoryTable:
     def delete_many(self, keys: Iterable[str]) -> None:
         for key in keys:
             self._docs.pop(key, None)
-
-    def update(self, key: str, fn: Update) -> Doc | None:
-        with self._revs.lock:
-            return _apply_update(self, key, fn)
-
-    def update_many(self, keys: Iterable[str], fn: UpdateEach) -> int:
-        with self._revs.lock:
-            return _apply_update_many(self, keys, fn)
-
-    def since(self, rev: int) -> tuple[dict[str, Doc], int]:
-        return self._revs.changed(rev, self.all)
 
     def all(self) -> dict[str, Doc]:
         return copy.deepcopy(self._docs)
@@ -378,7 +385,7 @@ def _check_shape(path: str, data: Any) -> None:
                          "restore it from a backup or move it away")
 
 
-class TinyTable:
+class TinyTable(_OwnedTable):
     """A table backed by one TinyDB file; keys are kept in a ``_key`` field."""
 
     def __init__(self, path: Path) -> None:
@@ -466,17 +473,6 @@ class TinyTable:
 
     def __len__(self) -> int:
         return len(self._ids)
-
-    def update(self, key: str, fn: Update) -> Doc | None:
-        with self._revs.lock:
-            return _apply_update(self, key, fn)
-
-    def update_many(self, keys: Iterable[str], fn: UpdateEach) -> int:
-        with self._revs.lock:
-            return _apply_update_many(self, keys, fn)
-
-    def since(self, rev: int) -> tuple[dict[str, Doc], int]:
-        return self._revs.changed(rev, self.all)
 
     def close(self) -> None:
         self._db.close()
