@@ -20,7 +20,8 @@ the question's **coverage**: the IDF-weighted share of its words that the topics
 question about the gold price shares one word with a topic, not most of them). A form's name
 inside a how-to question weighs less for the form's own topic (it asks about the work), and a
 named form weighs the catalog down. The off-topic phrasings of ``knowledge/outofscope.yaml``
-form one more class: when it beats every topic, the question is out of scope. Cutoffs then
+form one more class: when it beats every topic, or when one off-topic example is clearly closer
+than any topic's closest phrasing, the question is out of scope. Cutoffs then
 decide: answer (a high score well ahead of the next topic and of the off-topic class), suggest
 the top three, or give up.
 """
@@ -49,7 +50,8 @@ NEAR_MAX_POSTINGS = 100
 KEYWORD_BONUS = 6.0
 CONFIDENT = 45.0
 SUGGEST = 24.0
-LEAD = 10.0
+LEAD = 18.0
+OOS_NEAR_MARGIN = 0.1
 COVERAGE_FULL = 0.7
 COVERAGE_POWER = 1.0
 VERBATIM = 95.0
@@ -58,7 +60,7 @@ SHORTLIST = 8
 NGRAM = 3
 NB_ALPHA = 0.1
 
-HOWTO_FORM_FACTOR = 0.8
+HOWTO_FORM_FACTOR = 0.6
 NAMED_FORM_FACTOR = 0.8
 FORM_PREFIX = "forms."
 CATALOG = "forms.catalog"
@@ -314,8 +316,13 @@ class Matcher:
         signal ignores phrasings identical to it, so a misfiled phrasing cannot vote for itself.
         """
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
+        return self._rank(q, leave_out)[0]
+
+    def _rank(self, q: Normalized, leave_out: bool = False
+              ) -> tuple[list[Scored], dict[str, float]]:
+        """The ranking and, per class, the cosine of its single closest phrasing."""
         if not q.tokens:
-            return []
+            return [], {}
         words = self._words.cosine(list(q.tokens))
         chars = self._chars.cosine(char_ngrams(q.flat))
         bayes = self._bayes.posterior(_features(q))
@@ -345,12 +352,12 @@ class Matcher:
             if topic != OUT_OF_SCOPE:
                 scores[topic] *= factor
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
-        return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0]
+        return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0], near
 
     def match(self, question: str | Normalized) -> MatchResult:
         """Answer, suggest or give up, by the cutoffs above."""
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        every = self.rank(q)
+        every, near_by = self._rank(q)
         ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
         if not ranked:
             return MatchResult("none", ())
@@ -363,6 +370,11 @@ class Matcher:
                       *(s for s in ranked if s.topic != near[0]))
             return MatchResult("answer", ranked[:4])
         top = ranked[0].score
+        # The off-topic examples are too varied to add up as one bag: one of them being clearly
+        # closer than any phrasing of any topic is the sign of an off-topic question.
+        closest_topic = max((c for t, c in near_by.items() if t != OUT_OF_SCOPE), default=0.0)
+        if near_by.get(OUT_OF_SCOPE, 0.0) - closest_topic > OOS_NEAR_MARGIN:
+            return MatchResult("none", ranked[:3], off_topic=True)
         if every[0].topic == OUT_OF_SCOPE:
             return MatchResult("none", ranked[:3], off_topic=True)
         if top < SUGGEST:
