@@ -67,6 +67,7 @@ NB_TEMPERATURE = 2.0  # log-likelihoods divided by this before the softmax: a so
 HOWTO_FORM_FACTOR = 0.6
 NAMED_FORM_FACTOR = 0.8
 FORM_PREFIX = "forms."
+STATUS_PREFIX = "status."
 CATALOG = "forms.catalog"
 # Words that ask how to do the work, and words that ask for a file (after normalisation).
 HOWTO_CUES = frozenset("ต้อง อย่างไร ใคร เซ็น ลงนาม ทำ ทำยังไง ควร how who should must".split())
@@ -261,6 +262,11 @@ class Matcher:
                        for w in w_list}
         self._chars = _TfIdf(chars)
         self._bayes = _NaiveBayes(feats)
+        # The status topics speak of e-LAAS only: a question naming another system (GFMIS,
+        # e-GP) and not e-LAAS is not answered with e-LAAS's state.
+        self._other_systems = tuple(
+            f for f in (pipeline.normalize(s).flat for s in kb.other_systems) if f)
+        self._elaas = pipeline.normalize("e-laas").flat
         self._keywords: dict[str, tuple[str, ...]] = {
             t.id: tuple(k for k in (pipeline.normalize(k).flat for k in t.keywords) if len(k) > 1)
             for t in kb.topics
@@ -287,6 +293,10 @@ class Matcher:
                         scores[topic] *= NAMED_FORM_FACTOR
                 elif howto:
                     scores[topic] *= HOWTO_FORM_FACTOR
+
+    def _names_other_system(self, q: Normalized) -> bool:
+        flat = q.flat
+        return self._elaas not in flat and any(name in flat for name in self._other_systems)
 
     def coverage(self, q: Normalized) -> float:
         """The share of the question's words (IDF-weighted) that the topics use."""
@@ -379,7 +389,8 @@ class Matcher:
         closest_topic = max((c for t, c in near_by.items() if t != OUT_OF_SCOPE), default=0.0)
         if near_by.get(OUT_OF_SCOPE, 0.0) - closest_topic > OOS_NEAR_MARGIN:
             return MatchResult("none", ranked[:3], off_topic=True)
-        if every[0].topic == OUT_OF_SCOPE:
+        if every[0].topic == OUT_OF_SCOPE or (
+                ranked[0].topic.startswith(STATUS_PREFIX) and self._names_other_system(q)):
             return MatchResult("none", ranked[:3], off_topic=True)
         if top < SUGGEST:
             return MatchResult("none", ranked[:3])
