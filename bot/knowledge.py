@@ -120,6 +120,7 @@ class KnowledgeBase:
     synonyms: dict[str, tuple[str, ...]]
     root: Path
     out_of_scope: tuple[str, ...] = ()
+    other_systems: tuple[str, ...] = ()  # names of systems that are not e-LAAS (outofscope.yaml)
 
     def topic(self, topic_id: str) -> Topic:
         """The topic with this id (KeyError if none)."""
@@ -283,6 +284,18 @@ def _read_out_of_scope(root: Path, problems: list[Problem]) -> tuple[str, ...]:
     return tuple(v.strip() for v in values if v.strip())
 
 
+def _read_other_systems(root: Path, problems: list[Problem]) -> tuple[str, ...]:
+    path = root / "outofscope.yaml"
+    data = load_yaml(path) if path.exists() else None
+    if not isinstance(data, dict) or data.get("other_systems") is None:
+        return ()
+    values = _as_str_list(data.get("other_systems"))
+    if values is None:
+        problems.append(Problem(_rel(path, root), 1, "-", "'other_systems' must be a list"))
+        return ()
+    return tuple(v.strip() for v in values if v.strip())
+
+
 def _check_topics(kb: KnowledgeBase, problems: list[Problem], form_ids: set[str] | None) -> None:
     seen: dict[str, Topic] = {}
     for t in kb.topics:
@@ -399,7 +412,8 @@ def _load(root: Path, strict: bool) -> tuple[KnowledgeBase, list[Problem]]:
     sources = _read_sources(root, problems)
     synonyms = _read_synonyms(root, problems)
     oos = _read_out_of_scope(root, problems)
-    kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos)
+    others = _read_other_systems(root, problems)
+    kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos, others)
     # Structural problems stop loading; content problems (length, phrasings) only fail kb check.
     structural: list[Problem] = list(problems)
     if strict:

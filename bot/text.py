@@ -38,8 +38,30 @@ ENGLISH_STOP = frozenset(
     "a an the to of in on at for with by from is are was were be been being do does did done i "
     "we you they he she our ours my me us your it its this that these those there here and or but "
     "if so can could would will shall may might have has had get got any all some just still yet "
-    "also very please about into than then as up over same right".split()
+    "also very please about into than then as up over same right ve ll re d s t m im".split()
 )
+# English forms clerks write that the synonym list has in another form (paid for pay).
+ENGLISH_IRREGULAR = {"paid": "pay", "lost": "lose", "kept": "keep", "sent": "send", "went": "go",
+                     "made": "make", "done": "do", "gone": "go", "bought": "buy", "spent": "spend",
+                     "written": "write", "wrote": "write", "gave": "give", "given": "give"}
+_LATIN_WORD = re.compile(r"[a-z]+")
+
+
+def english_stems(word: str) -> list[str]:
+    """Candidate base forms of an English word, most likely first (logged: log, logg, logge)."""
+    out = [ENGLISH_IRREGULAR[word]] if word in ENGLISH_IRREGULAR else []
+    for suffix in ("ies", "es", "s", "ed", "ing"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if suffix == "ies":
+                out.append(base + "y")
+                continue
+            out.append(base)
+            if suffix in ("ed", "ing"):
+                out.append(base + "e")  # stored, storing: store
+                if len(base) > 3 and base[-1] == base[-2]:
+                    out.append(base[:-1])  # logged, logging: log
+    return out
 
 
 @dataclass(frozen=True)
@@ -117,6 +139,11 @@ class TextPipeline:
             else None
         )
         self._phrase_map = phrase_map
+        # Single English words the synonyms know: an inflected form (entered, deposits) is
+        # brought back to one of them so one variant covers every form.
+        self._latin_known = {w for w in phrase_map if " " not in w and w.isalpha()}
+        self._latin_known |= {clean(c) for c in synonyms if clean(c).isalpha()
+                              and clean(c).isascii()}
         dictionary = (set(thai_words()) - NOT_WORDS) | MORE_WORDS
         dictionary |= {w for w in words if w and " " not in w}
         self._trie = Trie(dictionary)
@@ -145,7 +172,7 @@ class TextPipeline:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one pipeline lives as long as the process
     def _normalize_cached(self, text: str) -> Normalized:
-        cleaned = clean(text)
+        cleaned = _LATIN_WORD.sub(self._english_base, clean(text))
         if self._phrase_re is not None:
             cleaned = self._phrase_re.sub(lambda m: f" {self._phrase_map[m.group(0)]} ", cleaned)
         tokens: list[str] = []
@@ -155,6 +182,12 @@ class TextPipeline:
                 continue
             tokens.append(self._token_map.get(tok, tok))
         return Normalized(tuple(self._fold_sequences(tokens)))
+
+    def _english_base(self, m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word in self._latin_known:
+            return word
+        return next((b for b in english_stems(word) if b in self._latin_known), word)
 
     def _fold_sequences(self, tokens: list[str]) -> list[str]:
         if not self._split_variants:
