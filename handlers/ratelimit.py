@@ -13,11 +13,13 @@ from typing import Any, Literal, TypeVar
 
 from bot.contract import Incoming, Reply
 from bot.engine import Engine
+from bot.greetings import RATE_LIMITED_TEXT
 
 _LOG = logging.getLogger(__name__)
+__all__ = ["RATE_LIMITED_TEXT", "Flow", "OrderedTasks", "RateLimiter", "RecentIds", "chunked",
+           "split_text"]
 T = TypeVar("T")
 
-RATE_LIMITED_TEXT = "ส่งข้อความเร็วเกินไป รอสักครู่แล้วลองใหม่นะคะ"
 Verdict = Literal["ok", "warn", "drop"]
 
 

@@ -35,8 +35,11 @@ from typing import TYPE_CHECKING, Protocol
 from aiohttp import web
 
 from bot.contract import Reply
+from bot.store import MemoryStore
 from handlers.app import Core
 from handlers.files import FileVault
+from handlers.inbox import FileInbox, Inbox, MemoryInbox
+from handlers.pipeline import Pipeline
 from handlers.ratelimit import Flow
 from handlers.settings import Settings
 
@@ -76,6 +79,7 @@ class Background:
 
 CORE = web.AppKey("core", Core)
 FLOW = web.AppKey("flow", Flow)
+PIPELINE = web.AppKey("pipeline", Pipeline)
 VAULT = web.AppKey("vault", FileVault)
 SENDERS: web.AppKey[dict[str, Sender]] = web.AppKey("senders")
 BACKGROUND: web.AppKey[list[Background]] = web.AppKey("background")
@@ -105,57 +109,73 @@ def add_background(app: web.Application, name: str, factory: BackgroundFactory) 
 # ---------------------------------------------------------------------------- building
 
 
+def default_inbox(core: Core) -> Inbox:
+    """The inbox journal in the data dir (none for an in-memory core)."""
+    if isinstance(core.store, MemoryStore):
+        return MemoryInbox()
+    return FileInbox(core.settings.data_dir / INBOX_FILE)
+
+
+INBOX_FILE = "inbox.journal"
+
+
 def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
-               poll_interval: float = 0.0) -> web.Application:
+               poll_interval: float = 0.0, inbox: Inbox | None = None) -> web.Application:
     """The whole app from the core's settings: the configured channels, files, health.
 
     Args:
         core: the engine and stores (``handlers.app.build_core``).
         extensions: installers to call (default: :func:`default_extensions`).
         poll_interval: pause between Telegram polls (tests against a fake that never waits).
+        inbox: where accepted events are journaled (default: :func:`default_inbox`).
     """
     settings = core.settings
     flow = Flow(core.engine)
+    pipeline = Pipeline(flow, inbox if inbox is not None else default_inbox(core),
+                        log_text=settings.log_text)
     vault = FileVault.from_settings(settings)
     line: LineAdapter | None = None
     telegram: TelegramAdapter | None = None
     if settings.line_enabled:
         from handlers.line_adapter import LineAdapter
 
-        line = LineAdapter(settings, flow, vault)
+        line = LineAdapter(settings, pipeline, vault)
     if settings.telegram_enabled:
         from handlers.telegram_adapter import TelegramAdapter
 
-        telegram = TelegramAdapter(settings, flow, poll_interval=poll_interval)
+        telegram = TelegramAdapter(settings, pipeline, poll_interval=poll_interval)
     if line is None:
         _LOG.info("LINE: off (set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN to use it)")
     if telegram is None:
         _LOG.info("Telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)")
     exts = default_extensions() if extensions is None else list(extensions)
-    return build_web_app(core, line=line, telegram=telegram, flow=flow, vault=vault,
+    return build_web_app(core, line=line, telegram=telegram, pipeline=pipeline, vault=vault,
                          extensions=exts)
 
 
 def build_web_app(core: Core, *, line: LineAdapter | None, telegram: TelegramAdapter | None,
-                  flow: Flow | None = None, vault: FileVault | None = None,
+                  pipeline: Pipeline | None = None, vault: FileVault | None = None,
                   extensions: Iterable[Extension] = ()) -> web.Application:
-    """The aiohttp app for already built adapters (which must share ``flow`` and ``vault``).
+    """The aiohttp app for already built adapters (which must share ``pipeline`` and ``vault``).
 
     Args:
         core: the Core the adapters were built on.
         line: the LINE adapter, or None when LINE is off.
         telegram: the Telegram adapter, or None when Telegram is off.
-        flow: the shared Flow (default: the adapters', else a new one).
+        pipeline: the shared Pipeline (default: the adapters', else a new one).
         vault: the file vault (default: the LINE adapter's, else one from the settings).
         extensions: installers called once the core routes exist.
     """
-    if flow is None:
-        flow = line.flow if line else telegram.flow if telegram else Flow(core.engine)
+    if pipeline is None:
+        pipeline = (line.pipeline if line else telegram.pipeline if telegram
+                    else Pipeline(Flow(core.engine), default_inbox(core)))
+    flow = pipeline.flow
     if vault is None:
         vault = line.vault if line else FileVault.from_settings(core.settings)
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE] = core
     app[FLOW] = flow
+    app[PIPELINE] = pipeline
     app[VAULT] = vault
     app[LINE] = line
     app[TELEGRAM] = telegram
@@ -196,20 +216,27 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Start the channels; at shutdown stop receiving, finish queued jobs, close clients."""
+    """Start the channels and replay the inbox; at shutdown stop receiving, finish queued
+    jobs, write the inbox's last marks, close clients."""
     flow = app[FLOW]
+    pipeline = app[PIPELINE]
     adapters = [a for a in (app[LINE], app[TELEGRAM]) if a is not None]
     started: list[LineAdapter | TelegramAdapter] = []
+    replayed = False
     try:
         for a in adapters:
             await a.start()
             started.append(a)
+        await pipeline.replay()
+        replayed = True
         yield
     finally:
         for a in started:
             with contextlib.suppress(Exception):
                 await a.stop_receiving()
         await flow.tasks.drain(DRAIN_SECONDS)
+        if replayed:
+            await pipeline.close()
         for a in reversed(started):
             try:
                 await a.close()

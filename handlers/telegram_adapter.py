@@ -8,7 +8,6 @@ import hmac
 import io
 import json
 import logging
-import os
 import re
 import time
 from collections import OrderedDict
@@ -37,9 +36,10 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
 from bot.contract import Choice, Incoming, Reply
-from bot.feature import MENU
+from bot.greetings import GROUP_HELLO
+from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
-from handlers.ratelimit import RATE_LIMITED_TEXT, Flow, RecentIds, split_text
+from handlers.ratelimit import split_text
 from handlers.settings import Settings
 
 _LOG = logging.getLogger(__name__)
@@ -65,17 +65,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("unsubscribe", "เลิกรับแจ้งเตือน"),
     ("join", "เข้าร่วม อปท. ด้วยรหัส"),
 )
-
-GROUP_HELLO = (
-    "สวัสดีค่ะ ขอบคุณที่ชวนเข้ากลุ่มนะคะ\n"
-    "ในกลุ่ม บอทจะตอบเมื่อถูกเรียก: พิมพ์คำสั่ง เช่น /status หรือแท็ก @{username} "
-    "ตามด้วยคำถาม"
-)
-
-
-def _log_text() -> bool:
-    return os.environ.get("ELAAS_LOG_TEXT") == "1"
-
 
 class CallbackIds:
     """Button actions as Telegram callback data (at most 64 bytes).
@@ -108,27 +97,28 @@ class TelegramAdapter:
     """The Bot API side of the bot, on python-telegram-bot's manual lifecycle.
 
     Updates come from our own aiohttp route (webhook mode, TELEGRAM_WEBHOOK_SECRET set) or from
-    PTB's updater (long polling). One TypeHandler turns each Update into a background job,
-    in order per user; PTB's AIORateLimiter paces sends and retries 429 ``retry_after``.
+    PTB's updater (long polling). Each Update is translated into an Inbound and handed to the
+    pipeline (journal, order, engine); PTB's AIORateLimiter paces sends and retries 429.
     """
 
     channel = "telegram"
 
-    def __init__(self, settings: Settings, flow: Flow, *, poll_interval: float = 0.0,
+    def __init__(self, settings: Settings, pipeline: Pipeline, *, poll_interval: float = 0.0,
                  commands: Sequence[tuple[str, str]] = COMMANDS, max_retries: int = 3):
         self.settings = settings
-        self.flow = flow
+        self.pipeline = pipeline
+        self.flow = pipeline.flow
         self.poll_interval = poll_interval
         self.commands = tuple(commands)
         self.max_retries = max_retries
         self.webhook_mode = settings.telegram_webhook
-        self.seen = RecentIds()
         self.callbacks = CallbackIds()
         self.username = ""
         self.bot_id = 0
         self.stats = {"updates": 0, "sent": 0, "failures": 0}
         self.private_chats = PrivateChats()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        pipeline.register(self)
 
     def __repr__(self) -> str:
         return f"TelegramAdapter(mode={'webhook' if self.webhook_mode else 'polling'})"
@@ -242,49 +232,45 @@ class TelegramAdapter:
             return web.json_response({"error": "not an update"}, status=400)
         if update is None:
             return web.json_response({"error": "not an update"}, status=400)
-        await self.app.update_queue.put(update)
+        try:
+            await self._accept(update)
+        except Busy:
+            return web.json_response({"error": "busy"}, status=503)
+        except OSError:
+            return web.json_response({"error": "cannot save the update"}, status=503)
         return web.json_response({})
 
     # ------------------------------------------------------------------ updates
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Polling: PTB hands every Update here."""
+        await self._accept(update)
+
+    async def _accept(self, update: Update) -> None:
         try:
-            self.accept(update)
+            item = self.translate(update)
         except Exception:  # one bad update never stops the others
             _LOG.exception("Telegram update %s could not be read", update.update_id)
-
-    def accept(self, update: Update) -> None:
-        """Translate one Update and queue its job (or ignore it)."""
-        uid = str(update.update_id)
-        if self.seen.seen(uid):
-            _LOG.info("Telegram update %s already handled", uid)
             return
+        if item is not None:
+            await self.pipeline.accept([item])
+
+    @property
+    def bot_name(self) -> str:
+        return self.username
+
+    def translate(self, update: Update) -> Inbound | None:
+        """The Inbound for an Update, or None when it needs nothing from us."""
         self.stats["updates"] += 1
-        planned = self.plan(update)
-        if planned is None:
-            _LOG.debug("Telegram update %s ignored", uid)
-            return
-        chat_id, incoming, replies, answer = planned
-        if incoming is not None and incoming.kind == "message":
-            # Flood limits are per real user; anonymous senders share one bucket per group.
-            who = incoming.user_id or f"anon:{chat_id}"
-            verdict = self.flow.admit(self.channel, who, uid)
-            if verdict == "drop":
-                if update.callback_query is not None:
-                    self.flow.tasks.submit(f"telegram:{who}",
-                                           self._answer_callback(update), f"telegram:{uid}")
-                return
-            if verdict == "warn":
-                incoming, replies = None, [Reply(RATE_LIMITED_TEXT)]
-        key = f"telegram:{(incoming.user_id if incoming else '') or chat_id}"
-        _LOG.debug("Telegram update %s from %s in %s", uid,
-                   incoming.user_id if incoming else "-", chat_id)
-        self.flow.tasks.submit(key, self._run(update, chat_id, incoming, replies, answer),
-                               f"telegram:{uid}")
+        item = self.plan(update)
+        if item is None:
+            _LOG.debug("Telegram update %s ignored", update.update_id)
+        return item
 
-    def plan(self, update: Update) -> tuple[str, Incoming | None, list[Reply], bool] | None:
-        """``(chat id, Incoming or None, fixed replies, answer?)`` for an Update, or None."""
+    def plan(self, update: Update) -> Inbound | None:
+        """The Inbound for an Update (see :meth:`translate`)."""
         uid = str(update.update_id)
+        now = time.time()
         cq = update.callback_query
         if cq is not None:
             chat = cq.message.chat if cq.message is not None else None
@@ -295,7 +281,8 @@ class TelegramAdapter:
                            text="" if not action else None, event_id=uid,
                            received_at=datetime.now(UTC), is_group=is_group,
                            display_name=cq.from_user.full_name)
-            return chat_id, inc, [], True
+            return Inbound(self.channel, uid, chat_id, inc, callback_id=cq.id, at=now,
+                           kind="callback")
         member = update.my_chat_member
         if member is not None:
             chat_id = str(member.chat.id)
@@ -306,12 +293,13 @@ class TelegramAdapter:
                 if status in ("kicked", "left"):
                     inc = Incoming(self.channel, str(member.from_user.id), chat_id,
                                    kind="unfollow", event_id=uid)
-                    return chat_id, inc, [], False
+                    return Inbound(self.channel, uid, chat_id, inc, answer=False, at=now,
+                                   kind="unfollow")
                 return None
             if status in ("member", "administrator") and \
                     member.old_chat_member.status in ("left", "kicked"):
-                return chat_id, None, [Reply(GROUP_HELLO.format(username=self.username),
-                                             MENU)], True
+                return Inbound(self.channel, uid, chat_id, fixed=GROUP_HELLO, at=now,
+                               kind="join")
             return None
         msg = update.message
         if msg is None or msg.from_user is None or \
@@ -326,10 +314,11 @@ class TelegramAdapter:
         if not is_group:
             self.private_chats.note(user_id, True)
 
-        def incoming(text: str | None = None, kind: str = "message") -> Incoming:
-            return Incoming(self.channel, user_id, chat_id, text=text, kind=kind,
-                            event_id=uid, received_at=msg.date, is_group=is_group,
-                            display_name=user.full_name)
+        def incoming(text: str | None = None, kind: str = "message") -> Inbound:
+            inc = Incoming(self.channel, user_id, chat_id, text=text, kind=kind,
+                           event_id=uid, received_at=msg.date, is_group=is_group,
+                           display_name=user.full_name)
+            return Inbound(self.channel, uid, chat_id, inc, at=now, kind="message")
 
         if msg.text is not None:
             text = msg.text
@@ -338,10 +327,10 @@ class TelegramAdapter:
                 if addressed is None:
                     return None
                 text = addressed
-            return chat_id, incoming(text), [], True
+            return incoming(text)
         if is_group or msg.left_chat_member is not None or msg.new_chat_members:
             return None  # our own arrival in a group is answered from my_chat_member
-        return chat_id, incoming(kind="unsupported"), [], True
+        return incoming(kind="unsupported")
 
     def _addressed_text(self, msg: Message) -> str | None:
         """Group text addressed to us (a command, a mention or a reply to us), or None."""
@@ -363,33 +352,26 @@ class TelegramAdapter:
             return text.strip()
         return None
 
-    async def _answer_callback(self, update: Update) -> None:
-        cq = update.callback_query
-        if cq is None:
+    async def _answer_callback(self, item: Inbound) -> None:
+        if not item.callback_id:
             return
         try:
-            await cq.answer()
+            await self.bot.answer_callback_query(item.callback_id)
         except TelegramError as exc:  # a stale query must not stop the answer itself
-            _LOG.info("Telegram update %s: answerCallbackQuery failed: %s", update.update_id,
+            _LOG.info("Telegram update %s: answerCallbackQuery failed: %s", item.event_id,
                       type(exc).__name__)
 
-    async def _run(self, update: Update, chat_id: str, incoming: Incoming | None,
-                   replies: list[Reply], answer: bool) -> None:
-        started = time.perf_counter()
-        await self._answer_callback(update)
-        if incoming is not None:
-            replies = await self.flow.reply_to(incoming)
-        if not answer:
-            _LOG.info("Telegram update %s handled, no reply possible", update.update_id)
-            return
-        if incoming is not None and incoming.is_group:
-            replies = await self._divert_private(incoming, replies, str(update.update_id))
-        ok = await self.send(chat_id, replies, label=str(update.update_id))
-        if _log_text() and incoming is not None:
-            _LOG.info("Telegram update %s text=%r", update.update_id, incoming.text)
-        _LOG.info("Telegram update %s: %d reply(ies) %s in %.0f ms", update.update_id,
-                  len(replies), "sent" if ok else "NOT sent",
-                  (time.perf_counter() - started) * 1000)
+    async def deliver(self, item: Inbound, replies: list[Reply], *, replay: bool) -> str:
+        """Stop a button's spinner, send private replies of a group update to the user's 1:1
+        chat and the rest to the chat. Telegram has no idempotency key: a replayed update is
+        sent again (at least once)."""
+        await self._answer_callback(item)
+        if not replies:
+            return "nothing to send"
+        if item.incoming is not None and item.incoming.is_group:
+            replies = await self._divert_private(item.incoming, replies, item.event_id)
+        ok = await self.send(item.to, replies, label=item.event_id)
+        return "sent" if ok else "NOT sent"
 
     async def _divert_private(self, incoming: Incoming, replies: list[Reply],
                               label: str) -> list[Reply]:
