@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import functools
 import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -20,40 +17,30 @@ from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
-from linebot.v3.messaging import (
-    AsyncApiClient,
-    AsyncMessagingApi,
-    Configuration,
-    Message,
-    PostbackAction,
-    PushMessageRequest,
-    QuickReply,
-    QuickReplyItem,
-    ReplyMessageRequest,
-    TextMessage,
-)
-from linebot.v3.messaging.exceptions import ApiException
 
-from bot.contract import MAX_CHOICES, Choice, Incoming, Reply
+from bot.contract import Choice, Incoming, Reply
 from bot.greetings import GROUP_HELLO
+from bot.splitting import chunked
 from handlers.files import FileVault
+from handlers.line_client import (
+    MAX_MESSAGES,
+    LineClient,
+    Message,
+    Outcome,
+    quick_reply,
+    render_parts,
+    with_retries,
+)
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
-from handlers.ratelimit import chunked, split_text
 from handlers.settings import Settings
 
 _LOG = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-MAX_TEXT = 5000
-MAX_MESSAGES = 5
-MAX_LABEL = 20
-MAX_DATA = 300
 REPLY_WINDOW = 50.0
-REQUEST_TIMEOUT = 15.0
 UNSUPPORTED_TYPES = frozenset({"sticker", "image", "location", "file", "audio", "video"})
 CALL_PREFIXES = ("บอท", "@")
-_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 # Retry keys of the pushes that answer an event are derived from its id, so a push repeated
 # after a restart is refused by LINE (409) instead of delivered twice.
@@ -84,8 +71,8 @@ class LineAdapter:
         self.reply_window = reply_window
         self.clock = clock
         pipeline.register(self)
-        self._client: AsyncApiClient | None = None
-        self._api: AsyncMessagingApi | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._client: LineClient | None = None
         self.stats = {"events": 0, "replies": 0, "pushes": 0, "failures": 0}
         self.private_chats = PrivateChats()
         self.basic_id = settings.line_basic_id
@@ -96,25 +83,11 @@ class LineAdapter:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def configuration(self) -> Configuration:
-        """SDK configuration: LINE_API_BASE for every call (api-data too), the access token."""
-        cfg = Configuration(host=self.settings.line_api_base,
-                            access_token=self.settings.line_channel_access_token)
-        cfg.connection_pool_maxsize = 32
-        return cfg
-
     async def start(self) -> None:
         """Create the API client (it needs the running loop)."""
-        client = AsyncApiClient(self.configuration())
-        if not any(os.environ.get(v) for v in _PROXY_VARS):
-            # The SDK's session has trust_env=True: two thread hops per request (a ~/.netrc
-            # read and a proxy lookup). Without proxy variables they find nothing, so skip them.
-            rest = client.rest_client
-            old = rest.pool_manager
-            rest.pool_manager = aiohttp.ClientSession(connector=old.connector, trust_env=False)
-            old.detach()
-        self._client = client
-        self._api = AsyncMessagingApi(client)
+        self._http = LineClient.session()
+        self._client = LineClient(self._http, self.settings.line_api_base,
+                                  self.settings.line_channel_access_token)
         _LOG.info("LINE: on, webhook at %s/line/webhook", self.settings.public_base_url)
 
     async def stop_receiving(self) -> None:
@@ -122,10 +95,10 @@ class LineAdapter:
 
     async def close(self) -> None:
         """Close the API client."""
-        if self._client is not None:
-            await self._client.close()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
             self._client = None
-            self._api = None
 
     async def _ensure_basic_id(self) -> None:
         """Ask LINE once for the account's basic id (GET /v2/bot/info) unless configured."""
@@ -133,8 +106,8 @@ class LineAdapter:
             return
         self._info_tried = True
         try:
-            info = await self.api.get_bot_info(_request_timeout=REQUEST_TIMEOUT)
-            self.basic_id = info.basic_id or ""
+            info = await self.api.bot_info()
+            self.basic_id = str(info.get("basicId") or "")
         except Exception as exc:  # any answer we cannot use: go on without the link
             _LOG.warning("LINE: bot info unavailable (%s): group answers have no add-friend "
                          "link; set LINE_BOT_BASIC_ID", type(exc).__name__)
@@ -145,10 +118,10 @@ class LineAdapter:
         return f"https://line.me/R/ti/p/{quote(self.basic_id, safe='')}" if self.basic_id else ""
 
     @property
-    def api(self) -> AsyncMessagingApi:
-        if self._api is None:
+    def api(self) -> LineClient:
+        if self._client is None:
             raise RuntimeError("LineAdapter.start() has not run")
-        return self._api
+        return self._client
 
     # ------------------------------------------------------------------ webhook
 
@@ -320,65 +293,38 @@ class LineAdapter:
     async def _reply(self, job: Inbound, batch: list[Message]) -> bool | None:
         """Reply with the token. None when the token was refused, False when it will be stale
         before a retry (push instead), True when done (or failed for good)."""
-        request = ReplyMessageRequest(reply_token=job.reply_token, messages=batch)
-        for attempt in range(3):
-            try:
-                await self.api.reply_message(request, _request_timeout=REQUEST_TIMEOUT)
-                self.stats["replies"] += 1
-                return True
-            except ApiException as exc:
-                body = _body_text(exc)
-                if exc.status == 400 and "reply token" in body.lower():
-                    _LOG.info("LINE event %s: reply token refused", job.event_id)
-                    return None
-                wait = _retry_wait(exc, attempt)
-                left = self.reply_window - (self.clock() - job.at)
-                if wait is None or attempt == 2:
-                    _LOG.error("LINE reply for event %s failed: HTTP %s", job.event_id,
-                               exc.status)
-                    self.stats["failures"] += 1
-                    return True  # not retriable: pushing would likely fail the same way
-                if wait >= left:
-                    return False  # the token will be stale before we may retry
-                _LOG.warning("LINE reply for event %s: HTTP %s, retry in %.1f s",
-                             job.event_id, exc.status, wait)
-                await asyncio.sleep(wait)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                _LOG.warning("LINE reply for event %s: %s", job.event_id, type(exc).__name__)
-                if attempt == 2:
-                    self.stats["failures"] += 1
-                    return True
-                await asyncio.sleep(0.5 * (attempt + 1))
-        return True
+
+        def wait(attempt: int, outcome: Outcome) -> float | None:
+            seconds = _retry_wait(outcome, attempt)
+            left = self.reply_window - (self.clock() - job.at)
+            return None if seconds is None or seconds >= left else seconds
+
+        outcome = await with_retries(lambda: self.api.reply(job.reply_token, batch), 3, wait)
+        if outcome.kind == "ok":
+            self.stats["replies"] += 1
+            return True
+        if outcome.kind == "failed" and outcome.status == 400 \
+                and "reply token" in outcome.detail.lower():
+            _LOG.info("LINE event %s: reply token refused", job.event_id)
+            return None
+        if outcome.kind == "retry" and \
+                self.reply_window - (self.clock() - job.at) <= (outcome.retry_after or 0.5):
+            return False  # the token will be stale before we may retry: push
+        _LOG.error("LINE reply for event %s failed: %s", job.event_id, outcome.detail)
+        self.stats["failures"] += 1
+        return True  # not retriable: pushing would likely fail the same way
 
     async def push(self, to: str, messages: Sequence[Message], *, label: str = "-",
                    retry_key: str = "") -> bool:
         """Push up to five messages to a user or group, retrying 429/5xx with one retry key."""
-        request = PushMessageRequest(to=to, messages=list(messages))
-        retry_key = retry_key or str(uuid.uuid4())
-        for attempt in range(4):
-            try:
-                await self.api.push_message(request, x_line_retry_key=retry_key,
-                                            _request_timeout=REQUEST_TIMEOUT)
-                self.stats["pushes"] += 1
-                return True
-            except ApiException as exc:
-                if exc.status == 409:  # the retry key was accepted before: already sent
-                    return True
-                wait = _retry_wait(exc, attempt)
-                if wait is None or attempt == 3:
-                    _LOG.error("LINE push for event %s failed: HTTP %s", label, exc.status)
-                    self.stats["failures"] += 1
-                    return False
-                _LOG.warning("LINE push for event %s: HTTP %s, retry in %.1f s", label,
-                             exc.status, wait)
-                await asyncio.sleep(wait)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                _LOG.warning("LINE push for event %s: %s", label, type(exc).__name__)
-                if attempt == 3:
-                    self.stats["failures"] += 1
-                    return False
-                await asyncio.sleep(0.5 * (attempt + 1))
+        key = retry_key or str(uuid.uuid4())
+        outcome = await with_retries(lambda: self.api.push(to, messages, key), 4,
+                                     lambda attempt, o: _retry_wait(o, attempt))
+        if outcome.kind == "ok":
+            self.stats["pushes"] += 1
+            return True
+        _LOG.error("LINE push for event %s failed: %s", label, outcome.detail)
+        self.stats["failures"] += 1
         return False
 
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> bool:
@@ -408,29 +354,11 @@ class LineAdapter:
                          f"{url}")
             if r.link:
                 text += f"\n{r.link}"
-            pieces = split_text(text, MAX_TEXT)
-            for p in pieces[:-1]:
-                parts.append((p, ()))
-            parts.append((pieces[-1], r.choices))
-        if parts and not parts[-1][1]:
-            last_choices = next((c for _, c in reversed(parts) if c), ())
-            parts[-1] = (parts[-1][0], last_choices)
-        return [TextMessage(text=t, quick_reply=quick_reply(c) if c else None)
-                for t, c in parts]
+            parts.append((text, r.choices))
+        return render_parts(parts)
 
 
-@functools.lru_cache(maxsize=512)
-def quick_reply(choices: tuple[Choice, ...]) -> QuickReply:
-    """Choices as quick-reply postback buttons; the chat shows the label as if typed.
-
-    Cached: most answers carry the same few menus, and building the models is not free.
-    """
-    items = []
-    for c in choices[:MAX_CHOICES]:
-        label = c.label if len(c.label) <= MAX_LABEL else c.label[:MAX_LABEL - 1] + "…"
-        items.append(QuickReplyItem(action=PostbackAction(
-            label=label, data=c.action[:MAX_DATA], display_text=c.label[:MAX_DATA])))
-    return QuickReply(items=items)
+__all__ = ["LineAdapter", "quick_reply", "signature"]
 
 
 def _retry_key(item: Inbound, part: str) -> str:
@@ -460,22 +388,11 @@ def _addressed_text(text: str, mention: Any) -> str | None:
     return None
 
 
-def _body_text(exc: ApiException) -> str:
-    body = exc.body
-    if isinstance(body, bytes):
-        return body.decode("utf-8", "replace")
-    return str(body or "")
-
-
-def _retry_wait(exc: ApiException, attempt: int) -> float | None:
+def _retry_wait(outcome: Outcome, attempt: int) -> float | None:
     """Seconds to wait before retrying a failed call, or None when it must not be retried."""
-    status = int(exc.status or 0)
-    if status == 429:
-        header = (exc.headers or {}).get("Retry-After") if exc.headers is not None else None
-        try:
-            return min(max(float(header), 0.0), 60.0) if header else 1.0 * (attempt + 1)
-        except ValueError:
-            return 1.0 * (attempt + 1)
-    if status >= 500 or status == 0:
-        return 0.5 * (attempt + 1)
-    return None
+    if outcome.kind != "retry":
+        return None
+    if outcome.status == 429:
+        return min(outcome.retry_after, 60.0) if outcome.retry_after is not None \
+            else 1.0 * (attempt + 1)
+    return 0.5 * (attempt + 1)

@@ -72,8 +72,10 @@ from bot.notices import (
     store_pending_count,
 )
 from bot.outbox import Delivery, Notice, Outbox, Subscriptions
+from bot.splitting import chunked, split_text
 from bot.status import BANGKOK, StatusBoard
 from bot.store import Store, atomic_write
+from handlers.line_client import LineClient, Outcome, text_messages
 from handlers.settings import Settings
 from handlers.spool import apply_spool
 
@@ -81,7 +83,6 @@ _LOG = logging.getLogger(__name__)
 NOTICES_DIR = "notices"
 LINE_BATCH = 500
 LINE_MESSAGES_PER_REQUEST = 5
-LINE_TEXT_LIMIT = 5000
 TELEGRAM_TEXT_LIMIT = 4096
 RETRY_NAMESPACE = uuid.UUID("6f1c2a0e-5b8d-4c47-9a51-3d0b6e2f7c11")
 _SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
@@ -100,31 +101,6 @@ async def call_inline(fn: Callable[..., Any], *args: Any) -> Any:
 # --------------------------------------------------------------------------- text and payloads
 
 
-def utf16_len(text: str) -> int:
-    """Length as LINE and Telegram count it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Cut ``text`` into parts of at most ``limit`` UTF-16 units, at a line break or a space
-    when there is one in the second half of the part, else hard."""
-    parts: list[str] = []
-    rest = text
-    while utf16_len(rest) > limit:
-        cut = limit
-        while utf16_len(rest[:cut]) > limit:
-            cut -= 1
-        window = rest[:cut]
-        at = max(window.rfind("\n"), window.rfind(" "))
-        if at >= cut // 2:
-            cut = at + 1
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
-    if rest.strip() or not parts:
-        parts.append(rest)
-    return parts
-
-
 def retry_key(notice_id: str, batch: int, part: int) -> str:
     """The X-Line-Retry-Key of one multicast: the same UUID every time it is re-sent."""
     return str(uuid.uuid5(RETRY_NAMESPACE, f"{notice_id}/line/{batch}/{part}"))
@@ -132,16 +108,7 @@ def retry_key(notice_id: str, batch: int, part: int) -> str:
 
 def line_requests(message: OutMessage) -> list[list[dict[str, Any]]]:
     """LINE message objects, at most five per request, quick replies on the very last one."""
-    texts = split_text(message.text, LINE_TEXT_LIMIT)
-    objs: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts]
-    if message.choices:
-        objs[-1]["quickReply"] = {"items": [
-            {"type": "action", "action": {"type": "postback", "label": c.label[:20],
-                                          "data": c.action, "displayText": c.label}}
-            for c in message.choices[:13]
-        ]}  # fmt: skip
-    return [objs[i:i + LINE_MESSAGES_PER_REQUEST]
-            for i in range(0, len(objs), LINE_MESSAGES_PER_REQUEST)]
+    return chunked(text_messages(message.text, message.choices), LINE_MESSAGES_PER_REQUEST)
 
 
 def telegram_payloads(chat_id: str, message: OutMessage) -> list[dict[str, Any]]:
@@ -272,53 +239,6 @@ class Journal:
 
 
 # --------------------------------------------------------------------------- channel calls
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one API call did: ``ok``, ``retry`` (after ``retry_after`` s if known),
-    ``blocked``, ``failed``, ``unknown`` (may have been sent) or ``broken`` (bad token)."""
-
-    kind: str
-    retry_after: float | None = None
-    detail: str = ""
-
-
-def _retry_after_header(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-class LineClient:
-    """``POST /v2/bot/message/multicast`` with a retry key."""
-
-    def __init__(self, http: aiohttp.ClientSession, base: str, token: str):
-        self.http = http
-        self.url = base.rstrip("/") + "/v2/bot/message/multicast"
-        self.token = token
-
-    async def multicast(self, to: Sequence[str], messages: list[dict[str, Any]],
-                        key: str) -> Outcome:
-        headers = {"Authorization": f"Bearer {self.token}", "X-Line-Retry-Key": key}
-        try:
-            async with self.http.post(self.url, json={"to": list(to), "messages": messages},
-                                      headers=headers) as resp:
-                status = resp.status
-                retry = _retry_after_header(resp.headers.get("Retry-After"))
-                text = await resp.text()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return Outcome("retry", None, f"network: {type(exc).__name__}")  # key makes it safe
-        if status == 200:
-            return Outcome("ok")
-        if status == 409:
-            return Outcome("ok", detail="409 retry key already accepted")
-        if status == 429 or status >= 500:
-            return Outcome("retry", retry, f"{status}")
-        if status in (401, 403):
-            return Outcome("broken", None, f"{status} {text[:200]}")
-        return Outcome("failed", None, f"{status} {text[:200]}")
 
 
 _UNREACHABLE_400 = ("chat not found", "user is deactivated", "bot was blocked", "kicked")

@@ -468,10 +468,10 @@ def test_render_limits(base_core: Core) -> None:
                           FileVault(b"k" * 32, "https://x"))
     many = tuple(Choice(f"ตัวเลือกที่ยาวมากเกินยี่สิบตัวอักษร {i}", f"topic:t{i}") for i in range(20))
     msgs = adapter.render([Reply("ก" * 10_001, many), Reply("ท้าย")])
-    assert [len(m.text) for m in msgs] == [5000, 5000, 1, 4]
-    quick = msgs[-1].quick_reply  # the last message carries the choices
-    assert quick is not None and len(quick.items) == 13
-    assert all(len(i.action.label) <= 20 for i in quick.items)
+    assert [len(m["text"]) for m in msgs] == [5000, 5000, 1, 4]
+    quick = msgs[-1]["quickReply"]  # the last message carries the choices
+    assert len(quick["items"]) == 13 and not any("quickReply" in m for m in msgs[:-1])
+    assert all(len(i["action"]["label"]) <= 20 for i in quick["items"])
     adapter.flow.close()
 
 

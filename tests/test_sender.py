@@ -23,17 +23,11 @@ from bot.knowledge import default_knowledge_dir
 from bot.ledger import Directory, Ledger
 from bot.notices import Publisher
 from bot.outbox import SUBSCRIBERS, Outbox, Subscriber, Subscriptions
+from bot.splitting import split_text, utf16_len
 from bot.status import StatusBoard
 from bot.store import TinyStore, lock_data_dir
 from handlers.app import Core
-from handlers.notice_sender import (
-    Backoff,
-    Journal,
-    NoticeSender,
-    retry_key,
-    split_text,
-    utf16_len,
-)
+from handlers.notice_sender import Backoff, Journal, NoticeSender, retry_key
 from handlers.spool import pending_files
 from tests.conftest import FIXED_NOW
 from tests.fakes import FakeLine, FakeTelegram
