@@ -19,3 +19,18 @@ def test_core_imports_no_channel_library() -> None:
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
     assert offenders == []
+
+
+def test_network_guard_refuses_real_addresses() -> None:
+    """The autouse guard in conftest.py: a real address fails the test, loopback does not."""
+    import socket
+
+    import pytest
+
+    from tests.conftest import RealNetworkUsed
+
+    with socket.socket() as s, pytest.raises(RealNetworkUsed):
+        s.connect(("203.0.113.7", 443))
+    with pytest.raises(RealNetworkUsed):
+        socket.getaddrinfo("api.line.me", 443)
+    assert socket.getaddrinfo("127.0.0.1", 80)
