@@ -75,6 +75,7 @@ from bot.outbox import Delivery, Notice, Outbox, Subscriptions
 from bot.splitting import chunked, split_text
 from bot.status import BANGKOK, StatusBoard
 from bot.store import Store, atomic_write
+from handlers.appkeys import CORE, FLOW, add_background
 from handlers.line_client import LineClient, Outcome, text_messages
 from handlers.settings import Settings
 from handlers.spool import apply_spool
@@ -771,7 +772,6 @@ def install_notices(app: aiohttp.web.Application) -> None:
     Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and a
     background task that applies spooled CLI requests and delivers the outbox.
     """
-    from handlers.server import CORE, FLOW, add_background
     from handlers.status_page import add_status_routes
 
     core = app[CORE]

@@ -29,14 +29,25 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.contract import Reply
 from bot.store import MemoryStore
 from handlers.app import Core
+from handlers.appkeys import (
+    BACKGROUND,
+    CORE,
+    FLOW,
+    PIPELINE,
+    SENDERS,
+    VAULT,
+    Background,
+    BackgroundFactory,
+    Extension,
+    Sender,
+    add_background,
+)
 from handlers.files import FileVault
 from handlers.inbox import FileInbox, Inbox, MemoryInbox
 from handlers.pipeline import Pipeline
@@ -48,6 +59,11 @@ if TYPE_CHECKING:  # imported when the channel is on: each SDK costs 20-40 MB of
     from handlers.telegram_adapter import TelegramAdapter
 
 _LOG = logging.getLogger(__name__)
+# The extension API (defined in handlers.appkeys so that extensions never import this module).
+__all__ = ["BACKGROUND", "CORE", "FLOW", "LINE", "PIPELINE", "SENDERS", "STARTED", "TELEGRAM",
+           "VAULT", "Background", "BackgroundFactory", "Extension", "RunningServer", "Sender",
+           "ServeError", "add_background", "build_web_app", "configure_logging", "create_app",
+           "default_extensions", "no_channel_message", "serve"]
 
 MAX_BODY = 1024 * 1024
 DRAIN_SECONDS = 10.0
@@ -55,34 +71,6 @@ SDK_LOGGERS = ("telegram", "linebot", "urllib3", "aiohttp.client", "aiohttp.serv
                "aiohttp.web", "asyncio")
 SWITCH_INTERVAL = 0.0005
 
-Extension = Callable[[web.Application], None]
-BackgroundFactory = Callable[[web.Application], Awaitable[None]]
-
-
-class Sender(Protocol):
-    """A channel that can send replies to a chat outside of an incoming event."""
-
-    channel: str
-
-    async def send(self, chat_id: str, replies: Sequence[Reply]) -> bool:
-        """Send ``replies`` to ``chat_id``; True when everything was sent."""
-        ...
-
-
-@dataclass(frozen=True)
-class Background:
-    """A named long-running task started with the app."""
-
-    name: str
-    factory: BackgroundFactory
-
-
-CORE = web.AppKey("core", Core)
-FLOW = web.AppKey("flow", Flow)
-PIPELINE = web.AppKey("pipeline", Pipeline)
-VAULT = web.AppKey("vault", FileVault)
-SENDERS: web.AppKey[dict[str, Sender]] = web.AppKey("senders")
-BACKGROUND: web.AppKey[list[Background]] = web.AppKey("background")
 LINE: web.AppKey[LineAdapter | None] = web.AppKey("line")
 TELEGRAM: web.AppKey[TelegramAdapter | None] = web.AppKey("telegram")
 STARTED = web.AppKey("started", float)
@@ -99,11 +87,6 @@ def default_extensions() -> list[Extension]:
     from handlers.web.console import install_console  # the operator console
 
     return [install_notices, install_watch, install_console]
-
-
-def add_background(app: web.Application, name: str, factory: BackgroundFactory) -> None:
-    """Run ``await factory(app)`` in the background while the app runs (see module docstring)."""
-    app[BACKGROUND].append(Background(name, factory))
 
 
 # ---------------------------------------------------------------------------- building

@@ -47,6 +47,7 @@ from bot.status import BANGKOK, STATES, StatusUpdate
 from bot.summary import Summaries
 from bot.yamlload import DataError
 from handlers.app import Core
+from handlers.appkeys import CORE, FLOW
 from handlers.files import content_disposition
 from handlers.web.layout import (
     NAV,
@@ -981,8 +982,6 @@ async def operator_remove(req: Req) -> web.StreamResponse:
 
 def install_console(app: web.Application) -> None:
     """A ``serve`` extension (see handlers.server): the ``/console`` routes."""
-    from handlers.server import CORE, FLOW
-
     core = app[CORE]
     settings = core.settings
     secret = settings.resolved_file_secret()
