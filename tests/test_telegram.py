@@ -45,6 +45,7 @@ class Stub(Feature):
     """A feature with a file, a very long text and a button with long data."""
 
     name = "stub"
+    action_prefixes = (LONG_ACTION.partition(":")[0],)
 
     def commands(self) -> list[Command]:
         return [
