@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
+
 _LOG = logging.getLogger(__name__)
 
 Record = Mapping[str, Any]
@@ -114,7 +116,7 @@ class FileInbox:
 
     def _apply(self, raw: bytes) -> None:
         try:
-            line = json.loads(raw)
+            line = _parse(raw)
             if "a" in line:
                 self._pending[str(line["a"])] = dict(line["r"])
             elif "d" in line:
@@ -226,5 +228,15 @@ class FileInbox:
         self._io.shutdown(wait=True)
 
 
+def _parse(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)  # what _line wrote with json (a lone surrogate), or torn
+
+
 def _line(obj: Mapping[str, Any]) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except TypeError:  # a lone surrogate (json.loads lets "\\ud800" through): escape it
+        return json.dumps(obj).encode() + b"\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import time
 import uuid
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from bot.contract import Choice, Incoming, Reply
@@ -139,7 +139,7 @@ class LineAdapter:
             _LOG.warning("LINE webhook with a bad signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
         try:
-            payload = json.loads(body)
+            payload = orjson.loads(body)
             events = payload["events"]
             if not isinstance(events, list):
                 raise TypeError("events is not a list")

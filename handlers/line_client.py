@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 
 from bot.contract import MAX_CHOICES, Choice
@@ -91,7 +91,7 @@ class LineClient:
         return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=32),
             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT, connect=10),
-            json_serialize=lambda o: json.dumps(o, ensure_ascii=False, separators=(",", ":")),
+            json_serialize=lambda o: orjson.dumps(o).decode(),
         )
 
     async def post(self, path: str, body: dict[str, Any], *, retry_key: str = "") -> Outcome:

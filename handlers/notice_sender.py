@@ -78,7 +78,7 @@ from bot.store import Store, atomic_write
 from handlers.appkeys import CORE, FLOW, add_background
 from handlers.line_client import LineClient, Outcome, text_messages
 from handlers.settings import Settings
-from handlers.spool import apply_spool
+from handlers.spool import apply_spool, run_spool
 
 _LOG = logging.getLogger(__name__)
 NOTICES_DIR = "notices"
@@ -424,8 +424,8 @@ class NoticeSender:
     # ------------------------------------------------------------------ loop
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Apply spooled requests and deliver notices until ``stop`` is set."""
-        spool = asyncio.create_task(self._spool_loop(stop))
+        """Deliver notices until ``stop`` is set (the spool is applied by its own task,
+        :func:`handlers.spool.run_spool`, which wakes this loop through :meth:`wake`)."""
         try:
             while not stop.is_set():
                 try:
@@ -438,10 +438,11 @@ class NoticeSender:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._first(stop, self._wake), pause)
         finally:
-            spool.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await spool
             await self.close()
+
+    def wake(self) -> None:
+        """Start a delivery pass now (a notice was just added)."""
+        self._wake.set()
 
     @staticmethod
     async def _first(*events: asyncio.Event) -> None:
@@ -451,16 +452,6 @@ class NoticeSender:
         finally:
             for w in waits:
                 w.cancel()
-
-    async def _spool_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                if await self.apply_spool():
-                    self._wake.set()
-            except Exception:
-                _LOG.exception("applying spool requests failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.poll_seconds)
 
     async def apply_spool(self) -> list[str]:
         """Apply spooled CLI requests now; returns their ids."""
@@ -769,8 +760,8 @@ async def run_sender(sender: NoticeSender, *, grace: float = 10.0) -> None:
 def install_notices(app: aiohttp.web.Application) -> None:
     """A ``serve`` extension (see handlers.server): the status page and the notice sender.
 
-    Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and a
-    background task that applies spooled CLI requests and delivers the outbox.
+    Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and two
+    background tasks: one applies spooled CLI requests, one delivers the outbox.
     """
     from handlers.status_page import add_status_routes
 
@@ -778,12 +769,17 @@ def install_notices(app: aiohttp.web.Application) -> None:
     flow = app[FLOW]
     add_status_routes(app, core.status, core.settings.public_base_url, call=flow.call)
 
+    sender = NoticeSender.from_settings(core.store, core.status, core.settings,
+                                        store_call=flow.call)
+
     async def run_notices(app: aiohttp.web.Application) -> None:
-        sender = NoticeSender.from_settings(core.store, core.status, core.settings,
-                                            store_call=flow.call)
         await run_sender(sender)
 
+    async def run_operator_spool(app: aiohttp.web.Application) -> None:
+        await run_spool(sender.apply_spool, sender.wake, poll=sender.poll_seconds)
+
     add_background(app, "notices", run_notices)
+    add_background(app, "spool", run_operator_spool)
 
 
 # --------------------------------------------------------------------------- standalone entry
@@ -843,7 +839,12 @@ async def _main(args: argparse.Namespace) -> int:
             finally:
                 await sender.close()
         else:
-            await sender.run(stop)
+            spool = asyncio.create_task(run_spool(sender.apply_spool, sender.wake,
+                                                  poll=sender.poll_seconds))
+            try:
+                await sender.run(stop)
+            finally:
+                spool.cancel()
     finally:
         store.close()
         lock.release()

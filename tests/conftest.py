@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from bot.ledger import Ledger
 from bot.store import MemoryStore, Store, TinyStore
 from handlers.app import Core, build_core
 from handlers.settings import Settings
+from tests.fakes import FakeLine, FakeTelegram
 from tests.pgcluster import Cluster, find_bindir
 
 # CI runs the property tests on a fixed seed so that a red run can be reproduced; locally they
@@ -75,6 +76,24 @@ def no_real_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 BANGKOK = timezone(timedelta(hours=7))
 FIXED_NOW = datetime(2024, 7, 15, 10, 30, tzinfo=BANGKOK)
+
+
+@pytest.fixture
+async def fake_line() -> AsyncIterator[FakeLine]:
+    """A FakeLine on 127.0.0.1 recording every call."""
+    f = FakeLine()
+    await f.start()
+    yield f
+    await f.stop()
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """A FakeTelegram on 127.0.0.1 recording every call."""
+    f = FakeTelegram()
+    await f.start()
+    yield f
+    await f.stop()
 
 
 @pytest.fixture(scope="session")

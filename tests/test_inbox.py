@@ -66,3 +66,12 @@ def test_inbound_record_round_trip() -> None:
     assert Inbound.from_record(item.to_record()) == item
     assert Inbound.from_record(Inbound("line", "e2", "C1", fixed="group_hello").to_record()) \
         == Inbound("line", "e2", "C1", fixed="group_hello")
+
+
+async def test_a_lone_surrogate_is_journaled(tmp_path: Path) -> None:
+    inbox = FileInbox(tmp_path / "inbox.journal")
+    inbox.load()
+    await inbox.accept([("telegram:1", {"text": "a\ud800b"})])
+    await inbox.close()
+    assert FileInbox(tmp_path / "inbox.journal").load().pending == [
+        ("telegram:1", {"text": "a\ud800b"})]

@@ -73,11 +73,8 @@ def base_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeLine]:
-    f = FakeLine()
-    await f.start()
-    yield f
-    await f.stop()
+def fake(fake_line: FakeLine) -> FakeLine:
+    return fake_line
 
 
 @dataclasses.dataclass

@@ -67,11 +67,8 @@ def base_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    f = FakeTelegram()
-    await f.start()
-    yield f
-    await f.stop()
+def fake(fake_telegram: FakeTelegram) -> FakeTelegram:
+    return fake_telegram
 
 
 @dataclasses.dataclass
