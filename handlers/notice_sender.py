@@ -72,19 +72,19 @@ from bot.notices import (
     store_pending_count,
 )
 from bot.outbox import Delivery, Notice, Outbox, Subscriptions
-from bot.splitting import chunked, split_text
+from bot.splitting import chunked
 from bot.status import BANGKOK, StatusBoard
 from bot.store import Store, atomic_write
 from handlers.appkeys import CORE, FLOW, add_background
 from handlers.line_client import LineClient, Outcome, text_messages
 from handlers.settings import Settings
 from handlers.spool import apply_spool, run_spool
+from handlers.telegram_client import Pacer, TelegramClient, text_payloads
 
 _LOG = logging.getLogger(__name__)
 NOTICES_DIR = "notices"
 LINE_BATCH = 500
 LINE_MESSAGES_PER_REQUEST = 5
-TELEGRAM_TEXT_LIMIT = 4096
 RETRY_NAMESPACE = uuid.UUID("6f1c2a0e-5b8d-4c47-9a51-3d0b6e2f7c11")
 _SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
 BROKEN_PAUSE = 60.0
@@ -114,12 +114,7 @@ def line_requests(message: OutMessage) -> list[list[dict[str, Any]]]:
 
 def telegram_payloads(chat_id: str, message: OutMessage) -> list[dict[str, Any]]:
     """sendMessage bodies, buttons on the last part."""
-    texts = split_text(message.text, TELEGRAM_TEXT_LIMIT)
-    out: list[dict[str, Any]] = [{"chat_id": chat_id, "text": t} for t in texts]
-    if message.choices:
-        rows = [[{"text": c.label, "callback_data": c.action[:64]}] for c in message.choices]
-        out[-1]["reply_markup"] = {"inline_keyboard": rows}
-    return out
+    return text_payloads(chat_id, message.text, message.choices)
 
 
 # --------------------------------------------------------------------------- plan and journal
@@ -240,76 +235,6 @@ class Journal:
 
 
 # --------------------------------------------------------------------------- channel calls
-
-
-_UNREACHABLE_400 = ("chat not found", "user is deactivated", "bot was blocked", "kicked")
-
-
-class TelegramClient:
-    """``POST {base}{token}/sendMessage`` with a JSON body."""
-
-    def __init__(self, http: aiohttp.ClientSession, base: str, token: str):
-        self.http = http
-        self.url = f"{base}{token}/sendMessage"
-
-    async def send(self, payload: Mapping[str, Any]) -> Outcome:
-        try:
-            async with self.http.post(self.url, json=dict(payload)) as resp:
-                status = resp.status
-                try:
-                    body: dict[str, Any] = await resp.json(content_type=None)
-                except ValueError:
-                    body = {}
-        except aiohttp.ClientConnectorError as exc:
-            return Outcome("retry", None, f"connect: {exc}")  # never left this machine
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return Outcome("unknown", None, f"network after send: {type(exc).__name__}")
-        desc = str(body.get("description", ""))
-        if status == 200 and body.get("ok", True):
-            return Outcome("ok")
-        if status == 429 or status >= 500:
-            params = body.get("parameters") or {}
-            after = params.get("retry_after") if isinstance(params, dict) else None
-            return Outcome("retry", float(after) if after is not None else None, f"{status}")
-        if status == 403 or (status == 400 and any(s in desc.lower() for s in _UNREACHABLE_400)):
-            return Outcome("blocked", None, f"{status} {desc}")
-        if status in (401, 404):
-            return Outcome("broken", None, f"{status} {desc}")
-        return Outcome("failed", None, f"{status} {desc}")
-
-
-class Pacer:
-    """Spaces calls ``1/rate`` seconds apart (no bursts) and honours flood-wait pauses.
-
-    A caller that wakes up more than one interval late (the loop was busy) takes a fresh
-    slot instead of firing together with the next ones, so a stall does not turn into a
-    burst above the rate (at most twice, so a slow loop cannot starve a caller).
-    """
-
-    def __init__(self, rate: float):
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._paused_until = 0.0
-
-    async def slot(self) -> None:
-        loop = asyncio.get_running_loop()
-        tries = 0
-        while True:
-            now = loop.time()
-            at = max(now, self._next, self._paused_until)
-            self._next = at + self.interval
-            if at > now:
-                await asyncio.sleep(at - now)
-            now = loop.time()
-            if now < self._paused_until:
-                continue  # a flood wait began while we slept
-            tries += 1
-            if now - at <= self.interval or tries >= 3:
-                return
-
-    def pause(self, seconds: float) -> None:
-        until = asyncio.get_running_loop().time() + seconds
-        self._paused_until = max(self._paused_until, until)
 
 
 @dataclass(frozen=True)

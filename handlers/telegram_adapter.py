@@ -2,52 +2,51 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import hashlib
 import hmac
-import io
 import json
 import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
     Message,
     Update,
 )
 from telegram.error import (
-    BadRequest,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
     TelegramError,
-    TimedOut,
 )
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.contract import Choice, Incoming, Reply
 from bot.greetings import GROUP_HELLO
+from handlers.line_client import Outcome, with_retries
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
-from handlers.ratelimit import split_text
 from handlers.settings import Settings
+from handlers.telegram_client import (
+    MAX_CALLBACK,
+    MAX_CAPTION,
+    Pacer,
+    TelegramClient,
+    keyboard,
+    text_payloads,
+)
 
 _LOG = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-MAX_CALLBACK = 64
+SEND_RATE = 30.0  # messages per second, the Bot API's broadcast limit
+REQUEST_TIMEOUT = 15.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 _SHORT = "k:"
@@ -118,6 +117,9 @@ class TelegramAdapter:
         self.stats = {"updates": 0, "sent": 0, "failures": 0}
         self.private_chats = PrivateChats()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._client: TelegramClient | None = None
+        self.pacer = Pacer(SEND_RATE)
         pipeline.register(self)
 
     def __repr__(self) -> str:
@@ -137,7 +139,6 @@ class TelegramAdapter:
             .token(self.settings.telegram_bot_token)
             .base_url(base)
             .base_file_url(re.sub(r"/bot$", "/file/bot", base))
-            .rate_limiter(AIORateLimiter(max_retries=self.max_retries))
             .job_queue(None)
             .connection_pool_size(64)
         )
@@ -155,8 +156,19 @@ class TelegramAdapter:
     def bot(self) -> Bot:
         return self.app.bot
 
+    @property
+    def api(self) -> TelegramClient:
+        """The outbound client (every send goes through it; PTB only receives)."""
+        if self._client is None:
+            raise RuntimeError("TelegramAdapter.start() has not run")
+        return self._client
+
     async def start(self) -> None:
         """Initialise PTB, set the Thai command menu, then the webhook or start polling."""
+        self._http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT, connect=10))
+        self._client = TelegramClient(self._http, self.settings.telegram_api_base,
+                                      self.settings.telegram_bot_token)
         app = self.build_application()
         app.add_handler(TypeHandler(Update, self._on_update))
         app.add_error_handler(self._on_error)
@@ -200,6 +212,10 @@ class TelegramAdapter:
         await self.stop_receiving()
         await app.shutdown()
         self._app = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+            self._client = None
 
     def _on_poll_error(self, exc: TelegramError) -> None:
         _LOG.warning("Telegram polling: %s", type(exc).__name__)
@@ -355,11 +371,11 @@ class TelegramAdapter:
     async def _answer_callback(self, item: Inbound) -> None:
         if not item.callback_id:
             return
-        try:
-            await self.bot.answer_callback_query(item.callback_id)
-        except TelegramError as exc:  # a stale query must not stop the answer itself
+        outcome = await self.api.call("answerCallbackQuery",
+                                      {"callback_query_id": item.callback_id})
+        if outcome.kind != "ok":  # a stale query must not stop the answer itself
             _LOG.info("Telegram update %s: answerCallbackQuery failed: %s", item.event_id,
-                      type(exc).__name__)
+                      outcome.detail)
 
     async def deliver(self, item: Inbound, replies: list[Reply], *, replay: bool) -> str:
         """Stop a button's spinner, send private replies of a group update to the user's 1:1
@@ -395,72 +411,56 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ sending
 
-    def keyboard(self, choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
-        """Choices as inline buttons: two per row when the labels are short, else one."""
-        if not choices:
-            return None
-        buttons = [InlineKeyboardButton(c.label, callback_data=self.callbacks.encode(c.action))
-                   for c in choices]
-        per_row = 2 if all(len(c.label) <= 14 for c in choices) else 1
-        rows = [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
-        return InlineKeyboardMarkup(rows)
+    def keyboard(self, choices: Sequence[Choice]) -> dict[str, Any] | None:
+        """Choices as inline buttons (long actions as short callback ids)."""
+        return keyboard(choices, self.callbacks.encode)
 
     async def send(self, chat_id: str, replies: Sequence[Reply], *, label: str = "send") -> bool:
         """Send replies to a chat: split texts, buttons, files as documents. True when all sent."""
-        target: int | str = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
         for r in replies:
             text = r.text + (f"\n{r.link}" if r.link else "")
             if r.open_private and self.private_chat_url():
                 text += f"\n{self.private_chat_url()}"
-            markup = self.keyboard(r.choices)
-            try:
-                if r.file is not None:
-                    caption = text if len(text) <= MAX_CAPTION else None
-                    if caption is None:
-                        for piece in split_text(text, MAX_TEXT):
-                            await self._call(self.bot.send_message, target, piece, label=label)
-                    doc = InputFile(io.BytesIO(r.file.data), filename=r.file.filename)
-                    await self._call(self.bot.send_document, target, doc, caption=caption,
-                                     reply_markup=markup, filename=r.file.filename,
-                                     label=label)
-                    continue
-                pieces = split_text(text, MAX_TEXT)
-                for i, piece in enumerate(pieces):
-                    last = i == len(pieces) - 1
-                    await self._call(self.bot.send_message, target, piece,
-                                     reply_markup=markup if last else None, label=label)
-            except Forbidden:
-                _LOG.info("Telegram %s: chat blocked the bot or left", label)
-                self.stats["failures"] += 1
-                return False
-            except TelegramError as exc:
-                _LOG.error("Telegram %s: sending failed: %s", label, type(exc).__name__)
-                self.stats["failures"] += 1
-                return False
+            calls: list[Callable[[], Awaitable[Outcome]]] = []
+            blob = r.file
+            if blob is not None:
+                caption = text if len(text) <= MAX_CAPTION else None
+                if caption is None:
+                    calls += [functools.partial(self.api.send, p)
+                              for p in text_payloads(chat_id, text)]
+                calls.append(functools.partial(self.api.send_document, chat_id, blob,
+                                               caption=caption,
+                                               reply_markup=self.keyboard(r.choices)))
+            else:
+                calls += [functools.partial(self.api.send, p) for p in
+                          text_payloads(chat_id, text, r.choices, self.callbacks.encode)]
+            for call in calls:
+                outcome = await self._call(call)
+                if outcome.kind == "blocked":
+                    _LOG.info("Telegram %s: chat blocked the bot or left", label)
+                    self.stats["failures"] += 1
+                    return False
+                if outcome.kind != "ok":
+                    _LOG.error("Telegram %s: sending failed: %s", label, outcome.detail)
+                    self.stats["failures"] += 1
+                    return False
         return True
 
-    async def _call(self, method: Any, *args: Any, label: str, **kwargs: Any) -> Any:
-        """One Bot API call; 429 is paced by AIORateLimiter, 5xx/network retried twice."""
-        for attempt in range(3):
-            try:
-                result = await method(*args, **kwargs)
-                self.stats["sent"] += 1
-                return result
-            except RetryAfter as exc:  # the limiter already retried max_retries times
-                if attempt == 2:
-                    raise
-                await asyncio.sleep(_seconds(exc.retry_after))
-            except (TimedOut, BadRequest):
-                raise  # a timeout may have been delivered; a bad request stays bad
-            except NetworkError as exc:
-                if attempt == 2:
-                    raise
-                _LOG.warning("Telegram %s: %s, retrying", label, type(exc).__name__)
-                await asyncio.sleep(0.5 * (attempt + 1))
-        return None
+    async def _call(self, call: Callable[[], Awaitable[Outcome]]) -> Outcome:
+        """One Bot API call, paced; 429 (after its retry_after), 5xx and refused connections
+        retried. A timeout is not retried: the message may have been delivered."""
 
+        def wait(attempt: int, outcome: Outcome) -> float:
+            if outcome.retry_after is not None:
+                self.pacer.pause(outcome.retry_after)
+                return outcome.retry_after
+            return 0.5 * (attempt + 1)
 
-def _seconds(value: Any) -> float:
-    if hasattr(value, "total_seconds"):
-        return float(value.total_seconds())
-    return float(value)
+        async def once() -> Outcome:
+            await self.pacer.slot()
+            return await call()
+
+        outcome = await with_retries(once, self.max_retries, wait)
+        if outcome.kind == "ok":
+            self.stats["sent"] += 1
+        return outcome

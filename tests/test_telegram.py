@@ -130,7 +130,9 @@ async def rig(base_core: Core, fake: FakeTelegram) -> AsyncIterator[Rig]:
 
 def keyboard(call: Call) -> list[list[dict[str, str]]]:
     markup = call.body.get("reply_markup")
-    return json.loads(markup)["inline_keyboard"] if markup else []
+    if isinstance(markup, str):  # a multipart sendDocument carries it as JSON text
+        markup = json.loads(markup)
+    return markup["inline_keyboard"] if markup else []
 
 
 # ---------------------------------------------------------------------------- start-up
