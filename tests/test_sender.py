@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.contract import UserKey
+from bot.delivery import retry_key
 from bot.entries import Lao, ParsedEntry
 from bot.knowledge import default_knowledge_dir
 from bot.ledger import Directory, Ledger
@@ -27,7 +28,7 @@ from bot.splitting import split_text, utf16_len
 from bot.status import StatusBoard
 from bot.store import TinyStore, lock_data_dir
 from handlers.app import Core
-from handlers.notice_sender import Backoff, Journal, NoticeSender, retry_key
+from handlers.notice_sender import Backoff, Journal, NoticeSender
 from handlers.spool import pending_files
 from tests.conftest import FIXED_NOW
 from tests.fakes import FakeLine, FakeTelegram

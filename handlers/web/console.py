@@ -576,13 +576,14 @@ async def notice_send(req: Req) -> web.StreamResponse:
 
 def _live_counts(data_dir: Path, notice_id: str) -> dict[str, int] | None:
     """Counts from the sender's plan and journal while a notice is being delivered."""
-    from handlers.notice_sender import NOTICES_DIR, Journal, load_plan, summarize
+    from bot.delivery import load_plan, summarize
+    from handlers.notice_sender import NOTICES_DIR, Journal, line_parts
 
     folder = data_dir / NOTICES_DIR / notice_id
     plan = load_plan(folder)
     if plan is None:
         return None
-    counts = summarize(plan, Journal.read(folder / "journal.jsonl"))
+    counts = summarize(plan, Journal.read(folder / "journal.jsonl"), line_parts)
     counts["total"] = plan.total
     return counts
 
