@@ -1,5 +1,9 @@
 """Durable notice delivery: outbox -> LINE multicast / Telegram sendMessage, journaled on disk.
 
+(Over 500 lines on purpose: the pass loop, the journal and the two channel passes share one
+per-pass state and are read together. The clients and renderers are handlers/line_client.py and
+handlers/telegram_client.py, the plan is bot/delivery.py, the spool task handlers/spool.py.)
+
 How a notice travels:
 
 1. The chat confirm step, ``elaas-bot status set --notify`` or a spooled CLI request puts a
