@@ -1,4 +1,4 @@
-"""Fixed Thai texts a channel sends without asking the engine: group greetings, flood warning."""
+"""Fixed Thai texts the channels show without asking the engine: greetings, warnings, menus."""
 
 from __future__ import annotations
 
@@ -17,6 +17,30 @@ _TELEGRAM_GROUP_HELLO = (
     "ในกลุ่ม บอทจะตอบเมื่อถูกเรียก: พิมพ์คำสั่ง เช่น /status หรือแท็ก @{username} "
     "ตามด้วยคำถาม"
 )
+
+TELEGRAM_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "เริ่มต้นและเมนูหลัก"),
+    ("help", "วิธีใช้บอท"),
+    ("status", "สถานะระบบ e-LAAS"),
+    ("guide", "วิธีปฏิบัติช่วงระบบขัดข้อง"),
+    ("forms", "แบบฟอร์ม"),
+    ("log", "วิธีบันทึกรายการรับ/จ่าย"),
+    ("today", "รายการวันนี้"),
+    ("export", "ส่งออกไฟล์ Excel"),
+    ("subscribe", "รับแจ้งเตือนสถานะระบบ"),
+    ("unsubscribe", "เลิกรับแจ้งเตือน"),
+    ("join", "เข้าร่วม อปท. ด้วยรหัส"),
+)
+"""The Telegram command menu (setMyCommands): command, Thai description."""
+
+NO_PRIVATE_LINK = "(ค้นหาบัญชีบอทใน LINE แล้วกดเพิ่มเพื่อน เพื่อเปิดแชตส่วนตัว)"
+"""When the bot's add-friend link is unknown: how to open the 1:1 chat by hand."""
+
+
+def file_link_text(filename: str, minutes: int, url: str) -> str:
+    """How a file reaches a LINE user: its name and a download link valid for ``minutes``."""
+    return f"ไฟล์: {filename}\nดาวน์โหลด (ลิงก์ใช้ได้ {minutes} นาที):\n{url}"
+
 
 GROUP_HELLO = "group_hello"
 RATE_LIMITED = "rate_limited"

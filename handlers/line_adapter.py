@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from bot.contract import Choice, Incoming, Reply
-from bot.greetings import GROUP_HELLO
+from bot.greetings import GROUP_HELLO, NO_PRIVATE_LINK, file_link_text
 from bot.splitting import chunked
 from handlers.files import FileVault
 from handlers.line_client import (
@@ -345,13 +345,11 @@ class LineAdapter:
             text = r.text
             if r.open_private:
                 url = self.private_chat_url()
-                text += (f"\n{url}" if url else
-                         "\n(ค้นหาบัญชีบอทใน LINE แล้วกดเพิ่มเพื่อน เพื่อเปิดแชตส่วนตัว)")
+                text += f"\n{url or NO_PRIVATE_LINK}"
             if r.file is not None:
                 url = self.vault.link(r.file, owner=f"line:{owner}" if owner else "")
                 minutes = self.vault.ttl // 60
-                text += (f"\n\nไฟล์: {r.file.filename}\nดาวน์โหลด (ลิงก์ใช้ได้ {minutes} นาที):\n"
-                         f"{url}")
+                text += "\n\n" + file_link_text(r.file.filename, minutes, url)
             if r.link:
                 text += f"\n{r.link}"
             parts.append((text, r.choices))

@@ -28,7 +28,7 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.contract import Choice, Incoming, Reply
-from bot.greetings import GROUP_HELLO
+from bot.greetings import GROUP_HELLO, TELEGRAM_COMMANDS
 from handlers.line_client import Outcome, with_retries
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
@@ -51,19 +51,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 _SHORT = "k:"
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "เริ่มต้นและเมนูหลัก"),
-    ("help", "วิธีใช้บอท"),
-    ("status", "สถานะระบบ e-LAAS"),
-    ("guide", "วิธีปฏิบัติช่วงระบบขัดข้อง"),
-    ("forms", "แบบฟอร์ม"),
-    ("log", "วิธีบันทึกรายการรับ/จ่าย"),
-    ("today", "รายการวันนี้"),
-    ("export", "ส่งออกไฟล์ Excel"),
-    ("subscribe", "รับแจ้งเตือนสถานะระบบ"),
-    ("unsubscribe", "เลิกรับแจ้งเตือน"),
-    ("join", "เข้าร่วม อปท. ด้วยรหัส"),
-)
+COMMANDS = TELEGRAM_COMMANDS
 
 class CallbackIds:
     """Button actions as Telegram callback data (at most 64 bytes).
