@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
+from bot.actions import Action, ActionRegistry
 from bot.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
 from bot.feature import MENU, Command, Context, Feature, Session
 from bot.followup import TopicMemory, is_followup, wants_forms
@@ -118,6 +119,10 @@ class Engine:
             for w in cmd.words:
                 self._words.append((command_text(w).lower(), cmd))
         self._words.sort(key=lambda wc: -len(wc[0]))  # longest word first: ค้างคีย์ before คีย์
+        self.actions: ActionRegistry[Feature] = ActionRegistry()
+        for f in self.features:  # a clash raises here, when serve starts, not on a press
+            for prefix in f.action_prefixes:
+                self.actions.register(prefix, f, f.name)
 
     # ------------------------------------------------------------------ entry point
 
@@ -334,10 +339,10 @@ class Engine:
             if cmd is not None:
                 ctx.done = f"cmd:{cmd.slash[0]}" if cmd.slash else ""
                 return cmd.handler(ctx, "")
-        for f in self.features:
-            out = f.on_action(ctx, action)
-            if out is not None:
-                return out
+        owner = self.actions.owner(Action.decode(action)) if kind else None
+        out = owner.on_action(ctx, action) if owner is not None else None
+        if out is not None:
+            return out
         return [Reply("ปุ่มนี้หมดอายุแล้วค่ะ เลือกจากเมนูใหม่ได้เลย", MENU)]
 
     # ------------------------------------------------------------------ core commands

@@ -69,13 +69,15 @@ class Feature:
     """Base of a feature; override what it needs. Each hook returns None to pass."""
 
     name = "feature"
+    action_prefixes: tuple[str, ...] = ()
+    """The button action prefixes (``kind`` of ``kind:…``) whose presses reach on_action."""
 
     def commands(self) -> list[Command]:
         """Commands this feature answers."""
         return []
 
     def on_action(self, ctx: Context, action: str) -> list[Reply] | None:
-        """A pressed button whose data this feature owns."""
+        """A pressed button whose prefix is in ``action_prefixes`` (None: expired button)."""
         return None
 
     def on_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:

@@ -20,6 +20,7 @@ class FormsFeature(Feature):
     """``/forms`` lists the catalog; a form button sends the PDF, then offers Excel and a fill."""
 
     name = "forms"
+    action_prefixes = ("form", "formx", "formfill")
 
     def __init__(self, catalog: FormCatalog, book: LedgerBook):
         self.catalog = catalog

@@ -37,6 +37,7 @@ class LedgerFeature(Feature):
     """Ledger commands; every action is scoped to the caller's own LAO."""
 
     name = "ledger"
+    action_prefixes = ("demo", "void", "leave", "kick")
 
     def __init__(self, book: LedgerBook, *, offer_demo: bool = False):
         self.book = book

@@ -327,6 +327,7 @@ class NoticesFeature(Feature):
     """
 
     name = "notices"
+    action_prefixes = ("notice",)
 
     def __init__(self, store: Store, status: StatusBoard, admins: Iterable[str] = (), *,
                  status_url: str = ""):

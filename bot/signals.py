@@ -406,6 +406,7 @@ class FieldReportsFeature(Feature):
     """The "เข้าได้แล้ว" / "ยังเข้าไม่ได้" buttons under status answers."""
 
     name = "field"
+    action_prefixes = ("field",)
 
     def __init__(self, store: Store, board: StatusBoard, *, probe_on: bool = False):
         self.store = store

@@ -2,63 +2,49 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import functools
 import hashlib
 import hmac
-import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 from aiohttp import web
-from linebot.v3.messaging import (
-    AsyncApiClient,
-    AsyncMessagingApi,
-    Configuration,
-    Message,
-    PostbackAction,
-    PushMessageRequest,
-    QuickReply,
-    QuickReplyItem,
-    ReplyMessageRequest,
-    TextMessage,
-)
-from linebot.v3.messaging.exceptions import ApiException
 
-from bot.contract import MAX_CHOICES, Choice, Incoming, Reply
-from bot.feature import MENU
+from bot.contract import Choice, Incoming, Reply
+from bot.greetings import GROUP_HELLO, NO_PRIVATE_LINK, file_link_text
+from bot.splitting import chunked
 from handlers.files import FileVault
+from handlers.line_client import (
+    MAX_MESSAGES,
+    LineClient,
+    Message,
+    Outcome,
+    quick_reply,
+    render_parts,
+    with_retries,
+)
+from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
-from handlers.ratelimit import RATE_LIMITED_TEXT, Flow, RecentIds, chunked, split_text
 from handlers.settings import Settings
 
 _LOG = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-MAX_TEXT = 5000
-MAX_MESSAGES = 5
-MAX_LABEL = 20
-MAX_DATA = 300
 REPLY_WINDOW = 50.0
-REQUEST_TIMEOUT = 15.0
 UNSUPPORTED_TYPES = frozenset({"sticker", "image", "location", "file", "audio", "video"})
 CALL_PREFIXES = ("บอท", "@")
-_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
-GROUP_HELLO = (
-    "สวัสดีค่ะ ขอบคุณที่ชวนเข้ากลุ่มนะคะ\n"
-    "ในกลุ่ม บอทจะตอบเมื่อถูกเรียก: พิมพ์ \"บอท\" นำหน้า หรือแท็ก @ถึงบอท "
-    "เช่น \"บอท ระบบกลับมาหรือยัง\" หรือพิมพ์คำสั่ง เช่น /status"
-)
+# Retry keys of the pushes that answer an event are derived from its id, so a push repeated
+# after a restart is refused by LINE (409) instead of delivered twice.
+_RETRY_NS = uuid.UUID("6f1d2c1e-3b7a-4f0e-9d53-5a8e7c2b9e01")
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -66,44 +52,27 @@ def signature(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _log_text() -> bool:
-    return os.environ.get("ELAAS_LOG_TEXT") == "1"
-
-
-@dataclass
-class _Job:
-    """The work for one accepted event, done in the background."""
-
-    event_id: str
-    kind: str
-    to: str
-    reply_token: str | None
-    timestamp: float
-    incoming: Incoming | None = None
-    replies: list[Reply] = field(default_factory=list)
-    answer: bool = True
-
-
 class LineAdapter:
     """The LINE Messaging API side of the bot.
 
-    ``webhook`` checks the signature on the raw body, answers 200 at once and queues one
-    background job per event (in order per user). A job asks the engine on its thread, then
-    replies with the reply token, or pushes when the token has expired or is too old.
+    ``webhook`` checks the signature on the raw body, translates the events into Inbounds and
+    hands them to the pipeline, which answers 200 once they are journaled. ``deliver`` replies
+    with the reply token, or pushes when the token has expired or is too old.
     """
 
     channel = "line"
 
-    def __init__(self, settings: Settings, flow: Flow, vault: FileVault, *,
+    def __init__(self, settings: Settings, pipeline: Pipeline, vault: FileVault, *,
                  reply_window: float = REPLY_WINDOW, clock: Callable[[], float] = time.time):
         self.settings = settings
-        self.flow = flow
+        self.pipeline = pipeline
+        self.flow = pipeline.flow
         self.vault = vault
         self.reply_window = reply_window
         self.clock = clock
-        self.seen = RecentIds()
-        self._client: AsyncApiClient | None = None
-        self._api: AsyncMessagingApi | None = None
+        pipeline.register(self)
+        self._http: aiohttp.ClientSession | None = None
+        self._client: LineClient | None = None
         self.stats = {"events": 0, "replies": 0, "pushes": 0, "failures": 0}
         self.private_chats = PrivateChats()
         self.basic_id = settings.line_basic_id
@@ -114,25 +83,11 @@ class LineAdapter:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def configuration(self) -> Configuration:
-        """SDK configuration: LINE_API_BASE for every call (api-data too), the access token."""
-        cfg = Configuration(host=self.settings.line_api_base,
-                            access_token=self.settings.line_channel_access_token)
-        cfg.connection_pool_maxsize = 32
-        return cfg
-
     async def start(self) -> None:
         """Create the API client (it needs the running loop)."""
-        client = AsyncApiClient(self.configuration())
-        if not any(os.environ.get(v) for v in _PROXY_VARS):
-            # The SDK's session has trust_env=True: two thread hops per request (a ~/.netrc
-            # read and a proxy lookup). Without proxy variables they find nothing, so skip them.
-            rest = client.rest_client
-            old = rest.pool_manager
-            rest.pool_manager = aiohttp.ClientSession(connector=old.connector, trust_env=False)
-            old.detach()
-        self._client = client
-        self._api = AsyncMessagingApi(client)
+        self._http = LineClient.session()
+        self._client = LineClient(self._http, self.settings.line_api_base,
+                                  self.settings.line_channel_access_token)
         _LOG.info("LINE: on, webhook at %s/line/webhook", self.settings.public_base_url)
 
     async def stop_receiving(self) -> None:
@@ -140,10 +95,10 @@ class LineAdapter:
 
     async def close(self) -> None:
         """Close the API client."""
-        if self._client is not None:
-            await self._client.close()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
             self._client = None
-            self._api = None
 
     async def _ensure_basic_id(self) -> None:
         """Ask LINE once for the account's basic id (GET /v2/bot/info) unless configured."""
@@ -151,8 +106,8 @@ class LineAdapter:
             return
         self._info_tried = True
         try:
-            info = await self.api.get_bot_info(_request_timeout=REQUEST_TIMEOUT)
-            self.basic_id = info.basic_id or ""
+            info = await self.api.bot_info()
+            self.basic_id = str(info.get("basicId") or "")
         except Exception as exc:  # any answer we cannot use: go on without the link
             _LOG.warning("LINE: bot info unavailable (%s): group answers have no add-friend "
                          "link; set LINE_BOT_BASIC_ID", type(exc).__name__)
@@ -163,10 +118,10 @@ class LineAdapter:
         return f"https://line.me/R/ti/p/{quote(self.basic_id, safe='')}" if self.basic_id else ""
 
     @property
-    def api(self) -> AsyncMessagingApi:
-        if self._api is None:
+    def api(self) -> LineClient:
+        if self._client is None:
             raise RuntimeError("LineAdapter.start() has not run")
-        return self._api
+        return self._client
 
     # ------------------------------------------------------------------ webhook
 
@@ -184,52 +139,45 @@ class LineAdapter:
             _LOG.warning("LINE webhook with a bad signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
         try:
-            payload = json.loads(body)
+            payload = orjson.loads(body)
             events = payload["events"]
             if not isinstance(events, list):
                 raise TypeError("events is not a list")
         except (ValueError, KeyError, TypeError):
             _LOG.warning("LINE webhook body is not a webhook payload")
             return web.json_response({"error": "not a webhook payload"}, status=400)
-        if self.flow.tasks.full:
-            _LOG.error("LINE webhook: %d jobs pending, asking LINE to redeliver later",
-                       self.flow.tasks.pending)
-            return web.json_response({"error": "busy"}, status=503)
+        items: list[Inbound] = []
         for event in events:
             try:
-                self.accept(event)
+                item = self.translate(event)
             except Exception:  # one bad event never stops the others
                 eid = event.get("webhookEventId", "-") if isinstance(event, dict) else "-"
                 _LOG.exception("LINE event %s could not be read", eid)
+                continue
+            if item is not None:
+                items.append(item)
+        try:
+            await self.pipeline.accept(items)
+        except Busy:
+            return web.json_response({"error": "busy"}, status=503)
+        except OSError:
+            return web.json_response({"error": "cannot save events"}, status=503)
         return web.json_response({})
 
-    def accept(self, event: Mapping[str, Any]) -> None:
-        """Translate one webhook event and queue its job (or ignore it)."""
-        eid = str(event.get("webhookEventId") or "")
-        etype = str(event.get("type") or "")
-        redelivery = bool((event.get("deliveryContext") or {}).get("isRedelivery"))
-        if eid and self.seen.seen(eid):
-            _LOG.info("LINE event %s (%s) already handled%s", eid, etype,
-                      ", redelivery ignored" if redelivery else "")
-            return
-        self.stats["events"] += 1
-        job = self.plan(event)
-        if job is None:
-            _LOG.debug("LINE event %s (%s) ignored", eid or "-", etype)
-            return
-        if job.incoming is not None and job.kind in ("message", "postback"):
-            # Flood limits are per real user; anonymous events share one bucket per group.
-            who = job.incoming.user_id or f"anon:{job.incoming.chat_id}"
-            verdict = self.flow.admit(self.channel, who, eid)
-            if verdict == "drop":
-                return
-            if verdict == "warn":
-                job.incoming, job.replies = None, [Reply(RATE_LIMITED_TEXT)]
-        user = (job.incoming.user_id if job.incoming else "") or job.to
-        _LOG.debug("LINE event %s from %s in %s", eid or "-", user, job.to)
-        self.flow.tasks.submit(f"line:{user}", self._run(job), f"line:{eid or '-'}")
+    @property
+    def bot_name(self) -> str:
+        return self.basic_id
 
-    def plan(self, event: Mapping[str, Any]) -> _Job | None:
+    def translate(self, event: Mapping[str, Any]) -> Inbound | None:
+        """The Inbound for one webhook event, or None when it needs nothing from us."""
+        self.stats["events"] += 1
+        item = self.plan(event)
+        if item is None:
+            _LOG.debug("LINE event %s (%s) ignored", event.get("webhookEventId") or "-",
+                       event.get("type"))
+        return item
+
+    def plan(self, event: Mapping[str, Any]) -> Inbound | None:
         """The job for one event, or None when the event needs nothing from us."""
         etype = event.get("type")
         source = event.get("source") or {}
@@ -244,11 +192,12 @@ class LineAdapter:
             return None
         if not is_group and etype in ("message", "postback", "follow"):
             self.private_chats.note(user_id, True)
-        eid = str(event.get("webhookEventId") or "")
+        eid = str(event.get("webhookEventId") or "") or f"local-{uuid.uuid4()}"
         ts = event.get("timestamp")
         timestamp = ts / 1000.0 if isinstance(ts, int | float) else self.clock()
-        token = event.get("replyToken") or None
-        job = _Job(eid, str(etype), chat_id, token, timestamp)
+        token = str(event.get("replyToken") or "")
+        job = Inbound(self.channel, eid, chat_id, reply_token=token, at=timestamp,
+                      kind=str(etype))
 
         def incoming(**kw: Any) -> Incoming:
             return Incoming(
@@ -267,52 +216,35 @@ class LineAdapter:
                     if addressed is None:
                         return None
                     text = addressed
-                job.incoming = incoming(text=text)
-            elif is_group:
+                return replace(job, incoming=incoming(text=text))
+            if is_group:
                 return None
-            else:
-                job.incoming = incoming(kind="unsupported")
-            job.kind = "message"
-        elif etype == "postback":
+            return replace(job, incoming=incoming(kind="unsupported"))
+        if etype == "postback":
             data = str((event.get("postback") or {}).get("data") or "")
-            job.incoming = incoming(action=data) if data else incoming(text="")
-        elif etype == "follow":
-            job.incoming = incoming(kind="follow")
-        elif etype == "unfollow":
+            return replace(job, incoming=incoming(action=data) if data else incoming(text=""))
+        if etype == "follow":
+            return replace(job, incoming=incoming(kind="follow"))
+        if etype == "unfollow":
             self.private_chats.note(user_id, False)
-            job.incoming = incoming(kind="unfollow")
-            job.answer = False
-        elif etype == "join":
-            job.replies = [Reply(GROUP_HELLO, MENU)]
-        else:  # leave, memberJoined/Left, unsend, videoPlayComplete, beacon, accountLink, ...
-            return None
-        return job
+            return replace(job, incoming=incoming(kind="unfollow"), answer=False)
+        if etype == "join":
+            return replace(job, fixed=GROUP_HELLO)
+        return None  # leave, memberJoined/Left, unsend, videoPlayComplete, beacon, ...
 
-    # ------------------------------------------------------------------ background job
+    # ------------------------------------------------------------------ delivery
 
-    async def _run(self, job: _Job) -> None:
-        started = time.perf_counter()
-        replies = job.replies
-        if job.incoming is not None:
-            replies = await self.flow.reply_to(job.incoming)
-        if not job.answer:
-            _LOG.info("LINE event %s (%s) handled, no reply possible", job.event_id, job.kind)
-            return
-        answered = time.perf_counter()
-        if job.incoming is not None and job.incoming.is_group:
-            replies = await self._divert_private(job, replies)
+    async def deliver(self, item: Inbound, replies: list[Reply], *, replay: bool) -> str:
+        """Send the replies for one event: private ones of a group event to the user's 1:1
+        chat, the rest by reply token while it is fresh, by push otherwise or after."""
+        if item.incoming is not None and item.incoming.is_group:
+            replies = await self._divert_private(item, replies)
         if any(r.open_private for r in replies):
             await self._ensure_basic_id()
-        messages = self.render(replies, owner=job.incoming.user_id if job.incoming else "")
-        how = await self.deliver(job, messages)
-        if _log_text() and job.incoming is not None:
-            _LOG.info("LINE event %s text=%r", job.event_id, job.incoming.text)
-        done = time.perf_counter()
-        _LOG.info("LINE event %s (%s): %d message(s) by %s, engine %.0f ms, sent %.0f ms",
-                  job.event_id, job.kind, len(messages), how, (answered - started) * 1000,
-                  (done - answered) * 1000)
+        messages = self.render(replies, owner=item.incoming.user_id if item.incoming else "")
+        return await self._send_for(item, messages, replay=replay)
 
-    async def _divert_private(self, job: _Job, replies: list[Reply]) -> list[Reply]:
+    async def _divert_private(self, job: Inbound, replies: list[Reply]) -> list[Reply]:
         """Push the private replies of a group event to the user's 1:1 chat; the group gets
         "sent privately", or a link to open the 1:1 chat when the push is refused."""
         public, private = split_private(replies)
@@ -323,93 +255,76 @@ class LineAdapter:
         sent = False
         if self.private_chats.worth_trying(user):
             sent = True
-            for batch in chunked(self.render(private, owner=user), MAX_MESSAGES):
-                sent = await self.push(user, batch, label=f"{job.event_id}/private") and sent
+            batches = chunked(self.render(private, owner=user), MAX_MESSAGES)
+            for i, batch in enumerate(batches):
+                sent = await self.push(user, batch, label=f"{job.event_id}/private",
+                                       retry_key=_retry_key(job, f"private/{i}")) and sent
             self.private_chats.note(user, sent)
         _LOG.info("LINE event %s: %d private reply(ies) %s", job.event_id, len(private),
                   "pushed to the 1:1 chat" if sent else "withheld from the group")
         return [*public, group_notice(sent)]
 
-    async def deliver(self, job: _Job, messages: Sequence[Message]) -> str:
-        """Send ``messages``: by reply token while it is fresh, by push otherwise or after."""
+    async def _send_for(self, job: Inbound, messages: Sequence[Message], *,
+                        replay: bool) -> str:
         batches = chunked(messages, MAX_MESSAGES)
         how = "push"
-        fresh = self.clock() - job.timestamp < self.reply_window
+        fresh = self.clock() - job.at < self.reply_window
         if job.reply_token and fresh and batches:
-            if await self._reply(job, batches[0]):
+            sent = await self._reply(job, batches[0])
+            if sent is None and replay:
+                # A fresh token refused after a restart was used by the last run: answered.
+                _LOG.info("LINE event %s was answered before the restart", job.event_id)
+                return "answered before the restart"
+            if sent:
                 batches = batches[1:]
                 how = "reply"
         elif job.reply_token:
             _LOG.info("LINE event %s is %.0f s old: push instead of reply", job.event_id,
-                      self.clock() - job.timestamp)
-        for batch in batches:
-            ok = await self.push(job.to, batch, label=job.event_id)
+                      self.clock() - job.at)
+        for i, batch in enumerate(batches):
+            ok = await self.push(job.to, batch, label=job.event_id,
+                                 retry_key=_retry_key(job, f"push/{i}"))
             if how == "reply":
                 how = "reply+push"
             if not ok:
                 return "failure"
         return how
 
-    async def _reply(self, job: _Job, batch: list[Message]) -> bool:
-        """Reply with the token. False when the caller should push instead."""
-        request = ReplyMessageRequest(reply_token=job.reply_token or "", messages=batch)
-        for attempt in range(3):
-            try:
-                await self.api.reply_message(request, _request_timeout=REQUEST_TIMEOUT)
-                self.stats["replies"] += 1
-                return True
-            except ApiException as exc:
-                body = _body_text(exc)
-                if exc.status == 400 and "reply token" in body.lower():
-                    _LOG.info("LINE event %s: reply token expired, pushing", job.event_id)
-                    return False
-                wait = _retry_wait(exc, attempt)
-                left = self.reply_window - (self.clock() - job.timestamp)
-                if wait is None or attempt == 2:
-                    _LOG.error("LINE reply for event %s failed: HTTP %s", job.event_id,
-                               exc.status)
-                    self.stats["failures"] += 1
-                    return True  # not retriable: pushing would likely fail the same way
-                if wait >= left:
-                    return False  # the token will be stale before we may retry
-                _LOG.warning("LINE reply for event %s: HTTP %s, retry in %.1f s",
-                             job.event_id, exc.status, wait)
-                await asyncio.sleep(wait)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                _LOG.warning("LINE reply for event %s: %s", job.event_id, type(exc).__name__)
-                if attempt == 2:
-                    self.stats["failures"] += 1
-                    return True
-                await asyncio.sleep(0.5 * (attempt + 1))
-        return True
+    async def _reply(self, job: Inbound, batch: list[Message]) -> bool | None:
+        """Reply with the token. None when the token was refused, False when it will be stale
+        before a retry (push instead), True when done (or failed for good)."""
 
-    async def push(self, to: str, messages: Sequence[Message], *, label: str = "-") -> bool:
+        def wait(attempt: int, outcome: Outcome) -> float | None:
+            seconds = _retry_wait(outcome, attempt)
+            left = self.reply_window - (self.clock() - job.at)
+            return None if seconds is None or seconds >= left else seconds
+
+        outcome = await with_retries(lambda: self.api.reply(job.reply_token, batch), 3, wait)
+        if outcome.kind == "ok":
+            self.stats["replies"] += 1
+            return True
+        if outcome.kind == "failed" and outcome.status == 400 \
+                and "reply token" in outcome.detail.lower():
+            _LOG.info("LINE event %s: reply token refused", job.event_id)
+            return None
+        if outcome.kind == "retry" and \
+                self.reply_window - (self.clock() - job.at) <= (outcome.retry_after or 0.5):
+            return False  # the token will be stale before we may retry: push
+        _LOG.error("LINE reply for event %s failed: %s", job.event_id, outcome.detail)
+        self.stats["failures"] += 1
+        return True  # not retriable: pushing would likely fail the same way
+
+    async def push(self, to: str, messages: Sequence[Message], *, label: str = "-",
+                   retry_key: str = "") -> bool:
         """Push up to five messages to a user or group, retrying 429/5xx with one retry key."""
-        request = PushMessageRequest(to=to, messages=list(messages))
-        retry_key = str(uuid.uuid4())
-        for attempt in range(4):
-            try:
-                await self.api.push_message(request, x_line_retry_key=retry_key,
-                                            _request_timeout=REQUEST_TIMEOUT)
-                self.stats["pushes"] += 1
-                return True
-            except ApiException as exc:
-                if exc.status == 409:  # the retry key was accepted before: already sent
-                    return True
-                wait = _retry_wait(exc, attempt)
-                if wait is None or attempt == 3:
-                    _LOG.error("LINE push for event %s failed: HTTP %s", label, exc.status)
-                    self.stats["failures"] += 1
-                    return False
-                _LOG.warning("LINE push for event %s: HTTP %s, retry in %.1f s", label,
-                             exc.status, wait)
-                await asyncio.sleep(wait)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                _LOG.warning("LINE push for event %s: %s", label, type(exc).__name__)
-                if attempt == 3:
-                    self.stats["failures"] += 1
-                    return False
-                await asyncio.sleep(0.5 * (attempt + 1))
+        key = retry_key or str(uuid.uuid4())
+        outcome = await with_retries(lambda: self.api.push(to, messages, key), 4,
+                                     lambda attempt, o: _retry_wait(o, attempt))
+        if outcome.kind == "ok":
+            self.stats["pushes"] += 1
+            return True
+        _LOG.error("LINE push for event %s failed: %s", label, outcome.detail)
+        self.stats["failures"] += 1
         return False
 
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> bool:
@@ -430,38 +345,22 @@ class LineAdapter:
             text = r.text
             if r.open_private:
                 url = self.private_chat_url()
-                text += (f"\n{url}" if url else
-                         "\n(ค้นหาบัญชีบอทใน LINE แล้วกดเพิ่มเพื่อน เพื่อเปิดแชตส่วนตัว)")
+                text += f"\n{url or NO_PRIVATE_LINK}"
             if r.file is not None:
                 url = self.vault.link(r.file, owner=f"line:{owner}" if owner else "")
                 minutes = self.vault.ttl // 60
-                text += (f"\n\nไฟล์: {r.file.filename}\nดาวน์โหลด (ลิงก์ใช้ได้ {minutes} นาที):\n"
-                         f"{url}")
+                text += "\n\n" + file_link_text(r.file.filename, minutes, url)
             if r.link:
                 text += f"\n{r.link}"
-            pieces = split_text(text, MAX_TEXT)
-            for p in pieces[:-1]:
-                parts.append((p, ()))
-            parts.append((pieces[-1], r.choices))
-        if parts and not parts[-1][1]:
-            last_choices = next((c for _, c in reversed(parts) if c), ())
-            parts[-1] = (parts[-1][0], last_choices)
-        return [TextMessage(text=t, quick_reply=quick_reply(c) if c else None)
-                for t, c in parts]
+            parts.append((text, r.choices))
+        return render_parts(parts)
 
 
-@functools.lru_cache(maxsize=512)
-def quick_reply(choices: tuple[Choice, ...]) -> QuickReply:
-    """Choices as quick-reply postback buttons; the chat shows the label as if typed.
+__all__ = ["LineAdapter", "quick_reply", "signature"]
 
-    Cached: most answers carry the same few menus, and building the models is not free.
-    """
-    items = []
-    for c in choices[:MAX_CHOICES]:
-        label = c.label if len(c.label) <= MAX_LABEL else c.label[:MAX_LABEL - 1] + "…"
-        items.append(QuickReplyItem(action=PostbackAction(
-            label=label, data=c.action[:MAX_DATA], display_text=c.label[:MAX_DATA])))
-    return QuickReply(items=items)
+
+def _retry_key(item: Inbound, part: str) -> str:
+    return str(uuid.uuid5(_RETRY_NS, f"{item.key}/{part}"))
 
 
 def _addressed_text(text: str, mention: Any) -> str | None:
@@ -487,22 +386,11 @@ def _addressed_text(text: str, mention: Any) -> str | None:
     return None
 
 
-def _body_text(exc: ApiException) -> str:
-    body = exc.body
-    if isinstance(body, bytes):
-        return body.decode("utf-8", "replace")
-    return str(body or "")
-
-
-def _retry_wait(exc: ApiException, attempt: int) -> float | None:
+def _retry_wait(outcome: Outcome, attempt: int) -> float | None:
     """Seconds to wait before retrying a failed call, or None when it must not be retried."""
-    status = int(exc.status or 0)
-    if status == 429:
-        header = (exc.headers or {}).get("Retry-After") if exc.headers is not None else None
-        try:
-            return min(max(float(header), 0.0), 60.0) if header else 1.0 * (attempt + 1)
-        except ValueError:
-            return 1.0 * (attempt + 1)
-    if status >= 500 or status == 0:
-        return 0.5 * (attempt + 1)
-    return None
+    if outcome.kind != "retry":
+        return None
+    if outcome.status == 429:
+        return min(outcome.retry_after, 60.0) if outcome.retry_after is not None \
+            else 1.0 * (attempt + 1)
+    return 0.5 * (attempt + 1)

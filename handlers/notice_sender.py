@@ -1,5 +1,9 @@
 """Durable notice delivery: outbox -> LINE multicast / Telegram sendMessage, journaled on disk.
 
+(Over 500 lines on purpose: the pass loop, the journal and the two channel passes share one
+per-pass state and are read together. The clients and renderers are handlers/line_client.py and
+handlers/telegram_client.py, the plan is bot/delivery.py, the spool task handlers/spool.py.)
+
 How a notice travels:
 
 1. The chat confirm step, ``elaas-bot status set --notify`` or a spooled CLI request puts a
@@ -51,8 +55,7 @@ import random
 import re
 import signal
 import sys
-import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -61,32 +64,40 @@ from typing import Any, TypeVar, cast
 import aiohttp
 import aiohttp.web
 
-from bot.contract import Choice
+from bot.delivery import (
+    FINAL_TG,
+    TG_STATE,
+    Plan,
+    load_plan,
+    make_plan,
+    retry_key,
+    save_plan,
+    summarize,
+)
 from bot.ledger import Directory
 from bot.notices import (
     DIRECT,
-    Audience,
     OutMessage,
     Publisher,
     build_audience,
     store_pending_count,
 )
 from bot.outbox import Delivery, Notice, Outbox, Subscriptions
+from bot.splitting import chunked
 from bot.status import BANGKOK, StatusBoard
-from bot.store import Store, atomic_write
+from bot.store import Store
+from handlers.appkeys import CORE, FLOW, add_background
+from handlers.line_client import LineClient, Outcome, text_messages
 from handlers.settings import Settings
-from handlers.spool import apply_spool
+from handlers.spool import apply_spool, run_spool
+from handlers.telegram_client import Pacer, TelegramClient, text_payloads
 
 _LOG = logging.getLogger(__name__)
 NOTICES_DIR = "notices"
-LINE_BATCH = 500
 LINE_MESSAGES_PER_REQUEST = 5
-LINE_TEXT_LIMIT = 5000
-TELEGRAM_TEXT_LIMIT = 4096
-RETRY_NAMESPACE = uuid.UUID("6f1c2a0e-5b8d-4c47-9a51-3d0b6e2f7c11")
 _SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
 BROKEN_PAUSE = 60.0
-FINAL_TG = frozenset({"ok", "blocked", "failed", "unknown", "skipped"})
+
 T = TypeVar("T")
 StoreCall = Callable[..., Awaitable[Any]]
 """Runs ``fn(*args)`` where the store may be touched (serve: ``app[FLOW].call``)."""
@@ -100,125 +111,22 @@ async def call_inline(fn: Callable[..., Any], *args: Any) -> Any:
 # --------------------------------------------------------------------------- text and payloads
 
 
-def utf16_len(text: str) -> int:
-    """Length as LINE and Telegram count it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Cut ``text`` into parts of at most ``limit`` UTF-16 units, at a line break or a space
-    when there is one in the second half of the part, else hard."""
-    parts: list[str] = []
-    rest = text
-    while utf16_len(rest) > limit:
-        cut = limit
-        while utf16_len(rest[:cut]) > limit:
-            cut -= 1
-        window = rest[:cut]
-        at = max(window.rfind("\n"), window.rfind(" "))
-        if at >= cut // 2:
-            cut = at + 1
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
-    if rest.strip() or not parts:
-        parts.append(rest)
-    return parts
-
-
-def retry_key(notice_id: str, batch: int, part: int) -> str:
-    """The X-Line-Retry-Key of one multicast: the same UUID every time it is re-sent."""
-    return str(uuid.uuid5(RETRY_NAMESPACE, f"{notice_id}/line/{batch}/{part}"))
-
-
 def line_requests(message: OutMessage) -> list[list[dict[str, Any]]]:
     """LINE message objects, at most five per request, quick replies on the very last one."""
-    texts = split_text(message.text, LINE_TEXT_LIMIT)
-    objs: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts]
-    if message.choices:
-        objs[-1]["quickReply"] = {"items": [
-            {"type": "action", "action": {"type": "postback", "label": c.label[:20],
-                                          "data": c.action, "displayText": c.label}}
-            for c in message.choices[:13]
-        ]}  # fmt: skip
-    return [objs[i:i + LINE_MESSAGES_PER_REQUEST]
-            for i in range(0, len(objs), LINE_MESSAGES_PER_REQUEST)]
+    return chunked(text_messages(message.text, message.choices), LINE_MESSAGES_PER_REQUEST)
+
+
+def line_parts(message: OutMessage) -> int:
+    """How many multicast requests one notice message takes."""
+    return len(line_requests(message))
 
 
 def telegram_payloads(chat_id: str, message: OutMessage) -> list[dict[str, Any]]:
     """sendMessage bodies, buttons on the last part."""
-    texts = split_text(message.text, TELEGRAM_TEXT_LIMIT)
-    out: list[dict[str, Any]] = [{"chat_id": chat_id, "text": t} for t in texts]
-    if message.choices:
-        rows = [[{"text": c.label, "callback_data": c.action[:64]}] for c in message.choices]
-        out[-1]["reply_markup"] = {"inline_keyboard": rows}
-    return out
+    return text_payloads(chat_id, message.text, message.choices)
 
 
 # --------------------------------------------------------------------------- plan and journal
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A notice's frozen audience: variants, LINE batches and Telegram chats."""
-
-    notice_id: str
-    variants: Mapping[str, OutMessage]
-    line_batches: tuple[tuple[str, tuple[str, ...]], ...]  # (variant, user ids)
-    telegram: tuple[tuple[str, str], ...]  # (chat id, variant)
-    skipped: int = 0
-
-    @property
-    def total(self) -> int:
-        return sum(len(b[1]) for b in self.line_batches) + len(self.telegram)
-
-
-def make_plan(notice_id: str, audience: Audience, channels: Iterable[str]) -> Plan:
-    """Group the audience per channel and variant; LINE batches hold at most 500 ids."""
-    on = set(channels)
-    by_variant: dict[str, list[str]] = {}
-    telegram: list[tuple[str, str]] = []
-    skipped = 0
-    for r in audience.recipients:
-        if r.channel not in on:
-            skipped += 1
-        elif r.channel == "line":
-            by_variant.setdefault(r.variant, []).append(r.user_id)
-        elif r.channel == "telegram":
-            telegram.append((r.user_id, r.variant))
-    batches = tuple(
-        (variant, tuple(ids[i:i + LINE_BATCH]))
-        for variant, ids in sorted(by_variant.items())
-        for i in range(0, len(ids), LINE_BATCH)
-    )  # fmt: skip
-    used = {v for v, _ in batches} | {v for _, v in telegram}
-    variants = {k: v for k, v in audience.variants.items() if k in used}
-    return Plan(notice_id, variants, batches, tuple(telegram), skipped)
-
-
-def save_plan(folder: Path, plan: Plan) -> None:
-    """Write the plan once, atomically, as JSON lines (header, batches, chats)."""
-    lines = [json.dumps({
-        "notice": plan.notice_id, "skipped": plan.skipped,
-        "variants": {k: {"text": v.text, "choices": [[c.label, c.action] for c in v.choices]}
-                     for k, v in plan.variants.items()},
-    }, ensure_ascii=False)]  # fmt: skip
-    lines += [json.dumps({"line": i, "variant": v, "to": list(ids)}, ensure_ascii=False)
-              for i, (v, ids) in enumerate(plan.line_batches)]
-    lines += [json.dumps({"tg": c, "variant": v}, ensure_ascii=False) for c, v in plan.telegram]
-    atomic_write(folder / "plan.jsonl", ("\n".join(lines) + "\n").encode())
-
-
-def load_plan(folder: Path) -> Plan | None:
-    path = folder / "plan.jsonl"
-    if not path.exists():
-        return None
-    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    head = rows[0]
-    variants = {k: OutMessage(v["text"], tuple(Choice(a, b) for a, b in v["choices"]))
-                for k, v in head["variants"].items()}
-    batches = tuple((r["variant"], tuple(r["to"])) for r in rows[1:] if "line" in r)
-    chats = tuple((str(r["tg"]), r["variant"]) for r in rows[1:] if "tg" in r)
-    return Plan(head["notice"], variants, batches, chats, int(head.get("skipped", 0)))
 
 
 class Journal:
@@ -272,123 +180,6 @@ class Journal:
 
 
 # --------------------------------------------------------------------------- channel calls
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one API call did: ``ok``, ``retry`` (after ``retry_after`` s if known),
-    ``blocked``, ``failed``, ``unknown`` (may have been sent) or ``broken`` (bad token)."""
-
-    kind: str
-    retry_after: float | None = None
-    detail: str = ""
-
-
-def _retry_after_header(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-class LineClient:
-    """``POST /v2/bot/message/multicast`` with a retry key."""
-
-    def __init__(self, http: aiohttp.ClientSession, base: str, token: str):
-        self.http = http
-        self.url = base.rstrip("/") + "/v2/bot/message/multicast"
-        self.token = token
-
-    async def multicast(self, to: Sequence[str], messages: list[dict[str, Any]],
-                        key: str) -> Outcome:
-        headers = {"Authorization": f"Bearer {self.token}", "X-Line-Retry-Key": key}
-        try:
-            async with self.http.post(self.url, json={"to": list(to), "messages": messages},
-                                      headers=headers) as resp:
-                status = resp.status
-                retry = _retry_after_header(resp.headers.get("Retry-After"))
-                text = await resp.text()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return Outcome("retry", None, f"network: {type(exc).__name__}")  # key makes it safe
-        if status == 200:
-            return Outcome("ok")
-        if status == 409:
-            return Outcome("ok", detail="409 retry key already accepted")
-        if status == 429 or status >= 500:
-            return Outcome("retry", retry, f"{status}")
-        if status in (401, 403):
-            return Outcome("broken", None, f"{status} {text[:200]}")
-        return Outcome("failed", None, f"{status} {text[:200]}")
-
-
-_UNREACHABLE_400 = ("chat not found", "user is deactivated", "bot was blocked", "kicked")
-
-
-class TelegramClient:
-    """``POST {base}{token}/sendMessage`` with a JSON body."""
-
-    def __init__(self, http: aiohttp.ClientSession, base: str, token: str):
-        self.http = http
-        self.url = f"{base}{token}/sendMessage"
-
-    async def send(self, payload: Mapping[str, Any]) -> Outcome:
-        try:
-            async with self.http.post(self.url, json=dict(payload)) as resp:
-                status = resp.status
-                try:
-                    body: dict[str, Any] = await resp.json(content_type=None)
-                except ValueError:
-                    body = {}
-        except aiohttp.ClientConnectorError as exc:
-            return Outcome("retry", None, f"connect: {exc}")  # never left this machine
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return Outcome("unknown", None, f"network after send: {type(exc).__name__}")
-        desc = str(body.get("description", ""))
-        if status == 200 and body.get("ok", True):
-            return Outcome("ok")
-        if status == 429 or status >= 500:
-            params = body.get("parameters") or {}
-            after = params.get("retry_after") if isinstance(params, dict) else None
-            return Outcome("retry", float(after) if after is not None else None, f"{status}")
-        if status == 403 or (status == 400 and any(s in desc.lower() for s in _UNREACHABLE_400)):
-            return Outcome("blocked", None, f"{status} {desc}")
-        if status in (401, 404):
-            return Outcome("broken", None, f"{status} {desc}")
-        return Outcome("failed", None, f"{status} {desc}")
-
-
-class Pacer:
-    """Spaces calls ``1/rate`` seconds apart (no bursts) and honours flood-wait pauses.
-
-    A caller that wakes up more than one interval late (the loop was busy) takes a fresh
-    slot instead of firing together with the next ones, so a stall does not turn into a
-    burst above the rate (at most twice, so a slow loop cannot starve a caller).
-    """
-
-    def __init__(self, rate: float):
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._paused_until = 0.0
-
-    async def slot(self) -> None:
-        loop = asyncio.get_running_loop()
-        tries = 0
-        while True:
-            now = loop.time()
-            at = max(now, self._next, self._paused_until)
-            self._next = at + self.interval
-            if at > now:
-                await asyncio.sleep(at - now)
-            now = loop.time()
-            if now < self._paused_until:
-                continue  # a flood wait began while we slept
-            tries += 1
-            if now - at <= self.interval or tries >= 3:
-                return
-
-    def pause(self, seconds: float) -> None:
-        until = asyncio.get_running_loop().time() + seconds
-        self._paused_until = max(self._paused_until, until)
 
 
 @dataclass(frozen=True)
@@ -503,8 +294,8 @@ class NoticeSender:
     # ------------------------------------------------------------------ loop
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Apply spooled requests and deliver notices until ``stop`` is set."""
-        spool = asyncio.create_task(self._spool_loop(stop))
+        """Deliver notices until ``stop`` is set (the spool is applied by its own task,
+        :func:`handlers.spool.run_spool`, which wakes this loop through :meth:`wake`)."""
         try:
             while not stop.is_set():
                 try:
@@ -517,10 +308,11 @@ class NoticeSender:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._first(stop, self._wake), pause)
         finally:
-            spool.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await spool
             await self.close()
+
+    def wake(self) -> None:
+        """Start a delivery pass now (a notice was just added)."""
+        self._wake.set()
 
     @staticmethod
     async def _first(*events: asyncio.Event) -> None:
@@ -530,16 +322,6 @@ class NoticeSender:
         finally:
             for w in waits:
                 w.cancel()
-
-    async def _spool_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                if await self.apply_spool():
-                    self._wake.set()
-            except Exception:
-                _LOG.exception("applying spool requests failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.poll_seconds)
 
     async def apply_spool(self) -> list[str]:
         """Apply spooled CLI requests now; returns their ids."""
@@ -613,7 +395,7 @@ class NoticeSender:
             await self._flush_unreachable(state)
             journal.close()
             self.stats["fsyncs"] += journal.fsyncs
-        summary = summarize(plan, Journal.read(folder / "journal.jsonl"))
+        summary = summarize(plan, Journal.read(folder / "journal.jsonl"), line_parts)
         done = summary["pending"] == 0
         await self._put_delivery(notice.id, Delivery(
             "done" if done else "sending", plan.total, summary["delivered"],
@@ -745,7 +527,7 @@ class NoticeSender:
                 state.pending += 1
             if outcome.kind == "blocked":
                 state.unreachable.add(f"telegram:{chat}")
-            journal.append([{"tg": chat, "s": _TG_STATE[outcome.kind],
+            journal.append([{"tg": chat, "s": TG_STATE[outcome.kind],
                              **({"detail": outcome.detail} if outcome.detail else {})}])
 
     async def _tg_chat(self, client: TelegramClient, payloads: list[dict[str, Any]],
@@ -781,53 +563,6 @@ class NoticeSender:
         return outcome
 
 
-_TG_STATE = {"ok": "ok", "blocked": "blocked", "failed": "failed", "unknown": "unknown",
-             "retry": "retry", "broken": "retry"}
-
-
-def summarize(plan: Plan, records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """Counts of a notice from its plan and journal: delivered, unreachable, failed, uncertain,
-    pending (still to try)."""
-    line_parts: dict[tuple[int, int], str] = {}
-    line_sent: dict[int, int] = {}
-    tg: dict[str, str] = {}
-    for r in records:
-        if "line" in r:
-            line_parts[(int(r["line"]), int(r["part"]))] = str(r["s"])
-            if int(r["part"]) == 0 and "sent" in r:
-                line_sent[int(r["line"])] = int(r["sent"])
-        elif "tg" in r:
-            tg[str(r["tg"])] = str(r["s"])
-    out = {"delivered": 0, "unreachable": 0, "failed": 0, "uncertain": 0, "skipped": 0,
-           "pending": 0}
-    for i, (variant, ids) in enumerate(plan.line_batches):
-        parts = len(line_requests(plan.variants[variant]))
-        states = [line_parts.get((i, k)) for k in range(parts)]
-        if all(s == "ok" for s in states):
-            sent = min(len(ids), line_sent.get(i, len(ids)))
-            out["delivered"] += sent
-            out["skipped"] += len(ids) - sent
-        elif any(s == "failed" for s in states):
-            out["failed"] += len(ids)
-        else:
-            out["pending"] += len(ids)
-    for chat, _ in plan.telegram:
-        s = tg.get(chat)
-        if s == "ok":
-            out["delivered"] += 1
-        elif s == "blocked":
-            out["unreachable"] += 1
-        elif s == "failed":
-            out["failed"] += 1
-        elif s == "skipped":
-            out["skipped"] += 1
-        elif s in ("unknown", "sending"):
-            out["uncertain"] += 1
-        else:
-            out["pending"] += 1
-    return out
-
-
 # --------------------------------------------------------------------------- serve wiring
 
 
@@ -848,22 +583,26 @@ async def run_sender(sender: NoticeSender, *, grace: float = 10.0) -> None:
 def install_notices(app: aiohttp.web.Application) -> None:
     """A ``serve`` extension (see handlers.server): the status page and the notice sender.
 
-    Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and a
-    background task that applies spooled CLI requests and delivers the outbox.
+    Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and two
+    background tasks: one applies spooled CLI requests, one delivers the outbox.
     """
-    from handlers.server import CORE, FLOW, add_background
     from handlers.status_page import add_status_routes
 
     core = app[CORE]
     flow = app[FLOW]
     add_status_routes(app, core.status, core.settings.public_base_url, call=flow.call)
 
+    sender = NoticeSender.from_settings(core.store, core.status, core.settings,
+                                        store_call=flow.call)
+
     async def run_notices(app: aiohttp.web.Application) -> None:
-        sender = NoticeSender.from_settings(core.store, core.status, core.settings,
-                                            store_call=flow.call)
         await run_sender(sender)
 
+    async def run_operator_spool(app: aiohttp.web.Application) -> None:
+        await run_spool(sender.apply_spool, sender.wake, poll=sender.poll_seconds)
+
     add_background(app, "notices", run_notices)
+    add_background(app, "spool", run_operator_spool)
 
 
 # --------------------------------------------------------------------------- standalone entry
@@ -923,7 +662,12 @@ async def _main(args: argparse.Namespace) -> int:
             finally:
                 await sender.close()
         else:
-            await sender.run(stop)
+            spool = asyncio.create_task(run_spool(sender.apply_spool, sender.wake,
+                                                  poll=sender.poll_seconds))
+            try:
+                await sender.run(stop)
+            finally:
+                spool.cancel()
     finally:
         store.close()
         lock.release()

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.signals import AlertWatch, FieldReports, ProbeLog, ProbeResult, classify_probe, snapshot
 from bot.status import BANGKOK
 from handlers.app import Core
+from handlers.appkeys import CORE, FLOW, add_background
 
 _LOG = logging.getLogger(__name__)
 BODY_PEEK = 64 * 1024
@@ -75,7 +76,6 @@ def watch_once(core: Core, now: datetime, result: ProbeResult | None = None) -> 
 async def run_watch(app: web.Application) -> None:
     """Probe ELAAS_PROBE_URL every ELAAS_PROBE_INTERVAL (when set) and check for disagreement
     at least every minute, until cancelled."""
-    from handlers.server import CORE, FLOW
 
     core, flow = app[CORE], app[FLOW]
     settings = core.settings
@@ -102,6 +102,5 @@ async def run_watch(app: web.Application) -> None:
 
 def install_watch(app: web.Application) -> None:
     """A ``serve`` extension (see handlers.server): the probe and the disagreement watch."""
-    from handlers.server import add_background
 
     add_background(app, "status-watch", run_watch)

@@ -6,18 +6,21 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from bot.contract import Incoming, Reply
 from bot.engine import Engine
+from bot.greetings import RATE_LIMITED_TEXT
+from bot.splitting import chunked, split_text
 
 _LOG = logging.getLogger(__name__)
+__all__ = ["RATE_LIMITED_TEXT", "Flow", "OrderedTasks", "RateLimiter", "RecentIds", "chunked",
+           "split_text"]
 T = TypeVar("T")
 
-RATE_LIMITED_TEXT = "ส่งข้อความเร็วเกินไป รอสักครู่แล้วลองใหม่นะคะ"
 Verdict = Literal["ok", "warn", "drop"]
 
 
@@ -197,35 +200,3 @@ class Flow:
     def close(self) -> None:
         """Stop the engine thread (after the jobs have drained)."""
         self._executor.shutdown(wait=True, cancel_futures=True)
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` characters.
-
-    Cuts at a paragraph break if one is in the second half of the piece, else at a line
-    break, else at a space, else hard.
-    """
-    out: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = -1
-        for sep in ("\n\n", "\n", " "):
-            pos = window.rfind(sep)
-            if pos >= limit // 2:
-                cut = pos
-                break
-        if cut <= 0:
-            out.append(window)
-            rest = rest[limit:]
-        else:
-            out.append(rest[:cut].rstrip())
-            rest = rest[cut:].lstrip("\n ")
-    if rest or not out:
-        out.append(rest)
-    return [p for p in out if p] or [""]
-
-
-def chunked(items: Sequence[T], size: int) -> list[list[T]]:
-    """``items`` in lists of at most ``size``."""
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]

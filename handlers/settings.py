@@ -55,6 +55,7 @@ class Settings:
     probe_interval: float = 300.0
     status_alert_minutes: int = 30
     database_url: str = field(default="", repr=False)  # holds the database password
+    log_text: bool = False  # ELAAS_LOG_TEXT=1: log what users typed (debugging only)
 
     @property
     def line_enabled(self) -> bool:
@@ -171,6 +172,7 @@ class Settings:
             probe_interval=probe_interval,
             status_alert_minutes=alert_minutes,
             database_url=database_url,
+            log_text=values.get("ELAAS_LOG_TEXT") == "1",
         )
 
     def resolved_file_secret(self) -> bytes:

@@ -11,12 +11,14 @@ and applies the request itself; its notice waits in the outbox until ``serve`` s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -322,3 +324,16 @@ def post_request(data_dir: Path, req: SpoolRequest, *, seed: Path | None = None,
     finally:
         lock.release()
     return Posted("applied", req, update, notice)
+
+
+async def run_spool(apply: Callable[[], Awaitable[list[str]]], applied: Callable[[], None], *,
+                    poll: float = 1.0) -> None:
+    """Apply spooled CLI requests every ``poll`` seconds until cancelled; call ``applied()``
+    after a pass that applied something (the notice sender then delivers at once)."""
+    while True:
+        try:
+            if await apply():
+                applied()
+        except Exception:  # a bad pass is logged; the next one may succeed
+            _LOG.exception("applying spool requests failed")
+        await asyncio.sleep(poll)

@@ -2,80 +2,56 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import hashlib
 import hmac
-import io
 import json
 import logging
-import os
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
     Message,
     Update,
 )
 from telegram.error import (
-    BadRequest,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
     TelegramError,
-    TimedOut,
 )
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.contract import Choice, Incoming, Reply
-from bot.feature import MENU
+from bot.greetings import GROUP_HELLO, TELEGRAM_COMMANDS
+from handlers.line_client import Outcome, with_retries
+from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
-from handlers.ratelimit import RATE_LIMITED_TEXT, Flow, RecentIds, split_text
 from handlers.settings import Settings
+from handlers.telegram_client import (
+    MAX_CALLBACK,
+    MAX_CAPTION,
+    Pacer,
+    TelegramClient,
+    keyboard,
+    text_payloads,
+)
 
 _LOG = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-MAX_CALLBACK = 64
+SEND_RATE = 30.0  # messages per second, the Bot API's broadcast limit
+REQUEST_TIMEOUT = 15.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 _SHORT = "k:"
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "เริ่มต้นและเมนูหลัก"),
-    ("help", "วิธีใช้บอท"),
-    ("status", "สถานะระบบ e-LAAS"),
-    ("guide", "วิธีปฏิบัติช่วงระบบขัดข้อง"),
-    ("forms", "แบบฟอร์ม"),
-    ("log", "วิธีบันทึกรายการรับ/จ่าย"),
-    ("today", "รายการวันนี้"),
-    ("export", "ส่งออกไฟล์ Excel"),
-    ("subscribe", "รับแจ้งเตือนสถานะระบบ"),
-    ("unsubscribe", "เลิกรับแจ้งเตือน"),
-    ("join", "เข้าร่วม อปท. ด้วยรหัส"),
-)
-
-GROUP_HELLO = (
-    "สวัสดีค่ะ ขอบคุณที่ชวนเข้ากลุ่มนะคะ\n"
-    "ในกลุ่ม บอทจะตอบเมื่อถูกเรียก: พิมพ์คำสั่ง เช่น /status หรือแท็ก @{username} "
-    "ตามด้วยคำถาม"
-)
-
-
-def _log_text() -> bool:
-    return os.environ.get("ELAAS_LOG_TEXT") == "1"
-
+COMMANDS = TELEGRAM_COMMANDS
 
 class CallbackIds:
     """Button actions as Telegram callback data (at most 64 bytes).
@@ -108,27 +84,31 @@ class TelegramAdapter:
     """The Bot API side of the bot, on python-telegram-bot's manual lifecycle.
 
     Updates come from our own aiohttp route (webhook mode, TELEGRAM_WEBHOOK_SECRET set) or from
-    PTB's updater (long polling). One TypeHandler turns each Update into a background job,
-    in order per user; PTB's AIORateLimiter paces sends and retries 429 ``retry_after``.
+    PTB's updater (long polling). Each Update is translated into an Inbound and handed to the
+    pipeline (journal, order, engine); PTB's AIORateLimiter paces sends and retries 429.
     """
 
     channel = "telegram"
 
-    def __init__(self, settings: Settings, flow: Flow, *, poll_interval: float = 0.0,
+    def __init__(self, settings: Settings, pipeline: Pipeline, *, poll_interval: float = 0.0,
                  commands: Sequence[tuple[str, str]] = COMMANDS, max_retries: int = 3):
         self.settings = settings
-        self.flow = flow
+        self.pipeline = pipeline
+        self.flow = pipeline.flow
         self.poll_interval = poll_interval
         self.commands = tuple(commands)
         self.max_retries = max_retries
         self.webhook_mode = settings.telegram_webhook
-        self.seen = RecentIds()
         self.callbacks = CallbackIds()
         self.username = ""
         self.bot_id = 0
         self.stats = {"updates": 0, "sent": 0, "failures": 0}
         self.private_chats = PrivateChats()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._client: TelegramClient | None = None
+        self.pacer = Pacer(SEND_RATE)
+        pipeline.register(self)
 
     def __repr__(self) -> str:
         return f"TelegramAdapter(mode={'webhook' if self.webhook_mode else 'polling'})"
@@ -147,7 +127,6 @@ class TelegramAdapter:
             .token(self.settings.telegram_bot_token)
             .base_url(base)
             .base_file_url(re.sub(r"/bot$", "/file/bot", base))
-            .rate_limiter(AIORateLimiter(max_retries=self.max_retries))
             .job_queue(None)
             .connection_pool_size(64)
         )
@@ -165,8 +144,19 @@ class TelegramAdapter:
     def bot(self) -> Bot:
         return self.app.bot
 
+    @property
+    def api(self) -> TelegramClient:
+        """The outbound client (every send goes through it; PTB only receives)."""
+        if self._client is None:
+            raise RuntimeError("TelegramAdapter.start() has not run")
+        return self._client
+
     async def start(self) -> None:
         """Initialise PTB, set the Thai command menu, then the webhook or start polling."""
+        self._http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT, connect=10))
+        self._client = TelegramClient(self._http, self.settings.telegram_api_base,
+                                      self.settings.telegram_bot_token)
         app = self.build_application()
         app.add_handler(TypeHandler(Update, self._on_update))
         app.add_error_handler(self._on_error)
@@ -210,6 +200,10 @@ class TelegramAdapter:
         await self.stop_receiving()
         await app.shutdown()
         self._app = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+            self._client = None
 
     def _on_poll_error(self, exc: TelegramError) -> None:
         _LOG.warning("Telegram polling: %s", type(exc).__name__)
@@ -242,49 +236,45 @@ class TelegramAdapter:
             return web.json_response({"error": "not an update"}, status=400)
         if update is None:
             return web.json_response({"error": "not an update"}, status=400)
-        await self.app.update_queue.put(update)
+        try:
+            await self._accept(update)
+        except Busy:
+            return web.json_response({"error": "busy"}, status=503)
+        except OSError:
+            return web.json_response({"error": "cannot save the update"}, status=503)
         return web.json_response({})
 
     # ------------------------------------------------------------------ updates
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Polling: PTB hands every Update here."""
+        await self._accept(update)
+
+    async def _accept(self, update: Update) -> None:
         try:
-            self.accept(update)
+            item = self.translate(update)
         except Exception:  # one bad update never stops the others
             _LOG.exception("Telegram update %s could not be read", update.update_id)
-
-    def accept(self, update: Update) -> None:
-        """Translate one Update and queue its job (or ignore it)."""
-        uid = str(update.update_id)
-        if self.seen.seen(uid):
-            _LOG.info("Telegram update %s already handled", uid)
             return
+        if item is not None:
+            await self.pipeline.accept([item])
+
+    @property
+    def bot_name(self) -> str:
+        return self.username
+
+    def translate(self, update: Update) -> Inbound | None:
+        """The Inbound for an Update, or None when it needs nothing from us."""
         self.stats["updates"] += 1
-        planned = self.plan(update)
-        if planned is None:
-            _LOG.debug("Telegram update %s ignored", uid)
-            return
-        chat_id, incoming, replies, answer = planned
-        if incoming is not None and incoming.kind == "message":
-            # Flood limits are per real user; anonymous senders share one bucket per group.
-            who = incoming.user_id or f"anon:{chat_id}"
-            verdict = self.flow.admit(self.channel, who, uid)
-            if verdict == "drop":
-                if update.callback_query is not None:
-                    self.flow.tasks.submit(f"telegram:{who}",
-                                           self._answer_callback(update), f"telegram:{uid}")
-                return
-            if verdict == "warn":
-                incoming, replies = None, [Reply(RATE_LIMITED_TEXT)]
-        key = f"telegram:{(incoming.user_id if incoming else '') or chat_id}"
-        _LOG.debug("Telegram update %s from %s in %s", uid,
-                   incoming.user_id if incoming else "-", chat_id)
-        self.flow.tasks.submit(key, self._run(update, chat_id, incoming, replies, answer),
-                               f"telegram:{uid}")
+        item = self.plan(update)
+        if item is None:
+            _LOG.debug("Telegram update %s ignored", update.update_id)
+        return item
 
-    def plan(self, update: Update) -> tuple[str, Incoming | None, list[Reply], bool] | None:
-        """``(chat id, Incoming or None, fixed replies, answer?)`` for an Update, or None."""
+    def plan(self, update: Update) -> Inbound | None:
+        """The Inbound for an Update (see :meth:`translate`)."""
         uid = str(update.update_id)
+        now = time.time()
         cq = update.callback_query
         if cq is not None:
             chat = cq.message.chat if cq.message is not None else None
@@ -295,7 +285,8 @@ class TelegramAdapter:
                            text="" if not action else None, event_id=uid,
                            received_at=datetime.now(UTC), is_group=is_group,
                            display_name=cq.from_user.full_name)
-            return chat_id, inc, [], True
+            return Inbound(self.channel, uid, chat_id, inc, callback_id=cq.id, at=now,
+                           kind="callback")
         member = update.my_chat_member
         if member is not None:
             chat_id = str(member.chat.id)
@@ -306,12 +297,13 @@ class TelegramAdapter:
                 if status in ("kicked", "left"):
                     inc = Incoming(self.channel, str(member.from_user.id), chat_id,
                                    kind="unfollow", event_id=uid)
-                    return chat_id, inc, [], False
+                    return Inbound(self.channel, uid, chat_id, inc, answer=False, at=now,
+                                   kind="unfollow")
                 return None
             if status in ("member", "administrator") and \
                     member.old_chat_member.status in ("left", "kicked"):
-                return chat_id, None, [Reply(GROUP_HELLO.format(username=self.username),
-                                             MENU)], True
+                return Inbound(self.channel, uid, chat_id, fixed=GROUP_HELLO, at=now,
+                               kind="join")
             return None
         msg = update.message
         if msg is None or msg.from_user is None or \
@@ -326,10 +318,11 @@ class TelegramAdapter:
         if not is_group:
             self.private_chats.note(user_id, True)
 
-        def incoming(text: str | None = None, kind: str = "message") -> Incoming:
-            return Incoming(self.channel, user_id, chat_id, text=text, kind=kind,
-                            event_id=uid, received_at=msg.date, is_group=is_group,
-                            display_name=user.full_name)
+        def incoming(text: str | None = None, kind: str = "message") -> Inbound:
+            inc = Incoming(self.channel, user_id, chat_id, text=text, kind=kind,
+                           event_id=uid, received_at=msg.date, is_group=is_group,
+                           display_name=user.full_name)
+            return Inbound(self.channel, uid, chat_id, inc, at=now, kind="message")
 
         if msg.text is not None:
             text = msg.text
@@ -338,10 +331,10 @@ class TelegramAdapter:
                 if addressed is None:
                     return None
                 text = addressed
-            return chat_id, incoming(text), [], True
+            return incoming(text)
         if is_group or msg.left_chat_member is not None or msg.new_chat_members:
             return None  # our own arrival in a group is answered from my_chat_member
-        return chat_id, incoming(kind="unsupported"), [], True
+        return incoming(kind="unsupported")
 
     def _addressed_text(self, msg: Message) -> str | None:
         """Group text addressed to us (a command, a mention or a reply to us), or None."""
@@ -363,33 +356,26 @@ class TelegramAdapter:
             return text.strip()
         return None
 
-    async def _answer_callback(self, update: Update) -> None:
-        cq = update.callback_query
-        if cq is None:
+    async def _answer_callback(self, item: Inbound) -> None:
+        if not item.callback_id:
             return
-        try:
-            await cq.answer()
-        except TelegramError as exc:  # a stale query must not stop the answer itself
-            _LOG.info("Telegram update %s: answerCallbackQuery failed: %s", update.update_id,
-                      type(exc).__name__)
+        outcome = await self.api.call("answerCallbackQuery",
+                                      {"callback_query_id": item.callback_id})
+        if outcome.kind != "ok":  # a stale query must not stop the answer itself
+            _LOG.info("Telegram update %s: answerCallbackQuery failed: %s", item.event_id,
+                      outcome.detail)
 
-    async def _run(self, update: Update, chat_id: str, incoming: Incoming | None,
-                   replies: list[Reply], answer: bool) -> None:
-        started = time.perf_counter()
-        await self._answer_callback(update)
-        if incoming is not None:
-            replies = await self.flow.reply_to(incoming)
-        if not answer:
-            _LOG.info("Telegram update %s handled, no reply possible", update.update_id)
-            return
-        if incoming is not None and incoming.is_group:
-            replies = await self._divert_private(incoming, replies, str(update.update_id))
-        ok = await self.send(chat_id, replies, label=str(update.update_id))
-        if _log_text() and incoming is not None:
-            _LOG.info("Telegram update %s text=%r", update.update_id, incoming.text)
-        _LOG.info("Telegram update %s: %d reply(ies) %s in %.0f ms", update.update_id,
-                  len(replies), "sent" if ok else "NOT sent",
-                  (time.perf_counter() - started) * 1000)
+    async def deliver(self, item: Inbound, replies: list[Reply], *, replay: bool) -> str:
+        """Stop a button's spinner, send private replies of a group update to the user's 1:1
+        chat and the rest to the chat. Telegram has no idempotency key: a replayed update is
+        sent again (at least once)."""
+        await self._answer_callback(item)
+        if not replies:
+            return "nothing to send"
+        if item.incoming is not None and item.incoming.is_group:
+            replies = await self._divert_private(item.incoming, replies, item.event_id)
+        ok = await self.send(item.to, replies, label=item.event_id)
+        return "sent" if ok else "NOT sent"
 
     async def _divert_private(self, incoming: Incoming, replies: list[Reply],
                               label: str) -> list[Reply]:
@@ -413,72 +399,56 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ sending
 
-    def keyboard(self, choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
-        """Choices as inline buttons: two per row when the labels are short, else one."""
-        if not choices:
-            return None
-        buttons = [InlineKeyboardButton(c.label, callback_data=self.callbacks.encode(c.action))
-                   for c in choices]
-        per_row = 2 if all(len(c.label) <= 14 for c in choices) else 1
-        rows = [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
-        return InlineKeyboardMarkup(rows)
+    def keyboard(self, choices: Sequence[Choice]) -> dict[str, Any] | None:
+        """Choices as inline buttons (long actions as short callback ids)."""
+        return keyboard(choices, self.callbacks.encode)
 
     async def send(self, chat_id: str, replies: Sequence[Reply], *, label: str = "send") -> bool:
         """Send replies to a chat: split texts, buttons, files as documents. True when all sent."""
-        target: int | str = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
         for r in replies:
             text = r.text + (f"\n{r.link}" if r.link else "")
             if r.open_private and self.private_chat_url():
                 text += f"\n{self.private_chat_url()}"
-            markup = self.keyboard(r.choices)
-            try:
-                if r.file is not None:
-                    caption = text if len(text) <= MAX_CAPTION else None
-                    if caption is None:
-                        for piece in split_text(text, MAX_TEXT):
-                            await self._call(self.bot.send_message, target, piece, label=label)
-                    doc = InputFile(io.BytesIO(r.file.data), filename=r.file.filename)
-                    await self._call(self.bot.send_document, target, doc, caption=caption,
-                                     reply_markup=markup, filename=r.file.filename,
-                                     label=label)
-                    continue
-                pieces = split_text(text, MAX_TEXT)
-                for i, piece in enumerate(pieces):
-                    last = i == len(pieces) - 1
-                    await self._call(self.bot.send_message, target, piece,
-                                     reply_markup=markup if last else None, label=label)
-            except Forbidden:
-                _LOG.info("Telegram %s: chat blocked the bot or left", label)
-                self.stats["failures"] += 1
-                return False
-            except TelegramError as exc:
-                _LOG.error("Telegram %s: sending failed: %s", label, type(exc).__name__)
-                self.stats["failures"] += 1
-                return False
+            calls: list[Callable[[], Awaitable[Outcome]]] = []
+            blob = r.file
+            if blob is not None:
+                caption = text if len(text) <= MAX_CAPTION else None
+                if caption is None:
+                    calls += [functools.partial(self.api.send, p)
+                              for p in text_payloads(chat_id, text)]
+                calls.append(functools.partial(self.api.send_document, chat_id, blob,
+                                               caption=caption,
+                                               reply_markup=self.keyboard(r.choices)))
+            else:
+                calls += [functools.partial(self.api.send, p) for p in
+                          text_payloads(chat_id, text, r.choices, self.callbacks.encode)]
+            for call in calls:
+                outcome = await self._call(call)
+                if outcome.kind == "blocked":
+                    _LOG.info("Telegram %s: chat blocked the bot or left", label)
+                    self.stats["failures"] += 1
+                    return False
+                if outcome.kind != "ok":
+                    _LOG.error("Telegram %s: sending failed: %s", label, outcome.detail)
+                    self.stats["failures"] += 1
+                    return False
         return True
 
-    async def _call(self, method: Any, *args: Any, label: str, **kwargs: Any) -> Any:
-        """One Bot API call; 429 is paced by AIORateLimiter, 5xx/network retried twice."""
-        for attempt in range(3):
-            try:
-                result = await method(*args, **kwargs)
-                self.stats["sent"] += 1
-                return result
-            except RetryAfter as exc:  # the limiter already retried max_retries times
-                if attempt == 2:
-                    raise
-                await asyncio.sleep(_seconds(exc.retry_after))
-            except (TimedOut, BadRequest):
-                raise  # a timeout may have been delivered; a bad request stays bad
-            except NetworkError as exc:
-                if attempt == 2:
-                    raise
-                _LOG.warning("Telegram %s: %s, retrying", label, type(exc).__name__)
-                await asyncio.sleep(0.5 * (attempt + 1))
-        return None
+    async def _call(self, call: Callable[[], Awaitable[Outcome]]) -> Outcome:
+        """One Bot API call, paced; 429 (after its retry_after), 5xx and refused connections
+        retried. A timeout is not retried: the message may have been delivered."""
 
+        def wait(attempt: int, outcome: Outcome) -> float:
+            if outcome.retry_after is not None:
+                self.pacer.pause(outcome.retry_after)
+                return outcome.retry_after
+            return 0.5 * (attempt + 1)
 
-def _seconds(value: Any) -> float:
-    if hasattr(value, "total_seconds"):
-        return float(value.total_seconds())
-    return float(value)
+        async def once() -> Outcome:
+            await self.pacer.slot()
+            return await call()
+
+        outcome = await with_retries(once, self.max_retries, wait)
+        if outcome.kind == "ok":
+            self.stats["sent"] += 1
+        return outcome

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Callable, Iterator
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from bot.ledger import Ledger
 from bot.store import MemoryStore, Store, TinyStore
 from handlers.app import Core, build_core
 from handlers.settings import Settings
+from tests.fakes import FakeLine, FakeTelegram
 from tests.pgcluster import Cluster, find_bindir
 
 # CI runs the property tests on a fixed seed so that a red run can be reproduced; locally they
@@ -24,8 +27,73 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+class RealNetworkUsed(AssertionError):
+    """A test tried to reach a real network address (only 127.0.0.1 fakes are allowed)."""
+
+
+def _loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # an AF_UNIX path or an already-resolved tuple we do not judge here
+    if host in ("localhost", "", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name that would need DNS
+
+
+@pytest.fixture(autouse=True)
+def no_real_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that connects to, or resolves, a non-loopback address."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple) \
+                and not _loopback(address[0]):
+            raise RealNetworkUsed(f"test tried to connect to {address[0]}:{address[1]}")
+
+    def connect(sock: socket.socket, address: object) -> None:
+        check(sock, address)
+        real_connect(sock, address)  # type: ignore[arg-type]
+
+    def connect_ex(sock: socket.socket, address: object) -> int:
+        check(sock, address)
+        return real_connect_ex(sock, address)  # type: ignore[arg-type]
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if isinstance(host, bytes):
+            host = host.decode()
+        if host is not None and not _loopback(host):
+            raise RealNetworkUsed(f"test tried to resolve {host}")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 BANGKOK = timezone(timedelta(hours=7))
 FIXED_NOW = datetime(2024, 7, 15, 10, 30, tzinfo=BANGKOK)
+
+
+@pytest.fixture
+async def fake_line() -> AsyncIterator[FakeLine]:
+    """A FakeLine on 127.0.0.1 recording every call."""
+    f = FakeLine()
+    await f.start()
+    yield f
+    await f.stop()
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """A FakeTelegram on 127.0.0.1 recording every call."""
+    f = FakeTelegram()
+    await f.start()
+    yield f
+    await f.stop()
 
 
 @pytest.fixture(scope="session")

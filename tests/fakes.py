@@ -165,6 +165,11 @@ class FakeLine(_FakeBase):
                                      headers=headers)
         if request.headers.get("Authorization", "") in ("", "Bearer "):
             return web.json_response({"message": "Authentication failed"}, status=401)
+        if path.endswith("/message/reply") and self.single_use_tokens:
+            token = (body or {}).get("replyToken", "")
+            if token in self.used_tokens:  # LINE accepts a reply token once
+                return web.json_response({"message": "Invalid reply token"}, status=400)
+            self.used_tokens.add(token)
         if path.endswith("/message/reply") or path.endswith("/message/push"):
             to = (body or {}).get("to", "")
             if to in self.blocked or (path.endswith("/push") and to.startswith("U")
@@ -186,6 +191,9 @@ class FakeLine(_FakeBase):
     def __init__(self) -> None:
         super().__init__()
         self.retry_keys: dict[str, str] = {}
+        # True: a reply token used once is refused ("Invalid reply token"), as LINE does.
+        self.single_use_tokens = False
+        self.used_tokens: set[str] = set()
         self.basic_id = "@123abcde"
         # Users who added the account as a friend; a push to any other user id is refused
         # (400) as LINE does. None: every user is a friend.

@@ -61,11 +61,8 @@ def assert_nothing_private(text: str) -> None:
 
 
 @pytest.fixture
-async def line_fake() -> AsyncIterator[FakeLine]:
-    f = FakeLine()
-    await f.start()
-    yield f
-    await f.stop()
+def line_fake(fake_line: FakeLine) -> FakeLine:
+    return fake_line
 
 
 @pytest.fixture
@@ -196,11 +193,8 @@ async def test_line_member_without_1to1_chat_gets_a_link_and_nothing_leaks(line:
 
 
 @pytest.fixture
-async def tg_fake() -> AsyncIterator[FakeTelegram]:
-    f = FakeTelegram()
-    await f.start()
-    yield f
-    await f.stop()
+def tg_fake(fake_telegram: FakeTelegram) -> FakeTelegram:
+    return fake_telegram
 
 
 @pytest.fixture

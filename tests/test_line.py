@@ -17,10 +17,12 @@ import pytest
 from bot.contract import FileBlob, Reply
 from bot.engine import Engine
 from bot.feature import Command, Feature
+from bot.greetings import RATE_LIMITED_TEXT, group_hello
 from handlers.app import Core, build_core
-from handlers.line_adapter import GROUP_HELLO, LineAdapter
-from handlers.ratelimit import RATE_LIMITED_TEXT, RateLimiter
-from handlers.server import FLOW, LINE, VAULT, RunningServer, create_app
+from handlers.inbox import MemoryInbox
+from handlers.line_adapter import LineAdapter
+from handlers.ratelimit import RateLimiter
+from handlers.server import FLOW, LINE, PIPELINE, VAULT, RunningServer, create_app
 from handlers.settings import Settings
 from tests.conftest import make_lao_admin
 from tests.fakes import Call, FakeLine, line_signature, wait_for
@@ -71,11 +73,8 @@ def base_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeLine]:
-    f = FakeLine()
-    await f.start()
-    yield f
-    await f.stop()
+def fake(fake_line: FakeLine) -> FakeLine:
+    return fake_line
 
 
 @dataclasses.dataclass
@@ -120,7 +119,7 @@ async def start_rig(base: Core, fake: FakeLine, *, features: list[Feature] | Non
     if features is not None:
         core.engine = Engine(base.kb, base.engine.pipeline, base.store, base.status,
                              features=features)
-    app = create_app(core, extensions=[])
+    app = create_app(core, extensions=[], inbox=MemoryInbox())  # the rigs share a data dir
     if not flood_limit:
         app[FLOW].limiter = RateLimiter(capacity=10_000)
     server = RunningServer(app)
@@ -240,7 +239,7 @@ ANSWERED = {
     "file": UNSUPPORTED_START,
     "audio": UNSUPPORTED_START,
     "video": UNSUPPORTED_START,
-    "join": GROUP_HELLO[:20],
+    "join": group_hello("line")[:20],
     "group_text_mention": "",
     "group_text_prefix": "สถานะ",
     "room_command": "สถานะ",
@@ -318,7 +317,7 @@ async def test_quick_entry_logged_once_despite_redelivery(rig: Rig) -> None:
     await rig.idle()
     assert len(rig.fake.calls_to(REPLY)) == 1
     assert "บันทึกแล้ว" in texts(rig.fake.calls_to(REPLY)[0])[0]
-    rig.line.seen.clear()  # as after a restart: only the engine's idempotency is left
+    rig.server.app[PIPELINE].seen.clear()  # as if forgotten: only the engine's idempotency
     redelivered = load("redelivery", replyToken="rt-after-restart")
     await rig.post(redelivered)
     call = (await wait_for(lambda: rig.replies_to("rt-after-restart")))[0]
@@ -459,16 +458,17 @@ async def test_export_as_signed_link(base_core: Core, fake: FakeLine) -> None:
 def test_render_limits(base_core: Core) -> None:
     from bot.contract import Choice
     from handlers.files import FileVault
+    from handlers.pipeline import Pipeline
     from handlers.ratelimit import Flow
 
-    adapter = LineAdapter(base_core.settings, Flow(base_core.engine),
+    adapter = LineAdapter(base_core.settings, Pipeline(Flow(base_core.engine)),
                           FileVault(b"k" * 32, "https://x"))
     many = tuple(Choice(f"ตัวเลือกที่ยาวมากเกินยี่สิบตัวอักษร {i}", f"topic:t{i}") for i in range(20))
     msgs = adapter.render([Reply("ก" * 10_001, many), Reply("ท้าย")])
-    assert [len(m.text) for m in msgs] == [5000, 5000, 1, 4]
-    quick = msgs[-1].quick_reply  # the last message carries the choices
-    assert quick is not None and len(quick.items) == 13
-    assert all(len(i.action.label) <= 20 for i in quick.items)
+    assert [len(m["text"]) for m in msgs] == [5000, 5000, 1, 4]
+    quick = msgs[-1]["quickReply"]  # the last message carries the choices
+    assert len(quick["items"]) == 13 and not any("quickReply" in m for m in msgs[:-1])
+    assert all(len(i["action"]["label"]) <= 20 for i in quick["items"])
     adapter.flow.close()
 
 

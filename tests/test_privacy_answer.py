@@ -52,6 +52,4 @@ def test_privacy_answer_matches_the_behaviour(core: Core, say: Say) -> None:
         assert replies and all(r.private for r in replies), command
         assert "ยังไม่ได้เชื่อม" not in replies[0].text  # a member's real answer, kept private
     # "chat text is not logged" (unless an operator turns ELAAS_LOG_TEXT on)
-    from handlers.line_adapter import _log_text
-
-    assert "ไม่บันทึกข้อความแชตลงล็อก" in text and not _log_text()
+    assert "ไม่บันทึกข้อความแชตลงล็อก" in text and not Settings.from_env({}).log_text

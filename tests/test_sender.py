@@ -10,7 +10,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,22 +18,17 @@ from pathlib import Path
 import pytest
 
 from bot.contract import UserKey
+from bot.delivery import retry_key
 from bot.entries import Lao, ParsedEntry
 from bot.knowledge import default_knowledge_dir
 from bot.ledger import Directory, Ledger
 from bot.notices import Publisher
 from bot.outbox import SUBSCRIBERS, Outbox, Subscriber, Subscriptions
+from bot.splitting import split_text, utf16_len
 from bot.status import StatusBoard
 from bot.store import TinyStore, lock_data_dir
 from handlers.app import Core
-from handlers.notice_sender import (
-    Backoff,
-    Journal,
-    NoticeSender,
-    retry_key,
-    split_text,
-    utf16_len,
-)
+from handlers.notice_sender import Backoff, Journal, NoticeSender
 from handlers.spool import pending_files
 from tests.conftest import FIXED_NOW
 from tests.fakes import FakeLine, FakeTelegram
@@ -44,19 +39,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-async def line() -> AsyncIterator[FakeLine]:
-    fake = FakeLine()
-    await fake.start()
-    yield fake
-    await fake.stop()
+def line(fake_line: FakeLine) -> FakeLine:
+    return fake_line
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
+def tg(fake_telegram: FakeTelegram) -> FakeTelegram:
+    return fake_telegram
 
 
 @pytest.fixture
@@ -455,12 +444,13 @@ async def test_cli_spools_while_serve_owns_the_data_dir(
 async def test_run_loop_picks_up_spool_within_a_second(
         store: TinyStore, status: StatusBoard, data_dir: Path, line: FakeLine,
         tg: FakeTelegram) -> None:
-    from handlers.spool import SpoolRequest, write_request
+    from handlers.spool import SpoolRequest, run_spool, write_request
 
     add_subscribers(store, tg_n=3)
     sender = make_sender(store, status, data_dir, line, tg, poll_seconds=0.2)
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
+    spool = asyncio.create_task(run_spool(sender.apply_spool, sender.wake, poll=0.2))
     try:
         # made just now: a status request older than spool.MAX_AGE would be refused as stale
         write_request(data_dir, SpoolRequest("20240715T103000-cli-abcd", "status",
@@ -469,6 +459,7 @@ async def test_run_loop_picks_up_spool_within_a_second(
                                              message="ปิดปรับปรุงคืนนี้", notify=True))
         await _wait_for(lambda: len(tg.delivered_chats()) == 3, 5)
     finally:
+        spool.cancel()
         stop.set()
         await asyncio.wait_for(task, 5)
     view = status.current()

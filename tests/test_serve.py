@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -75,11 +74,8 @@ async def healthy(http: aiohttp.ClientSession, port: int, proc: asyncio.subproce
 
 
 @pytest.fixture
-async def fake_tg() -> AsyncIterator[FakeTelegram]:
-    f = FakeTelegram()
-    await f.start()
-    yield f
-    await f.stop()
+def fake_tg(fake_telegram: FakeTelegram) -> FakeTelegram:
+    return fake_telegram
 
 
 async def test_healthz_and_extension_hooks(memory_core: Core, tmp_path: Path,

@@ -47,6 +47,7 @@ from bot.status import BANGKOK, STATES, StatusUpdate
 from bot.summary import Summaries
 from bot.yamlload import DataError
 from handlers.app import Core
+from handlers.appkeys import CORE, FLOW
 from handlers.files import content_disposition
 from handlers.web.layout import (
     NAV,
@@ -575,13 +576,14 @@ async def notice_send(req: Req) -> web.StreamResponse:
 
 def _live_counts(data_dir: Path, notice_id: str) -> dict[str, int] | None:
     """Counts from the sender's plan and journal while a notice is being delivered."""
-    from handlers.notice_sender import NOTICES_DIR, Journal, load_plan, summarize
+    from bot.delivery import load_plan, summarize
+    from handlers.notice_sender import NOTICES_DIR, Journal, line_parts
 
     folder = data_dir / NOTICES_DIR / notice_id
     plan = load_plan(folder)
     if plan is None:
         return None
-    counts = summarize(plan, Journal.read(folder / "journal.jsonl"))
+    counts = summarize(plan, Journal.read(folder / "journal.jsonl"), line_parts)
     counts["total"] = plan.total
     return counts
 
@@ -981,8 +983,6 @@ async def operator_remove(req: Req) -> web.StreamResponse:
 
 def install_console(app: web.Application) -> None:
     """A ``serve`` extension (see handlers.server): the ``/console`` routes."""
-    from handlers.server import CORE, FLOW
-
     core = app[CORE]
     settings = core.settings
     secret = settings.resolved_file_secret()

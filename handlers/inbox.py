@@ -1,0 +1,242 @@
+"""The inbox: accepted events made durable before the webhook answers, replayed after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+_LOG = logging.getLogger(__name__)
+
+Record = Mapping[str, Any]
+
+
+@dataclass
+class InboxState:
+    """What a previous run left: events accepted and not answered (oldest first), and the keys
+    of recently answered events (so that a redelivery of one is recognised)."""
+
+    pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+
+
+class Inbox(Protocol):
+    """Where accepted events wait until they are answered.
+
+    ``accept`` returns only once the records are durable: a webhook answers 200 after it.
+    ``answered`` marks one event done (durable soon after, never before the answer was sent).
+    A PostgreSQL inbox (several ``serve`` instances) implements the same four calls.
+    """
+
+    def load(self) -> InboxState:
+        """Open the inbox; what the previous run left to do."""
+        ...
+
+    async def accept(self, records: Sequence[tuple[str, Record]]) -> None:
+        """Make ``(key, record)`` pairs durable; raises OSError when they could not be saved."""
+        ...
+
+    def answered(self, key: str) -> None:
+        """Mark the event ``key`` answered."""
+        ...
+
+    async def close(self) -> None:
+        """Write what is buffered and close."""
+        ...
+
+
+class MemoryInbox:
+    """An inbox that keeps nothing across restarts (tests, the in-memory core)."""
+
+    def __init__(self) -> None:
+        self.pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def load(self) -> InboxState:
+        return InboxState(list(self.pending.items()))
+
+    async def accept(self, records: Sequence[tuple[str, Record]]) -> None:
+        for key, record in records:
+            self.pending[key] = dict(record)
+
+    def answered(self, key: str) -> None:
+        self.pending.pop(key, None)
+
+    async def close(self) -> None:
+        return None
+
+
+class FileInbox:
+    """An append-only journal file (JSON lines) with group commit.
+
+    Records that arrive while a write is in progress wait for the next one, so a burst of
+    concurrent webhooks costs one ``fdatasync`` per batch, not per event. Lines: ``{"a": key,
+    "r": record}`` accepted, ``{"d": key}`` answered. A torn last line (a crash mid-write) is
+    ignored: its webhook never got its 200. The file is compacted at start and whenever it
+    holds ``compact_after`` lines: the pending records and the last ``keep_answered`` keys.
+    """
+
+    def __init__(self, path: Path, *, keep_answered: int = 10_000,
+                 compact_after: int = 50_000):
+        self.path = path
+        self.keep_answered = keep_answered
+        self.compact_after = compact_after
+        self.fsyncs = 0
+        self._fd = -1
+        self._pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._lines = 0
+        self._buf: list[bytes] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox")
+
+    # ------------------------------------------------------------------ start
+
+    def load(self) -> InboxState:
+        """Read the journal, compact it, open it for appending."""
+        if self.path.exists():
+            with self.path.open("rb") as f:
+                for raw in f:
+                    self._apply(raw)
+        self._compact()
+        state = InboxState(list(self._pending.items()), list(self._answered))
+        if state.pending:
+            _LOG.info("inbox: %d event(s) accepted and not answered by the last run",
+                      len(state.pending))
+        return state
+
+    def _apply(self, raw: bytes) -> None:
+        try:
+            line = _parse(raw)
+            if "a" in line:
+                self._pending[str(line["a"])] = dict(line["r"])
+            elif "d" in line:
+                key = str(line["d"])
+                self._pending.pop(key, None)
+                self._answered[key] = None
+                if len(self._answered) > self.keep_answered:
+                    self._answered.popitem(last=False)
+        except (ValueError, KeyError, TypeError):
+            _LOG.warning("inbox: an unreadable journal line skipped (a torn last write)")
+
+    def _compact(self) -> None:
+        """Rewrite the journal with what is still needed (on the event loop's thread)."""
+        self._rewrite(self._snapshot())
+
+    def _snapshot(self) -> list[bytes]:
+        lines = [_line({"d": k}) for k in self._answered]
+        return lines + [_line({"a": k, "r": r}) for k, r in self._pending.items()]
+
+    def _rewrite(self, lines: list[bytes]) -> None:
+        """Replace the journal by ``lines``: temp file, fsync, rename, fsync the folder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"".join(lines))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        dfd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self._lines = len(lines)
+
+    # ------------------------------------------------------------------ running
+
+    async def accept(self, records: Sequence[tuple[str, Record]]) -> None:
+        if not records:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for key, record in records:
+            self._pending[key] = dict(record)
+            self._buf.append(_line({"a": key, "r": record}))
+        self._waiters.append(waiter)
+        self._kick()
+        try:
+            await asyncio.shield(waiter)
+        except OSError:
+            for key, _ in records:
+                self._pending.pop(key, None)
+            raise
+
+    def answered(self, key: str) -> None:
+        self._pending.pop(key, None)
+        self._answered[key] = None
+        if len(self._answered) > self.keep_answered:
+            self._answered.popitem(last=False)
+        self._buf.append(_line({"d": key}))
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._buf:
+            data, waiters = b"".join(self._buf), self._waiters
+            n = len(self._buf)
+            self._buf, self._waiters = [], []
+            try:
+                await loop.run_in_executor(self._io, self._write, data)
+                self._lines += n
+                if self._lines >= self.compact_after:
+                    await loop.run_in_executor(self._io, self._rewrite, self._snapshot())
+            except OSError as exc:
+                _LOG.error("inbox: journal write failed: %s", exc)
+                for w in waiters:
+                    if not w.done():
+                        w.set_exception(exc)
+                continue
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        os.fdatasync(self._fd)
+        self.fsyncs += 1
+
+    async def close(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await self._writer
+        if self._buf:
+            self._kick()
+            assert self._writer is not None
+            await self._writer
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._io.shutdown(wait=True)
+
+
+def _parse(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)  # what _line wrote with json (a lone surrogate), or torn
+
+
+def _line(obj: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except TypeError:  # a lone surrogate (json.loads lets "\\ud800" through): escape it
+        return json.dumps(obj).encode() + b"\n"
