@@ -8,7 +8,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot.contract import Reply
+from bot.core.contract import Reply
 from handlers.app import Core
 from handlers.files import FileVault
 from handlers.pipeline import Pipeline

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.contract import FileBlob
+from bot.core.contract import FileBlob
 from handlers.settings import Settings
 
 _LOG = logging.getLogger(__name__)

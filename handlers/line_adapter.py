@@ -18,9 +18,9 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from bot.contract import Choice, Incoming, Reply
-from bot.greetings import GROUP_HELLO, NO_PRIVATE_LINK, file_link_text
-from bot.splitting import chunked
+from bot.core.contract import Choice, Incoming, Reply
+from bot.core.greetings import GROUP_HELLO, NO_PRIVATE_LINK, file_link_text
+from bot.core.splitting import chunked
 from handlers.files import FileVault
 from handlers.line_client import (
     MAX_MESSAGES,

@@ -11,8 +11,8 @@ import aiohttp
 import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 
-from bot.contract import MAX_CHOICES, Choice
-from bot.splitting import split_text
+from bot.core.contract import MAX_CHOICES, Choice
+from bot.core.splitting import split_text
 
 MAX_TEXT = 5000
 MAX_MESSAGES = 5

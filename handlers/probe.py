@@ -11,8 +11,15 @@ from datetime import datetime, timedelta
 import aiohttp
 from aiohttp import web
 
-from bot.signals import AlertWatch, FieldReports, ProbeLog, ProbeResult, classify_probe, snapshot
-from bot.status import BANGKOK
+from bot.notices.signals import (
+    AlertWatch,
+    FieldReports,
+    ProbeLog,
+    ProbeResult,
+    classify_probe,
+    snapshot,
+)
+from bot.notices.status import BANGKOK
 from handlers.app import Core
 from handlers.appkeys import CORE, FLOW, add_background
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.contract import Choice
-from bot.feature import MENU
+from bot.core.contract import Choice
+from bot.core.feature import MENU
 from handlers.settings import Settings
 
 _LOG = logging.getLogger(__name__)

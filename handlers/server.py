@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.store import MemoryStore
+from bot.core.store import MemoryStore
 from handlers.app import Core
 from handlers.appkeys import (
     BACKGROUND,
@@ -284,9 +284,9 @@ async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = 
 
     Raises:
         ServeError: no channel is configured.
-        bot.store.StoreError: another process owns the data directory.
+        bot.core.store.StoreError: another process owns the data directory.
     """
-    from bot.store import lock_data_dir
+    from bot.core.store import lock_data_dir
     from handlers.app import build_core
 
     missing = settings.missing_for_serve()

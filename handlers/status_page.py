@@ -15,8 +15,8 @@ from xml.sax.saxutils import quoteattr
 
 from aiohttp import web
 
-from bot.signals import FIELD_WINDOW, PROBE_LABEL, Snapshot, ago_th, snapshot
-from bot.status import BANGKOK, StatusBoard, StatusUpdate, StatusView, when_th
+from bot.notices.signals import FIELD_WINDOW, PROBE_LABEL, Snapshot, ago_th, snapshot
+from bot.notices.status import BANGKOK, StatusBoard, StatusUpdate, StatusView, when_th
 
 StoreCall = Callable[..., Awaitable[Any]]
 ENTRY_NAMESPACE = uuid.UUID("0b9e3f51-7a52-4d0c-8d43-2f6a1e9c5b70")

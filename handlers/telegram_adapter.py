@@ -27,8 +27,8 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.contract import Choice, Incoming, Reply
-from bot.greetings import GROUP_HELLO, TELEGRAM_COMMANDS
+from bot.core.contract import Choice, Incoming, Reply
+from bot.core.greetings import GROUP_HELLO, TELEGRAM_COMMANDS
 from handlers.line_client import Outcome, with_retries
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private

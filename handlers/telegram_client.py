@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bot.contract import Choice, FileBlob
-from bot.splitting import split_text
+from bot.core.contract import Choice, FileBlob
+from bot.core.splitting import split_text
 from handlers.line_client import Outcome
 
 MAX_TEXT = 4096

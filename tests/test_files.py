@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.contract import FileBlob
+from bot.core.contract import FileBlob
 from handlers.files import (
     FileVault,
     LinkExpired,

@@ -14,10 +14,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.contract import FileBlob, Reply
-from bot.engine import Engine
-from bot.feature import Command, Feature
-from bot.greetings import RATE_LIMITED_TEXT, group_hello
+from bot.core.contract import FileBlob, Reply
+from bot.core.engine import Engine
+from bot.core.feature import Command, Feature
+from bot.core.greetings import RATE_LIMITED_TEXT, group_hello
 from handlers.app import Core, build_core
 from handlers.inbox import MemoryInbox
 from handlers.line_adapter import LineAdapter
@@ -456,7 +456,7 @@ async def test_export_as_signed_link(base_core: Core, fake: FakeLine) -> None:
 
 
 def test_render_limits(base_core: Core) -> None:
-    from bot.contract import Choice
+    from bot.core.contract import Choice
     from handlers.files import FileVault
     from handlers.pipeline import Pipeline
     from handlers.ratelimit import Flow
