@@ -114,9 +114,9 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
 async def over_http(rows: list[LaoSummary], actors: dict[str, Actor],
                     runs: int) -> dict[str, tuple[float, float, int]]:
     from handlers.app import build_core
-    from handlers.server import RunningServer, build_web_app
     from handlers.settings import Settings
     from handlers.web.console import CONSOLE, COOKIE, install_console
+    from handlers.web.server import RunningServer, build_web_app
 
     with_dir = Path(__import__("tempfile").mkdtemp(prefix="bench-console-"))
     settings = Settings(data_dir=with_dir)

@@ -267,7 +267,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import dataclasses
     import logging
 
-    from handlers.server import ServeError, configure_logging, no_channel_message, serve
+    from handlers.web.server import ServeError, configure_logging, no_channel_message, serve
 
     settings = _settings()
     if args.host:
@@ -290,7 +290,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_line_richmenu(args: argparse.Namespace) -> int:
     import asyncio
 
-    from handlers.richmenu import install_rich_menu, menu_image
+    from handlers.line.richmenu import install_rich_menu, menu_image
 
     if args.save_image:
         Path(args.save_image).write_bytes(menu_image())
@@ -324,7 +324,7 @@ def cmd_status_show(args: argparse.Namespace) -> int:
     from bot.notices.status import StatusBoard
     from bot.qa.knowledge import default_knowledge_dir
     from handlers.spool import pending_files
-    from handlers.status_page import status_json
+    from handlers.web.status_page import status_json
 
     settings = _settings()
     store = open_store(settings)

@@ -2,7 +2,7 @@
 
 (Over 500 lines on purpose: the pass loop, the journal and the two channel passes share one
 per-pass state and are read together. The clients and renderers are
-handlers/line_client.py and handlers/telegram_client.py, the plan is bot/notices/delivery.py,
+handlers/line/client.py and handlers/telegram/client.py, the plan is bot/notices/delivery.py,
 the spool task handlers/spool.py.)
 
 How a notice travels:
@@ -88,10 +88,10 @@ from bot.notices.delivery import (
 from bot.notices.outbox import Delivery, Notice, Outbox, Subscriptions
 from bot.notices.status import BANGKOK, StatusBoard
 from handlers.appkeys import CORE, FLOW, add_background
-from handlers.line_client import LineClient, Outcome, text_messages
+from handlers.line.client import LineClient, Outcome, text_messages
 from handlers.settings import Settings
 from handlers.spool import apply_spool, run_spool
-from handlers.telegram_client import Pacer, TelegramClient, text_payloads
+from handlers.telegram.client import Pacer, TelegramClient, text_payloads
 
 _LOG = logging.getLogger(__name__)
 NOTICES_DIR = "notices"
@@ -582,12 +582,12 @@ async def run_sender(sender: NoticeSender, *, grace: float = 10.0) -> None:
 
 
 def install_notices(app: aiohttp.web.Application) -> None:
-    """A ``serve`` extension (see handlers.server): the status page and the notice sender.
+    """A ``serve`` extension (see handlers.web.server): the status page and the notice sender.
 
     Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and two
     background tasks: one applies spooled CLI requests, one delivers the outbox.
     """
-    from handlers.status_page import add_status_routes
+    from handlers.web.status_page import add_status_routes
 
     core = app[CORE]
     flow = app[FLOW]

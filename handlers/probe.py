@@ -108,6 +108,6 @@ async def run_watch(app: web.Application) -> None:
 
 
 def install_watch(app: web.Application) -> None:
-    """A ``serve`` extension (see handlers.server): the probe and the disagreement watch."""
+    """A ``serve`` extension (see handlers.web.server): the probe and the disagreement watch."""
 
     add_background(app, "status-watch", run_watch)

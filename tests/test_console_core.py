@@ -261,9 +261,9 @@ async def test_session_cookie_is_secure_under_https(memory_core: Core, tmp_path:
 
     import aiohttp
 
-    from handlers.server import RunningServer, build_web_app
     from handlers.settings import Settings
     from handlers.web.console import install_console
+    from handlers.web.server import RunningServer, build_web_app
 
     settings = Settings(data_dir=tmp_path, public_base_url="https://bot.example.org",
                         file_secret="s" * 32)

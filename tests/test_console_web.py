@@ -30,8 +30,8 @@ from bot.notices.operators import Operators
 from bot.notices.outbox import Outbox, Subscriptions
 from bot.notices.status import BANGKOK
 from handlers.app import Core, build_core
-from handlers.server import FLOW, RunningServer, create_app
 from handlers.settings import Settings
+from handlers.web.server import FLOW, RunningServer, create_app
 from tests.fakes import FakeLine, FakeTelegram
 from tests.test_serve import free_port
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot.core.contract import FileBlob
-from handlers.files import (
+from handlers.web.files import (
     FileVault,
     LinkExpired,
     LinkGone,

@@ -28,10 +28,10 @@ from bot.notices.board import Publisher
 from bot.notices.status import BANGKOK, StatusBoard, StatusUpdate
 from bot.qa.gaps import GapLog
 from handlers.app import Core
-from handlers.files import FileVault, LinkGone
 from handlers.settings import MIN_FILE_SECRET, Settings
 from handlers.spool import SpoolRequest, apply_spool, pending_files, write_request
-from handlers.status_page import status_atom
+from handlers.web.files import FileVault, LinkGone
+from handlers.web.status_page import status_atom
 from tests.conftest import FIXED_NOW, Say, make_lao_admin
 
 # --------------------------------------------------------------------------- gaps
@@ -326,7 +326,7 @@ def test_atom_feed_has_no_control_characters() -> None:
 
 
 def test_verbose_keeps_sdk_loggers_quiet() -> None:
-    from handlers.server import SDK_LOGGERS, configure_logging
+    from handlers.web.server import SDK_LOGGERS, configure_logging
 
     saved = {n: logging.getLogger(n).level for n in (*SDK_LOGGERS, "")}
     try:

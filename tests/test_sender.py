@@ -490,8 +490,8 @@ async def test_serve_extension_serves_the_page_and_delivers(core: Core,
     import aiohttp
 
     from handlers.notice_sender import install_notices
-    from handlers.server import FLOW, RunningServer, create_app
     from handlers.settings import Settings
+    from handlers.web.server import FLOW, RunningServer, create_app
 
     settings = Settings(data_dir=core.settings.data_dir, telegram_bot_token=TG_TOKEN,
                         telegram_api_base=tg.base_url + "/bot")

@@ -23,9 +23,9 @@ from bot.qa.knowledge import MAX_FIRST, default_knowledge_dir
 from handlers.app import Core, build_core
 from handlers.notice_sender import NoticeSender
 from handlers.probe import install_watch, probe_once, watch_once
-from handlers.server import RunningServer, create_app
 from handlers.settings import Settings
-from handlers.status_page import add_status_routes, status_json
+from handlers.web.server import RunningServer, create_app
+from handlers.web.status_page import add_status_routes, status_json
 from tests.fakes import FakeTelegram, wait_for
 
 SEED = default_knowledge_dir() / "status.yaml"

@@ -19,9 +19,9 @@ from bot.core.feature import Command, Context, Feature
 from handlers.app import Core, build_core
 from handlers.inbox import MemoryInbox
 from handlers.ratelimit import RateLimiter
-from handlers.server import FLOW, PIPELINE, TELEGRAM, RunningServer, create_app
 from handlers.settings import Settings
-from handlers.telegram_adapter import COMMANDS, SECRET_HEADER, CallbackIds, TelegramAdapter
+from handlers.telegram.adapter import COMMANDS, SECRET_HEADER, CallbackIds, TelegramAdapter
+from handlers.web.server import FLOW, PIPELINE, TELEGRAM, RunningServer, create_app
 from tests.conftest import make_lao_admin
 from tests.fakes import Call, FakeTelegram, wait_for
 

@@ -55,7 +55,7 @@ from bot.qa.overlay import (
 )
 from handlers.app import Core
 from handlers.appkeys import CORE, FLOW
-from handlers.files import content_disposition
+from handlers.web.files import content_disposition
 from handlers.web.layout import (
     NAV,
     csrf_field,
@@ -989,7 +989,7 @@ async def operator_remove(req: Req) -> web.StreamResponse:
 
 
 def install_console(app: web.Application) -> None:
-    """A ``serve`` extension (see handlers.server): the ``/console`` routes."""
+    """A ``serve`` extension (see handlers.web.server): the ``/console`` routes."""
     core = app[CORE]
     settings = core.settings
     secret = settings.resolved_file_secret()

@@ -29,11 +29,11 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.core.contract import Choice, Incoming, Reply
 from bot.core.greetings import GROUP_HELLO, TELEGRAM_COMMANDS
-from handlers.line_client import Outcome, with_retries
+from handlers.line.client import Outcome, with_retries
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
 from handlers.settings import Settings
-from handlers.telegram_client import (
+from handlers.telegram.client import (
     MAX_CALLBACK,
     MAX_CAPTION,
     Pacer,

@@ -12,7 +12,7 @@ import orjson
 
 from bot.core.contract import Choice, FileBlob
 from bot.core.splitting import split_text
-from handlers.line_client import Outcome
+from handlers.line.client import Outcome
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

@@ -21,8 +21,7 @@ from aiohttp import web
 from bot.core.contract import Choice, Incoming, Reply
 from bot.core.greetings import GROUP_HELLO, NO_PRIVATE_LINK, file_link_text
 from bot.core.splitting import chunked
-from handlers.files import FileVault
-from handlers.line_client import (
+from handlers.line.client import (
     MAX_MESSAGES,
     LineClient,
     Message,
@@ -34,6 +33,7 @@ from handlers.line_client import (
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
 from handlers.settings import Settings
+from handlers.web.files import FileVault
 
 _LOG = logging.getLogger(__name__)
 

@@ -48,15 +48,15 @@ from handlers.appkeys import (
     Sender,
     add_background,
 )
-from handlers.files import FileVault
 from handlers.inbox import FileInbox, Inbox, MemoryInbox
 from handlers.pipeline import Pipeline
 from handlers.ratelimit import Flow
 from handlers.settings import Settings
+from handlers.web.files import FileVault
 
 if TYPE_CHECKING:  # imported when the channel is on: each SDK costs 20-40 MB of memory
-    from handlers.line_adapter import LineAdapter
-    from handlers.telegram_adapter import TelegramAdapter
+    from handlers.line.adapter import LineAdapter
+    from handlers.telegram.adapter import TelegramAdapter
 
 _LOG = logging.getLogger(__name__)
 # The extension API (defined in handlers.appkeys so that extensions never import this module).
@@ -120,11 +120,11 @@ def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
     line: LineAdapter | None = None
     telegram: TelegramAdapter | None = None
     if settings.line_enabled:
-        from handlers.line_adapter import LineAdapter
+        from handlers.line.adapter import LineAdapter
 
         line = LineAdapter(settings, pipeline, vault)
     if settings.telegram_enabled:
-        from handlers.telegram_adapter import TelegramAdapter
+        from handlers.telegram.adapter import TelegramAdapter
 
         telegram = TelegramAdapter(settings, pipeline, poll_interval=poll_interval)
     if line is None:
