@@ -29,14 +29,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 
-from bot import store as store_mod  # noqa: E402
-from bot.entries import ParsedEntry  # noqa: E402
-from bot.knowledge import default_knowledge_dir  # noqa: E402
-from bot.ledger import LAOS, MEMBERS, Ledger  # noqa: E402
-from bot.notices import Publisher  # noqa: E402
-from bot.outbox import SUBSCRIBERS, Outbox, Subscriber  # noqa: E402
-from bot.status import BANGKOK, StatusBoard  # noqa: E402
-from bot.store import TinyStore  # noqa: E402
+from bot.core import store as store_mod  # noqa: E402
+from bot.core.store import TinyStore  # noqa: E402
+from bot.ledger.book import LAOS, MEMBERS, Ledger  # noqa: E402
+from bot.ledger.entries import ParsedEntry  # noqa: E402
+from bot.notices.board import Publisher  # noqa: E402
+from bot.notices.outbox import SUBSCRIBERS, Outbox, Subscriber  # noqa: E402
+from bot.notices.status import BANGKOK, StatusBoard  # noqa: E402
+from bot.qa.knowledge import default_knowledge_dir  # noqa: E402
 from handlers.notice_sender import Backoff, NoticeSender  # noqa: E402
 from tests.fakes import FakeLine, FakeTelegram  # noqa: E402
 

@@ -40,13 +40,13 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.entries import Lao, ParsedEntry  # noqa: E402
-from bot.ledger import Directory, Ledger  # noqa: E402
-from bot.operators import Actor  # noqa: E402
-from bot.outbox import PROVINCES  # noqa: E402
-from bot.status import BANGKOK  # noqa: E402
-from bot.store import MemoryStore  # noqa: E402
-from bot.summary import LaoSummary, Summaries, recount  # noqa: E402
+from bot.core.store import MemoryStore  # noqa: E402
+from bot.ledger.book import Directory, Ledger  # noqa: E402
+from bot.ledger.entries import Lao, ParsedEntry  # noqa: E402
+from bot.ledger.summary import LaoSummary, Summaries, recount  # noqa: E402
+from bot.notices.operators import Actor  # noqa: E402
+from bot.notices.outbox import PROVINCES  # noqa: E402
+from bot.notices.status import BANGKOK  # noqa: E402
 from handlers.web.progress import Query, render_progress  # noqa: E402
 
 NATIONAL = 7850
@@ -58,7 +58,7 @@ def sample_summaries(n: int, entries: int, tinydb: bool) -> tuple[list[LaoSummar
     """``n`` real LAOs with ``entries`` entries each, written through the ledger."""
     import tempfile
 
-    from bot.store import Store, TinyStore
+    from bot.core.store import Store, TinyStore
 
     store: Store = TinyStore(Path(tempfile.mkdtemp(prefix="bench-sum-"))) if tinydb \
         else MemoryStore()
@@ -114,15 +114,15 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
 async def over_http(rows: list[LaoSummary], actors: dict[str, Actor],
                     runs: int) -> dict[str, tuple[float, float, int]]:
     from handlers.app import build_core
-    from handlers.server import RunningServer, build_web_app
     from handlers.settings import Settings
     from handlers.web.console import CONSOLE, COOKIE, install_console
+    from handlers.web.server import RunningServer, build_web_app
 
     with_dir = Path(__import__("tempfile").mkdtemp(prefix="bench-console-"))
     settings = Settings(data_dir=with_dir)
     core = build_core(settings, memory=True)
     prov_user = actors["province"].user
-    from bot.operators import Operators
+    from bot.notices.operators import Operators
 
     Operators(core.store).add(prov_user, [PROVINCE], by="bench", now=datetime.now(BANGKOK))
     sums = Summaries.of(core.store)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.contract import FileBlob
-from bot.entries import Entry, Lao, Void
-from bot.forms import load_catalog, render_blank, render_filled, warm_up
+from bot.core.contract import FileBlob
+from bot.forms.catalog import load_catalog, render_blank, render_filled, warm_up
+from bot.ledger.entries import Entry, Lao, Void
 
 LAO = Lao("5340101", "องค์การบริหารส่วนตำบลบ้านใหม่", "ลำปาง")
 DESCRIPTIONS = (

@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.gaps import MAX_GAPS, GapLog  # noqa: E402
-from bot.store import TinyStore  # noqa: E402
+from bot.core.store import TinyStore  # noqa: E402
+from bot.qa.gaps import MAX_GAPS, GapLog  # noqa: E402
 
 TEXT = "ขอ สูตร แกง เขียวหวาน แบบ ที่ แม่ ทำ ให้ กิน ตอน เด็ก ๆ หน่อย ได้ ไหม คะ {}"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.contract import Incoming  # noqa: E402
-from bot.entries import Lao, ParsedEntry  # noqa: E402
-from bot.export import export_csv, export_xlsx  # noqa: E402
+from bot.core.contract import Incoming  # noqa: E402
+from bot.ledger.entries import Lao, ParsedEntry  # noqa: E402
+from bot.ledger.export import export_csv, export_xlsx  # noqa: E402
 from handlers.app import build_core  # noqa: E402
 from handlers.settings import Settings  # noqa: E402
 

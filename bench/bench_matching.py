@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
-from bot.matching import Matcher, pipeline_for  # noqa: E402
+from bot.qa.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
+from bot.qa.matching import Matcher, pipeline_for  # noqa: E402
 
 SETS = (
     ("questions.tsv", "old tuning set"),

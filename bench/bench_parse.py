@@ -12,8 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.entries import EntryError, NotAnEntry  # noqa: E402
-from bot.quickentry import looks_like_entry, parse_entry  # noqa: E402
+from bot.ledger.entries import EntryError, NotAnEntry  # noqa: E402
+from bot.ledger.quickentry import looks_like_entry, parse_entry  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "entries.tsv"
 TARGET = 2_000  # entries per second the bot needs with room to spare

@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.contract import Incoming  # noqa: E402
-from bot.entries import ParsedEntry  # noqa: E402
-from bot.ledger import LAOS, MEMBERS  # noqa: E402
-from bot.pgstore import PgStore, migrate  # noqa: E402
-from bot.store import Store, TinyStore  # noqa: E402
+from bot.core.contract import Incoming  # noqa: E402
+from bot.core.pgstore import PgStore, migrate  # noqa: E402
+from bot.core.store import Store, TinyStore  # noqa: E402
+from bot.ledger.book import LAOS, MEMBERS  # noqa: E402
+from bot.ledger.entries import ParsedEntry  # noqa: E402
 from handlers.app import Core, build_core  # noqa: E402
 from handlers.settings import Settings  # noqa: E402
 

@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.contract import Incoming  # noqa: E402
-from bot.knowledge import MAX_FIRST  # noqa: E402
-from bot.signals import FIELD_TABLE, ProbeLog, ProbeResult  # noqa: E402
-from bot.status import BANGKOK  # noqa: E402
+from bot.core.contract import Incoming  # noqa: E402
+from bot.notices.signals import FIELD_TABLE, ProbeLog, ProbeResult  # noqa: E402
+from bot.notices.status import BANGKOK  # noqa: E402
+from bot.qa.knowledge import MAX_FIRST  # noqa: E402
 from handlers.app import build_core  # noqa: E402
 from handlers.settings import Settings  # noqa: E402
 

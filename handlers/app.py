@@ -7,20 +7,20 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.console_chat import ConsoleFeature
-from bot.engine import Engine
-from bot.feature import Feature
-from bot.forms import FormCatalog, load_catalog
-from bot.forms_chat import FormsFeature
-from bot.knowledge import KnowledgeBase, default_knowledge_dir
-from bot.ledger import LedgerBook
-from bot.ledger_chat import LedgerFeature
-from bot.matching import load_language
-from bot.notices import NoticesFeature
-from bot.overlay import OVERLAY_NAME, apply_overlay, read_overlay
-from bot.signals import FieldReportsFeature
-from bot.status import StatusBoard
-from bot.store import MemoryStore, Store
+from bot.core.engine import Engine
+from bot.core.feature import Feature
+from bot.core.store import MemoryStore, Store
+from bot.forms.catalog import FormCatalog, load_catalog
+from bot.forms.chat import FormsFeature
+from bot.ledger.book import LedgerBook
+from bot.ledger.chat import LedgerFeature
+from bot.notices.board import NoticesFeature
+from bot.notices.console_chat import ConsoleFeature
+from bot.notices.signals import FieldReportsFeature
+from bot.notices.status import StatusBoard
+from bot.qa.knowledge import KnowledgeBase, default_knowledge_dir
+from bot.qa.matching import load_language
+from bot.qa.overlay import OVERLAY_NAME, apply_overlay, read_overlay
 from handlers.settings import Settings
 from handlers.storage import open_store
 

@@ -8,11 +8,11 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot.contract import Reply
+from bot.core.contract import Reply
 from handlers.app import Core
-from handlers.files import FileVault
 from handlers.pipeline import Pipeline
 from handlers.ratelimit import Flow
+from handlers.web.files import FileVault
 
 Extension = Callable[[web.Application], None]
 BackgroundFactory = Callable[[web.Application], Awaitable[None]]
@@ -45,5 +45,5 @@ BACKGROUND: web.AppKey[list[Background]] = web.AppKey("background")
 
 
 def add_background(app: web.Application, name: str, factory: BackgroundFactory) -> None:
-    """Run ``await factory(app)`` in the background while the app runs (see handlers.server)."""
+    """Run ``await factory(app)`` in the background while the app runs (handlers.web.server)."""
     app[BACKGROUND].append(Background(name, factory))

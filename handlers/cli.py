@@ -10,18 +10,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.status import BANGKOK
-from bot.store import StoreError, lock_data_dir
-from bot.yamlload import DataError
+from bot.core.store import StoreError, lock_data_dir
+from bot.core.yamlload import DataError
+from bot.notices.status import BANGKOK
 from handlers.settings import Settings
 from handlers.storage import open_store
 
 if TYPE_CHECKING:
-    from bot.store import Store
+    from bot.core.store import Store
     from handlers.spool import SpoolRequest
 
 
-MAX_FORM_DAYS = 400  # bot.forms.render_filled refuses longer periods
+MAX_FORM_DAYS = 400  # bot.forms.catalog.render_filled refuses longer periods
 
 
 class UsageError(Exception):
@@ -51,7 +51,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.contract import Incoming
+    from bot.core.contract import Incoming
     from handlers.app import build_core
 
     text = " ".join(args.text)
@@ -77,8 +77,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
-    from bot.kbcheck import run_checks
-    from bot.overlay import OVERLAY_NAME
+    from bot.qa.kbcheck import run_checks
+    from bot.qa.overlay import OVERLAY_NAME
 
     problems = run_checks(Path(args.knowledge) if args.knowledge else None,
                           overlay=_settings().data_dir / OVERLAY_NAME)
@@ -92,8 +92,8 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_gaps(args: argparse.Namespace) -> int:
-    from bot.engine import GAPS_TABLE
-    from bot.gaps import GapLog
+    from bot.core.engine import GAPS_TABLE
+    from bot.qa.gaps import GapLog
 
     settings = _settings()
     gaps = GapLog(open_store(settings).table(GAPS_TABLE), date.today).top(args.limit)
@@ -105,8 +105,8 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from bot.entries import EntryError, NotAnEntry
-    from bot.quickentry import parse_entry
+    from bot.ledger.entries import EntryError, NotAnEntry
+    from bot.ledger.quickentry import parse_entry
 
     today = _iso_day(args.today, "--today") if args.today else date.today()
     text = " ".join(args.text)
@@ -122,7 +122,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(entry.to_json(), ensure_ascii=False))
     else:
-        from bot.quickentry import describe
+        from bot.ledger.quickentry import describe
 
         print(describe(entry))
     return 0
@@ -151,7 +151,7 @@ def _lao_request(kind: str, **fields: Any) -> SpoolRequest:
 
 
 def cmd_lao_add(args: argparse.Namespace) -> int:
-    from bot.ledger import valid_lao_code
+    from bot.ledger.book import valid_lao_code
 
     if not valid_lao_code(args.code) or not args.name.strip():
         print("elaas-bot: the code must be 4-10 digits (leading zeros kept) and the name "
@@ -165,7 +165,7 @@ def cmd_lao_add(args: argparse.Namespace) -> int:
 
 
 def cmd_lao_list(args: argparse.Namespace) -> int:
-    from bot.ledger import Directory
+    from bot.ledger.book import Directory
 
     settings = _settings()
     directory = Directory(open_store(settings))  # read-only: no lock needed
@@ -181,8 +181,8 @@ def cmd_lao_list(args: argparse.Namespace) -> int:
 
 
 def cmd_lao_invite(args: argparse.Namespace) -> int:
-    from bot.ledger import Directory, new_join_code
-    from bot.thaifmt import thai_datetime
+    from bot.core.thaifmt import thai_datetime
+    from bot.ledger.book import Directory, new_join_code
 
     settings = _settings()
     if Directory(open_store(settings)).lao(args.code) is None:
@@ -209,8 +209,8 @@ def _iso_day(text: str, option: str) -> date:
 
 def _day(text: str | None, option: str = "--from", *, end: bool = False) -> date | None:
     """A day typed as YYYY-MM-DD or as in chat (9/7/2567, ก.ค. 2567: its first or last day)."""
-    from bot.entries import EntryError
-    from bot.quickentry import parse_period
+    from bot.ledger.entries import EntryError
+    from bot.ledger.quickentry import parse_period
 
     if not text:
         return None
@@ -241,8 +241,8 @@ def _period(args: argparse.Namespace, *, max_days: int | None = None,
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.export import brought_forward, export_file
-    from bot.ledger import LedgerBook
+    from bot.ledger.book import LedgerBook
+    from bot.ledger.export import brought_forward, export_file
 
     settings = _settings()
     book = LedgerBook(open_store(settings))
@@ -267,7 +267,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import dataclasses
     import logging
 
-    from handlers.server import ServeError, configure_logging, no_channel_message, serve
+    from handlers.web.server import ServeError, configure_logging, no_channel_message, serve
 
     settings = _settings()
     if args.host:
@@ -290,7 +290,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_line_richmenu(args: argparse.Namespace) -> int:
     import asyncio
 
-    from handlers.richmenu import install_rich_menu, menu_image
+    from handlers.line.richmenu import install_rich_menu, menu_image
 
     if args.save_image:
         Path(args.save_image).write_bytes(menu_image())
@@ -319,19 +319,19 @@ def cmd_line_richmenu(args: argparse.Namespace) -> int:
 
 def cmd_status_show(args: argparse.Namespace) -> int:
     """Print the status, recent notices and waiting requests; reads without the lock."""
-    from bot.knowledge import default_knowledge_dir
-    from bot.outbox import Outbox, Subscriptions
-    from bot.signals import snapshot
-    from bot.status import StatusBoard
+    from bot.notices.outbox import Outbox, Subscriptions
+    from bot.notices.signals import snapshot
+    from bot.notices.status import StatusBoard
+    from bot.qa.knowledge import default_knowledge_dir
     from handlers.spool import pending_files
-    from handlers.status_page import status_json
+    from handlers.web.status_page import status_json
 
     settings = _settings()
     store = open_store(settings)
     board = StatusBoard(store, stale_days=settings.status_stale_days)  # no seed: never write
     seeded = not board.timeline()  # while serve may own the data dir
     if seeded:  # show the seed from an in-memory copy
-        from bot.store import MemoryStore
+        from bot.core.store import MemoryStore
 
         board = StatusBoard(MemoryStore(), seed=default_knowledge_dir() / "status.yaml",
                             stale_days=settings.status_stale_days)
@@ -384,8 +384,8 @@ def cmd_status_show(args: argparse.Namespace) -> int:
 
 def cmd_status_set(args: argparse.Namespace) -> int:
     """Post a status update (and a notice with --notify), directly or through the spool."""
-    from bot.knowledge import default_knowledge_dir
-    from bot.status import parse_state
+    from bot.notices.status import parse_state
+    from bot.qa.knowledge import default_knowledge_dir
     from handlers.spool import SpoolRequest, new_request_id, post_request
 
     settings = _settings()
@@ -421,7 +421,7 @@ def cmd_status_set(args: argparse.Namespace) -> int:
 
 
 def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from bot.status import PHASES
+    from bot.notices.status import PHASES
 
     status = sub.add_parser("status", help="e-LAAS status record and notices")
     sts = status.add_subparsers(dest="status_command", required=True)
@@ -444,9 +444,9 @@ def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def cmd_form(args: argparse.Namespace) -> int:
-    from bot.forms import render_blank, render_filled
-    from bot.knowledge import default_knowledge_dir
-    from bot.ledger import LedgerBook
+    from bot.forms.catalog import render_blank, render_filled
+    from bot.ledger.book import LedgerBook
+    from bot.qa.knowledge import default_knowledge_dir
     from handlers.app import form_catalog
 
     catalog = form_catalog(default_knowledge_dir().resolve())
@@ -488,7 +488,7 @@ def _database_url() -> str:
 
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
-    from bot.pgstore import LATEST, describe_url, migrate
+    from bot.core.pgstore import LATEST, describe_url, migrate
 
     url = _database_url()
     done = migrate(url)
@@ -500,9 +500,9 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_db_import(args: argparse.Namespace) -> int:
-    from bot.dbimport import import_store
-    from bot.pgstore import PgStore
-    from bot.store import TinyStore
+    from bot.core.pgstore import PgStore
+    from bot.core.store import TinyStore
+    from bot.ledger.dbimport import import_store
 
     url = _database_url()
     src_dir = Path(args.source)

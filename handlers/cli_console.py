@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import datetime
 
-from bot.status import BANGKOK
+from bot.notices.status import BANGKOK
 from handlers.settings import Settings
 from handlers.storage import open_store
 
@@ -19,9 +19,9 @@ def _settings() -> Settings:
 
 
 def cmd_operator_add(args: argparse.Namespace) -> int:
-    from bot.operators import OperatorError, Operators
-    from bot.outbox import normalize_province
-    from bot.store import MemoryStore
+    from bot.core.store import MemoryStore
+    from bot.notices.operators import OperatorError, Operators
+    from bot.notices.outbox import normalize_province
     from handlers.cli import _lao_request, _post_lao
 
     provinces = [p.strip() for p in args.province]
@@ -48,7 +48,7 @@ def cmd_operator_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_operator_list(args: argparse.Namespace) -> int:
-    from bot.operators import Operators
+    from bot.notices.operators import Operators
 
     settings = _settings()
     for a in sorted(str(a) for a in settings.admins):
@@ -62,10 +62,10 @@ def cmd_operator_list(args: argparse.Namespace) -> int:
 
 
 def cmd_console_link(args: argparse.Namespace) -> int:
-    from bot.console_auth import LoginLinks
-    from bot.console_chat import login_url
-    from bot.ledger import Directory
-    from bot.operators import Operators, resolve_actor
+    from bot.ledger.book import Directory
+    from bot.notices.console_auth import LoginLinks
+    from bot.notices.console_chat import login_url
+    from bot.notices.operators import Operators, resolve_actor
 
     settings = _settings()
     store = open_store(settings)  # read-only: no lock needed

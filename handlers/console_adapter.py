@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.contract import META_LISTED, Choice, FileBlob, Incoming, Reply
-from bot.engine import Engine
+from bot.core.contract import META_LISTED, Choice, FileBlob, Incoming, Reply
+from bot.core.engine import Engine
 
 PROMPT = "คุณ> "
 QUIT = {"/quit", "/exit", "ออก", "quit", "exit"}

@@ -1,13 +1,14 @@
 """Durable notice delivery: outbox -> LINE multicast / Telegram sendMessage, journaled on disk.
 
 (Over 500 lines on purpose: the pass loop, the journal and the two channel passes share one
-per-pass state and are read together. The clients and renderers are handlers/line_client.py and
-handlers/telegram_client.py, the plan is bot/delivery.py, the spool task handlers/spool.py.)
+per-pass state and are read together. The clients and renderers are
+handlers/line/client.py and handlers/telegram/client.py, the plan is bot/notices/delivery.py,
+the spool task handlers/spool.py.)
 
 How a notice travels:
 
 1. The chat confirm step, ``elaas-bot status set --notify`` or a spooled CLI request puts a
-   :class:`~bot.outbox.Notice` in the outbox table (one small TinyDB document).
+   :class:`~bot.notices.outbox.Notice` in the outbox table (one small TinyDB document).
 2. The first time the sender picks it up it freezes the audience into
    ``data_dir/notices/<id>/plan.jsonl`` (atomic write): the message variants (a restoration
    notice has one per LAO, since LINE multicast cannot personalise), the LINE batches of at
@@ -64,7 +65,17 @@ from typing import Any, TypeVar, cast
 import aiohttp
 import aiohttp.web
 
-from bot.delivery import (
+from bot.core.splitting import chunked
+from bot.core.store import Store
+from bot.ledger.book import Directory
+from bot.notices.board import (
+    DIRECT,
+    OutMessage,
+    Publisher,
+    build_audience,
+    store_pending_count,
+)
+from bot.notices.delivery import (
     FINAL_TG,
     TG_STATE,
     Plan,
@@ -74,23 +85,13 @@ from bot.delivery import (
     save_plan,
     summarize,
 )
-from bot.ledger import Directory
-from bot.notices import (
-    DIRECT,
-    OutMessage,
-    Publisher,
-    build_audience,
-    store_pending_count,
-)
-from bot.outbox import Delivery, Notice, Outbox, Subscriptions
-from bot.splitting import chunked
-from bot.status import BANGKOK, StatusBoard
-from bot.store import Store
+from bot.notices.outbox import Delivery, Notice, Outbox, Subscriptions
+from bot.notices.status import BANGKOK, StatusBoard
 from handlers.appkeys import CORE, FLOW, add_background
-from handlers.line_client import LineClient, Outcome, text_messages
+from handlers.line.client import LineClient, Outcome, text_messages
 from handlers.settings import Settings
 from handlers.spool import apply_spool, run_spool
-from handlers.telegram_client import Pacer, TelegramClient, text_payloads
+from handlers.telegram.client import Pacer, TelegramClient, text_payloads
 
 _LOG = logging.getLogger(__name__)
 NOTICES_DIR = "notices"
@@ -581,12 +582,12 @@ async def run_sender(sender: NoticeSender, *, grace: float = 10.0) -> None:
 
 
 def install_notices(app: aiohttp.web.Application) -> None:
-    """A ``serve`` extension (see handlers.server): the status page and the notice sender.
+    """A ``serve`` extension (see handlers.web.server): the status page and the notice sender.
 
     Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and two
     background tasks: one applies spooled CLI requests, one delivers the outbox.
     """
-    from handlers.status_page import add_status_routes
+    from handlers.web.status_page import add_status_routes
 
     core = app[CORE]
     flow = app[FLOW]
@@ -627,8 +628,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    from bot.knowledge import default_knowledge_dir
-    from bot.store import TinyStore, lock_data_dir
+    from bot.core.store import TinyStore, lock_data_dir
+    from bot.qa.knowledge import default_knowledge_dir
     from handlers.storage import open_store
     settings = Settings.from_env()
     data_dir = args.data_dir or settings.data_dir

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.contract import Incoming, Reply
-from bot.greetings import RATE_LIMITED, fixed_replies
+from bot.core.contract import Incoming, Reply
+from bot.core.greetings import RATE_LIMITED, fixed_replies
 from handlers.inbox import Inbox, MemoryInbox
 from handlers.ratelimit import Flow, RecentIds
 

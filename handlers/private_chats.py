@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from bot.contract import Reply
-from bot.privacy import OPEN_PRIVATE, SENT_PRIVATELY
+from bot.core.contract import Reply
+from bot.core.privacy import OPEN_PRIVATE, SENT_PRIVATELY
 
 
 class PrivateChats:

@@ -11,8 +11,15 @@ from datetime import datetime, timedelta
 import aiohttp
 from aiohttp import web
 
-from bot.signals import AlertWatch, FieldReports, ProbeLog, ProbeResult, classify_probe, snapshot
-from bot.status import BANGKOK
+from bot.notices.signals import (
+    AlertWatch,
+    FieldReports,
+    ProbeLog,
+    ProbeResult,
+    classify_probe,
+    snapshot,
+)
+from bot.notices.status import BANGKOK
 from handlers.app import Core
 from handlers.appkeys import CORE, FLOW, add_background
 
@@ -101,6 +108,6 @@ async def run_watch(app: web.Application) -> None:
 
 
 def install_watch(app: web.Application) -> None:
-    """A ``serve`` extension (see handlers.server): the probe and the disagreement watch."""
+    """A ``serve`` extension (see handlers.web.server): the probe and the disagreement watch."""
 
     add_background(app, "status-watch", run_watch)

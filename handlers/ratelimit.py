@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from bot.contract import Incoming, Reply
-from bot.engine import Engine
-from bot.greetings import RATE_LIMITED_TEXT
-from bot.splitting import chunked, split_text
+from bot.core.contract import Incoming, Reply
+from bot.core.engine import Engine
+from bot.core.greetings import RATE_LIMITED_TEXT
+from bot.core.splitting import chunked, split_text
 
 _LOG = logging.getLogger(__name__)
 __all__ = ["RATE_LIMITED_TEXT", "Flow", "OrderedTasks", "RateLimiter", "RecentIds", "chunked",

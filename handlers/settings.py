@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.contract import UserKey
-from bot.store import atomic_write
+from bot.core.contract import UserKey
+from bot.core.store import atomic_write
 
 MIN_FILE_SECRET = 32
 """ELAAS_FILE_SECRET signs download links: shorter keys are refused (HMAC-SHA256 wants 32+)."""

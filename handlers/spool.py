@@ -24,14 +24,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.contract import UserKey
-from bot.entries import Lao
-from bot.ledger import Role, valid_lao_code
-from bot.notices import MAX_NOTICE_TEXT, Publisher
-from bot.operators import Operators
-from bot.outbox import Notice, normalize_province
-from bot.status import BANGKOK, PHASES, STATES, StatusUpdate
-from bot.store import Store, atomic_write
+from bot.core.contract import UserKey
+from bot.core.store import Store, atomic_write
+from bot.ledger.book import Role, valid_lao_code
+from bot.ledger.entries import Lao
+from bot.notices.board import MAX_NOTICE_TEXT, Publisher
+from bot.notices.operators import Operators
+from bot.notices.outbox import Notice, normalize_province
+from bot.notices.status import BANGKOK, PHASES, STATES, StatusUpdate
 
 _LOG = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
@@ -299,8 +299,8 @@ def post_request(data_dir: Path, req: SpoolRequest, *, seed: Path | None = None,
         wait: seconds to wait for a running server to pick a spooled request up.
         store: the PostgreSQL store when ``ELAAS_DATABASE_URL`` is set (applied directly).
     """
-    from bot.status import StatusBoard
-    from bot.store import StoreError, TinyStore, lock_data_dir
+    from bot.core.store import StoreError, TinyStore, lock_data_dir
+    from bot.notices.status import StatusBoard
 
     if store is not None:  # a shared database: write to it directly, no spool and no lock
         status = StatusBoard(store, seed=seed)

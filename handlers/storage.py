@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.store import Store, TinyStore
+from bot.core.store import Store, TinyStore
 from handlers.settings import Settings
 
 
@@ -10,10 +10,10 @@ def open_store(settings: Settings) -> Store:
     """The PostgreSQL store for ``ELAAS_DATABASE_URL``, or the embedded store in the data dir.
 
     Raises:
-        bot.store.StoreError: one line naming what failed (never the password).
+        bot.core.store.StoreError: one line naming what failed (never the password).
     """
     if settings.database_url:
-        from bot.pgstore import PgStore
+        from bot.core.pgstore import PgStore
 
         return PgStore(settings.database_url)
     return TinyStore(settings.data_dir)

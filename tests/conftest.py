@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from bot.contract import Incoming, Reply
-from bot.entries import Lao
-from bot.ledger import Ledger
-from bot.store import MemoryStore, Store, TinyStore
+from bot.core.contract import Incoming, Reply
+from bot.core.store import MemoryStore, Store, TinyStore
+from bot.ledger.book import Ledger
+from bot.ledger.entries import Lao
 from handlers.app import Core, build_core
 from handlers.settings import Settings
 from tests.fakes import FakeLine, FakeTelegram
@@ -165,7 +165,7 @@ def pg_cluster() -> Iterator[Cluster]:
 @pytest.fixture
 def pg_url(pg_cluster: Cluster) -> str:
     """ELAAS_DATABASE_URL of a fresh, migrated schema of the test cluster."""
-    from bot.pgstore import migrate
+    from bot.core.pgstore import migrate
 
     url = pg_cluster.url(pg_cluster.new_schema())
     migrate(url)
@@ -178,7 +178,7 @@ def open_test_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
         return MemoryStore()
     if kind == "tinydb":
         return TinyStore(tmp_path / "store")
-    from bot.pgstore import PgStore
+    from bot.core.pgstore import PgStore
 
     return PgStore(request.getfixturevalue("pg_url"), max_size=4)
 

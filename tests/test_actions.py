@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.actions import Action, ActionPrefixClash, ActionRegistry
-from bot.contract import Reply
-from bot.engine import Engine
-from bot.feature import Context, Feature
+from bot.core.actions import Action, ActionPrefixClash, ActionRegistry
+from bot.core.contract import Reply
+from bot.core.engine import Engine
+from bot.core.feature import Context, Feature
 from handlers.app import Core
 
 
@@ -46,7 +46,7 @@ def test_engine_refuses_a_duplicate_prefix_at_start(core: Core) -> None:
 
 
 def test_dispatch_is_by_prefix_not_by_feature_order(core: Core) -> None:
-    from bot.contract import Incoming
+    from bot.core.contract import Incoming
 
     engine = Engine(core.kb, core.engine.pipeline, core.store, core.status,
                     features=[_Claims("a", ("x",)), _Claims("b", ("y",))])

@@ -42,5 +42,5 @@ def test_extensions_do_not_import_the_server() -> None:
 
     root = Path(__file__).resolve().parent.parent / "handlers"
     importers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
-                       if "handlers.server import" in p.read_text(encoding="utf-8"))
-    assert importers == ["cli.py", "server.py"] or importers == ["cli.py"]
+                       if "handlers.web.server import" in p.read_text(encoding="utf-8"))
+    assert importers == ["cli.py", "web/server.py"] or importers == ["cli.py"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.contract import Reply
+from bot.core.contract import Reply
 from handlers.app import Core
 from tests.conftest import Say, make_lao_admin
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bot.ledger import LedgerBook
-from bot.store import TinyStore
+from bot.core.store import TinyStore
+from bot.ledger.book import LedgerBook
 from handlers.app import Core
 from handlers.cli import main
 from handlers.console_adapter import PASTE_END, PASTE_ON, PASTE_START, ConsoleAdapter

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.console_auth import LoginLinks, LoginRefused, Sessions
-from bot.entries import Lao, ParsedEntry
-from bot.kbcheck import run_checks
-from bot.knowledge import default_knowledge_dir
-from bot.ledger import Directory, Ledger
-from bot.operators import OperatorError, Operators, resolve_actor
-from bot.overlay import OverlayPhrasing, append_phrasing, read_overlay
-from bot.store import MemoryStore, Store, TinyStore
-from bot.summary import Summaries, recount
+from bot.core.store import MemoryStore, Store, TinyStore
+from bot.ledger.book import Directory, Ledger
+from bot.ledger.entries import Lao, ParsedEntry
+from bot.ledger.summary import Summaries, recount
+from bot.notices.console_auth import LoginLinks, LoginRefused, Sessions
+from bot.notices.operators import OperatorError, Operators, resolve_actor
+from bot.qa.kbcheck import run_checks
+from bot.qa.knowledge import default_knowledge_dir
+from bot.qa.overlay import OverlayPhrasing, append_phrasing, read_overlay
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, Say
 
@@ -221,7 +221,7 @@ def test_console_chat_command(core: Core, say: Say) -> None:
     token = reply.split("/console/login/")[1].split()[0]
     links = LoginLinks(core.settings.resolved_file_secret())
     assert links.redeem(token) == "console:op"
-    from bot.contract import Incoming
+    from bot.core.contract import Incoming
 
     group = core.engine.reply_to(Incoming("line", "op", "G1", text="/console", event_id="g",
                                           is_group=True))
@@ -261,9 +261,9 @@ async def test_session_cookie_is_secure_under_https(memory_core: Core, tmp_path:
 
     import aiohttp
 
-    from handlers.server import RunningServer, build_web_app
     from handlers.settings import Settings
     from handlers.web.console import install_console
+    from handlers.web.server import RunningServer, build_web_app
 
     settings = Settings(data_dir=tmp_path, public_base_url="https://bot.example.org",
                         file_secret="s" * 32)

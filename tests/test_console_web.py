@@ -23,15 +23,15 @@ from typing import Any
 import openpyxl
 import pytest
 
-from bot.console_auth import LoginLinks
-from bot.contract import Incoming, UserKey
-from bot.entries import Lao, ParsedEntry
-from bot.operators import Operators
-from bot.outbox import Outbox, Subscriptions
-from bot.status import BANGKOK
+from bot.core.contract import Incoming, UserKey
+from bot.ledger.entries import Lao, ParsedEntry
+from bot.notices.console_auth import LoginLinks
+from bot.notices.operators import Operators
+from bot.notices.outbox import Outbox, Subscriptions
+from bot.notices.status import BANGKOK
 from handlers.app import Core, build_core
-from handlers.server import FLOW, RunningServer, create_app
 from handlers.settings import Settings
+from handlers.web.server import FLOW, RunningServer, create_app
 from tests.fakes import FakeLine, FakeTelegram
 from tests.test_serve import free_port
 

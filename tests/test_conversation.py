@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.contract import Incoming
-from bot.engine import OUT_OF_SCOPE
-from bot.ledger_chat import NO_LAO
+from bot.core.contract import Incoming
+from bot.core.engine import OUT_OF_SCOPE
+from bot.ledger.chat import NO_LAO
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, Say
 
@@ -176,7 +176,7 @@ def test_sticker_gets_the_text_only_reply(core: Core) -> None:
 
 
 def test_topic_memory_is_bounded_and_expires() -> None:
-    from bot.followup import TopicMemory
+    from bot.qa.followup import TopicMemory
 
     memory = TopicMemory(ttl=timedelta(minutes=5), max_users=2)
     memory.remember("a", "guide.pay", FIXED_NOW)

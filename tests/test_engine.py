@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.contract import MAX_CHOICES, MAX_REPLIES
+from bot.core.contract import MAX_CHOICES, MAX_REPLIES
 from handlers.app import Core
 from tests.conftest import Say
 
@@ -62,20 +62,21 @@ def test_greeting_and_thanks(say: Say) -> None:
     "\u200b\u200b", "<script>alert(1)</script>", "๑๒๓๔๕",
 ])
 def test_bad_input_never_crashes(say: Say, text: str, caplog: pytest.LogCaptureFixture) -> None:
-    from bot.engine import ERROR_TEXT
+    from bot.core.engine import ERROR_TEXT
 
     replies = say(text)
     assert replies and all(r.text for r in replies)
     assert "Traceback" not in replies[0].text
     # The engine turns an internal error into ERROR_TEXT: that is a crash too.
     assert all(r.text != ERROR_TEXT for r in replies)
-    assert not [r for r in caplog.records if r.name == "bot.engine" and r.levelname == "ERROR"]
+    assert not [r for r in caplog.records
+                if r.name == "bot.core.engine" and r.levelname == "ERROR"]
 
 
 def test_bad_input_check_sees_an_internal_error(say: Say, core: Core,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The check above can fail: an engine whose routing raises answers ERROR_TEXT."""
-    from bot.engine import ERROR_TEXT
+    from bot.core.engine import ERROR_TEXT
 
     def boom(*args: object) -> None:
         raise RuntimeError("internal")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.knowledge import load_knowledge
-from bot.matching import pipeline_for
-from bot.text import english_stems
+from bot.core.text import english_stems
+from bot.qa.knowledge import load_knowledge
+from bot.qa.matching import pipeline_for
 
 
 def test_english_stems_candidates() -> None:

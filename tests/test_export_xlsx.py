@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 from openpyxl.workbook.workbook import Workbook
 
-from bot.entries import Lao
-from bot.export import BE_DATE, brought_forward, export_xlsx
-from bot.forms import render_filled
-from bot.knowledge import default_knowledge_dir
+from bot.forms.catalog import render_filled
+from bot.ledger.entries import Lao
+from bot.ledger.export import BE_DATE, brought_forward, export_xlsx
+from bot.qa.knowledge import default_knowledge_dir
 from handlers.app import Core, form_catalog
 from tests.conftest import Say, make_lao_admin
 

@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.contract import FileBlob
-from handlers.files import (
+from bot.core.contract import FileBlob
+from handlers.web.files import (
     FileVault,
     LinkExpired,
     LinkGone,

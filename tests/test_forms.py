@@ -14,12 +14,10 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.cells import safe_cell
-from bot.entries import Entry, Lao, Void
-from bot.forms import (
+from bot.core.cells import safe_cell
+from bot.forms.catalog import (
     FORMS_DIR,
     GUIDE_TOPICS,
-    HELPER_LABEL,
     MIME_TYPES,
     CatalogError,
     FormDef,
@@ -29,6 +27,8 @@ from bot.forms import (
     render_filled,
     render_text_sample,
 )
+from bot.forms.model import HELPER_LABEL
+from bot.ledger.entries import Entry, Lao, Void
 
 DATA = Path(__file__).parent / "data"
 SHAPING_REFERENCE = DATA / "shaping_reference.pgm"

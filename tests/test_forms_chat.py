@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bot.entries import Lao
+from bot.ledger.entries import Lao
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, Say
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.contract import Incoming
-from bot.entries import Lao
-from bot.privacy import OPEN_PRIVATE, PRIVATE_ONLY, SENT_PRIVATELY
+from bot.core.contract import Incoming
+from bot.core.privacy import OPEN_PRIVATE, PRIVATE_ONLY, SENT_PRIVATELY
+from bot.ledger.entries import Lao
 from handlers.app import Core, build_core
 from handlers.settings import Settings
 from tests import test_line as tl

@@ -17,21 +17,21 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-import bot.store
-from bot.contract import FileBlob
-from bot.engine import SESSION_FAILED
-from bot.entries import Lao
-from bot.export import export_xlsx
-from bot.gaps import GapLog
-from bot.ledger import MAX_JOIN_FAILURES
-from bot.notices import Publisher
-from bot.status import BANGKOK, StatusBoard, StatusUpdate
-from bot.store import MemoryStore, TinyStore
+import bot.core.store
+from bot.core.contract import FileBlob
+from bot.core.engine import SESSION_FAILED
+from bot.core.store import MemoryStore, TinyStore
+from bot.ledger.book import MAX_JOIN_FAILURES
+from bot.ledger.entries import Lao
+from bot.ledger.export import export_xlsx
+from bot.notices.board import Publisher
+from bot.notices.status import BANGKOK, StatusBoard, StatusUpdate
+from bot.qa.gaps import GapLog
 from handlers.app import Core
-from handlers.files import FileVault, LinkGone
 from handlers.settings import MIN_FILE_SECRET, Settings
 from handlers.spool import SpoolRequest, apply_spool, pending_files, write_request
-from handlers.status_page import status_atom
+from handlers.web.files import FileVault, LinkGone
+from handlers.web.status_page import status_atom
 from tests.conftest import FIXED_NOW, Say, make_lao_admin
 
 # --------------------------------------------------------------------------- gaps
@@ -103,7 +103,7 @@ def test_join_code_guesses_locked_out_per_user_per_day(core: Core, say: Say,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     core.book.directory.add_lao(Lao("05510101", "อบต.ก", "ลำพูน"))
     good = core.book.directory.invite("05510101", "admin", "cli", FIXED_NOW).code
-    caplog.set_level(logging.WARNING, logger="bot.ledger")
+    caplog.set_level(logging.WARNING, logger="bot.ledger.book")
     for i in range(MAX_JOIN_FAILURES):
         assert "ไม่ถูกต้อง" in say(f"เข้าร่วม ZZZZ{i:04d}", user="guesser")[0].text
     refused = say(f"เข้าร่วม {good}", user="guesser")[0].text
@@ -223,8 +223,8 @@ def test_disk_full_session_write_still_answers(core: Core, say: Say,
     def disk_full(path: Path, data: bytes) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(bot.store, "atomic_write", disk_full)
-    caplog.set_level(logging.ERROR, logger="bot.engine")
+    monkeypatch.setattr(bot.core.store, "atomic_write", disk_full)
+    caplog.set_level(logging.ERROR, logger="bot.core.engine")
     replies = say("ยกเลิก 1")  # asks for a reason: a pending step in the session
     assert replies[-1].text == SESSION_FAILED
     assert "ยกเลิกรายการที่ 1" in replies[0].text
@@ -287,7 +287,7 @@ def test_file_secret_minimum_length_and_https_warning() -> None:
 def test_data_folder_owner_only(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
-    lock = bot.store.lock_data_dir(data)
+    lock = bot.core.store.lock_data_dir(data)
     try:
         store = TinyStore(data)
         store.table("sessions").put("k", {"v": 1})
@@ -326,7 +326,7 @@ def test_atom_feed_has_no_control_characters() -> None:
 
 
 def test_verbose_keeps_sdk_loggers_quiet() -> None:
-    from handlers.server import SDK_LOGGERS, configure_logging
+    from handlers.web.server import SDK_LOGGERS, configure_logging
 
     saved = {n: logging.getLogger(n).level for n in (*SDK_LOGGERS, "")}
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.contract import Incoming
+from bot.core.contract import Incoming
 from handlers.inbox import FileInbox
 from handlers.pipeline import Inbound
 

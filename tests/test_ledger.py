@@ -16,9 +16,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bot.entries import Lao
-from bot.ledger import LedgerBook
-from bot.store import TinyStore
+from bot.core.store import TinyStore
+from bot.ledger.book import LedgerBook
+from bot.ledger.entries import Lao
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, STORE_KINDS, Say, core_on
 
@@ -180,9 +180,9 @@ WRITER = """
 import sys, datetime
 from decimal import Decimal
 from pathlib import Path
-from bot.store import TinyStore, lock_data_dir
-from bot.ledger import LedgerBook
-from bot.entries import Lao, ParsedEntry
+from bot.core.store import TinyStore, lock_data_dir
+from bot.ledger.book import LedgerBook
+from bot.ledger.entries import Lao, ParsedEntry
 d = Path(sys.argv[1]); lock = lock_data_dir(d)
 book = LedgerBook(TinyStore(d)); book.directory.add_lao(Lao("01234567", "x"))
 led = book.ledger("01234567"); now = datetime.datetime.now(datetime.timezone.utc)
@@ -247,7 +247,7 @@ def test_cli_lao_invite_export(tmp_path: Path) -> None:
     out = cli("lao", "invite", "00123456", "--admin").stdout
     assert "join code (admin)" in out
     book = LedgerBook(TinyStore(tmp_path))
-    from bot.entries import ParsedEntry
+    from bot.ledger.entries import ParsedEntry
 
     book.ledger("00123456").add_many(
         [(ParsedEntry("receipt", Decimal("10"), "ค่าขยะ", date(2024, 7, 3)), "e1"),
@@ -279,9 +279,9 @@ def test_cli_parse_exit_codes(text: str, code: int) -> None:
 
 def test_lao_changes_spooled_while_the_data_dir_is_owned(tmp_path: Path) -> None:
     """`lao add` / `lao invite` hand their change to the owner (serve applies the spool)."""
-    from bot.notices import Publisher
-    from bot.status import StatusBoard
-    from bot.store import lock_data_dir
+    from bot.core.store import lock_data_dir
+    from bot.notices.board import Publisher
+    from bot.notices.status import StatusBoard
     from handlers.spool import SpoolRequest, apply_spool, post_request
 
     lock = lock_data_dir(tmp_path)  # stands in for a running serve

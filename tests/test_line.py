@@ -14,16 +14,16 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.contract import FileBlob, Reply
-from bot.engine import Engine
-from bot.feature import Command, Feature
-from bot.greetings import RATE_LIMITED_TEXT, group_hello
+from bot.core.contract import FileBlob, Reply
+from bot.core.engine import Engine
+from bot.core.feature import Command, Feature
+from bot.core.greetings import RATE_LIMITED_TEXT, group_hello
 from handlers.app import Core, build_core
 from handlers.inbox import MemoryInbox
-from handlers.line_adapter import LineAdapter
+from handlers.line.adapter import LineAdapter
 from handlers.ratelimit import RateLimiter
-from handlers.server import FLOW, LINE, PIPELINE, VAULT, RunningServer, create_app
 from handlers.settings import Settings
+from handlers.web.server import FLOW, LINE, PIPELINE, VAULT, RunningServer, create_app
 from tests.conftest import make_lao_admin
 from tests.fakes import Call, FakeLine, line_signature, wait_for
 
@@ -456,10 +456,10 @@ async def test_export_as_signed_link(base_core: Core, fake: FakeLine) -> None:
 
 
 def test_render_limits(base_core: Core) -> None:
-    from bot.contract import Choice
-    from handlers.files import FileVault
+    from bot.core.contract import Choice
     from handlers.pipeline import Pipeline
     from handlers.ratelimit import Flow
+    from handlers.web.files import FileVault
 
     adapter = LineAdapter(base_core.settings, Pipeline(Flow(base_core.engine)),
                           FileVault(b"k" * 32, "https://x"))
@@ -485,7 +485,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def test_rich_menu_definition_and_images(tmp_path: Path) -> None:
     from handlers.cli import main
-    from handlers.richmenu import menu_image, plain_png, rich_menu_definition
+    from handlers.line.richmenu import menu_image, plain_png, rich_menu_definition
 
     menu = rich_menu_definition()
     assert menu["size"] == {"width": 2500, "height": 1686}
@@ -504,7 +504,7 @@ def test_rich_menu_definition_and_images(tmp_path: Path) -> None:
 
 
 async def test_rich_menu_installed(fake: FakeLine, tmp_path: Path) -> None:
-    from handlers.richmenu import install_rich_menu
+    from handlers.line.richmenu import install_rich_menu
 
     settings = Settings(data_dir=tmp_path, line_channel_secret=SECRET,
                         line_channel_access_token="T", line_api_base=fake.base_url)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import load_knowledge
-from bot.matching import Matcher, pipeline_for
+from bot.qa.knowledge import load_knowledge
+from bot.qa.matching import Matcher, pipeline_for
 
 DATA = Path(__file__).parent / "data"
 # Written blind by a helper who never saw the phrasings; frozen: never edit, never tune on.

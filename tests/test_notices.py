@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from bot.contract import Incoming, Reply, UserKey
-from bot.engine import Engine
-from bot.entries import Lao, ParsedEntry
-from bot.ledger import Directory, Ledger
-from bot.notices import NoticesFeature, Publisher, build_audience, store_pending_count
-from bot.outbox import Outbox, Subscriptions, normalize_province
+from bot.core.contract import Incoming, Reply, UserKey
+from bot.core.engine import Engine
+from bot.ledger.book import Directory, Ledger
+from bot.ledger.entries import Lao, ParsedEntry
+from bot.notices.board import NoticesFeature, Publisher, build_audience, store_pending_count
+from bot.notices.outbox import Outbox, Subscriptions, normalize_province
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, STORE_KINDS, core_on
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-import bot.matching as matching
-from bot.knowledge import check_knowledge, load_knowledge
-from bot.matching import Matcher, pipeline_for
+import bot.qa.matching as matching
+from bot.qa.knowledge import check_knowledge, load_knowledge
+from bot.qa.matching import Matcher, pipeline_for
 
 
 @pytest.fixture(scope="module")

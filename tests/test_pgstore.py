@@ -17,10 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.entries import Lao, ParsedEntry
-from bot.ledger import LedgerBook
-from bot.pgstore import LATEST, PgStore, PgTable, migrate
-from bot.store import StoreError, StoreUnavailable, TinyStore
+from bot.core.pgstore import LATEST, PgStore, PgTable, migrate
+from bot.core.store import StoreError, StoreUnavailable, TinyStore
+from bot.ledger.book import LedgerBook
+from bot.ledger.entries import Lao, ParsedEntry
 from tests.conftest import FIXED_NOW
 from tests.pgcluster import Cluster
 
@@ -55,8 +55,8 @@ WRITER = textwrap.dedent("""
     import json, sys, time
     from datetime import datetime, timezone
     from pathlib import Path
-    from bot.ledger import LedgerBook
-    from bot.pgstore import PgStore
+    from bot.ledger.book import LedgerBook
+    from bot.core.pgstore import PgStore
     from tests.test_pgstore import LAO, _entry
 
     url, name, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
@@ -290,7 +290,7 @@ def test_database_down_then_back(pg_cluster: Cluster, pg_url: str) -> None:
 
 
 def test_import_refuses_a_data_dir_in_use(pg_url: str, tmp_path: Path) -> None:
-    from bot.store import lock_data_dir
+    from bot.core.store import lock_data_dir
 
     src = tmp_path / "data"
     TinyStore(src).table("laos").put(LAO, {"code": LAO, "name": "x"})

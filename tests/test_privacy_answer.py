@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.contract import Incoming
-from bot.gaps import GAP_RETENTION_DAYS
-from bot.ledger import INVITE_DAYS
+from bot.core.contract import Incoming
+from bot.ledger.book import INVITE_DAYS
+from bot.qa.gaps import GAP_RETENTION_DAYS
 from handlers.app import Core
-from handlers.files import DEFAULT_TTL, FileVault
 from handlers.settings import Settings
+from handlers.web.files import DEFAULT_TTL, FileVault
 from tests.conftest import FIXED_NOW, Say, make_lao_admin
 
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from bot.entries import MAX_AMOUNT, EntryError, Kind, Method, NotAnEntry, ParsedEntry
-from bot.quickentry import (
+from bot.core.thaifmt import THAI_MONTHS_LONG, THAI_MONTHS_SHORT, amount_in_words
+from bot.ledger.entries import MAX_AMOUNT, EntryError, Kind, Method, NotAnEntry, ParsedEntry
+from bot.ledger.quickentry import (
     EXAMPLE,
     LineResult,
     describe,
@@ -25,7 +26,6 @@ from bot.quickentry import (
     parse_entry,
     parse_period,
 )
-from bot.thaifmt import THAI_MONTHS_LONG, THAI_MONTHS_SHORT, amount_in_words
 
 DATA = Path(__file__).parent / "data" / "entries.tsv"
 TODAY = date(2024, 7, 15)

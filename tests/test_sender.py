@@ -17,16 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.contract import UserKey
-from bot.delivery import retry_key
-from bot.entries import Lao, ParsedEntry
-from bot.knowledge import default_knowledge_dir
-from bot.ledger import Directory, Ledger
-from bot.notices import Publisher
-from bot.outbox import SUBSCRIBERS, Outbox, Subscriber, Subscriptions
-from bot.splitting import split_text, utf16_len
-from bot.status import StatusBoard
-from bot.store import TinyStore, lock_data_dir
+from bot.core.contract import UserKey
+from bot.core.splitting import split_text, utf16_len
+from bot.core.store import TinyStore, lock_data_dir
+from bot.ledger.book import Directory, Ledger
+from bot.ledger.entries import Lao, ParsedEntry
+from bot.notices.board import Publisher
+from bot.notices.delivery import retry_key
+from bot.notices.outbox import SUBSCRIBERS, Outbox, Subscriber, Subscriptions
+from bot.notices.status import StatusBoard
+from bot.qa.knowledge import default_knowledge_dir
 from handlers.app import Core
 from handlers.notice_sender import Backoff, Journal, NoticeSender
 from handlers.spool import pending_files
@@ -490,8 +490,8 @@ async def test_serve_extension_serves_the_page_and_delivers(core: Core,
     import aiohttp
 
     from handlers.notice_sender import install_notices
-    from handlers.server import FLOW, RunningServer, create_app
     from handlers.settings import Settings
+    from handlers.web.server import FLOW, RunningServer, create_app
 
     settings = Settings(data_dir=core.settings.data_dir, telegram_bot_token=TG_TOKEN,
                         telegram_api_base=tg.base_url + "/bot")

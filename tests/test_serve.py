@@ -17,7 +17,8 @@ import pytest
 from aiohttp import web
 
 from handlers.app import Core
-from handlers.server import (
+from handlers.settings import Settings
+from handlers.web.server import (
     CORE,
     FLOW,
     SENDERS,
@@ -26,7 +27,6 @@ from handlers.server import (
     add_background,
     create_app,
 )
-from handlers.settings import Settings
 from tests.fakes import FakeLine, FakeTelegram, line_signature, wait_for
 
 CLI = Path(sys.executable).parent / "elaas-bot"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.contract import Incoming
-from bot.kbcheck import run_checks
-from bot.knowledge import MAX_FIRST, default_knowledge_dir, load_knowledge
-from bot.status import BANGKOK
+from bot.core.contract import Incoming
+from bot.notices.status import BANGKOK
+from bot.qa.kbcheck import run_checks
+from bot.qa.knowledge import MAX_FIRST, default_knowledge_dir, load_knowledge
 from handlers.app import Core
 
 LATE = datetime(2026, 12, 1, 9, 0, tzinfo=BANGKOK)

@@ -13,19 +13,19 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.contract import Incoming, Reply, UserKey
-from bot.entries import Lao
-from bot.knowledge import MAX_FIRST, default_knowledge_dir
-from bot.outbox import Outbox
-from bot.signals import FIELD_DOWN, FIELD_UP, FieldReports, ProbeLog, ProbeResult, snapshot
-from bot.status import BANGKOK, StatusBoard
-from bot.store import MemoryStore
+from bot.core.contract import Incoming, Reply, UserKey
+from bot.core.store import MemoryStore
+from bot.ledger.entries import Lao
+from bot.notices.outbox import Outbox
+from bot.notices.signals import FIELD_DOWN, FIELD_UP, FieldReports, ProbeLog, ProbeResult, snapshot
+from bot.notices.status import BANGKOK, StatusBoard
+from bot.qa.knowledge import MAX_FIRST, default_knowledge_dir
 from handlers.app import Core, build_core
 from handlers.notice_sender import NoticeSender
 from handlers.probe import install_watch, probe_once, watch_once
-from handlers.server import RunningServer, create_app
 from handlers.settings import Settings
-from handlers.status_page import add_status_routes, status_json
+from handlers.web.server import RunningServer, create_app
+from handlers.web.status_page import add_status_routes, status_json
 from tests.fakes import FakeTelegram, wait_for
 
 SEED = default_knowledge_dir() / "status.yaml"

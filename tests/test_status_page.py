@@ -15,11 +15,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.knowledge import default_knowledge_dir
-from bot.signals import FieldReports, ProbeLog, ProbeResult
-from bot.status import BANGKOK, StatusBoard
-from bot.store import MemoryStore
-from handlers.status_page import add_status_routes
+from bot.core.store import MemoryStore
+from bot.notices.signals import FieldReports, ProbeLog, ProbeResult
+from bot.notices.status import BANGKOK, StatusBoard
+from bot.qa.knowledge import default_knowledge_dir
+from handlers.web.status_page import add_status_routes
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FRESH_NOW = datetime(2024, 7, 23, 8, 0, tzinfo=BANGKOK)  # a day after the last update

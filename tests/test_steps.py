@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.contract import Incoming, Reply, UserKey
-from bot.outbox import Outbox
-from bot.steps import STEP_MINUTES, registered_kinds
+from bot.core.contract import Incoming, Reply, UserKey
+from bot.core.steps import STEP_MINUTES, registered_kinds
+from bot.notices.outbox import Outbox
 from handlers.app import Core, build_core
 from handlers.settings import Settings
 from tests.conftest import FIXED_NOW, make_lao_admin

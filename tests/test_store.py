@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Doc, Store, StoreError, TinyStore, lock_data_dir
+from bot.core.store import Doc, Store, StoreError, TinyStore, lock_data_dir
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_failed_write_leaves_old_file_intact(
     def boom(*a: object, **k: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bot.store.os.replace", boom)
+    monkeypatch.setattr("bot.core.store.os.replace", boom)
     with pytest.raises(OSError):
         t.put("k2", {"v": 2})
     monkeypatch.undo()

@@ -13,15 +13,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.contract import Choice, FileBlob, Reply
-from bot.engine import Engine
-from bot.feature import Command, Context, Feature
+from bot.core.contract import Choice, FileBlob, Reply
+from bot.core.engine import Engine
+from bot.core.feature import Command, Context, Feature
 from handlers.app import Core, build_core
 from handlers.inbox import MemoryInbox
 from handlers.ratelimit import RateLimiter
-from handlers.server import FLOW, PIPELINE, TELEGRAM, RunningServer, create_app
 from handlers.settings import Settings
-from handlers.telegram_adapter import COMMANDS, SECRET_HEADER, CallbackIds, TelegramAdapter
+from handlers.telegram.adapter import COMMANDS, SECRET_HEADER, CallbackIds, TelegramAdapter
+from handlers.web.server import FLOW, PIPELINE, TELEGRAM, RunningServer, create_app
 from tests.conftest import make_lao_admin
 from tests.fakes import Call, FakeTelegram, wait_for
 
@@ -355,7 +355,7 @@ async def test_polling_mode_answers_a_queued_update(base_core: Core, fake: FakeT
 
 
 async def test_flood_gets_one_warning_then_silence(rig: Rig) -> None:
-    from bot.greetings import RATE_LIMITED_TEXT
+    from bot.core.greetings import RATE_LIMITED_TEXT
 
     rig.server.app[FLOW].limiter = RateLimiter()  # the real limit: 10 per 10 s
     base = load("start")

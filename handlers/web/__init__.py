@@ -1,1 +1,1 @@
-"""The web side of ``serve``: the operator console (pages under ``/console``)."""
+"""The aiohttp side of ``serve``: app and webhooks, signed files, status page, operator console."""

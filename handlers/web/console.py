@@ -27,15 +27,25 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from bot.console_auth import LoginLinks, LoginRefused, Sessions
-from bot.console_gaps import mark_handled, read_gaps
-from bot.entries import Lao
-from bot.ledger import Directory, LedgerError, Role, valid_lao_code
-from bot.matching import Matcher
-from bot.notices import MAX_NOTICE_TEXT, Publisher, announce_text, new_key
-from bot.operators import Actor, OperatorError, Operators, resolve_actor
-from bot.outbox import PROVINCES, Notice, Outbox, Subscriptions, normalize_province, province_of
-from bot.overlay import (
+from bot.core.yamlload import DataError
+from bot.ledger.book import Directory, LedgerError, Role, valid_lao_code
+from bot.ledger.entries import Lao
+from bot.ledger.summary import Summaries
+from bot.notices.board import MAX_NOTICE_TEXT, Publisher, announce_text, new_key
+from bot.notices.console_auth import LoginLinks, LoginRefused, Sessions
+from bot.notices.console_gaps import mark_handled, read_gaps
+from bot.notices.operators import Actor, OperatorError, Operators, resolve_actor
+from bot.notices.outbox import (
+    PROVINCES,
+    Notice,
+    Outbox,
+    Subscriptions,
+    normalize_province,
+    province_of,
+)
+from bot.notices.status import BANGKOK, STATES, StatusUpdate
+from bot.qa.matching import Matcher
+from bot.qa.overlay import (
     MAX_PHRASING,
     OVERLAY_NAME,
     OverlayPhrasing,
@@ -43,12 +53,9 @@ from bot.overlay import (
     apply_overlay,
     phrasing_problem,
 )
-from bot.status import BANGKOK, STATES, StatusUpdate
-from bot.summary import Summaries
-from bot.yamlload import DataError
 from handlers.app import Core
 from handlers.appkeys import CORE, FLOW
-from handlers.files import content_disposition
+from handlers.web.files import content_disposition
 from handlers.web.layout import (
     NAV,
     csrf_field,
@@ -576,7 +583,7 @@ async def notice_send(req: Req) -> web.StreamResponse:
 
 def _live_counts(data_dir: Path, notice_id: str) -> dict[str, int] | None:
     """Counts from the sender's plan and journal while a notice is being delivered."""
-    from bot.delivery import load_plan, summarize
+    from bot.notices.delivery import load_plan, summarize
     from handlers.notice_sender import NOTICES_DIR, Journal, line_parts
 
     folder = data_dir / NOTICES_DIR / notice_id
@@ -982,7 +989,7 @@ async def operator_remove(req: Req) -> web.StreamResponse:
 
 
 def install_console(app: web.Application) -> None:
-    """A ``serve`` extension (see handlers.server): the ``/console`` routes."""
+    """A ``serve`` extension (see handlers.web.server): the ``/console`` routes."""
     core = app[CORE]
     settings = core.settings
     secret = settings.resolved_file_secret()

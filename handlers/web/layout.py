@@ -6,8 +6,8 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
-from bot.status import BANGKOK
-from bot.thaifmt import thai_date, thai_datetime
+from bot.core.thaifmt import thai_date, thai_datetime
+from bot.notices.status import BANGKOK
 
 CSS = """
 @font-face{font-family:"Sarabun Web";src:url(/status/fonts/sarabun-regular.ttf)

@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 from openpyxl import Workbook
 
-from bot.cells import safe_cell
-from bot.operators import Actor
-from bot.outbox import province_of
-from bot.summary import LaoSummary
+from bot.core.cells import safe_cell
+from bot.ledger.summary import LaoSummary
+from bot.notices.operators import Actor
+from bot.notices.outbox import province_of
 from handlers.web.layout import day_chart, h, options, table, thai_when
 
 PAGE_SIZE = 200

@@ -1,0 +1,1 @@
+"""Core: the contract, engine, feature registry, steps, stores and Thai text handling."""

@@ -1,0 +1,70 @@
+"""Who may do what in a group, and which replies stay out of it (decided here, not at the edge)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from bot.core.contract import Choice, Incoming, Reply
+
+# Slash names of the commands an anonymous event may use: answers, status, the form list.
+PUBLIC_COMMANDS = frozenset({"start", "menu", "help", "status", "guide", "forms", "form"})
+# Button kinds an anonymous event may press (``form``/``formx`` hand out a file, which is
+# private, so in a group they end as the "open the 1:1 chat" message; ``field`` votes answer
+# an anonymous tap themselves: thanked, not counted).
+PUBLIC_ACTIONS = frozenset({"topic", "menu", "form", "formx", "full", "field"})
+
+PRIVATE_ONLY = (
+    "เรื่องนี้ใช้ในแชตส่วนตัวกับบอทค่ะ (บอทไม่รู้ว่าใครพิมพ์ในกลุ่มนี้)\n"
+    "กดลิงก์ด้านล่างเพื่อเปิดแชตส่วนตัวกับบอท แล้วพิมพ์อีกครั้งนะคะ"
+)
+SENT_PRIVATELY = "ส่งให้ทางแชตส่วนตัวแล้วค่ะ"
+OPEN_PRIVATE = (
+    "เรื่องนี้เป็นข้อมูลส่วนตัว บอทจึงไม่ส่งในกลุ่มค่ะ\n"
+    "กดลิงก์ด้านล่างเพื่อเปิดแชตส่วนตัวกับบอท (เพิ่มเพื่อนก่อนถ้ายังไม่ได้เพิ่ม) แล้วพิมพ์อีกครั้งนะคะ"
+)
+
+
+def private_only() -> Reply:
+    """The answer to an identity-bound request from an anonymous event."""
+    return Reply(PRIVATE_ONLY, (Choice("เมนูหลัก", "menu:"),), open_private=True)
+
+
+def public_command(slash: Sequence[str]) -> bool:
+    """True when a command (by its slash names) is open to anonymous events."""
+    return bool(slash) and slash[0].lower() in PUBLIC_COMMANDS
+
+
+def public_action(action: str) -> bool:
+    """True when a button's data is open to anonymous events."""
+    kind, _, arg = action.partition(":")
+    if kind == "cmd":
+        return arg.lower() in PUBLIC_COMMANDS
+    return kind in PUBLIC_ACTIONS
+
+
+def in_private(incoming: Incoming, replies: Sequence[Reply]) -> list[Reply]:
+    """Replies of an identity-bound command, step or button: in a group all are private,
+    refusals included (they tell the group who is or is not a member)."""
+    if not incoming.is_group:
+        return list(replies)
+    return [r if r.private else dataclasses.replace(r, private=True) for r in replies]
+
+
+def for_audience(incoming: Incoming, replies: Sequence[Reply]) -> list[Reply]:
+    """The replies as they may leave the core for this event.
+
+    In a group every file is private (download links never go to a group). An anonymous
+    event cannot receive anything private (there is nobody to deliver it to), so private
+    replies become one "use the 1:1 chat" message.
+    """
+    out: list[Reply] = []
+    for r in replies:
+        if incoming.is_group and r.file is not None and not r.private:
+            r = dataclasses.replace(r, private=True)
+        if incoming.anonymous and r.private:
+            if not any(o.open_private for o in out):
+                out.append(private_only())
+            continue
+        out.append(r)
+    return out

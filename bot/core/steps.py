@@ -1,0 +1,124 @@
+"""Pending steps: typed, cancellable, expiring values for a conversation waiting on the user."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal, TypeVar
+
+from bot.core.contract import Choice
+
+STEP_MINUTES = 10
+Waits = Literal["text", "confirm"]
+
+# Short answers to "…ใช่ไหม" / a preview; compared after text.clean (lower case, no spaces).
+YES_WORDS = frozenset({"ใช่", "ใช่ค่ะ", "ใช่ครับ", "ใช่แล้ว", "ยืนยัน", "ยืนยันส่ง", "ส่งเลย",
+                       "ตกลง", "ok", "okay", "yes", "y", "โอเค"})
+# Typed while a step waits, these end the step (bare "ยกเลิก" too: it cannot be a void then).
+CANCEL_WORDS = frozenset({"ยกเลิก", "ไม่", "ไม่ใช่", "ไม่ใช่ค่ะ", "ไม่ใช่ครับ", "ไม่ยกเลิก",
+                          "ไม่ส่ง", "ไม่ลบ", "ยกเลิกขั้นตอน", "พอ", "ไม่ต้อง", "cancel", "no", "n",
+                          "/cancel"})
+
+S = TypeVar("S", bound="Step")
+_KINDS: dict[str, type[Step]] = {}
+
+
+def step_kind(cls: type[S]) -> type[S]:
+    """Register a step class so that a stored session can be read back into it."""
+    _KINDS[cls.kind] = cls
+    return cls
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """A step waiting for the user's next message; subclasses add what the step needs.
+
+    ``waits`` is ``"text"`` (free text such as a void reason: the engine refuses to feed it a
+    command, a quick entry or a question) or ``"confirm"`` (only a yes word or its button).
+    ``proposed`` holds free text the engine asked the user to confirm as this step's input.
+    """
+
+    kind: ClassVar[str] = "step"
+    feature: ClassVar[str] = ""
+    waits: ClassVar[Waits] = "text"
+    # Knowledge topics that free text for this step naturally matches ("ยอดผิด" matches the
+    # how-to-void topic): such a match is the step's input, not a question to answer.
+    input_topics: ClassVar[frozenset[str]] = frozenset()
+
+    created_at: datetime
+    expires_at: datetime
+    token: str = field(default_factory=lambda: secrets.token_hex(4))
+    proposed: str = ""
+
+    @classmethod
+    def start(cls: type[S], now: datetime, **values: Any) -> S:
+        """A new step of this kind that expires ``STEP_MINUTES`` after ``now``."""
+        return cls(created_at=now, expires_at=now + timedelta(minutes=STEP_MINUTES), **values)
+
+    # ---------------------------------------------------------------- texts (Thai)
+
+    @property
+    def prompt(self) -> str:
+        """What the step waits for, short, e.g. ``เหตุผลที่ยกเลิกรายการที่ 2``."""
+        return "คำตอบ"
+
+    def undone_text(self) -> str:
+        """Said when the step ends without being done."""
+        return f"ยังไม่ได้ทำ ({self.prompt})"
+
+    def confirm_text(self, text: str) -> str:
+        """The question asked before taking ``text`` as this step's input."""
+        return f"ใช้ “{text}” เป็น{self.prompt} ใช่ไหมคะ"
+
+    def owns_action(self, action: str) -> bool:
+        """A button that belongs to this step (pressing it does not leave the step)."""
+        return False
+
+    # ---------------------------------------------------------------- buttons
+
+    def yes_choice(self, label: str = "ใช่") -> Choice:
+        return Choice(label, f"step:yes:{self.token}")
+
+    def cancel_choice(self, label: str = "ยกเลิกขั้นตอนนี้") -> Choice:
+        return Choice(label, f"step:cancel:{self.token}")
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    # ---------------------------------------------------------------- storage
+
+    def to_doc(self) -> dict[str, Any]:
+        """A JSON-safe dict for the session store."""
+        doc: dict[str, Any] = {"kind": self.kind}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            doc[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        return doc
+
+    def proposing(self, text: str) -> Step:
+        return replace(self, proposed=text)
+
+
+def registered_kinds() -> list[str]:
+    """Every step kind known to this process (the features' modules register theirs)."""
+    return sorted(_KINDS)
+
+
+def step_from_doc(doc: object) -> Step | None:
+    """The step stored in a session, or None (unknown kind, old untyped form, damaged)."""
+    if not isinstance(doc, dict):
+        return None
+    cls = _KINDS.get(str(doc.get("kind")))
+    if cls is None:
+        return None
+    values: dict[str, Any] = {}
+    try:
+        for f in fields(cls):
+            if f.name not in doc:
+                continue
+            value = doc[f.name]
+            values[f.name] = datetime.fromisoformat(value) if f.name.endswith("_at") else value
+        return cls(**values)
+    except (TypeError, ValueError):
+        return None

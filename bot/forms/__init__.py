@@ -1,0 +1,1 @@
+"""Helper forms: the form catalog and model, fillers and PDF/XLSX renderers."""

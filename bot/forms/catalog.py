@@ -1,0 +1,677 @@
+"""The printable form catalog (knowledge/forms/*.yaml): loading, checking, blank and filled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+
+from bot.core.contract import FileBlob
+from bot.core.thaifmt import (
+    amount_in_words,
+    fiscal_year_be,
+    format_amount,
+    thai_date_long,
+    thai_datetime,
+)
+from bot.forms.model import (
+    MIME_TYPES,
+    Align,
+    Cell,
+    Column,
+    ColumnKind,
+    CountSection,
+    Fmt,
+    FormCatalog,
+    FormDef,
+    Layout,
+    Orientation,
+    Row,
+)
+from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, Lao
+from bot.ledger.export import brought_forward
+from bot.qa.knowledge import Problem
+
+FORMS_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "forms"
+
+# Header captions the renderer fills in (from the LAO and the period); other captions stay blank.
+HEADER_LAO_NAME = frozenset({"อปท.", "ชื่อ อปท."})
+HEADER_LAO_CODE = frozenset({"รหัส อปท."})
+HEADER_PROVINCE = frozenset({"จังหวัด"})
+HEADER_PERIOD = frozenset({"วันที่", "ช่วงวันที่", "ประจำวันที่", "ระหว่างวันที่"})
+HEADER_FISCAL_YEAR = frozenset({"ปีงบประมาณ"})
+
+# Column keys each filler needs in a fillable form; keys a filler does not know stay blank
+# (columns the clerk completes by hand, such as an account code).
+FILL_KEYS: dict[str, frozenset[str]] = {
+    "cash-receipts-book": frozenset({"date", "doc_no", "description", "amount", "running"}),
+    "cash-payments-book": frozenset({"date", "doc_no", "description", "amount", "running"}),
+    "daily-cash-report": frozenset({"date", "receipts", "payments", "net", "balance"}),
+    "keyback-worksheet": frozenset(
+        {"entry_no", "date", "kind", "doc_no", "description", "method", "amount"}
+    ),
+}
+GUIDE_TOPICS = frozenset(
+    {
+        "guide.overview", "guide.budget", "guide.receive", "guide.deposit", "guide.pay",
+        "guide.payroll", "guide.daily_report", "guide.month_end", "guide.keyback",
+        "guide.mismatch",
+    }
+)  # fmt: skip
+
+_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_TOPIC_RE = re.compile(r"^[a-z]+(?:\.[a-z0-9_]+)+$")
+_OFFICIAL_EXT = {".pdf": "pdf", ".xlsx": "xlsx"}
+_REQUIRED = (
+    "id", "name", "purpose", "guide_topics", "columns", "orientation", "blank_rows",
+    "fillable", "header_fields", "signatures", "reviewed",
+)  # fmt: skip
+_OPTIONAL = ("order", "official_file", "count_section", "label")
+_COLUMN_FIELDS = ("key", "title", "width", "align", "kind")
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+class CatalogError(ValueError):
+    """The catalog cannot be loaded; ``problems`` says where and why."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and checking
+
+
+def load_catalog(forms_dir: Path = FORMS_DIR) -> FormCatalog:
+    """Load every ``*.yaml`` form definition of a directory.
+
+    Args:
+        forms_dir: The catalog directory (``knowledge/forms``).
+
+    Returns:
+        The catalog, ordered by each form's ``order`` then id.
+
+    Raises:
+        CatalogError: A file is not valid YAML, breaks the schema, repeats an id, or a fillable
+            form lacks the columns its filler needs. Unknown guide topics and missing official
+            files are only reported by :func:`check_catalog`.
+    """
+    forms, problems = _parse_dir(forms_dir)
+    problems += _check_fill_keys(forms)
+    if problems:
+        raise CatalogError(problems)
+    return FormCatalog(tuple(sorted(forms, key=lambda f: (f.order, f.id))))
+
+
+def check_catalog(forms_dir: Path, known_topics: AbstractSet[str] | None = None) -> list[Problem]:
+    """Validate the catalog directory and report every problem found.
+
+    Args:
+        forms_dir: The catalog directory (``knowledge/forms``).
+        known_topics: Topic ids that exist; when given, each ``guide_topics`` id must be one.
+
+    Returns:
+        The problems, in file and line order (empty when the catalog is fine).
+    """
+    forms, problems = _parse_dir(forms_dir)
+    problems += _check_fill_keys(forms)
+    for form in forms:
+        where = _where(form)
+        for topic in form.guide_topics:
+            if known_topics is not None and topic not in known_topics:
+                problems.append(Problem(*where, f"unknown guide topic {topic!r}"))
+        if form.official_file:
+            problems += _check_official(form)
+    return sorted(problems, key=lambda p: (p.file, p.line))
+
+
+def _where(form: FormDef) -> tuple[str, int, str]:
+    return (str(form.source) if form.source else "?", form.line, form.id)
+
+
+def _check_official(form: FormDef) -> list[Problem]:
+    file, line, form_id = _where(form)
+    rel = form.official_file or ""
+    if Path(rel).is_absolute() or ".." in Path(rel).parts:
+        return [Problem(file, line, form_id, "official_file must be a path inside the folder")]
+    path = form.official_path
+    if Path(rel).suffix.lower() not in _OFFICIAL_EXT:
+        return [Problem(file, line, form_id, "official_file must be a .pdf or .xlsx file")]
+    if path is None or not path.is_file():
+        return [Problem(file, line, form_id, f"official_file not found: {rel}")]
+    return []
+
+
+def _check_fill_keys(forms: Sequence[FormDef]) -> list[Problem]:
+    problems: list[Problem] = []
+    for form in forms:
+        if not form.fillable:
+            continue
+        needed = FILL_KEYS.get(form.id)
+        if needed is None:
+            problems.append(
+                Problem(*_where(form), "fillable is true but there is no filler for this id")
+            )
+            continue
+        missing = needed - {c.key for c in form.columns}
+        if missing:
+            problems.append(
+                Problem(
+                    *_where(form), f"fillable form lacks columns: {', '.join(sorted(missing))}"
+                )
+            )
+    return problems
+
+
+def _parse_dir(forms_dir: Path) -> tuple[list[FormDef], list[Problem]]:
+    forms: list[FormDef] = []
+    problems: list[Problem] = []
+    if not forms_dir.is_dir():
+        return [], [Problem(str(forms_dir), 1, "-", "forms directory not found")]
+    seen: dict[str, FormDef] = {}
+    for path in sorted(forms_dir.glob("*.yaml")):
+        form, file_problems = _parse_file(path)
+        problems += file_problems
+        if form is None:
+            continue
+        first = seen.get(form.id)
+        if first is not None:
+            problems.append(Problem(*_where(form), f"duplicate form id (also in {first.source})"))
+            continue
+        seen[form.id] = form
+        forms.append(form)
+    return forms, problems
+
+
+def _line_of(node: yaml.Node | None, default: int = 1) -> int:
+    return node.start_mark.line + 1 if node is not None else default
+
+
+def _key_nodes(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode):
+            out[str(k.value)] = (k, v)
+    return out
+
+
+def _parse_file(path: Path) -> tuple[FormDef | None, list[Problem]]:
+    """Parse one form file; returns the form (None if unusable) and the problems found."""
+    file = str(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return None, [Problem(file, 1, "-", f"cannot read: {e}")]
+    loader = yaml.SafeLoader(source)
+    try:
+        node = loader.get_single_node()
+        data: Any = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        return None, [Problem(file, line, "-", f"invalid YAML: {e}")]
+    finally:
+        loader.dispose()
+    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
+        return None, [Problem(file, 1, "-", "a form file must be a mapping")]
+
+    nodes = _key_nodes(node)
+    form_id = data.get("id") if isinstance(data.get("id"), str) else None
+    problems: list[Problem] = []
+
+    def key_line(key: str) -> int:
+        return _line_of(nodes[key][0]) if key in nodes else _line_of(node)
+
+    def bad(key: str, message: str, at: int | None = None) -> None:
+        line = at if at is not None else key_line(key)
+        problems.append(Problem(file, line, form_id or "-", message))
+
+    for key in data:
+        if key not in _REQUIRED and key not in _OPTIONAL:
+            bad(str(key), f"unknown field {key!r}")
+    for key in _REQUIRED:
+        if key not in data:
+            bad(key, f"missing field {key!r}", at=_line_of(node))
+
+    def get_text(key: str, required: bool = True) -> str:
+        value = data.get(key)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            if key in data:
+                bad(key, f"{key} must be non-empty text")
+            return ""
+        return value.strip()
+
+    def get_list(key: str, allow_empty: bool = True) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            bad(key, f"{key} must be a list of non-empty texts")
+            return ()
+        if not value and not allow_empty:
+            bad(key, f"{key} must not be empty")
+        return tuple(v.strip() for v in value)
+
+    fid = get_text("id")
+    if fid and not _ID_RE.match(fid):
+        bad("id", "id must be lowercase letters, digits and dashes")
+    name = get_text("name")
+    label = get_text("label", required=False)
+    if len(label) > 20:
+        bad("label", f"label is {len(label)} characters (at most 20: a button)")
+    purpose = get_text("purpose")
+    topics = get_list("guide_topics", allow_empty=False)
+    for topic in topics:
+        if not _TOPIC_RE.match(topic):
+            bad("guide_topics", f"not a topic id: {topic!r}")
+    orientation = data.get("orientation")
+    if "orientation" in data and orientation not in get_args(Orientation):
+        bad("orientation", "orientation must be portrait or landscape")
+    blank_rows = data.get("blank_rows")
+    if "blank_rows" in data and (
+        not isinstance(blank_rows, int)
+        or isinstance(blank_rows, bool)
+        or not 0 <= blank_rows <= 200
+    ):
+        bad("blank_rows", "blank_rows must be a whole number from 0 to 200")
+    fillable = data.get("fillable")
+    if "fillable" in data and not isinstance(fillable, bool):
+        bad("fillable", "fillable must be true or false")
+    header_fields = get_list("header_fields")
+    signatures = get_list("signatures")
+    reviewed = data.get("reviewed")
+    if "reviewed" in data and (not isinstance(reviewed, date) or isinstance(reviewed, datetime)):
+        bad("reviewed", "reviewed must be a date (YYYY-MM-DD)")
+    order = data.get("order", 1000)
+    if not isinstance(order, int) or isinstance(order, bool):
+        bad("order", "order must be a whole number")
+        order = 1000
+    official = data.get("official_file")
+    if official is not None and (not isinstance(official, str) or not official.strip()):
+        bad("official_file", "official_file must be a file name")
+        official = None
+    count_section = _parse_count_section(
+        data.get("count_section"), lambda m: bad("count_section", m)
+    )
+    columns = _parse_columns(data.get("columns"), nodes.get("columns"), file, form_id, problems)
+
+    if problems:
+        return None, problems
+    if path.stem != fid:  # reported, but the form is still usable
+        problems.append(Problem(file, key_line("id"), fid, f"file should be named {fid}.yaml"))
+    form = FormDef(
+        id=fid,
+        name=name,
+        label=label,
+        purpose=purpose,
+        guide_topics=topics,
+        columns=columns,
+        orientation=orientation,  # type: ignore[arg-type]  # checked against Orientation
+        blank_rows=blank_rows,  # type: ignore[arg-type]  # checked above
+        fillable=bool(fillable),
+        header_fields=header_fields,
+        signatures=signatures,
+        reviewed=reviewed,  # type: ignore[arg-type]  # checked above
+        official_file=official.strip() if isinstance(official, str) else None,
+        count_section=count_section,
+        order=order,
+        source=path,
+        line=_line_of(node),
+    )
+    return form, problems
+
+
+def _parse_count_section(value: Any, bad: Callable[[str], None]) -> CountSection | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or set(value) - {"title", "lines"}
+        or not isinstance(value.get("title"), str)
+        or not isinstance(value.get("lines"), list)
+        or not value["lines"]
+        or not all(isinstance(x, str) and x.strip() for x in value["lines"])
+    ):
+        bad("count_section must be {title: text, lines: [text, ...]}")
+        return None
+    return CountSection(value["title"].strip(), tuple(x.strip() for x in value["lines"]))
+
+
+def _parse_columns(
+    value: Any,
+    nodes: tuple[yaml.Node, yaml.Node] | None,
+    file: str,
+    form_id: str | None,
+    problems: list[Problem],
+) -> tuple[Column, ...]:
+    if value is None:
+        return ()
+    key_line = _line_of(nodes[0]) if nodes else 1
+    if not isinstance(value, list) or not value:
+        problems.append(Problem(file, key_line, form_id or "-", "columns: a non-empty list"))
+        return ()
+    item_nodes: list[yaml.Node] = []
+    if nodes and isinstance(nodes[1], yaml.SequenceNode):
+        item_nodes = list(nodes[1].value)
+    columns: list[Column] = []
+    keys: set[str] = set()
+    for i, item in enumerate(value):
+        at = _line_of(item_nodes[i]) if i < len(item_nodes) else key_line
+        count = len(problems)
+
+        def bad(message: str, at: int = at) -> None:
+            problems.append(Problem(file, at, form_id or "-", message))
+
+        if not isinstance(item, dict):
+            bad(f"column {i + 1} must be a mapping")
+            continue
+        for k in item:
+            if k not in _COLUMN_FIELDS:
+                bad(f"column {i + 1}: unknown field {k!r}")
+        key, title, width = item.get("key"), item.get("title"), item.get("width")
+        align, kind = item.get("align", "left"), item.get("kind", "text")
+        if isinstance(key, bool):
+            bad(f"column {i + 1}: key was read as true/false; quote it or use another key")
+        elif not isinstance(key, str) or not _KEY_RE.match(key):
+            bad(f"column {i + 1}: key must be lowercase letters, digits and _")
+        elif key in keys:
+            bad(f"column {i + 1}: duplicate key {key!r}")
+        if not isinstance(title, str) or not title.strip():
+            bad(f"column {i + 1}: title must be non-empty text")
+        if not isinstance(width, int | float) or isinstance(width, bool) or width <= 0:
+            bad(f"column {i + 1}: width must be a positive number")
+        if align not in get_args(Align):
+            bad(f"column {i + 1}: align must be left, right or center")
+        if kind not in get_args(ColumnKind):
+            bad(f"column {i + 1}: kind must be text, amount, date or check")
+        if len(problems) == count:
+            keys.add(key)  # type: ignore[arg-type]  # checked above
+            columns.append(Column(key, title.strip(), float(width), align, kind))  # type: ignore[union-attr,arg-type]
+    return tuple(columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def render_blank(form: FormDef, fmt: Fmt, *, lao: Lao | None = None) -> FileBlob:
+    """A printable blank form: header with blank lines, empty table rows, signature lines.
+
+    When the form names an ``official_file`` that exists with the requested extension, that
+    file is returned unchanged instead of the generated helper layout.
+
+    Args:
+        form: The form from the catalog.
+        fmt: ``"pdf"`` or ``"xlsx"``.
+        lao: When given, the LAO name, code and province are written in the header.
+
+    Returns:
+        The file to send.
+    """
+    _check_fmt(fmt)
+    official = form.official_path
+    if official is not None and official.suffix.lower() == f".{fmt}" and official.is_file():
+        return FileBlob(official.read_bytes(), f"{form.id}-official.{fmt}", MIME_TYPES[fmt])
+    layout = Layout(form=form, header=_header(form, lao, None), blank_rows=form.blank_rows)
+    code = f"-{_ascii(lao.code)}" if lao is not None else ""
+    return _render(layout, fmt, f"{form.id}{code}-blank.{fmt}")
+
+
+def render_filled(
+    form: FormDef,
+    fmt: Fmt,
+    *,
+    lao: Lao,
+    entries: Sequence[Entry],
+    date_from: date,
+    date_to: date,
+    opening_balance: Decimal | None = None,
+    printed_at: datetime | None = None,
+) -> FileBlob:
+    """A form pre-filled from the entries logged in the bot.
+
+    Cash books list the receipts (or payments) of the period, not voided, in date then entry
+    number order with a running total, a total row and the total in words. The daily cash
+    report has one row per day with the balance carried from ``opening_balance``, then the
+    count section for the safe committee. The key-back worksheet lists every entry of the
+    period that is neither voided nor keyed yet, with a tick box.
+
+    Args:
+        form: A fillable form from the catalog.
+        fmt: ``"pdf"`` or ``"xlsx"``.
+        lao: The LAO the entries belong to.
+        entries: That LAO's entries (any order; others of the period are filtered out here).
+        date_from: First day of the period (inclusive).
+        date_to: Last day of the period (inclusive).
+        opening_balance: Balance brought forward, used by the daily cash report; by default
+            the entries before ``date_from`` (bot.ledger.export.brought_forward, as the XLSX
+            export).
+        printed_at: When given, printed in the header as ``พิมพ์เมื่อ``.
+
+    Returns:
+        The file to send.
+
+    Raises:
+        ValueError: The form is not fillable, the period is reversed or longer than 400 days,
+            or an entry belongs to another LAO.
+    """
+    _check_fmt(fmt)
+    if not form.fillable or form.id not in FILL_KEYS:
+        raise ValueError(f"form {form.id!r} cannot be pre-filled")
+    if date_to < date_from:
+        raise ValueError("date_to is before date_from")
+    if (date_to - date_from).days > 400:
+        raise ValueError("the period is longer than 400 days")
+    for e in entries:
+        if e.lao_code != lao.code:
+            raise ValueError(f"entry {e.no} belongs to LAO {e.lao_code}, not {lao.code}")
+    in_range = [e for e in entries if date_from <= e.date <= date_to]
+    in_range.sort(key=lambda e: (e.date, e.no))
+    if form.id == "daily-cash-report":
+        opening = (brought_forward(entries, date_from) if opening_balance is None
+                   else opening_balance)
+        rows, notes, intro = _fill_daily(form, in_range, date_from, date_to, opening)
+    elif form.id == "keyback-worksheet":
+        rows, notes, intro = _fill_keyback(form, in_range), _keyback_notes(in_range), None
+    else:
+        kind = "receipt" if form.id == "cash-receipts-book" else "payment"
+        rows, notes, intro = *_fill_book(form, in_range, kind), None
+    layout = Layout(
+        form=form,
+        header=_header(form, lao, (date_from, date_to)),
+        rows=tuple(rows),
+        notes=tuple(notes),
+        count_intro=intro,
+        printed_at=f"พิมพ์เมื่อ {thai_datetime(printed_at)}" if printed_at else None,
+        filled=True,
+    )
+    span = f"{date_from:%Y%m%d}" + (f"-{date_to:%Y%m%d}" if date_to != date_from else "")
+    return _render(layout, fmt, f"{form.id}-{_ascii(lao.code)}-{span}.{fmt}")
+
+
+def render_text_sample(text: str, *, shaping: bool = True) -> bytes:
+    """A small one-line PDF in the forms' font, used to check Thai shaping by eye or in tests.
+
+    Args:
+        text: The line to draw.
+        shaping: Whether to shape the text with HarfBuzz (forms always do).
+
+    Returns:
+        The PDF bytes.
+    """
+    # Imported here, not at the top: fpdf/fontTools take ~0.5 s to import and most starts never
+    # draw a form. No circle: render.py imports only bot.forms.model.
+    from bot.forms import render as form_render
+
+    return form_render.text_sample_pdf(text, shaping=shaping)
+
+
+def warm_up() -> None:
+    """Import the renderers and shape one line, so the first form a clerk asks for is fast."""
+    render_text_sample("ผู้ใหญ่ที่นี่ 1,234.00")
+
+
+def _check_fmt(fmt: str) -> None:
+    if fmt not in MIME_TYPES:
+        raise ValueError(f"unknown format {fmt!r} (pdf or xlsx)")
+
+
+def _render(layout: Layout, fmt: Fmt, filename: str) -> FileBlob:
+    # Imported here, not at the top: fpdf/fontTools take ~0.5 s to import and most starts never
+    # draw a form. No circle: render.py imports only bot.forms.model.
+    from bot.forms import render as form_render
+
+    data = form_render.pdf_bytes(layout) if fmt == "pdf" else form_render.xlsx_bytes(layout)
+    return FileBlob(data, filename, MIME_TYPES[fmt])
+
+
+def _ascii(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_-]", "", text) or "lao"
+
+
+def _period_text(period: tuple[date, date]) -> str:
+    start, end = period
+    if start == end:
+        return thai_date_long(start)
+    return f"{thai_date_long(start)} ถึง {thai_date_long(end)}"
+
+
+def _header(
+    form: FormDef, lao: Lao | None, period: tuple[date, date] | None
+) -> tuple[tuple[str, str | None], ...]:
+    out: list[tuple[str, str | None]] = []
+    for caption in form.header_fields:
+        value: str | None = None
+        if lao is not None and caption in HEADER_LAO_NAME:
+            value = lao.name
+        elif lao is not None and caption in HEADER_LAO_CODE:
+            value = lao.code
+        elif lao is not None and caption in HEADER_PROVINCE:
+            value = lao.province or None
+        elif period is not None and caption in HEADER_PERIOD:
+            value = _period_text(period)
+        elif period is not None and caption in HEADER_FISCAL_YEAR:
+            first, last = fiscal_year_be(period[0]), fiscal_year_be(period[1])
+            value = str(first) if first == last else f"{first}-{last}"
+        out.append((caption, value))
+    return tuple(out)
+
+
+def _words(amount: Decimal) -> str:
+    if amount < 0:
+        return "ติดลบ" + amount_in_words(-amount)
+    return amount_in_words(amount)
+
+
+def _cells(form: FormDef, values: Mapping[str, Cell]) -> tuple[Cell, ...]:
+    return tuple(values.get(c.key) for c in form.columns)
+
+
+def _entry_values(e: Entry) -> dict[str, Cell]:
+    return {
+        "entry_no": str(e.no),
+        "date": e.date,
+        "kind": KIND_TH.get(e.kind, e.kind),
+        "doc_no": e.doc_no or "",
+        "description": e.description,
+        "method": METHOD_TH.get(e.method, e.method) if e.method else "",
+        "amount": e.amount,
+        "author": e.author_name or e.author,
+    }
+
+
+def _fill_book(form: FormDef, entries: Sequence[Entry], kind: str) -> tuple[list[Row], list[str]]:
+    of_kind = [e for e in entries if e.kind == kind]
+    live = [e for e in of_kind if not e.voided]
+    rows: list[Row] = []
+    running = Decimal(0)
+    for seq, e in enumerate(live, start=1):
+        running += e.amount
+        values = _entry_values(e)
+        values.update(seq=str(seq), running=running)
+        rows.append(Row(_cells(form, values)))
+    rows.append(Row(_cells(form, {"amount": running}), bold=True, label="รวม"))
+    label = "รวมรับทั้งสิ้น" if kind == "receipt" else "รวมจ่ายทั้งสิ้น"
+    notes = [f"{label} {len(live)} รายการ เป็นเงิน {format_amount(running)} บาท ({_words(running)})"]
+    voided = len(of_kind) - len(live)
+    if voided:
+        notes.append(f"รายการที่ยกเลิกแล้ว {voided} รายการ ไม่รวมในสมุดนี้")
+    if not live:
+        notes.insert(0, "ไม่มีรายการในช่วงวันที่นี้")
+    return rows, notes
+
+
+def _fill_daily(
+    form: FormDef,
+    entries: Sequence[Entry],
+    date_from: date,
+    date_to: date,
+    opening: Decimal,
+) -> tuple[list[Row], list[str], str]:
+    live = [e for e in entries if not e.voided]
+    rows = [Row(_cells(form, {"balance": opening}), label="ยอดยกมา")]
+    balance = opening
+    total_in = total_out = Decimal(0)
+    day = date_from
+    while day <= date_to:
+        got = sum((e.amount for e in live if e.date == day and e.kind == "receipt"), Decimal(0))
+        paid = sum((e.amount for e in live if e.date == day and e.kind == "payment"), Decimal(0))
+        balance += got - paid
+        total_in += got
+        total_out += paid
+        values: dict[str, Cell] = {
+            "date": day,
+            "receipts": got,
+            "payments": paid,
+            "net": got - paid,
+            "balance": balance,
+        }
+        rows.append(Row(_cells(form, values)))
+        day += timedelta(days=1)
+    if date_to != date_from:
+        totals = {"receipts": total_in, "payments": total_out, "net": total_in - total_out}
+        rows.append(Row(_cells(form, totals), bold=True, label="รวม"))
+    notes = [f"ยอดยกมา {format_amount(opening)} บาท ยอดคงเหลือ {format_amount(balance)} บาท"]
+    voided = len(entries) - len(live)
+    if voided:
+        notes.append(f"รายการที่ยกเลิกแล้ว {voided} รายการ ไม่รวมในยอดข้างต้น")
+    intro = (
+        f"ยอดเงินคงเหลือตามบันทึก ณ สิ้นวันที่ {thai_date_long(date_to)} "
+        f"{format_amount(balance)} บาท ({_words(balance)})"
+    )
+    return rows, notes, intro
+
+
+def _fill_keyback(form: FormDef, entries: Sequence[Entry]) -> list[Row]:
+    todo = [e for e in entries if not e.voided and not e.keyed]
+    return [Row(_cells(form, _entry_values(e))) for e in todo]
+
+
+def _keyback_notes(entries: Sequence[Entry]) -> list[str]:
+    todo = [e for e in entries if not e.voided and not e.keyed]
+    notes = []
+    for kind, label in (("receipt", "รายการรับ"), ("payment", "รายการจ่าย")):
+        items = [e for e in todo if e.kind == kind]
+        total = sum((e.amount for e in items), Decimal(0))
+        notes.append(f"{label} {len(items)} รายการ รวม {format_amount(total)} บาท")
+    keyed = sum(1 for e in entries if e.keyed and not e.voided)
+    if keyed:
+        notes.append(f"คีย์แล้ว {keyed} รายการ (ไม่แสดงในใบงานนี้)")
+    if not todo:
+        notes.insert(0, "ไม่มีรายการที่ต้องคีย์ย้อนหลังในช่วงวันที่นี้")
+    notes.append("คีย์เรียงตามวันที่ ติ๊กช่อง คีย์แล้ว และจดเลขที่เอกสารใน e-LAAS ทุกรายการ")
+    return notes

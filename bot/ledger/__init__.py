@@ -1,0 +1,1 @@
+"""The cash ledger: entries, quick-entry grammar, ledger and directory, exports."""

@@ -1,0 +1,957 @@
+"""Quick-entry parser: one typed line such as ``รับ 1,500 ค่าขยะ เมื่อวาน`` to a ParsedEntry."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import NoReturn
+
+from bot.core.thaifmt import (
+    BE_OFFSET,
+    THAI_MONTHS_LONG,
+    THAI_MONTHS_SHORT,
+    amount_in_words,
+    be_year,
+    format_amount,
+    format_baht,
+    thai_date,
+)
+from bot.ledger.entries import (
+    KIND_TH,
+    MAX_AMOUNT,
+    METHOD_TH,
+    EntryError,
+    Kind,
+    Method,
+    NotAnEntry,
+    ParsedEntry,
+)
+
+__all__ = [
+    "EXAMPLE",
+    "EXAMPLE_PAYMENT",
+    "EXAMPLE_RECEIPT",
+    "PERIOD_EXAMPLE",
+    "QUESTION_RE",
+    "LineResult",
+    "describe",
+    "format_entry",
+    "format_example",
+    "looks_like_entry",
+    "parse_entries",
+    "parse_entry",
+    "parse_period",
+]
+
+EXAMPLE_RECEIPT = "รับ 1,500 ค่าขยะ เมื่อวาน"
+EXAMPLE_PAYMENT = "จ่าย 2,500 ค่าน้ำมันรถ เงินสด"
+EXAMPLE = EXAMPLE_RECEIPT
+
+CENT = Decimal("0.01")
+MAX_LINE = 300  # longer text is a chat message or a paste, never one quick entry
+_MAX_YEARS_FOR_2DIGIT_BE = 10  # "67" is BE 2567 when that is within 10 years of today's BE year
+
+# --------------------------------------------------------------------------- normalisation
+
+_TRANSLATE = str.maketrans(
+    {
+        **{chr(0x0E50 + i): str(i) for i in range(10)},  # Thai digits
+        **{chr(0xFF10 + i): str(i) for i in range(10)},  # full-width digits
+        "，": ",",
+        "／": "/",
+        "＋": "+",
+        "−": "-",
+        "–": "-",
+        "—": "-",
+        "\u00a0": " ",
+        "\u3000": " ",
+    }
+)
+_JUNK_RE = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff"
+    "\ufe0e\ufe0f\u200b-\u200d\u2060\ufeff\u20e3\U000e0000-\U000e007f]"
+)
+_SPACES_RE = re.compile(r"\s+")
+_BULLET_RE = re.compile(r"^(?:[-*•·▪►➤>]+|\d{1,2}[.)])\s*(?=รายรับ|รับ|รายจ่าย|จ่าย)")
+
+# --------------------------------------------------------------------------- kind word
+
+_KIND_RE = re.compile(
+    r"(?P<receipt>รายรับ|รับเงิน(?=[\s\d]|$|ค่า)|รับ)"
+    r"|(?P<payment>รายจ่าย|จ่ายเงิน(?=[\s\d]|$|ค่า)|จ่าย)"
+    r"|(?P<sym>[+-])"
+)
+# Words glued to the kind word that make an ordinary sentence, not an entry ("รับทราบ").
+_STOP_RE = re.compile(r"ทราบ|รอง|ประทาน|ผิดชอบ|สมัคร|ฟัง|มือ|รู้|ปาก|ไม่|ไหว|รายรับ|รายจ่าย")
+_PARTICLES = r"(?:ครับ|คับ|ค่ะ|คะ|จ้า|จ้ะ|นะ|ฮะ|อะ)*"
+_QUESTION_RE = re.compile(
+    r"[?？]|ยังไง|อย่างไร|ทำไง|ทำไม|เท่าไร|เท่าไหร่|เมื่อไร|เมื่อไหร่"
+    r"|กี่(?:บาท|วัน|เดือน|ปี|ครั้ง|คน|ใบ|รายการ|โมง)|หรือเปล่า|รึเปล่า"
+    r"|ได้ไหม|ได้มั้ย|ได้มั๊ย|ได้หรือไม่|ได้ป่ะ|ต้องทำ|ขั้นตอน"
+    rf"|(?:(?<!ผ้า)ไหม|มั้ย|มั๊ย|ป่ะ|ไง|หรือยัง|หรือไม่|อะไร|ไหน)\s*{_PARTICLES}\s*$"
+)
+QUESTION_RE = _QUESTION_RE  # the engine asks before taking a question as a step's input
+
+# --------------------------------------------------------------------------- Thai number words
+
+_DIGIT_WORDS: dict[str, int] = {
+    "ศูนย์": 0, "หนึ่ง": 1, "เอ็ด": 1, "สอง": 2, "ยี่": 2, "สาม": 3, "สี่": 4,
+    "ห้า": 5, "หก": 6, "เจ็ด": 7, "แปด": 8, "เก้า": 9,
+}  # fmt: skip
+_MULTS: dict[str, int] = {
+    "สิบ": 10, "ร้อย": 100, "พัน": 1_000, "หมื่น": 10_000, "แสน": 100_000, "ล้าน": 1_000_000,
+}  # fmt: skip
+_MILLION = 1_000_000
+_W = "|".join(sorted([*_DIGIT_WORDS, *_MULTS], key=len, reverse=True))
+_M = "|".join(_MULTS)
+_WTOK_RE = re.compile(rf"\d+(?:\.\d+)?|{_W}")
+_ITEM = rf"(?:\d+(?:\.\d+)?\s?(?:{_M})|(?:{_W}))"
+_CHAIN = rf"{_ITEM}(?:\s?{_ITEM})*(?:\d+(?![\d.,]))?"
+_CHAIN_END = r"(?=\s|$|บาท|บ\.|สตางค์|สต\.|ถ้วน|ค่า|[^\u0e00-\u0e7f])"
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?"
+_NUM_END = r"(?!\d|[.,]\d|[A-Za-z]|/\d|-\d)"
+_SATANG = r"(?:สตางค์|สต\.)"
+_AMOUNT_RE = re.compile(
+    r"(?<![\d,./A-Za-z])(?<!\d-)"
+    r"(?:(?<!\S)(?P<neg>-))?"
+    r"(?:฿\s?)?"
+    rf"(?:(?P<words>{_CHAIN}){_CHAIN_END}|(?P<num>{_NUM}){_NUM_END})"
+    rf"(?:(?P<csat>\s?{_SATANG})"
+    r"|(?P<unit>\s?(?:บาท|บ\.|฿)|\.-|-(?!\d))(?P<thuan>\s?ถ้วน)?"
+    rf"(?:\s?(?P<sat>\d{{1,3}}|(?:{_W})+)\s?{_SATANG})?)?"
+)
+# A number right after these words is not the amount ("หมู่ 3", "ปี 2567", "กข 1234").
+_NOT_AMOUNT_BEFORE_RE = re.compile(
+    r"(?:หมู่(?:ที่)?|ม\.|ซอย|ซ\.|ห้อง(?:ที่)?|ทะเบียน|งวด(?:ที่)?|ครั้งที่|ข้อ(?:ที่)?|รุ่น(?:ที่)?"
+    r"|ปี(?:งบประมาณ|งบ)?|พ\.ศ\.|ค\.ศ\.|ชั้น(?:ที่)?|เลขที่|คันที่|ลำดับที่|โทร\.?|หน้า"
+    r"|(?:^|(?<=\s))\d?[ก-ฮ]{2})\s?$"
+)
+_AMOUNT_LEAD_RE = re.compile(r"(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รวม(?:เป็นเงิน)?)\s?$")
+_SYM_AMOUNT_RE = re.compile(rf"\s?(?:[\d฿]|(?:{_W})|ค่า)")  # "+ 1500", "+ สองพันบาท", "+ค่า"
+# After a spaced kind word and no number, these make a chat line, not an entry ("รับ แจ้งเตือน").
+_CHAT_AFTER_KIND_RE = re.compile(r"แจ้ง|แล้ว|ได้|ครับ|ค่ะ|คะ|จ้า|นะ|ก่อน|เลย|ด้วย|หน่อย|ทราบ")
+_TRIES_RE = re.compile(rf"\d|บาท|สตางค์|^[\s:=\-]*(?:{_W})+(?=\s|$)")
+_DIGIT_TOKEN_RE = re.compile(r"\S*\d\S*")
+_HAS_DIGIT_RE = re.compile(r"\d")
+_SEPARATORS = " \t,;:|=>·•-"
+_AMOUNT_HINT = "(พิมพ์เป็นตัวเลข เช่น 1,500 หรือ 1500.50)"
+
+# --------------------------------------------------------------------------- dates
+
+
+_COLLOQUIAL_MONTHS = (
+    "มกรา", "กุมภา", "มีนา", "เมษา", "พฤษภา", "มิถุนา",
+    "กรกฎา", "สิงหา", "กันยา", "ตุลา", "พฤศจิกา", "ธันวา",
+)  # fmt: skip
+# Month spelling with dots and spaces removed -> month number.
+_MONTH_NO: dict[str, int] = {
+    form.replace(".", ""): i + 1
+    for i in range(12)
+    for form in (THAI_MONTHS_LONG[i], _COLLOQUIAL_MONTHS[i], THAI_MONTHS_SHORT[i])
+}
+
+
+def _month_pattern() -> str:
+    forms = [*THAI_MONTHS_LONG, *_COLLOQUIAL_MONTHS]
+    for short in THAI_MONTHS_SHORT:
+        parts = [p for p in short.split(".") if p]
+        forms.append(r"(?:\.\s?)?".join(parts) + r"\.?")
+    forms.sort(key=len, reverse=True)
+    return "|".join(forms)
+
+
+_MONTHS = _month_pattern()
+_DATE_PREFIX = r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)?"
+_NUM_DATE_RE = re.compile(
+    rf"{_DATE_PREFIX}(?<![\d,./\-])(?P<d>\d{{1,2}})(?P<s>[/.\-])(?P<m>\d{{1,2}})(?P=s)"
+    r"(?P<y>\d{4}|\d{2})(?!\d|[/.\-]\d)"
+)
+_MONTH_DATE_RE = re.compile(
+    rf"{_DATE_PREFIX}(?<![\d,.])(?P<d>\d{{1,2}})\s?(?P<mon>{_MONTHS})(?![ก-ฮ])"
+    r"(?:\s?(?:(?P<era>พ\.?\s?ศ\.?|ค\.?\s?ศ\.?)\s?)?(?P<y>\d{4}|\d{2})"
+    r"(?!\d|[,.]\d|\s?(?:บาท|บ\.|สตางค์|สต\.)|\.-))?"
+)
+_DAY_MONTH_RE = re.compile(
+    r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?P<s>[/.\-])(?P<m>\d{1,2})"
+    r"(?!\d|[/.\-]\d)"
+)
+# A bare "10/7" (day/month, no year): only when both parts can be a day and a month.
+_BARE_DAY_MONTH_RE = re.compile(
+    r"(?<![\d,./\-A-Za-z\ue000])(?P<d>0?[1-9]|[12]\d|3[01])/(?P<m>0?[1-9]|1[0-2])"
+    r"(?![\d/.,\-]|\s?(?:บาท|บ\.|สตางค์|สต\.|ถัง|ลิตร|ชั่วโมง|ชม\.|คน|ชิ้น|กก\.|กิโล|โหล|แผ่น"
+    r"|ก้อน|ห่อ|กล่อง|ขวด|ถุง|ชุด|อัน|ตัว|เท่า|ส่วน|ไร่|งาน|ตร\.|เมตร|ม\.|หน่วย|รอบ|ครั้ง))"
+)  # "1/2 ถัง" is half a tank, not 1 February
+_DAY_ONLY_RE = re.compile(r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?![\d/.,\-])")
+_RELATIVE_RE = re.compile(r"(?:ลง)?(?P<w>เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้)")
+
+# Periods for summaries and exports ("ก.ค. 2567", "เดือนนี้", "1/7/2567 - 15/7/2567").
+PERIOD_EXAMPLE = "ตัวอย่าง: เมื่อวาน · 9/7/2567 · ก.ค. 2567 · เดือนนี้ · 1/7/2567 - 15/7/2567"
+_PERIOD_LEAD_RE = re.compile(r"^(?:ช่วง|ตั้งแต่|ของ|ระหว่าง)\s?(?:วันที่\s?)?")
+_PERIOD_SPLIT_RE = re.compile(r"\s?(?:ถึง|จนถึง|to|~|–|—)\s?|\s-\s|-")
+_MONTH_PERIOD_RE = re.compile(
+    rf"(?:เดือน\s?)?(?P<mon>{_MONTHS})(?![ก-ฮ])"
+    r"(?:\s?(?:(?P<era>พ\.?\s?ศ\.?|ค\.?\s?ศ\.?)\s?)?(?P<y>\d{4}|\d{2}))?"
+    r"|(?:เดือน\s?)?(?P<m>\d{1,2})/(?P<y2>\d{4})"
+)
+_YEAR_PERIOD_RE = re.compile(
+    r"(?P<fy>ปีงบ(?:ประมาณ)?|งบ(?:ประมาณ)?\s?ปี)?\s?(?:ปี\s?)?(?:พ\.?\s?ศ\.?\s?)?(?P<y>\d{4})"
+)
+_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NAMED_PERIODS = (
+    "วันนี้", "เมื่อวาน", "เมื่อวานนี้", "เมื่อวานซืน", "สัปดาห์นี้", "อาทิตย์นี้",
+    "สัปดาห์ที่แล้ว", "อาทิตย์ที่แล้ว", "สัปดาห์ก่อน", "อาทิตย์ก่อน", "เดือนนี้",
+    "เดือนที่แล้ว", "เดือนก่อน", "ปีนี้", "ปีที่แล้ว", "ปีงบนี้", "ปีงบประมาณนี้",
+)  # fmt: skip
+
+# --------------------------------------------------------------------------- doc numbers, methods
+
+_DOC_TOK = r"(?:[ก-ฮ]{1,4}\.?\s?|[A-Za-z]{1,4}-?)?\d+(?:[/.\-]\d+)*(?![\d/])"
+_DOC_RE = re.compile(
+    r"(?:ใบเสร็จ(?:รับเงิน)?\s?)?เล่ม(?:ที่)?\s?(?P<book>\d+)\s?(?:/|,|เลขที่|เลข)\s?"
+    r"(?P<bno>\d+)(?![\d/])"
+    r"|(?:เลขที่ใบเสร็จ(?:รับเงิน)?|ใบเสร็จ(?:รับเงิน)?(?:\s?เลขที่)?|เลขที่(?:เอกสาร|ใบสำคัญ)?"
+    r"|[ฎฏ]ีกา(?:\s?(?:เลขที่|ที่))?|ใบสำคัญ(?:จ่าย|รับ)?(?:\s?(?:เลขที่|ที่))?|(?i:no)\.|#)"
+    rf"\s?:?\s?(?P<no>{_DOC_TOK})"
+)
+_VIA = r"(?:(?:ชำระ|จ่าย|รับ)?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน)\s?)"
+_CHEQUE = r"(?:เช็[คก]|(?i:cheque|chq))"
+_CHEQUE_NO_RE = re.compile(
+    rf"{_VIA}?{_CHEQUE}\s?(?:เลขที่|เลข|(?i:no)\.?|#)\s?:?\s?(?P<no>\d{{4,12}})(?![\d,./])"
+)
+_CHEQUE_BARE_NO_RE = re.compile(rf"{_CHEQUE}\s?(?P<no>\d{{6,12}})(?![\d,.\-]|\s?(?:บาท|บ\.|฿))")
+_METHOD_RE = re.compile(
+    rf"(?:{_VIA}|(?<![\u0e01-\u0e4e]))"
+    r"(?:(?P<cheque>เช็[คก](?!อัพ|อิน|สุขภาพ|ระบบ|ยอด|ข้อมูล|ลิสต์)|(?i:cheque|chq))"
+    r"|(?P<transfer>โอน(?:เงิน)?(?!ย้าย|กรรมสิทธิ์|สิทธิ|สาย)"
+    r"(?:\s?(?:ผ่านธนาคาร|ผ่านบัญชี|เข้าบัญชี|ผ่านแอป))?|พร้อมเพย์|(?i:promptpay|transfer)))"
+    rf"|{_VIA}?(?P<cash>เงินสด(?!ย่อย))"
+)
+
+# --------------------------------------------------------------------------- description
+
+_DESC_LEAD_RE = re.compile(
+    r"^(?:[\s,;:|=>·•.\-]+|(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รายการ)\s?:?)+"
+)
+_DESC_TAIL_RE = re.compile(
+    r"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|ครับ|คับ|ค่ะ|คะ|จ้า|จ้ะ|นะ|ฮะ)+$"
+)
+_STRAY_PUNCT_RE = re.compile(r"\(\s*\)|\[\s*\]|(?<!\S)[.,;:!~=|\-]+(?!\S)")
+_LETTER_RE = re.compile(r"[A-Za-z\u0e01-\u0e2e]")
+_PROTECT = "\ue000"
+
+
+# =========================================================================== public API
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """The outcome of one non-empty line of a multi-line paste."""
+
+    line_no: int
+    text: str
+    result: ParsedEntry | EntryError | NotAnEntry
+
+    @property
+    def entry(self) -> ParsedEntry | None:
+        """The parsed entry, or None when the line was refused or is not an entry."""
+        return self.result if isinstance(self.result, ParsedEntry) else None
+
+    @property
+    def error(self) -> EntryError | None:
+        """The refusal (Thai message in ``str(error)``), or None."""
+        return self.result if isinstance(self.result, EntryError) else None
+
+
+def format_example(kind: Kind | None = None) -> str:
+    """The ``ตัวอย่าง: ...`` line shown with every refusal.
+
+    Args:
+        kind: ``"payment"`` for a payment example; anything else gives the receipt example.
+
+    Returns:
+        For example ``"ตัวอย่าง: รับ 1,500 ค่าขยะ เมื่อวาน"``.
+    """
+    return f"ตัวอย่าง: {EXAMPLE_PAYMENT if kind == 'payment' else EXAMPLE_RECEIPT}"
+
+
+def looks_like_entry(text: str) -> bool:
+    """Cheap check (regex only): would :func:`parse_entry` treat the text as an entry attempt?
+
+    True exactly when :func:`parse_entry` would not raise :class:`NotAnEntry` (it may still
+    raise :class:`EntryError` for a malformed entry).
+    """
+    return _prepare(_normalise(text)) is not None
+
+
+def parse_entry(text: str, today: date) -> ParsedEntry:
+    """Parse one quick-entry line typed by a clerk.
+
+    Grammar: a kind word first (``รับ``/``รับเงิน``/``รายรับ``/``+`` or ``จ่าย``/``จ่ายเงิน``/
+    ``รายจ่าย``/``-``), then in any order an amount, a description and optional date, document
+    number and payment method. Thai digits, thousands commas, ``บาท``/``บ.``/``.-``,
+    ``สตางค์`` and Thai number words are accepted.
+
+    Amount: the number directly after the kind word; otherwise the first number marked with
+    ``บาท``/``บ.``/``.-``/``สตางค์``; otherwise the first number. Other numbers stay in the
+    description, except numbers after ``หมู่``/``ปี``/``ซอย``/a plate prefix such as ``กข``,
+    which are never the amount. Number words with a bare trailing digit (``สองพันห้าบาท``: 2,005
+    or 2,500?) are refused as ambiguous unless written formally with ``ถ้วน`` or สตางค์.
+
+    Date: ``วันนี้``/``เมื่อวาน``/``เมื่อวานซืน``, ``d/m/y`` (also ``-`` or ``.``), ``9 ก.ค. 67``,
+    ``9 กรกฎาคม 2567``; without a year (``9 ก.ค.``, ``15/7``, ``วันที่ 15/7``) the most recent
+    such day that is not in the future (``ParsedEntry.year_assumed`` is set so the echo can name
+    the year); ``วันที่ 15`` (this month, or last month). A bare ``3/2`` after ``หมู่``/``ห้อง``
+    and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
+    A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
+    Buddhist era when 25yy is within 10 years of today's BE year, otherwise 20yy CE.
+
+    Document number (``doc_no``): the number text after ``เลขที่``, ``เลขที่ใบเสร็จ``,
+    ``ใบเสร็จ``, ``ฎีกา``/``ฏีกา``, ``ใบสำคัญ``, ``No.`` or ``#``, kept as typed (slashes,
+    leading zeros): ``ฎีกา 45/2567`` -> ``"45/2567"``; ``เล่มที่ 3 เลขที่ 45`` -> ``"3/45"``.
+    The first one wins; further ones stay in the description. A cheque number
+    (``เช็คเลขที่ 1234567``, or ``เช็ค 1234567`` when the amount is elsewhere) becomes the
+    ``doc_no`` when there is none, else it is kept in the description as ``เช็คเลขที่ ...``.
+
+    Method: ``เงินสด`` -> cash; ``เช็ค``/``เช็ก``/``cheque`` -> cheque; ``โอน``/``โอนเงิน``/
+    ``transfer``/``พร้อมเพย์`` -> transfer. Date, method and document words are removed from
+    the description; emoji are dropped and Thai digits become Arabic digits everywhere
+    (also in ``doc_no``).
+
+    Two numbers side by side where the amount goes (``รับ 1500 200 ค่าขยะ``) are refused as
+    ambiguous.
+
+    Not an entry: no kind word at the start, a question (``?``, ``ยังไง``, ``ไหม`` ...), a kind
+    word glued into another word (``รับทราบ``, ``รับรอง``), ``+``/``-`` not followed by a number,
+    a number word or ``ค่า``, a kind word glued to text without a number (``จ่ายเช็ค``), or
+    text longer than ``MAX_LINE`` characters. A spaced kind word or one before ``ค่า…`` with no
+    amount (``รับ ค่าขยะ``, ``จ่ายค่าไฟ``) *is* an entry attempt: EntryError says what is
+    missing.
+
+    Args:
+        text: The line as typed.
+        today: The clerk's current date (entries may not be dated after it).
+
+    Returns:
+        The validated entry.
+
+    Raises:
+        NotAnEntry: The text is not meant as an entry (see above).
+        EntryError: Meant as an entry but malformed; ``str(e)`` is a short Thai message that
+            ends with a ``ตัวอย่าง: ...`` line.
+    """
+    prepared = _prepare(_normalise(text))
+    if prepared is None:
+        raise NotAnEntry(text)
+    kind, rest = prepared
+    return _Parser(kind, rest, today).parse()
+
+
+def parse_entries(text: str, today: date) -> list[LineResult]:
+    """Parse a multi-line paste; every non-empty line is parsed on its own.
+
+    Args:
+        text: One or more lines.
+        today: The clerk's current date.
+
+    Returns:
+        One :class:`LineResult` per non-empty line (``line_no`` counts all lines, from 1),
+        holding a ParsedEntry, an EntryError or a NotAnEntry.
+    """
+    results: list[LineResult] = []
+    for no, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        result: ParsedEntry | EntryError | NotAnEntry
+        try:
+            result = parse_entry(line, today)
+        except (EntryError, NotAnEntry) as exc:
+            result = exc
+        results.append(LineResult(no, line, result))
+    return results
+
+
+def describe(entry: ParsedEntry) -> str:
+    """One-line Thai confirmation of a parsed entry.
+
+    Example: ``รับ 1,500.00 บาท (หนึ่งพันห้าร้อยบาทถ้วน) ค่าขยะ · 15 ก.ค. 2567 · เงินสด ·
+    เลขที่ 12/345``.
+    """
+    parts = [
+        f"{KIND_TH[entry.kind]} {format_baht(entry.amount)} "
+        f"({amount_in_words(entry.amount)}) {entry.description}",
+        thai_date(entry.date),
+    ]
+    if entry.method:
+        parts.append(METHOD_TH[entry.method])
+    if entry.doc_no:
+        parts.append(f"เลขที่ {entry.doc_no}")
+    return " · ".join(parts)
+
+
+def format_entry(entry: ParsedEntry) -> str:
+    """The canonical quick-entry line for an entry; :func:`parse_entry` reads it back.
+
+    Example: ``รับ 1,500.00 ค่าขยะ 15/7/2567 เงินสด เลขที่ 12/345``.
+    """
+    d = entry.date
+    parts = [
+        KIND_TH[entry.kind],
+        format_amount(entry.amount),
+        entry.description,
+        f"{d.day}/{d.month}/{be_year(d)}",
+    ]
+    if entry.method:
+        parts.append(METHOD_TH[entry.method])
+    if entry.doc_no:
+        parts.append(f"เลขที่ {entry.doc_no}")
+    return " ".join(parts)
+
+
+def parse_period(text: str, today: date) -> tuple[date, date]:
+    """Read a period for summaries and exports; both ends are inclusive.
+
+    Accepted: any single date that :func:`parse_entry` accepts (one day); a range of two dates
+    joined by ``-``, ``ถึง`` or ``–``; a month (``ก.ค. 2567``, ``กรกฎาคม 67``, ``7/2567``, or
+    ``ก.ค.`` = the latest such month not after today); ``วันนี้``, ``เมื่อวาน``,
+    ``สัปดาห์นี้``/``สัปดาห์ที่แล้ว`` (Monday to Sunday), ``เดือนนี้``/``เดือนที่แล้ว``,
+    ``ปีนี้``/``ปีที่แล้ว``, ``ปี 2567`` (calendar year, BE or CE), ``ปีงบ 2567`` and
+    ``ปีงบนี้`` (Thai fiscal year 1 Oct - 30 Sep), ``7 วัน`` (the last 7 days), ISO dates.
+    Empty text means today.
+
+    Args:
+        text: The period as typed.
+        today: The clerk's current date.
+
+    Returns:
+        ``(first_day, last_day)`` with ``first_day <= last_day`` (ends typed in reverse order
+        are swapped).
+
+    Raises:
+        EntryError: The period cannot be read; the Thai message ends with an example line.
+    """
+    text = _normalise(text)
+    text = _PERIOD_LEAD_RE.sub("", text).strip()
+    if not text:
+        return today, today
+    found = _period_one(text, today)
+    if found is None:
+        for m in _PERIOD_SPLIT_RE.finditer(text):
+            left = _period_one(text[: m.start()].strip(), today)
+            right = _period_one(text[m.end() :].strip(), today) if left else None
+            if left and right:
+                found = (min(left[0], right[0]), max(left[1], right[1]))
+                break
+    if found is None:
+        raise EntryError(f"อ่านช่วงวันที่ “{text}” ไม่ได้\n{PERIOD_EXAMPLE}")
+    return found
+
+
+# =========================================================================== internals
+
+
+def _normalise(text: str) -> str:
+    text = _JUNK_RE.sub(" ", text.translate(_TRANSLATE)).replace("\u0e4d\u0e32", "\u0e33")
+    return _SPACES_RE.sub(" ", text).strip()
+
+
+def _prepare(text: str) -> tuple[Kind, str] | None:
+    """The kind and the text after the kind word, or None when this is not an entry attempt."""
+    if len(text) > MAX_LINE:
+        return None
+    text = _BULLET_RE.sub("", text)
+    m = _KIND_RE.match(text)
+    if m is None:
+        return None
+    rest = text[m.end() :]
+    if m["sym"]:
+        if not _SYM_AMOUNT_RE.match(rest):
+            return None
+        kind: Kind = "receipt" if m["sym"] == "+" else "payment"
+    else:
+        kind = "receipt" if m["receipt"] else "payment"
+        if _STOP_RE.match(rest):
+            return None
+    if _QUESTION_RE.search(rest):
+        return None
+    # "รับ ค่าขยะ", "จ่ายค่าไฟ": the kind word on its own or before "ค่า…" is an entry missing
+    # its amount (the clerk gets the parser's message); "จ่ายเช็ค", "+ สมาชิกใหม่" are not.
+    if not _TRIES_RE.search(rest):
+        bare = rest.lstrip()
+        if not (bare.startswith("ค่า") or (rest[:1].isspace() and not m["sym"])):
+            return None
+        if _STOP_RE.match(bare) or _CHAT_AFTER_KIND_RE.match(bare):
+            return None
+    return kind, rest
+
+
+class _Bad(Exception):
+    """Internal: a number-word sequence that is not a number."""
+
+
+class _Ambiguous(Exception):
+    """Internal: a number-word sequence with two plausible readings (พันห้า)."""
+
+
+def _words_value(text: str, formal: bool) -> Decimal:
+    """Value of Thai number words, possibly mixed with digits (``2หมื่น5พัน``, ``1.5 ล้าน``)."""
+    tokens = _WTOK_RE.findall(text)
+    total = Decimal(0)
+    group = Decimal(0)
+    pending: Decimal | None = None
+    pending_tok = ""
+    group_last = _MILLION * 10  # last multiplier in the current group (must decrease)
+    last_mult = 0  # last multiplier seen at all
+    for i, tok in enumerate(tokens):
+        mult = _MULTS.get(tok)
+        if mult is None:
+            if pending is not None:
+                raise _Bad
+            if tok == "ยี่" and (i + 1 >= len(tokens) or tokens[i + 1] != "สิบ"):
+                raise _Bad
+            pending = Decimal(_DIGIT_WORDS[tok]) if tok in _DIGIT_WORDS else Decimal(tok)
+            pending_tok = tok
+            continue
+        if mult == _MILLION:
+            g = group + (pending if pending is not None else 0)
+            total = (total + (g if g or total else Decimal(1))) * mult
+            group, pending, group_last = Decimal(0), None, _MILLION * 10
+        else:
+            if mult >= group_last:
+                raise _Bad
+            group += (pending if pending is not None else 1) * mult
+            pending, group_last = None, mult
+        last_mult = mult
+    if pending is not None:
+        if last_mult and pending >= min(group_last, last_mult):
+            raise _Bad  # "ห้าร้อย1500"
+        single = pending < 10 and pending == pending.to_integral_value()
+        if last_mult >= 100 and single and pending_tok != "เอ็ด" and not formal:
+            raise _Ambiguous
+        group += pending
+    return total + group
+
+
+def _resolve_year(year: str, today: date, era: str | None = None) -> int:
+    """Christian-era year for a typed 2- or 4-digit year (see :func:`parse_entry`)."""
+    y = int(year)
+    if era:
+        be = era.startswith("พ")
+        if len(year) == 2:
+            return 2500 + y - BE_OFFSET if be else 2000 + y
+        return y - BE_OFFSET if be else y
+    if len(year) == 4:
+        return y - BE_OFFSET if y > 2400 else y
+    be_candidate = 2500 + y
+    if abs(be_candidate - be_year(today)) <= _MAX_YEARS_FOR_2DIGIT_BE:
+        return be_candidate - BE_OFFSET
+    return 2000 + y
+
+
+def _plausible_year(year: str) -> bool:
+    if len(year) == 2:
+        return True
+    y = int(year)
+    return 1900 <= y <= 2200 or 2443 <= y <= 2743
+
+
+def _month_span(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    return first, nxt - timedelta(days=1)
+
+
+def _named_period(word: str, today: date) -> tuple[date, date] | None:
+    monday = today - timedelta(days=today.weekday())
+    fy_start = date(today.year - (0 if today.month >= 10 else 1), 10, 1)
+    month_start = today.replace(day=1)
+    spans: dict[str, tuple[date, date]] = {
+        "สัปดาห์นี้": (monday, monday + timedelta(days=6)),
+        "สัปดาห์ที่แล้ว": (monday - timedelta(days=7), monday - timedelta(days=1)),
+        "สัปดาห์ก่อน": (monday - timedelta(days=7), monday - timedelta(days=1)),
+        "เดือนนี้": _month_span(today.year, today.month),
+        "เดือนที่แล้ว": _month_span(
+            (month_start - timedelta(days=1)).year, (month_start - timedelta(days=1)).month
+        ),
+        "ปีนี้": (date(today.year, 1, 1), date(today.year, 12, 31)),
+        "ปีที่แล้ว": (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        "ปีงบนี้": (fy_start, date(fy_start.year + 1, 9, 30)),
+    }
+    word = word.replace("อาทิตย์", "สัปดาห์").replace("ปีงบประมาณ", "ปีงบ")
+    word = word.replace("เดือนก่อน", "เดือนที่แล้ว")
+    return spans.get(word)
+
+
+def _period_one(text: str, today: date) -> tuple[date, date] | None:
+    """A period written without a range separator, or None."""
+    if not text:
+        return None
+    if text in _NAMED_PERIODS:
+        named = _named_period(text, today)
+        if named:
+            return named
+    if m := re.fullmatch(r"(\d{1,3})\s?วัน(?:ล่าสุด|ที่ผ่านมา|หลังสุด)?", text):
+        days = int(m[1])
+        if days >= 1:
+            return today - timedelta(days=days - 1), today
+    if _ISO_DATE_RE.fullmatch(text):
+        try:
+            d = date.fromisoformat(text)
+        except ValueError:
+            raise EntryError(f"ไม่มีวันที่ “{text}” ในปฏิทิน\n{PERIOD_EXAMPLE}") from None
+        return d, d
+    if m := _MONTH_PERIOD_RE.fullmatch(text):
+        if m["m"]:
+            month, year = int(m["m"]), _resolve_year(m["y2"], today)
+        else:
+            month = _MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
+            if m["y"]:
+                year = _resolve_year(m["y"], today, m["era"])
+            else:
+                year = today.year if month <= today.month else today.year - 1
+        if not 1 <= month <= 12 or year < 1900:
+            raise EntryError(f"ไม่มีเดือน “{text}” ในปฏิทิน\n{PERIOD_EXAMPLE}")
+        return _month_span(year, month)
+    if m := _YEAR_PERIOD_RE.fullmatch(text):
+        year = _resolve_year(m["y"], today)
+        if m["fy"]:
+            return date(year - 1, 10, 1), date(year, 9, 30)
+        if text.startswith("ปี") or "ศ" in text:
+            return date(year, 1, 1), date(year, 12, 31)
+    parser = _Parser("receipt", text, today)
+    try:
+        parser.take_dates()
+    except EntryError as exc:
+        problem = str(exc).split("\n", 1)[0]
+        raise EntryError(f"{problem}\n{PERIOD_EXAMPLE}") from None
+    if len(set(parser.dates)) == 1 and not parser.rest.strip(_SEPARATORS):
+        return parser.dates[0], parser.dates[0]
+    return None
+
+
+class _Parser:
+    """One entry's parse state: the text after the kind word, blanked as parts are taken."""
+
+    def __init__(self, kind: Kind, rest: str, today: date) -> None:
+        self.kind = kind
+        self.rest = rest
+        self.today = today
+        self.protected: list[tuple[int, str]] = []
+        self.dates: list[date] = []
+        self.methods: list[Method] = []
+        self.doc_no: str | None = None
+        self.cheque_no: str | None = None
+        self.bare_cheque: tuple[int, int, str] | None = None
+        self.echoes: list[re.Match[str]] = []  # one amount in figures and again in words
+        self.year_assumed = False
+
+    # ---------------------------------------------------------------- helpers
+
+    def fail(self, problem: str, example: str | None = None) -> EntryError:
+        hint = f"ตัวอย่าง: {example}" if example else format_example(self.kind)
+        return EntryError(f"{problem}\n{hint}")
+
+    def date_example(self) -> str:
+        t = self.today
+        word = KIND_TH[self.kind]
+        what = "2,500 ค่าน้ำมันรถ" if self.kind == "payment" else "1,500 ค่าขยะ"
+        return f"{word} {what} {t.day}/{t.month}/{be_year(t)}"
+
+    def blank(self, start: int, end: int, char: str = " ") -> None:
+        self.rest = self.rest[:start] + char * (end - start) + self.rest[end:]
+
+    def protect(self, start: int, end: int) -> None:
+        self.protected.append((start, self.rest[start:end]))
+        self.blank(start, end, _PROTECT)
+
+    # ---------------------------------------------------------------- pipeline
+
+    def parse(self) -> ParsedEntry:
+        self.take_cheque_no()
+        self.take_doc_nos()
+        self.take_dates()
+        self.take_methods()
+        amount = self.take_amount()
+        entry_date = self.resolve_date()
+        method = self.resolve_method()
+        description = self.description()
+        doc_no = self.doc_no
+        if self.cheque_no:
+            if doc_no is None:
+                doc_no = self.cheque_no
+            else:
+                description = f"{description} เช็คเลขที่ {self.cheque_no}".strip()
+        if not _LETTER_RE.search(description):
+            word = KIND_TH[self.kind]
+            raise self.fail(f"{word} {format_baht(amount)} เป็นค่าอะไรคะ ใส่ชื่อรายการต่อท้ายด้วย",
+                            f"{word} {format_amount(amount).removesuffix('.00')} "
+                            f"{'ค่าน้ำมันรถ' if self.kind == 'payment' else 'ค่าขยะ'}")
+        return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
+                           year_assumed=self.year_assumed)
+
+    def take_cheque_no(self) -> None:
+        m = _CHEQUE_NO_RE.search(self.rest)
+        if m:
+            self.cheque_no = m["no"]
+            self.methods.append("cheque")
+            self.blank(*m.span())
+            return
+        bare = _CHEQUE_BARE_NO_RE.search(self.rest)
+        if bare:  # "เช็ค 1234567": a cheque number only if the amount is elsewhere
+            self.bare_cheque = (*bare.span("no"), bare["no"])
+
+    def take_doc_nos(self) -> None:
+        for m in _DOC_RE.finditer(self.rest):
+            if self.doc_no is None:
+                self.doc_no = f"{m['book']}/{m['bno']}" if m["book"] else m["no"]
+                self.blank(*m.span())
+            else:
+                self.protect(*m.span())
+
+    def take_dates(self) -> None:
+        for m in _NUM_DATE_RE.finditer(self.rest):
+            y = _resolve_year(m["y"], self.today)
+            self.add_date(y, int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
+            self.blank(*m.span())
+        for m in _MONTH_DATE_RE.finditer(self.rest):
+            month = _MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
+            end = m.end()
+            typed = self.rest[m.start("d") : end]
+            if m["y"] and _plausible_year(m["y"]):
+                y = _resolve_year(m["y"], self.today, m["era"])
+                self.add_date(y, month, int(m["d"]), typed)
+            else:
+                end = m.end("mon")
+                self.add_yearless(month, int(m["d"]), self.rest[m.start("d") : end])
+            self.blank(m.start(), end)
+        for m in _DAY_MONTH_RE.finditer(self.rest):
+            self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
+            self.blank(*m.span())
+        for m in _BARE_DAY_MONTH_RE.finditer(self.rest):
+            if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
+                continue  # "หมู่ 3/2", "ห้อง 4/1": an address, not a date
+            self.add_yearless(int(m["m"]), int(m["d"]), m.group())
+            self.blank(*m.span())
+        for m in _DAY_ONLY_RE.finditer(self.rest):
+            self.add_day_only(int(m["d"]), m.group().strip())
+            self.blank(*m.span())
+        for m in _RELATIVE_RE.finditer(self.rest):
+            back = {"วันนี้": 0, "เมื่อวานซืน": 2}.get(m["w"], 1)
+            self.dates.append(self.today - timedelta(days=back))
+            self.blank(*m.span())
+
+    def make_date(self, y: int, mo: int, d: int, typed: str) -> date:
+        try:
+            if y < 1900:
+                raise ValueError
+            return date(y, mo, d)
+        except ValueError:
+            raise self.fail(f"ไม่มีวันที่ “{typed}” ในปฏิทิน", self.date_example()) from None
+
+    def add_date(self, y: int, mo: int, d: int, typed: str) -> None:
+        self.dates.append(self.make_date(y, mo, d, typed))
+
+    def add_yearless(self, mo: int, d: int, typed: str) -> None:
+        """The most recent such day that is not in the future."""
+        self.year_assumed = True
+        y = self.today.year
+        if (mo, d) > (self.today.month, self.today.day):
+            y -= 1
+        self.dates.append(self.make_date(y, mo, d, typed))
+
+    def add_day_only(self, d: int, typed: str) -> None:
+        y, mo = self.today.year, self.today.month
+        if d > self.today.day:
+            y, mo = (y, mo - 1) if mo > 1 else (y - 1, 12)
+        self.dates.append(self.make_date(y, mo, d, typed))
+
+    def take_methods(self) -> None:
+        for m in _METHOD_RE.finditer(self.rest):
+            method: Method = "cash" if m["cash"] else "cheque" if m["cheque"] else "transfer"
+            self.methods.append(method)
+            self.blank(*m.span())
+
+    def take_amount(self) -> Decimal:
+        if (
+            self.bare_cheque is not None
+            and self.rest[self.bare_cheque[0] : self.bare_cheque[1]] == self.bare_cheque[2]
+        ):
+            saved = self.rest
+            start, end, self.cheque_no = self.bare_cheque
+            self.blank(start, end)
+            found = self.find_amount()
+            if found is None:  # the number after เช็ค is the amount after all
+                self.cheque_no = None
+                self.rest = saved
+            else:
+                return self.use_amount(found)
+        found = self.find_amount()
+        if found is None:
+            self.fail_no_amount()
+        self.refuse_two_numbers(found)
+        return self.use_amount(found)
+
+    def refuse_two_numbers(self, found: re.Match[str]) -> None:
+        """``รับ 1500 200 ค่าขยะ``: two numbers side by side where the amount goes; ask."""
+        for m in _AMOUNT_RE.finditer(self.rest):
+            if m.span() == found.span() or m["num"] is None or m["neg"]:
+                continue
+            if any(m.span() == e.span() for e in self.echoes):
+                continue
+            gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
+                   else self.rest[m.end() : found.start()])
+            if m.start() < found.end() and m.end() > found.start():
+                continue
+            if gap.strip(" ,;:/") or _NOT_AMOUNT_BEFORE_RE.search(
+                self.rest, max(0, m.start() - 16), m.start()
+            ):
+                continue
+            one, two = sorted((found, m), key=lambda x: x.start())
+            raise self.fail(f"มีตัวเลขติดกันสองจำนวน (“{one.group().strip()}” และ "
+                            f"“{two.group().strip()}”) ไม่แน่ใจว่าจำนวนเงินคือเท่าไร "
+                            "ยังไม่ได้บันทึก พิมพ์ใหม่ให้มีจำนวนเงินจำนวนเดียว")
+
+    def find_amount(self) -> re.Match[str] | None:
+        """The amount: the number right after the kind word, else the marked one, else the first.
+
+        Two numbers marked as money (``บาท``, ``.-``, ``สตางค์``) are refused as ambiguous.
+        """
+        leading: re.Match[str] | None = None
+        marked: re.Match[str] | None = None
+        first: re.Match[str] | None = None
+        for m in _AMOUNT_RE.finditer(self.rest):
+            start = m.start()
+            if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, start - 16), start):
+                continue
+            is_marked = bool(m["unit"] or m["csat"] or m["thuan"])
+            is_leading = first is None and not self.rest[:start].strip(_SEPARATORS)
+            if (
+                m["num"] is None
+                and not is_marked
+                and not is_leading
+                and not _HAS_DIGIT_RE.search(m["words"])
+            ):
+                continue  # bare number words inside a description ("ร้อยเอ็ด")
+            if is_marked:
+                if marked is not None:
+                    if self.same_amount_in_words(marked, m):
+                        # "1,000.00 บาท (หนึ่งพันบาทถ้วน)": the amount in words, as on paper
+                        self.echoes += [marked, m]
+                        if m["num"] is not None and marked["num"] is None:
+                            marked = m
+                        continue
+                    raise self.fail("มีจำนวนเงินมากกว่าหนึ่งจำนวน ลงทีละรายการนะ")
+                marked = m
+            if is_leading:
+                leading = m
+            if first is None:
+                first = m
+        return leading or marked or first
+
+    def fail_no_amount(self) -> NoReturn:
+        for tok in _DIGIT_TOKEN_RE.finditer(self.rest):
+            digit_at = tok.start() + next(i for i, c in enumerate(tok.group()) if c.isdigit())
+            if not _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, digit_at - 16), digit_at):
+                raise self.fail(f"อ่านจำนวนเงิน “{tok.group()}” ไม่ได้ {_AMOUNT_HINT}")
+        raise self.fail(f"ไม่พบจำนวนเงิน ใส่จำนวนเงินต่อจากคำว่า “{KIND_TH[self.kind]}”")
+
+    def same_amount_in_words(self, a: re.Match[str], b: re.Match[str]) -> bool:
+        """One of the two is written in words and both say the same amount."""
+        if (a["words"] is None) == (b["words"] is None):
+            return False
+        try:
+            return self.amount_value(a) == self.amount_value(b)
+        except EntryError:
+            return False
+
+    def use_amount(self, m: re.Match[str]) -> Decimal:
+        amount = self.amount_value(m)
+        start = m.start()
+        lead = _AMOUNT_LEAD_RE.search(self.rest, max(0, start - 16), start)
+        if lead:
+            start = lead.start()
+        self.blank(start, m.end())
+        for echo in self.echoes:
+            if echo.span() == m.span():
+                continue
+            # the same amount said again, and the brackets around it: "(หนึ่งพันบาทถ้วน)"
+            lo, hi = echo.start(), echo.end()
+            while lo > 0 and self.rest[lo - 1] in " (":
+                lo -= 1
+            while hi < len(self.rest) and self.rest[hi] in " )":
+                hi += 1
+            self.blank(lo, hi)
+        return amount
+
+    def amount_value(self, m: re.Match[str]) -> Decimal:
+        typed = m.group().strip()
+        formal = bool(m["thuan"] or m["sat"])
+        if m["num"]:
+            num = m["num"].replace(",", "")
+            if "." in num and len(num.split(".")[1]) > 2:
+                raise self.fail("จำนวนเงินมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (สตางค์)")
+            value = Decimal(num)
+        else:
+            try:
+                value = _words_value(m["words"], formal)
+            except _Ambiguous:
+                raise self.fail(
+                    f"“{m['words'].strip()}” อ่านได้สองแบบ ช่วยพิมพ์จำนวนเงินเป็นตัวเลข"
+                ) from None
+            except (_Bad, InvalidOperation):
+                raise self.fail(f"อ่านจำนวนเงิน “{typed}” ไม่ได้ {_AMOUNT_HINT}") from None
+        if m["csat"] or m["sat"]:
+            satang = value if m["csat"] else self.satang_value(m["sat"], typed)
+            if satang != satang.to_integral_value() or satang >= 100:
+                raise self.fail("สตางค์ต้องเป็นจำนวนเต็มไม่เกิน 99")
+            if m["csat"]:
+                value = satang / 100
+            else:
+                if value != value.to_integral_value():
+                    raise self.fail("ใส่สตางค์ซ้ำกับทศนิยม ใส่อย่างใดอย่างหนึ่ง")
+                value += satang / 100
+        if m["neg"]:
+            raise self.fail("จำนวนเงินติดลบไม่ได้ ถ้าเป็นรายจ่ายให้ขึ้นต้นด้วย “จ่าย”", EXAMPLE_PAYMENT)
+        if value > MAX_AMOUNT:
+            raise self.fail(f"จำนวนเงินสูงเกินไป (ไม่เกิน {format_baht(MAX_AMOUNT)})")
+        if value <= 0:
+            raise self.fail("จำนวนเงินต้องมากกว่า 0 บาท")
+        if value != value.quantize(CENT):
+            raise self.fail("จำนวนเงินมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (สตางค์)")
+        return value.quantize(CENT)
+
+    def satang_value(self, sat: str, typed: str) -> Decimal:
+        if sat.isdigit():
+            return Decimal(sat)
+        try:
+            return _words_value(sat, True)
+        except (_Bad, _Ambiguous):
+            raise self.fail(f"อ่านจำนวนเงิน “{typed}” ไม่ได้ {_AMOUNT_HINT}") from None
+
+    def resolve_date(self) -> date:
+        distinct = sorted(set(self.dates))
+        if len(distinct) > 1:
+            shown = ", ".join(thai_date(d) for d in distinct)
+            raise self.fail(f"ใส่วันที่มากกว่าหนึ่งวัน ({shown}) ใส่วันเดียวพอ", self.date_example())
+        d = distinct[0] if distinct else self.today
+        if d > self.today:
+            raise self.fail(f"วันที่ {thai_date(d)} ยังมาไม่ถึง ลงรายการล่วงหน้าไม่ได้", self.date_example())
+        return d
+
+    def resolve_method(self) -> Method | None:
+        distinct = set(self.methods)
+        if len(distinct) > 1:
+            raise self.fail("ใส่วิธีรับ/จ่ายเงินได้แบบเดียว (เงินสด เช็ค หรือโอน)")
+        return self.methods[0] if self.methods else None
+
+    def description(self) -> str:
+        text = self.rest
+        for start, original in self.protected:
+            text = text[:start] + original + text[start + len(original) :]
+        text = _STRAY_PUNCT_RE.sub(" ", text)
+        text = _SPACES_RE.sub(" ", text)
+        text = _DESC_LEAD_RE.sub("", text)
+        text = _DESC_TAIL_RE.sub("", text)
+        return text.strip()

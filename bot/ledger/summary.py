@@ -1,0 +1,222 @@
+"""Per-LAO key-back summary kept up to date on every ledger and membership write.
+
+The console's progress page must not open thousands of ledger files per request, so every
+write that changes what it shows (an entry logged, voided or keyed; a member joining or
+leaving; an LAO added) also updates a small summary document for that LAO. Summaries live in
+``SHARDS`` tables (``summary/s00`` ...) so that one write rewrites about 1/32 of them, and in
+memory: one process owns the data directory, so the in-memory copy is the truth.
+
+A crash between a ledger write and its summary write leaves that LAO's summary one write
+behind; :meth:`Summaries.verify` (called whenever a ledger is opened, which reads the whole
+ledger anyway) recounts it and repairs the document.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from bot.core.store import Store
+from bot.ledger.entries import Entry
+
+SHARDS = 32
+PREFIX = "summary/s"
+BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
+
+
+@dataclass(frozen=True)
+class LaoSummary:
+    """What the progress page shows for one LAO.
+
+    ``keyed`` counts entries keyed back and not voided; ``days`` maps an ISO date (Bangkok) to
+    ``(logged, keyed)``: entries recorded that day and entries marked keyed that day.
+    """
+
+    code: str
+    name: str = ""
+    province: str = ""
+    members: int = 0
+    logged: int = 0
+    voided: int = 0
+    keyed: int = 0
+    last: str = ""
+    days: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> int:
+        """Entries still to key back into e-LAAS."""
+        return self.logged - self.voided - self.keyed
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "province": self.province,
+                "members": self.members, "logged": self.logged, "voided": self.voided,
+                "keyed": self.keyed, "last": self.last,
+                "days": {d: list(v) for d, v in sorted(self.days.items())}}
+
+    @classmethod
+    def from_doc(cls, d: Mapping[str, Any]) -> LaoSummary:
+        return cls(
+            code=d["code"], name=d.get("name", ""), province=d.get("province", ""),
+            members=int(d.get("members", 0)), logged=int(d.get("logged", 0)),
+            voided=int(d.get("voided", 0)), keyed=int(d.get("keyed", 0)),
+            last=d.get("last", ""),
+            days={k: (int(v[0]), int(v[1])) for k, v in (d.get("days") or {}).items()},
+        )  # fmt: skip
+
+    def counts(self) -> tuple[int, int, int, int, str, dict[str, tuple[int, int]]]:
+        """Everything but the names: what a recount must reproduce."""
+        return (self.members, self.logged, self.voided, self.keyed, self.last, dict(self.days))
+
+
+def _day(at: datetime) -> str:
+    return at.astimezone(BANGKOK).date().isoformat()
+
+
+def _live_keyed(e: Entry | None) -> bool:
+    return e is not None and e.keyed and not e.voided
+
+
+def _stamp(e: Entry) -> str:
+    """The latest moment anything happened to ``e`` (ISO, Bangkok)."""
+    times = [e.recorded_at]
+    if e.keyed_at is not None:
+        times.append(e.keyed_at)
+    if e.void is not None:
+        times.append(e.void.at)
+    return max(t.astimezone(BANGKOK) for t in times).isoformat()
+
+
+def apply_change(s: LaoSummary, old: Entry | None, new: Entry) -> LaoSummary:
+    """``s`` after one entry went from ``old`` (None: new entry) to ``new``."""
+    days = dict(s.days)
+    logged, voided, keyed = s.logged, s.voided, s.keyed
+    if old is None:
+        logged += 1
+        d = _day(new.recorded_at)
+        lg, ky = days.get(d, (0, 0))
+        days[d] = (lg + 1, ky)
+    if new.voided and not (old is not None and old.voided):
+        voided += 1
+    keyed += int(_live_keyed(new)) - int(_live_keyed(old))
+    if new.keyed_at is not None and (old is None or old.keyed_at is None):
+        d = _day(new.keyed_at)
+        lg, ky = days.get(d, (0, 0))
+        days[d] = (lg, ky + 1)
+    return replace(s, logged=logged, voided=voided, keyed=keyed,
+                   last=max(s.last, _stamp(new)), days=days)
+
+
+def recount(code: str, entries: Iterable[Entry], members: int, name: str = "",
+            province: str = "") -> LaoSummary:
+    """The summary of an LAO computed from scratch (the reference for the on-write updates)."""
+    s = LaoSummary(code, name, province, members)
+    for e in entries:
+        s = apply_change(s, None, e)
+    return s
+
+
+def shard_of(code: str) -> str:
+    return f"{PREFIX}{zlib.crc32(code.encode()) % SHARDS:02d}"
+
+
+_REGISTRY: weakref.WeakKeyDictionary[Any, Summaries] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+class Summaries:
+    """All LAO summaries of one store (use :meth:`of`: one instance per store)."""
+
+    def __init__(self, store: Store):
+        self._store = weakref.ref(store)  # the registry is keyed weakly by the store
+        self._lock = threading.RLock()
+        self._by_code: dict[str, LaoSummary] = {}
+        for name in store.tables(PREFIX):
+            for code, doc in store.table(name).all().items():
+                self._by_code[code] = LaoSummary.from_doc(doc)
+        if not self._by_code and store.tables("laos"):
+            self.rebuild()
+
+    @property
+    def store(self) -> Store:
+        store = self._store()
+        assert store is not None, "the store was closed and dropped"
+        return store
+
+    @classmethod
+    def of(cls, store: Store) -> Summaries:
+        """The summaries of ``store``, loaded once per process."""
+        with _REGISTRY_LOCK:
+            s = _REGISTRY.get(store)
+            if s is None:
+                s = _REGISTRY[store] = cls(store)
+            return s
+
+    def rebuild(self) -> None:
+        """Recount every LAO from its ledger and the member list (data made before summaries)."""
+        from bot.ledger.book import LAOS, MEMBERS  # the ledger module imports this one
+
+        laos = self.store.table(LAOS).all()
+        members: dict[str, int] = {}
+        for d in self.store.table(MEMBERS).all().values():
+            members[d["lao_code"]] = members.get(d["lao_code"], 0) + 1
+        codes = set(laos) | {n.split("/")[1] for n in self.store.tables("lao/")
+                             if n.endswith("/ledger")}
+        for code in sorted(codes):
+            entries = [Entry.from_doc(d)
+                       for d in self.store.table(f"lao/{code}/ledger").all().values()]
+            lao = laos.get(code, {})
+            self._save(recount(code, entries, members.get(code, 0), lao.get("name", ""),
+                               lao.get("province", "")))
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, code: str) -> LaoSummary:
+        with self._lock:
+            return self._by_code.get(code) or LaoSummary(code)
+
+    def all(self) -> list[LaoSummary]:
+        """Every LAO's summary (a snapshot; the objects are immutable)."""
+        with self._lock:
+            return list(self._by_code.values())
+
+    # ------------------------------------------------------------------ writes
+
+    def _save(self, s: LaoSummary) -> None:
+        self.store.table(shard_of(s.code)).put(s.code, s.to_doc())
+        self._by_code[s.code] = s
+
+    def on_entries(self, code: str, changes: Iterable[tuple[Entry | None, Entry]]) -> None:
+        """Entries of ``code`` were written: ``(before, after)`` pairs, before None if new."""
+        with self._lock:
+            s = self.get(code)
+            for old, new in changes:
+                s = apply_change(s, old, new)
+            self._save(s)
+
+    def on_lao(self, code: str, name: str, province: str) -> None:
+        with self._lock:
+            s = self.get(code)
+            if (s.name, s.province) != (name, province) or code not in self._by_code:
+                self._save(replace(s, name=name, province=province))
+
+    def on_member(self, code: str, delta: int) -> None:
+        if not delta:
+            return
+        with self._lock:
+            s = self.get(code)
+            self._save(replace(s, members=max(0, s.members + delta)))
+
+    def verify(self, code: str, entries: Iterable[Entry]) -> bool:
+        """Repair ``code``'s entry counts if they differ from ``entries``; True if repaired."""
+        with self._lock:
+            s = self.get(code)
+            fresh = recount(code, entries, s.members, s.name, s.province)
+            if fresh.counts()[1:] == s.counts()[1:]:
+                return False
+            self._save(fresh)
+            return True

@@ -1,0 +1,1 @@
+"""Notices: the status record and signals, subscriptions, operators, delivery plans."""

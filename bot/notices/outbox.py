@@ -1,0 +1,267 @@
+"""Subscribers and the notice outbox: who gets notices, and which notices wait to be sent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.contract import UserKey
+from bot.core.store import Store
+
+SUBSCRIBERS = "notices/subscribers"
+OUTBOX = "notices/outbox"
+PUSH_CHANNELS = frozenset({"line", "telegram"})
+"""Channels a notice can be pushed to (the terminal chat cannot receive pushes)."""
+
+PROVINCES: tuple[str, ...] = (
+    "กรุงเทพมหานคร", "กระบี่", "กาญจนบุรี", "กาฬสินธุ์", "กำแพงเพชร", "ขอนแก่น", "จันทบุรี",
+    "ฉะเชิงเทรา", "ชลบุรี", "ชัยนาท", "ชัยภูมิ", "ชุมพร", "เชียงราย", "เชียงใหม่", "ตรัง", "ตราด",
+    "ตาก", "นครนายก", "นครปฐม", "นครพนม", "นครราชสีมา", "นครศรีธรรมราช", "นครสวรรค์",
+    "นนทบุรี", "นราธิวาส", "น่าน", "บึงกาฬ", "บุรีรัมย์", "ปทุมธานี", "ประจวบคีรีขันธ์",
+    "ปราจีนบุรี", "ปัตตานี", "พระนครศรีอยุธยา", "พะเยา", "พังงา", "พัทลุง", "พิจิตร", "พิษณุโลก",
+    "เพชรบุรี", "เพชรบูรณ์", "แพร่", "ภูเก็ต", "มหาสารคาม", "มุกดาหาร", "แม่ฮ่องสอน", "ยโสธร",
+    "ยะลา", "ร้อยเอ็ด", "ระนอง", "ระยอง", "ราชบุรี", "ลพบุรี", "ลำปาง", "ลำพูน", "เลย",
+    "ศรีสะเกษ", "สกลนคร", "สงขลา", "สตูล", "สมุทรปราการ", "สมุทรสงคราม", "สมุทรสาคร",
+    "สระแก้ว", "สระบุรี", "สิงห์บุรี", "สุโขทัย", "สุพรรณบุรี", "สุราษฎร์ธานี", "สุรินทร์",
+    "หนองคาย", "หนองบัวลำภู", "อ่างทอง", "อำนาจเจริญ", "อุดรธานี", "อุตรดิตถ์", "อุทัยธานี",
+    "อุบลราชธานี",
+)  # fmt: skip
+_ALIASES = {
+    "กรุงเทพ": "กรุงเทพมหานคร", "กรุงเทพฯ": "กรุงเทพมหานคร", "กทม": "กรุงเทพมหานคร",
+    "กทม.": "กรุงเทพมหานคร", "อยุธยา": "พระนครศรีอยุธยา", "โคราช": "นครราชสีมา",
+}  # fmt: skip
+_PROVINCE_PREFIX = re.compile(r"^(?:จังหวัด|จ\.)\s*")
+
+
+def normalize_province(text: str) -> str | None:
+    """``"จังหวัดลำพูน"``, ``"จ.ลำพูน"`` or ``"ลำพูน"`` -> ``"ลำพูน"``; None if not a province."""
+    name = _PROVINCE_PREFIX.sub("", text.strip()).strip()
+    name = _ALIASES.get(name, name)
+    return name if name in PROVINCES else None
+
+
+def province_of(text: str) -> str:
+    """A province as stored on an LAO, folded the same way (unknown names kept as typed)."""
+    return normalize_province(text) or _PROVINCE_PREFIX.sub("", text.strip()).strip()
+
+
+# --------------------------------------------------------------------------- subscribers
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One chat account that asked for notices (or asked to stop)."""
+
+    channel: str
+    user_id: str
+    province: str
+    active: bool
+    reachable: bool
+    since: datetime
+    updated: datetime
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+    @property
+    def receives(self) -> bool:
+        """Active, reachable and on a channel that can be pushed to."""
+        return self.active and self.reachable and self.channel in PUSH_CHANNELS
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel, "user_id": self.user_id, "province": self.province,
+            "active": self.active, "reachable": self.reachable, "since": self.since.isoformat(),
+            "updated": self.updated.isoformat(), "reason": self.reason,
+        }  # fmt: skip
+
+    @classmethod
+    def from_doc(cls, d: Mapping[str, Any]) -> Subscriber:
+        return cls(
+            channel=d["channel"], user_id=d["user_id"], province=d.get("province", ""),
+            active=bool(d.get("active", True)), reachable=bool(d.get("reachable", True)),
+            since=datetime.fromisoformat(d["since"]),
+            updated=datetime.fromisoformat(d.get("updated") or d["since"]),
+            reason=d.get("reason", ""),
+        )  # fmt: skip
+
+
+class Subscriptions:
+    """Subscribers in one table keyed ``channel:user_id``.
+
+    Each change is one whole-file write of the table (TinyDB), which is fine for people
+    subscribing one at a time; the sender batches its unreachable marks with
+    :meth:`mark_unreachable` instead of writing once per recipient.
+    """
+
+    def __init__(self, store: Store):
+        self._table = store.table(SUBSCRIBERS)
+
+    def get(self, user: UserKey | str) -> Subscriber | None:
+        d = self._table.get(str(user))
+        return Subscriber.from_doc(d) if d else None
+
+    def subscribe(self, user: UserKey, now: datetime, province: str | None = None,
+                  ) -> tuple[Subscriber, bool]:
+        """Start (or keep) notices for ``user``; ``province`` None keeps the earlier scope.
+
+        Returns:
+            The subscriber and whether anything changed (False: already subscribed as asked).
+        """
+        result: list[tuple[Subscriber, bool]] = []
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            old = Subscriber.from_doc(doc) if doc else None
+            scope = province if province is not None else (old.province if old else "")
+            if old is not None and old.active and old.reachable and old.province == scope:
+                result.append((old, False))
+                return doc
+            sub = Subscriber(user.channel, user.user_id, scope, True, True,
+                             old.since if old and old.active else now, now)
+            result.append((sub, True))
+            return sub.to_doc()
+
+        self._table.update(str(user), change)  # one read-modify-write, whoever else writes
+        return result[-1]
+
+    def unsubscribe(self, user: UserKey | str, now: datetime, *, unreachable: bool = False,
+                    reason: str = "") -> bool:
+        """Stop notices at once; returns whether the user was subscribed."""
+        key = str(user)
+        was: list[bool] = []
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            old = Subscriber.from_doc(doc) if doc else None
+            was.append(bool(old and old.active))
+            if old is None and not unreachable:
+                return None
+            channel, _, user_id = key.partition(":")
+            base = old or Subscriber(channel, user_id, "", False, True, now, now)
+            return Subscriber(base.channel, base.user_id, base.province, False,
+                              base.reachable and not unreachable, base.since, now,
+                              reason or ("unreachable" if unreachable else "unsubscribed"),
+                              ).to_doc()
+
+        self._table.update(key, change)
+        return was[-1]
+
+    def mark_unreachable(self, users: Iterable[str], reason: str, now: datetime) -> int:
+        """Mark many users unreachable in one write (Telegram 403, LINE unfollow)."""
+        def mark(key: str, d: dict[str, Any]) -> dict[str, Any]:
+            if not d.get("reachable", True):
+                return d
+            return {**d, "reachable": False, "reason": reason, "updated": now.isoformat()}
+
+        # One atomic write, serialised with subscribe/unsubscribe of the same users.
+        return self._table.update_many(users, mark)
+
+    def all(self) -> list[Subscriber]:
+        return [Subscriber.from_doc(d) for d in self._table.all().values()]
+
+    def receiving(self) -> list[Subscriber]:
+        """Subscribers a notice can reach now."""
+        return [s for s in self.all() if s.receives]
+
+    def receiving_keys(self) -> frozenset[str]:
+        return frozenset(s.key for s in self.receiving())
+
+
+# --------------------------------------------------------------------------- notices
+
+NoticeKind = str  # "status" | "restored" | "announce"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for subscribers, written to the outbox before anything is sent."""
+
+    id: str
+    kind: NoticeKind
+    text: str
+    created_at: datetime
+    by: str
+    province: str = ""
+    status_seq: int = 0
+    state: str = ""
+    # Explicit recipients ("channel:user_id"), e.g. admins for a disagreement alert; empty:
+    # the subscribers.
+    to: tuple[str, ...] = ()
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "text": self.text,
+            "created_at": self.created_at.isoformat(), "by": self.by, "province": self.province,
+            "status_seq": self.status_seq, "state": self.state, "to": list(self.to),
+        }  # fmt: skip
+
+    @classmethod
+    def from_doc(cls, d: Mapping[str, Any]) -> Notice:
+        return cls(
+            id=d["id"], kind=d["kind"], text=d["text"],
+            created_at=datetime.fromisoformat(d["created_at"]), by=d.get("by", ""),
+            province=d.get("province", ""), status_seq=int(d.get("status_seq", 0)),
+            state=d.get("state", ""), to=tuple(d.get("to") or ()),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a notice stands: ``pending`` -> ``sending`` -> ``done``, with counts when known."""
+
+    status: str = "pending"
+    total: int = 0
+    delivered: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    skipped: int = 0
+    started_at: str = ""
+    finished_at: str = ""
+
+    def to_doc(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_doc(cls, d: Mapping[str, Any] | None) -> Delivery:
+        fields = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in (d or {}).items() if k in fields})
+
+
+class Outbox:
+    """Notices waiting for (or done with) delivery, one small document each."""
+
+    def __init__(self, store: Store):
+        self._table = store.table(OUTBOX)
+
+    def add(self, notice: Notice) -> Notice:
+        """Queue ``notice``; adding the same id again returns the queued one unchanged."""
+        fresh = {**notice.to_doc(), "delivery": Delivery().to_doc()}
+        stored = self._table.update(notice.id, lambda old: old or fresh)  # at most once
+        return Notice.from_doc(stored) if stored else notice
+
+    def get(self, notice_id: str) -> Notice | None:
+        d = self._table.get(notice_id)
+        return Notice.from_doc(d) if d else None
+
+    def delivery(self, notice_id: str) -> Delivery:
+        d = self._table.get(notice_id)
+        return Delivery.from_doc(d.get("delivery") if d else None)
+
+    def set_delivery(self, notice_id: str, delivery: Delivery) -> None:
+        self._table.update(notice_id,
+                           lambda d: {**d, "delivery": delivery.to_doc()} if d else None)
+
+    def entries(self) -> list[tuple[Notice, Delivery]]:
+        """Every notice with its delivery, oldest first."""
+        out = [(Notice.from_doc(d), Delivery.from_doc(d.get("delivery")))
+               for d in self._table.all().values()]
+        return sorted(out, key=lambda nd: (nd[0].created_at, nd[0].id))
+
+    def unfinished(self) -> list[Notice]:
+        """Notices not completely delivered yet, oldest first."""
+        return [n for n, d in self.entries() if d.status != "done"]

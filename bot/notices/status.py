@@ -1,0 +1,256 @@
+"""The e-LAAS status record: a timeline of updates, seeded from knowledge/status.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from bot.core.store import Store
+from bot.core.thaifmt import thai_date, thai_datetime
+from bot.core.yamlload import DataError, load_yaml, strip_lines
+
+BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
+STATES: dict[str, str] = {
+    "normal": "ใช้งานได้ปกติ",
+    "down": "ขัดข้อง",
+    "partial": "ใช้งานได้บางส่วน",
+    "maintenance": "ปิดปรับปรุง",
+}
+PHASES: dict[str, str] = {
+    "investigating": "กำลังตรวจสอบ",
+    "identified": "พบสาเหตุแล้ว",
+    "monitoring": "กำลังติดตามผล",
+    "resolved": "แก้ไขแล้ว",
+    "update": "อัปเดต",
+}
+TABLE = "status/updates"
+DEFAULT_STALE_DAYS = 14
+
+
+def parse_state(text: str) -> str:
+    """A state key from its key or its Thai name (``ขัดข้อง`` -> ``down``); ValueError if none."""
+    t = text.strip().lower()
+    if t in STATES:
+        return t
+    for key, thai in STATES.items():
+        if t == thai:
+            return key
+    raise ValueError(f"unknown state {text!r}: one of {', '.join(STATES)}")
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One entry of the timeline."""
+
+    seq: int
+    at: datetime
+    state: str
+    message: str
+    phase: str = "update"
+    expected: str = ""
+    ref: str = ""
+    by: str = ""
+    # A letter gives a date, not a time: such an update is shown as a date only.
+    time_known: bool = True
+    # When the state began, if the source says so (the seed: 7 Jul 2567, posted 10 Jul).
+    began: date | None = None
+
+    @property
+    def state_th(self) -> str:
+        return STATES.get(self.state, self.state)
+
+    @property
+    def when_th(self) -> str:
+        """When it was posted, in Thai: a date only when no time of day is known."""
+        return when_th(self.at, self.time_known)
+
+    @property
+    def phase_th(self) -> str:
+        return PHASES.get(self.phase, self.phase)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "at": self.at.isoformat(), "state": self.state,
+            "message": self.message, "phase": self.phase, "expected": self.expected,
+            "ref": self.ref, "by": self.by, "time_known": self.time_known,
+            "began": self.began.isoformat() if self.began else "",
+        }  # fmt: skip
+
+    @classmethod
+    def from_doc(cls, d: dict[str, Any]) -> StatusUpdate:
+        return cls(
+            seq=int(d["seq"]), at=datetime.fromisoformat(d["at"]), state=d["state"],
+            message=d.get("message", ""), phase=d.get("phase", "update"),
+            expected=d.get("expected", ""), ref=d.get("ref", ""), by=d.get("by", ""),
+            time_known=bool(d.get("time_known", True)),
+            began=date.fromisoformat(d["began"]) if d.get("began") else None,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """The current state derived from the timeline: what answers and the page show."""
+
+    state: str
+    since: datetime
+    latest: StatusUpdate
+    expected: str
+    ref: str
+    since_time_known: bool = True
+
+    @property
+    def state_th(self) -> str:
+        return STATES.get(self.state, self.state)
+
+    @property
+    def since_th(self) -> str:
+        return when_th(self.since, self.since_time_known)
+
+    def age_days(self, now: datetime) -> int:
+        """Whole days from the newest official update to ``now`` (Bangkok calendar days)."""
+        posted = self.latest.at.astimezone(BANGKOK).date()
+        return max(0, (now.astimezone(BANGKOK).date() - posted).days)
+
+    def fields(self) -> dict[str, str]:
+        """Values for the ``{placeholders}`` of status.* answers."""
+        return {
+            "state": self.state_th,
+            "since": self.since_th,
+            "expected": self.expected or "ยังไม่มีการประกาศ",
+            "message": self.latest.message,
+            "ref": self.ref or "-",
+            "updated": self.latest.when_th,
+        }
+
+
+def when_th(dt: datetime, time_known: bool = True) -> str:
+    """A Thai date, with the time of day only when the time is known."""
+    local = dt.astimezone(BANGKOK)
+    return thai_datetime(local) if time_known else thai_date(local.date())
+
+
+def _has_time(value: Any) -> bool:
+    """Whether a YAML value carries a time of day (a bare date from a letter does not)."""
+    if isinstance(value, datetime):
+        return True
+    if isinstance(value, date):
+        return False
+    return "T" in str(value) or " " in str(value).strip()
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=BANGKOK)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=BANGKOK)
+    dt = datetime.fromisoformat(str(value))
+    return dt if dt.tzinfo else dt.replace(tzinfo=BANGKOK)
+
+
+def load_seed(path: Path) -> list[StatusUpdate]:
+    """Read knowledge/status.yaml into timeline entries (DataError names file:line)."""
+    data = load_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("updates"), list):
+        raise DataError(f"{path}:1: status seed needs an 'updates' list")
+    out = []
+    for i, raw in enumerate(data["updates"], start=1):
+        item = strip_lines(raw)
+        try:
+            out.append(StatusUpdate(
+                seq=i, at=_aware(item["at"]), state=parse_state(str(item["state"])),
+                message=str(item.get("message", "")).strip(),
+                phase=str(item.get("phase", "update")), expected=str(item.get("expected", "")),
+                ref=str(item.get("ref", "")), by=str(item.get("by", "seed")),
+                time_known=_has_time(item["at"]),
+                began=_aware(item["began"]).date() if item.get("began") else None,
+            ))  # fmt: skip
+        except (KeyError, ValueError) as exc:
+            line = raw.get("__line__", 1) if isinstance(raw, dict) else 1
+            raise DataError(f"{path}:{line}: bad status update: {exc}") from exc
+    return out
+
+
+class StatusBoard:
+    """The status timeline in the store; seeded once from the knowledge seed."""
+
+    def __init__(self, store: Store, seed: Path | None = None, *,
+                 stale_days: int = DEFAULT_STALE_DAYS, probe_enabled: bool = False):
+        self.store = store
+        self._table = store.table(TABLE)
+        self.stale_days = stale_days
+        self.probe_enabled = probe_enabled
+        if seed is None or not seed.exists():
+            return
+        with store.transaction(TABLE):  # two instances starting together seed once
+            if not len(self._table):
+                self._table.put_many({f"{u.seq:06d}": u.to_doc() for u in load_seed(seed)})
+                return
+            # A data dir seeded by an older version holds the seed with an invented time of
+            # day (7 Jul 2567 00:00): replace seed entries that predate the date fields.
+            fixed = {}
+            for u in load_seed(seed):
+                old = self._table.get(f"{u.seq:06d}")
+                if old is not None and old.get("by") == "seed" and "time_known" not in old:
+                    fixed[f"{u.seq:06d}"] = {**u.to_doc(),
+                                             **({"key": old["key"]} if "key" in old else {})}
+            if fixed:
+                self._table.put_many(fixed)
+
+    def timeline(self) -> list[StatusUpdate]:
+        """Every update, oldest first."""
+        return sorted((StatusUpdate.from_doc(d) for d in self._table.all().values()),
+                      key=lambda u: u.seq)
+
+    def current(self) -> StatusView | None:
+        """The state now, or None when there is no record at all."""
+        updates = self.timeline()
+        if not updates:
+            return None
+        latest = updates[-1]
+        since, since_time = latest.at, latest.time_known
+        for u in reversed(updates):
+            if u.state != latest.state:
+                break
+            since, since_time = u.at, u.time_known
+            if u.began is not None:
+                since, since_time = datetime(u.began.year, u.began.month, u.began.day,
+                                             tzinfo=BANGKOK), False
+        expected = next((u.expected for u in reversed(updates) if u.expected), "")
+        ref = next((u.ref for u in reversed(updates) if u.ref), "")
+        if latest.state == "normal":
+            expected = ""
+        return StatusView(latest.state, since, latest, expected, ref, since_time)
+
+    def post(self, *, state: str, message: str, phase: str = "update", expected: str = "",
+             ref: str = "", by: str = "", at: datetime | None = None,
+             key: str = "") -> StatusUpdate:
+        """Append an update to the timeline and return it.
+
+        Args:
+            key: an idempotency key (a chat draft or a spool request id). When an update
+                with this key is already in the timeline it is returned instead of adding a
+                second one, so a request applied twice (a crash before its spool file was
+                removed, a button pressed twice) posts once.
+        """
+        with self.store.transaction(TABLE):  # one number per update, whoever posts
+            if key:
+                known = self.find(key)
+                if known is not None:
+                    return known
+            seq = max((u.seq for u in self.timeline()), default=0) + 1
+            update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state),
+                                  message, phase, expected, ref, by)
+            doc = update.to_doc()
+            if key:
+                doc["key"] = key
+            self._table.put(f"{seq:06d}", doc)
+        return update
+
+    def find(self, key: str) -> StatusUpdate | None:
+        """The update posted with idempotency ``key``, or None."""
+        for doc in self._table.all().values():
+            if key and doc.get("key") == key:
+                return StatusUpdate.from_doc(doc)
+        return None

@@ -1,0 +1,1 @@
+"""Questions and answers: knowledge loading and checking, matching, follow-ups, gaps."""

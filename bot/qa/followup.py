@@ -1,0 +1,74 @@
+"""Follow-up questions: the last topic each user was answered, for a few minutes."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+from bot.core.text import Normalized
+
+FOLLOWUP_TTL = timedelta(minutes=5)
+MAX_USERS = 20_000
+# Marks of an elliptical question that leans on the previous answer ("แล้วเงินเดือนล่ะ",
+# "ถ้าเป็นเช็คล่ะ", "what about salaries"). Tokens after normalisation.
+_LEAD = frozenset({"แล้ว", "และ", "ถ้า", "กรณี", "ส่วน", "and", "also"})
+_TAIL = frozenset({"ล่ะ", "หล่ะ", "ละ", "ด้วย", "อีก", "too"})
+_ABOUT = (("what", "about"), ("how", "about"), ("อย่างไร", "about"), ("อะไร", "about"))
+_THIS = frozenset({"นี้", "อันนี้", "เรื่องนี้", "ตัวนี้", "this", "that", "it"})
+# A request for forms that names none ("ขอแบบฟอร์มด้วย", "มีฟอร์มไหม", "แบบที่ต้องใช้ล่ะ").
+_FORM_WORDS = frozenset({"แบบฟอร์ม", "แบบพิมพ์", "แบบ"})
+_FORM_REQUEST = frozenset({"ขอ", "มี", "ส่ง", "ดาวน์โหลด", "ใช้", "ด้วย", "ล่ะ", "หรือไม่", "ไหน",
+                           "อะไร", "give", "send", "need", "which"})
+SHORT = 4
+
+
+def is_followup(q: Normalized) -> bool:
+    """True when the question reads as a continuation of the previous one."""
+    toks = q.tokens
+    if not toks:
+        return False
+    pairs = set(itertools.pairwise(toks))
+    return (toks[0] in _LEAD or toks[-1] in _TAIL or bool(pairs & set(_ABOUT))
+            or bool(set(toks) & _THIS) or len(toks) <= SHORT)
+
+
+def wants_forms(q: Normalized) -> bool:
+    """True when the question asks for forms without saying which ones."""
+    toks = set(q.tokens)
+    return bool(toks & _FORM_WORDS) and bool(toks & _FORM_REQUEST) and len(q.tokens) <= 6
+
+
+class TopicMemory:
+    """The last answered topic per user, forgotten after ``ttl`` (kept in memory only).
+
+    In memory because it is worth only a few minutes: a disk write per answer would cost more
+    than a follow-up lost to a restart. Bounded: the least recently used users are dropped.
+    """
+
+    def __init__(self, ttl: timedelta = FOLLOWUP_TTL, max_users: int = MAX_USERS):
+        self.ttl = ttl
+        self.max_users = max_users
+        self._last: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, user: str, topic: str, now: datetime) -> None:
+        with self._lock:
+            self._last[user] = (topic, now)
+            self._last.move_to_end(user)
+            while len(self._last) > self.max_users:
+                self._last.popitem(last=False)
+
+    def recall(self, user: str, now: datetime) -> str | None:
+        """The user's last topic if it was answered less than ``ttl`` ago."""
+        with self._lock:
+            hit = self._last.get(user)
+        if hit is None:
+            return None
+        topic, at = hit
+        return topic if timedelta(0) <= now - at <= self.ttl else None
+
+    def forget(self, user: str) -> None:
+        with self._lock:
+            self._last.pop(user, None)

@@ -1,0 +1,78 @@
+"""``elaas-bot kb check``: every problem of knowledge/ as ``file:line: topic: message``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.notices.signals import sample_snapshot
+from bot.qa.knowledge import (
+    MAX_ANSWER,
+    MAX_FIRST,
+    Problem,
+    check_knowledge,
+    citations,
+    default_knowledge_dir,
+)
+from bot.qa.matching import Matcher, pipeline_for
+
+
+def run_checks(root: Path | None = None, overlay: Path | None = None) -> list[Problem]:
+    """Schema, ids, references, lengths, the form catalog, and phrasings that match elsewhere.
+
+    ``overlay`` is the console's phrasing overlay (``bot.qa.overlay``), checked when it exists.
+    """
+    root = root or default_knowledge_dir()
+    form_ids: set[str] | None = None
+    problems: list[Problem] = []
+    try:
+        from bot.forms.catalog import check_catalog, load_catalog
+
+        catalog = load_catalog(root / "forms")
+        form_ids = {f.id for f in catalog.all()}
+    except ImportError:  # the forms module is optional for a bare knowledge check
+        catalog = None
+    kb, kb_problems = check_knowledge(root, form_ids)
+    problems.extend(kb_problems)
+    if catalog is not None:
+        problems.extend(check_catalog(root / "forms", kb.ids if kb else None))
+    if kb is None:
+        return problems
+    if overlay is not None:
+        from bot.qa.overlay import check_overlay
+
+        problems.extend(check_overlay(overlay, kb))
+    # Status answers are measured filled from a long realistic record (stale, probe, votes).
+    sample = sample_snapshot().fields()
+    for t in kb.topics:
+        if t.is_status:
+            try:
+                first = t.first.format(**sample)
+                t.answer.format(**sample)
+            except (KeyError, IndexError, ValueError):
+                continue  # reported by check_knowledge as a bad placeholder
+            if len(first) > MAX_FIRST:
+                problems.append(Problem(t.file, t.line, t.id,
+                                        f"first message is {len(first)} characters when filled"
+                                        f" (at most {MAX_FIRST})"))
+            full = t.answer.format(**sample) + citations(kb, t)
+            if len(full) > MAX_ANSWER:
+                problems.append(Problem(t.file, t.line, t.id,
+                                        f"full answer is {len(full)} characters when filled"
+                                        f" (at most {MAX_ANSWER})"))
+    matcher = Matcher(kb, pipeline_for(kb))
+    for t in kb.topics:
+        for phrasing, line in zip(t.phrasings, t.phrasing_lines, strict=False):
+            ranked = matcher.rank(phrasing, leave_out=True)
+            if not ranked:
+                problems.append(Problem(t.file, line, t.id, f"phrasing has no words: {phrasing}"))
+                continue
+            own = next((s.score for s in ranked if s.topic == t.id), 0.0)
+            best = ranked[0]
+            # A phrasing matches itself at 100; another topic at 100 too means a duplicate.
+            if best.topic != t.id and best.score > own:
+                problems.append(Problem(
+                    t.file, line, t.id,
+                    f"phrasing matches {best.topic} ({best.score}) better than its own ({own}):"
+                    f" {phrasing}",
+                ))  # fmt: skip
+    return problems

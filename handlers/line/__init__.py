@@ -1,0 +1,1 @@
+"""The LINE channel: webhook verification and translation, the outbound client, the rich menu."""

@@ -1,0 +1,1 @@
+"""The Telegram channel: update translation (polling or webhook) and the outbound client."""
