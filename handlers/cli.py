@@ -1,4 +1,8 @@
-"""The ``elaas-bot`` command line: chat, ask, kb, and the operator commands."""
+"""The ``elaas-bot`` command line: chat, ask, kb, and the operator commands.
+
+(Over 500 lines on purpose: the argument wiring of every ``elaas-bot`` subcommand in one
+place, each command a short function; the console and operator commands are in cli_console.)
+"""
 
 from __future__ import annotations
 

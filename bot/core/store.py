@@ -1,5 +1,8 @@
 """Persistence behind one small protocol: a TinyDB store (atomic files) and an in-memory twin.
 
+(Over 500 lines on purpose: the protocol, the in-memory twin and the TinyDB store are kept
+together so the one contract and its two single-owner implementations read side by side.)
+
 A store holds named tables; a table maps string keys to JSON documents. Table names may contain
 ``/`` (``lao/01234567/ledger``): the TinyDB store keeps one file per table, so each LAO's ledger
 is its own file. Every write replaces the file atomically (temp file + fsync + rename), so a

@@ -1,4 +1,8 @@
-"""Drawing a form Layout as an A4 PDF (fpdf2, Sarabun, HarfBuzz shaping) or an XLSX workbook."""
+"""Drawing a form Layout as an A4 PDF (fpdf2, Sarabun, HarfBuzz shaping) or an XLSX workbook.
+
+(Over 500 lines on purpose: the PDF and XLSX renderers walk the same Layout and must
+agree cell for cell; splitting them would hide that they are one drawing in two formats.)
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Notices in chat: subscribe/unsubscribe, admin announcements and status posts with a preview."""
+"""Notices in chat: subscribe/unsubscribe, admin announcements and status posts with a preview.
+
+(Over 500 lines on purpose: subscribe, announce and set-status in chat share the audience,
+preview and confirmation step, and their texts are reviewed together.)
+"""
 
 from __future__ import annotations
 
