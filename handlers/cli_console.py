@@ -12,10 +12,9 @@ from handlers.storage import open_store
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        raise SystemExit(f"configuration error: {exc}") from exc
+    from handlers.cli import _settings as settings  # one place reads the configuration
+
+    return settings()
 
 
 def cmd_operator_add(args: argparse.Namespace) -> int:
