@@ -7,19 +7,20 @@ import io
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from bot.core.cells import safe_cell
 from bot.core.contract import FileBlob
 from bot.core.thaifmt import amount_in_words, thai_date, thai_date_numeric, thai_datetime
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, Lao
 from bot.ledger.xlsx_cache import add_cached_values
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is written: 0.1-0.2 s of every start
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv"
@@ -30,11 +31,20 @@ MONEY = "#,##0.00"
 # 07 = Thai Buddhist calendar, 041E = th-TH (Excel's LCID form, also read by LibreOffice).
 BE_DATE = "[$-107041E]d mmm yyyy"
 HEADER_ROW = 4  # three title lines, then the column headers
-_BOLD = Font(name="TH Sarabun New", bold=True, size=14)
-_BOLD_PLAIN = Font(name="TH Sarabun New", bold=True)
-_TITLE = Font(name="TH Sarabun New", bold=True, size=16)
-_PLAIN = Font(name="TH Sarabun New", size=14)
-_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+@cache
+def _font(size: int | None = 14, bold: bool = False) -> Font:
+    from openpyxl.styles import Font
+
+    return Font(name="TH Sarabun New", bold=bold, size=size)
+
+
+@cache
+def _head_fill() -> PatternFill:
+    from openpyxl.styles import PatternFill
+
+    return PatternFill("solid", fgColor="DDEBF7")
 
 
 def entry_row(e: Entry) -> list[Any]:
@@ -66,12 +76,15 @@ def _cell(ws: Worksheet, value: Any, *, bold: bool = False, money: bool = False)
     """A styled cell for headers and money; other values go in plain (much faster)."""
     if not (bold or money):
         return value
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment
+
     c = WriteOnlyCell(ws, value=value)
     if money:
         c.number_format = MONEY
     if bold:
-        c.font = _BOLD
-        c.fill = _HEAD_FILL
+        c.font = _font(bold=True)
+        c.fill = _head_fill()
         c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     return c
 
@@ -94,16 +107,22 @@ def _title_rows(ws: Worksheet, title: str, lao: Lao, period: str, width: int) ->
     """Three title lines, each merged across the table so it prints and converts whole."""
     lines = (f"{title} (แบบช่วยบันทึก)", f"{lao.name} รหัส {lao.code} จังหวัด{lao.province or '-'}",
              f"ช่วงวันที่ {period}")
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
     last = get_column_letter(width)
     for row, text in enumerate(lines, 1):
         c = WriteOnlyCell(ws, value=safe_cell(text))
-        c.font = _TITLE if row == 1 else _PLAIN
+        c.font = _font(16, bold=True) if row == 1 else _font()
         c.alignment = Alignment(horizontal="center", vertical="center")
         ws.append([c])
         ws.merged_cells.add(f"A{row}:{last}{row}")
 
 
 def _date_cell(ws: Worksheet, d: date) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+
     c = WriteOnlyCell(ws, value=d)
     c.number_format = BE_DATE
     return c
@@ -112,10 +131,12 @@ def _date_cell(ws: Worksheet, d: date) -> WriteOnlyCell:
 def _formula(ws: Worksheet, formula: str, value: Decimal, cache: dict[str, Decimal],
              ref: str, *, bold: bool = False) -> WriteOnlyCell:
     """A money formula cell; ``value`` is what it computes, stored as its cached result."""
+    from openpyxl.cell import WriteOnlyCell
+
     c = WriteOnlyCell(ws, value=formula)
     c.number_format = MONEY
     if bold:
-        c.font = _BOLD_PLAIN
+        c.font = _font(None, bold=True)
     cache[ref] = value
     return c
 
@@ -142,6 +163,8 @@ def export_xlsx(lao: Lao, entries: Sequence[Entry], date_from: date | None = Non
     """
     entries = sorted(entries, key=lambda e: (e.date, e.no))
     period = _period(entries, date_from, date_to)
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     wb.calculation.fullCalcOnLoad = True  # Excel and LibreOffice recompute on opening
     cached: dict[str, dict[str, Decimal]] = {}
