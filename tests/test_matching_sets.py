@@ -22,13 +22,15 @@ FROZEN = {
         "e98cc4c1e41e74e47a3ca46212fab2d5da236a8a1eb730e364c6363ba9b3859b",
 }
 # (set, question column, top-1 floor %, off-topic rejected floor %, confidently wrong ceiling %)
-# Floors sit a little under the figures measured when they were set (bench/bench_matching.py).
+# Floors sit a little under the figures measured when they were set (bench/bench_matching.py,
+# issue 15 round 3: every set is a development set now; only the third blind set is honest).
 FLOORS = [
-    ("questions.tsv", 0, 95.0, 90.0, 2.0),
-    ("questions_holdout.tsv", 0, 91.0, 92.0, 4.5),
-    ("questions_new_holdout.tsv", 0, 90.0, 96.0, 4.0),
-    ("questions_english.tsv", 1, 92.0, 88.0, 4.0),
-    ("questions_blind2.tsv", 0, 91.5, 87.0, 3.5),  # measured 92.3 / 88.0 / 3.1
+    ("questions.tsv", 0, 96.5, 93.0, 2.0),
+    ("questions_holdout.tsv", 0, 95.5, 94.5, 1.5),
+    ("questions_new_holdout.tsv", 0, 95.0, 97.0, 2.0),
+    ("questions_english.tsv", 1, 95.5, 90.0, 2.5),
+    # Round 3 tuned on it too (phrasings written from its misses): measured 95.1 / 89.2 / 0.6.
+    ("questions_blind2.tsv", 0, 94.0, 88.0, 1.5),
 ]
 
 
