@@ -179,11 +179,20 @@ async def _wait(cond: object, timeout: float) -> None:
         await asyncio.sleep(0.02)
 
 
-def _holder(url: str, nid: str) -> str:
+def _claims(url: str, nid: str) -> list[tuple[str, float]]:
+    """Who claimed the notice, and when (wall-clock seconds), oldest first."""
+    from datetime import datetime
+
     with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT rec->>'claim' FROM elaas_notice_journal WHERE notice = %s"
-                            " AND rec ? 'claim' ORDER BY seq", (nid,)).fetchall()
-    return str(rows[-1][0]) if rows else ""
+        rows = conn.execute("SELECT rec->>'claim', rec->>'at' FROM elaas_notice_journal"
+                            " WHERE notice = %s AND rec ? 'claim' ORDER BY seq",
+                            (nid,)).fetchall()
+    return [(str(o), datetime.fromisoformat(str(a)).timestamp()) for o, a in rows]
+
+
+def _holder(url: str, nid: str) -> str:
+    claims = _claims(url, nid)
+    return claims[-1][0] if claims else ""
 
 
 @pytest.mark.slow
@@ -211,7 +220,7 @@ async def test_kill_9_of_the_sending_instance_the_other_takes_over(
         holder = _holder(pg_url, nid)
         victim = next(p for p in procs if holder.endswith(f":{p.pid}"))
         victim.send_signal(signal.SIGKILL)
-        killed_at = time.monotonic()
+        killed_at = time.time()
         await victim.wait()
         at_kill = (len(line.multicast_recipients()), len(set(tg.delivered_chats())))
         assert at_kill[0] < len(line_ids) and at_kill[1] < len(chats)  # really mid-way
@@ -222,10 +231,9 @@ async def test_kill_9_of_the_sending_instance_the_other_takes_over(
                 p.send_signal(signal.SIGTERM)
                 await asyncio.wait_for(p.wait(), 30)
     await asyncio.sleep(max(line.delay, tg.delay) + 0.2)
-    survivor = _holder(pg_url, nid)
+    survivor, taken_at = _claims(pg_url, nid)[-1]
     assert survivor != holder
-    after = [c.at for c in line.calls + tg.calls if c.at > killed_at]
-    gap = (min(after) - killed_at) if after else float("inf")
+    gap = taken_at - killed_at  # the survivor polls every second
     assert Counter(line.multicast_recipients()) == Counter(line_ids)
     got = Counter(tg.delivered_chats())
     assert max(got.values()) == 1
@@ -236,7 +244,7 @@ async def test_kill_9_of_the_sending_instance_the_other_takes_over(
           f"{len(chats)}; takeover gap {gap:.2f} s; uncertain {len(uncertain)}, missed "
           f"{len(missing)}, LINE 409s {sum(c.status == 409 for c in line.calls_to(MULTICAST))}")
     assert missing <= uncertain and len(uncertain) <= 4
-    assert gap <= 3.0
+    assert 0 < gap <= 3.0
     d = Outbox(pg).delivery(nid)
     assert d.delivered + d.uncertain == len(line_ids) + len(chats)
 
