@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -349,3 +350,13 @@ class PgDeliveryState:
                     self._conn.close()
                 self._conn = None
             self._held.clear()
+
+
+@functools.lru_cache(maxsize=4)
+def _pg_reader(url: str) -> PgDeliveryState:
+    return PgDeliveryState(url, "reader")  # one connection per process for progress reads
+
+
+def delivery_state(data_dir: Path, database_url: str = "") -> DeliveryState:
+    """The state readers (the console's live progress) use: PostgreSQL when configured."""
+    return _pg_reader(database_url) if database_url else FileDeliveryState(data_dir)

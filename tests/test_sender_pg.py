@@ -263,6 +263,8 @@ def test_cli_status_set_writes_straight_to_postgres(pg: PgStore, pg_url: str,
     assert "บันทึกสถานะแล้ว" in out.stdout
     (notice, delivery), = Outbox(pg).entries()
     assert delivery.status == "pending" and notice.state == "normal"
+    view = StatusBoard(pg).current()  # what every running instance now answers
+    assert view is not None and view.state == "normal"
     assert not (tmp_path / "data" / "spool").exists()  # no spool, no lock in this mode
     assert not (tmp_path / "data" / "serve.lock").exists()
 
@@ -282,3 +284,25 @@ def test_cli_with_the_database_down_says_so_in_one_line(pg: PgStore, pg_url: str
     assert len(lines) == 1 and "server not reachable" in lines[0]
     assert psycopg.conninfo.conninfo_to_dict(pg_url)["password"] not in out.stderr
     assert Outbox(pg).entries() == []  # nothing written anywhere
+
+
+async def test_console_progress_reads_the_journal_in_postgres(
+        pg: PgStore, pg_url: str, line: FakeLine, tg: FakeTelegram, tmp_path: Path) -> None:
+    """The console's live counts come from the database, whichever instance is sending."""
+    from handlers.web.console import _live_counts
+
+    seed(pg, line_n=3, tg_n=2)
+    nid = announce(pg)
+    s = sender(pg, pg_url, line, tg, tmp_path)
+    try:
+        notice = Outbox(pg).get(nid)
+        assert notice is not None
+        await asyncio.to_thread(s.plan, notice)
+        assert _live_counts(tmp_path, nid, pg_url) == {
+            "delivered": 0, "unreachable": 0, "failed": 0, "uncertain": 0, "skipped": 0,
+            "pending": 5, "total": 5}
+        await s.deliver_once()
+    finally:
+        await s.close()
+    counts = _live_counts(tmp_path, nid, pg_url)
+    assert counts is not None and (counts["delivered"], counts["pending"]) == (5, 0)
