@@ -7,6 +7,13 @@ when it is alone and a fair share when two send at once, and the sum never excee
 channel's limit. Each instance draws a few tokens per round trip (``batch``), so the cost is
 one small function call (``elaas_take_tokens``, migration 0003) per ``batch`` messages; the
 local :class:`~handlers.telegram.client.Pacer` still spaces the calls evenly.
+
+Replies to a user's own message (``handlers/telegram/adapter.py``) keep their local pacer and
+stay outside the bucket: each one answers a message the user just sent, so their volume is
+bounded by the inbound flood limits, a database round trip would sit on every answer's
+critical path, and if replies and a broadcast together ever exceed Telegram's allowance the
+channel answers 429 with ``retry_after``, which both paths honour (the broadcast pauses, the
+reply is retried); a chat waiting on its answer matters more than a broadcast's pace.
 """
 
 from __future__ import annotations

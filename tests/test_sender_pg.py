@@ -306,3 +306,29 @@ async def test_console_progress_reads_the_journal_in_postgres(
         await s.close()
     counts = _live_counts(tmp_path, nid, pg_url)
     assert counts is not None and (counts["delivered"], counts["pending"]) == (5, 0)
+
+
+def test_operator_request_is_all_or_nothing(pg: PgStore, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """The status update and its notice are one transaction: a failure writes neither."""
+    from datetime import datetime
+
+    from bot.core.store import StoreError
+    from bot.notices.status import BANGKOK
+    from handlers.spool import SpoolRequest, new_request_id, post_request
+
+    seed_path = default_knowledge_dir() / "status.yaml"
+    before = StatusBoard(pg, seed=seed_path).timeline()
+
+    def down(self: Outbox, notice: object) -> None:
+        raise StoreError("PostgreSQL went away")
+
+    monkeypatch.setattr(Outbox, "add", down)
+    now = datetime.now(BANGKOK)
+    req = SpoolRequest(id=new_request_id(now), kind="status", created_at=now, by="cli",
+                       state="normal", message="ใช้งานได้แล้ว", notify=True)
+    with pytest.raises(StoreError):
+        post_request(tmp_path, req, seed=seed_path, store=pg)
+    assert StatusBoard(pg).timeline() == before  # the update was rolled back with it
+    monkeypatch.undo()
+    assert Outbox(pg).entries() == []
