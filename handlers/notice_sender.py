@@ -83,8 +83,8 @@ from bot.notices.outbox import Delivery, Notice, Outbox, Subscriptions
 from bot.notices.status import BANGKOK, StatusBoard
 from handlers.appkeys import CORE, FLOW, add_background
 from handlers.line.client import LineClient, Outcome, text_messages
-from handlers.notice_state import NOTICES_DIR as NOTICES_DIR  # re-exported for the console
 from handlers.notice_state import (
+    CLAIM_TIMEOUT,
     DeliveryState,
     FileDeliveryState,
     FileJournal,
@@ -365,8 +365,11 @@ class NoticeSender:
         self.broken = state.broken
         flusher = asyncio.create_task(self._flush_loop(journal, state))
         try:
-            await asyncio.gather(self._line(plan, journal, state, stop),
-                                 self._telegram(plan, journal, state, stop))
+            # A TaskGroup, not gather: if one channel fails (the database went away), the
+            # other stops too instead of sending on with nobody journaling it.
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._line(plan, journal, state, stop))
+                group.create_task(self._telegram(plan, journal, state, stop))
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -389,6 +392,7 @@ class NoticeSender:
         while True:
             await asyncio.sleep(1.0)
             await journal.sync()
+            await self.state.heartbeat()
             await self._flush_unreachable(state)
 
     async def _flush_unreachable(self, state: _Pass) -> None:
@@ -485,10 +489,10 @@ class NoticeSender:
         client = TelegramClient(await self._session(), self.telegram_api_base,
                                 self.telegram_token)
         halt = asyncio.Event()
-        workers = [asyncio.create_task(self._tg_worker(client, plan, queue, journal, state,
-                                                       stop, halt))
-                   for _ in range(min(self.telegram_workers, queue.qsize()))]
-        await asyncio.gather(*workers)
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.telegram_workers, queue.qsize())):
+                group.create_task(self._tg_worker(client, plan, queue, journal, state, stop,
+                                                  halt))
 
     async def _tg_worker(self, client: TelegramClient, plan: Plan,
                          queue: asyncio.Queue[tuple[str, str]], journal: NoticeJournal,
@@ -550,12 +554,13 @@ LINE_MULTICAST_RATE = 200.0
 """LINE's limit for multicast requests per second (shared by every instance)."""
 
 
-def shared_parts(url: str, telegram_rate: float = 30.0) -> dict[str, Any]:
+def shared_parts(url: str, telegram_rate: float = 30.0,
+                 claim_timeout: float = CLAIM_TIMEOUT) -> dict[str, Any]:
     """Sender parts for several instances on one database: the PostgreSQL delivery state and
     rate buckets shared by every instance (Telegram messages, LINE multicasts)."""
     from handlers.shared_rate import SharedPacer
 
-    return {"state": PgDeliveryState(url),
+    return {"state": PgDeliveryState(url, claim_timeout=claim_timeout),
             "pacer": SharedPacer(url, "telegram", telegram_rate),
             "line_pacer": SharedPacer(url, "line-multicast", LINE_MULTICAST_RATE, batch=5)}
 
@@ -619,6 +624,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=30.0, help="Telegram messages per second")
     p.add_argument("--workers", type=int, default=16, help="Telegram requests in flight")
     p.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds")
+    p.add_argument("--claim-timeout", type=float, default=CLAIM_TIMEOUT,
+                   help="PostgreSQL: seconds without a heartbeat before a stuck sender's "
+                        "notice is freed for another instance")
     p.add_argument("--until-idle", action="store_true",
                    help="exit when every notice is delivered instead of running on")
     return p.parse_args(argv)
@@ -633,7 +641,8 @@ async def _main(args: argparse.Namespace) -> int:
     # Several instances share PostgreSQL: no data-dir lock (notices are claimed in the database).
     lock = None if settings.database_url else lock_data_dir(data_dir)
     store = open_store(settings) if settings.database_url else TinyStore(data_dir)
-    shared = shared_parts(settings.database_url, args.rate) if settings.database_url else {}
+    shared = (shared_parts(settings.database_url, args.rate, args.claim_timeout)
+              if settings.database_url else {})
     try:
         status = StatusBoard(store, seed=default_knowledge_dir() / "status.yaml")
         sender = NoticeSender(

@@ -10,7 +10,9 @@ The sender (``handlers/notice_sender.py``) sees one small interface, like the in
   notice is delivered by the instance that holds its *session* advisory lock, taken on one
   dedicated connection. If that instance dies, PostgreSQL ends its session and frees the
   lock (kill -9: at once, the socket closes; a lost machine: TCP keepalive, about 10 s), and
-  the next instance to poll (every second) takes the notice over from the journal.
+  the next instance to poll (every second) takes the notice over from the journal. A sender
+  that is alive but stuck (a frozen VM, a blocked event loop) stops its heartbeat; the
+  session's ``idle_session_timeout`` then ends it and frees the notice the same way.
   Journal records are written through that same session, so an instance whose session is gone
   can no longer journal ``sending`` for a Telegram chat and therefore cannot send one: the
   at-most-once rule for Telegram does not depend on clocks or leases.
@@ -26,6 +28,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +45,9 @@ _SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
 # Notice a dead peer (lost machine, cut cable) in about idle + interval * count seconds.
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
              "keepalives_count": 2}
+CLAIM_TIMEOUT = 20.0
+"""Seconds without a heartbeat after which the server ends a sender's session (and claims)."""
+HEARTBEAT = 2.0
 
 
 def instance_name() -> str:
@@ -87,6 +93,10 @@ class DeliveryState(Protocol):
         ...
 
     async def release(self, notice_id: str) -> None: ...
+
+    async def heartbeat(self) -> None:
+        """Show the claim's holder is alive (called about every second while sending)."""
+        ...
 
     def journal(self, notice_id: str) -> NoticeJournal: ...
 
@@ -187,6 +197,9 @@ class FileDeliveryState:
     async def release(self, notice_id: str) -> None:
         return None
 
+    async def heartbeat(self) -> None:
+        return None
+
     def journal(self, notice_id: str) -> FileJournal:
         return FileJournal(self.folder(notice_id) / "journal.jsonl")
 
@@ -259,12 +272,14 @@ class PgDeliveryState:
 
     shared = True
 
-    def __init__(self, url: str, owner: str = ""):
+    def __init__(self, url: str, owner: str = "", *, claim_timeout: float = CLAIM_TIMEOUT):
         self.url = url
         self.owner = owner or instance_name()
+        self.claim_timeout = claim_timeout
         self._conn: psycopg.Connection[Any] | None = None
         self._guard = threading.Lock()
         self._held: set[str] = set()
+        self._used = 0.0
 
     def _connection(self) -> psycopg.Connection[Any]:
         with self._guard:
@@ -274,20 +289,41 @@ class PgDeliveryState:
                         self._conn.close()
                 self._held.clear()  # a new session holds no lock
                 try:
-                    self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5,
-                                                 **KEEPALIVE)  # type: ignore[arg-type]
+                    conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5,
+                                           **KEEPALIVE)  # type: ignore[arg-type]
+                    # The server's side of the same: a dead or frozen sender's session (and
+                    # its claims) ends instead of holding a notice forever.
+                    conn.execute("SELECT set_config('idle_session_timeout', %s, false),"
+                                 " set_config('tcp_keepalives_idle', '5', false),"
+                                 " set_config('tcp_keepalives_interval', '2', false),"
+                                 " set_config('tcp_keepalives_count', '2', false)",
+                                 (str(int(self.claim_timeout * 1000)),))
                 except (psycopg.Error, OSError) as exc:
                     raise connect_error(self.url, exc) from None
+                self._conn = conn
             return self._conn
 
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        conn = self._connection()
-        try:
-            cur = conn.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-        except psycopg.Error as exc:
-            raise connect_error(self.url, exc) if conn.broken else StoreError(
-                f"notice state: {' '.join(str(exc).split())}") from None
+    def _run(self, sql: str, params: Sequence[Any] = (), *, holding: str = ""
+             ) -> list[tuple[Any, ...]]:
+        """Run one statement; with ``holding``, only on the session that claimed that notice
+        (after the session was lost, a new one must not write as if it held the claim)."""
+        for attempt in (1, 2):
+            if holding and holding not in self._held:
+                raise StoreError(f"notice {holding}: the claim was lost (database session "
+                                 "ended); another instance may be sending it")
+            conn = self._connection()
+            try:
+                cur = conn.execute(sql, params)
+                self._used = time.monotonic()
+                return cur.fetchall() if cur.description else []
+            except psycopg.Error as exc:
+                if not conn.broken:
+                    raise StoreError(f"notice state: {' '.join(str(exc).split())}") from None
+                # An idle session the server ended: harmless while it held no notice.
+                if self._held or attempt == 2:
+                    self._held.clear()
+                    raise connect_error(self.url, exc) from None
+        raise AssertionError("unreachable")
 
     def load_plan(self, notice_id: str) -> Plan | None:
         rows = self._run("SELECT plan FROM elaas_notice_plans WHERE notice = %s",
@@ -329,11 +365,16 @@ class PgDeliveryState:
             await asyncio.to_thread(self._run, "SELECT pg_advisory_unlock(hashtextextended("
                                     "%s, 0))", (self._key(notice_id),))
 
+    async def heartbeat(self) -> None:
+        if self._held and time.monotonic() - self._used > min(HEARTBEAT,
+                                                              self.claim_timeout / 4):
+            await asyncio.to_thread(self._run, "SELECT 1")
+
     def insert(self, notice_id: str, rows: list[str]) -> None:
         """Append JSON rows, in order, through the lock-holding session."""
         self._run("INSERT INTO elaas_notice_journal (notice, rec) SELECT %s, r::jsonb"
                   " FROM unnest(%s::text[]) WITH ORDINALITY AS u(r, n) ORDER BY n",
-                  (notice_id, rows))
+                  (notice_id, rows), holding=notice_id)
 
     def journal(self, notice_id: str) -> PgJournal:
         return PgJournal(self, check_id(notice_id))

@@ -249,6 +249,49 @@ async def test_kill_9_of_the_sending_instance_the_other_takes_over(
     assert d.delivered + d.uncertain == len(line_ids) + len(chats)
 
 
+@pytest.mark.slow
+async def test_a_frozen_sender_loses_the_notice_and_cannot_send_twice(
+        pg: PgStore, pg_url: str, line: FakeLine, tg: FakeTelegram, tmp_path: Path) -> None:
+    """SIGSTOP (a frozen VM): its heartbeat stops, the server ends its session after the
+    claim timeout, the other instance takes over; when it wakes up it can no longer journal,
+    so it sends no Telegram message again (LINE repeats are refused by the retry keys)."""
+    line_ids, chats = seed(pg, line_n=1000, tg_n=200)
+    nid = announce(pg)
+    line.delay = 0.3
+    tg.delay = 0.02
+    cmd = [sys.executable, "-m", "handlers.notice_sender", "--data-dir", str(tmp_path / "d"),
+           "--line-api-base", line.base_url, "--line-token", "LTOKEN",
+           "--telegram-api-base", tg.base_url + "/bot", "--telegram-token", TG_TOKEN,
+           "--rate", "60", "--workers", "4", "--backoff", "0.05", "--claim-timeout", "3"]
+    procs = [await asyncio.create_subprocess_exec(*cmd, cwd=tmp_path, env=_env(pg_url),
+                                                  stderr=asyncio.subprocess.DEVNULL)
+             for _ in range(2)]
+    try:
+        await _wait(lambda: len(tg.calls) >= 40, 40)
+        holder = _holder(pg_url, nid)
+        frozen = next(p for p in procs if holder.endswith(f":{p.pid}"))
+        frozen.send_signal(signal.SIGSTOP)
+        stopped_at = time.time()
+        await _wait(lambda: _holder(pg_url, nid) != holder, 20)
+        taken_at = _claims(pg_url, nid)[-1][1]
+        frozen.send_signal(signal.SIGCONT)  # wakes up while the other one is sending
+        await _wait(lambda: Outbox(pg).delivery(nid).status == "done", 60)
+        await asyncio.sleep(1.0)
+    finally:
+        for p in procs:
+            if p.returncode is None:
+                p.send_signal(signal.SIGCONT)
+                p.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(p.wait(), 30)
+    assert 2.5 <= taken_at - stopped_at <= 7.0  # the claim timeout, plus a poll
+    assert Counter(line.multicast_recipients()) == Counter(line_ids)
+    got = Counter(tg.delivered_chats())
+    assert max(got.values()) == 1
+    uncertain = {str(r["tg"]) for r in PgDeliveryState(pg_url).records(nid)
+                 if r.get("s") == "unknown"}
+    assert set(chats) - set(got) <= uncertain and len(uncertain) <= 4
+
+
 def _cli(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**_env(url), "ELAAS_DATA_DIR": str(cwd / "data")}
     return subprocess.run([sys.executable, "-m", "handlers.cli", *args], cwd=cwd, env=env,
