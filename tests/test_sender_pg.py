@@ -375,3 +375,39 @@ def test_operator_request_is_all_or_nothing(pg: PgStore, monkeypatch: pytest.Mon
     assert StatusBoard(pg).timeline() == before  # the update was rolled back with it
     monkeypatch.undo()
     assert Outbox(pg).entries() == []
+
+
+async def test_two_serve_apps_on_postgres_deliver_a_cli_notice_once(
+        pg_url: str, line: FakeLine, tg: FakeTelegram, tmp_path: Path) -> None:
+    """Two ``serve`` web apps (the notices extension) on one database; an operator posts with
+    the CLI (straight to the database): one of them delivers it, once, without a spool."""
+    from handlers.app import build_core
+    from handlers.notice_sender import install_notices
+    from handlers.settings import Settings
+    from handlers.web.server import RunningServer, create_app
+
+    servers, stores = [], []
+    for i in range(2):
+        settings = Settings(data_dir=tmp_path / f"data{i}", database_url=pg_url,
+                            telegram_bot_token=TG_TOKEN, telegram_api_base=tg.base_url + "/bot")
+        stores.append(PgStore(pg_url, max_size=4))
+        core = build_core(settings, store=stores[-1])
+        servers.append(RunningServer(create_app(core, extensions=[install_notices],
+                                                poll_interval=0.05)))
+    for s in servers:
+        await s.start()
+    try:
+        store = PgStore(pg_url, max_size=2)
+        seed(store, line_n=0, tg_n=3)
+        out = await asyncio.to_thread(_cli, ["status", "set", "--state", "down", "--message",
+                                             "ขัดข้องชั่วคราว", "--notify"], pg_url, tmp_path)
+        assert out.returncode == 0, out.stderr
+        await _wait(lambda: Outbox(store).entries()[0][1].status == "done", 20)
+    finally:
+        for s in servers:
+            await s.stop()
+        for st in stores:
+            st.close()
+    assert sorted(tg.delivered_chats()) == ["100000", "100001", "100002"]
+    assert not any((tmp_path / f"data{i}" / "spool").exists() for i in range(2))
+    store.close()
