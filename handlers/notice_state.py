@@ -48,6 +48,9 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
 CLAIM_TIMEOUT = 20.0
 """Seconds without a heartbeat after which the server ends a sender's session (and claims)."""
 HEARTBEAT = 2.0
+# Advisory locks are per database: the schema in the key keeps two installs that share a
+# database (one schema each) from blocking each other's notices.
+_LOCK_KEY = "hashtextextended(current_schema() || ':' || %s, 0)"
 
 
 def instance_name() -> str:
@@ -344,7 +347,7 @@ class PgDeliveryState:
 
     async def claim(self, notice_id: str) -> bool:
         def take() -> bool:
-            got = self._run("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+            got = self._run(f"SELECT pg_try_advisory_lock({_LOCK_KEY})",
                             (self._key(notice_id),))
             if got and got[0][0]:
                 self._held.add(notice_id)
@@ -357,13 +360,17 @@ class PgDeliveryState:
             return True
         return await asyncio.to_thread(take)
 
+    def holds(self, notice_id: str) -> bool:
+        """Whether this instance's session holds ``notice_id`` (as far as it knows)."""
+        return notice_id in self._held
+
     async def release(self, notice_id: str) -> None:
         if notice_id not in self._held:
             return
         self._held.discard(notice_id)
         with contextlib.suppress(StoreError):  # a dead session has let go already
-            await asyncio.to_thread(self._run, "SELECT pg_advisory_unlock(hashtextextended("
-                                    "%s, 0))", (self._key(notice_id),))
+            await asyncio.to_thread(self._run, f"SELECT pg_advisory_unlock({_LOCK_KEY})",
+                                    (self._key(notice_id),))
 
     async def heartbeat(self) -> None:
         if self._held and time.monotonic() - self._used > min(HEARTBEAT,
