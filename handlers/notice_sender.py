@@ -36,6 +36,12 @@ Delivery guarantee:
   a rare miss into a rare duplicate of an official notice; an operator who prefers that can
   see the uncertain count and post again. Timeouts after a request was sent are treated the
   same way (``uncertain``); refused connections are retried.
+* Several instances (``ELAAS_DATABASE_URL``): plans and journals live in PostgreSQL
+  (``handlers/notice_state.py``) and each notice is sent by the one instance holding its
+  session advisory lock; when that instance dies another takes over within about a second
+  and continues from the journal with the same rules (LINE batches again with their retry
+  keys, Telegram chats left ``sending`` become ``uncertain``). Telegram messages and LINE
+  multicasts draw from token buckets shared in the database (``handlers/shared_rate.py``).
 * Retries: 429 and 5xx are retried with exponential backoff, honouring Telegram's
   ``parameters.retry_after`` (which pauses all Telegram sends) and LINE's ``Retry-After``
   header. Telegram 403 (blocked) and "chat not found" mark the subscriber unreachable, once,
@@ -49,14 +55,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import random
-import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,28 +78,26 @@ from bot.notices.board import (
     build_audience,
     store_pending_count,
 )
-from bot.notices.delivery import (
-    FINAL_TG,
-    TG_STATE,
-    Plan,
-    load_plan,
-    make_plan,
-    retry_key,
-    save_plan,
-    summarize,
-)
+from bot.notices.delivery import FINAL_TG, TG_STATE, Plan, make_plan, retry_key, summarize
 from bot.notices.outbox import Delivery, Notice, Outbox, Subscriptions
 from bot.notices.status import BANGKOK, StatusBoard
 from handlers.appkeys import CORE, FLOW, add_background
 from handlers.line.client import LineClient, Outcome, text_messages
+from handlers.notice_state import (
+    CLAIM_TIMEOUT,
+    DeliveryState,
+    FileDeliveryState,
+    FileJournal,
+    NoticeJournal,
+    PgDeliveryState,
+    check_id,
+)
 from handlers.settings import Settings
 from handlers.spool import apply_spool, run_spool
 from handlers.telegram.client import Pacer, TelegramClient, text_payloads
 
 _LOG = logging.getLogger(__name__)
-NOTICES_DIR = "notices"
 LINE_MESSAGES_PER_REQUEST = 5
-_SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
 BROKEN_PAUSE = 60.0
 
 T = TypeVar("T")
@@ -130,54 +131,7 @@ def telegram_payloads(chat_id: str, message: OutMessage) -> list[dict[str, Any]]
 # --------------------------------------------------------------------------- plan and journal
 
 
-class Journal:
-    """Append-only JSON lines; every record is written at once (a killed process keeps it),
-    and :meth:`sync` fsyncs, grouping concurrent callers into one fsync."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        self._written = 0
-        self._synced = 0
-        self._lock = asyncio.Lock()
-        self.fsyncs = 0
-
-    @staticmethod
-    def read(path: Path) -> list[dict[str, Any]]:
-        """Every complete record (a torn last line after a power cut is ignored)."""
-        if not path.exists():
-            return []
-        out = []
-        for line in path.read_bytes().splitlines():
-            with contextlib.suppress(ValueError):
-                out.append(json.loads(line))
-        return out
-
-    def append(self, records: Sequence[Mapping[str, Any]]) -> None:
-        if not records:
-            return
-        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        self._written += 1
-
-    async def sync(self) -> None:
-        target = self._written
-        async with self._lock:
-            if self._synced >= target:
-                return
-            upto = self._written
-            await asyncio.to_thread(os.fsync, self._fd)
-            self.fsyncs += 1
-            self._synced = upto
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.fsync(self._fd)
-        os.close(self._fd)
+Journal = FileJournal  # the embedded store's journal (tests and the console read it)
 
 
 # --------------------------------------------------------------------------- channel calls
@@ -224,6 +178,11 @@ class NoticeSender:
         status_url: the public status page, quoted in spooled status notices.
         store_call: how to run store work; in serve pass ``app[FLOW].call`` so that only the
             engine thread touches the store. Default: inline on the event loop.
+        state: where plans and journals live and who sends which notice (default: files in
+            ``data_dir``; :class:`~handlers.notice_state.PgDeliveryState` for several
+            instances).
+        pacer / line_pacer: Telegram sends and LINE multicasts draw from these (default: a
+            local Pacer at ``telegram_rate`` / none; a shared bucket for several instances).
     """
 
     def __init__(self, store: Store, status: StatusBoard, data_dir: Path, *,
@@ -233,7 +192,8 @@ class NoticeSender:
                  http: aiohttp.ClientSession | None = None, telegram_rate: float = 30.0,
                  telegram_workers: int = 16, backoff: Backoff | None = None,
                  status_url: str = "", poll_seconds: float = 1.0,
-                 store_call: StoreCall | None = None):
+                 store_call: StoreCall | None = None, state: DeliveryState | None = None,
+                 pacer: Any = None, line_pacer: Any = None):
         self._call = store_call or call_inline
         self.store = store
         self.data_dir = Path(data_dir)
@@ -247,7 +207,9 @@ class NoticeSender:
         self.telegram_api_base = telegram_api_base
         self._http = http
         self._own_http = http is None
-        self.pacer = Pacer(telegram_rate)
+        self.state: DeliveryState = state or FileDeliveryState(self.data_dir)
+        self.pacer = pacer or Pacer(telegram_rate)
+        self.line_pacer = line_pacer
         self.telegram_workers = telegram_workers
         self.backoff = backoff or Backoff()
         self.poll_seconds = poll_seconds
@@ -259,7 +221,10 @@ class NoticeSender:
     @classmethod
     def from_settings(cls, store: Store, status: StatusBoard, settings: Settings,
                       **kw: Any) -> NoticeSender:
-        """Build from :class:`handlers.settings.Settings` (LINE/Telegram on when configured)."""
+        """Build from :class:`handlers.settings.Settings` (LINE/Telegram on when configured);
+        with ``ELAAS_DATABASE_URL`` plans, journals and rate budgets are shared in PostgreSQL."""
+        if settings.database_url:
+            kw = {**shared_parts(settings.database_url, kw.get("telegram_rate", 30.0)), **kw}
         return cls(
             store, status, settings.data_dir,
             line_token=settings.line_channel_access_token if settings.line_enabled else "",
@@ -291,6 +256,11 @@ class NoticeSender:
     async def close(self) -> None:
         if self._own_http and self._http is not None:
             await self._http.close()
+        # Database connections reopen on next use; closing ends this instance's claims.
+        for part in (self.state, self.pacer, self.line_pacer):
+            closer = getattr(part, "close", None)
+            if closer is not None:
+                closer()
 
     # ------------------------------------------------------------------ loop
 
@@ -326,6 +296,8 @@ class NoticeSender:
 
     async def apply_spool(self) -> list[str]:
         """Apply spooled CLI requests now; returns their ids."""
+        if self.state.shared:  # PostgreSQL: the CLI writes to the database, nothing is spooled
+            return []
         return await self._db(apply_spool, self.data_dir, self.publisher)
 
     async def deliver_once(self) -> int:
@@ -352,51 +324,60 @@ class NoticeSender:
 
     # ------------------------------------------------------------------ one notice
 
-    def _folder(self, notice_id: str) -> Path:
-        if not _SAFE_ID.match(notice_id):
-            raise ValueError(f"unsafe notice id {notice_id!r}")
-        return self.data_dir / NOTICES_DIR / notice_id
-
     async def _put_delivery(self, notice_id: str, delivery: Delivery) -> None:
         await self._db(self.outbox.set_delivery, notice_id, delivery)
         self.stats["store_writes"] += 1
 
     def plan(self, notice: Notice) -> Plan:
         """The notice's frozen plan, made (and saved) on first use."""
-        folder = self._folder(notice.id)
-        plan = load_plan(folder)
+        plan = self.state.load_plan(check_id(notice.id))
         if plan is None:
             audience = build_audience(notice, self.subs.receiving(), self.directory,
                                       store_pending_count(self.store))
-            plan = make_plan(notice.id, audience, self.channels)
-            save_plan(folder, plan)
+            plan = self.state.save_plan(make_plan(notice.id, audience, self.channels))
         return plan
 
     async def deliver(self, notice: Notice, stop: asyncio.Event | None = None) -> bool:
-        """One pass over one notice; True when nothing is left to send."""
+        """One pass over one notice; True when nothing is left to send.
+
+        Several instances: only the one that claims the notice sends; the others return
+        False at once and try again on their next poll (a takeover if the sender died).
+        """
         stop = stop or asyncio.Event()
-        plan = await self._db(self.plan, notice)
-        folder = self._folder(notice.id)
+        if not await self.state.claim(check_id(notice.id)):
+            return False
+        try:
+            return await self._deliver_claimed(notice, stop)
+        finally:
+            await self.state.release(notice.id)
+
+    async def _deliver_claimed(self, notice: Notice, stop: asyncio.Event) -> bool:
         before = await self._db(self.outbox.delivery, notice.id)
+        if before.status == "done":  # finished by another instance meanwhile
+            return True
+        plan = await self._db(self.plan, notice)
         started = before.started_at or datetime.now(BANGKOK).isoformat()
         if before.status == "pending":
             await self._put_delivery(notice.id, Delivery("sending", plan.total,
                                                          skipped=plan.skipped, started_at=started))
-        journal = Journal(folder / "journal.jsonl")
+        journal = self.state.journal(notice.id)
         state = _Pass()
         self.broken = state.broken
         flusher = asyncio.create_task(self._flush_loop(journal, state))
         try:
-            await asyncio.gather(self._line(plan, journal, state, stop),
-                                 self._telegram(plan, journal, state, stop))
+            # A TaskGroup, not gather: if one channel fails (the database went away), the
+            # other stops too instead of sending on with nobody journaling it.
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._line(plan, journal, state, stop))
+                group.create_task(self._telegram(plan, journal, state, stop))
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
             await self._flush_unreachable(state)
-            journal.close()
+            await journal.finish()
             self.stats["fsyncs"] += journal.fsyncs
-        summary = summarize(plan, Journal.read(folder / "journal.jsonl"), line_parts)
+        summary = summarize(plan, journal.records(), line_parts)
         done = summary["pending"] == 0
         await self._put_delivery(notice.id, Delivery(
             "done" if done else "sending", plan.total, summary["delivered"],
@@ -407,10 +388,11 @@ class NoticeSender:
         _LOG.info("notice %s: %s", notice.id, summary)
         return done
 
-    async def _flush_loop(self, journal: Journal, state: _Pass) -> None:
+    async def _flush_loop(self, journal: NoticeJournal, state: _Pass) -> None:
         while True:
             await asyncio.sleep(1.0)
             await journal.sync()
+            await self.state.heartbeat()
             await self._flush_unreachable(state)
 
     async def _flush_unreachable(self, state: _Pass) -> None:
@@ -421,11 +403,11 @@ class NoticeSender:
 
     # ------------------------------------------------------------------ LINE
 
-    async def _line(self, plan: Plan, journal: Journal, state: _Pass,
+    async def _line(self, plan: Plan, journal: NoticeJournal, state: _Pass,
                     stop: asyncio.Event) -> None:
         if not plan.line_batches or not self.line_token:
             return
-        done = {(r["line"], r["part"]) for r in Journal.read(journal.path)
+        done = {(r["line"], r["part"]) for r in journal.records()
                 if "line" in r and r.get("s") in ("ok", "failed")}
         client = LineClient(await self._session(), self.line_api_base, self.line_token)
         receiving = await self._db(self.subs.receiving_keys)
@@ -460,6 +442,8 @@ class NoticeSender:
                          stop: asyncio.Event) -> Outcome:
         outcome = Outcome("retry")
         for attempt in range(self.backoff.attempts):
+            if self.line_pacer is not None:
+                await self.line_pacer.slot()
             self.stats["line_calls"] += 1
             outcome = await client.multicast(to, messages, key)
             if outcome.kind != "retry":
@@ -475,12 +459,12 @@ class NoticeSender:
 
     # ------------------------------------------------------------------ Telegram
 
-    async def _telegram(self, plan: Plan, journal: Journal, state: _Pass,
+    async def _telegram(self, plan: Plan, journal: NoticeJournal, state: _Pass,
                         stop: asyncio.Event) -> None:
         if not plan.telegram or not self.telegram_token:
             return
         last: dict[str, str] = {}
-        for r in Journal.read(journal.path):
+        for r in journal.records():
             if "tg" in r:
                 last[str(r["tg"])] = r["s"]
         # The crash window: journaled as sending, never finished. At most once: don't resend.
@@ -505,13 +489,13 @@ class NoticeSender:
         client = TelegramClient(await self._session(), self.telegram_api_base,
                                 self.telegram_token)
         halt = asyncio.Event()
-        workers = [asyncio.create_task(self._tg_worker(client, plan, queue, journal, state,
-                                                       stop, halt))
-                   for _ in range(min(self.telegram_workers, queue.qsize()))]
-        await asyncio.gather(*workers)
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.telegram_workers, queue.qsize())):
+                group.create_task(self._tg_worker(client, plan, queue, journal, state, stop,
+                                                  halt))
 
     async def _tg_worker(self, client: TelegramClient, plan: Plan,
-                         queue: asyncio.Queue[tuple[str, str]], journal: Journal,
+                         queue: asyncio.Queue[tuple[str, str]], journal: NoticeJournal,
                          state: _Pass, stop: asyncio.Event, halt: asyncio.Event) -> None:
         while not (stop.is_set() or halt.is_set()):
             try:
@@ -532,7 +516,7 @@ class NoticeSender:
                              **({"detail": outcome.detail} if outcome.detail else {})}])
 
     async def _tg_chat(self, client: TelegramClient, payloads: list[dict[str, Any]],
-                       journal: Journal, stop: asyncio.Event) -> Outcome:
+                       journal: NoticeJournal, stop: asyncio.Event) -> Outcome:
         chat = str(payloads[0]["chat_id"])
         outcome = Outcome("retry")
         loop = asyncio.get_running_loop()
@@ -566,6 +550,21 @@ class NoticeSender:
 
 # --------------------------------------------------------------------------- serve wiring
 
+LINE_MULTICAST_RATE = 200.0
+"""LINE's limit for multicast requests per second (shared by every instance)."""
+
+
+def shared_parts(url: str, telegram_rate: float = 30.0,
+                 claim_timeout: float = CLAIM_TIMEOUT) -> dict[str, Any]:
+    """Sender parts for several instances on one database: the PostgreSQL delivery state and
+    rate buckets shared by every instance (Telegram messages, LINE multicasts)."""
+    from handlers.shared_rate import SharedPacer
+
+    return {"state": PgDeliveryState(url, claim_timeout=claim_timeout),
+            "pacer": SharedPacer(url, "telegram", telegram_rate),
+            "line_pacer": SharedPacer(url, "line-multicast", LINE_MULTICAST_RATE, batch=5)}
+
+
 
 async def run_sender(sender: NoticeSender, *, grace: float = 10.0) -> None:
     """Run ``sender`` until cancelled; on cancel let in-flight sends finish (``grace`` s) so
@@ -585,7 +584,9 @@ def install_notices(app: aiohttp.web.Application) -> None:
     """A ``serve`` extension (see handlers.web.server): the status page and the notice sender.
 
     Adds ``GET /status`` (+ ``.json``, ``.atom``) reading through the engine thread, and two
-    background tasks: one applies spooled CLI requests, one delivers the outbox.
+    background tasks: one applies spooled CLI requests, one delivers the outbox. With
+    ``ELAAS_DATABASE_URL`` there is no spool (the CLI writes to the database, and the sender's
+    one-second poll of the outbox picks its notices up).
     """
     from handlers.web.status_page import add_status_routes
 
@@ -603,7 +604,8 @@ def install_notices(app: aiohttp.web.Application) -> None:
         await run_spool(sender.apply_spool, sender.wake, poll=sender.poll_seconds)
 
     add_background(app, "notices", run_notices)
-    add_background(app, "spool", run_operator_spool)
+    if not core.settings.database_url:
+        add_background(app, "spool", run_operator_spool)
 
 
 # --------------------------------------------------------------------------- standalone entry
@@ -622,6 +624,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=30.0, help="Telegram messages per second")
     p.add_argument("--workers", type=int, default=16, help="Telegram requests in flight")
     p.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds")
+    p.add_argument("--claim-timeout", type=float, default=CLAIM_TIMEOUT,
+                   help="PostgreSQL: seconds without a heartbeat before a stuck sender's "
+                        "notice is freed for another instance")
     p.add_argument("--until-idle", action="store_true",
                    help="exit when every notice is delivered instead of running on")
     return p.parse_args(argv)
@@ -633,8 +638,11 @@ async def _main(args: argparse.Namespace) -> int:
     from handlers.storage import open_store
     settings = Settings.from_env()
     data_dir = args.data_dir or settings.data_dir
-    lock = lock_data_dir(data_dir)
+    # Several instances share PostgreSQL: no data-dir lock (notices are claimed in the database).
+    lock = None if settings.database_url else lock_data_dir(data_dir)
     store = open_store(settings) if settings.database_url else TinyStore(data_dir)
+    shared = (shared_parts(settings.database_url, args.rate, args.claim_timeout)
+              if settings.database_url else {})
     try:
         status = StatusBoard(store, seed=default_knowledge_dir() / "status.yaml")
         sender = NoticeSender(
@@ -647,7 +655,7 @@ async def _main(args: argparse.Namespace) -> int:
             telegram_api_base=args.telegram_api_base or settings.telegram_api_base,
             telegram_rate=args.rate, telegram_workers=args.workers,
             backoff=Backoff(base=args.backoff),
-            status_url=settings.public_base_url.rstrip("/") + "/status",
+            status_url=settings.public_base_url.rstrip("/") + "/status", **shared,
         )  # fmt: skip
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -662,6 +670,8 @@ async def _main(args: argparse.Namespace) -> int:
                     await asyncio.sleep(0.5)
             finally:
                 await sender.close()
+        elif shared:
+            await sender.run(stop)
         else:
             spool = asyncio.create_task(run_spool(sender.apply_spool, sender.wake,
                                                   poll=sender.poll_seconds))
@@ -671,12 +681,14 @@ async def _main(args: argparse.Namespace) -> int:
                 spool.cancel()
     finally:
         store.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the sender on its own (it takes the data-dir lock like serve does)."""
+    """Run the sender on its own (it takes the data-dir lock like serve does, except on
+    PostgreSQL, where any number of senders run and each notice is claimed by one)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     return asyncio.run(_main(_parse(argv)))
 

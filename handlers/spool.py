@@ -303,8 +303,13 @@ def post_request(data_dir: Path, req: SpoolRequest, *, seed: Path | None = None,
     from bot.notices.status import StatusBoard
 
     if store is not None:  # a shared database: write to it directly, no spool and no lock
-        status = StatusBoard(store, seed=seed)
-        update, notice = apply_request(req, Publisher(store, status, status_url=status_url))
+        # One transaction: the status update and its notice are both written or neither is
+        # (the database going down midway leaves nothing half-posted). The running instances
+        # find the notice on their next outbox poll (every second).
+        with store.transaction("elaas-operator-request"):
+            status = StatusBoard(store, seed=seed)
+            update, notice = apply_request(req, Publisher(store, status,
+                                                          status_url=status_url))
         return Posted("applied", req, update, notice)
     try:
         lock = lock_data_dir(data_dir)

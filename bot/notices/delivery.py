@@ -61,16 +61,32 @@ def make_plan(notice_id: str, audience: Audience, channels: Iterable[str]) -> Pl
     return Plan(notice_id, variants, batches, tuple(telegram), skipped)
 
 
-def save_plan(folder: Path, plan: Plan) -> None:
-    """Write the plan once, atomically, as JSON lines (header, batches, chats)."""
-    lines = [json.dumps({
+def plan_rows(plan: Plan) -> list[dict[str, Any]]:
+    """The plan as JSON rows: a header (variants), then one row per LINE batch and chat."""
+    rows: list[dict[str, Any]] = [{
         "notice": plan.notice_id, "skipped": plan.skipped,
         "variants": {k: {"text": v.text, "choices": [[c.label, c.action] for c in v.choices]}
                      for k, v in plan.variants.items()},
-    }, ensure_ascii=False)]  # fmt: skip
-    lines += [json.dumps({"line": i, "variant": v, "to": list(ids)}, ensure_ascii=False)
-              for i, (v, ids) in enumerate(plan.line_batches)]
-    lines += [json.dumps({"tg": c, "variant": v}, ensure_ascii=False) for c, v in plan.telegram]
+    }]  # fmt: skip
+    rows += [{"line": i, "variant": v, "to": list(ids)}
+             for i, (v, ids) in enumerate(plan.line_batches)]
+    rows += [{"tg": c, "variant": v} for c, v in plan.telegram]
+    return rows
+
+
+def plan_from_rows(rows: list[dict[str, Any]]) -> Plan:
+    """The inverse of :func:`plan_rows`."""
+    head = rows[0]
+    variants = {k: OutMessage(v["text"], tuple(Choice(a, b) for a, b in v["choices"]))
+                for k, v in head["variants"].items()}
+    batches = tuple((r["variant"], tuple(r["to"])) for r in rows[1:] if "line" in r)
+    chats = tuple((str(r["tg"]), r["variant"]) for r in rows[1:] if "tg" in r)
+    return Plan(head["notice"], variants, batches, chats, int(head.get("skipped", 0)))
+
+
+def save_plan(folder: Path, plan: Plan) -> None:
+    """Write the plan once, atomically, as JSON lines (header, batches, chats)."""
+    lines = [json.dumps(r, ensure_ascii=False) for r in plan_rows(plan)]
     atomic_write(folder / "plan.jsonl", ("\n".join(lines) + "\n").encode())
 
 
@@ -78,13 +94,8 @@ def load_plan(folder: Path) -> Plan | None:
     path = folder / "plan.jsonl"
     if not path.exists():
         return None
-    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    head = rows[0]
-    variants = {k: OutMessage(v["text"], tuple(Choice(a, b) for a, b in v["choices"]))
-                for k, v in head["variants"].items()}
-    batches = tuple((r["variant"], tuple(r["to"])) for r in rows[1:] if "line" in r)
-    chats = tuple((str(r["tg"]), r["variant"]) for r in rows[1:] if "tg" in r)
-    return Plan(head["notice"], variants, batches, chats, int(head.get("skipped", 0)))
+    return plan_from_rows([json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()
+                           if x.strip()])
 
 
 TG_STATE = {"ok": "ok", "blocked": "blocked", "failed": "failed", "unknown": "unknown",

@@ -581,16 +581,19 @@ async def notice_send(req: Req) -> web.StreamResponse:
     return see_other(f"/console/notices/{notice.id}")
 
 
-def _live_counts(data_dir: Path, notice_id: str) -> dict[str, int] | None:
-    """Counts from the sender's plan and journal while a notice is being delivered."""
-    from bot.notices.delivery import load_plan, summarize
-    from handlers.notice_sender import NOTICES_DIR, Journal, line_parts
+def _live_counts(data_dir: Path, notice_id: str, database_url: str = "",
+                 ) -> dict[str, int] | None:
+    """Counts from the sender's plan and journal while a notice is being delivered (from
+    the data dir, or from PostgreSQL whichever instance sends it)."""
+    from bot.notices.delivery import summarize
+    from handlers.notice_sender import line_parts
+    from handlers.notice_state import delivery_state
 
-    folder = data_dir / NOTICES_DIR / notice_id
-    plan = load_plan(folder)
+    state = delivery_state(data_dir, database_url)
+    plan = state.load_plan(notice_id)
     if plan is None:
         return None
-    counts = summarize(plan, Journal.read(folder / "journal.jsonl"), line_parts)
+    counts = summarize(plan, state.records(notice_id), line_parts)
     counts["total"] = plan.total
     return counts
 
@@ -608,7 +611,8 @@ async def _progress_of(st: ConsoleState, actor: Actor, notice_id: str,
                            "failed": d.failed, "unreachable": d.unreachable,
                            "uncertain": d.uncertain, "pending": 0, "skipped": d.skipped}
     if d.status != "done":
-        live = await asyncio.to_thread(_live_counts, st.data_dir, notice_id)
+        live = await asyncio.to_thread(_live_counts, st.data_dir, notice_id,
+                                       st.core.settings.database_url)
         if live is not None:
             out.update({k: live[k] for k in ("delivered", "failed", "unreachable",
                                              "uncertain", "pending", "total")})
