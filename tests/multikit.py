@@ -1,4 +1,4 @@
-"""Several real ``elaas-bot serve`` processes on one PostgreSQL (the multi-instance test, bench)."""
+"""Several real ``elaas-bot serve`` processes on one PostgreSQL (multi-instance test, bench)."""
 
 from __future__ import annotations
 

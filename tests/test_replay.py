@@ -130,7 +130,7 @@ async def test_sending_mark_survives_compaction(tmp_path: Path) -> None:
     item = line_item(9, age=0)
     await journal(path, [(item, "reply")])
     FileInbox(path).load()  # compacts
-    (key, record), = FileInbox(path).load().pending
+    (_key, record), = FileInbox(path).load().pending
     assert Inbound.from_record(record).prior == "reply"
 
 
