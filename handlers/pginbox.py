@@ -9,8 +9,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import orjson
 import psycopg
@@ -20,6 +20,8 @@ from bot.core.pgstore import _one_line, describe_url
 from handlers.inbox import Claimed, Record, SharedInbox
 
 _LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 LEASE = 1.5  # seconds a key stays with an instance that stopped renewing (killed, frozen)
 HEARTBEAT = 0.4  # how often an instance renews the leases of the keys it works on
@@ -61,34 +63,36 @@ RETURNING key, verdict
 """
 
 _CLAIM = """
-WITH lease AS (
+WITH want AS (SELECT DISTINCT unnest(%(keys)s::text[]) AS order_key),
+lease AS (
     INSERT INTO elaas_inbox_lease AS l (order_key, owner, until)
-    VALUES (%(k)s, %(me)s, clock_timestamp() + make_interval(secs => %(lease)s))
+    SELECT order_key, %(me)s, clock_timestamp() + make_interval(secs => %(lease)s) FROM want
     ON CONFLICT (order_key) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
     WHERE l.until < clock_timestamp() OR l.owner = EXCLUDED.owner
-    RETURNING 1
+    RETURNING l.order_key
 ), todo AS (
     UPDATE elaas_inbox e SET attempts = e.attempts + 1
-    WHERE e.key IN (SELECT key FROM elaas_inbox WHERE order_key = %(k)s AND state < 2
-                    ORDER BY seq LIMIT %(n)s)
-      AND EXISTS (SELECT 1 FROM lease)
-    RETURNING e.key, e.seq, e.record, e.how, e.verdict, e.attempts
+    WHERE e.order_key IN (SELECT order_key FROM lease) AND e.state < 2
+    RETURNING e.order_key, e.key, e.seq, e.record, e.how, e.verdict, e.attempts
 )
-SELECT (SELECT count(*) FROM lease), t.key, t.record, t.how, t.verdict, t.attempts
-FROM (SELECT 1) AS one LEFT JOIN todo t ON true ORDER BY t.seq
+SELECT l.order_key, t.key, t.record, t.how, t.verdict, t.attempts
+FROM lease l LEFT JOIN todo t ON t.order_key = l.order_key ORDER BY l.order_key, t.seq
 """
 
 # The sending mark is also a fence: it is written only while this instance still holds the
 # key's lease (renewed by the same statement), so an instance whose lease ran out while it
 # was stalled never sends what the instance that took the key over may already have sent.
 _SENDING = """
-WITH l AS (
+WITH u AS (
+    SELECT * FROM unnest(%(keys)s::text[], %(orders)s::text[], %(hows)s::text[])
+        AS u(key, order_key, how)
+), l AS (
     UPDATE elaas_inbox_lease SET until = clock_timestamp() + make_interval(secs => %(lease)s)
-    WHERE order_key = %(k)s AND owner = %(me)s RETURNING 1
+    WHERE owner = %(me)s AND order_key IN (SELECT order_key FROM u) RETURNING order_key
 )
-UPDATE elaas_inbox SET state = 1, how = CASE WHEN how = '' THEN %(how)s ELSE how END
-WHERE key = %(key)s AND state < 2 AND EXISTS (SELECT 1 FROM l)
-RETURNING 1
+UPDATE elaas_inbox e SET state = 1, how = CASE WHEN e.how = '' THEN u.how ELSE e.how END
+FROM u WHERE e.key = u.key AND e.state < 2 AND u.order_key IN (SELECT order_key FROM l)
+RETURNING e.key
 """
 
 _SWEEP = """
@@ -98,6 +102,38 @@ WHERE i.state < 2 AND i.accepted_at < clock_timestamp() - make_interval(secs => 
                   WHERE l.order_key = i.order_key AND l.until > clock_timestamp())
 LIMIT 500
 """
+
+
+class _Batcher(Generic[T, R]):
+    """Group commit: calls made while a round trip is in flight share the next one."""
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self._flush = flush
+        self._items: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.round_trips = 0
+
+    async def __call__(self, item: T) -> R:
+        fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._items.append((item, fut))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return await asyncio.shield(fut)
+
+    async def _run(self) -> None:
+        while self._items:
+            batch, self._items = self._items, []
+            self.round_trips += 1
+            try:
+                results = await self._flush([item for item, _ in batch])
+            except Exception as exc:  # every caller of the batch gets the error
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), result in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(result)
 
 
 def instance_id() -> str:
@@ -158,6 +194,10 @@ class PgInbox(SharedInbox):
         self._tasks: list[asyncio.Task[None]] = []
         self._wake: Callable[[str], None] = lambda key: None
         self.stats = {"claims": 0, "claims_lost": 0, "swept": 0, "fenced": 0}
+        self._accept = _Batcher(self._accept_batch)
+        self._claim = _Batcher(self._claim_batch)
+        self._sending = _Batcher(self._sending_batch)
+        self._release = _Batcher(self._release_batch)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -234,6 +274,11 @@ class PgInbox(SharedInbox):
                             ) -> dict[str, str]:
         if not rows:
             return {}
+        return await self._accept(list(rows))
+
+    async def _accept_batch(self, batches: list[list[tuple[str, str, str, Record, str]]]
+                            ) -> list[dict[str, str]]:
+        rows = [r for b in batches for r in b]
         params: Mapping[str, Any] = {
             "keys": [r[0] for r in rows], "orders": [r[1] for r in rows],
             "floods": [r[2] for r in rows], "records": [_json(r[3]) for r in rows],
@@ -242,37 +287,51 @@ class PgInbox(SharedInbox):
         with self._errors():
             async with self._pool.connection() as conn:
                 cur = await conn.execute(_ACCEPT, params)
-                got = await cur.fetchall()
-        return {str(k): str(v) for k, v in got}
+                got = {str(k): str(v) for k, v in await cur.fetchall()}
+        out: list[dict[str, str]] = []
+        for b in batches:  # a key sent twice in one batch goes to its first sender only
+            mine = {r[0]: got.pop(r[0]) for r in b if r[0] in got}
+            out.append(mine)
+        return out
 
     async def claim(self, order_key: str) -> list[Claimed] | None:
-        with self._errors():
-            async with self._pool.connection() as conn:
-                cur = await conn.execute(_CLAIM, {"k": order_key, "me": self.me,
-                                                  "lease": self.lease, "n": CLAIM_BATCH})
-                rows = await cur.fetchall()
-        if not rows or not rows[0][0]:
+        got = await self._claim(order_key)
+        if got is None:
             self.stats["claims_lost"] += 1
             return None
         self.stats["claims"] += 1
         self._keys.add(order_key)
-        out = [Claimed(str(k), dict(r), str(h), str(v), int(a))
-               for _, k, r, h, v, a in rows if k is not None]
-        for c in out:
+        for c in got:
             self._orders[c.key] = order_key
-        return out
+        return got
 
-    async def sending(self, key: str, how: str) -> bool:
-        order_key = self._orders.get(key, "")
+    async def _claim_batch(self, keys: list[str]) -> list[list[Claimed] | None]:
         with self._errors():
             async with self._pool.connection() as conn:
-                cur = await conn.execute(_SENDING, {"k": order_key, "me": self.me,
-                                                    "lease": self.lease, "how": how,
-                                                    "key": key})
-                ok = await cur.fetchone() is not None
+                cur = await conn.execute(_CLAIM, {"keys": keys, "me": self.me,
+                                                  "lease": self.lease})
+                rows = await cur.fetchall()
+        leased: dict[str, list[Claimed]] = {}
+        for order_key, k, r, h, v, a in rows:
+            got = leased.setdefault(str(order_key), [])
+            if k is not None:
+                got.append(Claimed(str(k), dict(r), str(h), str(v), int(a)))
+        return [leased.get(k) for k in keys]
+
+    async def sending(self, key: str, how: str) -> bool:
+        ok = await self._sending((key, self._orders.get(key, ""), how))
         if not ok:
             self.stats["fenced"] += 1
         return ok
+
+    async def _sending_batch(self, items: list[tuple[str, str, str]]) -> list[bool]:
+        with self._errors():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(_SENDING, {
+                    "keys": [i[0] for i in items], "orders": [i[1] for i in items],
+                    "hows": [i[2] for i in items], "me": self.me, "lease": self.lease})
+                marked = {str(r[0]) for r in await cur.fetchall()}
+        return [i[0] in marked for i in items]
 
     def answered(self, key: str) -> None:
         order_key = self._orders.pop(key, "")
@@ -282,20 +341,25 @@ class PgInbox(SharedInbox):
         done = self._answered.pop(order_key, [])
         self._keys.discard(order_key)
         try:
-            with self._errors():
-                async with self._pool.connection() as conn, conn.pipeline():
-                    # Three statements, each its own transaction, in one round trip: the look
-                    # for open events runs after the lease is gone (see the class docstring).
-                    if done:
-                        await conn.execute("UPDATE elaas_inbox SET state = 2 WHERE key = ANY(%s)",
-                                           (done,))
-                    await conn.execute("DELETE FROM elaas_inbox_lease WHERE order_key = %s AND "
-                                       "owner = %s", (order_key, self.me))
-                    cur = await conn.execute(
-                        "SELECT EXISTS (SELECT 1 FROM elaas_inbox WHERE order_key = %s AND "
-                        "state < 2)", (order_key,))
-                    row = await cur.fetchone()
+            return await self._release((order_key, done))
         except InboxUnavailable:
             self._answered.setdefault(order_key, [])[:0] = done
             raise
-        return bool(row and row[0])
+
+    async def _release_batch(self, items: list[tuple[str, list[str]]]) -> list[bool]:
+        keys = [k for k, _ in items]
+        done = [d for _, ds in items for d in ds]
+        with self._errors():
+            async with self._pool.connection() as conn, conn.pipeline():
+                # Three statements, each its own transaction, in one round trip: the look
+                # for open events runs after the leases are gone (see the class docstring).
+                if done:
+                    await conn.execute("UPDATE elaas_inbox SET state = 2 WHERE key = ANY(%s)",
+                                       (done,))
+                await conn.execute("DELETE FROM elaas_inbox_lease WHERE order_key = ANY(%s) "
+                                   "AND owner = %s", (keys, self.me))
+                cur = await conn.execute(
+                    "SELECT DISTINCT order_key FROM elaas_inbox WHERE order_key = ANY(%s) "
+                    "AND state < 2", (keys,))
+                still = {str(r[0]) for r in await cur.fetchall()}
+        return [k in still for k in keys]
