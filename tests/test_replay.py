@@ -159,3 +159,29 @@ async def test_line_pg_inbox_replay(base_core: Core, fake_line: FakeLine,
         rows = conn.execute("SELECT state FROM elaas_inbox").fetchall()
         assert rows == [(2,), (2,)]
         assert conn.execute("SELECT count(*) FROM elaas_inbox_lease").fetchone() == (0,)
+
+
+async def test_line_reply_whose_answer_was_lost_is_not_pushed_again(
+        base_core: Core, fake_line: FakeLine, tmp_path: Path) -> None:
+    """The reply went out, its HTTP answer was lost, the retry finds the token used: that is
+    our own answer (a push now would answer twice)."""
+    from tests.multikit import SECRET, line_body, post
+
+    fake_line.single_use_tokens = True
+    fake_line.lose_answers.add("lost-rt-1")
+    settings = Settings(data_dir=base_core.settings.data_dir, line_channel_secret=SECRET,
+                        line_channel_access_token="T", line_api_base=fake_line.base_url)
+    app = create_app(dataclasses.replace(base_core, settings=settings), extensions=[],
+                     inbox=FileInbox(tmp_path / "inbox.journal"))
+    server = RunningServer(app)
+    await server.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            body = line_body("01LOST0001", "U" + "l" * 32, "lost-rt-1", QUESTION)
+            assert await post(http, server.base_url, body) == 200
+            await wait_for(lambda: app[PIPELINE].stats["answered"] >= 1, timeout=10)
+    finally:
+        await server.stop()
+    tries = [c.status for c in fake_line.calls_to(REPLY)]
+    assert len(tries) == 2 and tries[1] == 400  # delivered, then "Invalid reply token"
+    assert fake_line.calls_to(PUSH) == []

@@ -310,12 +310,25 @@ class LineAdapter:
             left = self.reply_window - (self.clock() - job.at)
             return None if seconds is None or seconds >= left else seconds
 
-        outcome = await with_retries(lambda: self.api.reply(job.reply_token, batch), 3, wait)
+        unknown = False  # an attempt whose answer was lost may have gone through
+
+        async def attempt() -> Outcome:
+            nonlocal unknown
+            outcome = await self.api.reply(job.reply_token, batch)
+            unknown = unknown or (outcome.kind == "retry" and not outcome.status)
+            return outcome
+
+        outcome = await with_retries(attempt, 3, wait)
         if outcome.kind == "ok":
             self.stats["replies"] += 1
             return True
         if outcome.kind == "failed" and outcome.status == 400 \
                 and "reply token" in outcome.detail.lower():
+            if unknown:  # our own earlier try used the token: answered, do not push
+                _LOG.info("LINE event %s: reply went through on an earlier try",
+                          job.event_id)
+                self.stats["replies"] += 1
+                return True
             _LOG.info("LINE event %s: reply token refused", job.event_id)
             return None
         if outcome.kind == "retry" and \
