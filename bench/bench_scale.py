@@ -58,7 +58,9 @@ def loadavg() -> str:
 def cluster_cpu(cluster: Cluster) -> float:
     """CPU seconds used so far by the cluster's postmaster and its live children."""
     pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
-    total = proc_cpu(pid)
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # children that exited (closed connections) are in the postmaster's cutime and cstime
+    total = proc_cpu(pid) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue

@@ -136,6 +136,10 @@ class _Batcher(Generic[T, R]):
                     fut.set_result(result)
 
 
+async def _no_flush(conn: psycopg.AsyncConnection[Any]) -> None:
+    await conn.execute("SET synchronous_commit = off")
+
+
 def instance_id() -> str:
     """A name for this process in lease rows (host, pid and a random part)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -185,9 +189,13 @@ class PgInbox(SharedInbox):
         self.lease = lease
         self.me = instance_id()
         self.timeout = timeout
+        kwargs = {"autocommit": True, "connect_timeout": 5}
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout,
-                                         open=False,
-                                         kwargs={"autocommit": True, "connect_timeout": 5})
+                                         open=False, kwargs=kwargs)
+        # Leases and answered marks need no flush to disk of their own: after a database
+        # crash a lost one only means a replay, which the (durable) sending mark makes safe.
+        self._lazy = AsyncConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout,
+                                         open=False, kwargs=kwargs, configure=_no_flush)
         self._answered: dict[str, list[str]] = {}
         self._orders: dict[str, str] = {}  # claimed event key -> its order key
         self._keys: set[str] = set()  # order keys this instance holds a lease on
@@ -212,10 +220,15 @@ class PgInbox(SharedInbox):
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, wake: Callable[[str], None]) -> None:
-        self._wake = wake
+    async def open(self) -> None:
+        """Connect (without the background work of :meth:`start`)."""
         with self._errors():
             await self._pool.open(wait=True, timeout=self.timeout)
+            await self._lazy.open(wait=True, timeout=self.timeout)
+
+    async def start(self, wake: Callable[[str], None]) -> None:
+        self._wake = wake
+        await self.open()
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._every(HEARTBEAT, self._heartbeat)),
                        loop.create_task(self._every(SWEEP, self._sweep)),
@@ -242,19 +255,20 @@ class PgInbox(SharedInbox):
             async with self._pool.connection() as conn:
                 await conn.execute("DELETE FROM elaas_inbox_lease WHERE owner = %s", (self.me,))
         await self._pool.close()
+        await self._lazy.close()
 
     async def _heartbeat(self) -> None:
         if not self._keys:
             return
         with self._errors():
-            async with self._pool.connection() as conn:
+            async with self._lazy.connection() as conn:
                 await conn.execute(
                     "UPDATE elaas_inbox_lease SET until = clock_timestamp()"
                     " + make_interval(secs => %s) WHERE owner = %s", (self.lease, self.me))
 
     async def _sweep(self) -> None:
         with self._errors():
-            async with self._pool.connection() as conn:
+            async with self._lazy.connection() as conn:
                 cur = await conn.execute(_SWEEP, {"age": SWEEP_AGE})
                 rows = await cur.fetchall()
         for (key,) in rows:
@@ -263,7 +277,7 @@ class PgInbox(SharedInbox):
 
     async def _cleanup(self) -> None:
         with self._errors():
-            async with self._pool.connection() as conn:
+            async with self._lazy.connection() as conn:
                 await conn.execute(
                     "DELETE FROM elaas_inbox WHERE state = 2 AND accepted_at < "
                     "clock_timestamp() - make_interval(secs => %s)", (KEEP_ANSWERED_S,))
@@ -307,7 +321,7 @@ class PgInbox(SharedInbox):
 
     async def _claim_batch(self, keys: list[str]) -> list[list[Claimed] | None]:
         with self._errors():
-            async with self._pool.connection() as conn:
+            async with self._lazy.connection() as conn:
                 cur = await conn.execute(_CLAIM, {"keys": keys, "me": self.me,
                                                   "lease": self.lease})
                 rows = await cur.fetchall()
@@ -350,7 +364,7 @@ class PgInbox(SharedInbox):
         keys = [k for k, _ in items]
         done = [d for _, ds in items for d in ds]
         with self._errors():
-            async with self._pool.connection() as conn, conn.pipeline():
+            async with self._lazy.connection() as conn, conn.pipeline():
                 # Three statements, each its own transaction, in one round trip: the look
                 # for open events runs after the leases are gone (see the class docstring).
                 if done:
