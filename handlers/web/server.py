@@ -309,6 +309,10 @@ async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = 
         loop.add_signal_handler(sig, stop.set)
     for warning in settings.warnings():
         _LOG.warning("%s", warning)
+    if settings.database_url and settings.telegram_enabled and not settings.telegram_webhook:
+        _LOG.warning("Telegram long polling: of several instances on one database only one "
+                     "may poll (Telegram refuses a second getUpdates); set "
+                     "TELEGRAM_WEBHOOK_SECRET so that any instance takes updates")
     # On PostgreSQL the database coordinates the instances, which may share a data dir.
     lock = None if settings.database_url else lock_data_dir(settings.data_dir)
     core: Core | None = None
