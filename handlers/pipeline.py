@@ -248,32 +248,36 @@ class Pipeline:
                 claimed = await shared.claim(order_key)
                 if claimed is None:
                     return  # another instance holds the key; it looks again before letting go
+                stuck = False
                 for c in claimed:
-                    await self._run_claimed(c)
+                    if not await self._run_claimed(c):
+                        stuck = True  # later events of the user wait for this one
+                        break
                 more = await shared.release(order_key)
-                if not more and order_key not in self._dirty:
-                    return
+                if stuck or (not more and order_key not in self._dirty):
+                    return  # a stuck key: the sweeper wakes it again in a moment
         except OSError as exc:  # the database went away: the sweeper retries once it is back
             _LOG.warning("events of %s left for later: %s", order_key, exc)
         finally:
             self._draining.discard(order_key)
 
-    async def _run_claimed(self, c: Claimed) -> None:
+    async def _run_claimed(self, c: Claimed) -> bool:
+        """Handle one claimed event; False when it stays open (tried again later)."""
         assert self.shared is not None
         try:
             item = Inbound.from_record(c.record)
         except (TypeError, ValueError):
             _LOG.exception("inbox record %s unreadable, dropped", c.key)
             self.shared.answered(c.key)
-            return
+            return True
         if item.channel not in self.channels:
             _LOG.warning("inbox event %s: channel %s is off here", c.key, item.channel)
-            return
+            return False
         if c.attempts > MAX_ATTEMPTS:
             _LOG.error("%s event %s failed %d times, given up", item.channel, item.event_id,
                        c.attempts - 1)
             self.shared.answered(c.key)
-            return
+            return True
         if c.how:
             item = dataclasses.replace(item, prior=c.how)
         judged = self._judged(item, c.verdict)
@@ -281,10 +285,14 @@ class Pipeline:
             replay = c.attempts > 1
             if replay:
                 self.stats["replayed"] += 1
-            await self._run(judged, replay)
+            return await self._run(judged, replay)
+        return True
 
     def _submit(self, item: Inbound, *, replay: bool) -> None:
-        self.flow.tasks.submit(item.order_key, self._run(item, replay), item.key)
+        self.flow.tasks.submit(item.order_key, self._job(item, replay), item.key)
+
+    async def _job(self, item: Inbound, replay: bool) -> None:
+        await self._run(item, replay)
 
     async def replay(self) -> int:
         """Queue the events the inbox holds as accepted and not answered; how many."""
@@ -314,7 +322,8 @@ class Pipeline:
             _LOG.info("inbox: replaying %d event(s) accepted before the restart", n)
         return n
 
-    async def _run(self, item: Inbound, replay: bool) -> None:
+    async def _run(self, item: Inbound, replay: bool) -> bool:
+        """Engine, sending mark, channel, answered mark; False when the event stays open."""
         started = time.perf_counter()
         channel = self.channels[item.channel]
         try:
@@ -328,7 +337,7 @@ class Pipeline:
             how = "no reply possible"
             if item.answer:
                 if not await self._mark_sending(channel, item, replies):
-                    return  # another instance took the event over: it answers
+                    return False  # another instance took the event over: it answers
                 how = await channel.deliver(item, replies, replay=replay)
                 if how == "not sent twice":
                     self.stats["not_resent"] += 1
@@ -337,12 +346,12 @@ class Pipeline:
                 raise
             # The database is away: leave the event open (the sweeper retries it).
             _LOG.warning("%s event %s left for later: %s", item.channel, item.event_id, exc)
-            return
+            return False
         except Exception:
             # Logged and marked: an event that fails every time must not replay forever.
             _LOG.exception("%s event %s failed", item.channel, item.event_id)
             self.inbox.answered(item.key)
-            return
+            return True
         self.inbox.answered(item.key)
         self.stats["answered"] += 1
         if self.log_text and item.incoming is not None:
@@ -351,6 +360,7 @@ class Pipeline:
                   item.channel, item.event_id, item.kind or "-", " replayed" if replay else "",
                   len(replies), how, (answered - started) * 1000,
                   (time.perf_counter() - answered) * 1000)
+        return True
 
     async def _mark_sending(self, channel: Channel, item: Inbound,
                             replies: list[Reply]) -> bool:
