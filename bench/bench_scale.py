@@ -165,7 +165,7 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
             if os.environ.get("BENCH_PROFILE"):  # py-spy (pip install py-spy) on instance 0
                 spy = await asyncio.create_subprocess_exec(
                     str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
-                    "--pid", str(instances[0].pid), "--threads", "--nonblocking",
+                    "--pid", str(instances[0].pid), "--threads", "--gil", "--nonblocking",
                     "-o", f"{os.environ['BENCH_PROFILE']}.{mode}.txt")
             cpu0 = sum(proc_cpu(i.pid) for i in instances)
             db0 = cluster_cpu(cluster) if mode != "embedded" else 0.0
