@@ -36,6 +36,7 @@ class InboxUnavailable(OSError):
     """The database cannot be reached: the webhook answers 503 and the channel redelivers."""
 
 
+# "flood_key <> ''" repeated in the subqueries lets them use the partial index.
 _ACCEPT = """
 WITH input AS (
     SELECT * FROM unnest(%(keys)s::text[], %(orders)s::text[], %(floods)s::text[],
@@ -45,10 +46,12 @@ WITH input AS (
     SELECT i.key, i.order_key, i.flood_key, i.record, CASE
         WHEN i.flood_key = '' OR i.local = 'drop' THEN i.local
         WHEN (SELECT count(*) FROM elaas_inbox e WHERE e.flood_key = i.flood_key
+              AND e.flood_key <> ''
               AND e.accepted_at > clock_timestamp() - make_interval(secs => %(period)s)
               AND e.verdict = 'ok') < %(capacity)s THEN i.local
         WHEN i.local = 'warn' OR NOT EXISTS (
               SELECT 1 FROM elaas_inbox e WHERE e.flood_key = i.flood_key
+              AND e.flood_key <> ''
               AND e.accepted_at > clock_timestamp() - make_interval(secs => %(period)s)
               AND e.verdict = 'warn') THEN 'warn'
         ELSE 'drop' END AS verdict
