@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,10 @@ class Inbox(Protocol):
     """Where accepted events wait until they are answered.
 
     ``accept`` returns only once the records are durable: a webhook answers 200 after it.
-    ``answered`` marks one event done (durable soon after, never before the answer was sent).
-    A PostgreSQL inbox (several ``serve`` instances) implements the same four calls.
+    ``sending`` is durable before a channel call that the channel cannot de-duplicate, so a
+    replay knows the answer may have gone out. ``answered`` marks one event done (durable soon
+    after, never before the answer was sent). The PostgreSQL inbox (several ``serve``
+    instances, :class:`SharedInbox`) implements the same calls.
     """
 
     def load(self) -> InboxState:
@@ -45,12 +48,81 @@ class Inbox(Protocol):
         """Make ``(key, record)`` pairs durable; raises OSError when they could not be saved."""
         ...
 
+    async def sending(self, key: str, how: str) -> bool:
+        """Durably note that ``key`` is being sent (``how``: reply, push, send) before the
+        channel call; the first mark of an event wins. False: do not send (another instance
+        took the event over)."""
+        ...
+
     def answered(self, key: str) -> None:
         """Mark the event ``key`` answered."""
         ...
 
     async def close(self) -> None:
         """Write what is buffered and close."""
+        ...
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One event a shared inbox handed to this instance: its record, the sending mark a
+    previous attempt left (``how``, "" when none), the flood verdict and the attempt count."""
+
+    key: str
+    record: dict[str, Any]
+    how: str = ""
+    verdict: str = "ok"
+    attempts: int = 1
+
+
+class SharedInbox(abc.ABC):
+    """An inbox several ``serve`` instances share (PostgreSQL): any of them accepts an event,
+    exactly one handles it, the events of one order key in order.
+
+    Events are not handed back by ``load``: the pipeline calls ``claim`` for an order key
+    (right after accepting, and when ``start``'s sweeper wakes it for work a dead or busy
+    instance left), handles the events, then ``release``.
+    """
+
+    def load(self) -> InboxState:
+        return InboxState()
+
+    @abc.abstractmethod
+    async def start(self, wake: Callable[[str], None]) -> None:
+        """Connect and start the background work; ``wake(order_key)`` asks for a drain."""
+
+    @abc.abstractmethod
+    async def accept_judged(self, rows: Sequence[tuple[str, str, str, Record, str]]
+                            ) -> dict[str, str]:
+        """Insert ``(key, order_key, flood_key, record, local_verdict)`` rows; the flood
+        verdict (ok, warn, drop) of each row inserted (redeliveries are left out).
+
+        Raises:
+            OSError: the database is unavailable (nothing was accepted).
+        """
+
+    async def accept(self, records: Sequence[tuple[str, Record]]) -> None:
+        await self.accept_judged([(k, k, "", r, "ok") for k, r in records])
+
+    @abc.abstractmethod
+    async def claim(self, order_key: str) -> list[Claimed] | None:
+        """The open events of ``order_key``, oldest first, now leased to this instance; None
+        when another instance holds the key (it will see the new events itself)."""
+
+    @abc.abstractmethod
+    async def release(self, order_key: str) -> bool:
+        """Write the answered marks, give the key up; True when events of it are still open."""
+
+    @abc.abstractmethod
+    async def sending(self, key: str, how: str) -> bool:
+        ...
+
+    @abc.abstractmethod
+    def answered(self, key: str) -> None:
+        ...
+
+    @abc.abstractmethod
+    async def close(self) -> None:
         ...
 
 
@@ -67,6 +139,12 @@ class MemoryInbox:
         for key, record in records:
             self.pending[key] = dict(record)
 
+    async def sending(self, key: str, how: str) -> bool:
+        record = self.pending.get(key)
+        if record is not None and not record.get("prior"):
+            record["prior"] = how
+        return True
+
     def answered(self, key: str) -> None:
         self.pending.pop(key, None)
 
@@ -79,7 +157,8 @@ class FileInbox:
 
     Records that arrive while a write is in progress wait for the next one, so a burst of
     concurrent webhooks costs one ``fdatasync`` per batch, not per event. Lines: ``{"a": key,
-    "r": record}`` accepted, ``{"d": key}`` answered. A torn last line (a crash mid-write) is
+    "r": record}`` accepted, ``{"s": key, "h": how}`` sending, ``{"d": key}`` answered (a
+    pending record carries its sending mark as ``prior``). A torn last line (a crash mid-write) is
     ignored: its webhook never got its 200. The file is compacted at start and whenever it
     holds ``compact_after`` lines: the pending records and the last ``keep_answered`` keys.
     """
@@ -119,6 +198,10 @@ class FileInbox:
             line = _parse(raw)
             if "a" in line:
                 self._pending[str(line["a"])] = dict(line["r"])
+            elif "s" in line:
+                record = self._pending.get(str(line["s"]))
+                if record is not None and not record.get("prior"):
+                    record["prior"] = str(line["h"])
             elif "d" in line:
                 key = str(line["d"])
                 self._pending.pop(key, None)
@@ -174,6 +257,18 @@ class FileInbox:
             for key, _ in records:
                 self._pending.pop(key, None)
             raise
+
+    async def sending(self, key: str, how: str) -> bool:
+        record = self._pending.get(key)
+        if record is None or record.get("prior"):
+            return True  # the first mark is the one a replay needs; nothing new to write
+        record["prior"] = how
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._buf.append(_line({"s": key, "h": how}))
+        self._waiters.append(waiter)
+        self._kick()
+        await asyncio.shield(waiter)
+        return True
 
     def answered(self, key: str) -> None:
         self._pending.pop(key, None)

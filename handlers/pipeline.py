@@ -12,12 +12,14 @@ from typing import Any, Protocol
 
 from bot.core.contract import Incoming, Reply
 from bot.core.greetings import RATE_LIMITED, fixed_replies
-from handlers.inbox import Inbox, MemoryInbox
-from handlers.ratelimit import Flow, RecentIds
+from bot.core.store import StoreUnavailable
+from handlers.inbox import Claimed, Inbox, MemoryInbox, SharedInbox
+from handlers.ratelimit import Flow, RecentIds, Verdict
 
 _LOG = logging.getLogger(__name__)
 
 FLOODABLE = frozenset({"message", "unsupported"})
+MAX_ATTEMPTS = 5  # a shared-inbox event that failed this often is given up (logged)
 
 
 class Busy(RuntimeError):
@@ -31,6 +33,8 @@ class Inbound:
     ``incoming`` goes to the engine; without one, ``fixed`` names a fixed answer (a group
     greeting, the flood warning). ``answer`` is False when nothing can be sent back (an
     unfollow). ``reply_token`` and ``callback_id`` are what the channel needs to answer.
+    ``prior`` is the sending mark an earlier attempt left (reply, push, send; "" when none):
+    that attempt may have answered, so the channel sends again only what it can de-duplicate.
     """
 
     channel: str
@@ -43,6 +47,7 @@ class Inbound:
     callback_id: str = ""
     at: float = 0.0
     kind: str = ""
+    prior: str = ""
 
     @property
     def key(self) -> str:
@@ -97,8 +102,13 @@ class Channel(Protocol):
         """Send ``replies`` for ``item``; returns how ("reply", "push", "failure", ...).
 
         ``replay`` is True when the event is handled again after a restart: the channel must
-        not answer it a second time if the first answer may have gone out.
+        not answer it a second time if the first answer may have gone out (``item.prior``
+        says how that first answer was being sent).
         """
+        ...
+
+    def send_mode(self, item: Inbound) -> str:
+        """How ``deliver`` is about to send for ``item`` (the sending mark: reply, push, ...)."""
         ...
 
 
@@ -112,14 +122,19 @@ class Pipeline:
     inbox mark. ``replay`` (at start) runs what the last run accepted and did not answer.
     """
 
-    def __init__(self, flow: Flow, inbox: Inbox | None = None, *, log_text: bool = False):
+    def __init__(self, flow: Flow, inbox: Inbox | SharedInbox | None = None, *,
+                 log_text: bool = False):
         self.flow = flow
         self.log_text = log_text
-        self.inbox: Inbox = inbox if inbox is not None else MemoryInbox()
+        self.inbox: Inbox | SharedInbox = inbox if inbox is not None else MemoryInbox()
+        # Several instances: the database de-duplicates, judges floods and hands out work.
+        self.shared = self.inbox if isinstance(self.inbox, SharedInbox) else None
         self.seen = RecentIds()
         self.channels: dict[str, Channel] = {}
         self.stats = {"accepted": 0, "duplicates": 0, "dropped": 0, "answered": 0,
-                      "replayed": 0}
+                      "replayed": 0, "not_resent": 0}
+        self._draining: set[str] = set()
+        self._dirty: set[str] = set()
 
     def register(self, channel: Channel) -> None:
         """Deliver the events of ``channel.channel`` through ``channel``."""
@@ -138,6 +153,9 @@ class Pipeline:
             _LOG.error("%d jobs pending, asking the channel to redeliver later",
                        self.flow.tasks.pending)
             raise Busy("backlog full")
+        if self.shared is not None:
+            await self._accept_shared(self.shared, items)
+            return
         fresh: list[Inbound] = []
         for item in items:
             if self.seen.seen(item.key):
@@ -159,12 +177,15 @@ class Pipeline:
 
     def _admit(self, item: Inbound) -> Inbound | None:
         """The flood limit: the item, the item answered by the warning, or None (dropped)."""
+        return self._judged(item, self._verdict(item))
+
+    def _verdict(self, item: Inbound) -> Verdict:
         inc = item.incoming
         if inc is None or inc.kind not in FLOODABLE:
-            return item
-        # Flood limits are per real user; anonymous members share one bucket per group.
-        verdict = self.flow.admit(item.channel, inc.user_id or f"anon:{inc.chat_id}",
-                                  item.event_id)
+            return "ok"
+        return self.flow.admit(item.channel, _flood_key(item), item.event_id)
+
+    def _judged(self, item: Inbound, verdict: str) -> Inbound | None:
         if verdict == "ok":
             return item
         if verdict == "warn":
@@ -175,11 +196,109 @@ class Pipeline:
             self.flow.tasks.submit(item.order_key, _quiet(channel, item), item.key)
         return None
 
+    # ------------------------------------------------------------------ several instances
+
+    async def _accept_shared(self, shared: SharedInbox, items: Sequence[Inbound]) -> None:
+        """Insert the events (the database drops redeliveries and judges floods across
+        instances, after this process's own limiter), then drain their order keys here."""
+        rows = []
+        for item in items:
+            if self.seen.seen(item.key):
+                self.stats["duplicates"] += 1
+                continue
+            inc = item.incoming
+            floodable = inc is not None and inc.kind in FLOODABLE
+            rows.append((item.key, item.order_key,
+                         f"{item.channel}:{_flood_key(item)}" if floodable else "",
+                         item.to_record(), self._verdict(item)))
+        try:
+            verdicts = await shared.accept_judged(rows)
+        except OSError:
+            for row in rows:
+                self.seen.forget(row[0])
+            raise
+        for item in items:
+            verdict = verdicts.get(item.key)
+            if verdict is None:
+                continue
+            if verdict == "drop":
+                self._judged(item, verdict)
+                continue
+            self.stats["accepted"] += 1
+            self.wake(item.order_key)
+        self.stats["duplicates"] += sum(1 for r in rows if r[0] not in verdicts)
+
+    def wake(self, order_key: str) -> None:
+        """Handle the open events of ``order_key`` here (unless a drain of it is running, which
+        then looks again before it stops)."""
+        self._dirty.add(order_key)
+        if order_key in self._draining:
+            return
+        if self.flow.tasks.full:
+            return  # the sweeper wakes the key again when the backlog has room
+        self._draining.add(order_key)
+        self.flow.tasks.submit(order_key, self._drain(order_key), order_key)
+
+    async def _drain(self, order_key: str) -> None:
+        assert self.shared is not None
+        shared = self.shared
+        try:
+            while True:
+                self._dirty.discard(order_key)
+                claimed = await shared.claim(order_key)
+                if claimed is None:
+                    return  # another instance holds the key; it looks again before letting go
+                stuck = False
+                for c in claimed:
+                    if not await self._run_claimed(c):
+                        stuck = True  # later events of the user wait for this one
+                        break
+                more = await shared.release(order_key)
+                if stuck or (not more and order_key not in self._dirty):
+                    return  # a stuck key: the sweeper wakes it again in a moment
+        except OSError as exc:  # the database went away: the sweeper retries once it is back
+            _LOG.warning("events of %s left for later: %s", order_key, exc)
+        finally:
+            self._draining.discard(order_key)
+
+    async def _run_claimed(self, c: Claimed) -> bool:
+        """Handle one claimed event; False when it stays open (tried again later)."""
+        assert self.shared is not None
+        try:
+            item = Inbound.from_record(c.record)
+        except (TypeError, ValueError):
+            _LOG.exception("inbox record %s unreadable, dropped", c.key)
+            self.shared.answered(c.key)
+            return True
+        if item.channel not in self.channels:
+            _LOG.warning("inbox event %s: channel %s is off here", c.key, item.channel)
+            return False
+        if c.attempts > MAX_ATTEMPTS:
+            _LOG.error("%s event %s failed %d times, given up", item.channel, item.event_id,
+                       c.attempts - 1)
+            self.shared.answered(c.key)
+            return True
+        if c.how:
+            item = dataclasses.replace(item, prior=c.how)
+        judged = self._judged(item, c.verdict)
+        if judged is not None:
+            replay = c.attempts > 1
+            if replay:
+                self.stats["replayed"] += 1
+            return await self._run(judged, replay)
+        return True
+
     def _submit(self, item: Inbound, *, replay: bool) -> None:
-        self.flow.tasks.submit(item.order_key, self._run(item, replay), item.key)
+        self.flow.tasks.submit(item.order_key, self._job(item, replay), item.key)
+
+    async def _job(self, item: Inbound, replay: bool) -> None:
+        await self._run(item, replay)
 
     async def replay(self) -> int:
         """Queue the events the inbox holds as accepted and not answered; how many."""
+        if self.shared is not None:
+            await self.shared.start(self.wake)  # its sweeper wakes what is left to do
+            return 0
         state = self.inbox.load()
         for key in state.answered:
             self.seen.seen(key)
@@ -203,7 +322,8 @@ class Pipeline:
             _LOG.info("inbox: replaying %d event(s) accepted before the restart", n)
         return n
 
-    async def _run(self, item: Inbound, replay: bool) -> None:
+    async def _run(self, item: Inbound, replay: bool) -> bool:
+        """Engine, sending mark, channel, answered mark; False when the event stays open."""
         started = time.perf_counter()
         channel = self.channels[item.channel]
         try:
@@ -216,12 +336,22 @@ class Pipeline:
             answered = time.perf_counter()
             how = "no reply possible"
             if item.answer:
+                if not await self._mark_sending(channel, item, replies):
+                    return False  # another instance took the event over: it answers
                 how = await channel.deliver(item, replies, replay=replay)
+                if how == "not sent twice":
+                    self.stats["not_resent"] += 1
+        except (OSError, StoreUnavailable) as exc:
+            if self.shared is None:
+                raise
+            # The database is away: leave the event open (the sweeper retries it).
+            _LOG.warning("%s event %s left for later: %s", item.channel, item.event_id, exc)
+            return False
         except Exception:
             # Logged and marked: an event that fails every time must not replay forever.
             _LOG.exception("%s event %s failed", item.channel, item.event_id)
             self.inbox.answered(item.key)
-            return
+            return True
         self.inbox.answered(item.key)
         self.stats["answered"] += 1
         if self.log_text and item.incoming is not None:
@@ -230,10 +360,36 @@ class Pipeline:
                   item.channel, item.event_id, item.kind or "-", " replayed" if replay else "",
                   len(replies), how, (answered - started) * 1000,
                   (time.perf_counter() - answered) * 1000)
+        return True
+
+    async def _mark_sending(self, channel: Channel, item: Inbound,
+                            replies: list[Reply]) -> bool:
+        """Write the durable sending mark before the channel call; False: do not send."""
+        if not replies and not item.callback_id:
+            return True
+        mode = channel.send_mode(item)
+        if not mode:
+            return True
+        try:
+            return await self.inbox.sending(item.key, mode)
+        except OSError as exc:
+            if self.shared is not None:
+                raise  # no mark, no lease check: leave it open for a later attempt
+            # The journal cannot be written: answering (at least once) beats silence.
+            _LOG.error("%s event %s: sending mark not saved (%s)", item.channel,
+                       item.event_id, exc)
+            return True
 
     async def close(self) -> None:
         """Write the last marks (after the jobs have drained)."""
         await self.inbox.close()
+
+
+def _flood_key(item: Inbound) -> str:
+    # Flood limits are per real user; anonymous members share one bucket per group.
+    inc = item.incoming
+    assert inc is not None
+    return inc.user_id or f"anon:{inc.chat_id}"
 
 
 async def _quiet(channel: Channel, item: Inbound) -> None:

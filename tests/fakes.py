@@ -170,6 +170,11 @@ class FakeLine(_FakeBase):
             if token in self.used_tokens:  # LINE accepts a reply token once
                 return web.json_response({"message": "Invalid reply token"}, status=400)
             self.used_tokens.add(token)
+            if token in self.lose_answers:  # delivered, but the caller never hears so
+                self.lose_answers.discard(token)
+                if request.transport is not None:
+                    request.transport.close()
+                return web.json_response({})
         if path.endswith("/message/reply") or path.endswith("/message/push"):
             to = (body or {}).get("to", "")
             if to in self.blocked or (path.endswith("/push") and to.startswith("U")
@@ -194,6 +199,8 @@ class FakeLine(_FakeBase):
         # True: a reply token used once is refused ("Invalid reply token"), as LINE does.
         self.single_use_tokens = False
         self.used_tokens: set[str] = set()
+        # Reply tokens whose reply goes through but whose HTTP answer is lost (connection cut).
+        self.lose_answers: set[str] = set()
         self.basic_id = "@123abcde"
         # Users who added the account as a friend; a push to any other user id is refused
         # (400) as LINE does. None: every user is a friend.

@@ -264,14 +264,25 @@ class LineAdapter:
                   "pushed to the 1:1 chat" if sent else "withheld from the group")
         return [*public, group_notice(sent)]
 
+    def send_mode(self, item: Inbound) -> str:
+        """"reply" while the reply token is fresh, else "push" (the sending mark)."""
+        fresh = self.clock() - item.at < self.reply_window
+        return "reply" if item.reply_token and fresh else "push"
+
     async def _send_for(self, job: Inbound, messages: Sequence[Message], *,
                         replay: bool) -> str:
         batches = chunked(messages, MAX_MESSAGES)
         how = "push"
         fresh = self.clock() - job.at < self.reply_window
+        if job.prior == "reply" and not fresh:
+            # The last attempt replied (or was about to) and its token is stale now: a push
+            # could answer a second time, and LINE cannot tell (no retry key on replies).
+            _LOG.warning("LINE event %s may have been answered before the restart: "
+                         "not pushed a second time", job.event_id)
+            return "not sent twice"
         if job.reply_token and fresh and batches:
             sent = await self._reply(job, batches[0])
-            if sent is None and replay:
+            if sent is None and (replay or job.prior):
                 # A fresh token refused after a restart was used by the last run: answered.
                 _LOG.info("LINE event %s was answered before the restart", job.event_id)
                 return "answered before the restart"
@@ -299,12 +310,25 @@ class LineAdapter:
             left = self.reply_window - (self.clock() - job.at)
             return None if seconds is None or seconds >= left else seconds
 
-        outcome = await with_retries(lambda: self.api.reply(job.reply_token, batch), 3, wait)
+        unknown = False  # an attempt whose answer was lost may have gone through
+
+        async def attempt() -> Outcome:
+            nonlocal unknown
+            outcome = await self.api.reply(job.reply_token, batch)
+            unknown = unknown or (outcome.kind == "retry" and not outcome.status)
+            return outcome
+
+        outcome = await with_retries(attempt, 3, wait)
         if outcome.kind == "ok":
             self.stats["replies"] += 1
             return True
         if outcome.kind == "failed" and outcome.status == 400 \
                 and "reply token" in outcome.detail.lower():
+            if unknown:  # our own earlier try used the token: answered, do not push
+                _LOG.info("LINE event %s: reply went through on an earlier try",
+                          job.event_id)
+                self.stats["replies"] += 1
+                return True
             _LOG.info("LINE event %s: reply token refused", job.event_id)
             return None
         if outcome.kind == "retry" and \

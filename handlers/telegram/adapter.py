@@ -365,10 +365,18 @@ class TelegramAdapter:
             _LOG.info("Telegram update %s: answerCallbackQuery failed: %s", item.event_id,
                       outcome.detail)
 
+    def send_mode(self, item: Inbound) -> str:
+        """The sending mark: Telegram has one way to send."""
+        return "send"
+
     async def deliver(self, item: Inbound, replies: list[Reply], *, replay: bool) -> str:
         """Stop a button's spinner, send private replies of a group update to the user's 1:1
-        chat and the rest to the chat. Telegram has no idempotency key: a replayed update is
-        sent again (at least once)."""
+        chat and the rest to the chat. Telegram has no idempotency key: an update whose last
+        attempt had started sending (``item.prior``) is not sent again (at most once)."""
+        if item.prior:
+            _LOG.warning("Telegram update %s may have been answered before the restart: "
+                         "not sent a second time", item.event_id)
+            return "not sent twice"
         await self._answer_callback(item)
         if not replies:
             return "nothing to send"

@@ -48,7 +48,7 @@ from handlers.appkeys import (
     Sender,
     add_background,
 )
-from handlers.inbox import FileInbox, Inbox, MemoryInbox
+from handlers.inbox import FileInbox, Inbox, MemoryInbox, SharedInbox
 from handlers.pipeline import Pipeline
 from handlers.ratelimit import Flow
 from handlers.settings import Settings
@@ -92,10 +92,15 @@ def default_extensions() -> list[Extension]:
 # ---------------------------------------------------------------------------- building
 
 
-def default_inbox(core: Core) -> Inbox:
-    """The inbox journal in the data dir (none for an in-memory core)."""
+def default_inbox(core: Core) -> Inbox | SharedInbox:
+    """The PostgreSQL inbox with ELAAS_DATABASE_URL, else the journal in the data dir (none
+    for an in-memory core)."""
     if isinstance(core.store, MemoryStore):
         return MemoryInbox()
+    if core.settings.database_url:
+        from handlers.pginbox import PgInbox
+
+        return PgInbox(core.settings.database_url)
     return FileInbox(core.settings.data_dir / INBOX_FILE)
 
 
@@ -103,7 +108,8 @@ INBOX_FILE = "inbox.journal"
 
 
 def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
-               poll_interval: float = 0.0, inbox: Inbox | None = None) -> web.Application:
+               poll_interval: float = 0.0,
+               inbox: Inbox | SharedInbox | None = None) -> web.Application:
     """The whole app from the core's settings: the configured channels, files, health.
 
     Args:
@@ -303,7 +309,12 @@ async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = 
         loop.add_signal_handler(sig, stop.set)
     for warning in settings.warnings():
         _LOG.warning("%s", warning)
-    lock = lock_data_dir(settings.data_dir)
+    if settings.database_url and settings.telegram_enabled and not settings.telegram_webhook:
+        _LOG.warning("Telegram long polling: of several instances on one database only one "
+                     "may poll (Telegram refuses a second getUpdates); set "
+                     "TELEGRAM_WEBHOOK_SECRET so that any instance takes updates")
+    # On PostgreSQL the database coordinates the instances, which may share a data dir.
+    lock = None if settings.database_url else lock_data_dir(settings.data_dir)
     core: Core | None = None
     try:
         core = build_core(settings)
@@ -335,7 +346,8 @@ async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = 
             loop.remove_signal_handler(sig)
         if core is not None:
             core.store.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def no_channel_message(missing: Sequence[str]) -> str:

@@ -1,0 +1,345 @@
+"""Scale-out: one vs two `elaas-bot serve` instances on one PostgreSQL, closed-loop LINE load.
+
+Usage: .venv/bin/python bench/bench_scale.py [--events 4000] [--concurrency 16] [--users 2000]
+       .venv/bin/python bench/bench_scale.py --modes embedded,one,two
+       .venv/bin/python bench/bench_scale.py --kill        # kill -9 one of two mid-load
+
+Starts a throwaway PostgreSQL cluster (tests/pgcluster.py, fsync on), FakeLine in this process
+and the instances as subprocesses; the load generator sends signed webhooks (one event each,
+text questions and every 5th a button press, ``--users`` users) from ``--concurrency`` senders
+in a closed loop, round-robin over the instances (the balancer). Each mode gets a fresh schema
+and a warm-up. Prints per mode: end-to-end events/s, webhook latency, CPU per event of the
+serve processes and of PostgreSQL; then the ratio two/one. Targets: two >= 1.25x one, webhook
+p99 <= 50 ms (--rate: paced, open loop). Kill mode: acknowledged events lost, answered twice,
+longest gap between answers (targets 0, 0, <= 2 s). The machine is shared: the load average is
+printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_serve import make_body as serve_body  # noqa: E402
+from bench.bench_serve import pct, proc_cpu  # noqa: E402
+from tests.fakes import FakeLine, line_signature  # noqa: E402
+from tests.multikit import (  # noqa: E402
+    SECRET,
+    Instance,
+    line_body,
+    start_instances,
+    stop_instances,
+)
+from tests.pgcluster import Cluster, find_bindir  # noqa: E402
+
+TARGET_RATIO = 1.25
+TARGET_P99_MS = 50.0
+TARGET_GAP_S = 2.0
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def cluster_cpu(cluster: Cluster) -> float:
+    """CPU seconds used so far by the cluster's postmaster and its live children."""
+    pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # children that exited (closed connections) are in the postmaster's cutime and cstime
+    total = proc_cpu(pid) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            try:
+                total += proc_cpu(int(d.name))
+            except OSError:  # the connection closed meanwhile
+                continue
+    return total
+
+
+def body_for(i: int, users: int) -> bytes:
+    # the single-instance bench's load, with event ids of our own per run
+    return serve_body(i, users)[0]
+
+
+@dataclass
+class Result:
+    mode: str
+    events: int
+    seconds: float
+    latencies: list[float]
+    cpu_serve: float
+    cpu_db: float
+    statuses: Counter[int]
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        ms = [x * 1000 for x in self.latencies]
+        return (f"{self.mode:<9} {self.rate:6.0f} events/s  webhook p50 {pct(ms, 50):5.1f} "
+                f"p99 {pct(ms, 99):6.1f} max {max(ms):6.1f} ms  CPU/event serve "
+                f"{self.cpu_serve / self.events * 1000:5.2f} ms + PostgreSQL "
+                f"{self.cpu_db / self.events * 1000:5.2f} ms  statuses {dict(self.statuses)}")
+
+
+async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes],
+               concurrency: int, rate: float = 0.0) -> tuple[list[float], Counter[int], float]:
+    """Send every body (round-robin over ``bases``); latencies, statuses, seconds taken."""
+    sigs = [line_signature(SECRET, b) for b in bodies]
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    order = iter(range(len(bodies)))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def fire(i: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            async with http.post(f"{bases[i % len(bases)]}/line/webhook", data=bodies[i],
+                                 headers={"Content-Type": "application/json",
+                                          "x-line-signature": sigs[i]}) as resp:
+                await resp.read()
+                statuses[resp.status] += 1
+            latencies.append(time.perf_counter() - started)
+
+    async def client() -> None:
+        for i in order:
+            await fire(i)
+
+    t0 = time.perf_counter()
+    if rate > 0:
+        tasks = []
+        for i in range(len(bodies)):
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(fire(i)))
+        await asyncio.gather(*tasks)
+    else:
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+    return latencies, statuses, time.perf_counter() - t0
+
+
+def replied(fake: FakeLine) -> int:
+    return sum(1 for c in fake.calls if c.path.endswith("/message/reply") and c.status == 200)
+
+
+async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurrency: int,
+                   users: int, rate: float, offset: int) -> Result:
+    from bot.core.pgstore import migrate
+
+    url = cluster.url(cluster.new_schema())
+    migrate(url)
+    fake = FakeLine()
+    await fake.start()
+    n = 2 if mode == "two" else 1
+    extra = {"ELAAS_DATABASE_URL": ""} if mode == "embedded" else {}
+    instances = await start_instances(n, root / mode, fake, url, share_data_dir=False, **extra)
+    try:
+        async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=concurrency * 2)) as http:
+            bases = [i.base for i in instances]
+            warm = [body_for(offset + 900_000 + i, users) for i in range(300)]
+            await load(http, bases, warm, concurrency)
+            while replied(fake) < len(warm):
+                await asyncio.sleep(0.05)
+            bodies = [body_for(offset + i, users) for i in range(events)]
+            spy = None
+            if os.environ.get("BENCH_PROFILE"):  # py-spy (pip install py-spy) on instance 0
+                spy = await asyncio.create_subprocess_exec(
+                    str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
+                    "--pid", str(instances[0].pid), "--threads", "--gil", "--nonblocking",
+                    "-o", f"{os.environ['BENCH_PROFILE']}.{mode}.txt")
+            cpu0 = sum(proc_cpu(i.pid) for i in instances)
+            db0 = cluster_cpu(cluster) if mode != "embedded" else 0.0
+            t0 = time.perf_counter()
+            latencies, statuses, _ = await load(http, bases, bodies, concurrency, rate)
+            deadline = time.monotonic() + 60
+            while replied(fake) < len(warm) + events and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            took = time.perf_counter() - t0
+            cpu = sum(proc_cpu(i.pid) for i in instances) - cpu0
+            db = cluster_cpu(cluster) - db0 if mode != "embedded" else 0.0
+            done = replied(fake) - len(warm)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
+    finally:
+        await stop_instances(instances)
+        await fake.stop()
+    if done != events:
+        print(f"  {mode}: only {done}/{events} replied")
+    return Result(mode, done, took, latencies, cpu, db, statuses)
+
+
+async def run_kill(cluster: Cluster, root: Path, concurrency: int, seconds: float) -> int:
+    """Two instances under closed-loop load; kill -9 one half-way; count answers."""
+    from bot.core.pgstore import migrate
+
+    url = cluster.url(cluster.new_schema())
+    migrate(url)
+    fake = FakeLine()
+    fake.single_use_tokens = True
+    await fake.start()
+    a, b = instances = await start_instances(2, root / "kill", fake, url)
+    acked: set[int] = set()
+    to_a: set[int] = set()
+    sent = 0
+    counter = itertools.count()
+    dead = asyncio.Event()
+    killed_at = 0.0
+    try:
+        async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=concurrency * 2)) as http:
+
+            async def sender() -> None:
+                nonlocal sent
+                while True:
+                    i = next(counter)
+                    target: Instance = b if dead.is_set() or i % 2 else a
+                    if target is a:
+                        to_a.add(i)
+                    body = line_body(f"01SCALEKILL{i:010d}", f"Uk{i:031d}", f"k-rt-{i}",
+                                     "ระบบ e-LAAS ล่มอยู่ไหม")
+                    sent += 1
+                    try:
+                        async with http.post(f"{target.base}/line/webhook", data=body, headers={
+                                "Content-Type": "application/json",
+                                "x-line-signature": line_signature(SECRET, body)}) as resp:
+                            await resp.read()
+                            if resp.status == 200:
+                                acked.add(i)
+                    except (aiohttp.ClientError, TimeoutError):
+                        pass
+
+            t0 = time.monotonic()
+            senders = [asyncio.create_task(sender()) for _ in range(concurrency)]
+            await asyncio.sleep(seconds / 2)
+            a.proc.kill()
+            killed_at = time.monotonic()
+            await a.proc.wait()
+            dead.set()
+            await asyncio.sleep(seconds / 2)
+            for t in senders:
+                t.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+            stop_load = time.monotonic()
+
+            def counts() -> Counter[int]:
+                out: Counter[int] = Counter()
+                for c in fake.calls:
+                    if c.status == 200 and c.path.endswith("/message/reply"):
+                        out[int(str(c.body["replyToken"]).removeprefix("k-rt-"))] += 1
+                    elif c.status == 200 and c.path.endswith("/message/push"):
+                        out[int(str(c.body["to"]).removeprefix("Uk"))] += 1
+                return out
+
+            deadline = time.monotonic() + 30
+            while any(counts()[i] == 0 for i in acked) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)
+            got = counts()
+            answer_times = sorted(c.at for c in fake.calls if c.status == 200
+                                  and c.at >= t0 and c.at <= stop_load)
+            gaps = [y - x for x, y in itertools.pairwise(answer_times)]
+            gap = max(gaps, default=0.0)
+            late = [c.at - killed_at for c in fake.calls if c.status == 200
+                    and c.at > killed_at]
+            first: dict[int, float] = {}
+            for c in fake.calls:
+                if c.status == 200 and c.path.endswith("/message/reply"):
+                    first.setdefault(int(str(c.body["replyToken"]).removeprefix("k-rt-")), c.at)
+            takeover = max((first[i] - killed_at for i in to_a & acked if i in first),
+                           default=0.0)
+    finally:
+        await stop_instances(instances)
+        await fake.stop()
+    lost = [i for i in acked if got[i] == 0]
+    twice = [i for i, n in got.items() if n > 1]
+    print(f"kill -9 one of two     after {seconds / 2:.1f} s of closed-loop load, "
+          f"{concurrency} senders; load average {loadavg()}")
+    print(f"events                 {sent} sent, {len(acked)} acknowledged, {len(got)} answered")
+    print(f"acknowledged, lost     {len(lost)}")
+    print(f"answered twice         {len(twice)}")
+    print(f"longest gap in answers {gap:.2f} s (first answer after the kill: "
+          f"{min(late, default=float('nan')):.2f} s)")
+    print(f"dead one's work done   {takeover:.2f} s after the kill (its acknowledged events, "
+          f"answered by the survivor; it also carries the whole load)")
+    ok = not lost and not twice and gap <= TARGET_GAP_S
+    print("targets               ", "met" if ok else "NOT met",
+          f"(0 lost, 0 twice, gap <= {TARGET_GAP_S:.0f} s)")
+    return 0 if ok else 1
+
+
+async def main_async(a: argparse.Namespace) -> int:
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL is not installed (initdb not found)")
+    cluster = Cluster(bindir, fsync=True)
+    root = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    try:
+        if a.kill:
+            return await run_kill(cluster, root, a.concurrency, a.seconds)
+        results: dict[str, Result] = {}
+        for k, mode in enumerate(a.modes.split(",")):
+            r = await run_mode(mode, cluster, root, a.events, a.concurrency, a.users, a.rate,
+                               offset=k * 1_000_000)
+            results[mode] = r
+            print(r.line(), f" load average {loadavg()}", flush=True)
+        ok = True
+        if "one" in results and "two" in results:
+            ratio = results["two"].rate / results["one"].rate
+            ok = ratio >= TARGET_RATIO
+            print(f"two / one              {ratio:.2f}x (target >= {TARGET_RATIO}x)")
+        if "embedded" in results and "one" in results:
+            e, o = results["embedded"], results["one"]
+            print(f"CPU/event PG vs embedded  serve {o.cpu_serve / o.events * 1000:.2f} vs "
+                  f"{e.cpu_serve / e.events * 1000:.2f} ms; plus PostgreSQL "
+                  f"{o.cpu_db / o.events * 1000:.2f} ms")
+        if a.rate:
+            p99 = max(pct([x * 1000 for x in r.latencies], 99) for r in results.values())
+            ok = ok and p99 <= TARGET_P99_MS
+            print(f"webhook p99 (paced at {a.rate:.0f}/s) {p99:.1f} ms "
+                  f"(target <= {TARGET_P99_MS:.0f} ms)")
+        print(f"serve logs             {root}")
+        return 0 if ok else 1
+    finally:
+        cluster.stop()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=4_000)
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--users", type=int, default=2_000)
+    p.add_argument("--modes", default="one,two", help="embedded, one, two (comma-separated)")
+    p.add_argument("--rate", type=float, default=0.0,
+                   help="offered events/s (open loop) instead of the closed loop")
+    p.add_argument("--kill", action="store_true", help="kill -9 one of two mid-load")
+    p.add_argument("--seconds", type=float, default=8.0, help="kill mode: load duration")
+    a = p.parse_args()
+    return asyncio.run(main_async(a))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

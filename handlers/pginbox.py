@@ -1,0 +1,382 @@
+"""The inbox in PostgreSQL: several ``serve`` instances accept, lease and answer events once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+import orjson
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from bot.core.pgstore import _one_line, describe_url
+from handlers.inbox import Claimed, Record, SharedInbox
+
+_LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+
+LEASE = 1.5  # seconds a key stays with an instance that stopped renewing (killed, frozen)
+HEARTBEAT = 0.4  # how often an instance renews the leases of the keys it works on
+SWEEP = 0.25  # how often an instance looks for open events nobody holds
+SWEEP_AGE = 0.3  # events younger than this are left to the instance that accepted them
+KEEP_ANSWERED_S = 86_400  # answered rows kept this long (de-duplicates late redeliveries)
+CLEANUP = 60.0
+CLAIM_BATCH = 50
+
+
+class InboxUnavailable(OSError):
+    """The database cannot be reached: the webhook answers 503 and the channel redelivers."""
+
+
+# "flood_key <> ''" repeated in the subqueries lets them use the partial index.
+_ACCEPT = """
+WITH input AS (
+    SELECT * FROM unnest(%(keys)s::text[], %(orders)s::text[], %(floods)s::text[],
+                         %(records)s::text[], %(locals)s::text[])
+        AS u(key, order_key, flood_key, record, local)
+), judged AS (
+    SELECT i.key, i.order_key, i.flood_key, i.record, CASE
+        WHEN i.flood_key = '' OR i.local = 'drop' THEN i.local
+        WHEN (SELECT count(*) FROM elaas_inbox e WHERE e.flood_key = i.flood_key
+              AND e.flood_key <> ''
+              AND e.accepted_at > clock_timestamp() - make_interval(secs => %(period)s)
+              AND e.verdict = 'ok') < %(capacity)s THEN i.local
+        WHEN i.local = 'warn' OR NOT EXISTS (
+              SELECT 1 FROM elaas_inbox e WHERE e.flood_key = i.flood_key
+              AND e.flood_key <> ''
+              AND e.accepted_at > clock_timestamp() - make_interval(secs => %(period)s)
+              AND e.verdict = 'warn') THEN 'warn'
+        ELSE 'drop' END AS verdict
+    FROM input i
+)
+INSERT INTO elaas_inbox (key, order_key, flood_key, record, verdict, state)
+SELECT key, order_key, flood_key, record::jsonb, verdict,
+       CASE WHEN verdict = 'drop' THEN 2 ELSE 0 END
+FROM judged
+ON CONFLICT (key) DO NOTHING
+RETURNING key, verdict
+"""
+
+_CLAIM = """
+WITH want AS (SELECT DISTINCT unnest(%(keys)s::text[]) AS order_key),
+lease AS (
+    INSERT INTO elaas_inbox_lease AS l (order_key, owner, until)
+    SELECT order_key, %(me)s, clock_timestamp() + make_interval(secs => %(lease)s) FROM want
+    ON CONFLICT (order_key) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
+    WHERE l.until < clock_timestamp() OR l.owner = EXCLUDED.owner
+    RETURNING l.order_key
+), todo AS (
+    UPDATE elaas_inbox e SET attempts = e.attempts + 1
+    WHERE e.order_key IN (SELECT order_key FROM lease) AND e.state < 2
+    RETURNING e.order_key, e.key, e.seq, e.record, e.how, e.verdict, e.attempts
+)
+SELECT l.order_key, t.key, t.record, t.how, t.verdict, t.attempts
+FROM lease l LEFT JOIN todo t ON t.order_key = l.order_key ORDER BY l.order_key, t.seq
+"""
+
+# The sending mark is also a fence: it is written only while this instance still holds the
+# key's lease (renewed by the same statement), so an instance whose lease ran out while it
+# was stalled never sends what the instance that took the key over may already have sent.
+_SENDING = """
+WITH u AS (
+    SELECT * FROM unnest(%(keys)s::text[], %(orders)s::text[], %(hows)s::text[])
+        AS u(key, order_key, how)
+), l AS (
+    UPDATE elaas_inbox_lease SET until = clock_timestamp() + make_interval(secs => %(lease)s)
+    WHERE owner = %(me)s AND order_key IN (SELECT order_key FROM u) RETURNING order_key
+)
+UPDATE elaas_inbox e SET state = 1, how = CASE WHEN e.how = '' THEN u.how ELSE e.how END
+FROM u WHERE e.key = u.key AND e.state < 2 AND u.order_key IN (SELECT order_key FROM l)
+RETURNING e.key
+"""
+
+_SWEEP = """
+SELECT DISTINCT i.order_key FROM elaas_inbox i
+WHERE i.state < 2 AND i.accepted_at < clock_timestamp() - make_interval(secs => %(age)s)
+  AND NOT EXISTS (SELECT 1 FROM elaas_inbox_lease l
+                  WHERE l.order_key = i.order_key AND l.until > clock_timestamp())
+LIMIT 500
+"""
+
+
+class _Batcher(Generic[T, R]):
+    """Group commit: calls made while a round trip is in flight share the next one."""
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self._flush = flush
+        self._items: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.round_trips = 0
+
+    async def __call__(self, item: T) -> R:
+        fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._items.append((item, fut))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return await asyncio.shield(fut)
+
+    async def _run(self) -> None:
+        while self._items:
+            batch, self._items = self._items, []
+            self.round_trips += 1
+            try:
+                results = await self._flush([item for item, _ in batch])
+            except Exception as exc:  # every caller of the batch gets the error
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), result in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(result)
+
+
+async def _no_flush(conn: psycopg.AsyncConnection[Any]) -> None:
+    await conn.execute("SET synchronous_commit = off")
+
+
+def instance_id() -> str:
+    """A name for this process in lease rows (host, pid and a random part)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _json(record: Record) -> str:
+    """The record as JSON text jsonb accepts (no NUL, no lone surrogate)."""
+    try:
+        text = orjson.dumps(record).decode()
+    except TypeError:  # a lone surrogate: json lets it through, jsonb does not
+        text = json.dumps(record, ensure_ascii=False).encode("utf-8", "replace").decode()
+    if "\\u0000" in text:
+        text = json.dumps(_strip_nul(json.loads(text)), ensure_ascii=False)
+    return text
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
+class PgInbox(SharedInbox):
+    """The inbox table of migration 0002 behind an async connection pool.
+
+    * accept: one INSERT per webhook (``ON CONFLICT DO NOTHING``: a redelivery to any instance
+      inserts nothing), with the flood verdict computed from the inbox rows themselves.
+    * claim / release: an order key is leased to one instance at a time (a row in
+      ``elaas_inbox_lease``, renewed by a heartbeat); the lease holder handles the key's open
+      events in arrival order, writes the answered marks and gives the key up, then looks
+      once more for events that arrived meanwhile (another instance that failed to get the
+      lease relies on that look).
+    * a sweeper wakes keys with open events and no live lease: a killed instance's work is
+      picked up within LEASE + SWEEP seconds.
+    """
+
+    def __init__(self, url: str, *, capacity: int = 10, period: float = 10.0,
+                 lease: float = LEASE, max_size: int = 8, timeout: float = 5.0) -> None:
+        self.url = url
+        self.where = describe_url(url)
+        self.capacity = capacity
+        self.period = period
+        self.lease = lease
+        self.me = instance_id()
+        self.timeout = timeout
+        kwargs = {"autocommit": True, "connect_timeout": 5}
+        self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout,
+                                         open=False, kwargs=kwargs)
+        # Leases and answered marks need no flush to disk of their own: after a database
+        # crash a lost one only means a replay, which the (durable) sending mark makes safe.
+        self._lazy = AsyncConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout,
+                                         open=False, kwargs=kwargs, configure=_no_flush)
+        self._answered: dict[str, list[str]] = {}
+        self._orders: dict[str, str] = {}  # claimed event key -> its order key
+        self._keys: set[str] = set()  # order keys this instance holds a lease on
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake: Callable[[str], None] = lambda key: None
+        self.stats = {"claims": 0, "claims_lost": 0, "swept": 0, "fenced": 0}
+        self._accept = _Batcher(self._accept_batch)
+        self._claim = _Batcher(self._claim_batch)
+        self._sending = _Batcher(self._sending_batch)
+        self._release = _Batcher(self._release_batch)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise InboxUnavailable(f"PostgreSQL {self.where} unavailable: "
+                                   f"{_one_line(exc, self.url)}") from None
+        except psycopg.Error as exc:
+            raise InboxUnavailable(f"PostgreSQL {self.where}: {_one_line(exc, self.url)}") \
+                from None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        """Connect (without the background work of :meth:`start`)."""
+        with self._errors():
+            await self._pool.open(wait=True, timeout=self.timeout)
+            await self._lazy.open(wait=True, timeout=self.timeout)
+
+    async def start(self, wake: Callable[[str], None]) -> None:
+        self._wake = wake
+        await self.open()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._every(HEARTBEAT, self._heartbeat)),
+                       loop.create_task(self._every(SWEEP, self._sweep)),
+                       loop.create_task(self._every(CLEANUP, self._cleanup))]
+        await self._sweep()  # what a previous run (or a dead instance) left: now
+
+    async def _every(self, seconds: float, fn: Callable[[], Any]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await fn()
+            except (InboxUnavailable, OSError) as exc:
+                _LOG.warning("inbox: %s", exc)
+            except Exception:
+                _LOG.exception("inbox background work failed")
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        with contextlib.suppress(Exception):
+            async with self._pool.connection() as conn:
+                await conn.execute("DELETE FROM elaas_inbox_lease WHERE owner = %s", (self.me,))
+        await self._pool.close()
+        await self._lazy.close()
+
+    async def _heartbeat(self) -> None:
+        if not self._keys:
+            return
+        with self._errors():
+            async with self._lazy.connection() as conn:
+                await conn.execute(
+                    "UPDATE elaas_inbox_lease SET until = clock_timestamp()"
+                    " + make_interval(secs => %s) WHERE owner = %s", (self.lease, self.me))
+
+    async def _sweep(self) -> None:
+        with self._errors():
+            async with self._lazy.connection() as conn:
+                cur = await conn.execute(_SWEEP, {"age": SWEEP_AGE})
+                rows = await cur.fetchall()
+        for (key,) in rows:
+            self.stats["swept"] += 1
+            self._wake(str(key))
+
+    async def _cleanup(self) -> None:
+        with self._errors():
+            async with self._lazy.connection() as conn:
+                await conn.execute(
+                    "DELETE FROM elaas_inbox WHERE state = 2 AND accepted_at < "
+                    "clock_timestamp() - make_interval(secs => %s)", (KEEP_ANSWERED_S,))
+
+    # ------------------------------------------------------------------ events
+
+    async def accept_judged(self, rows: Sequence[tuple[str, str, str, Record, str]]
+                            ) -> dict[str, str]:
+        if not rows:
+            return {}
+        return await self._accept(list(rows))
+
+    async def _accept_batch(self, batches: list[list[tuple[str, str, str, Record, str]]]
+                            ) -> list[dict[str, str]]:
+        rows = [r for b in batches for r in b]
+        params: Mapping[str, Any] = {
+            "keys": [r[0] for r in rows], "orders": [r[1] for r in rows],
+            "floods": [r[2] for r in rows], "records": [_json(r[3]) for r in rows],
+            "locals": [r[4] for r in rows], "period": self.period, "capacity": self.capacity,
+        }  # fmt: skip
+        with self._errors():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(_ACCEPT, params)
+                got = {str(k): str(v) for k, v in await cur.fetchall()}
+        out: list[dict[str, str]] = []
+        for b in batches:  # a key sent twice in one batch goes to its first sender only
+            mine = {r[0]: got.pop(r[0]) for r in b if r[0] in got}
+            out.append(mine)
+        return out
+
+    async def claim(self, order_key: str) -> list[Claimed] | None:
+        got = await self._claim(order_key)
+        if got is None:
+            self.stats["claims_lost"] += 1
+            return None
+        self.stats["claims"] += 1
+        self._keys.add(order_key)
+        for c in got:
+            self._orders[c.key] = order_key
+        return got
+
+    async def _claim_batch(self, keys: list[str]) -> list[list[Claimed] | None]:
+        with self._errors():
+            async with self._lazy.connection() as conn:
+                cur = await conn.execute(_CLAIM, {"keys": keys, "me": self.me,
+                                                  "lease": self.lease})
+                rows = await cur.fetchall()
+        leased: dict[str, list[Claimed]] = {}
+        for order_key, k, r, h, v, a in rows:
+            got = leased.setdefault(str(order_key), [])
+            if k is not None:
+                got.append(Claimed(str(k), dict(r), str(h), str(v), int(a)))
+        return [leased.get(k) for k in keys]
+
+    async def sending(self, key: str, how: str) -> bool:
+        ok = await self._sending((key, self._orders.get(key, ""), how))
+        if not ok:
+            self.stats["fenced"] += 1
+        return ok
+
+    async def _sending_batch(self, items: list[tuple[str, str, str]]) -> list[bool]:
+        with self._errors():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(_SENDING, {
+                    "keys": [i[0] for i in items], "orders": [i[1] for i in items],
+                    "hows": [i[2] for i in items], "me": self.me, "lease": self.lease})
+                marked = {str(r[0]) for r in await cur.fetchall()}
+        return [i[0] in marked for i in items]
+
+    def answered(self, key: str) -> None:
+        order_key = self._orders.pop(key, "")
+        self._answered.setdefault(order_key, []).append(key)
+
+    async def release(self, order_key: str) -> bool:
+        done = self._answered.pop(order_key, [])
+        self._keys.discard(order_key)
+        try:
+            return await self._release((order_key, done))
+        except InboxUnavailable:
+            self._answered.setdefault(order_key, [])[:0] = done
+            raise
+
+    async def _release_batch(self, items: list[tuple[str, list[str]]]) -> list[bool]:
+        keys = [k for k, _ in items]
+        done = [d for _, ds in items for d in ds]
+        with self._errors():
+            async with self._lazy.connection() as conn, conn.pipeline():
+                # Three statements, each its own transaction, in one round trip: the look
+                # for open events runs after the leases are gone (see the class docstring).
+                if done:
+                    await conn.execute("UPDATE elaas_inbox SET state = 2 WHERE key = ANY(%s)",
+                                       (done,))
+                await conn.execute("DELETE FROM elaas_inbox_lease WHERE order_key = ANY(%s) "
+                                   "AND owner = %s", (keys, self.me))
+                cur = await conn.execute(
+                    "SELECT DISTINCT order_key FROM elaas_inbox WHERE order_key = ANY(%s) "
+                    "AND state < 2", (keys,))
+                still = {str(r[0]) for r in await cur.fetchall()}
+        return [k in still for k in keys]

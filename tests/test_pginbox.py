@@ -1,0 +1,143 @@
+"""The PostgreSQL inbox: leases, the sending fence, floods across instances, database down."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.core.pgstore import PgStore
+from handlers.app import build_core
+from handlers.pginbox import InboxUnavailable, PgInbox
+from handlers.settings import Settings
+from handlers.web.server import FLOW, RunningServer, create_app
+from tests.fakes import FakeLine, wait_for
+from tests.multikit import SECRET, line_body, post
+from tests.pgcluster import Cluster
+
+
+@pytest.fixture
+async def two(pg_url: str) -> AsyncIterator[tuple[PgInbox, PgInbox]]:
+    """Two instances' inboxes on one database (no background work: the test drives them)."""
+    a, b = PgInbox(pg_url, lease=0.5), PgInbox(pg_url, lease=0.5)
+    for inbox in (a, b):
+        await inbox.open()
+    yield a, b
+    for inbox in (a, b):
+        await inbox.close()
+
+
+def row(key: str, order: str = "line:U1", flood: str = "") -> tuple[str, str, str, dict[str, str],
+                                                                     str]:
+    return (key, order, flood, {"k": key}, "ok")
+
+
+async def test_one_instance_at_a_time_per_order_key(two: tuple[PgInbox, PgInbox]) -> None:
+    a, b = two
+    assert await a.accept_judged([row("line:e1")]) == {"line:e1": "ok"}
+    got = await a.claim("line:U1")
+    assert got is not None and [c.key for c in got] == ["line:e1"]
+    assert await b.accept_judged([row("line:e2")]) == {"line:e2": "ok"}
+    assert await b.claim("line:U1") is None  # A holds the user: B leaves e2 to it
+    a.answered("line:e1")
+    assert await a.release("line:U1") is True  # A looks again after letting go: e2 is open
+    got = await a.claim("line:U1")
+    assert got is not None and [c.key for c in got] == ["line:e2"]
+
+
+async def test_a_redelivery_to_the_other_instance_inserts_nothing(
+        two: tuple[PgInbox, PgInbox]) -> None:
+    a, b = two
+    assert await a.accept_judged([row("line:e1")]) == {"line:e1": "ok"}
+    assert await b.accept_judged([row("line:e1")]) == {}
+
+
+async def test_a_stalled_instance_loses_its_lease_and_may_not_send(
+        two: tuple[PgInbox, PgInbox]) -> None:
+    a, b = two
+    await a.accept_judged([row("line:e1")])
+    assert await a.claim("line:U1")
+    await asyncio.sleep(0.7)  # no heartbeat: A looks dead
+    got = await b.claim("line:U1")
+    assert got is not None and got[0].attempts == 2
+    assert await b.sending("line:e1", "reply") is True
+    assert await a.sending("line:e1", "push") is False  # fenced: B has the event now
+    again = await b.claim("line:U1")
+    assert again is not None and again[0].how == "reply"  # the first mark is kept
+
+
+async def test_flood_limit_holds_across_instances(two: tuple[PgInbox, PgInbox]) -> None:
+    a, b = two
+    verdicts = []
+    for i in range(13):
+        inbox = (a, b)[i % 2]
+        got = await inbox.accept_judged([row(f"line:f{i}", flood="line:Uflood")])
+        verdicts.append(got[f"line:f{i}"])
+    assert verdicts == ["ok"] * 10 + ["warn", "drop", "drop"]
+
+
+async def test_nul_and_lone_surrogates_are_stored(two: tuple[PgInbox, PgInbox]) -> None:
+    a, _ = two
+    got = await a.accept_judged([("line:n", "line:U9", "", {"t": "a\x00b\ud800c"}, "ok")])
+    assert got == {"line:n": "ok"}
+    claimed = await a.claim("line:U9")
+    assert claimed is not None and claimed[0].record["t"].startswith("ab")
+
+
+async def test_webhook_answers_503_while_the_database_is_down(
+        pg_cluster: Cluster, pg_url: str, fake_line: FakeLine, tmp_path: Path) -> None:
+    fake_line.single_use_tokens = True  # as LINE: a replay after the restart cannot reply twice
+    store = PgStore(pg_url, timeout=2)
+    settings = Settings(data_dir=tmp_path / "data", line_channel_secret=SECRET,
+                        line_channel_access_token="T", line_api_base=fake_line.base_url,
+                        database_url=pg_url)
+    core = build_core(settings, store=store)
+    app = create_app(dataclasses.replace(core, settings=settings), extensions=[],
+                     inbox=PgInbox(pg_url, timeout=1.0))
+    server = RunningServer(app)
+    await server.start("127.0.0.1", 0)
+
+    def answered(token: str) -> list[str]:
+        return [t for t in fake_line.texts_to(token) if t]
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            first = line_body("01DOWN0001", "U" + "d" * 32, "down-rt-1", "ระบบล่มอยู่ไหม")
+            assert await post(http, server.base_url, first) == 200
+            await wait_for(lambda: answered("down-rt-1"), 10)
+            pg_cluster.stop_server()
+            try:
+                second = line_body("01DOWN0002", "U" + "d" * 32, "down-rt-2",
+                                   "จ่ายเงินตอนนี้ทำยังไง")
+                assert await post(http, server.base_url, second) == 503
+                assert await post(http, server.base_url, second) == 503
+            finally:
+                pg_cluster.start_server()
+            # LINE redelivers until it gets a 200; the first tries after the restart may
+            # still meet a connection the restart broke.
+            for _ in range(50):
+                if await post(http, server.base_url, second) == 200:
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("no 200 after the database came back")
+            await wait_for(lambda: answered("down-rt-2"), 10)
+            await wait_for(lambda: app[FLOW].tasks.pending == 0)
+            sent = [c for c in fake_line.calls_to("/v2/bot/message/reply") if c.status == 200]
+            assert len(sent) == 2
+            assert fake_line.calls_to("/v2/bot/message/push") == []
+    finally:
+        await server.stop()
+        store.close()
+
+
+async def test_closed_database_is_a_clear_error(pg_cluster: Cluster) -> None:
+    inbox = PgInbox(pg_cluster.url(password="wrong-Pa55"), timeout=1.0)
+    with pytest.raises(InboxUnavailable) as err:
+        await inbox.start(lambda key: None)
+    assert "wrong-Pa55" not in str(err.value)
+    await inbox.close()
