@@ -5,8 +5,8 @@ write that changes what it shows (an entry logged, voided or keyed; a member joi
 leaving; an LAO added) also updates a small summary document for that LAO. Summaries live in
 ``SHARDS`` tables (``summary/s00`` ...) so that one write rewrites about 1/32 of them, and in
 memory: one process owns the data directory, so the in-memory copy is the truth. On the shared
-PostgreSQL store several instances write, so there each read goes to the store and each write
-is an atomic update of the stored document.
+PostgreSQL store several instances write, so there each write is an atomic update of the stored
+document, ``get`` reads the store and ``all`` catches up with the documents changed since.
 
 A crash between a ledger write and its summary write leaves that LAO's summary one write
 behind; :meth:`Summaries.verify` (called whenever a ledger is opened, which reads the whole
@@ -16,6 +16,7 @@ ledger anyway) recounts it and repairs the document.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +29,8 @@ from bot.core.store import Doc, Store
 from bot.ledger.entries import Entry
 
 SHARDS = 32
+FULL_SECONDS = 900.0
+"""Shared store: how often :meth:`Summaries.all` reads every summary again (see _catch_up)."""
 PREFIX = "summary/s"
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 
@@ -123,6 +126,9 @@ def recount(code: str, entries: Iterable[Entry], members: int, name: str = "",
     return s
 
 
+SHARD_NAMES = tuple(f"{PREFIX}{i:02d}" for i in range(SHARDS))
+
+
 def shard_of(code: str) -> str:
     return f"{PREFIX}{zlib.crc32(code.encode()) % SHARDS:02d}"
 
@@ -139,6 +145,8 @@ class Summaries:
         self._lock = threading.RLock()
         self._by_code: dict[str, LaoSummary] = {}
         self._shared = is_shared(store)
+        self._revs: dict[str, tuple[int, int]] = {}  # shard: (asked from, newest seen)
+        self._full_at = float("-inf")
         if self._shared:  # read from the store on every call: other instances write too
             if store.tables("laos") and not store.tables(PREFIX):
                 self.rebuild()
@@ -192,11 +200,30 @@ class Summaries:
 
     def all(self) -> list[LaoSummary]:
         """Every LAO's summary (a snapshot; the objects are immutable)."""
-        if self._shared:
-            return [LaoSummary.from_doc(d) for name in self.store.tables(PREFIX)
-                    for d in self.store.table(name).all().values()]
         with self._lock:
+            if self._shared:
+                self._catch_up()
             return list(self._by_code.values())
+
+    def _catch_up(self) -> None:
+        """Shared store: fetch the summaries other instances changed since the last call.
+
+        Reading all 7,850 documents takes one to three seconds; ``Table.since`` returns only
+        the changed ones. A write that took its revision before another but committed after
+        it would be skipped by asking from the newest revision seen, so each call asks from
+        the revision the call before last saw (the docs changed over two calls are read
+        again), and everything is read again every ``FULL_SECONDS``.
+        """
+        now = time.monotonic()
+        if now - self._full_at > FULL_SECONDS:
+            self._revs.clear()
+            self._full_at = now
+        for name in SHARD_NAMES:  # not store.tables(): on PostgreSQL that scans every row
+            before, last = self._revs.get(name, (0, 0))
+            docs, newest = self.store.table(name).since(before)
+            self._revs[name] = (newest, newest) if not before else (last, max(newest, last))
+            for code, doc in docs.items():
+                self._by_code[code] = LaoSummary.from_doc(doc)
 
     # ------------------------------------------------------------------ writes
 

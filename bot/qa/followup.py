@@ -9,7 +9,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.core.sharing import is_shared
+from bot.core.sharing import is_shared, without_flush_wait
 from bot.core.store import Store, StoreError
 from bot.core.text import Normalized
 
@@ -109,11 +109,13 @@ class StoreTopicMemory:
 
     def __init__(self, store: Store, ttl: timedelta = FOLLOWUP_TTL):
         self.ttl = ttl
+        self._store = store
         self._table = store.table(TABLE)
 
     def remember(self, user: str, topic: str, now: datetime) -> None:
         try:
-            self._table.put(user, {"topic": topic, "at": now.isoformat()})
+            with without_flush_wait(self._store):  # worth minutes: no wait for the disk
+                self._table.put(user, {"topic": topic, "at": now.isoformat()})
         except StoreError as exc:
             _LOG.warning("follow-up not kept: %s", exc)
 
