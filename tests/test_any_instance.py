@@ -212,6 +212,23 @@ def test_database_mode_needs_one_shared_file_secret(tmp_path: Path, pg_url: str)
     assert not (tmp_path / ".file_secret").exists()  # no per-machine key was made
 
 
+def test_console_link_cli_names_the_missing_secret(pg_url: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from handlers.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ELAAS_DATABASE_URL", pg_url)
+    monkeypatch.setenv("ELAAS_ADMINS", ADMIN)
+    monkeypatch.delenv("ELAAS_FILE_SECRET", raising=False)
+    assert main(["console", "link", ADMIN]) == 2
+    err = capsys.readouterr().err
+    assert "ELAAS_FILE_SECRET must be set" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("ELAAS_FILE_SECRET", FILE_SECRET)
+    assert main(["console", "link", ADMIN]) == 0
+    assert "/console/login/" in capsys.readouterr().out
+
+
 # --------------------------------------------------------------------------- follow-ups
 
 
