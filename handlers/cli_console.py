@@ -74,7 +74,12 @@ def cmd_console_link(args: argparse.Namespace) -> int:
         print(f"elaas-bot: {args.user} is not an operator (ELAAS_ADMINS, "
               "elaas-bot operator add, or an LAO admin)", file=sys.stderr)
         return 2
-    token = LoginLinks(settings.resolved_file_secret()).mint(args.user.strip())
+    try:
+        secret = settings.resolved_file_secret()
+    except ValueError as exc:  # a database without ELAAS_FILE_SECRET, a damaged key file
+        print(f"elaas-bot: {exc}", file=sys.stderr)
+        return 2
+    token = LoginLinks(secret).mint(args.user.strip())
     print(login_url(settings.public_base_url, token))
     print(f"one-time link for {args.user} ({actor.role}); valid 10 minutes, only while "
           "this serve keeps running", file=sys.stderr)

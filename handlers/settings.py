@@ -180,10 +180,14 @@ class Settings:
 
         Raises:
             ValueError: the key file exists but is empty or too short (named in the message;
-                it is never overwritten, since links already handed out depend on it).
+                it is never overwritten, since links already handed out depend on it), or
+                ELAAS_DATABASE_URL is set without ELAAS_FILE_SECRET.
         """
         if self.file_secret:
             return self.file_secret.encode()
+        if self.database_url:  # a key in one instance's data dir would not open the others'
+            raise ValueError("ELAAS_FILE_SECRET must be set when ELAAS_DATABASE_URL is: every "
+                             "instance signs download and console links with the same key")
         path = self.data_dir / ".file_secret"
         if not path.exists():
             # temp file + fsync + rename: a crash never leaves an empty or torn key file

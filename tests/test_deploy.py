@@ -5,18 +5,26 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).parent.parent
 
 
-def test_compose_is_hardened() -> None:
-    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+@pytest.mark.parametrize("name", ["compose.yaml", "compose.single.yaml"])
+def test_compose_services_are_hardened(name: str) -> None:
+    compose = yaml.safe_load((ROOT / "docker" / name).read_text())
     for name, service in compose["services"].items():
         assert service["cap_drop"] == ["ALL"], name
         assert "no-new-privileges:true" in service["security_opt"], name
         assert service["read_only"] is True, name
         assert any(t.startswith("/tmp") for t in service["tmpfs"]), name
+        assert "privileged" not in service and service.get("cap_add", []) in (
+            [], ["NET_BIND_SERVICE"]), name
+
+
+def test_single_compose_keeps_the_embedded_store() -> None:
+    compose = yaml.safe_load((ROOT / "docker" / "compose.single.yaml").read_text())
     bot = compose["services"]["bot"]
     assert "elaas-data:/data" in bot["volumes"] and "cap_add" not in bot
     assert bot["environment"]["ELAAS_DATA_DIR"] == "/data"

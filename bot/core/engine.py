@@ -19,7 +19,7 @@ from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.outbox import PUSH_CHANNELS
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
-from bot.qa.followup import TopicMemory, is_followup, wants_forms
+from bot.qa.followup import is_followup, topic_memory, wants_forms
 from bot.qa.gaps import GapLog
 from bot.qa.knowledge import KnowledgeBase, citations
 from bot.qa.matching import Matcher, MatchResult
@@ -110,7 +110,7 @@ class Engine:
         self.clock = clock or (lambda: datetime.now(BANGKOK))
         self._sessions = store.table(SESSIONS_TABLE)
         self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
-        self.memory = TopicMemory()
+        self.memory = topic_memory(store)
         self._slash: dict[str, Command] = {}
         self._words: list[tuple[str, Command]] = []
         for cmd in self._core_commands() + [c for f in self.features for c in f.commands()]:

@@ -4,7 +4,9 @@ The console's progress page must not open thousands of ledger files per request,
 write that changes what it shows (an entry logged, voided or keyed; a member joining or
 leaving; an LAO added) also updates a small summary document for that LAO. Summaries live in
 ``SHARDS`` tables (``summary/s00`` ...) so that one write rewrites about 1/32 of them, and in
-memory: one process owns the data directory, so the in-memory copy is the truth.
+memory: one process owns the data directory, so the in-memory copy is the truth. On the shared
+PostgreSQL store several instances write, so there each write is an atomic update of the stored
+document, ``get`` reads the store and ``all`` catches up with the documents changed since.
 
 A crash between a ledger write and its summary write leaves that LAO's summary one write
 behind; :meth:`Summaries.verify` (called whenever a ledger is opened, which reads the whole
@@ -14,17 +16,21 @@ ledger anyway) recounts it and repairs the document.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from bot.core.store import Store
+from bot.core.sharing import is_shared
+from bot.core.store import Doc, Store
 from bot.ledger.entries import Entry
 
 SHARDS = 32
+FULL_SECONDS = 900.0
+"""Shared store: how often :meth:`Summaries.all` reads every summary again (see _catch_up)."""
 PREFIX = "summary/s"
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 
@@ -120,6 +126,9 @@ def recount(code: str, entries: Iterable[Entry], members: int, name: str = "",
     return s
 
 
+SHARD_NAMES = tuple(f"{PREFIX}{i:02d}" for i in range(SHARDS))
+
+
 def shard_of(code: str) -> str:
     return f"{PREFIX}{zlib.crc32(code.encode()) % SHARDS:02d}"
 
@@ -135,6 +144,13 @@ class Summaries:
         self._store = weakref.ref(store)  # the registry is keyed weakly by the store
         self._lock = threading.RLock()
         self._by_code: dict[str, LaoSummary] = {}
+        self._shared = is_shared(store)
+        self._revs: dict[str, tuple[int, int]] = {}  # shard: (asked from, newest seen)
+        self._full_at = float("-inf")
+        if self._shared:  # read from the store on every call: other instances write too
+            if store.tables("laos") and not store.tables(PREFIX):
+                self.rebuild()
+            return
         for name in store.tables(PREFIX):
             for code, doc in store.table(name).all().items():
                 self._by_code[code] = LaoSummary.from_doc(doc)
@@ -176,47 +192,99 @@ class Summaries:
     # ------------------------------------------------------------------ reads
 
     def get(self, code: str) -> LaoSummary:
+        if self._shared:
+            doc = self.store.table(shard_of(code)).get(code)
+            return LaoSummary.from_doc(doc) if doc else LaoSummary(code)
         with self._lock:
             return self._by_code.get(code) or LaoSummary(code)
 
     def all(self) -> list[LaoSummary]:
         """Every LAO's summary (a snapshot; the objects are immutable)."""
         with self._lock:
+            if self._shared:
+                self._catch_up()
             return list(self._by_code.values())
+
+    def _catch_up(self) -> None:
+        """Shared store: fetch the summaries other instances changed since the last call.
+
+        Reading all 7,850 documents takes one to three seconds; ``Table.since`` returns only
+        the changed ones. A write that took its revision before another but committed after
+        it would be skipped by asking from the newest revision seen, so each call asks from
+        the revision the call before last saw (the docs changed over two calls are read
+        again), and everything is read again every ``FULL_SECONDS``.
+        """
+        now = time.monotonic()
+        if now - self._full_at > FULL_SECONDS:
+            self._revs.clear()
+            self._full_at = now
+        for name in SHARD_NAMES:  # not store.tables(): on PostgreSQL that scans every row
+            before, last = self._revs.get(name, (0, 0))
+            docs, newest = self.store.table(name).since(before)
+            self._revs[name] = (newest, newest) if not before else (last, max(newest, last))
+            for code, doc in docs.items():
+                self._by_code[code] = LaoSummary.from_doc(doc)
 
     # ------------------------------------------------------------------ writes
 
     def _save(self, s: LaoSummary) -> None:
         self.store.table(shard_of(s.code)).put(s.code, s.to_doc())
-        self._by_code[s.code] = s
+        if not self._shared:
+            self._by_code[s.code] = s
+
+    def _change(self, code: str, fn: Callable[[LaoSummary, bool], LaoSummary | None]) -> bool:
+        """Apply ``fn(current, known)`` to ``code``'s summary (None: no change); True if saved.
+
+        Shared store: a read-modify-write of the stored document, atomic across instances
+        (another instance's copy in memory would be stale). One owner: the in-memory copy.
+        """
+        if not self._shared:
+            with self._lock:
+                new = fn(self.get(code), code in self._by_code)
+                if new is not None:
+                    self._save(new)
+                return new is not None
+        changed = False
+
+        def update(old: Doc | None) -> Mapping[str, Any] | None:
+            nonlocal changed
+            new = fn(LaoSummary.from_doc(old) if old else LaoSummary(code), old is not None)
+            changed = new is not None
+            return new.to_doc() if new is not None else old
+
+        self.store.table(shard_of(code)).update(code, update)
+        return changed
 
     def on_entries(self, code: str, changes: Iterable[tuple[Entry | None, Entry]]) -> None:
         """Entries of ``code`` were written: ``(before, after)`` pairs, before None if new."""
-        with self._lock:
-            s = self.get(code)
-            for old, new in changes:
+        pairs = list(changes)
+
+        def apply(s: LaoSummary, known: bool) -> LaoSummary:
+            for old, new in pairs:
                 s = apply_change(s, old, new)
-            self._save(s)
+            return s
+
+        self._change(code, apply)
 
     def on_lao(self, code: str, name: str, province: str) -> None:
-        with self._lock:
-            s = self.get(code)
-            if (s.name, s.province) != (name, province) or code not in self._by_code:
-                self._save(replace(s, name=name, province=province))
+        def rename(s: LaoSummary, known: bool) -> LaoSummary | None:
+            if (s.name, s.province) != (name, province) or not known:
+                return replace(s, name=name, province=province)
+            return None
+
+        self._change(code, rename)
 
     def on_member(self, code: str, delta: int) -> None:
         if not delta:
             return
-        with self._lock:
-            s = self.get(code)
-            self._save(replace(s, members=max(0, s.members + delta)))
+        self._change(code, lambda s, known: replace(s, members=max(0, s.members + delta)))
 
     def verify(self, code: str, entries: Iterable[Entry]) -> bool:
         """Repair ``code``'s entry counts if they differ from ``entries``; True if repaired."""
-        with self._lock:
-            s = self.get(code)
-            fresh = recount(code, entries, s.members, s.name, s.province)
-            if fresh.counts()[1:] == s.counts()[1:]:
-                return False
-            self._save(fresh)
-            return True
+        listed = list(entries)
+
+        def recheck(s: LaoSummary, known: bool) -> LaoSummary | None:
+            fresh = recount(code, listed, s.members, s.name, s.province)
+            return None if fresh.counts()[1:] == s.counts()[1:] else fresh
+
+        return self._change(code, recheck)

@@ -5,7 +5,10 @@ file-link secret (so the CLI, which shares the data dir's secret, can mint links
 ``serve``). It is valid for :data:`LINK_SECONDS`, once: the server remembers used nonces in
 memory until they expire, and refuses every link issued before it started, so a restart
 cannot make a used link work again. Sessions and their CSRF tokens live in memory only: a
-restart logs everybody out, which costs an operator one ``/console`` message.
+restart logs everybody out, which costs an operator one ``/console`` message. With several
+instances on one PostgreSQL store (``store=`` given) used nonces and sessions live in the store
+instead, so a link is used once whichever instance redeems it and a session signed in on one
+instance is known to all.
 """
 
 from __future__ import annotations
@@ -19,11 +22,18 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot.core.store import Store
 
 LINK_SECONDS = 600
 IDLE_SECONDS = 30 * 60
 MAX_SESSIONS = 2000
+USED_TABLE = "console_used_links"
+SESSIONS_TABLE = "console_sessions"
+TOUCH_SECONDS = 60
+"""A shared session's last use is written at most this often (not on every page)."""
 
 
 class LoginRefused(Exception):
@@ -59,10 +69,11 @@ class LoginLinks:
         secret: the file-link secret (ELAAS_FILE_SECRET or the generated one).
         clock: seconds since the epoch.
         not_before: refuse tokens issued before this time (serve passes its start time).
+        store: keep used nonces in this shared store (several instances) instead of memory.
     """
 
     def __init__(self, secret: bytes, *, clock: Callable[[], float] = time.time,
-                 not_before: float = 0.0, ttl: int = LINK_SECONDS):
+                 not_before: float = 0.0, ttl: int = LINK_SECONDS, store: Store | None = None):
         if not secret:
             raise ValueError("the console needs a non-empty secret")
         self._key = derive_key(secret, "login")
@@ -71,6 +82,7 @@ class LoginLinks:
         self.ttl = ttl
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._table = store.table(USED_TABLE) if store is not None else None
 
     def mint(self, user: str) -> str:
         """A token for ``user`` (``channel:id``) valid for ``ttl`` seconds, once."""
@@ -102,8 +114,11 @@ class LoginLinks:
         now = self.clock()
         if issued + self.ttl < now:
             raise LoginRefused("expired", EXPIRED_LINK_TH)
-        with self._lock:
-            used = nonce in self._used
+        if self._table is not None:
+            used = self._table.get(nonce) is not None
+        else:
+            with self._lock:
+                used = nonce in self._used
         # Used nonces are remembered only by this process: a link older than its start
         # cannot be told apart from a used one, so it is refused as used.
         if used or issued < int(self.not_before):
@@ -113,6 +128,9 @@ class LoginLinks:
     def redeem(self, token: str) -> str:
         """Consume ``token`` and return its user (raises LoginRefused like :meth:`check`)."""
         user, nonce, issued = self.check(token)
+        if self._table is not None:
+            self._redeem_shared(nonce, issued)
+            return user
         with self._lock:
             if nonce in self._used:
                 raise LoginRefused("used", USED_LINK_TH)
@@ -121,6 +139,20 @@ class LoginLinks:
                 del self._used[n]
             self._used[nonce] = issued + self.ttl
         return user
+
+    def _redeem_shared(self, nonce: str, issued: int) -> None:
+        """Mark ``nonce`` used in the store: of two instances redeeming at once one wins."""
+        assert self._table is not None
+        table = self._table
+
+        def mark(old: dict[str, Any] | None) -> dict[str, Any]:
+            if old is not None:
+                raise LoginRefused("used", USED_LINK_TH)
+            return {"exp": issued + self.ttl}
+
+        table.update(nonce, mark)
+        now = self.clock()
+        table.delete_many(k for k, d in table.all().items() if d.get("exp", 0) < now)
 
 
 @dataclass
@@ -135,16 +167,19 @@ class ConsoleSession:
 
 
 class Sessions:
-    """Signed session ids (``sid.mac``) for the cookie, kept in memory with an idle timeout."""
+    """Signed session ids (``sid.mac``) for the cookie with an idle timeout: in memory, or in
+    a shared store (``store=``) so that every instance behind the proxy knows them."""
 
     def __init__(self, secret: bytes, *, idle: int = IDLE_SECONDS,
-                 clock: Callable[[], float] = time.time, max_sessions: int = MAX_SESSIONS):
+                 clock: Callable[[], float] = time.time, max_sessions: int = MAX_SESSIONS,
+                 store: Store | None = None):
         self._key = derive_key(secret, "session")
         self.idle = idle
         self.clock = clock
         self.max_sessions = max_sessions
         self._by_sid: OrderedDict[str, ConsoleSession] = OrderedDict()
         self._lock = threading.Lock()
+        self._table = store.table(SESSIONS_TABLE) if store is not None else None
 
     def _mac(self, sid: str) -> str:
         return _b64(hmac.new(self._key, sid.encode(), hashlib.sha256).digest())
@@ -153,6 +188,11 @@ class Sessions:
         """A new session for ``user``: the cookie value and the session."""
         now = self.clock()
         s = ConsoleSession(secrets.token_urlsafe(24), user, secrets.token_urlsafe(24), now, now)
+        if self._table is not None:
+            self._table.put(s.sid, asdict(s))
+            self._table.delete_many(k for k, d in self._table.all().items()
+                                    if now - float(d.get("last_seen", 0)) > self.idle)
+            return f"{s.sid}.{self._mac(s.sid)}", s
         with self._lock:
             self._by_sid[s.sid] = s
             while len(self._by_sid) > self.max_sessions:
@@ -165,6 +205,8 @@ class Sessions:
         if not dot or not hmac.compare_digest(mac, self._mac(sid)):
             return None
         now = self.clock()
+        if self._table is not None:
+            return self._get_shared(sid, now)
         with self._lock:
             s = self._by_sid.get(sid)
             if s is None:
@@ -176,11 +218,35 @@ class Sessions:
             self._by_sid.move_to_end(sid)
             return s
 
+    def _get_shared(self, sid: str, now: float) -> ConsoleSession | None:
+        assert self._table is not None
+        doc = self._table.get(sid)
+        if doc is None:
+            return None
+        try:
+            s = ConsoleSession(**doc)
+        except TypeError:
+            return None
+        if now - s.last_seen > self.idle:
+            self._table.delete(sid)
+            return None
+        if now - s.last_seen >= TOUCH_SECONDS:
+            s.last_seen = now
+            self._table.put(sid, asdict(s))
+        return s
+
     def drop(self, sid: str) -> None:
+        if self._table is not None:
+            self._table.delete(sid)
+            return
         with self._lock:
             self._by_sid.pop(sid, None)
 
     def drop_user(self, user: str) -> None:
+        if self._table is not None:
+            self._table.delete_many(k for k, d in self._table.all().items()
+                                    if d.get("user") == user)
+            return
         with self._lock:
             for sid in [k for k, s in self._by_sid.items() if s.user == user]:
                 del self._by_sid[sid]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
+from typing import Protocol
 
+from bot.core.sharing import is_shared, without_flush_wait
+from bot.core.store import Store, StoreError
 from bot.core.text import Normalized
 
 FOLLOWUP_TTL = timedelta(minutes=5)
@@ -21,7 +25,9 @@ _THIS = frozenset({"นี้", "อันนี้", "เรื่องนี�
 _FORM_WORDS = frozenset({"แบบฟอร์ม", "แบบพิมพ์", "แบบ"})
 _FORM_REQUEST = frozenset({"ขอ", "มี", "ส่ง", "ดาวน์โหลด", "ใช้", "ด้วย", "ล่ะ", "หรือไม่", "ไหน",
                            "อะไร", "give", "send", "need", "which"})
+_LOG = logging.getLogger(__name__)
 SHORT = 4
+TABLE = "followups"
 
 
 def is_followup(q: Normalized) -> bool:
@@ -40,11 +46,28 @@ def wants_forms(q: Normalized) -> bool:
     return bool(toks & _FORM_WORDS) and bool(toks & _FORM_REQUEST) and len(q.tokens) <= 6
 
 
+class Memory(Protocol):
+    """Where the last answered topic per user is kept (:func:`topic_memory` picks one)."""
+
+    def remember(self, user: str, topic: str, now: datetime) -> None: ...
+
+    def recall(self, user: str, now: datetime) -> str | None: ...
+
+    def forget(self, user: str) -> None: ...
+
+
+def topic_memory(store: Store, ttl: timedelta = FOLLOWUP_TTL) -> Memory:
+    """In the store when several instances share it (the next message may reach another
+    instance), else in this process's memory."""
+    return StoreTopicMemory(store, ttl) if is_shared(store) else TopicMemory(ttl)
+
+
 class TopicMemory:
     """The last answered topic per user, forgotten after ``ttl`` (kept in memory only).
 
     In memory because it is worth only a few minutes: a disk write per answer would cost more
     than a follow-up lost to a restart. Bounded: the least recently used users are dropped.
+    Only for a store one process owns; see :class:`StoreTopicMemory`.
     """
 
     def __init__(self, ttl: timedelta = FOLLOWUP_TTL, max_users: int = MAX_USERS):
@@ -72,3 +95,47 @@ class TopicMemory:
     def forget(self, user: str) -> None:
         with self._lock:
             self._last.pop(user, None)
+
+
+class StoreTopicMemory:
+    """The last answered topic per user in the shared store (table ``followups``).
+
+    With several ``serve`` instances a user's next message may reach another instance, so the
+    topic is one row per user, overwritten by each answer (one small write on PostgreSQL) and
+    judged against ``ttl`` on read: the table holds at most one row per user who ever asked.
+    A follow-up is a convenience: when the database fails here the question is still
+    answered, only without its context.
+    """
+
+    def __init__(self, store: Store, ttl: timedelta = FOLLOWUP_TTL):
+        self.ttl = ttl
+        self._store = store
+        self._table = store.table(TABLE)
+
+    def remember(self, user: str, topic: str, now: datetime) -> None:
+        try:
+            with without_flush_wait(self._store):  # worth minutes: no wait for the disk
+                self._table.put(user, {"topic": topic, "at": now.isoformat()})
+        except StoreError as exc:
+            _LOG.warning("follow-up not kept: %s", exc)
+
+    def recall(self, user: str, now: datetime) -> str | None:
+        """The user's last topic if it was answered less than ``ttl`` ago."""
+        try:
+            doc = self._table.get(user)
+        except StoreError as exc:
+            _LOG.warning("follow-up not read: %s", exc)
+            return None
+        if doc is None:
+            return None
+        try:
+            at = datetime.fromisoformat(str(doc["at"]))
+            topic = str(doc["topic"])
+        except (KeyError, ValueError):
+            return None
+        if (at.tzinfo is None) != (now.tzinfo is None):
+            return None
+        return topic if timedelta(0) <= now - at <= self.ttl else None
+
+    def forget(self, user: str) -> None:
+        self._table.delete(user)

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from bot.core.sharing import is_shared
 from bot.core.yamlload import DataError
 from bot.ledger.book import Directory, LedgerError, Role, valid_lao_code
 from bot.ledger.entries import Lao
@@ -216,7 +217,7 @@ def signed_in(fn: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespon
     async def wrapper(request: web.Request) -> web.StreamResponse:
         st = request.app[CONSOLE]
         cookie = request.cookies.get(COOKIE, "")
-        session = st.sessions.get(cookie) if cookie else None
+        session = await st.call(st.sessions.get, cookie) if cookie else None
         if session is None:
             if cookie:
                 _LOG.warning("console: unknown, forged or idle session cookie on %s",
@@ -230,7 +231,7 @@ def signed_in(fn: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespon
         actor = await st.call(resolve_actor, session.user, st.admins, st.operators,
                               st.directory)
         if actor is None:
-            st.sessions.drop(session.sid)
+            await st.call(st.sessions.drop, session.sid)
             return refused(request, Refused(403, "บัญชีนี้ไม่มีสิทธิ์ใช้คอนโซลแล้วค่ะ",
                                             "role revoked"), session.user)
         try:
@@ -275,7 +276,7 @@ def _need(cond: bool, reason: str, message_th: str = NO_RIGHT_TH, status: int = 
 async def landing(request: web.Request) -> web.StreamResponse:
     st = request.app[CONSOLE]
     cookie = request.cookies.get(COOKIE, "")
-    if cookie and st.sessions.get(cookie) is not None:
+    if cookie and await st.call(st.sessions.get, cookie) is not None:
         return await signed_in(home)(request)
     return bare_page("คอนโซลผู้ดูแล", SIGN_IN_TH, 200)
 
@@ -285,7 +286,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     st = request.app[CONSOLE]
     token = request.match_info["token"]
     try:
-        user, _, _ = st.links.check(token)
+        user, _, _ = await st.call(st.links.check, token)
     except LoginRefused as exc:
         status = 410 if exc.reason in ("expired", "used") else 403
         return refused(request, Refused(status, str(exc), f"login link {exc.reason}"))
@@ -301,7 +302,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     try:
         form = await read_form(request)
         try:
-            user = st.links.redeem(form.get("token", ""))
+            user = await st.call(st.links.redeem, form.get("token", ""))
         except LoginRefused as exc:
             status = 410 if exc.reason in ("expired", "used") else 403
             raise Refused(status, str(exc), f"login link {exc.reason}") from exc
@@ -312,10 +313,10 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         return refused(request, exc)
     old = request.cookies.get(COOKIE, "")
     if old:
-        sess = st.sessions.get(old)
+        sess = await st.call(st.sessions.get, old)
         if sess is not None:
-            st.sessions.drop(sess.sid)
-    value, _ = st.sessions.create(user)
+            await st.call(st.sessions.drop, sess.sid)
+    value, _ = await st.call(st.sessions.create, user)
     _LOG.info("console: %s signed in as %s", user, actor.role)
     resp = see_other("/console")
     resp.set_cookie(COOKIE, value, path="/console", httponly=True, samesite="Strict",
@@ -325,7 +326,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
 
 @signed_in
 async def logout(req: Req) -> web.StreamResponse:
-    req.st.sessions.drop(req.sid)
+    await req.st.call(req.st.sessions.drop, req.sid)
     resp = see_other("/console")
     resp.del_cookie(COOKIE, path="/console")
     return resp
@@ -985,7 +986,7 @@ async def operator_remove(req: Req) -> web.StreamResponse:
     _need(req.actor.national, "operator remove by a non-national operator")
     user = req.form.get("user", "").strip()
     await req.st.call(req.st.operators.remove, user)
-    req.st.sessions.drop_user(user)
+    await req.st.call(req.st.sessions.drop_user, user)
     return see_other("/console/operators")
 
 
@@ -997,9 +998,14 @@ def install_console(app: web.Application) -> None:
     core = app[CORE]
     settings = core.settings
     secret = settings.resolved_file_secret()
+    # Several instances: used links and sessions in the shared store (a login on one instance
+    # holds on the others, a link works once in all); one process: in memory, and links
+    # issued before this start are refused since the used ones were forgotten.
+    shared = core.store if is_shared(core.store) else None
     st = ConsoleState(
         core=core, call=app[FLOW].call,
-        links=LoginLinks(secret, not_before=time.time()), sessions=Sessions(secret),
+        links=LoginLinks(secret, not_before=0.0 if shared else time.time(), store=shared),
+        sessions=Sessions(secret, store=shared),
         secure=settings.public_base_url.startswith("https://"),
         admins=frozenset(str(a) for a in settings.admins), operators=Operators(core.store),
         directory=core.book.directory, summaries=Summaries.of(core.store),

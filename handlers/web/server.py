@@ -52,7 +52,7 @@ from handlers.inbox import FileInbox, Inbox, MemoryInbox, SharedInbox
 from handlers.pipeline import Pipeline
 from handlers.ratelimit import Flow
 from handlers.settings import Settings
-from handlers.web.files import FileVault
+from handlers.web.files import FileVault, vault_for
 
 if TYPE_CHECKING:  # imported when the channel is on: each SDK costs 20-40 MB of memory
     from handlers.line.adapter import LineAdapter
@@ -122,7 +122,7 @@ def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
     flow = Flow(core.engine)
     pipeline = Pipeline(flow, inbox if inbox is not None else default_inbox(core),
                         log_text=settings.log_text)
-    vault = FileVault.from_settings(settings)
+    vault = vault_for(settings, core.store)
     line: LineAdapter | None = None
     telegram: TelegramAdapter | None = None
     if settings.line_enabled:
@@ -160,7 +160,7 @@ def build_web_app(core: Core, *, line: LineAdapter | None, telegram: TelegramAda
                     else Pipeline(Flow(core.engine), default_inbox(core)))
     flow = pipeline.flow
     if vault is None:
-        vault = line.vault if line else FileVault.from_settings(core.settings)
+        vault = line.vault if line else vault_for(core.settings, core.store)
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE] = core
     app[FLOW] = flow
