@@ -34,6 +34,15 @@ def test_elliptical_followup_stays_on_the_topic_just_answered(say: Say, core: Co
     assert say("แล้วถ้าจ่ายเป็นเช็คล่ะ")[0].topic == "guide.pay"
 
 
+@pytest.mark.parametrize("followup", ["แล้วถ้าเป็นเช็คล่ะ", "ถ้าเป็นเช็คล่ะ"])
+def test_followup_word_with_an_everyday_sense_continues_the_topic(say: Say, core: Core,
+                                                                  followup: str) -> None:
+    # "เช็ค" is also "to check" (off-topic examples such as checking a parcel sit nearest).
+    assert say("จ่ายเงินช่วงระบบล่มทำยังไง")[0].topic == "guide.pay"
+    assert say(followup)[0].topic == "guide.pay"
+    assert say("แล้วเช็คพัสดุไปรษณีย์ล่ะ")[0].text.startswith(OUT_OF_SCOPE[:20])
+
+
 def test_forms_followup_gives_the_forms_of_the_guide_just_answered(say: Say, core: Core) -> None:
     assert say("รับเงินตอนระบบล่มทำยังไง")[0].topic == "guide.receive"
     later(core, 1)

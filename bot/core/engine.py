@@ -378,9 +378,12 @@ class Engine:
             if forms:
                 return forms
         result = self.matcher.match(norm)
-        if last is not None and result.outcome != "answer" and not result.off_topic \
-                and is_followup(norm):
-            result = self._with_context(last, norm, result)
+        if last is not None and result.outcome != "answer" and is_followup(norm):
+            # A word with an everyday sense ("เช็ค": to check) may sit nearest an off-topic
+            # example; read with the last topic, it may then only continue that same topic.
+            both = self._with_context(last, norm, result)
+            if not result.off_topic or both.topic == last:
+                result = both
         if result.outcome == "answer" and result.topic:
             return self.answer_topic(result.topic)
         self._record_gap(norm.spaced)
