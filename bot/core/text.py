@@ -168,7 +168,8 @@ class TextPipeline:
         words = set(extra_words)
         for canonical, variants in synonyms.items():
             canon = clean(canonical)
-            words.add(canon.replace(" ", ""))
+            if " " not in canon:  # "ช่วง ขัดข้อง" stands for two words, not a new one
+                words.add(canon)
             for v in variants:
                 cv = clean(str(v))
                 if not cv or cv == canon:
