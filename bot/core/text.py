@@ -13,6 +13,8 @@ from pythainlp.tokenize.newmm import segment
 from pythainlp.util import normalize as th_normalize
 from pythainlp.util import remove_zw
 from pythainlp.util.trie import Trie
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # Anything that is not Thai, Latin, a digit or a few joiners becomes a space (emoji, symbols).
@@ -45,6 +47,11 @@ ENGLISH_IRREGULAR = {"paid": "pay", "lost": "lose", "kept": "keep", "sent": "sen
                      "made": "make", "done": "do", "gone": "go", "bought": "buy", "spent": "spend",
                      "written": "write", "wrote": "write", "gave": "give", "given": "give"}
 _LATIN_WORD = re.compile(r"[a-z]+")
+# A misspelt English word (recieve, payrol, vouncher) is read as the known word one edit away;
+# two edits from words of this length or more. Shorter words are left alone (too many near
+# neighbours: "sale" is not "safe").
+SPELL_MIN = 5
+SPELL_TWO_EDITS = 9
 
 
 def english_stems(word: str) -> list[str]:
@@ -151,15 +158,18 @@ class TextPipeline:
             are replaced in the cleaned text before tokenising; single-word variants are folded
             token by token (so ``ดับ`` inside ``ระดับ`` is left alone).
         extra_words: domain words added to the tokeniser's dictionary.
+        stop_words: more English words dropped like the particles (question frames, fillers).
     """
 
-    def __init__(self, synonyms: Mapping[str, Iterable[str]], extra_words: Iterable[str] = ()):
+    def __init__(self, synonyms: Mapping[str, Iterable[str]], extra_words: Iterable[str] = (),
+                 stop_words: Iterable[str] = ()):
         token_map: dict[str, str] = {}
         phrase_map: dict[str, str] = {}
         words = set(extra_words)
         for canonical, variants in synonyms.items():
             canon = clean(canonical)
-            words.add(canon.replace(" ", ""))
+            if " " not in canon:  # "ช่วง ขัดข้อง" stands for two words, not a new one
+                words.add(canon)
             for v in variants:
                 cv = clean(str(v))
                 if not cv or cv == canon:
@@ -187,6 +197,11 @@ class TextPipeline:
         self._latin_known = {w for w in phrase_map if " " not in w and w.isalpha()}
         self._latin_known |= {clean(c) for c in synonyms if clean(c).isalpha()
                               and clean(c).isascii()}
+        # Words of multi-word variants too, so "keyed in" is brought back to "key in".
+        self._latin_parts = {w for p in phrase_map for w in p.split() if w.isalpha()}
+        self._stop = ENGLISH_STOP | {clean(w) for w in stop_words}
+        self._spell_targets = sorted(
+            w for w in self._latin_known | self._stop if w.isascii() and len(w) >= SPELL_MIN - 1)
         dictionary = (set(thai_words()) - NOT_WORDS) | MORE_WORDS
         dictionary |= {w for w in words if w and " " not in w}
         self._trie = WordDict(dictionary)
@@ -221,16 +236,37 @@ class TextPipeline:
         tokens: list[str] = []
         for tok in self._tokenize(cleaned):
             tok = tok.strip()
-            if not tok or tok in PARTICLES or tok in ENGLISH_STOP or tok in {".", "-", "/"}:
+            if not tok or tok in PARTICLES or tok in self._stop or tok in {".", "-", "/"}:
                 continue
             tokens.append(self._token_map.get(tok, tok))
         return Normalized(tuple(self._fold_sequences(tokens)))
 
     def _english_base(self, m: re.Match[str]) -> str:
-        word = m.group(0)
-        if word in self._latin_known:
+        return self._english_word(m.group(0))
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - one pipeline lives as long as the process
+    def _english_word(self, word: str) -> str:
+        """The known form of an English word: itself, its base form, or a misspelling fixed."""
+        known, parts = self._latin_known, self._latin_parts
+        if word in known or word in self._stop:
             return word
-        return next((b for b in english_stems(word) if b in self._latin_known), word)
+        stems = english_stems(word)
+        # A base form that is a variant of its own beats the word as part of a phrase.
+        base = next((b for b in stems if b in known), None)
+        if base is None and word not in parts:
+            base = next((b for b in stems if b in parts), None)
+        if base is not None or word in parts:
+            return base or word
+        if len(word) < SPELL_MIN:
+            return word
+        limit = 2 if len(word) >= SPELL_TWO_EDITS else 1
+        # Same first letter: misspellings keep it, and it keeps "salad" away from "salary".
+        # OSA distance: a swapped pair of letters (recieve) is one edit.
+        hit = process.extractOne(word, [w for w in self._spell_targets if w[0] == word[0]],
+                                 scorer=OSA.distance, score_cutoff=limit)
+        if hit is None:
+            return word
+        return self._english_word(hit[0]) if hit[0] != word else word
 
     def _fold_sequences(self, tokens: list[str]) -> list[str]:
         if not self._split_variants:

@@ -121,6 +121,7 @@ class KnowledgeBase:
     root: Path
     out_of_scope: tuple[str, ...] = ()
     other_systems: tuple[str, ...] = ()  # names of systems that are not e-LAAS (outofscope.yaml)
+    english_stop: tuple[str, ...] = ()  # English words without meaning for matching (english.yaml)
 
     def topic(self, topic_id: str) -> Topic:
         """The topic with this id (KeyError if none)."""
@@ -272,6 +273,42 @@ def _read_synonyms(root: Path, problems: list[Problem]) -> dict[str, tuple[str, 
     return out
 
 
+def _read_english(root: Path, problems: list[Problem]
+                  ) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """english.yaml: English variants of Thai words (merged into the synonyms), stop words."""
+    path = root / "english.yaml"
+    if not path.exists():
+        return {}, ()
+    data = load_yaml(path)
+    name = _rel(path, root)
+    words = data.get("words") if isinstance(data, dict) else None
+    stop = _as_str_list(data.get("stop", [])) if isinstance(data, dict) else None
+    if not isinstance(words, dict) or stop is None:
+        problems.append(Problem(name, 1, "-", "english.yaml needs 'words' (Thai -> [English])"
+                                " and a 'stop' list"))
+        return {}, ()
+    out: dict[str, tuple[str, ...]] = {}
+    for canon, variants in words.items():
+        if canon in ("__line__", "__lines__"):
+            continue
+        values = _as_str_list(variants)
+        if values is None:
+            problems.append(Problem(name, line_of(words, canon), str(canon), "variants: a list"))
+            continue
+        out[str(canon)] = tuple(values)
+    return out, tuple(w.strip().lower() for w in stop if w.strip())
+
+
+def merge_synonyms(*maps: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """One canonical -> variants map; a canonical in several maps gets all their variants."""
+    out: dict[str, tuple[str, ...]] = {}
+    for m in maps:
+        for canon, variants in m.items():
+            have = out.get(canon, ())
+            out[canon] = have + tuple(v for v in variants if v not in have)
+    return out
+
+
 def _read_out_of_scope(root: Path, problems: list[Problem]) -> tuple[str, ...]:
     path = root / "outofscope.yaml"
     if not path.exists():
@@ -410,10 +447,11 @@ def _load(root: Path, strict: bool) -> tuple[KnowledgeBase, list[Problem]]:
     problems: list[Problem] = []
     topics = _read_topics(root, problems)
     sources = _read_sources(root, problems)
-    synonyms = _read_synonyms(root, problems)
+    english, english_stop = _read_english(root, problems)
+    synonyms = merge_synonyms(_read_synonyms(root, problems), english)
     oos = _read_out_of_scope(root, problems)
     others = _read_other_systems(root, problems)
-    kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos, others)
+    kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos, others, english_stop)
     # Structural problems stop loading; content problems (length, phrasings) only fail kb check.
     structural: list[Problem] = list(problems)
     if strict:
