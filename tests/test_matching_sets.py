@@ -20,6 +20,12 @@ FROZEN = {
     # Issue 15 round 2: written blind by another helper, measured once when added, never tuned on.
     "questions_blind2.tsv":
         "e98cc4c1e41e74e47a3ca46212fab2d5da236a8a1eb730e364c6363ba9b3859b",
+    # Issue 15 round 3: written by a third helper from the topic list alone, kept away from the
+    # developers, measured once after round 3 (before anyone read its failures).
+    "questions_blind3.tsv":
+        "1809e6773757472e9719d8d840eeaf7e77e969c7350f3a4cd0e85bb64bc3ce04",
+    "questions_english_blind3.tsv":
+        "23dbe3d12f488348363133a7e185eaaaeda33096cc26cfc7c550f8fd9759b391",
 }
 # (set, question column, top-1 floor %, off-topic rejected floor %, confidently wrong ceiling %)
 # Floors sit a little under the figures measured when they were set (bench/bench_matching.py,
@@ -31,6 +37,10 @@ FLOORS = [
     ("questions_english.tsv", 1, 95.5, 90.0, 2.5),
     # Round 3 tuned on it too (phrasings written from its misses): measured 95.1 / 89.2 / 0.6.
     ("questions_blind2.tsv", 0, 94.0, 88.0, 1.5),
+    # Measured once: 91.3 / 89.4 / 3.8 (Thai); English column 76.2 / 100 / 5.0.
+    ("questions_blind3.tsv", 0, 90.5, 88.5, 4.0),
+    ("questions_english_blind3.tsv", 0, 95.0, 70.0, 3.0),
+    ("questions_english_blind3.tsv", 1, 75.0, 90.0, 5.5),
 ]
 
 
