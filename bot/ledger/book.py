@@ -8,11 +8,14 @@ import re
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from msgspec.structs import replace
+
+from bot.core.codec import decode, encode
 from bot.core.store import Store
 from bot.ledger.entries import Entry, Lao, ParsedEntry, Void
 from bot.ledger.summary import Summaries
@@ -266,8 +269,8 @@ class Ledger:
         """Catch up with entries written since the last look, by this process or another."""
         with self._lock:
             docs, rev = self._table.since(self._rev)
-            for doc in docs.values():
-                self._remember(Entry.from_doc(doc))
+            for key, doc in docs.items():
+                self._remember(decode(doc, Entry, where=f"lao/{self.lao_code}/ledger/{key}"))
             self._rev = max(self._rev, rev)
 
     def _remember(self, e: Entry) -> None:
@@ -343,7 +346,7 @@ class Ledger:
                 out.append((e, True))
             if fresh:
                 sums = self._summary()
-                self._table.put_many({k: e.to_doc() for k, e in fresh.items()})
+                self._table.put_many({k: encode(e) for k, e in fresh.items()})
                 written.extend(fresh.values())
                 sums.on_entries(self.lao_code, [(None, e) for e in fresh.values()])
         return out
@@ -379,7 +382,7 @@ class Ledger:
             return
         sums = self._summary()
         changes = [(self._entries.get(e.no), e) for e in entries]
-        self._table.put_many({f"{e.no:07d}": e.to_doc() for e in entries})
+        self._table.put_many({f"{e.no:07d}": encode(e) for e in entries})
         written.extend(entries)
         sums.on_entries(self.lao_code, changes)
 

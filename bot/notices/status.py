@@ -7,6 +7,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from bot.core.codec import decode, encode
 from bot.core.store import Store
 from bot.core.thaifmt import thai_date, thai_datetime
 from bot.core.yamlload import DataError, load_yaml, strip_lines
@@ -40,14 +43,13 @@ def parse_state(text: str) -> str:
     raise ValueError(f"unknown state {text!r}: one of {', '.join(STATES)}")
 
 
-@dataclass(frozen=True)
-class StatusUpdate:
-    """One entry of the timeline."""
+class StatusUpdate(msgspec.Struct, frozen=True):
+    """One entry of the timeline (stored through :func:`update_doc` / :func:`update_from_doc`)."""
 
     seq: int
     at: datetime
     state: str
-    message: str
+    message: str = ""
     phase: str = "update"
     expected: str = ""
     ref: str = ""
@@ -70,23 +72,21 @@ class StatusUpdate:
     def phase_th(self) -> str:
         return PHASES.get(self.phase, self.phase)
 
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq, "at": self.at.isoformat(), "state": self.state,
-            "message": self.message, "phase": self.phase, "expected": self.expected,
-            "ref": self.ref, "by": self.by, "time_known": self.time_known,
-            "began": self.began.isoformat() if self.began else "",
-        }  # fmt: skip
 
-    @classmethod
-    def from_doc(cls, d: dict[str, Any]) -> StatusUpdate:
-        return cls(
-            seq=int(d["seq"]), at=datetime.fromisoformat(d["at"]), state=d["state"],
-            message=d.get("message", ""), phase=d.get("phase", "update"),
-            expected=d.get("expected", ""), ref=d.get("ref", ""), by=d.get("by", ""),
-            time_known=bool(d.get("time_known", True)),
-            began=date.fromisoformat(d["began"]) if d.get("began") else None,
-        )  # fmt: skip
+def update_doc(update: StatusUpdate, key: str = "") -> dict[str, Any]:
+    """The stored document: ``began`` as "" when unknown, ``key`` only when given."""
+    doc = encode(update)
+    doc["began"] = doc["began"] or ""
+    if key:
+        doc["key"] = key
+    return doc
+
+
+def update_from_doc(doc: dict[str, Any], where: str = "") -> StatusUpdate:
+    """Inverse of :func:`update_doc` (older documents lack the date fields: defaults)."""
+    if not doc.get("began"):
+        doc = {**doc, "began": None}
+    return decode(doc, StatusUpdate, where=where)
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ class StatusBoard:
             return
         with store.transaction(TABLE):  # two instances starting together seed once
             if not len(self._table):
-                self._table.put_many({f"{u.seq:06d}": u.to_doc() for u in load_seed(seed)})
+                self._table.put_many({f"{u.seq:06d}": update_doc(u) for u in load_seed(seed)})
                 return
             # A data dir seeded by an older version holds the seed with an invented time of
             # day (7 Jul 2567 00:00): replace seed entries that predate the date fields.
@@ -193,14 +193,13 @@ class StatusBoard:
             for u in load_seed(seed):
                 old = self._table.get(f"{u.seq:06d}")
                 if old is not None and old.get("by") == "seed" and "time_known" not in old:
-                    fixed[f"{u.seq:06d}"] = {**u.to_doc(),
-                                             **({"key": old["key"]} if "key" in old else {})}
+                    fixed[f"{u.seq:06d}"] = update_doc(u, old.get("key", ""))
             if fixed:
                 self._table.put_many(fixed)
 
     def timeline(self) -> list[StatusUpdate]:
         """Every update, oldest first."""
-        return sorted((StatusUpdate.from_doc(d) for d in self._table.all().values()),
+        return sorted((update_from_doc(d, f"{TABLE}/{k}") for k, d in self._table.all().items()),
                       key=lambda u: u.seq)
 
     def current(self) -> StatusView | None:
@@ -242,15 +241,12 @@ class StatusBoard:
             seq = max((u.seq for u in self.timeline()), default=0) + 1
             update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state),
                                   message, phase, expected, ref, by)
-            doc = update.to_doc()
-            if key:
-                doc["key"] = key
-            self._table.put(f"{seq:06d}", doc)
+            self._table.put(f"{seq:06d}", update_doc(update, key))
         return update
 
     def find(self, key: str) -> StatusUpdate | None:
         """The update posted with idempotency ``key``, or None."""
-        for doc in self._table.all().values():
+        for k, doc in self._table.all().items():
             if key and doc.get("key") == key:
-                return StatusUpdate.from_doc(doc)
+                return update_from_doc(doc, f"{TABLE}/{k}")
         return None
