@@ -22,7 +22,9 @@ def encode(value: Any) -> dict[str, Any]:
     Datetimes keep their offset as ``+07:00``/``+00:00`` (never ``Z``), the shape written by
     ``datetime.isoformat`` before this codec, so old readers and string comparisons still work.
     """
-    doc = msgspec.to_builtins(value, enc_hook=_unknown)
+    # Through msgspec's JSON (fast): what comes back is exactly what a store reads back
+    # (tuples as lists, Decimal as its string), so a write and a re-read compare equal.
+    doc = _decoder.decode(_encoder.encode(value))
     if not isinstance(doc, dict):
         raise TypeError(f"not a document type: {type(value).__name__}")
     return doc
@@ -48,7 +50,18 @@ def decode(doc: Mapping[str, Any], type_: type[T], *, where: str = "") -> T:
 def describe(exc: msgspec.ValidationError) -> str:
     """``field.path: what is wrong`` from msgspec's ``what - at `$.field.path```."""
     what, path = split_error(exc)
-    return f"{'.'.join(map(str, path)) or '(document)'}: {what}"
+    return f"{format_path(path) or '(document)'}: {what}"
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    """``("columns", 1, "align")`` -> ``columns[1].align`` (a map key msgspec hides: ``[...]``)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int) or part == "...":
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
 
 
 def split_error(exc: msgspec.ValidationError) -> tuple[str, tuple[str | int, ...]]:
@@ -82,3 +95,7 @@ def parse_path(where: str) -> tuple[str | int, ...]:
 
 def _unknown(value: Any) -> Any:
     raise NotImplementedError(f"no stored form for {type(value).__name__}")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_unknown)
+_decoder = msgspec.json.Decoder()
