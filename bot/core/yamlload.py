@@ -99,7 +99,7 @@ def line_at(raw: Any, path: tuple[str | int, ...]) -> int:
     return line
 
 
-class Problem(msgspec.Struct, frozen=True):
+class FieldProblem(msgspec.Struct, frozen=True):
     """One thing wrong in a data file: where (line) and what (``field: message``)."""
 
     line: int
@@ -110,10 +110,11 @@ class Problem(msgspec.Struct, frozen=True):
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
-def decode_yaml(raw: Any, type_: type[T]) -> tuple[T | None, list[Problem]]:
+def decode_yaml(raw: Any, type_: type[T]) -> tuple[T | None, list[FieldProblem]]:
     """``raw`` (from :func:`load_yaml`) as ``type_`` (a Struct), or the problems found.
 
-    Unknown and missing top-level fields are all reported at once; a wrong value stops at the
+    Missing top-level fields (and unknown ones, when ``type_`` forbids them) are all reported
+    at once; a wrong value stops at the
     first one msgspec meets (its path gives the line).
     """
     problems = _field_problems(raw, type_)
@@ -126,16 +127,17 @@ def decode_yaml(raw: Any, type_: type[T]) -> tuple[T | None, list[Problem]]:
         return None, [_problem(raw, path, what)]
 
 
-def _field_problems(raw: Any, type_: type[Any]) -> list[Problem]:
+def _field_problems(raw: Any, type_: type[Any]) -> list[FieldProblem]:
     if not isinstance(raw, dict):
-        return [Problem(line_of(raw), "", "must be a mapping (field: value lines)")]
+        return [FieldProblem(line_of(raw), "", "must be a mapping (field: value lines)")]
     info = msgspec.inspect.type_info(type_)
     if not isinstance(info, msgspec.inspect.StructType):
         return []
     names = {f.encode_name for f in info.fields}
-    out = [Problem(line_of(raw, str(k)), "", f"unknown field {str(k)!r}")
-           for k in raw if k not in (LINE, LINES) and k not in names]
-    out += [Problem(line_of(raw), "", f"missing field {f.encode_name!r}")
+    out = [FieldProblem(line_of(raw, str(k)), "", f"unknown field {str(k)!r}")
+           for k in raw if k not in (LINE, LINES) and k not in names
+           and info.forbid_unknown_fields]
+    out += [FieldProblem(line_of(raw), "", f"missing field {f.encode_name!r}")
             for f in info.fields if f.required and f.encode_name not in raw]
     return out
 
@@ -145,19 +147,20 @@ NON_EMPTY = r"\S"
 """Pattern of a text field that must not be blank (``Annotated[str, Meta(pattern=NON_EMPTY)]``)."""
 
 
-def _problem(raw: Any, path: tuple[str | int, ...], what: str) -> Problem:
+def _problem(raw: Any, path: tuple[str | int, ...], what: str) -> FieldProblem:
     """msgspec's complaint in the words of this project's data-file messages."""
     line = line_at(raw, path)
     m = _FIELD.match(what)
     if m:  # a field of a nested mapping: the path names the mapping, the message the field
         key = m.group(2)
         if m.group(1).startswith("contains"):
-            return Problem(line_at(raw, (*path, key)), format_path(path), f"unknown field {key!r}")
-        return Problem(line, format_path(path), f"missing field {key!r}")
+            return FieldProblem(line_at(raw, (*path, key)), format_path(path),
+                                f"unknown field {key!r}")
+        return FieldProblem(line, format_path(path), f"missing field {key!r}")
     if what == f"Expected `str` matching regex {NON_EMPTY!r}":
         what = "must be non-empty text"
     elif "got `bool`" in what:
         what += " (YAML read it as true/false: quote it, or use another word)"
     elif what.startswith("Expected "):
         what = "expected " + what[len("Expected "):]
-    return Problem(line, format_path(path), what)
+    return FieldProblem(line, format_path(path), what)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 from bot.core.codec import decode, encode
 from bot.core.store import Store
 from bot.core.thaifmt import thai_date, thai_datetime
-from bot.core.yamlload import DataError, load_yaml, strip_lines
+from bot.core.yamlload import DataError, decode_yaml, line_at, load_yaml
 
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 STATES: dict[str, str] = {
@@ -28,6 +29,7 @@ PHASES: dict[str, str] = {
     "resolved": "แก้ไขแล้ว",
     "update": "อัปเดต",
 }
+Phase = Literal["investigating", "identified", "monitoring", "resolved", "update"]
 TABLE = "status/updates"
 DEFAULT_STALE_DAYS = 14
 
@@ -149,26 +151,62 @@ def _aware(value: Any) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=BANGKOK)
 
 
+_ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+When = Annotated[str, Meta(pattern=_ISO)]
+
+
+class SeedUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One item of ``updates:`` in knowledge/status.yaml (dates as the YAML text gives them)."""
+
+    at: When
+    state: Annotated[str, Meta(pattern=r"\S")]
+    message: str = ""
+    phase: Phase = "update"
+    expected: str = ""
+    ref: str = ""
+    by: str = "seed"
+    began: When | None = None
+
+
+class StatusSeed(msgspec.Struct, frozen=True):
+    """knowledge/status.yaml: the timeline the store starts with."""
+
+    updates: Annotated[tuple[SeedUpdate, ...], Meta(min_length=1)]
+    system: str = "e-LAAS"
+
+
+def _as_text(raw: Any) -> Any:
+    """YAML dates and times back to their ISO text, so that the schema sees what was written
+    (a bare date from a letter is not a time of day)."""
+    if isinstance(raw, dict):
+        return {k: _as_text(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_as_text(v) for v in raw]
+    if isinstance(raw, datetime | date):
+        return raw.isoformat()
+    return raw
+
+
 def load_seed(path: Path) -> list[StatusUpdate]:
-    """Read knowledge/status.yaml into timeline entries (DataError names file:line)."""
-    data = load_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("updates"), list):
-        raise DataError(f"{path}:1: status seed needs an 'updates' list")
+    """Read knowledge/status.yaml into timeline entries (DataError names file:line: field)."""
+    raw = _as_text(load_yaml(path))
+    seed, problems = decode_yaml(raw, StatusSeed)
+    if seed is None:
+        p = problems[0]
+        raise DataError.at(path, p.line, f"status seed: {p.text()}")
     out = []
-    for i, raw in enumerate(data["updates"], start=1):
-        item = strip_lines(raw)
+    for i, item in enumerate(seed.updates, start=1):
         try:
-            out.append(StatusUpdate(
-                seq=i, at=_aware(item["at"]), state=parse_state(str(item["state"])),
-                message=str(item.get("message", "")).strip(),
-                phase=str(item.get("phase", "update")), expected=str(item.get("expected", "")),
-                ref=str(item.get("ref", "")), by=str(item.get("by", "seed")),
-                time_known=_has_time(item["at"]),
-                began=_aware(item["began"]).date() if item.get("began") else None,
-            ))  # fmt: skip
-        except (KeyError, ValueError) as exc:
-            line = raw.get("__line__", 1) if isinstance(raw, dict) else 1
-            raise DataError(f"{path}:{line}: bad status update: {exc}") from exc
+            state = parse_state(item.state)
+        except ValueError as exc:
+            raise DataError.at(path, line_at(raw, ("updates", i - 1, "state")),
+                               f"status seed: updates[{i - 1}].state: {exc}") from exc
+        out.append(StatusUpdate(
+            seq=i, at=_aware(item.at), state=state, message=item.message.strip(),
+            phase=item.phase, expected=item.expected, ref=item.ref, by=item.by,
+            time_known=_has_time(item.at),
+            began=_aware(item.began).date() if item.began else None,
+        ))  # fmt: skip
     return out
 
 
