@@ -13,9 +13,9 @@ import pytest
 from bot.core.codec import DocumentError, decode, encode, format_path, parse_path
 from bot.core.steps import step_doc, step_from_doc
 from bot.core.store import MemoryStore, StoreError, TinyStore
-from bot.ledger.book import Ledger
+from bot.ledger.book import INVITES, LAOS, MEMBERS, Directory, Ledger, Member
 from bot.ledger.chat import VoidReason
-from bot.ledger.entries import Entry, Void
+from bot.ledger.entries import Entry, Lao, Void
 from bot.ledger.summary import LaoSummary, Summaries
 from bot.notices.outbox import SUBSCRIBERS, Delivery, Notice, Subscriptions
 from bot.notices.signals import ALERT_TABLE, FIELD_TABLE, Episode, FieldReports, ProbeResult
@@ -168,3 +168,27 @@ def test_paths() -> None:
     assert parse_path("$.columns[1].align") == ("columns", 1, "align")
     assert parse_path("$.days[...]") == ("days", "...")
     assert parse_path("$") == ()
+
+
+def test_directory_documents_keep_their_shape() -> None:
+    store = MemoryStore()
+    directory = Directory(store)
+    now = datetime(2024, 7, 10, 9, tzinfo=BKK)
+    directory.add_lao(Lao("05510101", " อบต.ตัวอย่าง ", "ลำพูน"))
+    assert store.table(LAOS).get("05510101") == {"code": "05510101", "name": "อบต.ตัวอย่าง",
+                                                 "province": "ลำพูน"}
+    inv = directory.invite("05510101", "admin", "cli", now, code="ABCD2345")
+    assert store.table(INVITES).get("ABCD2345") == {
+        "lao_code": "05510101", "role": "admin", "expires_at": inv.expires_at.isoformat(),
+        "created_by": "cli"}
+    member = directory.redeem("ABCD2345", "line:U1", "สมศรี", now)
+    assert store.table(MEMBERS).get("line:U1") == {
+        "lao_code": "05510101", "role": "admin", "name": "สมศรี", "joined_at": now.isoformat()}
+    assert directory.member("line:U1") == member
+    # an older member document without a name, an older invite without its author
+    store.table(MEMBERS).put("line:U2", {"lao_code": "05510101", "role": "member",
+                                         "joined_at": now.isoformat()})
+    assert directory.member("line:U2") == Member("line:U2", "05510101", "member", "", now)
+    store.table(INVITES).put("WXYZ6789", {"lao_code": "05510101", "role": "member",
+                                          "expires_at": (now + timedelta(days=1)).isoformat()})
+    assert [i.code for i in directory.invites("05510101", now)] == ["WXYZ6789"]

@@ -96,8 +96,7 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
         return self.keyed_at is not None
 
 
-@dataclass(frozen=True)
-class Lao:
+class Lao(msgspec.Struct, frozen=True):
     """A local administrative organisation: DLA code (digits, leading zeros kept), name."""
 
     code: str
