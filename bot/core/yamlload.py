@@ -114,8 +114,7 @@ def decode_yaml(raw: Any, type_: type[T]) -> tuple[T | None, list[FieldProblem]]
     """``raw`` (from :func:`load_yaml`) as ``type_`` (a Struct), or the problems found.
 
     Missing top-level fields (and unknown ones, when ``type_`` forbids them) are all reported
-    at once; a wrong value stops at the
-    first one msgspec meets (its path gives the line).
+    at once; of the wrong values, the first msgspec meets (its path gives the line).
     """
     problems = _field_problems(raw, type_)
     if problems:
