@@ -129,16 +129,31 @@ def decode_yaml(raw: Any, type_: type[T]) -> tuple[T | None, list[FieldProblem]]
 def _field_problems(raw: Any, type_: type[Any]) -> list[FieldProblem]:
     if not isinstance(raw, dict):
         return [FieldProblem(line_of(raw), "", "must be a mapping (field: value lines)")]
-    info = msgspec.inspect.type_info(type_)
-    if not isinstance(info, msgspec.inspect.StructType):
-        return []
-    names = {f.encode_name for f in info.fields}
+    names, required, strict = _fields_of(type_)
     out = [FieldProblem(line_of(raw, str(k)), "", f"unknown field {str(k)!r}")
-           for k in raw if k not in (LINE, LINES) and k not in names
-           and info.forbid_unknown_fields]
-    out += [FieldProblem(line_of(raw), "", f"missing field {f.encode_name!r}")
-            for f in info.fields if f.required and f.encode_name not in raw]
+           for k in raw if strict and k not in (LINE, LINES) and k not in names]
+    out += [FieldProblem(line_of(raw), "", f"missing field {name!r}")
+            for name in required if name not in raw]
     return out
+
+
+_FIELDS: dict[type[Any], tuple[frozenset[str], tuple[str, ...], bool]] = {}
+
+
+def _fields_of(type_: type[Any]) -> tuple[frozenset[str], tuple[str, ...], bool]:
+    """Field names, required ones, and whether unknown fields are refused (kept per type:
+    ``type_info`` costs more than decoding a topic)."""
+    known = _FIELDS.get(type_)
+    if known is None:
+        info = msgspec.inspect.type_info(type_)
+        if not isinstance(info, msgspec.inspect.StructType):
+            known = frozenset(), (), False
+        else:
+            known = (frozenset(f.encode_name for f in info.fields),
+                     tuple(f.encode_name for f in info.fields if f.required),
+                     info.forbid_unknown_fields)
+        _FIELDS[type_] = known
+    return known
 
 
 _FIELD = re.compile(r"^Object (contains unknown|missing required) field `([^`]*)`$")
