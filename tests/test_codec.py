@@ -12,12 +12,12 @@ import pytest
 
 from bot.core.codec import DocumentError, decode, encode, format_path, parse_path
 from bot.core.steps import step_doc, step_from_doc
-from bot.core.store import MemoryStore, StoreError, TinyStore
+from bot.core.store import MemoryStore, Store, StoreError, TinyStore
 from bot.ledger.book import INVITES, LAOS, MEMBERS, Directory, Ledger, Member
 from bot.ledger.chat import VoidReason
 from bot.ledger.entries import Entry, Lao, Void
 from bot.ledger.summary import LaoSummary, Summaries
-from bot.notices.outbox import SUBSCRIBERS, Delivery, Notice, Subscriptions
+from bot.notices.outbox import OUTBOX, SUBSCRIBERS, Delivery, Notice, Outbox, Subscriptions
 from bot.notices.signals import ALERT_TABLE, FIELD_TABLE, Episode, FieldReports, ProbeResult
 from bot.notices.status import TABLE, StatusBoard, update_doc, update_from_doc
 
@@ -192,3 +192,25 @@ def test_directory_documents_keep_their_shape() -> None:
     store.table(INVITES).put("WXYZ6789", {"lao_code": "05510101", "role": "member",
                                           "expires_at": (now + timedelta(days=1)).isoformat()})
     assert [i.code for i in directory.invites("05510101", now)] == ["WXYZ6789"]
+
+
+def test_rows_in_the_older_shape_load_from_every_store(any_store: Store) -> None:
+    """What the version before the codec wrote (TinyDB files, PostgreSQL JSONB) still loads."""
+    code = ENTRY_DOC["lao_code"]
+    any_store.table(f"lao/{code}/ledger").put("0000012", ENTRY_DOC)
+    any_store.table(LAOS).put(code, {"code": code, "name": "อบต.ตัวอย่าง", "province": "ลำพูน"})
+    any_store.table(MEMBERS).put("line:U1", {"lao_code": code, "role": "admin", "name": "สมศรี",
+                                             "joined_at": "2024-07-10T09:00:00+07:00"})
+    any_store.table(TABLE).put("000001", {**STATUS_DOC, "key": "seed-1"})
+    any_store.table(SUBSCRIBERS).put("line:U1", SUBSCRIBER_DOC)
+    any_store.table(OUTBOX).put("n1", {**NOTICE_DOC, "delivery": DELIVERY_DOC})
+    (entry,) = Ledger(any_store, code).entries()
+    assert encode(entry) == ENTRY_DOC
+    assert Directory(any_store).member("line:U1") == Member(
+        "line:U1", code, "admin", "สมศรี", datetime(2024, 7, 10, 9, tzinfo=BKK))
+    assert update_doc(StatusBoard(any_store).timeline()[0], "seed-1") == {**STATUS_DOC,
+                                                                         "key": "seed-1"}
+    sub = Subscriptions(any_store).get("line:U1")
+    assert sub is not None and encode(sub) == SUBSCRIBER_DOC
+    ((notice, delivery),) = Outbox(any_store).entries()
+    assert (encode(notice), encode(delivery)) == (NOTICE_DOC, DELIVERY_DOC)
