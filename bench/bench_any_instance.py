@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.core.codec import encode  # noqa: E402
 from bot.core.contract import FileBlob, Incoming  # noqa: E402
 from bot.core.pgstore import PgStore, migrate  # noqa: E402
 from bot.core.store import MemoryStore, Store  # noqa: E402
@@ -113,7 +114,7 @@ def bench_summaries(store: PgStore, laos: int) -> None:
         code = f"{10000000 + n}"
         s = LaoSummary(code, f"อบต.{code}", "ลำพูน", 3, 40, 1, 20, "2024-07-31",
                        {f"2024-07-{d:02d}": (2, 1) for d in range(1, 31)})
-        docs.setdefault(shard_of(code), {})[code] = s.to_doc()
+        docs.setdefault(shard_of(code), {})[code] = encode(s)
     for name, rows in docs.items():
         store.table(name).put_many(rows)
     mem = MemoryStore()

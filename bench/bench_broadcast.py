@@ -33,6 +33,7 @@ os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 
 from bot.core import store as store_mod  # noqa: E402
+from bot.core.codec import encode  # noqa: E402
 from bot.core.store import Store, TinyStore  # noqa: E402
 from bot.ledger.book import LAOS, MEMBERS, Ledger  # noqa: E402
 from bot.ledger.entries import ParsedEntry  # noqa: E402
@@ -53,7 +54,7 @@ def seed(store: Store, n: int, laos: int, kind: str) -> tuple[list[str], list[st
     subs = {}
     for ch, ids in (("line", line_ids), ("telegram", chats)):
         for uid in ids:
-            subs[f"{ch}:{uid}"] = Subscriber(ch, uid, "", True, True, NOW, NOW).to_doc()
+            subs[f"{ch}:{uid}"] = encode(Subscriber(ch, uid, "", True, True, NOW, NOW))
     store.table(SUBSCRIBERS).put_many(subs)
     if kind == "restored" and laos:
         codes = [f"{10_000_000 + i}" for i in range(laos)]

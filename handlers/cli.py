@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.core.codec import encode
 from bot.core.store import StoreError, lock_data_dir
 from bot.core.yamlload import DataError
 from bot.notices.status import BANGKOK
@@ -348,7 +349,7 @@ def cmd_status_show(args: argparse.Namespace) -> int:
         doc = status_json(view, timeline, settings.public_base_url.rstrip("/"), snap)
         doc["subscribers"] = {ch: sum(1 for s in subs if s.channel == ch and s.receives)
                               for ch in ("line", "telegram")}
-        doc["notices"] = [{**n.to_doc(), "delivery": d.to_doc()} for n, d in notices]
+        doc["notices"] = [{**encode(n), "delivery": encode(d)} for n, d in notices]
         doc["spooled_requests"] = [p.name for p in waiting]
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return 0

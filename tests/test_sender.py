@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.codec import encode
 from bot.core.contract import UserKey
 from bot.core.splitting import split_text, utf16_len
 from bot.core.store import TinyStore, lock_data_dir
@@ -82,8 +83,8 @@ def add_subscribers(store: TinyStore, line_n: int = 0, tg_n: int = 0,
     docs = {}
     for ch, ids in (("line", line_ids), ("telegram", tg_ids)):
         for uid in ids:
-            docs[f"{ch}:{uid}"] = Subscriber(ch, uid, province, True, True, FIXED_NOW,
-                                             FIXED_NOW).to_doc()
+            docs[f"{ch}:{uid}"] = encode(Subscriber(ch, uid, province, True, True, FIXED_NOW,
+                                                    FIXED_NOW))
     store.table(SUBSCRIBERS).put_many(docs)
     return line_ids, tg_ids
 

@@ -16,6 +16,7 @@ import aiohttp
 import psycopg
 import pytest
 
+from bot.core.codec import encode
 from bot.core.pgstore import PgStore
 from bot.notices.board import Publisher
 from bot.notices.outbox import SUBSCRIBERS, Outbox, Subscriber
@@ -43,7 +44,7 @@ def pg(pg_url: str) -> Iterator[PgStore]:
 def seed(store: PgStore, line_n: int, tg_n: int) -> tuple[list[str], list[str]]:
     line_ids = [f"U{i:05d}" for i in range(line_n)]
     chats = [str(100000 + i) for i in range(tg_n)]
-    docs = {f"{ch}:{u}": Subscriber(ch, u, "", True, True, FIXED_NOW, FIXED_NOW).to_doc()
+    docs = {f"{ch}:{u}": encode(Subscriber(ch, u, "", True, True, FIXED_NOW, FIXED_NOW))
             for ch, ids in (("line", line_ids), ("telegram", chats)) for u in ids}
     store.table(SUBSCRIBERS).put_many(docs)
     return line_ids, chats
@@ -393,6 +394,7 @@ async def test_two_serve_apps_on_postgres_deliver_a_cli_notice_once(
     servers, stores = [], []
     for i in range(2):
         settings = Settings(data_dir=tmp_path / f"data{i}", database_url=pg_url,
+                            file_secret="s" * 32,  # shared by every instance on a database
                             telegram_bot_token=TG_TOKEN, telegram_api_base=tg.base_url + "/bot")
         stores.append(PgStore(pg_url, max_size=4))
         core = build_core(settings, store=stores[-1])

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.contract import Choice, Incoming, Reply
-from bot.core.steps import Step, step_from_doc
+from bot.core.steps import Step, step_doc, step_from_doc
 
 Handler = Callable[["Context", str], list[Reply]]
 
@@ -26,7 +26,7 @@ class Session:
 
     def set_step(self, step: Step) -> None:
         """Wait for ``step``; it replaces any step that was waiting."""
-        self.data["step"] = step.to_doc()
+        self.data["step"] = step_doc(step)
 
     def clear_step(self) -> None:
         self.data.pop("step", None)

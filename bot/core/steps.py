@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeVar
 
+import msgspec
+from msgspec.structs import replace
+
+from bot.core.codec import encode
 from bot.core.contract import Choice
 
 STEP_MINUTES = 10
@@ -30,8 +33,7 @@ def step_kind(cls: type[S]) -> type[S]:
     return cls
 
 
-@dataclass(frozen=True, kw_only=True)
-class Step:
+class Step(msgspec.Struct, frozen=True, kw_only=True):
     """A step waiting for the user's next message; subclasses add what the step needs.
 
     ``waits`` is ``"text"`` (free text such as a void reason: the engine refuses to feed it a
@@ -48,7 +50,7 @@ class Step:
 
     created_at: datetime
     expires_at: datetime
-    token: str = field(default_factory=lambda: secrets.token_hex(4))
+    token: str = msgspec.field(default_factory=lambda: secrets.token_hex(4))
     proposed: str = ""
 
     @classmethod
@@ -86,16 +88,6 @@ class Step:
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
 
-    # ---------------------------------------------------------------- storage
-
-    def to_doc(self) -> dict[str, Any]:
-        """A JSON-safe dict for the session store."""
-        doc: dict[str, Any] = {"kind": self.kind}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            doc[f.name] = value.isoformat() if isinstance(value, datetime) else value
-        return doc
-
     def proposing(self, text: str) -> Step:
         return replace(self, proposed=text)
 
@@ -105,6 +97,11 @@ def registered_kinds() -> list[str]:
     return sorted(_KINDS)
 
 
+def step_doc(step: Step) -> dict[str, Any]:
+    """The document kept in the session: the step's fields and its registered ``kind``."""
+    return {"kind": step.kind, **encode(step)}
+
+
 def step_from_doc(doc: object) -> Step | None:
     """The step stored in a session, or None (unknown kind, old untyped form, damaged)."""
     if not isinstance(doc, dict):
@@ -112,13 +109,7 @@ def step_from_doc(doc: object) -> Step | None:
     cls = _KINDS.get(str(doc.get("kind")))
     if cls is None:
         return None
-    values: dict[str, Any] = {}
     try:
-        for f in fields(cls):
-            if f.name not in doc:
-                continue
-            value = doc[f.name]
-            values[f.name] = datetime.fromisoformat(value) if f.name.endswith("_at") else value
-        return cls(**values)
-    except (TypeError, ValueError):
+        return msgspec.convert(doc, cls)
+    except msgspec.ValidationError:
         return None

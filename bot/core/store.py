@@ -440,15 +440,16 @@ class TinyTable(_OwnedTable):
                 ids[key] = nxt
                 nxt += 1
 
-        def update(table: dict[int, Any]) -> None:
-            for key, doc in fresh.items():
-                table[ids[key]] = doc
-
         with self._storage.batch():
             self._ensure_meta()
-            # One pass over the table for the whole batch: TinyDB's public upsert would
-            # rebuild the table dictionary once per document.
-            self._records._update_table(update)
+            # The whole batch in one pass through our own storage (TinyDB keeps document ids
+            # as strings in the file): TinyDB's public upsert would rebuild the table once
+            # per document, and its table internals are not an API.
+            data = self._storage.read() or {}
+            records = data.setdefault(_TABLE, {})
+            for key, doc in fresh.items():
+                records[str(ids[key])] = doc
+            self._storage.write(data)
         self._ids, self._next = ids, nxt
         self._revs.bump(list(fresh))
 

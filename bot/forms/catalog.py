@@ -7,14 +7,15 @@ turn ledger entries into form rows all follow the one form model and are read to
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, get_args
+from typing import Annotated
 
-import yaml
+import msgspec
+from msgspec import Meta
 
 from bot.core.contract import FileBlob
 from bot.core.thaifmt import (
@@ -24,6 +25,7 @@ from bot.core.thaifmt import (
     thai_date_long,
     thai_datetime,
 )
+from bot.core.yamlload import NON_EMPTY, DataError, decode_yaml, line_at, load_yaml
 from bot.forms.model import (
     MIME_TYPES,
     Align,
@@ -69,16 +71,50 @@ GUIDE_TOPICS = frozenset(
     }
 )  # fmt: skip
 
-_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_TOPIC_RE = re.compile(r"^[a-z]+(?:\.[a-z0-9_]+)+$")
+_ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+_TOPIC_PATTERN = r"^[a-z]+(?:\.[a-z0-9_]+)+$"
 _OFFICIAL_EXT = {".pdf": "pdf", ".xlsx": "xlsx"}
-_REQUIRED = (
-    "id", "name", "purpose", "guide_topics", "columns", "orientation", "blank_rows",
-    "fillable", "header_fields", "signatures", "reviewed",
-)  # fmt: skip
-_OPTIONAL = ("order", "official_file", "count_section", "label")
-_COLUMN_FIELDS = ("key", "title", "width", "align", "kind")
+
+Text = Annotated[str, Meta(pattern=NON_EMPTY)]
+
+
+class ColumnSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One item of ``columns:`` in a form file."""
+
+    key: Annotated[str, Meta(pattern=_KEY_PATTERN)]
+    title: Text
+    width: Annotated[float, Meta(gt=0)]
+    align: Align = "left"
+    kind: ColumnKind = "text"
+
+
+class CountSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``count_section:`` of a form file."""
+
+    title: Text
+    lines: Annotated[tuple[Text, ...], Meta(min_length=1)]
+
+
+class FormFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The schema of ``knowledge/forms/<id>.yaml`` (see ``knowledge/forms/README.md``)."""
+
+    id: Annotated[str, Meta(pattern=_ID_PATTERN)]
+    name: Text
+    purpose: Text
+    guide_topics: Annotated[tuple[Annotated[str, Meta(pattern=_TOPIC_PATTERN)], ...],
+                            Meta(min_length=1)]
+    columns: Annotated[tuple[ColumnSpec, ...], Meta(min_length=1)]
+    orientation: Orientation
+    blank_rows: Annotated[int, Meta(ge=0, le=200)]
+    fillable: bool
+    header_fields: tuple[Text, ...]
+    signatures: tuple[Text, ...]
+    reviewed: date
+    order: int = 1000
+    official_file: Text | None = None
+    count_section: CountSpec | None = None
+    label: Annotated[str, Meta(max_length=20)] = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,213 +235,53 @@ def _parse_dir(forms_dir: Path) -> tuple[list[FormDef], list[Problem]]:
     return forms, problems
 
 
-def _line_of(node: yaml.Node | None, default: int = 1) -> int:
-    return node.start_mark.line + 1 if node is not None else default
-
-
-def _key_nodes(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-    for k, v in node.value:
-        if isinstance(k, yaml.ScalarNode):
-            out[str(k.value)] = (k, v)
-    return out
-
-
 def _parse_file(path: Path) -> tuple[FormDef | None, list[Problem]]:
     """Parse one form file; returns the form (None if unusable) and the problems found."""
     file = str(path)
     try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return None, [Problem(file, 1, "-", f"cannot read: {e}")]
-    loader = yaml.SafeLoader(source)
-    try:
-        node = loader.get_single_node()
-        data: Any = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        return None, [Problem(file, line, "-", f"invalid YAML: {e}")]
-    finally:
-        loader.dispose()
-    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
-        return None, [Problem(file, 1, "-", "a form file must be a mapping")]
-
-    nodes = _key_nodes(node)
-    form_id = data.get("id") if isinstance(data.get("id"), str) else None
-    problems: list[Problem] = []
-
-    def key_line(key: str) -> int:
-        return _line_of(nodes[key][0]) if key in nodes else _line_of(node)
-
-    def bad(key: str, message: str, at: int | None = None) -> None:
-        line = at if at is not None else key_line(key)
-        problems.append(Problem(file, line, form_id or "-", message))
-
-    for key in data:
-        if key not in _REQUIRED and key not in _OPTIONAL:
-            bad(str(key), f"unknown field {key!r}")
-    for key in _REQUIRED:
-        if key not in data:
-            bad(key, f"missing field {key!r}", at=_line_of(node))
-
-    def get_text(key: str, required: bool = True) -> str:
-        value = data.get(key)
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or not value.strip():
-            if key in data:
-                bad(key, f"{key} must be non-empty text")
-            return ""
-        return value.strip()
-
-    def get_list(key: str, allow_empty: bool = True) -> tuple[str, ...]:
-        value = data.get(key)
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            bad(key, f"{key} must be a list of non-empty texts")
-            return ()
-        if not value and not allow_empty:
-            bad(key, f"{key} must not be empty")
-        return tuple(v.strip() for v in value)
-
-    fid = get_text("id")
-    if fid and not _ID_RE.match(fid):
-        bad("id", "id must be lowercase letters, digits and dashes")
-    name = get_text("name")
-    label = get_text("label", required=False)
-    if len(label) > 20:
-        bad("label", f"label is {len(label)} characters (at most 20: a button)")
-    purpose = get_text("purpose")
-    topics = get_list("guide_topics", allow_empty=False)
-    for topic in topics:
-        if not _TOPIC_RE.match(topic):
-            bad("guide_topics", f"not a topic id: {topic!r}")
-    orientation = data.get("orientation")
-    if "orientation" in data and orientation not in get_args(Orientation):
-        bad("orientation", "orientation must be portrait or landscape")
-    blank_rows = data.get("blank_rows")
-    if "blank_rows" in data and (
-        not isinstance(blank_rows, int)
-        or isinstance(blank_rows, bool)
-        or not 0 <= blank_rows <= 200
-    ):
-        bad("blank_rows", "blank_rows must be a whole number from 0 to 200")
-    fillable = data.get("fillable")
-    if "fillable" in data and not isinstance(fillable, bool):
-        bad("fillable", "fillable must be true or false")
-    header_fields = get_list("header_fields")
-    signatures = get_list("signatures")
-    reviewed = data.get("reviewed")
-    if "reviewed" in data and (not isinstance(reviewed, date) or isinstance(reviewed, datetime)):
-        bad("reviewed", "reviewed must be a date (YYYY-MM-DD)")
-    order = data.get("order", 1000)
-    if not isinstance(order, int) or isinstance(order, bool):
-        bad("order", "order must be a whole number")
-        order = 1000
-    official = data.get("official_file")
-    if official is not None and (not isinstance(official, str) or not official.strip()):
-        bad("official_file", "official_file must be a file name")
-        official = None
-    count_section = _parse_count_section(
-        data.get("count_section"), lambda m: bad("count_section", m)
-    )
-    columns = _parse_columns(data.get("columns"), nodes.get("columns"), file, form_id, problems)
-
+        raw = load_yaml(path)
+    except DataError as e:
+        return None, [Problem(file, e.line, "-", e.detail)]
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    form_id = raw_id.strip() if isinstance(raw_id, str) else "-"
+    spec, found = decode_yaml(raw, FormFile)
+    problems = [Problem(file, p.line, form_id, p.text()) for p in found]
+    if spec is None:
+        return None, problems
+    keys: set[str] = set()
+    for i, c in enumerate(spec.columns):
+        if c.key in keys:
+            problems.append(Problem(file, line_at(raw, ("columns", i)), form_id,
+                                    f"columns[{i}].key: duplicate key {c.key!r}"))
+        keys.add(c.key)
     if problems:
         return None, problems
-    if path.stem != fid:  # reported, but the form is still usable
-        problems.append(Problem(file, key_line("id"), fid, f"file should be named {fid}.yaml"))
+    if path.stem != spec.id:  # reported, but the form is still usable
+        problems.append(Problem(file, line_at(raw, ("id",)), spec.id,
+                                f"file should be named {spec.id}.yaml"))
+    count = spec.count_section
     form = FormDef(
-        id=fid,
-        name=name,
-        label=label,
-        purpose=purpose,
-        guide_topics=topics,
-        columns=columns,
-        orientation=orientation,  # type: ignore[arg-type]  # checked against Orientation
-        blank_rows=blank_rows,  # type: ignore[arg-type]  # checked above
-        fillable=bool(fillable),
-        header_fields=header_fields,
-        signatures=signatures,
-        reviewed=reviewed,  # type: ignore[arg-type]  # checked above
-        official_file=official.strip() if isinstance(official, str) else None,
-        count_section=count_section,
-        order=order,
+        id=spec.id,
+        name=spec.name.strip(),
+        label=spec.label.strip(),
+        purpose=spec.purpose.strip(),
+        guide_topics=spec.guide_topics,
+        columns=tuple(Column(c.key, c.title.strip(), c.width, c.align, c.kind)
+                      for c in spec.columns),
+        orientation=spec.orientation,
+        blank_rows=spec.blank_rows,
+        fillable=spec.fillable,
+        header_fields=tuple(h.strip() for h in spec.header_fields),
+        signatures=tuple(h.strip() for h in spec.signatures),
+        reviewed=spec.reviewed,
+        official_file=spec.official_file.strip() if spec.official_file else None,
+        count_section=None if count is None else CountSection(
+            count.title.strip(), tuple(x.strip() for x in count.lines)),
+        order=spec.order,
         source=path,
-        line=_line_of(node),
+        line=line_at(raw, ()),
     )
     return form, problems
-
-
-def _parse_count_section(value: Any, bad: Callable[[str], None]) -> CountSection | None:
-    if value is None:
-        return None
-    if (
-        not isinstance(value, dict)
-        or set(value) - {"title", "lines"}
-        or not isinstance(value.get("title"), str)
-        or not isinstance(value.get("lines"), list)
-        or not value["lines"]
-        or not all(isinstance(x, str) and x.strip() for x in value["lines"])
-    ):
-        bad("count_section must be {title: text, lines: [text, ...]}")
-        return None
-    return CountSection(value["title"].strip(), tuple(x.strip() for x in value["lines"]))
-
-
-def _parse_columns(
-    value: Any,
-    nodes: tuple[yaml.Node, yaml.Node] | None,
-    file: str,
-    form_id: str | None,
-    problems: list[Problem],
-) -> tuple[Column, ...]:
-    if value is None:
-        return ()
-    key_line = _line_of(nodes[0]) if nodes else 1
-    if not isinstance(value, list) or not value:
-        problems.append(Problem(file, key_line, form_id or "-", "columns: a non-empty list"))
-        return ()
-    item_nodes: list[yaml.Node] = []
-    if nodes and isinstance(nodes[1], yaml.SequenceNode):
-        item_nodes = list(nodes[1].value)
-    columns: list[Column] = []
-    keys: set[str] = set()
-    for i, item in enumerate(value):
-        at = _line_of(item_nodes[i]) if i < len(item_nodes) else key_line
-        count = len(problems)
-
-        def bad(message: str, at: int = at) -> None:
-            problems.append(Problem(file, at, form_id or "-", message))
-
-        if not isinstance(item, dict):
-            bad(f"column {i + 1} must be a mapping")
-            continue
-        for k in item:
-            if k not in _COLUMN_FIELDS:
-                bad(f"column {i + 1}: unknown field {k!r}")
-        key, title, width = item.get("key"), item.get("title"), item.get("width")
-        align, kind = item.get("align", "left"), item.get("kind", "text")
-        if isinstance(key, bool):
-            bad(f"column {i + 1}: key was read as true/false; quote it or use another key")
-        elif not isinstance(key, str) or not _KEY_RE.match(key):
-            bad(f"column {i + 1}: key must be lowercase letters, digits and _")
-        elif key in keys:
-            bad(f"column {i + 1}: duplicate key {key!r}")
-        if not isinstance(title, str) or not title.strip():
-            bad(f"column {i + 1}: title must be non-empty text")
-        if not isinstance(width, int | float) or isinstance(width, bool) or width <= 0:
-            bad(f"column {i + 1}: width must be a positive number")
-        if align not in get_args(Align):
-            bad(f"column {i + 1}: align must be left, right or center")
-        if kind not in get_args(ColumnKind):
-            bad(f"column {i + 1}: kind must be text, amount, date or check")
-        if len(problems) == count:
-            keys.add(key)  # type: ignore[arg-type]  # checked above
-            columns.append(Column(key, title.strip(), float(width), align, kind))  # type: ignore[union-attr,arg-type]
-    return tuple(columns)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,16 +8,21 @@ import re
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
+import msgspec
+from msgspec.structs import replace
+
+from bot.core.codec import decode, encode
 from bot.core.store import Store
 from bot.ledger.entries import Entry, Lao, ParsedEntry, Void
 from bot.ledger.summary import Summaries
 
 _LOG = logging.getLogger(__name__)
+K = TypeVar("K", bound=msgspec.Struct)
 Role = Literal["admin", "member"]
 LAOS = "laos"
 MEMBERS = "members"
@@ -35,9 +40,8 @@ class LedgerError(ValueError):
     """A ledger action was refused; ``str(e)`` is the Thai message for the user."""
 
 
-@dataclass(frozen=True)
-class Member:
-    """A chat account bound to one LAO."""
+class Member(msgspec.Struct, frozen=True):
+    """A chat account bound to one LAO (stored under ``user``, without it)."""
 
     user: str
     lao_code: str
@@ -50,15 +54,14 @@ class Member:
         return self.role == "admin"
 
 
-@dataclass(frozen=True)
-class Invite:
-    """A one-time join code."""
+class Invite(msgspec.Struct, frozen=True):
+    """A one-time join code (stored under ``code``, without it)."""
 
     code: str
     lao_code: str
     role: Role
     expires_at: datetime
-    created_by: str
+    created_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,20 @@ class DaySummary:
     @property
     def net(self) -> Decimal:
         return self.receipts - self.payments
+
+
+def _keyed(doc: dict[str, Any], type_: type[K], key: str, table: str) -> K:
+    """A stored document whose first field is the key it is stored under (older member
+    documents may lack the name)."""
+    first = msgspec.structs.fields(type_)[0].name
+    return decode({"name": "", **doc, first: key}, type_, where=f"{table}/{key}")
+
+
+def _unkeyed(value: msgspec.Struct, key_field: str) -> dict[str, Any]:
+    """The document of ``value`` without the field that is its key (the shape kept on disk)."""
+    doc = encode(value)
+    del doc[key_field]
+    return doc
 
 
 def new_join_code() -> str:
@@ -108,33 +125,28 @@ class Directory:
             raise LedgerError(f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {lao.code!r})")
         if not lao.name.strip():
             raise LedgerError("ต้องมีชื่อ อปท.")
-        self._laos.put(lao.code, {"code": lao.code, "name": lao.name.strip(),
-                                  "province": lao.province.strip()})
+        self._laos.put(lao.code, encode(Lao(lao.code, lao.name.strip(), lao.province.strip())))
         self._summaries.on_lao(lao.code, lao.name.strip(), lao.province.strip())
         return lao
 
     def lao(self, code: str) -> Lao | None:
         d = self._laos.get(code)
-        return Lao(d["code"], d["name"], d.get("province", "")) if d else None
+        return decode(d, Lao, where=f"{LAOS}/{code}") if d else None
 
     def laos(self) -> list[Lao]:
-        return sorted((Lao(d["code"], d["name"], d.get("province", ""))
-                       for d in self._laos.all().values()), key=lambda x: x.code)
+        return sorted((decode(d, Lao, where=f"{LAOS}/{k}") for k, d in self._laos.all().items()),
+                      key=lambda x: x.code)
 
     # members --------------------------------------------------------------
     def member(self, user: str) -> Member | None:
         d = self._members.get(user)
-        if not d:
-            return None
-        return Member(user, d["lao_code"], d["role"], d.get("name", ""),
-                      datetime.fromisoformat(d["joined_at"]))
+        return _keyed(d, Member, user, MEMBERS) if d else None
 
     def members(self, lao_code: str) -> list[Member]:
         out = []
         for user, d in self._members.all().items():
             if d["lao_code"] == lao_code:
-                out.append(Member(user, d["lao_code"], d["role"], d.get("name", ""),
-                                  datetime.fromisoformat(d["joined_at"])))
+                out.append(_keyed(d, Member, user, MEMBERS))
         return sorted(out, key=lambda m: m.joined_at)
 
     def bind(self, user: str, lao_code: str, role: Role, name: str, now: datetime) -> Member:
@@ -145,13 +157,13 @@ class Directory:
         if self.lao(lao_code) is None:
             raise LedgerError("ไม่พบ อปท. นี้ในระบบ")
         old = self.member(user)
-        self._members.put(user, {"lao_code": lao_code, "role": role, "name": name,
-                                 "joined_at": now.isoformat()})
+        member = Member(user, lao_code, role, name, now)
+        self._members.put(user, _unkeyed(member, "user"))
         if old is None or old.lao_code != lao_code:
             if old is not None:
                 self._summaries.on_member(old.lao_code, -1)
             self._summaries.on_member(lao_code, +1)
-        return Member(user, lao_code, role, name, now)
+        return member
 
     def unbind(self, user: str) -> None:
         old = self.member(user)
@@ -172,8 +184,7 @@ class Directory:
         self._purge(now)
         code = code or new_join_code()
         inv = Invite(code, lao_code, role, now + timedelta(days=days), by)
-        self._invites.put(code, {"lao_code": lao_code, "role": role,
-                                 "expires_at": inv.expires_at.isoformat(), "created_by": by})
+        self._invites.put(code, _unkeyed(inv, "code"))
         return inv
 
     def redeem(self, code: str, user: str, name: str, now: datetime) -> Member:
@@ -194,10 +205,11 @@ class Directory:
         # one account; the code is gone together with the binding it made.
         with self._store.transaction(f"invite:{key}"):
             d = self._invites.get(key)
-            expired = d is not None and datetime.fromisoformat(d["expires_at"]) < now
-            if d is not None:
+            inv = None if d is None else _keyed(d, Invite, key, INVITES)
+            expired = inv is not None and inv.expires_at < now
+            if inv is not None:
                 if not expired:
-                    member = self.bind(user, d["lao_code"], d["role"], name, now)
+                    member = self.bind(user, inv.lao_code, inv.role, name, now)
                 self._invites.delete(key)
         if d is None:
             failed += 1
@@ -220,8 +232,7 @@ class Directory:
 
     def invites(self, lao_code: str, now: datetime) -> list[Invite]:
         """Unexpired join codes of ``lao_code``, newest expiry first."""
-        out = [Invite(k, d["lao_code"], d["role"], datetime.fromisoformat(d["expires_at"]),
-                      d.get("created_by", ""))
+        out = [_keyed(d, Invite, k, INVITES)
                for k, d in self._invites.all().items() if d["lao_code"] == lao_code]
         return sorted((i for i in out if i.expires_at >= now), key=lambda i: i.expires_at,
                       reverse=True)
@@ -266,8 +277,8 @@ class Ledger:
         """Catch up with entries written since the last look, by this process or another."""
         with self._lock:
             docs, rev = self._table.since(self._rev)
-            for doc in docs.values():
-                self._remember(Entry.from_doc(doc))
+            for key, doc in docs.items():
+                self._remember(decode(doc, Entry, where=f"lao/{self.lao_code}/ledger/{key}"))
             self._rev = max(self._rev, rev)
 
     def _remember(self, e: Entry) -> None:
@@ -343,7 +354,7 @@ class Ledger:
                 out.append((e, True))
             if fresh:
                 sums = self._summary()
-                self._table.put_many({k: e.to_doc() for k, e in fresh.items()})
+                self._table.put_many({k: encode(e) for k, e in fresh.items()})
                 written.extend(fresh.values())
                 sums.on_entries(self.lao_code, [(None, e) for e in fresh.values()])
         return out
@@ -379,7 +390,7 @@ class Ledger:
             return
         sums = self._summary()
         changes = [(self._entries.get(e.no), e) for e in entries]
-        self._table.put_many({f"{e.no:07d}": e.to_doc() for e in entries})
+        self._table.put_many({f"{e.no:07d}": encode(e) for e in entries})
         written.extend(entries)
         sums.on_entries(self.lao_code, changes)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import ClassVar
@@ -423,8 +422,7 @@ class LedgerFeature(Feature):
 
 
 @step_kind
-@dataclass(frozen=True, kw_only=True)
-class VoidReason(Step):
+class VoidReason(Step, frozen=True, kw_only=True):
     """``ยกเลิก 2`` without a reason: waits for the reason."""
 
     kind: ClassVar[str] = "ledger.void_reason"
@@ -446,8 +444,7 @@ class VoidReason(Step):
 
 
 @step_kind
-@dataclass(frozen=True, kw_only=True)
-class RemoveMember(Step):
+class RemoveMember(Step, frozen=True, kw_only=True):
     """A tapped member-removal button: waits for the admin's confirmation."""
 
     kind: ClassVar[str] = "ledger.remove_member"

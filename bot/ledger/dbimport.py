@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot.core.codec import decode
 from bot.core.store import Store
 from bot.ledger.entries import Entry
 
@@ -59,7 +60,7 @@ class ImportReport:
 
 def lao_totals(docs: Mapping[str, Mapping[str, Any]]) -> LaoTotals:
     """Totals of one ledger table (voided entries counted apart, not in the sums)."""
-    entries = [Entry.from_doc(dict(d)) for d in docs.values()]
+    entries = [decode(d, Entry, where=f"ledger/{k}") for k, d in docs.items()]
     live = [e for e in entries if not e.voided]
     return LaoTotals(
         len(entries), len(entries) - len(live),

@@ -7,12 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import msgspec
+
 Kind = Literal["receipt", "payment"]
 Method = Literal["cash", "cheque", "transfer"]
 
 KIND_TH: dict[str, str] = {"receipt": "รับ", "payment": "จ่าย"}
 METHOD_TH: dict[str, str] = {"cash": "เงินสด", "cheque": "เช็ค", "transfer": "โอน"}
 MAX_AMOUNT = Decimal("999999999.99")
+CENT = Decimal("0.01")
 
 
 class EntryError(ValueError):
@@ -48,18 +51,20 @@ class ParsedEntry:
         }
 
 
-@dataclass(frozen=True)
-class Void:
+class Void(msgspec.Struct, frozen=True):
     """Who voided an entry, when and why. Entries are never deleted."""
 
     by: str
     at: datetime
-    reason: str
+    reason: str = ""
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A saved ledger entry of one LAO, with its per-LAO running number."""
+class Entry(msgspec.Struct, frozen=True, kw_only=True):
+    """A saved ledger entry of one LAO, with its per-LAO running number.
+
+    Stored through :mod:`bot.core.codec`: the amount as a string with two decimals, dates and
+    times as ISO strings (the document shape is the one older versions wrote).
+    """
 
     lao_code: str
     no: int
@@ -67,16 +72,20 @@ class Entry:
     amount: Decimal
     description: str
     date: date
-    doc_no: str | None
-    method: Method | None
+    doc_no: str | None = None
+    method: Method | None = None
     author: str
-    author_name: str
+    author_name: str = ""
     recorded_at: datetime
-    event_id: str
+    event_id: str = ""
     channel: str = ""
     void: Void | None = None
     keyed_at: datetime | None = None
     keyed_by: str | None = None
+
+    def __post_init__(self) -> None:
+        # Stored as "1500.00" whatever the caller passed (Decimal("1500") included).
+        msgspec.structs.force_setattr(self, "amount", self.amount.quantize(CENT))
 
     @property
     def voided(self) -> bool:
@@ -86,57 +95,8 @@ class Entry:
     def keyed(self) -> bool:
         return self.keyed_at is not None
 
-    def to_doc(self) -> dict[str, Any]:
-        """JSON-safe document for the store (Decimal as string, dates ISO)."""
-        return {
-            "lao_code": self.lao_code,
-            "no": self.no,
-            "kind": self.kind,
-            "amount": f"{self.amount:.2f}",
-            "description": self.description,
-            "date": self.date.isoformat(),
-            "doc_no": self.doc_no,
-            "method": self.method,
-            "author": self.author,
-            "author_name": self.author_name,
-            "recorded_at": self.recorded_at.isoformat(),
-            "event_id": self.event_id,
-            "channel": self.channel,
-            "void": None
-            if self.void is None
-            else {"by": self.void.by, "at": self.void.at.isoformat(), "reason": self.void.reason},
-            "keyed_at": self.keyed_at.isoformat() if self.keyed_at else None,
-            "keyed_by": self.keyed_by,
-        }
 
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Entry:
-        """Inverse of :meth:`to_doc`."""
-        v = doc.get("void")
-        return cls(
-            lao_code=doc["lao_code"],
-            no=int(doc["no"]),
-            kind=doc["kind"],
-            amount=Decimal(doc["amount"]),
-            description=doc["description"],
-            date=date.fromisoformat(doc["date"]),
-            doc_no=doc.get("doc_no"),
-            method=doc.get("method"),
-            author=doc["author"],
-            author_name=doc.get("author_name", ""),
-            recorded_at=datetime.fromisoformat(doc["recorded_at"]),
-            event_id=doc.get("event_id", ""),
-            channel=doc.get("channel", ""),
-            void=None
-            if not v
-            else Void(by=v["by"], at=datetime.fromisoformat(v["at"]), reason=v.get("reason", "")),
-            keyed_at=datetime.fromisoformat(doc["keyed_at"]) if doc.get("keyed_at") else None,
-            keyed_by=doc.get("keyed_by"),
-        )
-
-
-@dataclass(frozen=True)
-class Lao:
+class Lao(msgspec.Struct, frozen=True):
     """A local administrative organisation: DLA code (digits, leading zeros kept), name."""
 
     code: str

@@ -20,10 +20,13 @@ import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import msgspec
+from msgspec.structs import replace
+
+from bot.core.codec import decode, encode
 from bot.core.sharing import is_shared
 from bot.core.store import Doc, Store
 from bot.ledger.entries import Entry
@@ -35,12 +38,12 @@ PREFIX = "summary/s"
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 
 
-@dataclass(frozen=True)
-class LaoSummary:
+class LaoSummary(msgspec.Struct, frozen=True):
     """What the progress page shows for one LAO.
 
     ``keyed`` counts entries keyed back and not voided; ``days`` maps an ISO date (Bangkok) to
-    ``(logged, keyed)``: entries recorded that day and entries marked keyed that day.
+    ``(logged, keyed)``: entries recorded that day and entries marked keyed that day (stored
+    as two-item lists).
     """
 
     code: str
@@ -51,28 +54,12 @@ class LaoSummary:
     voided: int = 0
     keyed: int = 0
     last: str = ""
-    days: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    days: dict[str, tuple[int, int]] = {}
 
     @property
     def pending(self) -> int:
         """Entries still to key back into e-LAAS."""
         return self.logged - self.voided - self.keyed
-
-    def to_doc(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "province": self.province,
-                "members": self.members, "logged": self.logged, "voided": self.voided,
-                "keyed": self.keyed, "last": self.last,
-                "days": {d: list(v) for d, v in sorted(self.days.items())}}
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> LaoSummary:
-        return cls(
-            code=d["code"], name=d.get("name", ""), province=d.get("province", ""),
-            members=int(d.get("members", 0)), logged=int(d.get("logged", 0)),
-            voided=int(d.get("voided", 0)), keyed=int(d.get("keyed", 0)),
-            last=d.get("last", ""),
-            days={k: (int(v[0]), int(v[1])) for k, v in (d.get("days") or {}).items()},
-        )  # fmt: skip
 
     def counts(self) -> tuple[int, int, int, int, str, dict[str, tuple[int, int]]]:
         """Everything but the names: what a recount must reproduce."""
@@ -153,7 +140,7 @@ class Summaries:
             return
         for name in store.tables(PREFIX):
             for code, doc in store.table(name).all().items():
-                self._by_code[code] = LaoSummary.from_doc(doc)
+                self._by_code[code] = decode(doc, LaoSummary, where=f"{name}/{code}")
         if not self._by_code and store.tables("laos"):
             self.rebuild()
 
@@ -183,8 +170,8 @@ class Summaries:
         codes = set(laos) | {n.split("/")[1] for n in self.store.tables("lao/")
                              if n.endswith("/ledger")}
         for code in sorted(codes):
-            entries = [Entry.from_doc(d)
-                       for d in self.store.table(f"lao/{code}/ledger").all().values()]
+            entries = [decode(d, Entry, where=f"lao/{code}/ledger/{k}")
+                       for k, d in self.store.table(f"lao/{code}/ledger").all().items()]
             lao = laos.get(code, {})
             self._save(recount(code, entries, members.get(code, 0), lao.get("name", ""),
                                lao.get("province", "")))
@@ -194,7 +181,8 @@ class Summaries:
     def get(self, code: str) -> LaoSummary:
         if self._shared:
             doc = self.store.table(shard_of(code)).get(code)
-            return LaoSummary.from_doc(doc) if doc else LaoSummary(code)
+            return (decode(doc, LaoSummary, where=f"{shard_of(code)}/{code}") if doc
+                    else LaoSummary(code))
         with self._lock:
             return self._by_code.get(code) or LaoSummary(code)
 
@@ -223,12 +211,12 @@ class Summaries:
             docs, newest = self.store.table(name).since(before)
             self._revs[name] = (newest, newest) if not before else (last, max(newest, last))
             for code, doc in docs.items():
-                self._by_code[code] = LaoSummary.from_doc(doc)
+                self._by_code[code] = decode(doc, LaoSummary, where=f"{name}/{code}")
 
     # ------------------------------------------------------------------ writes
 
     def _save(self, s: LaoSummary) -> None:
-        self.store.table(shard_of(s.code)).put(s.code, s.to_doc())
+        self.store.table(shard_of(s.code)).put(s.code, encode(s))
         if not self._shared:
             self._by_code[s.code] = s
 
@@ -245,12 +233,14 @@ class Summaries:
                     self._save(new)
                 return new is not None
         changed = False
+        where = f"{shard_of(code)}/{code}"
 
         def update(old: Doc | None) -> Mapping[str, Any] | None:
             nonlocal changed
-            new = fn(LaoSummary.from_doc(old) if old else LaoSummary(code), old is not None)
+            new = fn(decode(old, LaoSummary, where=where) if old else LaoSummary(code),
+                     old is not None)
             changed = new is not None
-            return new.to_doc() if new is not None else old
+            return encode(new) if new is not None else old
 
         self.store.table(shard_of(code)).update(code, update)
         return changed

@@ -499,8 +499,7 @@ class NoticesFeature(Feature):
 
 
 @step_kind
-@dataclass(frozen=True, kw_only=True)
-class NoticeDraft(Step):
+class NoticeDraft(Step, frozen=True, kw_only=True):
     """An admin's ``/announce`` or ``/setstatus`` preview: waits for "ยืนยันส่ง"."""
 
     kind: ClassVar[str] = "notices.draft"

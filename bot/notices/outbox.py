@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
+from bot.core.codec import decode, encode
 from bot.core.contract import UserKey
 from bot.core.store import Store
 
@@ -51,8 +53,7 @@ def province_of(text: str) -> str:
 # --------------------------------------------------------------------------- subscribers
 
 
-@dataclass(frozen=True)
-class Subscriber:
+class Subscriber(msgspec.Struct, frozen=True):
     """One chat account that asked for notices (or asked to stop)."""
 
     channel: str
@@ -73,22 +74,11 @@ class Subscriber:
         """Active, reachable and on a channel that can be pushed to."""
         return self.active and self.reachable and self.channel in PUSH_CHANNELS
 
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel, "user_id": self.user_id, "province": self.province,
-            "active": self.active, "reachable": self.reachable, "since": self.since.isoformat(),
-            "updated": self.updated.isoformat(), "reason": self.reason,
-        }  # fmt: skip
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> Subscriber:
-        return cls(
-            channel=d["channel"], user_id=d["user_id"], province=d.get("province", ""),
-            active=bool(d.get("active", True)), reachable=bool(d.get("reachable", True)),
-            since=datetime.fromisoformat(d["since"]),
-            updated=datetime.fromisoformat(d.get("updated") or d["since"]),
-            reason=d.get("reason", ""),
-        )  # fmt: skip
+def _subscriber(d: Mapping[str, Any]) -> Subscriber:
+    """A stored subscriber; documents of older versions may lack the later fields."""
+    doc = {"province": "", "active": True, "reachable": True, **d}
+    doc["updated"] = doc.get("updated") or doc.get("since")
+    return decode(doc, Subscriber, where=f"{SUBSCRIBERS}/{d.get('channel')}:{d.get('user_id')}")
 
 
 class Subscriptions:
@@ -104,7 +94,7 @@ class Subscriptions:
 
     def get(self, user: UserKey | str) -> Subscriber | None:
         d = self._table.get(str(user))
-        return Subscriber.from_doc(d) if d else None
+        return _subscriber(d) if d else None
 
     def subscribe(self, user: UserKey, now: datetime, province: str | None = None,
                   ) -> tuple[Subscriber, bool]:
@@ -116,7 +106,7 @@ class Subscriptions:
         result: list[tuple[Subscriber, bool]] = []
 
         def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-            old = Subscriber.from_doc(doc) if doc else None
+            old = _subscriber(doc) if doc else None
             scope = province if province is not None else (old.province if old else "")
             if old is not None and old.active and old.reachable and old.province == scope:
                 result.append((old, False))
@@ -124,7 +114,7 @@ class Subscriptions:
             sub = Subscriber(user.channel, user.user_id, scope, True, True,
                              old.since if old and old.active else now, now)
             result.append((sub, True))
-            return sub.to_doc()
+            return encode(sub)
 
         self._table.update(str(user), change)  # one read-modify-write, whoever else writes
         return result[-1]
@@ -136,16 +126,16 @@ class Subscriptions:
         was: list[bool] = []
 
         def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-            old = Subscriber.from_doc(doc) if doc else None
+            old = _subscriber(doc) if doc else None
             was.append(bool(old and old.active))
             if old is None and not unreachable:
                 return None
             channel, _, user_id = key.partition(":")
             base = old or Subscriber(channel, user_id, "", False, True, now, now)
-            return Subscriber(base.channel, base.user_id, base.province, False,
+            return encode(Subscriber(base.channel, base.user_id, base.province, False,
                               base.reachable and not unreachable, base.since, now,
                               reason or ("unreachable" if unreachable else "unsubscribed"),
-                              ).to_doc()
+                              ))
 
         self._table.update(key, change)
         return was[-1]
@@ -161,7 +151,7 @@ class Subscriptions:
         return self._table.update_many(users, mark)
 
     def all(self) -> list[Subscriber]:
-        return [Subscriber.from_doc(d) for d in self._table.all().values()]
+        return [_subscriber(d) for d in self._table.all().values()]
 
     def receiving(self) -> list[Subscriber]:
         """Subscribers a notice can reach now."""
@@ -176,8 +166,7 @@ class Subscriptions:
 NoticeKind = str  # "status" | "restored" | "announce"
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(msgspec.Struct, frozen=True):
     """A message for subscribers, written to the outbox before anything is sent."""
 
     id: str
@@ -192,25 +181,7 @@ class Notice:
     # the subscribers.
     to: tuple[str, ...] = ()
 
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "kind": self.kind, "text": self.text,
-            "created_at": self.created_at.isoformat(), "by": self.by, "province": self.province,
-            "status_seq": self.status_seq, "state": self.state, "to": list(self.to),
-        }  # fmt: skip
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> Notice:
-        return cls(
-            id=d["id"], kind=d["kind"], text=d["text"],
-            created_at=datetime.fromisoformat(d["created_at"]), by=d.get("by", ""),
-            province=d.get("province", ""), status_seq=int(d.get("status_seq", 0)),
-            state=d.get("state", ""), to=tuple(d.get("to") or ()),
-        )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(msgspec.Struct, frozen=True):
     """Where a notice stands: ``pending`` -> ``sending`` -> ``done``, with counts when known."""
 
     status: str = "pending"
@@ -223,15 +194,6 @@ class Delivery:
     started_at: str = ""
     finished_at: str = ""
 
-    def to_doc(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any] | None) -> Delivery:
-        fields = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in (d or {}).items() if k in fields})
-
-
 class Outbox:
     """Notices waiting for (or done with) delivery, one small document each."""
 
@@ -240,25 +202,25 @@ class Outbox:
 
     def add(self, notice: Notice) -> Notice:
         """Queue ``notice``; adding the same id again returns the queued one unchanged."""
-        fresh = {**notice.to_doc(), "delivery": Delivery().to_doc()}
+        fresh = {**encode(notice), "delivery": encode(Delivery())}
         stored = self._table.update(notice.id, lambda old: old or fresh)  # at most once
-        return Notice.from_doc(stored) if stored else notice
+        return decode(stored, Notice) if stored else notice
 
     def get(self, notice_id: str) -> Notice | None:
         d = self._table.get(notice_id)
-        return Notice.from_doc(d) if d else None
+        return decode(d, Notice) if d else None
 
     def delivery(self, notice_id: str) -> Delivery:
         d = self._table.get(notice_id)
-        return Delivery.from_doc(d.get("delivery") if d else None)
+        return decode((d or {}).get("delivery") or {}, Delivery)
 
     def set_delivery(self, notice_id: str, delivery: Delivery) -> None:
         self._table.update(notice_id,
-                           lambda d: {**d, "delivery": delivery.to_doc()} if d else None)
+                           lambda d: {**d, "delivery": encode(delivery)} if d else None)
 
     def entries(self) -> list[tuple[Notice, Delivery]]:
         """Every notice with its delivery, oldest first."""
-        out = [(Notice.from_doc(d), Delivery.from_doc(d.get("delivery")))
+        out = [(decode(d, Notice), decode(d.get("delivery") or {}, Delivery))
                for d in self._table.all().values()]
         return sorted(out, key=lambda nd: (nd[0].created_at, nd[0].id))
 

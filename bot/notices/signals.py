@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
+from msgspec.structs import replace
+
+from bot.core.codec import decode, encode
 from bot.core.contract import Choice, Reply
 from bot.core.feature import Context, Feature
 from bot.core.store import Store
@@ -75,8 +79,7 @@ def classify_probe(status: int | None, *, error: str = "", redirected_to: str = 
     return "up" if 200 <= status < 300 else "http_error"
 
 
-@dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(msgspec.Struct, frozen=True):
     """One automatic check of the e-LAAS address."""
 
     at: datetime
@@ -96,16 +99,6 @@ class ProbeResult:
             text += f" (HTTP {self.http_status})"
         return text
 
-    def to_doc(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "outcome": self.outcome,
-                "http_status": self.http_status, "latency_ms": self.latency_ms,
-                "detail": self.detail[:200]}
-
-    @classmethod
-    def from_doc(cls, d: dict[str, Any]) -> ProbeResult:
-        return cls(datetime.fromisoformat(d["at"]), d["outcome"], d.get("http_status"),
-                   d.get("latency_ms"), d.get("detail", ""))
-
 
 class ProbeLog:
     """The latest probe results in the store (the newest few only)."""
@@ -115,7 +108,7 @@ class ProbeLog:
 
     def record(self, result: ProbeResult) -> None:
         key = result.at.astimezone(BANGKOK).strftime("%Y%m%dT%H%M%S.%f")
-        self._table.put(key, result.to_doc())
+        self._table.put(key, encode(replace(result, detail=result.detail[:200])))
         keys = sorted(self._table.all())
         for old in keys[:-PROBE_KEEP]:
             self._table.delete(old)
@@ -124,7 +117,8 @@ class ProbeLog:
         docs = self._table.all()
         if not docs:
             return None
-        return ProbeResult.from_doc(docs[max(docs)])
+        key = max(docs)
+        return decode(docs[key], ProbeResult, where=f"{PROBE_TABLE}/{key}")
 
 
 # --------------------------------------------------------------------------- field reports
@@ -137,6 +131,14 @@ class FieldCount:
     province: str
     up: int
     down: int
+
+
+class FieldVote(msgspec.Struct, frozen=True):
+    """One clerk's latest tap, stored under the user's key."""
+
+    up: bool
+    at: datetime
+    province: str = NO_PROVINCE
 
 
 class FieldReports:
@@ -152,30 +154,32 @@ class FieldReports:
         A repeated tap keeps the first time, so a flood neither counts twice nor keeps a vote
         alive past its window; a changed mind replaces the vote.
         """
-        old = self._table.get(user)
-        if old is not None and now - datetime.fromisoformat(old["at"]) < self.window \
-                and bool(old["up"]) == up:
+        doc = self._table.get(user)
+        old = None if doc is None else decode(doc, FieldVote, where=f"{FIELD_TABLE}/{user}")
+        if old is not None and now - old.at < self.window and old.up == up:
             return False
-        self._table.put(user, {"up": up, "at": now.isoformat(),
-                               "province": province or NO_PROVINCE})
+        self._table.put(user, encode(FieldVote(up, now, province or NO_PROVINCE)))
         return True
+
+    def _votes(self) -> dict[str, FieldVote]:
+        return {k: decode(d, FieldVote, where=f"{FIELD_TABLE}/{k}")
+                for k, d in self._table.all().items()}
 
     def counts(self, now: datetime) -> list[FieldCount]:
         """Per province, votes of the last window, the most votes first."""
         per: dict[str, list[int]] = {}
-        for d in self._table.all().values():
-            age = now - datetime.fromisoformat(d["at"])
+        for v in self._votes().values():
+            age = now - v.at
             if age < timedelta(0) or age >= self.window:
                 continue
-            c = per.setdefault(d.get("province") or NO_PROVINCE, [0, 0])
-            c[0 if d["up"] else 1] += 1
+            c = per.setdefault(v.province or NO_PROVINCE, [0, 0])
+            c[0 if v.up else 1] += 1
         out = [FieldCount(p, u, n) for p, (u, n) in per.items()]
         return sorted(out, key=lambda c: (-(c.up + c.down), c.province))
 
     def prune(self, now: datetime) -> int:
         """Forget votes older than the window (they no longer count)."""
-        gone = [k for k, d in self._table.all().items()
-                if now - datetime.fromisoformat(d["at"]) >= self.window]
+        gone = [k for k, v in self._votes().items() if now - v.at >= self.window]
         for k in gone:
             self._table.delete(k)
         return len(gone)
@@ -287,7 +291,7 @@ class Snapshot:
             "stale": self.stale,
             "stale_after_days": self.stale_days,
             "probe": None if self.probe is None else {
-                **self.probe.to_doc(), "at": iso(self.probe.at), "reachable":
+                **encode(self.probe), "at": iso(self.probe.at), "reachable":
                 self.probe.reachable, "label": PROBE_LABEL,
                 "age_seconds": int((self.now - self.probe.at).total_seconds())},
             "probe_enabled": self.probe_on,
@@ -359,6 +363,16 @@ _ALERT_TEXT = {
 }
 
 
+class Episode(msgspec.Struct, frozen=True):
+    """A signal contradicting the official state (``seq``), since when, and whether alerted."""
+
+    kind: str
+    seq: int
+    since: datetime
+    alerted: bool = False
+    notice: str = ""
+
+
 class AlertWatch:
     """Alerts admins once per episode in which a signal contradicts the official state."""
 
@@ -375,12 +389,13 @@ class AlertWatch:
             self._table.delete("episode")
             return None
         seq = snap.view.latest.seq
-        ep = self._table.get("episode")
-        if ep is None or ep.get("kind") != kind or ep.get("seq") != seq:
-            ep = {"kind": kind, "seq": seq, "since": snap.now.isoformat(), "alerted": False}
-            self._table.put("episode", ep)
-        since = datetime.fromisoformat(ep["since"])
-        if ep["alerted"] or snap.now - since < self.after or not self.admins:
+        doc = self._table.get("episode")
+        ep = None if doc is None else decode(doc, Episode, where=f"{ALERT_TABLE}/episode")
+        if ep is None or ep.kind != kind or ep.seq != seq:
+            ep = Episode(kind, seq, snap.now)
+            self._table.put("episode", _episode_doc(ep))
+        since = ep.since
+        if ep.alerted or snap.now - since < self.after or not self.admins:
             return None
         minutes = int((snap.now - since).total_seconds() // 60)
         text = (f"แจ้งผู้ดูแล: {_ALERT_TEXT[kind]} แต่สถานะทางการยังเป็น "
@@ -391,8 +406,16 @@ class AlertWatch:
         notice = Notice(id=f"alert-{seq}-{kind}-{stamp}", kind="alert", text=text,
                         created_at=snap.now, by="watch", to=tuple(self.admins))
         self.outbox.add(notice)
-        self._table.put("episode", {**ep, "alerted": True, "notice": notice.id})
+        self._table.put("episode", _episode_doc(replace(ep, alerted=True, notice=notice.id)))
         return notice
+
+
+def _episode_doc(ep: Episode) -> dict[str, Any]:
+    """The stored shape: ``notice`` only once an alert went out (as older versions wrote it)."""
+    doc = encode(ep)
+    if not ep.notice:
+        del doc["notice"]
+    return doc
 
 
 # --------------------------------------------------------------------------- chat

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
+from msgspec import Meta
+
+from bot.core.codec import decode, encode
 from bot.core.store import Store
 from bot.core.thaifmt import thai_date, thai_datetime
-from bot.core.yamlload import DataError, load_yaml, strip_lines
+from bot.core.yamlload import DataError, decode_yaml, line_at, load_yaml
 
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 STATES: dict[str, str] = {
@@ -25,6 +29,7 @@ PHASES: dict[str, str] = {
     "resolved": "แก้ไขแล้ว",
     "update": "อัปเดต",
 }
+Phase = Literal["investigating", "identified", "monitoring", "resolved", "update"]
 TABLE = "status/updates"
 DEFAULT_STALE_DAYS = 14
 
@@ -40,14 +45,13 @@ def parse_state(text: str) -> str:
     raise ValueError(f"unknown state {text!r}: one of {', '.join(STATES)}")
 
 
-@dataclass(frozen=True)
-class StatusUpdate:
-    """One entry of the timeline."""
+class StatusUpdate(msgspec.Struct, frozen=True):
+    """One entry of the timeline (stored through :func:`update_doc` / :func:`update_from_doc`)."""
 
     seq: int
     at: datetime
     state: str
-    message: str
+    message: str = ""
     phase: str = "update"
     expected: str = ""
     ref: str = ""
@@ -70,23 +74,21 @@ class StatusUpdate:
     def phase_th(self) -> str:
         return PHASES.get(self.phase, self.phase)
 
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq, "at": self.at.isoformat(), "state": self.state,
-            "message": self.message, "phase": self.phase, "expected": self.expected,
-            "ref": self.ref, "by": self.by, "time_known": self.time_known,
-            "began": self.began.isoformat() if self.began else "",
-        }  # fmt: skip
 
-    @classmethod
-    def from_doc(cls, d: dict[str, Any]) -> StatusUpdate:
-        return cls(
-            seq=int(d["seq"]), at=datetime.fromisoformat(d["at"]), state=d["state"],
-            message=d.get("message", ""), phase=d.get("phase", "update"),
-            expected=d.get("expected", ""), ref=d.get("ref", ""), by=d.get("by", ""),
-            time_known=bool(d.get("time_known", True)),
-            began=date.fromisoformat(d["began"]) if d.get("began") else None,
-        )  # fmt: skip
+def update_doc(update: StatusUpdate, key: str = "") -> dict[str, Any]:
+    """The stored document: ``began`` as "" when unknown, ``key`` only when given."""
+    doc = encode(update)
+    doc["began"] = doc["began"] or ""
+    if key:
+        doc["key"] = key
+    return doc
+
+
+def update_from_doc(doc: dict[str, Any], where: str = "") -> StatusUpdate:
+    """Inverse of :func:`update_doc` (older documents lack the date fields: defaults)."""
+    if not doc.get("began"):
+        doc = {**doc, "began": None}
+    return decode(doc, StatusUpdate, where=where)
 
 
 @dataclass(frozen=True)
@@ -149,26 +151,62 @@ def _aware(value: Any) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=BANGKOK)
 
 
+_ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+When = Annotated[str, Meta(pattern=_ISO)]
+
+
+class SeedUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One item of ``updates:`` in knowledge/status.yaml (dates as the YAML text gives them)."""
+
+    at: When
+    state: Annotated[str, Meta(pattern=r"\S")]
+    message: str = ""
+    phase: Phase = "update"
+    expected: str = ""
+    ref: str = ""
+    by: str = "seed"
+    began: When | None = None
+
+
+class StatusSeed(msgspec.Struct, frozen=True):
+    """knowledge/status.yaml: the timeline the store starts with."""
+
+    updates: Annotated[tuple[SeedUpdate, ...], Meta(min_length=1)]
+    system: str = "e-LAAS"
+
+
+def _as_text(raw: Any) -> Any:
+    """YAML dates and times back to their ISO text, so that the schema sees what was written
+    (a bare date from a letter is not a time of day)."""
+    if isinstance(raw, dict):
+        return {k: _as_text(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_as_text(v) for v in raw]
+    if isinstance(raw, datetime | date):
+        return raw.isoformat()
+    return raw
+
+
 def load_seed(path: Path) -> list[StatusUpdate]:
-    """Read knowledge/status.yaml into timeline entries (DataError names file:line)."""
-    data = load_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("updates"), list):
-        raise DataError(f"{path}:1: status seed needs an 'updates' list")
+    """Read knowledge/status.yaml into timeline entries (DataError names file:line: field)."""
+    raw = _as_text(load_yaml(path))
+    seed, problems = decode_yaml(raw, StatusSeed)
+    if seed is None:
+        p = problems[0]
+        raise DataError.at(path, p.line, f"status seed: {p.text()}")
     out = []
-    for i, raw in enumerate(data["updates"], start=1):
-        item = strip_lines(raw)
+    for i, item in enumerate(seed.updates, start=1):
         try:
-            out.append(StatusUpdate(
-                seq=i, at=_aware(item["at"]), state=parse_state(str(item["state"])),
-                message=str(item.get("message", "")).strip(),
-                phase=str(item.get("phase", "update")), expected=str(item.get("expected", "")),
-                ref=str(item.get("ref", "")), by=str(item.get("by", "seed")),
-                time_known=_has_time(item["at"]),
-                began=_aware(item["began"]).date() if item.get("began") else None,
-            ))  # fmt: skip
-        except (KeyError, ValueError) as exc:
-            line = raw.get("__line__", 1) if isinstance(raw, dict) else 1
-            raise DataError(f"{path}:{line}: bad status update: {exc}") from exc
+            state = parse_state(item.state)
+        except ValueError as exc:
+            raise DataError.at(path, line_at(raw, ("updates", i - 1, "state")),
+                               f"status seed: updates[{i - 1}].state: {exc}") from exc
+        out.append(StatusUpdate(
+            seq=i, at=_aware(item.at), state=state, message=item.message.strip(),
+            phase=item.phase, expected=item.expected, ref=item.ref, by=item.by,
+            time_known=_has_time(item.at),
+            began=_aware(item.began).date() if item.began else None,
+        ))  # fmt: skip
     return out
 
 
@@ -185,7 +223,7 @@ class StatusBoard:
             return
         with store.transaction(TABLE):  # two instances starting together seed once
             if not len(self._table):
-                self._table.put_many({f"{u.seq:06d}": u.to_doc() for u in load_seed(seed)})
+                self._table.put_many({f"{u.seq:06d}": update_doc(u) for u in load_seed(seed)})
                 return
             # A data dir seeded by an older version holds the seed with an invented time of
             # day (7 Jul 2567 00:00): replace seed entries that predate the date fields.
@@ -193,14 +231,13 @@ class StatusBoard:
             for u in load_seed(seed):
                 old = self._table.get(f"{u.seq:06d}")
                 if old is not None and old.get("by") == "seed" and "time_known" not in old:
-                    fixed[f"{u.seq:06d}"] = {**u.to_doc(),
-                                             **({"key": old["key"]} if "key" in old else {})}
+                    fixed[f"{u.seq:06d}"] = update_doc(u, old.get("key", ""))
             if fixed:
                 self._table.put_many(fixed)
 
     def timeline(self) -> list[StatusUpdate]:
         """Every update, oldest first."""
-        return sorted((StatusUpdate.from_doc(d) for d in self._table.all().values()),
+        return sorted((update_from_doc(d, f"{TABLE}/{k}") for k, d in self._table.all().items()),
                       key=lambda u: u.seq)
 
     def current(self) -> StatusView | None:
@@ -242,15 +279,12 @@ class StatusBoard:
             seq = max((u.seq for u in self.timeline()), default=0) + 1
             update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state),
                                   message, phase, expected, ref, by)
-            doc = update.to_doc()
-            if key:
-                doc["key"] = key
-            self._table.put(f"{seq:06d}", doc)
+            self._table.put(f"{seq:06d}", update_doc(update, key))
         return update
 
     def find(self, key: str) -> StatusUpdate | None:
         """The update posted with idempotency ``key``, or None."""
-        for doc in self._table.all().values():
+        for k, doc in self._table.all().items():
             if key and doc.get("key") == key:
-                return StatusUpdate.from_doc(doc)
+                return update_from_doc(doc, f"{TABLE}/{k}")
         return None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.core.yamlload import DataError
 from bot.notices.signals import sample_snapshot
+from bot.notices.status import load_seed
 from bot.qa.knowledge import (
     MAX_ANSWER,
     MAX_FIRST,
@@ -25,16 +27,19 @@ def run_checks(root: Path | None = None, overlay: Path | None = None) -> list[Pr
     form_ids: set[str] | None = None
     problems: list[Problem] = []
     try:
-        from bot.forms.catalog import check_catalog, load_catalog
-
-        catalog = load_catalog(root / "forms")
-        form_ids = {f.id for f in catalog.all()}
+        from bot.forms.catalog import CatalogError, check_catalog, load_catalog
     except ImportError:  # the forms module is optional for a bare knowledge check
-        catalog = None
+        check_catalog = None  # type: ignore[assignment]
+    else:
+        try:
+            form_ids = {f.id for f in load_catalog(root / "forms").all()}
+        except CatalogError:
+            pass  # check_catalog below reports each problem
     kb, kb_problems = check_knowledge(root, form_ids)
     problems.extend(kb_problems)
-    if catalog is not None:
+    if check_catalog is not None:
         problems.extend(check_catalog(root / "forms", kb.ids if kb else None))
+    problems.extend(_check_status_seed(root / "status.yaml"))
     if kb is None:
         return problems
     if overlay is not None:
@@ -76,3 +81,14 @@ def run_checks(root: Path | None = None, overlay: Path | None = None) -> list[Pr
                     f" {phrasing}",
                 ))  # fmt: skip
     return problems
+
+
+def _check_status_seed(path: Path) -> list[Problem]:
+    """The status seed decodes (it is loaded into the store on first start)."""
+    if not path.exists():
+        return []
+    try:
+        load_seed(path)
+    except DataError as exc:
+        return [Problem(str(path), exc.line, "-", exc.detail or str(exc))]
+    return []

@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.core.yamlload import DataError, line_of, load_yaml
+from bot.core.yamlload import DataError, decode_yaml, line_of, load_yaml
+from bot.qa.schema import TopicSpec, words
 
 MAX_ANSWER = 1000
 MAX_FIRST = 400  # the first message of an answer: one phone screen
@@ -22,7 +23,6 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Up to the end of the line or the next regulation's name (whose year may be confirmed).
 _YEAR = re.compile(r"(?:(?!ระเบียบ)[^\n]){0,160}?(พ\.ศ\.\s*[0-9๐-๙]{4}|ฉบับ(?:ปี)?\s*[0-9๐-๙]{4})")
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_\-]+)*$")
-REQUIRED = ("id", "title", "phrasings", "answer", "sources", "reviewed")
 
 
 @dataclass(frozen=True)
@@ -182,42 +182,27 @@ def _read_topics(root: Path, problems: list[Problem]) -> list[Topic]:
 def _topic_from(item: dict[str, Any], name: str, problems: list[Problem]) -> Topic | None:
     tid = str(item.get("id", "?"))
     line = line_of(item)
-    missing = [k for k in REQUIRED if not item.get(k)]
-    if missing:
-        problems.append(Problem(name, line, tid, f"missing field(s): {', '.join(missing)}"))
+    spec, found = decode_yaml(item, TopicSpec)
+    problems.extend(Problem(name, p.line, tid, p.text()) for p in found)
+    if spec is None:
         return None
-    lists: dict[str, list[str]] = {}
-    for key in ("phrasings", "keywords", "sources", "related", "forms", "see_also"):
-        value = _as_str_list(item.get(key))
-        if value is None:
-            problems.append(Problem(name, line_of(item, key), tid, f"{key} must be a list"))
-            return None
-        lists[key] = value
-    reviewed = item["reviewed"]
-    if isinstance(reviewed, str):
-        try:
-            reviewed = date.fromisoformat(reviewed)
-        except ValueError:
-            reviewed = None
-    if not isinstance(reviewed, date):
-        problems.append(Problem(name, line_of(item, "reviewed"), tid, "reviewed must be a date"))
-        return None
+    phrasings = words(spec.phrasings)
     first = line_of(item, "phrasings")
     return Topic(
-        id=tid,
-        title=str(item["title"]).strip(),
-        phrasings=tuple(p.strip() for p in lists["phrasings"]),
-        keywords=tuple(lists["keywords"]),
-        answer=str(item["answer"]).strip(),
-        sources=tuple(lists["sources"]),
-        related=tuple(lists["related"]),
-        forms=tuple(lists["forms"]),
-        reviewed=reviewed,
+        id=spec.id,
+        title=spec.title.strip(),
+        phrasings=tuple(p.strip() for p in phrasings),
+        keywords=words(spec.keywords),
+        answer=spec.answer.strip(),
+        sources=words(spec.sources),
+        related=words(spec.related),
+        forms=words(spec.forms),
+        reviewed=spec.reviewed,
         file=name,
         line=line,
-        phrasing_lines=tuple(first + 1 + i for i in range(len(lists["phrasings"]))),
-        short=str(item.get("short") or "").strip(),
-        see_also=tuple(lists["see_also"]),
+        phrasing_lines=tuple(first + 1 + i for i in range(len(phrasings))),
+        short=(spec.short or "").strip(),
+        see_also=words(spec.see_also),
     )
 
 
