@@ -292,6 +292,25 @@ def test_callback_ids_bounded() -> None:
     assert ids.decode(longs[0]) == longs[0]  # forgotten: the engine calls it expired
 
 
+def test_long_button_pressed_on_another_instance(pg_url: str) -> None:
+    # Two instances on one database: the button was drawn by A, the press reaches B.
+    from bot.core.pgstore import PgStore
+    from handlers.telegram.adapter import CALLBACKS
+
+    a_store, b_store = PgStore(pg_url, max_size=1), PgStore(pg_url, max_size=1)
+    try:
+        a = CallbackIds(table=a_store.table(CALLBACKS))
+        b = CallbackIds(table=b_store.table(CALLBACKS))
+        action = f"x:{'y' * 70}"
+        data = a.encode(action)
+        assert len(data.encode()) <= 64 and data != action
+        assert b.decode(data) == action
+        assert b.decode("k:" + "0" * 24) == "k:" + "0" * 24  # unknown: expired, as before
+    finally:
+        a_store.close()
+        b_store.close()
+
+
 async def test_429_retry_after_is_honoured(rig: Rig) -> None:
     rig.fake.fail_next("sendMessage", 429, retry_after=1)
     started = time.monotonic()

@@ -29,6 +29,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.core.contract import Choice, Incoming, Reply
 from bot.core.greetings import GROUP_HELLO, TELEGRAM_COMMANDS
+from bot.core.store import Table
 from handlers.line.client import Outcome, with_retries
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
@@ -50,6 +51,7 @@ REQUEST_TIMEOUT = 15.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 _SHORT = "k:"
+CALLBACKS = "telegram_callbacks"  # long button actions, when several instances share a database
 
 COMMANDS = TELEGRAM_COMMANDS
 
@@ -58,10 +60,14 @@ class CallbackIds:
 
     A short action is sent as is; a longer one as ``k:`` plus a hash, remembered in a
     bounded map. A forgotten id comes back unchanged and the engine calls the button expired.
+    With a ``table`` (several instances on one database) the long ones are also kept there,
+    since the press may reach another instance; the hash key makes the table's size the number
+    of distinct long actions, not of buttons shown.
     """
 
-    def __init__(self, maxlen: int = 20_000):
+    def __init__(self, maxlen: int = 20_000, table: Table | None = None):
         self.maxlen = maxlen
+        self.table = table
         self._long: OrderedDict[str, str] = OrderedDict()
 
     def encode(self, action: str) -> str:
@@ -69,6 +75,8 @@ class CallbackIds:
         if len(action.encode()) <= MAX_CALLBACK and not action.startswith(_SHORT):
             return action
         short = _SHORT + hashlib.sha256(action.encode()).hexdigest()[:24]
+        if self.table is not None and short not in self._long:
+            self.table.put(short, {"action": action})
         self._long[short] = action
         self._long.move_to_end(short)
         while len(self._long) > self.maxlen:
@@ -77,7 +85,13 @@ class CallbackIds:
 
     def decode(self, data: str) -> str:
         """The action behind callback ``data``."""
-        return self._long.get(data, data) if data.startswith(_SHORT) else data
+        if not data.startswith(_SHORT):
+            return data
+        action = self._long.get(data)
+        if action is None and self.table is not None:
+            doc = self.table.get(data)
+            action = str(doc["action"]) if doc else None
+        return data if action is None else action
 
 
 class TelegramAdapter:
@@ -91,7 +105,8 @@ class TelegramAdapter:
     channel = "telegram"
 
     def __init__(self, settings: Settings, pipeline: Pipeline, *, poll_interval: float = 0.0,
-                 commands: Sequence[tuple[str, str]] = COMMANDS, max_retries: int = 3):
+                 commands: Sequence[tuple[str, str]] = COMMANDS, max_retries: int = 3,
+                 callbacks: CallbackIds | None = None):
         self.settings = settings
         self.pipeline = pipeline
         self.flow = pipeline.flow
@@ -99,7 +114,7 @@ class TelegramAdapter:
         self.commands = tuple(commands)
         self.max_retries = max_retries
         self.webhook_mode = settings.telegram_webhook
-        self.callbacks = CallbackIds()
+        self.callbacks = callbacks or CallbackIds()
         self.username = ""
         self.bot_id = 0
         self.stats = {"updates": 0, "sent": 0, "failures": 0}

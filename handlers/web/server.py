@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.core.sharing import is_shared
 from bot.core.store import MemoryStore
 from handlers.app import Core
 from handlers.appkeys import (
@@ -130,9 +131,11 @@ def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
 
         line = LineAdapter(settings, pipeline, vault)
     if settings.telegram_enabled:
-        from handlers.telegram.adapter import TelegramAdapter
+        from handlers.telegram.adapter import CALLBACKS, CallbackIds, TelegramAdapter
 
-        telegram = TelegramAdapter(settings, pipeline, poll_interval=poll_interval)
+        shared = core.store.table(CALLBACKS) if is_shared(core.store) else None
+        telegram = TelegramAdapter(settings, pipeline, poll_interval=poll_interval,
+                                   callbacks=CallbackIds(table=shared))
     if line is None:
         _LOG.info("LINE: off (set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN to use it)")
     if telegram is None:
