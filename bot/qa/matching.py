@@ -40,6 +40,7 @@ from rapidfuzz import fuzz, process
 
 from bot.core.text import Normalized, TextPipeline
 from bot.qa.knowledge import KnowledgeBase, load_knowledge
+from bot.qa.offtopic import off_topic_frame
 
 # Decided on tests/data/questions.tsv with bench/bench_matching.py; re-weighed in issue 15 round 2
 # on the four development sets (never on questions_blind2.tsv): more weight on the closest
@@ -392,6 +393,9 @@ class Matcher:
             return MatchResult("none", ranked[:3], off_topic=True)
         if every[0].topic == OUT_OF_SCOPE or (
                 ranked[0].topic.startswith(STATUS_PREFIX) and self._names_other_system(q)):
+            return MatchResult("none", ranked[:3], off_topic=True)
+        raw = question if isinstance(question, str) else q.spaced
+        if off_topic_frame(q, raw, ranked[0].topic):
             return MatchResult("none", ranked[:3], off_topic=True)
         if top < SUGGEST:
             return MatchResult("none", ranked[:3])
