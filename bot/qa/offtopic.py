@@ -29,6 +29,9 @@ OTHER_JOBS = ("ครู", "หมอ", "พยาบาล", "ตำรวจ",
 PROCESS_CUES = ("จ่าย", "โอน", "ทำ", "อย่างไร", "ลง", "หัก", "พนักงาน", "ลูกจ้าง")
 PERSONAL_TH = ("ฉัน", "ผม", "หนู", "ดิฉัน", "ตัวเอง", "กู", "ของเค้า")
 PERSONAL_EN = re.compile(r"\b(my|i|me|mine)\b")
+# Pay as one's own ("my salary", "เงินเดือนผม"): the clerk's own pay, whatever else is said.
+OWN_PAY_EN = re.compile(r"\bmy (own )?(salary|pay|wages?|bonus)\b")
+OWN_PAY_TH = re.compile(r"(เงินเดือน|ค่าจ้าง|โบนัส)(ของ)?(ฉัน|ผม|หนู|ดิฉัน|ตัวเอง|กู)")
 # Steps of one's own career: never a topic of this bot.
 CAREER = ("เลื่อนขั้น", "เลื่อนตำแหน่ง", "เลื่อนระดับ", "ขึ้นเงินเดือน", "สอบบรรจุ", "ลาออก",
           "โอนย้าย", "ย้ายไป", "บรรจุ", "promot", "pay rise", "raise", "resign")
@@ -39,6 +42,15 @@ OTHER_ORGS = (
     "ประกันสังคม", "กรมบัญชีกลาง", "ไปรษณีย์", "การไฟฟ้า", "ประปา", "สปสช", "ร้าน", "ศูนย์ซ่อม",
     "ktb", "krungthai", "revenue department", "social security", "post office", "shop", "store",
 )
+# One's own money matters and procurement law: words no topic uses for the office's money work.
+PERSONAL_MONEY = ("คืนภาษี", "tax refund", "ลดหย่อน", "บัตรเครดิต", "credit card", "สหกรณ์ออมทรัพย์",
+                  "กู้สหกรณ์", "ผ่อนบ้าน", "ผ่อนรถ")
+PROCUREMENT = ("เฉพาะเจาะจง", "ประกวดราคา", "e-bidding", "ebidding", "สัญญาจ้าง", "ยกเลิกสัญญา",
+               "วงเงินจัดซื้อ", "ผู้ชนะการเสนอราคา")
+# Settings of the chat apps themselves (not of this bot).
+APPS = ("ไลน์", "line", "telegram", "เทเลแกรม", "เฟซบุ๊ก", "facebook")
+APP_SETTINGS = ("ตั้งค่า", "ตั้งภาษา", "ภาษาไทย", "ลบแชท", "รหัสผ่าน", "password", "สติ๊กเกอร์",
+                "sticker", "อัปเดต", "แชทในไลน์")
 OWN_ORGS = ("elaas", "สถ", "ท้องถิ่น", "อปท", "อบต", "เทศบาล", "อบจ", "บอท", "dla", "lao")
 ORG_TOPICS = ("contact", "refs.elaas", "bot.help", "status.")
 
@@ -50,20 +62,25 @@ def _has(flat: str, words: tuple[str, ...]) -> bool:
 def off_topic_frame(q: Normalized, raw: str, topic: str) -> bool:
     """True when the question is about pay, a career or another organisation, not the work."""
     flat = q.flat
+    lower = raw.lower()
+    names_other = _has(flat + " " + lower, OTHER_ORGS) and not _has(flat, OWN_ORGS)
+    personal = _has(flat, PERSONAL_TH) or PERSONAL_EN.search(lower) is not None
+    if OWN_PAY_EN.search(lower) or OWN_PAY_TH.search(flat):
+        return True
+    if topic.startswith("bot.") and _has(flat, APPS) and _has(flat + lower, APP_SETTINGS):
+        return not ("บอท" in flat or "bot" in lower)
     if _has(flat, WORK_CUES):
         return False
-    lower = raw.lower()
+    if _has(flat, PERSONAL_MONEY) or _has(lower, PERSONAL_MONEY) or _has(flat, PROCUREMENT):
+        return True
     if _has(flat, CAREER) or _has(lower, CAREER):
         return True
     if _has(flat, PAY_WORDS):
         process = _has(flat, PROCESS_CUES)
         if (_has(flat, AMOUNT_FRAME) or HOW_MUCH in q.tokens) and not process:
             return True
-        personal = _has(flat, PERSONAL_TH) or PERSONAL_EN.search(lower) is not None
         if (personal or _has(flat, OTHER_JOBS)) and not process:
             return True
         if personal and ("เข้า" in flat or "not" in flat):  # my pay has not come in
             return True
-    if topic.startswith(ORG_TOPICS) and _has(flat + " " + lower, OTHER_ORGS):
-        return not _has(flat, OWN_ORGS)
-    return False
+    return topic.startswith(ORG_TOPICS) and names_other
