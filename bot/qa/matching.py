@@ -69,6 +69,8 @@ HOWTO_FORM_FACTOR = 0.5  # 0.6 before issue 15 round 3: lower still breaks kb ch
 NAMED_FORM_FACTOR = 0.8
 FORM_PREFIX = "forms."
 STATUS_PREFIX = "status."
+OVERVIEW = "guide.overview"
+OVERVIEW_FACTOR = 0.9  # 0.8 and 0.7 lost a question on blind2 (issue 15 round 4)
 CATALOG = "forms.catalog"
 # Words that ask how to do the work, and words that ask for a file (after normalisation).
 HOWTO_CUES = frozenset("ต้อง อย่างไร ใคร เซ็น ลงนาม ทำ ทำยังไง ควร how who should must".split())
@@ -357,11 +359,17 @@ class Matcher:
                                    + W_BAYES * bayes.get(topic, 0.0)
                                    + W_NEAR * near.get(topic, 0.0))
         named_form = False
+        specific = False
         flat = q.flat  # a property: joined once, not once per keyword
         for topic, kws in self._keywords.items():
             if topic in scores and any(k in flat for k in kws):
                 scores[topic] += KEYWORD_BONUS
                 named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
+                specific = specific or not topic.startswith((OVERVIEW, STATUS_PREFIX))
+        # "During the outage" is the setting of every question: with a specific topic's keyword
+        # present, the overview (which shares the setting words) should not win on them.
+        if specific and OVERVIEW in scores:
+            scores[OVERVIEW] *= OVERVIEW_FACTOR
         self._weigh_intent(q, scores, named_form)
         factor = min(1.0, self.coverage(q) / COVERAGE_FULL) ** COVERAGE_POWER
         for topic in scores:

@@ -1,0 +1,28 @@
+"""Close topics: the outage as the setting of a question does not pull it to the overview."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.qa.knowledge import load_knowledge
+from bot.qa.matching import Matcher, pipeline_for
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    kb = load_knowledge()
+    return Matcher(kb, pipeline_for(kb))
+
+
+# Written for this test (issue 15 round 4), not taken from a question set.
+@pytest.mark.parametrize(("question", "topic"), [
+    ("during the outage can we still transfer budget to another line", "guide.budget"),
+    ("ช่วงระบบล่ม โอนงบข้ามหมวดได้ไหม", "guide.budget"),
+    ("ระหว่างที่ระบบขัดข้อง ค่าจ้างรายวันจ่ายยังไง", "guide.payroll"),
+    ("Can I do the books in Excel instead of paper?", "guide.excel"),
+    ("ระบบล่มต้องทำอะไรบ้าง", "guide.overview"),
+])
+def test_setting_words_do_not_outweigh_the_subject(matcher: Matcher, question: str,
+                                                  topic: str) -> None:
+    r = matcher.match(question)
+    assert r.topic == topic, (question, r.ranked)
