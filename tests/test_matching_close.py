@@ -21,6 +21,9 @@ def matcher() -> Matcher:
     ("ระหว่างที่ระบบขัดข้อง ค่าจ้างรายวันจ่ายยังไง", "guide.payroll"),
     ("Can I do the books in Excel instead of paper?", "guide.excel"),
     ("ระบบล่มต้องทำอะไรบ้าง", "guide.overview"),
+    # "by the end of the month" is a deadline for the return, not the month-end close.
+    ("will e-laas be working again by the end of the month", "status.eta"),
+    ("cant log in to e-laas this morning, is it down for everyone", "status.current"),
 ])
 def test_setting_words_do_not_outweigh_the_subject(matcher: Matcher, question: str,
                                                   topic: str) -> None:
