@@ -21,7 +21,10 @@ question about the gold price shares one word with a topic, not most of them). A
 inside a how-to question weighs less for the form's own topic (it asks about the work), and a
 named form weighs the catalog down. The off-topic phrasings of ``knowledge/outofscope.yaml``
 form one more class: when it beats every topic, or when one off-topic example is clearly closer
-than any topic's closest phrasing, the question is out of scope. Cutoffs then
+than any topic's closest phrasing, the question is out of scope; so is a question in one of the
+off-topic frames of ``bot/qa/offtopic.py`` (someone's pay, a career, another organisation's
+phone). A specific topic's keyword weighs the overview (which shares the setting words, "during
+the outage") down. Cutoffs then
 decide: answer (a high score well ahead of the next topic and of the off-topic class), suggest
 the top three, or give up.
 """
