@@ -24,6 +24,10 @@ def matcher() -> Matcher:
     # "by the end of the month" is a deadline for the return, not the month-end close.
     ("will e-laas be working again by the end of the month", "status.eta"),
     ("cant log in to e-laas this morning, is it down for everyone", "status.current"),
+    # "today" as the date of the work is not a request for the day's list.
+    ("วันนี้มีคนมาจ่ายค่าน้ำประปาหมู่บ้าน ต้องออกใบเสร็จแบบไหน", "guide.receive"),
+    ("วันนี้ต้องนำเงินไปฝากธนาคารไหม", "guide.deposit"),
+    ("ดูรายการที่จดวันนี้", "bot.today_howto"),
 ])
 def test_setting_words_do_not_outweigh_the_subject(matcher: Matcher, question: str,
                                                   topic: str) -> None:

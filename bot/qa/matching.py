@@ -24,7 +24,8 @@ form one more class: when it beats every topic, or when one off-topic example is
 than any topic's closest phrasing, the question is out of scope; so is a question in one of the
 off-topic frames of ``bot/qa/offtopic.py`` (someone's pay, a career, another organisation's
 phone). A specific topic's keyword weighs the overview (which shares the setting words, "during
-the outage") down. Cutoffs then
+the outage") down, and "today" without a word of looking (ดู, สรุป, ยอด) weighs the day's list
+down. Cutoffs then
 decide: answer (a high score well ahead of the next topic and of the off-topic class), suggest
 the top three, or give up.
 """
@@ -73,6 +74,10 @@ NAMED_FORM_FACTOR = 0.8
 FORM_PREFIX = "forms."
 STATUS_PREFIX = "status."
 OVERVIEW = "guide.overview"
+TODAY_LIST = "bot.today_howto"
+TODAY_FACTOR = 0.8  # 0.85 and 0.7 measured the same (issue 15 round 4)
+LOOK_CUES = ("ดู", "สรุป", "ยอด", "รายการ", "เท่า", "กี่", "ประวัติ", "จดไป", "จดอะไร", "เช็ค",
+             "เทียบ", "ล่าสุด", "บอท")
 OVERVIEW_FACTOR = 0.9  # 0.8 and 0.7 lost a question on blind2 (issue 15 round 4)
 CATALOG = "forms.catalog"
 # Words that ask how to do the work, and words that ask for a file (after normalisation).
@@ -369,6 +374,10 @@ class Matcher:
                 scores[topic] += KEYWORD_BONUS
                 named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
                 specific = specific or not topic.startswith((OVERVIEW, STATUS_PREFIX))
+        # The day's list is asked for by looking (ดู, สรุป, ยอด, รายการ): "today" alone in a
+        # question about receiving or paying is the date of the work, not a request for the list.
+        if TODAY_LIST in scores and not any(w in flat for w in LOOK_CUES):
+            scores[TODAY_LIST] *= TODAY_FACTOR
         # "During the outage" is the setting of every question: with a specific topic's keyword
         # present, the overview (which shares the setting words) should not win on them.
         if specific and OVERVIEW in scores:
