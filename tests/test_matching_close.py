@@ -28,6 +28,9 @@ def matcher() -> Matcher:
     ("วันนี้มีคนมาจ่ายค่าน้ำประปาหมู่บ้าน ต้องออกใบเสร็จแบบไหน", "guide.receive"),
     ("วันนี้ต้องนำเงินไปฝากธนาคารไหม", "guide.deposit"),
     ("ดูรายการที่จดวันนี้", "bot.today_howto"),
+    # Undoing an entry is the void, not logging.
+    ("จดค่าน้ำมันในบอทซ้ำสองครั้ง ลบอันหนึ่งยังไง", "bot.void_howto"),
+    ("จะจดรายจ่ายค่าน้ำมันในบอทต้องพิมพ์ยังไง", "bot.log_howto"),
 ])
 def test_setting_words_do_not_outweigh_the_subject(matcher: Matcher, question: str,
                                                   topic: str) -> None:
