@@ -28,6 +28,10 @@ def matcher() -> Matcher:
     ("วันนี้มีคนมาจ่ายค่าน้ำประปาหมู่บ้าน ต้องออกใบเสร็จแบบไหน", "guide.receive"),
     ("วันนี้ต้องนำเงินไปฝากธนาคารไหม", "guide.deposit"),
     ("ดูรายการที่จดวันนี้", "bot.today_howto"),
+    # "After the system is back" asks about keying back, "is it back" about the state.
+    ("พอระบบกลับมาแล้วต้องทำอะไรกับสมุดที่จดด้วยมือ", "guide.keyback"),
+    ("หลังระบบใช้ได้ ต้องเก็บใบเสร็จกระดาษไว้ไหม", "guide.keyback"),
+    ("ระบบกลับมาแล้วหรือยัง", "status.current"),
     # Undoing an entry is the void, not logging.
     ("จดค่าน้ำมันในบอทซ้ำสองครั้ง ลบอันหนึ่งยังไง", "bot.void_howto"),
     ("จะจดรายจ่ายค่าน้ำมันในบอทต้องพิมพ์ยังไง", "bot.log_howto"),
