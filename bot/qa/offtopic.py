@@ -44,7 +44,8 @@ OTHER_ORGS = (
 )
 # One's own money matters and procurement law: words no topic uses for the office's money work.
 PERSONAL_MONEY = ("คืนภาษี", "tax refund", "ลดหย่อน", "บัตรเครดิต", "credit card", "สหกรณ์ออมทรัพย์",
-                  "กู้สหกรณ์", "ผ่อนบ้าน", "ผ่อนรถ")
+                  "กู้สหกรณ์", "ผ่อนบ้าน", "ผ่อนรถ", "บัตรประชาชน", "id card", "passport",
+                  "พาสปอร์ต", "ใบขับขี่", "driving licence", "driver's license")
 PROCUREMENT = ("เฉพาะเจาะจง", "ประกวดราคา", "e-bidding", "ebidding", "สัญญาจ้าง", "ยกเลิกสัญญา",
                "วงเงินจัดซื้อ", "ผู้ชนะการเสนอราคา")
 # Settings of the chat apps themselves (not of this bot).
