@@ -9,7 +9,9 @@ tuned on every set here; questions_blind3.tsv and questions_english_blind3.tsv (
 English), written by a third helper who saw only the topic list and the outage's context, kept
 away from the developers and measured once after round 3, now are (frozen; -v never lists
 their questions). questions_dev4.tsv: 80 Thai questions written at the start of round 4, measured
-before its changes (100.0 top-1 / 65.0 off-topic rejected), then developed on. English:
+before its changes (100.0 top-1 / 65.0 off-topic rejected), then developed on;
+questions_english_dev4.tsv sets English translations beside them (75.0% English top-1 when
+written, then developed on). English:
 questions_english.tsv's English column in two seeded halves (A developed on, B held out), and
 questions_english_dev2.tsv / _dev3.tsv, written in round 3 before the changes they measure.
 For each:
