@@ -96,5 +96,34 @@ def test_new_english_questions_floor(matcher: Matcher) -> None:
     assert 100 * wrong / total <= WRONG_CEILING
 
 
-FLOOR_TOP1 = 86.0
-WRONG_CEILING = 6.0
+FLOOR_TOP1 = 92.0  # measured 94.0 after issue 15 round 4 (89.6 before it)
+WRONG_CEILING = 4.0  # measured 3.0 after round 4
+
+
+# Round 4 (issue 15): English words of the topics that had no Thai word to fold to (treasury,
+# adjust, cross out, categories, end of the day), in questions written for this test.
+@pytest.mark.parametrize(("question", "topic"), [
+    ("which documents go with money sent to the treasury", "guide.deposit"),
+    ("how do we close the cash at the end of the day", "guide.daily_report"),
+    ("is it ok to adjust the figures with a journal voucher", "guide.mismatch"),
+    ("can I cross out a mistake on a receipt", "guide.receipt_void"),
+    ("how do we split the budget into categories during the outage", "guide.budget"),
+])
+def test_round4_english_words(matcher: Matcher, question: str, topic: str) -> None:
+    assert matcher.match(question).topic == topic
+
+
+def test_english_dev4_parity(matcher: Matcher) -> None:
+    """questions_english_dev4.tsv: English 75.0% top-1 when written, Thai 100.0%."""
+    right = {0: 0, 1: 0}
+    total = 0
+    for line in (DATA / "questions_english_dev4.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        thai, english, topic = line.split("\t")
+        if topic == "-":
+            assert matcher.match(english).topic is None, english
+            continue
+        total += 1
+        right[0] += matcher.match(thai).topic == topic
+        right[1] += matcher.match(english).topic == topic
+    assert 100 * right[1] / total >= 88.0  # measured 90.0 after tuning on it
+    assert right[0] - right[1] <= 7
