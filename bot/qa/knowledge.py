@@ -247,6 +247,14 @@ def _read_synonyms(root: Path, problems: list[Problem]) -> dict[str, tuple[str, 
     if not isinstance(data, dict):
         problems.append(Problem(name, 1, "-", "synonyms.yaml must map canonical -> [variants]"))
         return out
+    out.update(_variants(data, name, problems))
+    return out
+
+
+def _variants(data: dict[str, Any], name: str, problems: list[Problem]
+              ) -> dict[str, tuple[str, ...]]:
+    """A ``canonical -> [variants]`` mapping of synonyms.yaml or english.yaml, checked."""
+    out: dict[str, tuple[str, ...]] = {}
     for canon, variants in data.items():
         if canon in ("__line__", "__lines__"):
             continue
@@ -272,16 +280,7 @@ def _read_english(root: Path, problems: list[Problem]
         problems.append(Problem(name, 1, "-", "english.yaml needs 'words' (Thai -> [English])"
                                 " and a 'stop' list"))
         return {}, ()
-    out: dict[str, tuple[str, ...]] = {}
-    for canon, variants in words.items():
-        if canon in ("__line__", "__lines__"):
-            continue
-        values = _as_str_list(variants)
-        if values is None:
-            problems.append(Problem(name, line_of(words, canon), str(canon), "variants: a list"))
-            continue
-        out[str(canon)] = tuple(values)
-    return out, tuple(w.strip().lower() for w in stop if w.strip())
+    return _variants(words, name, problems), tuple(w.strip().lower() for w in stop if w.strip())
 
 
 def merge_synonyms(*maps: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
