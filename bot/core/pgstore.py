@@ -329,6 +329,10 @@ class PgStore:
         except (psycopg.Error, PoolTimeout) as exc:
             raise _store_error(exc, self.url) from None
 
+    def in_transaction(self) -> bool:
+        """True inside :meth:`begin` on this thread (what is read there may roll back)."""
+        return getattr(self._local, "conn", None) is not None
+
     @contextlib.contextmanager
     def transaction(self, lock: str) -> Iterator[None]:
         with self.begin() as conn:
