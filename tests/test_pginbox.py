@@ -94,7 +94,7 @@ async def test_webhook_answers_503_while_the_database_is_down(
     store = PgStore(pg_url, timeout=2)
     settings = Settings(data_dir=tmp_path / "data", line_channel_secret=SECRET,
                         line_channel_access_token="T", line_api_base=fake_line.base_url,
-                        database_url=pg_url)
+                        database_url=pg_url, file_secret="s" * 32)
     core = build_core(settings, store=store)
     app = create_app(dataclasses.replace(core, settings=settings), extensions=[],
                      inbox=PgInbox(pg_url, timeout=1.0))
