@@ -6,6 +6,7 @@ and a real aiohttp app on 127.0.0.1, as two ``serve`` processes behind nginx wou
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
@@ -26,6 +27,7 @@ from bot.core.store import MemoryStore, StoreError
 from bot.ledger.entries import Lao, ParsedEntry
 from bot.ledger.summary import Summaries
 from bot.notices.console_auth import LoginLinks
+from bot.notices.mirror import SHARED_TTL
 from bot.notices.signals import FieldReports
 from bot.notices.status import BANGKOK
 from bot.qa.followup import StoreTopicMemory, TopicMemory, topic_memory
@@ -296,10 +298,17 @@ async def test_status_page_on_b_shows_what_was_posted_on_a(
         a.core.book.directory.bind("line:Uvote1", "05510199", "member", "ก",
                                    datetime.now(BANGKOK))
         FieldReports(a.core.store).vote("line:Uvote1", True, "ลำพูน", datetime.now(BANGKOK))
-        async with http.get(f"{b.base}/status.json") as resp:
-            after = await resp.json()
-        async with http.get(f"{b.base}/status") as resp:
-            page = await resp.text()
+        # B checks its copy of the status tables at most every SHARED_TTL seconds.
+        deadline = time.monotonic() + SHARED_TTL + 2.0
+        while True:
+            async with http.get(f"{b.base}/status.json") as resp:
+                after = await resp.json()
+            async with http.get(f"{b.base}/status") as resp:
+                page = await resp.text()
+            seen = after["current"]["state"] == "normal" and "เข้าได้ 1" in page
+            if seen or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
         async with http.get(f"{b.base}/status.atom") as resp:
             feed = await resp.text()
     assert before["current"]["state"] != "normal" or before["timeline"] != after["timeline"]

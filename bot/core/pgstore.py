@@ -199,16 +199,25 @@ class PgTable:
     def put(self, key: str, doc: Mapping[str, Any]) -> None:
         self.put_many({key: doc})
 
-    def put_many(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
+    def put_many(self, docs: Mapping[str, Mapping[str, Any]], *,
+                 flush_wait: bool = True) -> None:
+        """Insert or replace ``docs``; ``flush_wait=False`` (outside a transaction only): the
+        commit does not wait for the WAL flush (state worth minutes; see sharing.py)."""
         if not docs:
             return
         keys = list(docs)
         texts = [json.dumps(dict(docs[k]), ensure_ascii=False) for k in keys]  # TypeError first
+        # The setting is local to this statement's own transaction, which commits at its end
+        # (the commit reads it before the setting is reset): one round trip, nothing leaks
+        # into the pooled session. Inside a caller's transaction it would relax all of it.
+        relaxed = not flush_wait and not self._store.in_transaction()
         with self._store.cursor() as conn:
             conn.execute(
                 "INSERT INTO elaas_docs (tbl, key, doc)"
                 " SELECT %s, k, d::jsonb FROM unnest(%s::text[], %s::text[]) AS u(k, d)"
-                " ON CONFLICT (tbl, key) DO UPDATE SET doc = EXCLUDED.doc, rev = EXCLUDED.rev",
+                + (", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+                   if relaxed else "")
+                + " ON CONFLICT (tbl, key) DO UPDATE SET doc = EXCLUDED.doc, rev = EXCLUDED.rev",
                 (self.name, keys, texts),
             )
 
@@ -328,6 +337,10 @@ class PgStore:
                     self._local.conn = None
         except (psycopg.Error, PoolTimeout) as exc:
             raise _store_error(exc, self.url) from None
+
+    def in_transaction(self) -> bool:
+        """True inside :meth:`begin` on this thread (what is read there may roll back)."""
+        return getattr(self._local, "conn", None) is not None
 
     @contextlib.contextmanager
     def transaction(self, lock: str) -> Iterator[None]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from bot.core.store import Store
+from bot.core.store import Store, Table
 
 
 def is_shared(store: Store) -> bool:
@@ -35,3 +36,14 @@ def without_flush_wait(store: Store) -> Iterator[None]:
     with store.begin() as conn:  # type: ignore[attr-defined]
         conn.execute("SET LOCAL synchronous_commit TO off")
         yield
+
+
+def put_without_flush_wait(table: Table, key: str, doc: Mapping[str, Any]) -> None:
+    """``table.put(key, doc)``; on PostgreSQL committed without waiting for the disk flush,
+    in one statement (no transaction of its own to open and close): for state worth only
+    minutes, as :func:`without_flush_wait`. Other stores: a plain put."""
+    pg = sys.modules.get("bot.core.pgstore")
+    if pg is not None and isinstance(table, pg.PgTable):
+        table.put_many({key: doc}, flush_wait=False)
+    else:
+        table.put(key, doc)

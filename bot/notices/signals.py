@@ -14,8 +14,9 @@ from msgspec.structs import replace
 from bot.core.codec import decode, encode
 from bot.core.contract import Choice, Reply
 from bot.core.feature import Context, Feature
-from bot.core.store import Store
+from bot.core.store import Doc, Store
 from bot.ledger.book import Directory
+from bot.notices.mirror import invalidate, mirror
 from bot.notices.outbox import Notice, Outbox, province_of
 from bot.notices.status import BANGKOK, StatusBoard, StatusView
 
@@ -104,6 +105,7 @@ class ProbeLog:
     """The latest probe results in the store (the newest few only)."""
 
     def __init__(self, store: Store):
+        self._store = store
         self._table = store.table(PROBE_TABLE)
 
     def record(self, result: ProbeResult) -> None:
@@ -112,13 +114,12 @@ class ProbeLog:
         keys = sorted(self._table.all())
         for old in keys[:-PROBE_KEEP]:
             self._table.delete(old)
+        invalidate(self._store, PROBE_TABLE, deleted=len(keys) > PROBE_KEEP)
 
     def latest(self) -> ProbeResult | None:
-        docs = self._table.all()
-        if not docs:
-            return None
-        key = max(docs)
-        return decode(docs[key], ProbeResult, where=f"{PROBE_TABLE}/{key}")
+        """The newest result (served from the table's mirror: see bot/notices/mirror.py)."""
+        latest: ProbeResult | None = mirror(self._store, PROBE_TABLE).derived("latest", _latest)
+        return latest
 
 
 # --------------------------------------------------------------------------- field reports
@@ -145,6 +146,7 @@ class FieldReports:
     """Clerks' taps "เข้าได้แล้ว" / "ยังเข้าไม่ได้": one vote per user, counted for two hours."""
 
     def __init__(self, store: Store, window: timedelta = FIELD_WINDOW):
+        self._store = store
         self._table = store.table(FIELD_TABLE)
         self.window = window
 
@@ -159,11 +161,13 @@ class FieldReports:
         if old is not None and now - old.at < self.window and old.up == up:
             return False
         self._table.put(user, encode(FieldVote(up, now, province or NO_PROVINCE)))
+        invalidate(self._store, FIELD_TABLE)
         return True
 
     def _votes(self) -> dict[str, FieldVote]:
-        return {k: decode(d, FieldVote, where=f"{FIELD_TABLE}/{k}")
-                for k, d in self._table.all().items()}
+        """Every stored vote, decoded once per change of the table (its mirror)."""
+        votes: dict[str, FieldVote] = mirror(self._store, FIELD_TABLE).derived("votes", _votes)
+        return votes
 
     def counts(self, now: datetime) -> list[FieldCount]:
         """Per province, votes of the last window, the most votes first."""
@@ -182,7 +186,20 @@ class FieldReports:
         gone = [k for k, v in self._votes().items() if now - v.at >= self.window]
         for k in gone:
             self._table.delete(k)
+        if gone:
+            invalidate(self._store, FIELD_TABLE, deleted=True)
         return len(gone)
+
+
+def _latest(docs: dict[str, Doc]) -> ProbeResult | None:
+    if not docs:
+        return None
+    key = max(docs)
+    return decode(docs[key], ProbeResult, where=f"{PROBE_TABLE}/{key}")
+
+
+def _votes(docs: dict[str, Doc]) -> dict[str, FieldVote]:
+    return {k: decode(d, FieldVote, where=f"{FIELD_TABLE}/{k}") for k, d in docs.items()}
 
 
 def field_province(directory: Directory, user: str) -> str:

@@ -11,9 +11,10 @@ import msgspec
 from msgspec import Meta
 
 from bot.core.codec import decode, encode
-from bot.core.store import Store
+from bot.core.store import Doc, Store
 from bot.core.thaifmt import thai_date, thai_datetime
 from bot.core.yamlload import DataError, decode_yaml, line_at, load_yaml
+from bot.notices.mirror import mirror
 
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 STATES: dict[str, str] = {
@@ -210,6 +211,31 @@ def load_seed(path: Path) -> list[StatusUpdate]:
     return out
 
 
+def _timeline(docs: dict[str, Doc]) -> tuple[StatusUpdate, ...]:
+    return tuple(sorted((update_from_doc(d, f"{TABLE}/{k}") for k, d in docs.items()),
+                        key=lambda u: u.seq))
+
+
+def _current(docs: dict[str, Doc]) -> StatusView | None:
+    updates = _timeline(docs)
+    if not updates:
+        return None
+    latest = updates[-1]
+    since, since_time = latest.at, latest.time_known
+    for u in reversed(updates):
+        if u.state != latest.state:
+            break
+        since, since_time = u.at, u.time_known
+        if u.began is not None:
+            since, since_time = datetime(u.began.year, u.began.month, u.began.day,
+                                         tzinfo=BANGKOK), False
+    expected = next((u.expected for u in reversed(updates) if u.expected), "")
+    ref = next((u.ref for u in reversed(updates) if u.ref), "")
+    if latest.state == "normal":
+        expected = ""
+    return StatusView(latest.state, since, latest, expected, ref, since_time)
+
+
 class StatusBoard:
     """The status timeline in the store; seeded once from the knowledge seed."""
 
@@ -217,6 +243,7 @@ class StatusBoard:
                  stale_days: int = DEFAULT_STALE_DAYS, probe_enabled: bool = False):
         self.store = store
         self._table = store.table(TABLE)
+        self._mirror = mirror(store, TABLE)
         self.stale_days = stale_days
         self.probe_enabled = probe_enabled
         if seed is None or not seed.exists():
@@ -224,6 +251,7 @@ class StatusBoard:
         with store.transaction(TABLE):  # two instances starting together seed once
             if not len(self._table):
                 self._table.put_many({f"{u.seq:06d}": update_doc(u) for u in load_seed(seed)})
+                self._mirror.invalidate()
                 return
             # A data dir seeded by an older version holds the seed with an invented time of
             # day (7 Jul 2567 00:00): replace seed entries that predate the date fields.
@@ -234,31 +262,17 @@ class StatusBoard:
                     fixed[f"{u.seq:06d}"] = update_doc(u, old.get("key", ""))
             if fixed:
                 self._table.put_many(fixed)
+                self._mirror.invalidate()
 
-    def timeline(self) -> list[StatusUpdate]:
-        """Every update, oldest first."""
-        return sorted((update_from_doc(d, f"{TABLE}/{k}") for k, d in self._table.all().items()),
-                      key=lambda u: u.seq)
+    def timeline(self, *, fresh: bool = False) -> list[StatusUpdate]:
+        """Every update, oldest first (a copy served from the table's mirror; ``fresh``:
+        checked against the store now, whatever the mirror's TTL)."""
+        return list(self._mirror.derived("timeline", _timeline, fresh=fresh))
 
     def current(self) -> StatusView | None:
         """The state now, or None when there is no record at all."""
-        updates = self.timeline()
-        if not updates:
-            return None
-        latest = updates[-1]
-        since, since_time = latest.at, latest.time_known
-        for u in reversed(updates):
-            if u.state != latest.state:
-                break
-            since, since_time = u.at, u.time_known
-            if u.began is not None:
-                since, since_time = datetime(u.began.year, u.began.month, u.began.day,
-                                             tzinfo=BANGKOK), False
-        expected = next((u.expected for u in reversed(updates) if u.expected), "")
-        ref = next((u.ref for u in reversed(updates) if u.ref), "")
-        if latest.state == "normal":
-            expected = ""
-        return StatusView(latest.state, since, latest, expected, ref, since_time)
+        view: StatusView | None = self._mirror.derived("current", _current)
+        return view
 
     def post(self, *, state: str, message: str, phase: str = "update", expected: str = "",
              ref: str = "", by: str = "", at: datetime | None = None,
@@ -273,18 +287,19 @@ class StatusBoard:
         """
         with self.store.transaction(TABLE):  # one number per update, whoever posts
             if key:
-                known = self.find(key)
+                known = self.find(key, fresh=True)
                 if known is not None:
                     return known
-            seq = max((u.seq for u in self.timeline()), default=0) + 1
+            seq = max((u.seq for u in self.timeline(fresh=True)), default=0) + 1
             update = StatusUpdate(seq, at or datetime.now(BANGKOK), parse_state(state),
                                   message, phase, expected, ref, by)
             self._table.put(f"{seq:06d}", update_doc(update, key))
+            self._mirror.invalidate()
         return update
 
-    def find(self, key: str) -> StatusUpdate | None:
+    def find(self, key: str, *, fresh: bool = False) -> StatusUpdate | None:
         """The update posted with idempotency ``key``, or None."""
-        for k, doc in self._table.all().items():
+        for k, doc in self._mirror.docs(fresh=fresh).items():
             if key and doc.get("key") == key:
                 return update_from_doc(doc, f"{TABLE}/{k}")
         return None

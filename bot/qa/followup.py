@@ -9,7 +9,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.core.sharing import is_shared, without_flush_wait
+from bot.core.sharing import is_shared, put_without_flush_wait
 from bot.core.store import Store, StoreError
 from bot.core.text import Normalized
 
@@ -114,8 +114,8 @@ class StoreTopicMemory:
 
     def remember(self, user: str, topic: str, now: datetime) -> None:
         try:
-            with without_flush_wait(self._store):  # worth minutes: no wait for the disk
-                self._table.put(user, {"topic": topic, "at": now.isoformat()})
+            # Worth minutes: no wait for the disk, in one statement.
+            put_without_flush_wait(self._table, user, {"topic": topic, "at": now.isoformat()})
         except StoreError as exc:
             _LOG.warning("follow-up not kept: %s", exc)
 
