@@ -65,11 +65,16 @@ ON CONFLICT (key) DO NOTHING
 RETURNING key, verdict
 """
 
+# Every statement that locks several lease rows locks them in order_key order (the claim
+# inserts in that order; the others lock through an ordered ``FOR UPDATE`` first): two
+# instances locking one user's lease row in different orders deadlocked, and the loser's
+# events were left for the sweep to replay.
 _CLAIM = """
 WITH want AS (SELECT DISTINCT unnest(%(keys)s::text[]) AS order_key),
 lease AS (
     INSERT INTO elaas_inbox_lease AS l (order_key, owner, until)
     SELECT order_key, %(me)s, clock_timestamp() + make_interval(secs => %(lease)s) FROM want
+    ORDER BY order_key
     ON CONFLICT (order_key) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
     WHERE l.until < clock_timestamp() OR l.owner = EXCLUDED.owner
     RETURNING l.order_key
@@ -91,7 +96,10 @@ WITH u AS (
         AS u(key, order_key, how)
 ), l AS (
     UPDATE elaas_inbox_lease SET until = clock_timestamp() + make_interval(secs => %(lease)s)
-    WHERE owner = %(me)s AND order_key IN (SELECT order_key FROM u) RETURNING order_key
+    WHERE order_key IN (SELECT order_key FROM elaas_inbox_lease
+                        WHERE owner = %(me)s AND order_key IN (SELECT order_key FROM u)
+                        ORDER BY order_key FOR UPDATE)
+    RETURNING order_key
 )
 UPDATE elaas_inbox e SET state = 1, how = CASE WHEN e.how = '' THEN u.how ELSE e.how END
 FROM u WHERE e.key = u.key AND e.state < 2 AND u.order_key IN (SELECT order_key FROM l)
@@ -267,7 +275,9 @@ class PgInbox(SharedInbox):
             async with self._lazy.connection() as conn:
                 await conn.execute(
                     "UPDATE elaas_inbox_lease SET until = clock_timestamp()"
-                    " + make_interval(secs => %s) WHERE owner = %s", (self.lease, self.me))
+                    " + make_interval(secs => %s) WHERE order_key IN (SELECT order_key"
+                    " FROM elaas_inbox_lease WHERE owner = %s ORDER BY order_key FOR UPDATE)",
+                    (self.lease, self.me))
 
     async def _sweep(self) -> None:
         with self._errors():
@@ -371,10 +381,13 @@ class PgInbox(SharedInbox):
                 # Three statements, each its own transaction, in one round trip: the look
                 # for open events runs after the leases are gone (see the class docstring).
                 if done:
-                    await conn.execute("UPDATE elaas_inbox SET state = 2 WHERE key = ANY(%s)",
-                                       (done,))
-                await conn.execute("DELETE FROM elaas_inbox_lease WHERE order_key = ANY(%s) "
-                                   "AND owner = %s", (keys, self.me))
+                    await conn.execute(
+                        "UPDATE elaas_inbox SET state = 2 WHERE key IN (SELECT key FROM"
+                        " elaas_inbox WHERE key = ANY(%s) ORDER BY key FOR UPDATE)", (done,))
+                await conn.execute(
+                    "DELETE FROM elaas_inbox_lease WHERE order_key IN (SELECT order_key"
+                    " FROM elaas_inbox_lease WHERE order_key = ANY(%s) AND owner = %s"
+                    " ORDER BY order_key FOR UPDATE)", (keys, self.me))
                 cur = await conn.execute(
                     "SELECT DISTINCT order_key FROM elaas_inbox WHERE order_key = ANY(%s) "
                     "AND state < 2", (keys,))
