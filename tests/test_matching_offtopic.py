@@ -46,6 +46,10 @@ def test_off_topic_sharing_one_word_is_rejected(matcher: Matcher, question: str)
     ("ฝากเงินเข้าธนาคารกรุงไทยทุกวันไหม", "guide.deposit"),
     ("เบอร์ติดต่อท้องถิ่นจังหวัด", "contact"),
     ("ย้ายไปอยู่ อบต. ใหม่ ต้องเข้าร่วมในบอทใหม่ไหม", "bot.join_howto"),
+    # English words of other organisations or apps hidden inside other words ("re-store-d",
+    # "on-line") are not those organisations or apps.
+    ("when will it be restored?", "status.eta"),
+    ("has the service been restored yet", "status.current"),
 ])
 def test_the_same_words_about_the_work_are_answered(matcher: Matcher, question: str,
                                                    topic: str) -> None:

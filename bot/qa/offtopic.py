@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from bot.core.text import Normalized
@@ -57,7 +58,14 @@ ORG_TOPICS = ("contact", "refs.elaas", "bot.help", "status.")
 
 
 def _has(flat: str, words: tuple[str, ...]) -> bool:
-    return any(w in flat for w in words)
+    """A Thai word anywhere (Thai has no spaces); an English one only where a word starts, so
+    "store" is not found in "restored" nor "line" in "online"."""
+    return any(_starts_word(w).search(flat) if w.isascii() else w in flat for w in words)
+
+
+@functools.cache
+def _starts_word(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z])" + re.escape(word))
 
 
 def off_topic_frame(q: Normalized, raw: str, topic: str) -> bool:
