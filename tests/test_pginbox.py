@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -47,6 +48,25 @@ async def test_one_instance_at_a_time_per_order_key(two: tuple[PgInbox, PgInbox]
     assert await a.release("line:U1") is True  # A looks again after letting go: e2 is open
     got = await a.claim("line:U1")
     assert got is not None and [c.key for c in got] == ["line:e2"]
+
+
+async def test_two_instances_claiming_and_releasing_the_same_users_never_deadlock(
+        two: tuple[PgInbox, PgInbox]) -> None:
+    # One user's messages reach both instances: A releases users while B tries to claim the
+    # same ones, each batch in its own order. Lease rows locked in different orders deadlocked
+    # (PostgreSQL aborts one statement; its events were then replayed by the sweep).
+    a, b = two
+    users = [f"line:U{i:02d}" for i in range(40)]
+    await a.accept_judged([row(f"line:e{i}", u) for i, u in enumerate(users)])
+
+    async def user(inbox: PgInbox, u: str, seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(30):
+            if await inbox.claim(u) is not None:
+                await asyncio.sleep(rng.random() / 500)
+                await inbox.release(u)
+
+    await asyncio.gather(*(user(x, u, i) for i, u in enumerate(users) for x in (a, b)))
 
 
 async def test_a_redelivery_to_the_other_instance_inserts_nothing(
