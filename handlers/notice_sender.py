@@ -1,9 +1,14 @@
-"""Durable notice delivery: outbox -> LINE multicast / Telegram sendMessage, journaled on disk.
+"""Durable notice delivery: outbox -> LINE multicast / Telegram sendMessage, journaled.
 
 (Over 500 lines on purpose: the pass loop, the journal and the two channel passes share one
 per-pass state and are read together. The clients and renderers are
 handlers/line/client.py and handlers/telegram/client.py, the plan is bot/notices/delivery.py,
 the spool task handlers/spool.py.)
+
+Where the plan and journal live is ``handlers/notice_state.py``'s business: files under
+``data_dir/notices`` on the embedded store (described below), PostgreSQL tables with
+``ELAAS_DATABASE_URL``, where the instance holding a notice's advisory lock sends it and
+another continues from the journal if it dies.
 
 How a notice travels:
 
