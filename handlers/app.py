@@ -19,8 +19,8 @@ from bot.notices.console_chat import ConsoleFeature
 from bot.notices.signals import FieldReportsFeature
 from bot.notices.status import StatusBoard
 from bot.qa.knowledge import KnowledgeBase, default_knowledge_dir
-from bot.qa.matching import load_language
-from bot.qa.overlay import OVERLAY_NAME, apply_overlay, read_overlay
+from bot.qa.matching import Matcher, load_language
+from bot.qa.overlay import OVERLAY_NAME, Overlay, apply_overlay
 from handlers.settings import Settings
 from handlers.storage import open_store
 
@@ -37,6 +37,8 @@ class Core:
     engine: Engine
     status: StatusBoard
     book: LedgerBook
+    overlay: Overlay  # the console's phrasings, applied on top of base_kb
+    base_kb: KnowledgeBase  # the knowledge files alone
 
 
 @functools.lru_cache(maxsize=4)
@@ -45,14 +47,26 @@ def form_catalog(root: Path) -> FormCatalog:
     return load_catalog(root / "forms")
 
 
-def with_overlay(kb: KnowledgeBase, path: Path) -> KnowledgeBase:
+def with_overlay(kb: KnowledgeBase, overlay: Overlay) -> KnowledgeBase:
     """``kb`` plus the console's proposed phrasings; bad items are logged and left out."""
-    if not path.exists():
-        return kb
-    items, problems = read_overlay(path, kb.ids)
+    items, problems = overlay.read(kb.ids)
     for p in problems:
         _LOG.warning("knowledge overlay: %s (left out)", p)
     return apply_overlay(kb, items)
+
+
+def refresh_overlay(core: Core) -> bool:
+    """Reload the overlay when another instance added to it; True when it did.
+
+    Run it on the engine thread (it swaps the engine's knowledge and matcher).
+    """
+    if not core.overlay.changed():
+        return False
+    kb = with_overlay(core.base_kb, core.overlay)
+    core.engine.matcher = Matcher(kb, core.engine.pipeline)
+    core.engine.kb = kb
+    core.kb = kb
+    return True
 
 
 def build_core(
@@ -64,10 +78,11 @@ def build_core(
 ) -> Core:
     """Build the engine and its stores (the caller owns the data-dir lock when it writes)."""
     root = knowledge_dir or default_knowledge_dir()
-    kb, pipeline = load_language(root.resolve())
-    kb = with_overlay(kb, settings.data_dir / OVERLAY_NAME)
+    base_kb, pipeline = load_language(root.resolve())
     if store is None:
         store = MemoryStore() if memory else open_store(settings)
+    overlay = Overlay(store, settings.data_dir / OVERLAY_NAME)
+    kb = with_overlay(base_kb, overlay)
     status = StatusBoard(store, seed=root / "status.yaml",
                          stale_days=settings.status_stale_days,
                          probe_enabled=bool(settings.probe_url))
@@ -85,4 +100,4 @@ def build_core(
     ]
     labels = {f.id: f.button for f in catalog.all()}
     engine = Engine(kb, pipeline, store, status, features, form_labels=labels)
-    return Core(settings, store, kb, engine, status, book)
+    return Core(settings, store, kb, engine, status, book, overlay, base_kb)

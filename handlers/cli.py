@@ -83,10 +83,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.qa.kbcheck import run_checks
-    from bot.qa.overlay import OVERLAY_NAME
+    from bot.qa.overlay import OVERLAY_NAME, Overlay
 
-    problems = run_checks(Path(args.knowledge) if args.knowledge else None,
-                          overlay=_settings().data_dir / OVERLAY_NAME)
+    settings = _settings()
+    path = settings.data_dir / OVERLAY_NAME
+    # Several instances keep the console's phrasings in the database.
+    overlay = Overlay(open_store(settings), path) if settings.database_url else path
+    problems = run_checks(Path(args.knowledge) if args.knowledge else None, overlay=overlay)
     for p in problems:
         print(p)
     if problems:

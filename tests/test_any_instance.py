@@ -31,12 +31,13 @@ from bot.notices.mirror import SHARED_TTL
 from bot.notices.signals import FieldReports
 from bot.notices.status import BANGKOK
 from bot.qa.followup import StoreTopicMemory, TopicMemory, topic_memory
+from bot.qa.overlay import OVERLAY_TABLE
 from handlers.app import Core, build_core
 from handlers.appkeys import CORE, FLOW, VAULT
 from handlers.inbox import MemoryInbox
 from handlers.ratelimit import RateLimiter
 from handlers.settings import Settings
-from handlers.web.console import install_console
+from handlers.web.console import OVERLAY_CHECK_SECONDS, install_console
 from handlers.web.files import LinkGone, PgFileVault, vault_for
 from handlers.web.server import RunningServer, create_app
 from handlers.web.status_page import add_status_routes
@@ -374,3 +375,49 @@ def test_summaries_count_writes_from_both_instances(pair: tuple[Instance, Instan
         assert (got.logged, got.keyed, got.name) == (3, 1, "อบต.สรุป")
         assert any(x.code == code and x.logged == 3 for x in s.all())
 
+
+
+# --------------------------------------------------------------------------- knowledge overlay
+
+
+async def test_phrasing_proposed_on_a_is_answered_on_b(pair: tuple[Instance, Instance],
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       ) -> None:
+    """The console's phrasings live in the database, so every instance answers with them (the
+    file overlay, one per data dir, reached only the instance the operator happened to use)."""
+    a, b = pair
+    question = "ฟลามิงโก้สีชมพูโทรหาใคร"  # no topic answers it before the phrasing is added
+    assert ask(a.core, question, "Uoverlay", 1) is None
+    assert ask(b.core, question, "Uoverlay", 2) is None
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{a.base}/console/login", data={"token": login_token(a)},
+                             allow_redirects=False) as resp:
+            assert resp.status == 303
+        async with http.get(f"{a.base}/console/gaps") as resp:
+            page = await resp.text()
+            assert "ฐานข้อมูล" in page  # the page says where the phrasing goes
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        async with http.post(f"{a.base}/console/gaps/propose", allow_redirects=False, data={
+                "csrf": csrf.group(1), "topic": "contact", "phrasing": question}) as resp:
+            assert resp.status == 303 and "msg=added" in resp.headers["Location"]
+    assert ask(a.core, question, "Uoverlay", 3) == "contact"  # at once where it was added
+    assert not (a.core.settings.data_dir / "knowledge-overlay.yaml").exists()
+    deadline = time.monotonic() + OVERLAY_CHECK_SECONDS + 5.0
+    n = 4
+    while ask(b.core, question, "Uoverlay", n) != "contact":  # B reloads within seconds
+        assert time.monotonic() < deadline, "B never took the phrasing added on A"
+        await asyncio.sleep(0.2)
+        n += 1
+    # `kb check` on the database checks the table's phrasings, and names a bad row.
+    from handlers.cli import main
+
+    a.core.store.table(OVERLAY_TABLE).put("bad", {"topic": "no.such", "phrasing": "x"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ELAAS_DATABASE_URL", a.core.settings.database_url)
+    assert main(["kb", "check"]) == 1
+    out = capsys.readouterr().out
+    assert f"table {OVERLAY_TABLE}" in out and "unknown topic 'no.such'" in out
+    assert question not in out  # the good phrasing passes the check

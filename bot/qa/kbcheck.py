@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.yamlload import DataError
 from bot.notices.signals import sample_snapshot
@@ -17,11 +18,16 @@ from bot.qa.knowledge import (
 )
 from bot.qa.matching import Matcher, pipeline_for
 
+if TYPE_CHECKING:
+    from bot.qa.overlay import Overlay
 
-def run_checks(root: Path | None = None, overlay: Path | None = None) -> list[Problem]:
+
+def run_checks(root: Path | None = None, overlay: Path | Overlay | None = None,
+               ) -> list[Problem]:
     """Schema, ids, references, lengths, the form catalog, and phrasings that match elsewhere.
 
-    ``overlay`` is the console's phrasing overlay (``bot.qa.overlay``), checked when it exists.
+    ``overlay`` is the console's phrasings (``bot.qa.overlay``): a file, checked when it
+    exists, or an :class:`~bot.qa.overlay.Overlay` (the database's table when shared).
     """
     root = root or default_knowledge_dir()
     form_ids: set[str] | None = None

@@ -1,20 +1,25 @@
-"""Phrasings proposed from the console: a YAML overlay on knowledge/ that the bot loads and
+"""Phrasings proposed from the console: an overlay on knowledge/ that the bot loads and
 ``kb check`` validates (the same own-topic-first rule as phrasings in topic files)."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from bot.core.store import atomic_write
+from bot.core.sharing import is_shared
+from bot.core.store import Store, Table, atomic_write
 from bot.core.yamlload import DataError, line_of, load_yaml, strip_lines
 from bot.qa.knowledge import KnowledgeBase, Problem
 from bot.qa.matching import Matcher
 
 OVERLAY_NAME = "knowledge-overlay.yaml"
+OVERLAY_TABLE = "knowledge_overlay"
 MAX_PHRASING = 200
 HEADER = (
     "# Phrasings proposed from the operator console (elaas-bot serve writes this file).\n"
@@ -49,11 +54,16 @@ def read_overlay(path: Path, topic_ids: set[str]) -> tuple[list[OverlayPhrasing]
         return [], []
     if not isinstance(data, list):
         return [], [Problem(name, 1, "-", "the overlay must be a YAML list")]
+    return _valid_items(((line_of(raw), raw) for raw in data), name, topic_ids)
+
+
+def _valid_items(raws: Iterable[tuple[int, object]], name: str, topic_ids: set[str],
+                ) -> tuple[list[OverlayPhrasing], list[Problem]]:
+    """The valid items of ``raws`` ((line or position, raw item) pairs) and the problems."""
     items: list[OverlayPhrasing] = []
     problems: list[Problem] = []
-    for raw in data:
-        at = line_of(raw)
-        if not isinstance(raw, dict):
+    for at, raw in raws:
+        if not isinstance(raw, Mapping):
             problems.append(Problem(name, at, "-", "each item must be a mapping"))
             continue
         topic = str(raw.get("topic", "")).strip()
@@ -104,12 +114,18 @@ def phrasing_problem(matcher: Matcher, topic: str, phrasing: str) -> str | None:
     return None
 
 
-def check_overlay(path: Path, kb: KnowledgeBase, matcher_for: type[Matcher] = Matcher,
-                  ) -> list[Problem]:
-    """Every problem of the overlay file, judged with the overlay applied."""
+def check_overlay(source: Path | Overlay, kb: KnowledgeBase,
+                  matcher_for: type[Matcher] = Matcher) -> list[Problem]:
+    """Every problem of the overlay (a file, or an :class:`Overlay`), judged with the overlay
+    applied."""
     from bot.qa.matching import pipeline_for
 
-    items, problems = read_overlay(path, kb.ids)
+    if isinstance(source, Overlay):
+        items, problems = source.read(kb.ids)
+        name = source.where
+    else:
+        items, problems = read_overlay(source, kb.ids)
+        name = str(source)
     if not items:
         return problems
     merged = apply_overlay(kb, items)
@@ -117,7 +133,7 @@ def check_overlay(path: Path, kb: KnowledgeBase, matcher_for: type[Matcher] = Ma
     for it in items:
         msg = phrasing_problem(matcher, it.topic, it.phrasing)
         if msg:
-            problems.append(Problem(str(path), it.line, it.topic, msg))
+            problems.append(Problem(name, it.line, it.topic, msg))
     return problems
 
 
@@ -137,3 +153,53 @@ def append_phrasing(path: Path, item: OverlayPhrasing) -> None:
     docs.append({"topic": item.topic, "phrasing": item.phrasing, "by": item.by, "at": item.at})
     text = HEADER + yaml.safe_dump(docs, allow_unicode=True, sort_keys=False, width=1000)
     atomic_write(path, text.encode("utf-8"))
+
+
+class Overlay:
+    """Where the console's phrasings are kept.
+
+    One process owning the data dir: the YAML file ``knowledge-overlay.yaml`` there, which
+    operators can read and edit. Several instances on one database (a shared store): the
+    ``knowledge_overlay`` table, so that a phrasing proposed on one instance is answered by
+    all; each instance asks :meth:`changed` now and then and reloads (``Table.since``).
+    """
+
+    def __init__(self, store: Store, path: Path) -> None:
+        self.path = path
+        self.table: Table | None = store.table(OVERLAY_TABLE) if is_shared(store) else None
+        self._rev = 0
+
+    @property
+    def where(self) -> str:
+        """The file's path or the table's name (for messages)."""
+        return str(self.path) if self.table is None else f"table {OVERLAY_TABLE}"
+
+    def read(self, topic_ids: set[str]) -> tuple[list[OverlayPhrasing], list[Problem]]:
+        """Valid items, oldest first, and the problems of the others."""
+        if self.table is None:
+            return read_overlay(self.path, topic_ids)
+        docs, self._rev = self.table.since(0)
+        rows = sorted(docs.items(), key=lambda kv: (int(kv[1].get("seq", 0)), kv[0]))
+        return _valid_items(((n, doc) for n, (_, doc) in enumerate(rows, 1)), self.where,
+                           topic_ids)
+
+    def changed(self) -> bool:
+        """True when the table holds a write this process has not read (never for a file:
+        its only writer is this process, which applies what it writes at once)."""
+        if self.table is None:
+            return False
+        docs, _ = self.table.since(self._rev)
+        return bool(docs)
+
+    def add(self, item: OverlayPhrasing) -> None:
+        """Keep ``item`` (a phrasing already there is written again, not twice).
+
+        Raises:
+            DataError: the file exists but is not a YAML list.
+        """
+        if self.table is None:
+            append_phrasing(self.path, item)
+            return
+        key = hashlib.sha256(f"{item.topic}\0{item.phrasing}".encode()).hexdigest()[:24]
+        self.table.put(key, {"topic": item.topic, "phrasing": item.phrasing, "by": item.by,
+                             "at": item.at, "seq": time.time_ns()})

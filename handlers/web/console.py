@@ -28,6 +28,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from bot.core.sharing import is_shared
+from bot.core.store import StoreError
 from bot.core.yamlload import DataError
 from bot.ledger.book import Directory, LedgerError, Role, valid_lao_code
 from bot.ledger.entries import Lao
@@ -50,12 +51,11 @@ from bot.qa.overlay import (
     MAX_PHRASING,
     OVERLAY_NAME,
     OverlayPhrasing,
-    append_phrasing,
     apply_overlay,
     phrasing_problem,
 )
-from handlers.app import Core
-from handlers.appkeys import CORE, FLOW
+from handlers.app import Core, refresh_overlay
+from handlers.appkeys import CORE, FLOW, add_background
 from handlers.web.files import content_disposition
 from handlers.web.layout import (
     NAV,
@@ -116,9 +116,6 @@ class ConsoleState:
     data_dir: Path
     clock: Callable[[], datetime]
 
-    @property
-    def overlay(self) -> Path:
-        return self.data_dir / OVERLAY_NAME
 
 
 CONSOLE = web.AppKey("console", ConsoleState)
@@ -851,8 +848,10 @@ async def gaps(req: Req) -> web.StreamResponse:
     body = note + ('<p class="muted">คำถามเก็บแบบปรับรูปแล้ว (ตัดคำ) ไม่เก็บผู้ถาม เรียงจากถามบ่อยสุด</p>'
                    f'<ul class="items">{"".join(rows)}</ul>'
                    if rows else '<p class="muted">ไม่มีคำถามที่ค้างอยู่</p>')
-    body += ('<p class="muted">วิธีถามที่เพิ่มจะถูกเขียนลงไฟล์ ' + h(OVERLAY_NAME)
-             + " ในโฟลเดอร์ข้อมูล ตรวจได้ด้วย elaas-bot kb check และบอทใช้ทันที</p>")
+    where = ("ฐานข้อมูล (ทุกเครื่องใช้ภายในไม่กี่วินาที)" if is_shared(req.st.core.store)
+             else "ไฟล์ " + h(OVERLAY_NAME) + " ในโฟลเดอร์ข้อมูล")
+    body += (f'<p class="muted">วิธีถามที่เพิ่มจะถูกเก็บใน{where} ตรวจได้ด้วย elaas-bot kb check'
+             " และบอทใช้ทันที</p>")
     return req.render("คำถามที่บอทตอบไม่ได้", body)
 
 
@@ -886,7 +885,7 @@ async def gap_propose(req: Req) -> web.StreamResponse:
         if problem is not None:
             return problem
         try:
-            append_phrasing(st.overlay, item)
+            core.overlay.add(item)
         except DataError as exc:
             return f"overlay file unreadable: {exc}"
         engine.kb = merged  # the bot answers with the new phrasing at once
@@ -993,6 +992,21 @@ async def operator_remove(req: Req) -> web.StreamResponse:
 # --------------------------------------------------------------------------- wiring
 
 
+OVERLAY_CHECK_SECONDS = 2.0  # a phrasing proposed on one instance is answered by all within
+
+
+async def run_overlay_refresh(app: web.Application) -> None:
+    """Several instances: reload the knowledge overlay when another instance added to it."""
+    core, call = app[CORE], app[FLOW].call
+    while True:
+        await asyncio.sleep(OVERLAY_CHECK_SECONDS)
+        try:
+            if await call(refresh_overlay, core):
+                _LOG.info("knowledge overlay reloaded: a phrasing was added on another instance")
+        except (OSError, StoreError) as exc:  # the database is away: look again later
+            _LOG.warning("knowledge overlay not checked: %s", exc)
+
+
 def install_console(app: web.Application) -> None:
     """A ``serve`` extension (see handlers.web.server): the ``/console`` routes."""
     core = app[CORE]
@@ -1015,6 +1029,8 @@ def install_console(app: web.Application) -> None:
         clock=lambda: datetime.now(BANGKOK),
     )  # fmt: skip
     app[CONSOLE] = st
+    if shared is not None:
+        add_background(app, "overlay", run_overlay_refresh)
     r = app.router
     r.add_get("/console", landing)
     r.add_get("/console/login/{token}", login_page)
