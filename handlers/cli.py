@@ -521,6 +521,7 @@ def cmd_db_import(args: argparse.Namespace) -> int:
         src, dst = TinyStore(src_dir), PgStore(url)
         try:
             report = import_store(src, dst)
+            phrasings = _import_overlay(src_dir, dst)
         finally:
             dst.close()
             src.close()
@@ -528,7 +529,24 @@ def cmd_db_import(args: argparse.Namespace) -> int:
         lock.release()
     for line in report.lines():
         print(line)
+    print(phrasings)
     return 0 if report.ok else 1
+
+
+def _import_overlay(src_dir: Path, dst: Store) -> str:
+    """Copy the console's phrasings file into the shared table; one summary line."""
+    from bot.qa.knowledge import default_knowledge_dir, load_knowledge
+    from bot.qa.overlay import OVERLAY_NAME, Overlay, read_overlay
+
+    ids = load_knowledge(default_knowledge_dir()).ids
+    items, problems = read_overlay(src_dir / OVERLAY_NAME, ids)
+    overlay = Overlay(dst, src_dir / OVERLAY_NAME)
+    for item in items:
+        overlay.add(item)
+    for p in problems:
+        print(f"left out: {p}", file=sys.stderr)
+    return (f"วิธีถามจากคอนโซล console phrasings: {len(items):,} → {overlay.where}"
+            + (f" ({len(problems)} left out, see above)" if problems else ""))
 
 
 def _add_db_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -21,6 +21,7 @@ from bot.core.pgstore import LATEST, PgStore, PgTable, migrate, migrations
 from bot.core.store import StoreError, StoreUnavailable, TinyStore
 from bot.ledger.book import LedgerBook
 from bot.ledger.entries import Lao, ParsedEntry
+from bot.qa.overlay import OVERLAY_NAME, OVERLAY_TABLE, OverlayPhrasing, append_phrasing
 from tests.conftest import FIXED_NOW
 from tests.pgcluster import Cluster
 
@@ -180,9 +181,11 @@ def test_db_import_copies_and_verifies(pg_url: str, tmp_path: Path) -> None:
     book.ledger(LAO).void(3, by="line:U1", reason="ผิด", now=FIXED_NOW, may_void_any=True)
     store.table("notices/subscribers").put("line:U1", {"channel": "line"})
     store.close()
+    append_phrasing(src / OVERLAY_NAME, OverlayPhrasing("contact", "ฟลามิงโก้โทรหาใคร", "op"))
 
     done = _cli("db", "import", "--from", str(src), cwd=tmp_path, ELAAS_DATABASE_URL=pg_url)
     assert done.returncode == 0, done.stderr
+    assert f"console phrasings: 1 → table {OVERLAY_TABLE}" in done.stdout
     assert "ตรงกัน OK" in done.stdout and "import verified" in done.stdout
     assert "MISMATCH" not in done.stdout
     pg = PgStore(pg_url)
@@ -194,6 +197,9 @@ def test_db_import_copies_and_verifies(pg_url: str, tmp_path: Path) -> None:
         assert pg.table("notices/subscribers").get("line:U1") == {"channel": "line"}
         again = _cli("db", "import", "--from", str(src), cwd=tmp_path, ELAAS_DATABASE_URL=pg_url)
         assert again.returncode == 0 and len(led) == 25  # a second run adds nothing
+        rows = list(pg.table(OVERLAY_TABLE).all().values())
+        assert [(r["topic"], r["phrasing"], r["by"]) for r in rows] == [
+            ("contact", "ฟลามิงโก้โทรหาใคร", "op")]
         # An entry only PostgreSQL has: the counts no longer agree, and the exit code says so.
         led.add_many([(_entry(99), "extra")], author="x", author_name="x", channel="line",
                       now=FIXED_NOW)
