@@ -71,6 +71,7 @@ NB_TEMPERATURE = 2.0  # log-likelihoods divided by this before the softmax: a so
 
 HOWTO_FORM_FACTOR = 0.5  # 0.6 before issue 15 round 3: lower still breaks kb check
 NAMED_FORM_FACTOR = 0.8
+BARE_FORM_FACTOR = 0.85  # issue 15 round 5
 FORM_PREFIX = "forms."
 STATUS_PREFIX = "status."
 OVERVIEW = "guide.overview"
@@ -293,11 +294,14 @@ class Matcher:
         return len(self._owner)
 
     @staticmethod
-    def _weigh_intent(q: Normalized, scores: dict[str, float], named_form: bool) -> None:
+    def _weigh_intent(q: Normalized, scores: dict[str, float], named_form: bool,
+                      keyed: set[str]) -> None:
         """A form's name inside a how-to question is about the work, not a request for the file.
 
         "ใบนำส่งต้องมีใครเซ็น" asks how to remit money; "ขอใบนำส่ง" asks for the form. And a
-        question naming one form asks for that form rather than for the whole catalog.
+        question naming one form asks for that form rather than for the whole catalog. A
+        question with neither a word of asking for a file nor the form's own name ("คีย์ย้อนหลัง")
+        is about the work too, only less surely.
         """
         toks = set(q.tokens)
         howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
@@ -308,6 +312,8 @@ class Matcher:
                         scores[topic] *= NAMED_FORM_FACTOR
                 elif howto:
                     scores[topic] *= HOWTO_FORM_FACTOR
+                elif topic not in keyed and not toks & REQUEST_CUES:
+                    scores[topic] *= BARE_FORM_FACTOR
 
     def _names_other_system(self, q: Normalized) -> bool:
         flat = q.flat
@@ -371,10 +377,12 @@ class Matcher:
                                    + W_NEAR * near.get(topic, 0.0))
         named_form = False
         specific = False
+        keyed: set[str] = set()
         flat = q.flat  # a property: joined once, not once per keyword
         for topic, kws in self._keywords.items():
             if topic in scores and any(k in flat for k in kws):
                 scores[topic] += KEYWORD_BONUS
+                keyed.add(topic)
                 named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
                 specific = specific or not topic.startswith((OVERVIEW, STATUS_PREFIX))
         # The day's list is asked for by looking (ดู, สรุป, ยอด, รายการ): "today" alone in a
@@ -388,7 +396,7 @@ class Matcher:
         # present, the overview (which shares the setting words) should not win on them.
         if specific and OVERVIEW in scores:
             scores[OVERVIEW] *= OVERVIEW_FACTOR
-        self._weigh_intent(q, scores, named_form)
+        self._weigh_intent(q, scores, named_form, keyed)
         factor = min(1.0, self.coverage(q) / COVERAGE_FULL) ** COVERAGE_POWER
         for topic in scores:
             if topic != OUT_OF_SCOPE:

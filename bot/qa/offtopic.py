@@ -53,6 +53,7 @@ PROCUREMENT = ("เฉพาะเจาะจง", "ประกวดราค
 APPS = ("ไลน์", "line", "telegram", "เทเลแกรม", "เฟซบุ๊ก", "facebook")
 APP_SETTINGS = ("ตั้งค่า", "ตั้งภาษา", "ภาษาไทย", "ลบแชท", "รหัสผ่าน", "password", "สติ๊กเกอร์",
                 "sticker", "อัปเดต", "แชทในไลน์")
+APP_TOPICS = ("bot.", "status.notify")
 OWN_ORGS = ("elaas", "สถ", "ท้องถิ่น", "อปท", "อบต", "เทศบาล", "อบจ", "บอท", "dla", "lao")
 ORG_TOPICS = ("contact", "refs.elaas", "bot.help", "status.")
 
@@ -76,7 +77,8 @@ def off_topic_frame(q: Normalized, raw: str, topic: str) -> bool:
     personal = _has(flat, PERSONAL_TH) or PERSONAL_EN.search(lower) is not None
     if OWN_PAY_EN.search(lower) or OWN_PAY_TH.search(flat):
         return True
-    if topic.startswith("bot.") and _has(flat, APPS) and _has(flat + lower, APP_SETTINGS):
+    # The bot's own notices included: a chat app's notification settings are the app's.
+    if topic.startswith(APP_TOPICS) and _has(flat, APPS) and _has(flat + lower, APP_SETTINGS):
         return not ("บอท" in flat or "bot" in lower)
     if _has(flat, WORK_CUES):
         return False
