@@ -1,4 +1,4 @@
-"""Regional and casual Thai: Isan, northern and southern words and endings read as standard Thai."""
+"""Regional and casual Thai: Isan, northern and southern words and endings read as standard."""
 
 from __future__ import annotations
 
@@ -40,3 +40,26 @@ def test_regional_words_normalise_to_standard_thai(matcher: Matcher, regional: s
 def test_regional_questions_are_answered(matcher: Matcher, question: str, topic: str) -> None:
     r = matcher.match(question)
     assert r.topic == topic, (question, r.ranked)
+
+
+# Short questions without a verb, and near misses: written for this test (issue 15 round 5).
+@pytest.mark.parametrize(("question", "topic"), [
+    ("คีย์ย้อนหลัง", "guide.keyback"),  # the work, not the worksheet (no word of asking a file)
+    ("ขอใบงานคีย์ย้อนหลัง", "forms.keyback-worksheet"),
+    ("งบคงเหลือ", "guide.budget"),
+    ("ปิดยอดประจำวัน", "guide.daily_report"),
+    ("อีลาสจะเปิดเมื่อไร", "status.eta"),
+])
+def test_short_questions_are_answered(matcher: Matcher, question: str, topic: str) -> None:
+    r = matcher.match(question)
+    assert r.topic == topic, (question, r.ranked)
+
+
+@pytest.mark.parametrize("question", [
+    "ตั้งค่าเสียงแจ้งเตือนของไลน์ในมือถือยังไง",  # the app's notices, not the bot's
+    "ไฟถนนในหมู่บ้านดับสามวันแล้ว แจ้งใคร",  # ดับ, but not the accounting system
+    "เว็บประกันสังคมล่มอีกแล้วเหรอ",
+])
+def test_near_misses_are_off_topic(matcher: Matcher, question: str) -> None:
+    r = matcher.match(question)
+    assert r.topic is None, (question, r.ranked)

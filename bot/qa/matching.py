@@ -32,6 +32,7 @@ the top three, or give up.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections import Counter, defaultdict
@@ -271,8 +272,12 @@ class Matcher:
             chars[topic_id] = c
             feats[topic_id] = f
         self._words = _TfIdf(words)
+        self._length_order = sorted(range(len(self._sorted)), key=lambda i: len(self._sorted[i]))
+        self._by_length = [self._sorted[i] for i in self._length_order]
+        self._lengths = [len(s) for s in self._by_length]
         # One document per phrasing: the single closest way of asking, not the topic's whole bag.
         self._near = _TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
+        self._near_owner = {str(i): owner for i, owner in enumerate(self._owner)}
         # Words the topics use: a question made mostly of other words is about something else.
         self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
                        for w in w_list}
@@ -334,9 +339,16 @@ class Matcher:
         best: dict[str, float] = {}
         # token_sort_ratio is ratio on sorted tokens: the phrasings are sorted once, at build.
         # Only a near-verbatim phrasing matters here: the cutoff lets rapidfuzz skip the rest.
-        hits = process.extract(" ".join(sorted(q.tokens)), self._sorted, scorer=fuzz.ratio,
+        query = " ".join(sorted(q.tokens))
+        # ratio >= cutoff needs lengths within a factor (2 - c) / c of each other (c = cutoff as
+        # a share): only that band of the phrasings, kept sorted by length, is scanned.
+        share = FUZZY_CUTOFF / 100
+        lo = bisect.bisect_left(self._lengths, math.ceil(len(query) * share / (2 - share)))
+        hi = bisect.bisect_right(self._lengths, math.floor(len(query) * (2 - share) / share))
+        hits = process.extract(query, self._by_length[lo:hi], scorer=fuzz.ratio,
                                limit=SHORTLIST, score_cutoff=FUZZY_CUTOFF)
-        for _, _, idx in hits:
+        for _, _, pos in hits:
+            idx = self._length_order[lo + pos]
             score = (fuzz.token_set_ratio(q.spaced, self._spaced[idx])
                      + fuzz.ratio(q.flat, self._flat[idx])) / 2
             owner = self._owner[idx]
@@ -366,7 +378,7 @@ class Matcher:
             for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
                 if leave_out and self._flat[int(idx)] == q.flat:
                     continue
-                owner = self._owner[int(idx)]
+                owner = self._near_owner[idx]
                 if c > near.get(owner, 0.0):
                     near[owner] = c
         scores: dict[str, float] = {}

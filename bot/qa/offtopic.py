@@ -35,7 +35,8 @@ OWN_PAY_EN = re.compile(r"\bmy (own )?(salary|pay|wages?|bonus)\b")
 OWN_PAY_TH = re.compile(r"(เงินเดือน|ค่าจ้าง|โบนัส)(ของ)?(ฉัน|ผม|หนู|ดิฉัน|ตัวเอง|กู)")
 # Steps of one's own career: never a topic of this bot.
 CAREER = ("เลื่อนขั้น", "เลื่อนตำแหน่ง", "เลื่อนระดับ", "ขึ้นเงินเดือน", "สอบบรรจุ", "ลาออก",
-          "โอนย้าย", "ย้ายไป", "บรรจุ", "promot", "pay rise", "raise", "resign")
+          "โอนย้าย", "ย้ายไป", "บรรจุ", "สอบท้องถิ่น", "สอบราชการ", "promot", "pay rise", "raise",
+          "resign", "exam")
 # Organisations and services other than the LAO, the provincial office, DLA and e-LAAS: the
 # contact and status topics know nothing about their phones or their state.
 OTHER_ORGS = (
