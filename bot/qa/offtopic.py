@@ -53,7 +53,7 @@ PROCUREMENT = ("เฉพาะเจาะจง", "ประกวดราค
 # Settings of the chat apps themselves (not of this bot).
 APPS = ("ไลน์", "line", "telegram", "เทเลแกรม", "เฟซบุ๊ก", "facebook")
 APP_SETTINGS = ("ตั้งค่า", "ตั้งภาษา", "ภาษาไทย", "ลบแชท", "รหัสผ่าน", "password", "สติ๊กเกอร์",
-                "sticker", "อัปเดต", "แชทในไลน์")
+                "sticker", "อัปเดต", "แชทในไลน์", "กู้แชท", "กู้คืนแชท", "ประวัติแชท")
 APP_TOPICS = ("bot.", "status.notify")
 OWN_ORGS = ("elaas", "สถ", "ท้องถิ่น", "อปท", "อบต", "เทศบาล", "อบจ", "บอท", "dla", "lao")
 ORG_TOPICS = ("contact", "refs.elaas", "bot.help", "status.")
@@ -83,6 +83,8 @@ def off_topic_frame(q: Normalized, raw: str, topic: str) -> bool:
         return not ("บอท" in flat or "bot" in lower)
     if _has(flat, WORK_CUES):
         return False
+    if _has(flat, APPS) and _has(flat + lower, APP_SETTINGS):  # a chat app's own chats, settings
+        return True
     if _has(flat, PERSONAL_MONEY) or _has(lower, PERSONAL_MONEY) or _has(flat, PROCUREMENT):
         return True
     if _has(flat, CAREER) or _has(lower, CAREER):
