@@ -35,7 +35,7 @@ PARTICLES = frozenset(
     # Regional and casual endings (Isan, northern, southern; chat spellings), and the "พี่" a
     # clerk addresses the bot with: unknown to every topic, they only lowered the coverage.
     + "ครับผม คร้าบ ค้าบ ครัฟ งับ ค๊ะ คร่า จ่ะ นะจ๊ะ เจ้า เจ้าค่ะ เด้อ เด้ เน้อ เนอ เนาะ แหน่ แน "
-    "โลด สิ หนา หนอ นอ ล่ะ นิ วะ ว่ะ อ่า พี่".split()
+    "โลด สิ หนา หนอ นอ หนิ ล่ะ นิ วะ ว่ะ อ่า พี่".split()
 )
 
 # English function words: dropped like the particles, so that an English question is judged by
