@@ -34,8 +34,9 @@ PARTICLES = frozenset(
     "หน่อย ที ทีครับ ทีค่ะ จ้ะ เลย ๆ".split()
     # Regional and casual endings (Isan, northern, southern; chat spellings), and the "พี่" a
     # clerk addresses the bot with: unknown to every topic, they only lowered the coverage.
+    # (Not ล่ะ: "แล้วถ้าเป็นเช็คล่ะ" is a follow-up, left to the follow-up rules.)
     + "ครับผม คร้าบ ค้าบ ครัฟ งับ ค๊ะ คร่า จ่ะ นะจ๊ะ เจ้า เจ้าค่ะ เด้อ เด้ เน้อ เนอ เนาะ แหน่ แน "
-    "โลด สิ หนา หนอ นอ หนิ ล่ะ นิ วะ ว่ะ อ่า พี่".split()
+    "โลด สิ หนา หนอ นอ หนิ นิ วะ ว่ะ อ่า พี่".split()
 )
 
 # English function words: dropped like the particles, so that an English question is judged by
