@@ -63,3 +63,10 @@ def test_short_questions_are_answered(matcher: Matcher, question: str, topic: st
 def test_near_misses_are_off_topic(matcher: Matcher, question: str) -> None:
     r = matcher.match(question)
     assert r.topic is None, (question, r.ranked)
+
+
+def test_a_question_naming_elaas_is_not_rejected_for_an_off_topic_lookalike(
+        matcher: Matcher) -> None:
+    # "e-gp ล่มอีกแล้วเหรอ" is an off-topic example; the same words about e-LAAS are the status.
+    assert matcher.match("อีลาสล่มอีกแล้วเหรอ").topic == "status.current"
+    assert matcher.match("e-gp ล่มอีกแล้วเหรอ").topic is None

@@ -434,8 +434,11 @@ class Matcher:
         top = ranked[0].score
         # The off-topic examples are too varied to add up as one bag: one of them being clearly
         # closer than any phrasing of any topic is the sign of an off-topic question.
+        # Not when the question names e-LAAS (and no other system): "อีลาสล่มอีกแล้วเหรอ" is
+        # the status, however close it is to the example "e-gp ล่มอีกแล้วเหรอ".
         closest_topic = max((c for t, c in near_by.items() if t != OUT_OF_SCOPE), default=0.0)
-        if near_by.get(OUT_OF_SCOPE, 0.0) - closest_topic > OOS_NEAR_MARGIN:
+        if near_by.get(OUT_OF_SCOPE, 0.0) - closest_topic > OOS_NEAR_MARGIN and not (
+                self._elaas in q.flat and not any(n in q.flat for n in self._other_systems)):
             return MatchResult("none", ranked[:3], off_topic=True)
         if every[0].topic == OUT_OF_SCOPE or (
                 ranked[0].topic.startswith(STATUS_PREFIX) and self._names_other_system(q)):
