@@ -11,7 +11,9 @@ away from the developers and measured once after round 3, now are (frozen; -v ne
 their questions). questions_dev4.tsv: 80 Thai questions written at the start of round 4, measured
 before its changes (100.0 top-1 / 65.0 off-topic rejected), then developed on;
 questions_english_dev4.tsv sets English translations beside them (75.0% English top-1 when
-written, then developed on). English:
+written, then developed on). questions_dev5.tsv and questions_english_dev5.tsv: written blind for
+round 5 by another helper, measured on main and after the first generic changes (figures in
+SETS), then developed on. English:
 questions_english.tsv's English column in two seeded halves (A developed on, B held out), and
 questions_english_dev2.tsv / _dev3.tsv, written in round 3 before the changes they measure.
 For each:
@@ -45,6 +47,8 @@ SETS = (
     ("questions_blind2.tsv", "second blind set (frozen; tuned on since round 3)"),
     ("questions_blind3.tsv", "third blind set (frozen, measured after round 3, never tuned on)"),
     ("questions_dev4.tsv", "round 4 dev set (written before round 4's changes, then tuned on)"),
+    ("questions_dev5.tsv", "round 5 dev set (written blind; 91.6 / 86.7 / 3.1 on main, 94.7 / "
+     "92.8 / 2.7 after round 5's first, generic changes; then tuned on)"),
 )
 # Never listed question by question, even with -v: their failures stay unread by developers.
 UNREAD = ("questions_blind3.tsv", "questions_english_blind3.tsv")
@@ -62,6 +66,8 @@ BLIND3_PARALLEL = "questions_english_blind3.tsv"
 # Round 4: the dev4 questions beside English translations by the same writer (75.0% English
 # top-1 when written, then tuned on).
 DEV4_PARALLEL = "questions_english_dev4.tsv"
+# Round 5: written blind beside dev5 (English 81.4% top-1, Thai 97.1% on main).
+DEV5_PARALLEL = "questions_english_dev5.tsv"
 OOS_LABELS = ("-", "", "none")
 
 
@@ -253,6 +259,7 @@ def main() -> None:
     qs += [q for q, _ in english]
     parallel(matcher, data / BLIND3_PARALLEL, False)
     parallel(matcher, data / DEV4_PARALLEL, verbose)
+    parallel(matcher, data / DEV5_PARALLEL, verbose)
     latency(matcher, qs, "shipped KB")
     big = scaled(kb, 1000)
     latency(Matcher(big, pipeline), qs, "KB scaled")

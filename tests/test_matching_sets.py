@@ -31,18 +31,22 @@ FROZEN = {
 # Floors sit a little under the figures measured when they were set (bench/bench_matching.py,
 # issue 15 round 3: every set is a development set now; only the third blind set is honest).
 FLOORS = [
-    ("questions.tsv", 0, 96.5, 93.0, 2.0),
+    # Round 5 raised the Thai floors it had measured: questions 98.6 / 97.7 / 0.5, new holdout
+    # 96.3 / 100.0 / 0.7, blind2 96.9 / 97.6 / 0.3, blind3 92.8 / 92.6 / 3.8.
+    ("questions.tsv", 0, 97.5, 95.0, 1.5),
     ("questions_holdout.tsv", 0, 95.5, 94.5, 1.5),
-    ("questions_new_holdout.tsv", 0, 95.0, 97.0, 2.0),
+    ("questions_new_holdout.tsv", 0, 95.5, 98.0, 1.5),
     ("questions_english.tsv", 1, 95.5, 90.0, 2.5),
     # Round 3 tuned on it too (phrasings written from its misses): measured 95.1 / 89.2 / 0.6;
     # 95.4 / 97.6 / 0.6 after round 4's off-topic frames.
-    ("questions_blind2.tsv", 0, 94.0, 95.0, 1.5),
+    ("questions_blind2.tsv", 0, 95.5, 96.0, 1.0),
     # Round 4's own questions, written before its changes (100.0 / 65.0 / 0.0 then), tuned on:
     # measured 100.0 / 100.0 / 0.0.
     ("questions_dev4.tsv", 0, 98.0, 95.0, 1.0),
+    # Round 5's set, written blind: 91.6 / 86.7 / 3.1 on main, 96.2 / 95.2 / 2.3 after round 5.
+    ("questions_dev5.tsv", 0, 95.0, 93.5, 3.0),
     # Measured once: 91.3 / 89.4 / 3.8 (Thai); English column 76.2 / 100 / 5.0.
-    ("questions_blind3.tsv", 0, 90.5, 88.5, 4.0),
+    ("questions_blind3.tsv", 0, 92.0, 91.0, 4.0),
     ("questions_english_blind3.tsv", 0, 95.0, 70.0, 3.0),
     ("questions_english_blind3.tsv", 1, 75.0, 90.0, 5.5),
 ]

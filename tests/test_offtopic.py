@@ -28,8 +28,9 @@ def test_another_system_is_not_answered_with_elaas_status(matcher: Matcher) -> N
 
 def test_closest_off_topic_example_rejects(matcher: Matcher,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    # "ไฟล์" and "excel" are domain words; the question is about a clerk's own file.
-    q = "ไฟล์ excel ของตัวเองเปิดไม่ขึ้น"
+    # "ไฟล์" and "excel" are domain words; the question is about a clerk's own file. (Round 5's
+    # off-topic examples made the class itself reject "...ของตัวเองเปิดไม่ขึ้น" without this rule.)
+    q = "ไฟล์ excel ที่บ้านเปิดไม่ขึ้น"
     r = matcher.match(q)
     assert r.topic is None and r.off_topic
     monkeypatch.setattr(matching, "OOS_NEAR_MARGIN", 9.0)  # the rule off: no longer off-topic

@@ -27,11 +27,16 @@ _REPEAT = re.compile(r"([\u0e01-\u0e2eA-Za-z])\1{2,}(?![\u0e30-\u0e3a\u0e47-\u0e
 # แล้ว|จะ, ก่อ|นคะ for ก่อน|คะ, บอ|ทว่า for บอท|ว่า): rare or not words at all.
 NOT_WORDS = frozenset("แล้ วจะ นคะ นค่ะ วค่ะ วคะ ไห บอ ทว่า แอ ถู ปจด".split())
 # Words clerks type that the list lacks.
-MORE_WORDS = frozenset("แอป แอพ บอท อัปเดต อัพเดท อัพเดต เซิร์ฟเวอร์ เซิฟเวอร์ สเปรดชีต".split())
+MORE_WORDS = frozenset("แอป แอพ บอท อัปเดต อัพเดท อัพเดต เซิร์ฟเวอร์ เซิฟเวอร์ สเปรดชีต แหน่".split())
 # Polite particles and fillers carry no meaning for matching.
 PARTICLES = frozenset(
     "ครับ คับ ครัช ค่ะ คะ ค่า คร้า ค้า ขา นะ น้า นะคะ นะครับ จ้า จ้ะ จ๊ะ ฮะ ฮับ อะ อ่ะ เนอะ "
     "หน่อย ที ทีครับ ทีค่ะ จ้ะ เลย ๆ".split()
+    # Regional and casual endings (Isan, northern, southern; chat spellings), and the "พี่" a
+    # clerk addresses the bot with: unknown to every topic, they only lowered the coverage.
+    # (Not ล่ะ: "แล้วถ้าเป็นเช็คล่ะ" is a follow-up, left to the follow-up rules.)
+    + "ครับผม คร้าบ ค้าบ ครัฟ งับ ค๊ะ คร่า จ่ะ นะจ๊ะ เจ้า เจ้าค่ะ เด้อ เด้ เน้อ เนอ เนาะ แหน่ แน "
+    "โลด สิ หนา หนอ นอ หนิ นิ วะ ว่ะ อ่า พี่".split()
 )
 
 # English function words: dropped like the particles, so that an English question is judged by

@@ -32,6 +32,7 @@ the top three, or give up.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections import Counter, defaultdict
@@ -71,6 +72,7 @@ NB_TEMPERATURE = 2.0  # log-likelihoods divided by this before the softmax: a so
 
 HOWTO_FORM_FACTOR = 0.5  # 0.6 before issue 15 round 3: lower still breaks kb check
 NAMED_FORM_FACTOR = 0.8
+BARE_FORM_FACTOR = 0.85  # issue 15 round 5
 FORM_PREFIX = "forms."
 STATUS_PREFIX = "status."
 OVERVIEW = "guide.overview"
@@ -270,8 +272,12 @@ class Matcher:
             chars[topic_id] = c
             feats[topic_id] = f
         self._words = _TfIdf(words)
+        self._length_order = sorted(range(len(self._sorted)), key=lambda i: len(self._sorted[i]))
+        self._by_length = [self._sorted[i] for i in self._length_order]
+        self._lengths = [len(s) for s in self._by_length]
         # One document per phrasing: the single closest way of asking, not the topic's whole bag.
         self._near = _TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
+        self._near_owner = {str(i): owner for i, owner in enumerate(self._owner)}
         # Words the topics use: a question made mostly of other words is about something else.
         self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
                        for w in w_list}
@@ -293,11 +299,14 @@ class Matcher:
         return len(self._owner)
 
     @staticmethod
-    def _weigh_intent(q: Normalized, scores: dict[str, float], named_form: bool) -> None:
+    def _weigh_intent(q: Normalized, scores: dict[str, float], named_form: bool,
+                      keyed: set[str]) -> None:
         """A form's name inside a how-to question is about the work, not a request for the file.
 
         "ใบนำส่งต้องมีใครเซ็น" asks how to remit money; "ขอใบนำส่ง" asks for the form. And a
-        question naming one form asks for that form rather than for the whole catalog.
+        question naming one form asks for that form rather than for the whole catalog. A
+        question with neither a word of asking for a file nor the form's own name ("คีย์ย้อนหลัง")
+        is about the work too, only less surely.
         """
         toks = set(q.tokens)
         howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
@@ -308,6 +317,8 @@ class Matcher:
                         scores[topic] *= NAMED_FORM_FACTOR
                 elif howto:
                     scores[topic] *= HOWTO_FORM_FACTOR
+                elif topic not in keyed and not toks & REQUEST_CUES:
+                    scores[topic] *= BARE_FORM_FACTOR
 
     def _names_other_system(self, q: Normalized) -> bool:
         flat = q.flat
@@ -328,9 +339,16 @@ class Matcher:
         best: dict[str, float] = {}
         # token_sort_ratio is ratio on sorted tokens: the phrasings are sorted once, at build.
         # Only a near-verbatim phrasing matters here: the cutoff lets rapidfuzz skip the rest.
-        hits = process.extract(" ".join(sorted(q.tokens)), self._sorted, scorer=fuzz.ratio,
+        query = " ".join(sorted(q.tokens))
+        # ratio >= cutoff needs lengths within a factor (2 - c) / c of each other (c = cutoff as
+        # a share): only that band of the phrasings, kept sorted by length, is scanned.
+        share = FUZZY_CUTOFF / 100
+        lo = bisect.bisect_left(self._lengths, math.ceil(len(query) * share / (2 - share)))
+        hi = bisect.bisect_right(self._lengths, math.floor(len(query) * (2 - share) / share))
+        hits = process.extract(query, self._by_length[lo:hi], scorer=fuzz.ratio,
                                limit=SHORTLIST, score_cutoff=FUZZY_CUTOFF)
-        for _, _, idx in hits:
+        for _, _, pos in hits:
+            idx = self._length_order[lo + pos]
             score = (fuzz.token_set_ratio(q.spaced, self._spaced[idx])
                      + fuzz.ratio(q.flat, self._flat[idx])) / 2
             owner = self._owner[idx]
@@ -360,7 +378,7 @@ class Matcher:
             for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
                 if leave_out and self._flat[int(idx)] == q.flat:
                     continue
-                owner = self._owner[int(idx)]
+                owner = self._near_owner[idx]
                 if c > near.get(owner, 0.0):
                     near[owner] = c
         scores: dict[str, float] = {}
@@ -371,10 +389,12 @@ class Matcher:
                                    + W_NEAR * near.get(topic, 0.0))
         named_form = False
         specific = False
+        keyed: set[str] = set()
         flat = q.flat  # a property: joined once, not once per keyword
         for topic, kws in self._keywords.items():
             if topic in scores and any(k in flat for k in kws):
                 scores[topic] += KEYWORD_BONUS
+                keyed.add(topic)
                 named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
                 specific = specific or not topic.startswith((OVERVIEW, STATUS_PREFIX))
         # The day's list is asked for by looking (ดู, สรุป, ยอด, รายการ): "today" alone in a
@@ -388,7 +408,7 @@ class Matcher:
         # present, the overview (which shares the setting words) should not win on them.
         if specific and OVERVIEW in scores:
             scores[OVERVIEW] *= OVERVIEW_FACTOR
-        self._weigh_intent(q, scores, named_form)
+        self._weigh_intent(q, scores, named_form, keyed)
         factor = min(1.0, self.coverage(q) / COVERAGE_FULL) ** COVERAGE_POWER
         for topic in scores:
             if topic != OUT_OF_SCOPE:
@@ -414,8 +434,11 @@ class Matcher:
         top = ranked[0].score
         # The off-topic examples are too varied to add up as one bag: one of them being clearly
         # closer than any phrasing of any topic is the sign of an off-topic question.
+        # Not when the question names e-LAAS (and no other system): "อีลาสล่มอีกแล้วเหรอ" is
+        # the status, however close it is to the example "e-gp ล่มอีกแล้วเหรอ".
         closest_topic = max((c for t, c in near_by.items() if t != OUT_OF_SCOPE), default=0.0)
-        if near_by.get(OUT_OF_SCOPE, 0.0) - closest_topic > OOS_NEAR_MARGIN:
+        if near_by.get(OUT_OF_SCOPE, 0.0) - closest_topic > OOS_NEAR_MARGIN and not (
+                self._elaas in q.flat and not any(n in q.flat for n in self._other_systems)):
             return MatchResult("none", ranked[:3], off_topic=True)
         if every[0].topic == OUT_OF_SCOPE or (
                 ranked[0].topic.startswith(STATUS_PREFIX) and self._names_other_system(q)):

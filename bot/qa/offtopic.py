@@ -35,7 +35,8 @@ OWN_PAY_EN = re.compile(r"\bmy (own )?(salary|pay|wages?|bonus)\b")
 OWN_PAY_TH = re.compile(r"(เงินเดือน|ค่าจ้าง|โบนัส)(ของ)?(ฉัน|ผม|หนู|ดิฉัน|ตัวเอง|กู)")
 # Steps of one's own career: never a topic of this bot.
 CAREER = ("เลื่อนขั้น", "เลื่อนตำแหน่ง", "เลื่อนระดับ", "ขึ้นเงินเดือน", "สอบบรรจุ", "ลาออก",
-          "โอนย้าย", "ย้ายไป", "บรรจุ", "promot", "pay rise", "raise", "resign")
+          "โอนย้าย", "ย้ายไป", "บรรจุ", "สอบท้องถิ่น", "สอบราชการ", "promot", "pay rise", "raise",
+          "resign", "exam")
 # Organisations and services other than the LAO, the provincial office, DLA and e-LAAS: the
 # contact and status topics know nothing about their phones or their state.
 OTHER_ORGS = (
@@ -52,7 +53,8 @@ PROCUREMENT = ("เฉพาะเจาะจง", "ประกวดราค
 # Settings of the chat apps themselves (not of this bot).
 APPS = ("ไลน์", "line", "telegram", "เทเลแกรม", "เฟซบุ๊ก", "facebook")
 APP_SETTINGS = ("ตั้งค่า", "ตั้งภาษา", "ภาษาไทย", "ลบแชท", "รหัสผ่าน", "password", "สติ๊กเกอร์",
-                "sticker", "อัปเดต", "แชทในไลน์")
+                "sticker", "อัปเดต", "แชทในไลน์", "กู้แชท", "กู้คืนแชท", "ประวัติแชท")
+APP_TOPICS = ("bot.", "status.notify")
 OWN_ORGS = ("elaas", "สถ", "ท้องถิ่น", "อปท", "อบต", "เทศบาล", "อบจ", "บอท", "dla", "lao")
 ORG_TOPICS = ("contact", "refs.elaas", "bot.help", "status.")
 
@@ -76,10 +78,13 @@ def off_topic_frame(q: Normalized, raw: str, topic: str) -> bool:
     personal = _has(flat, PERSONAL_TH) or PERSONAL_EN.search(lower) is not None
     if OWN_PAY_EN.search(lower) or OWN_PAY_TH.search(flat):
         return True
-    if topic.startswith("bot.") and _has(flat, APPS) and _has(flat + lower, APP_SETTINGS):
+    # The bot's own notices included: a chat app's notification settings are the app's.
+    if topic.startswith(APP_TOPICS) and _has(flat, APPS) and _has(flat + lower, APP_SETTINGS):
         return not ("บอท" in flat or "bot" in lower)
     if _has(flat, WORK_CUES):
         return False
+    if _has(flat, APPS) and _has(flat + lower, APP_SETTINGS):  # a chat app's own chats, settings
+        return True
     if _has(flat, PERSONAL_MONEY) or _has(lower, PERSONAL_MONEY) or _has(flat, PROCUREMENT):
         return True
     if _has(flat, CAREER) or _has(lower, CAREER):
