@@ -180,11 +180,12 @@ class TextPipeline:
                     token_map[cv] = canon
                     words.add(cv)
         self._token_map = token_map
-        # Longest first so "new e-laas" wins over "e-laas"; Latin variants on word boundaries.
-        # One boundary check around the alternation (not one per variant): several times faster.
+        # Longest first so "new e-laas" wins over "e-laas"; Latin variants on word boundaries,
+        # and not after a hyphen that joins them to a name ("plan" inside "e-plan", another
+        # system). One boundary check around the alternation (not one per variant): faster.
         self._phrase_re = (
             re.compile(
-                r"(?<![a-z0-9])(?:"
+                r"(?<![a-z0-9])(?<![a-z0-9]-)(?:"
                 + "|".join(re.escape(p) for p in sorted(phrase_map, key=len, reverse=True))
                 + r")(?![a-z0-9])"
             )
