@@ -11,7 +11,10 @@ away from the developers and measured once after round 3, now are (frozen; -v ne
 their questions). questions_dev4.tsv: 80 Thai questions written at the start of round 4, measured
 before its changes (100.0 top-1 / 65.0 off-topic rejected), then developed on;
 questions_english_dev4.tsv sets English translations beside them (75.0% English top-1 when
-written, then developed on). English:
+written, then developed on). questions_english_dev6.tsv (round 5, issue 15 item 5): 69 English
+questions over 33 topics and 12 off-topic with Thai beside them, written from the topic list
+before round 5's English changes (79.7% English / 95.7% Thai top-1 then), then developed on.
+English:
 questions_english.tsv's English column in two seeded halves (A developed on, B held out), and
 questions_english_dev2.tsv / _dev3.tsv, written in round 3 before the changes they measure.
 For each:
@@ -62,6 +65,8 @@ BLIND3_PARALLEL = "questions_english_blind3.tsv"
 # Round 4: the dev4 questions beside English translations by the same writer (75.0% English
 # top-1 when written, then tuned on).
 DEV4_PARALLEL = "questions_english_dev4.tsv"
+# Round 5: English questions with Thai beside them, written before round 5's English changes.
+DEV6_PARALLEL = "questions_english_dev6.tsv"
 OOS_LABELS = ("-", "", "none")
 
 
@@ -253,6 +258,8 @@ def main() -> None:
     qs += [q for q, _ in english]
     parallel(matcher, data / BLIND3_PARALLEL, False)
     parallel(matcher, data / DEV4_PARALLEL, verbose)
+    parallel(matcher, data / DEV6_PARALLEL, verbose)
+    qs += [q for q, _ in load_questions(data / DEV6_PARALLEL, 1)]
     latency(matcher, qs, "shipped KB")
     big = scaled(kb, 1000)
     latency(Matcher(big, pipeline), qs, "KB scaled")
