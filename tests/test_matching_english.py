@@ -163,3 +163,11 @@ def test_round5_english_words(matcher: Matcher, question: str, topic: str) -> No
 ])
 def test_more_off_topic_english_is_rejected(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).topic is None
+
+
+# Real English words one letter away from a domain word ("ready" from "read", "serve" from
+# "server", "stuff" from "staff") are words of their own, not misspellings to correct.
+@pytest.mark.parametrize("word", ["ready", "point", "stuff", "serve", "black", "small", "score",
+                                  "court", "protect", "mouth"])
+def test_plain_english_words_are_not_read_as_misspellings(matcher: Matcher, word: str) -> None:
+    assert matcher.pipeline.normalize(word).tokens == (word,)

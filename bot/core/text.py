@@ -159,10 +159,12 @@ class TextPipeline:
             token by token (so ``ดับ`` inside ``ระดับ`` is left alone).
         extra_words: domain words added to the tokeniser's dictionary.
         stop_words: more English words dropped like the particles (question frames, fillers).
+        plain_words: real English words, never corrected into a known word one letter away
+            ("ready" is not "read", "stuff" is not "staff").
     """
 
     def __init__(self, synonyms: Mapping[str, Iterable[str]], extra_words: Iterable[str] = (),
-                 stop_words: Iterable[str] = ()):
+                 stop_words: Iterable[str] = (), plain_words: Iterable[str] = ()):
         token_map: dict[str, str] = {}
         phrase_map: dict[str, str] = {}
         words = set(extra_words)
@@ -201,6 +203,7 @@ class TextPipeline:
         # Words of multi-word variants too, so "keyed in" is brought back to "key in".
         self._latin_parts = {w for p in phrase_map for w in p.split() if w.isalpha()}
         self._stop = ENGLISH_STOP | {clean(w) for w in stop_words}
+        self._plain = frozenset(clean(w) for w in plain_words)
         self._spell_targets = sorted(
             w for w in self._latin_known | self._stop if w.isascii() and len(w) >= SPELL_MIN - 1)
         dictionary = (set(thai_words()) - NOT_WORDS) | MORE_WORDS
@@ -258,7 +261,7 @@ class TextPipeline:
             base = next((b for b in stems if b in parts), None)
         if base is not None or word in parts:
             return base or word
-        if len(word) < SPELL_MIN:
+        if len(word) < SPELL_MIN or word in self._plain or any(s in self._plain for s in stems):
             return word
         limit = 2 if len(word) >= SPELL_TWO_EDITS else 1
         # Same first letter: misspellings keep it, and it keeps "salad" away from "salary".
