@@ -253,7 +253,8 @@ def main() -> None:
     accuracy(matcher, dev2, f"{ENGLISH_DEV2} (new English, tuned on)", False)
     qs += [q for q, _ in dev2]
     dev3 = load_questions(data / ENGLISH_DEV3)
-    accuracy(matcher, dev3, f"{ENGLISH_DEV3} (new English, held out until round 5, which read its misses)", False)
+    accuracy(matcher, dev3, f"{ENGLISH_DEV3} (English, held out until round 5 read its misses)",
+             False)
     qs += [q for q, _ in dev3]
     qs += [q for q, _ in english]
     parallel(matcher, data / BLIND3_PARALLEL, False)

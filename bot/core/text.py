@@ -54,6 +54,25 @@ SPELL_MIN = 5
 SPELL_TWO_EDITS = 9
 
 
+# Words that may stand between the words of a multi-word English variant.
+PHRASE_FILLERS = ("the", "a", "an", "it", "this", "that", "my", "our", "your", "their", "all")
+_FILLER_GAP = r"(?: (?:" + "|".join(PHRASE_FILLERS) + r"))* "
+
+
+def _loose(phrase: str) -> str:
+    """A regex for ``phrase`` with fillers allowed between its (Latin) words."""
+    words = phrase.split(" ")
+    if len(words) == 1 or not all(re.fullmatch(r"[a-z]+", w) for w in words):
+        return re.escape(phrase)
+    return _FILLER_GAP.join(re.escape(w) for w in words)
+
+
+def _without_fillers(phrase: str) -> str:
+    words = phrase.split(" ")
+    kept = [w for w in words if w not in PHRASE_FILLERS]
+    return " ".join(kept) if len(kept) < len(words) and kept else phrase
+
+
 def english_stems(word: str) -> list[str]:
     """Candidate base forms of an English word, most likely first (logged: log, logg, logge)."""
     out = [ENGLISH_IRREGULAR[word]] if word in ENGLISH_IRREGULAR else []
@@ -185,16 +204,22 @@ class TextPipeline:
         # Longest first so "new e-laas" wins over "e-laas"; Latin variants on word boundaries,
         # and not after a hyphen that joins them to a name ("plan" inside "e-plan", another
         # system). One boundary check around the alternation (not one per variant): faster.
+        # Between the words of an English variant a few fillers may stand ("hand it over" is
+        # "hand over", "close all the books" is "close the books"): the variant is then found by
+        # its words without fillers.
         self._phrase_re = (
             re.compile(
                 r"(?<![a-z0-9])(?<![a-z0-9]-)(?:"
-                + "|".join(re.escape(p) for p in sorted(phrase_map, key=len, reverse=True))
+                + "|".join(_loose(p) for p in sorted(phrase_map, key=len, reverse=True))
                 + r")(?![a-z0-9])"
             )
             if phrase_map
             else None
         )
         self._phrase_map = phrase_map
+        self._phrase_loose: dict[str, str] = {}
+        for p in sorted(phrase_map, key=len, reverse=True):
+            self._phrase_loose.setdefault(_without_fillers(p), phrase_map[p])
         # Single English words the synonyms know: an inflected form (entered, deposits) is
         # brought back to one of them so one variant covers every form.
         self._latin_known = {w for w in phrase_map if " " not in w and w.isalpha()}
@@ -236,7 +261,7 @@ class TextPipeline:
     def _normalize_cached(self, text: str) -> Normalized:
         cleaned = _LATIN_WORD.sub(self._english_base, clean(text))
         if self._phrase_re is not None:
-            cleaned = self._phrase_re.sub(lambda m: f" {self._phrase_map[m.group(0)]} ", cleaned)
+            cleaned = self._phrase_re.sub(self._phrase_canon, cleaned)
         tokens: list[str] = []
         for tok in self._tokenize(cleaned):
             tok = tok.strip()
@@ -244,6 +269,11 @@ class TextPipeline:
                 continue
             tokens.append(self._token_map.get(tok, tok))
         return Normalized(tuple(self._fold_sequences(tokens)))
+
+    def _phrase_canon(self, m: re.Match[str]) -> str:
+        found = m.group(0)
+        canon = self._phrase_map.get(found) or self._phrase_loose[_without_fillers(found)]
+        return f" {canon} "
 
     def _english_base(self, m: re.Match[str]) -> str:
         return self._english_word(m.group(0))
