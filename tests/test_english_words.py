@@ -34,3 +34,12 @@ def test_fillers_between_the_words_of_an_english_phrase() -> None:
     assert tokens("we close all the books").tokens == tokens("we close the books").tokens
     # Only fillers: "pay them in cash" is a payment, not "pay in" (a deposit).
     assert "ฝากเงิน" not in tokens("can we pay them in cash").tokens
+
+
+def test_a_phrase_is_found_before_its_words_are_brought_to_base_forms() -> None:
+    # "supporting" alone is "support" (a contact word), but "supporting documents" is a phrase
+    # of its own; so are "backed up data" and "who sees".
+    pipeline = pipeline_for(load_knowledge())
+    assert pipeline.normalize("supporting documents").tokens == ("เอกสาร",)
+    assert pipeline.normalize("backed up data").tokens == ("สำรอง",)
+    assert pipeline.normalize("who sees").tokens == ("เห็น",)
