@@ -26,16 +26,6 @@ def test_inflected_english_folds_to_the_thai_word() -> None:
     assert "running" in pipeline.normalize("running").tokens
 
 
-def test_fillers_between_the_words_of_an_english_phrase() -> None:
-    pipeline = pipeline_for(load_knowledge())
-    tokens = pipeline.normalize
-    # "hand over" with "it" in between, "close the books" with "all" before "the".
-    assert tokens("how do I hand it over").tokens == tokens("how do I hand over").tokens
-    assert tokens("we close all the books").tokens == tokens("we close the books").tokens
-    # Only fillers: "pay them in cash" is a payment, not "pay in" (a deposit).
-    assert "ฝากเงิน" not in tokens("can we pay them in cash").tokens
-
-
 def test_a_phrase_is_found_before_its_words_are_brought_to_base_forms() -> None:
     # "supporting" alone is "support" (a contact word), but "supporting documents" is a phrase
     # of its own; so are "backed up data" and "who sees".

@@ -54,19 +54,6 @@ SPELL_MIN = 5
 SPELL_TWO_EDITS = 9
 
 
-# Words that may stand between the words of a multi-word English variant.
-PHRASE_FILLERS = ("the", "a", "an", "it", "this", "that", "my", "our", "your", "their", "all")
-_FILLER_GAP = r"(?: (?:" + "|".join(PHRASE_FILLERS) + r"))* "
-
-
-def _loose(phrase: str) -> str:
-    """A regex for ``phrase`` with fillers allowed between its (Latin) words."""
-    words = phrase.split(" ")
-    if len(words) == 1 or not all(re.fullmatch(r"[a-z]+", w) for w in words):
-        return re.escape(phrase)
-    return _FILLER_GAP.join(re.escape(w) for w in words)
-
-
 def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
     """One regex for all ``phrases``, longest first, on word boundaries.
 
@@ -76,14 +63,8 @@ def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
     ordered = sorted(phrases, key=len, reverse=True)
     if not ordered:
         return None
-    return re.compile(r"(?<![a-z0-9])(?<![a-z0-9]-)(?:" + "|".join(_loose(p) for p in ordered)
-                      + r")(?![a-z0-9])")
-
-
-def _without_fillers(phrase: str) -> str:
-    words = phrase.split(" ")
-    kept = [w for w in words if w not in PHRASE_FILLERS]
-    return " ".join(kept) if len(kept) < len(words) and kept else phrase
+    return re.compile(r"(?<![a-z0-9])(?<![a-z0-9]-)(?:"
+                      + "|".join(re.escape(p) for p in ordered) + r")(?![a-z0-9])")
 
 
 def english_stems(word: str) -> list[str]:
@@ -120,9 +101,10 @@ class Normalized:
 
 def clean(text: str) -> str:
     """Character-level clean-up: Unicode NFC, zero-width, Thai digits, junk, case, spaces."""
-    text = unicodedata.normalize("NFC", text)
-    text = remove_zw(text).translate(_THAI_DIGITS)
-    text = th_normalize(text)
+    if not text.isascii():  # the Thai steps change nothing in ASCII and cost the most
+        text = unicodedata.normalize("NFC", text)
+        text = remove_zw(text).translate(_THAI_DIGITS)
+        text = th_normalize(text)
     text = _JUNK.sub(" ", text).lower()
     text = _REPEAT.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
@@ -215,17 +197,11 @@ class TextPipeline:
                     words.add(cv)
         self._token_map = token_map
         # Longest first so "new e-laas" wins over "e-laas"; Latin variants on word boundaries.
-        # Between the words of an English variant a few fillers may stand ("hand it over" is
-        # "hand over", "close all the books" is "close the books"): the variant is then found by
-        # its words without fillers.
         self._phrase_re = _phrase_regex(phrase_map)
         # Multi-word variants as written, looked for before words are brought to base forms:
         # "supporting documents" is a phrase even though "supporting" alone is "support".
         self._multi_re = _phrase_regex([p for p in phrase_map if " " in p])
         self._phrase_map = phrase_map
-        self._phrase_loose: dict[str, str] = {}
-        for p in sorted(phrase_map, key=len, reverse=True):
-            self._phrase_loose.setdefault(_without_fillers(p), phrase_map[p])
         # Single English words the synonyms know: an inflected form (entered, deposits) is
         # brought back to one of them so one variant covers every form.
         self._latin_known = {w for w in phrase_map if " " not in w and w.isalpha()}
@@ -266,7 +242,7 @@ class TextPipeline:
     @lru_cache(maxsize=4096)  # noqa: B019 - one pipeline lives as long as the process
     def _normalize_cached(self, text: str) -> Normalized:
         cleaned = clean(text)
-        if self._multi_re is not None:
+        if self._multi_re is not None and _LATIN_WORD.search(cleaned):  # only Latin is stemmed
             cleaned = self._multi_re.sub(self._phrase_canon, cleaned)
         cleaned = _LATIN_WORD.sub(self._english_base, cleaned)
         if self._phrase_re is not None:  # then phrases in other forms: "keyed in" as "key in"
@@ -280,9 +256,7 @@ class TextPipeline:
         return Normalized(tuple(self._fold_sequences(tokens)))
 
     def _phrase_canon(self, m: re.Match[str]) -> str:
-        found = m.group(0)
-        canon = self._phrase_map.get(found) or self._phrase_loose[_without_fillers(found)]
-        return f" {canon} "
+        return f" {self._phrase_map[m.group(0)]} "
 
     def _english_base(self, m: re.Match[str]) -> str:
         return self._english_word(m.group(0))
