@@ -33,3 +33,11 @@ def test_a_phrase_is_found_before_its_words_are_brought_to_base_forms() -> None:
     assert pipeline.normalize("supporting documents").tokens == ("เอกสาร",)
     assert pipeline.normalize("backed up data").tokens == ("สำรอง",)
     assert pipeline.normalize("who sees").tokens == ("เห็น",)
+
+
+def test_the_longest_variant_wins_on_a_word_boundary() -> None:
+    # "new e-laas" over "e-laas"; "cash book" over "cash"; "payments" stays one word.
+    pipeline = pipeline_for(load_knowledge())
+    assert pipeline.normalize("new e-laas").tokens == pipeline.normalize("e-laas").tokens
+    assert pipeline.normalize("cash book").tokens == ("สมุด",)
+    assert pipeline.normalize("payments").tokens == pipeline.normalize("payment").tokens

@@ -60,11 +60,40 @@ def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
     Not after a hyphen that joins a variant to a name ("plan" inside "e-plan", another system).
     One boundary check around the alternation (not one per variant): several times faster.
     """
-    ordered = sorted(phrases, key=len, reverse=True)
+    ordered = sorted(set(phrases))
     if not ordered:
         return None
-    return re.compile(r"(?<![a-z0-9])(?<![a-z0-9]-)(?:"
-                      + "|".join(re.escape(p) for p in ordered) + r")(?![a-z0-9])")
+    return re.compile(r"(?<![a-z0-9])(?<![a-z0-9]-)(?:" + _trie_pattern(ordered)
+                      + r")(?![a-z0-9])")
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _trie_pattern(phrases: Iterable[str]) -> str:
+    """The phrases as one regex with shared prefixes factored out (pay(?:ment|ing)?).
+
+    Two thousand variants as a flat alternation were tried one by one at every position of
+    every question; as a trie the regex follows the text letter by letter. Each optional tail
+    is greedy, so the longest variant that ends on a word boundary wins, as before.
+    """
+    trie: _Trie = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a variant ends here
+
+    def emit(node: _Trie) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in node.items() if ch]
+        if not alts:
+            return ""
+        if len(alts) == 1 and "" not in node:
+            return alts[0]
+        body = "(?:" + "|".join(alts) + ")"
+        return body + "?" if "" in node else body
+
+    return emit(trie)
 
 
 def english_stems(word: str) -> list[str]:
