@@ -160,6 +160,7 @@ def test_round5_english_words(matcher: Matcher, question: str, topic: str) -> No
     "my phone won't turn on, what should I do",
     "who is the new mayor of Bangkok",
     "best place to buy a used car",
+    "my laptop is slow, how to fix",  # was answered with the outage guide (laptop, slow)
 ])
 def test_more_off_topic_english_is_rejected(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).topic is None
