@@ -24,3 +24,20 @@ def test_inflected_english_folds_to_the_thai_word() -> None:
     assert "บันทึก" in pipeline.normalize("entries I've logged").tokens
     # An unknown English word is left as it is, not cut to a stem that means something else.
     assert "running" in pipeline.normalize("running").tokens
+
+
+def test_a_phrase_is_found_before_its_words_are_brought_to_base_forms() -> None:
+    # "supporting" alone is "support" (a contact word), but "supporting documents" is a phrase
+    # of its own; so are "backed up data" and "who sees".
+    pipeline = pipeline_for(load_knowledge())
+    assert pipeline.normalize("supporting documents").tokens == ("เอกสาร",)
+    assert pipeline.normalize("backed up data").tokens == ("สำรอง",)
+    assert pipeline.normalize("who sees").tokens == ("เห็น",)
+
+
+def test_the_longest_variant_wins_on_a_word_boundary() -> None:
+    # "new e-laas" over "e-laas"; "cash book" over "cash"; "payments" stays one word.
+    pipeline = pipeline_for(load_knowledge())
+    assert pipeline.normalize("new e-laas").tokens == pipeline.normalize("e-laas").tokens
+    assert pipeline.normalize("cash book").tokens == ("สมุด",)
+    assert pipeline.normalize("payments").tokens == pipeline.normalize("payment").tokens

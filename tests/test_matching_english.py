@@ -51,7 +51,7 @@ def test_english_inflections_and_misspellings(matcher: Matcher, typed: str, mean
     assert norm(typed) == norm(meant)
 
 
-@pytest.mark.parametrize("word", ["sale", "salad", "match", "teacher", "weather"])
+@pytest.mark.parametrize("word", ["sale", "salad", "match", "teaching", "weather"])
 def test_other_english_words_are_not_corrected_into_domain_words(matcher: Matcher,
                                                                  word: str) -> None:
     assert matcher.pipeline.normalize(word).tokens == (word,)
@@ -96,8 +96,8 @@ def test_new_english_questions_floor(matcher: Matcher) -> None:
     assert 100 * wrong / total <= WRONG_CEILING
 
 
-FLOOR_TOP1 = 92.0  # measured 94.0 after issue 15 round 4 (89.6 before it)
-WRONG_CEILING = 4.0  # measured 3.0 after round 4
+FLOOR_TOP1 = 94.0  # measured 94.0 after issue 15 round 4 (89.6 before it), 95.5 after round 5
+WRONG_CEILING = 4.0  # measured 3.0 after rounds 4 and 5
 
 
 # Round 4 (issue 15): English words of the topics that had no Thai word to fold to (treasury,
@@ -125,5 +125,50 @@ def test_english_dev4_parity(matcher: Matcher) -> None:
         total += 1
         right[0] += matcher.match(thai).topic == topic
         right[1] += matcher.match(english).topic == topic
-    assert 100 * right[1] / total >= 88.0  # measured 90.0 after tuning on it
-    assert right[0] - right[1] <= 7
+    assert 100 * right[1] / total >= 93.0  # measured 90.0 after round 4, 95.0 after round 5
+    assert right[0] - right[1] <= 4  # 3 after round 5
+
+
+def test_a_word_joined_to_a_system_name_by_a_hyphen_is_not_folded(matcher: Matcher) -> None:
+    """"e-Budget" and "e-plan" name other systems: their "budget" and "plan" are not ours."""
+    tokens = matcher.pipeline.normalize("ระบบ e-Budget ปิดรับวันไหน").tokens
+    assert "งบประมาณ" not in tokens
+    assert "e-budget" in tokens
+    assert "งบประมาณ" in matcher.pipeline.normalize("ระบบ budget ปิดรับวันไหน").tokens
+
+
+# Round 5 (issue 15 item 5): words of the topics listed from knowledge-topics.md, in questions
+# written for this test (not taken from a question set).
+@pytest.mark.parametrize(("question", "topic"), [
+    ("how many more weeks before e-laas is back", "status.eta"),
+    ("is it down nationwide or just us", "status.current"),
+    ("do we have a backup of the data from before the crash", "status.data"),
+    ("sign me up so I hear when it is back", "status.notify"),
+    ("who has to sign off the money count in the evening", "guide.daily_report"),
+    ("can councillors still get their allowances this month", "guide.payroll"),
+    ("how do I reconcile the bank account at month-end by hand", "guide.month_end"),
+    ("can I plug the difference with a general journal entry", "guide.mismatch"),
+    ("I want to tear out a spoiled receipt, is that allowed", "guide.receipt_void"),
+    ("what does e-laas stand for", "refs.elaas"),
+    ("can colleagues from another municipality read my entries", "bot.privacy"),
+])
+def test_round5_english_words(matcher: Matcher, question: str, topic: str) -> None:
+    assert matcher.match(question).topic == topic
+
+
+@pytest.mark.parametrize("question", [
+    "my phone won't turn on, what should I do",
+    "who is the new mayor of Bangkok",
+    "best place to buy a used car",
+    "my laptop is slow, how to fix",  # was answered with the outage guide (laptop, slow)
+])
+def test_more_off_topic_english_is_rejected(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).topic is None
+
+
+# Real English words one letter away from a domain word ("ready" from "read", "serve" from
+# "server", "stuff" from "staff") are words of their own, not misspellings to correct.
+@pytest.mark.parametrize("word", ["ready", "point", "stuff", "serve", "black", "small", "score",
+                                  "court", "protect", "mouth"])
+def test_plain_english_words_are_not_read_as_misspellings(matcher: Matcher, word: str) -> None:
+    assert matcher.pipeline.normalize(word).tokens == (word,)

@@ -59,6 +59,48 @@ SPELL_MIN = 5
 SPELL_TWO_EDITS = 9
 
 
+def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for all ``phrases``, longest first, on word boundaries.
+
+    Not after a hyphen that joins a variant to a name ("plan" inside "e-plan", another system).
+    One boundary check around the alternation (not one per variant): several times faster.
+    """
+    ordered = sorted(set(phrases))
+    if not ordered:
+        return None
+    return re.compile(r"(?<![a-z0-9])(?<![a-z0-9]-)(?:" + _trie_pattern(ordered)
+                      + r")(?![a-z0-9])")
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _trie_pattern(phrases: Iterable[str]) -> str:
+    """The phrases as one regex with shared prefixes factored out (pay(?:ment|ing)?).
+
+    Two thousand variants as a flat alternation were tried one by one at every position of
+    every question; as a trie the regex follows the text letter by letter. Each optional tail
+    is greedy, so the longest variant that ends on a word boundary wins, as before.
+    """
+    trie: _Trie = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a variant ends here
+
+    def emit(node: _Trie) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in node.items() if ch]
+        if not alts:
+            return ""
+        if len(alts) == 1 and "" not in node:
+            return alts[0]
+        body = "(?:" + "|".join(alts) + ")"
+        return body + "?" if "" in node else body
+
+    return emit(trie)
+
+
 def english_stems(word: str) -> list[str]:
     """Candidate base forms of an English word, most likely first (logged: log, logg, logge)."""
     out = [ENGLISH_IRREGULAR[word]] if word in ENGLISH_IRREGULAR else []
@@ -93,9 +135,10 @@ class Normalized:
 
 def clean(text: str) -> str:
     """Character-level clean-up: Unicode NFC, zero-width, Thai digits, junk, case, spaces."""
-    text = unicodedata.normalize("NFC", text)
-    text = remove_zw(text).translate(_THAI_DIGITS)
-    text = th_normalize(text)
+    if not text.isascii():  # the Thai steps change nothing in ASCII and cost the most
+        text = unicodedata.normalize("NFC", text)
+        text = remove_zw(text).translate(_THAI_DIGITS)
+        text = th_normalize(text)
     text = _JUNK.sub(" ", text).lower()
     text = _REPEAT.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
@@ -164,10 +207,12 @@ class TextPipeline:
             token by token (so ``ดับ`` inside ``ระดับ`` is left alone).
         extra_words: domain words added to the tokeniser's dictionary.
         stop_words: more English words dropped like the particles (question frames, fillers).
+        plain_words: real English words, never corrected into a known word one letter away
+            ("ready" is not "read", "stuff" is not "staff").
     """
 
     def __init__(self, synonyms: Mapping[str, Iterable[str]], extra_words: Iterable[str] = (),
-                 stop_words: Iterable[str] = ()):
+                 stop_words: Iterable[str] = (), plain_words: Iterable[str] = ()):
         token_map: dict[str, str] = {}
         phrase_map: dict[str, str] = {}
         words = set(extra_words)
@@ -186,16 +231,10 @@ class TextPipeline:
                     words.add(cv)
         self._token_map = token_map
         # Longest first so "new e-laas" wins over "e-laas"; Latin variants on word boundaries.
-        # One boundary check around the alternation (not one per variant): several times faster.
-        self._phrase_re = (
-            re.compile(
-                r"(?<![a-z0-9])(?:"
-                + "|".join(re.escape(p) for p in sorted(phrase_map, key=len, reverse=True))
-                + r")(?![a-z0-9])"
-            )
-            if phrase_map
-            else None
-        )
+        self._phrase_re = _phrase_regex(phrase_map)
+        # Multi-word variants as written, looked for before words are brought to base forms:
+        # "supporting documents" is a phrase even though "supporting" alone is "support".
+        self._multi_re = _phrase_regex([p for p in phrase_map if " " in p])
         self._phrase_map = phrase_map
         # Single English words the synonyms know: an inflected form (entered, deposits) is
         # brought back to one of them so one variant covers every form.
@@ -205,6 +244,7 @@ class TextPipeline:
         # Words of multi-word variants too, so "keyed in" is brought back to "key in".
         self._latin_parts = {w for p in phrase_map for w in p.split() if w.isalpha()}
         self._stop = ENGLISH_STOP | {clean(w) for w in stop_words}
+        self._plain = frozenset(clean(w) for w in plain_words)
         self._spell_targets = sorted(
             w for w in self._latin_known | self._stop if w.isascii() and len(w) >= SPELL_MIN - 1)
         dictionary = (set(thai_words()) - NOT_WORDS) | MORE_WORDS
@@ -235,9 +275,12 @@ class TextPipeline:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one pipeline lives as long as the process
     def _normalize_cached(self, text: str) -> Normalized:
-        cleaned = _LATIN_WORD.sub(self._english_base, clean(text))
-        if self._phrase_re is not None:
-            cleaned = self._phrase_re.sub(lambda m: f" {self._phrase_map[m.group(0)]} ", cleaned)
+        cleaned = clean(text)
+        if self._multi_re is not None and _LATIN_WORD.search(cleaned):  # only Latin is stemmed
+            cleaned = self._multi_re.sub(self._phrase_canon, cleaned)
+        cleaned = _LATIN_WORD.sub(self._english_base, cleaned)
+        if self._phrase_re is not None:  # then phrases in other forms: "keyed in" as "key in"
+            cleaned = self._phrase_re.sub(self._phrase_canon, cleaned)
         tokens: list[str] = []
         for tok in self._tokenize(cleaned):
             tok = tok.strip()
@@ -245,6 +288,9 @@ class TextPipeline:
                 continue
             tokens.append(self._token_map.get(tok, tok))
         return Normalized(tuple(self._fold_sequences(tokens)))
+
+    def _phrase_canon(self, m: re.Match[str]) -> str:
+        return f" {self._phrase_map[m.group(0)]} "
 
     def _english_base(self, m: re.Match[str]) -> str:
         return self._english_word(m.group(0))
@@ -262,7 +308,7 @@ class TextPipeline:
             base = next((b for b in stems if b in parts), None)
         if base is not None or word in parts:
             return base or word
-        if len(word) < SPELL_MIN:
+        if len(word) < SPELL_MIN or word in self._plain or any(s in self._plain for s in stems):
             return word
         limit = 2 if len(word) >= SPELL_TWO_EDITS else 1
         # Same first letter: misspellings keep it, and it keeps "salad" away from "salary".

@@ -122,6 +122,7 @@ class KnowledgeBase:
     out_of_scope: tuple[str, ...] = ()
     other_systems: tuple[str, ...] = ()  # names of systems that are not e-LAAS (outofscope.yaml)
     english_stop: tuple[str, ...] = ()  # English words without meaning for matching (english.yaml)
+    english_plain: tuple[str, ...] = ()  # real English words: never read as a misspelling
 
     def topic(self, topic_id: str) -> Topic:
         """The topic with this id (KeyError if none)."""
@@ -267,20 +268,23 @@ def _variants(data: dict[str, Any], name: str, problems: list[Problem]
 
 
 def _read_english(root: Path, problems: list[Problem]
-                  ) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
-    """english.yaml: English variants of Thai words (merged into the synonyms), stop words."""
+                  ) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...], tuple[str, ...]]:
+    """english.yaml: English variants of Thai words (merged into the synonyms), stop words, and
+    plain English words (never corrected as misspellings)."""
     path = root / "english.yaml"
     if not path.exists():
-        return {}, ()
+        return {}, (), ()
     data = load_yaml(path)
     name = _rel(path, root)
     words = data.get("words") if isinstance(data, dict) else None
     stop = _as_str_list(data.get("stop", [])) if isinstance(data, dict) else None
-    if not isinstance(words, dict) or stop is None:
+    plain = _as_str_list(data.get("plain", [])) if isinstance(data, dict) else None
+    if not isinstance(words, dict) or stop is None or plain is None:
         problems.append(Problem(name, 1, "-", "english.yaml needs 'words' (Thai -> [English])"
-                                " and a 'stop' list"))
-        return {}, ()
-    return _variants(words, name, problems), tuple(w.strip().lower() for w in stop if w.strip())
+                                " and a 'stop' list ('plain', a list, is optional)"))
+        return {}, (), ()
+    return (_variants(words, name, problems), tuple(w.strip().lower() for w in stop if w.strip()),
+            tuple(w.strip().lower() for w in plain if w.strip()))
 
 
 def merge_synonyms(*maps: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
@@ -431,11 +435,12 @@ def _load(root: Path, strict: bool) -> tuple[KnowledgeBase, list[Problem]]:
     problems: list[Problem] = []
     topics = _read_topics(root, problems)
     sources = _read_sources(root, problems)
-    english, english_stop = _read_english(root, problems)
+    english, english_stop, english_plain = _read_english(root, problems)
     synonyms = merge_synonyms(_read_synonyms(root, problems), english)
     oos = _read_out_of_scope(root, problems)
     others = _read_other_systems(root, problems)
-    kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos, others, english_stop)
+    kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos, others, english_stop,
+                       english_plain)
     # Structural problems stop loading; content problems (length, phrasings) only fail kb check.
     structural: list[Problem] = list(problems)
     if strict:

@@ -132,7 +132,7 @@ def load_language(root: Path) -> tuple[KnowledgeBase, TextPipeline]:
 def pipeline_for(kb: KnowledgeBase) -> TextPipeline:
     """The text pipeline with the knowledge base's synonyms, and its keywords as words."""
     return TextPipeline(kb.synonyms, extra_words={k for t in kb.topics for k in t.keywords},
-                        stop_words=kb.english_stop)
+                        stop_words=kb.english_stop, plain_words=kb.english_plain)
 
 
 def char_ngrams(flat: str, n: int = NGRAM) -> list[str]:
