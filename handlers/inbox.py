@@ -9,12 +9,13 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
+
+from handlers.callthread import CallThread
 
 _LOG = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class FileInbox:
         self._buf: list[bytes] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox")
+        self._io = CallThread("inbox")
 
     # ------------------------------------------------------------------ start
 
@@ -283,16 +284,15 @@ class FileInbox:
             self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._buf:
             data, waiters = b"".join(self._buf), self._waiters
             n = len(self._buf)
             self._buf, self._waiters = [], []
             try:
-                await loop.run_in_executor(self._io, self._write, data)
+                await self._io.run(self._write, data)
                 self._lines += n
                 if self._lines >= self.compact_after:
-                    await loop.run_in_executor(self._io, self._rewrite, self._snapshot())
+                    await self._io.run(self._rewrite, self._snapshot())
             except OSError as exc:
                 _LOG.error("inbox: journal write failed: %s", exc)
                 for w in waiters:
