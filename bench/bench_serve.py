@@ -120,7 +120,7 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
     port = free_port()
     data = tempfile.mkdtemp(prefix="bench-serve-")
     log_path = Path(data) / "serve.log"
-    env = {**{k: v for k, v in os.environ.items() if k.startswith("X")}, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": data,
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": data,
            "PYTHAINLP_OFFLINE": "1", "PYTHAINLP_READ_ONLY": "1",
            "ELAAS_DATA_DIR": str(Path(data) / "data"), "HOST": "127.0.0.1", "PORT": str(port),
            "LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": "bench-token",
