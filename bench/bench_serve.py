@@ -8,8 +8,9 @@ Starts FakeLine in this process, runs ``elaas-bot serve`` as a subprocess on a t
 dir with LINE_API_BASE pointing at the fake, fires signed webhook requests (one event each,
 2,000 users, a mix of questions and button presses) at ``--rate`` events/s with at most
 ``--concurrency`` in flight, and prints: webhook latency percentiles, the accepted and the
-end-to-end rate (until the fake has every reply), CPU per event, and the serve process's memory
-(VmRSS / VmHWM from /proc/<pid>/status) after all events.
+end-to-end rate (until the fake has every reply), the accept -> reply delay (from the 200 to the
+reply call reaching the fake: how old the backlog gets), CPU per event, and the serve process's
+memory (VmRSS / VmHWM from /proc/<pid>/status) after all events.
 Targets: 400 events/s with webhook p99 <= 50 ms; RSS <= 200 MB after 10,000 events.
 Exit code 0 when they are met. The figures depend on what else the machine is doing.
 """
