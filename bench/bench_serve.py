@@ -8,8 +8,9 @@ Starts FakeLine in this process, runs ``elaas-bot serve`` as a subprocess on a t
 dir with LINE_API_BASE pointing at the fake, fires signed webhook requests (one event each,
 2,000 users, a mix of questions and button presses) at ``--rate`` events/s with at most
 ``--concurrency`` in flight, and prints: webhook latency percentiles, the accepted and the
-end-to-end rate (until the fake has every reply), CPU per event, and the serve process's memory
-(VmRSS / VmHWM from /proc/<pid>/status) after all events.
+end-to-end rate (until the fake has every reply), the accept -> reply delay (from the 200 to the
+reply call reaching the fake: how old the backlog gets), CPU per event, and the serve process's
+memory (VmRSS / VmHWM from /proc/<pid>/status) after all events.
 Targets: 400 events/s with webhook p99 <= 50 ms; RSS <= 200 MB after 10,000 events.
 Exit code 0 when they are met. The figures depend on what else the machine is doing.
 """
@@ -135,6 +136,7 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
                                                     stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     latencies: list[float] = []
+    acked: dict[str, float] = {}  # reply token -> when its webhook got the 200 (monotonic)
     statuses: dict[int, int] = {}
     try:
         connector = aiohttp.TCPConnector(limit=concurrency * 2)
@@ -158,6 +160,8 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
                             "x-line-signature": sigs[i]}) as resp:
                         await resp.read()
                         statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                        if resp.status == 200:
+                            acked[bodies[i][1]] = time.monotonic()
                     latencies.append(time.perf_counter() - started)
 
             async def client() -> None:  # closed loop: as fast as the server answers
@@ -209,6 +213,9 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
                 proc.kill()
         await fake.stop()
 
+    # Accept -> reply: from the 200 to the reply call reaching the fake (the backlog's age).
+    delays = [c.at - acked[c.body["replyToken"]] for c in fake.calls
+              if c.path.endswith("/message/reply") and c.body.get("replyToken") in acked]
     ms = [x * 1000 for x in latencies]
     accept_rate = sent / t_sent if t_sent else 0.0
     e2e_rate = got / t_done if t_done else 0.0
@@ -221,6 +228,9 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
     print(f"accepted               {accept_rate:.0f} events/s over {t_sent:.1f} s")
     print(f"replied (end to end)   {got}/{sent} replies, {pushes} pushes, "
           f"{e2e_rate:.0f} events/s over {t_done:.1f} s")
+    if delays:
+        print(f"accept -> reply ms     p50 {pct(delays, 50) * 1000:.1f}  "
+              f"p99 {pct(delays, 99) * 1000:.1f}  max {max(delays) * 1000:.1f}")
     print(f"serve memory           VmRSS {rss:.0f} MB (idle {rss0:.0f} MB), VmHWM {hwm:.0f} MB")
     print(f"CPU                    serve {cpu_serve:.1f} s ({cpu_serve / t_done:.0%} of a core, "
           f"{cpu_serve / max(got, 1) * 1000:.2f} ms/event); load generator + fake "

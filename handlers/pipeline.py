@@ -20,6 +20,9 @@ _LOG = logging.getLogger(__name__)
 
 FLOODABLE = frozenset({"message", "unsupported"})
 MAX_ATTEMPTS = 5  # a shared-inbox event that failed this often is given up (logged)
+# How long a webhook waits for room in a full backlog before it answers 503 (the channel
+# redelivers later); LINE gives up on a webhook after a few seconds.
+ACCEPT_WAIT = 2.0
 
 
 class Busy(RuntimeError):
@@ -156,24 +159,34 @@ class Pipeline:
         if self.shared is not None:
             await self._accept_shared(self.shared, items)
             return
-        fresh: list[Inbound] = []
-        for item in items:
-            if self.seen.seen(item.key):
-                self.stats["duplicates"] += 1
-                _LOG.info("%s event %s already handled", item.channel, item.event_id)
-                continue
-            admitted = self._admit(item)
-            if admitted is not None:
-                fresh.append(admitted)
+        tasks = self.flow.tasks
+        try:  # wait (first come, first served) while the backlog is at its bound
+            await tasks.reserve(len(items), ACCEPT_WAIT)
+        except TimeoutError:
+            _LOG.error("%d jobs pending for %.0f s, asking the channel to redeliver later",
+                       tasks.pending, ACCEPT_WAIT)
+            raise Busy("backlog full") from None
         try:
-            await self.inbox.accept([(i.key, i.to_record()) for i in fresh])
-        except OSError:
-            for i in fresh:
-                self.seen.forget(i.key)
-            raise
-        for item in fresh:
-            self.stats["accepted"] += 1
-            self._submit(item, replay=False)
+            fresh: list[Inbound] = []
+            for item in items:
+                if self.seen.seen(item.key):
+                    self.stats["duplicates"] += 1
+                    _LOG.info("%s event %s already handled", item.channel, item.event_id)
+                    continue
+                admitted = self._admit(item)
+                if admitted is not None:
+                    fresh.append(admitted)
+            try:
+                await self.inbox.accept([(i.key, i.to_record()) for i in fresh])
+            except OSError:
+                for i in fresh:
+                    self.seen.forget(i.key)
+                raise
+            for item in fresh:
+                self.stats["accepted"] += 1
+                self._submit(item, replay=False)
+        finally:
+            tasks.release(len(items))
 
     def _admit(self, item: Inbound) -> Inbound | None:
         """The flood limit: the item, the item answered by the warning, or None (dropped)."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -15,6 +14,7 @@ from bot.core.contract import Incoming, Reply
 from bot.core.engine import Engine
 from bot.core.greetings import RATE_LIMITED_TEXT
 from bot.core.splitting import chunked, split_text
+from handlers.callthread import CallThread
 
 _LOG = logging.getLogger(__name__)
 __all__ = ["RATE_LIMITED_TEXT", "Flow", "OrderedTasks", "RateLimiter", "RecentIds", "chunked",
@@ -107,61 +107,154 @@ class RecentIds:
 class OrderedTasks:
     """Background work: in arrival order for one key (one user), concurrent across keys.
 
-    Every job runs in its own task that first waits for the previous job of the same key.
-    Exceptions are logged with the job's label (an event id) and never stop other jobs.
+    Jobs wait in a queue per key; at most ``workers`` jobs run at once (None: every key with
+    work runs at once), each worker taking the next key in turn, so a user's second event goes
+    after the other users' first. No task per job: a backlog of thousands costs queue entries,
+    not tasks the event loop must step through. ``reserve`` makes an accept wait (first come,
+    first served) while ``backlog`` jobs are pending, so a saturated server slows its
+    acknowledgements down instead of piling up answers it gives late. Exceptions are logged
+    with the job's label (an event id) and never stop other jobs.
     """
 
-    def __init__(self, limit: int = 5_000):
+    def __init__(self, limit: int = 5_000, *, workers: int | None = None,
+                 backlog: int | None = None):
         self.limit = limit
-        self._tails: dict[str, asyncio.Task[None]] = {}
-        self._all: set[asyncio.Task[None]] = set()
+        self.workers = workers
+        self.backlog = limit if backlog is None else backlog
+        self._queues: dict[str, deque[tuple[Coroutine[Any, Any, None], str]]] = {}
+        self._ready: deque[str] = deque()
+        self._runners: set[asyncio.Task[None]] = set()
+        self._working = 0
+        self._jobs = 0
+        self._reserved = 0
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._idle: asyncio.Event | None = None
 
     @property
     def pending(self) -> int:
         """Jobs submitted and not finished yet."""
-        return len(self._all)
+        return self._jobs
 
     @property
     def full(self) -> bool:
         """True when accepting more work would let the backlog grow without bound."""
-        return len(self._all) >= self.limit
+        return self._jobs >= self.limit
 
-    def submit(self, key: str, job: Coroutine[Any, Any, None], label: str) -> asyncio.Task[None]:
+    def submit(self, key: str, job: Coroutine[Any, Any, None], label: str) -> None:
         """Run ``job`` after the earlier jobs of ``key``; ``label`` names it in logs."""
-        prev = self._tails.get(key)
-        task = asyncio.get_running_loop().create_task(self._run(prev, job, label))
-        self._tails[key] = task
-        self._all.add(task)
-        task.add_done_callback(lambda t: self._done(key, t))
-        return task
+        self._jobs += 1
+        queue = self._queues.get(key)
+        if queue is not None:  # the key is queued or running: its worker takes this one next
+            queue.append((job, label))
+            return
+        self._queues[key] = deque(((job, label),))
+        self._ready.append(key)
+        if self.workers is None or self._working < self.workers:
+            self._working += 1
+            task = asyncio.get_running_loop().create_task(self._work())
+            self._runners.add(task)
+            task.add_done_callback(self._runners.discard)
 
-    async def _run(self, prev: asyncio.Task[None] | None, job: Coroutine[Any, Any, None],
-                   label: str) -> None:
+    async def _work(self) -> None:
         try:
-            if prev is not None and not prev.done():
-                await asyncio.wait([prev])
-            await job
-        except asyncio.CancelledError:
-            job.close()
-            raise
-        except Exception:
-            _LOG.exception("event %s failed", label)
+            await self._work_on()
+        finally:
+            # Counted here, not in a done callback: a key submitted between this worker's
+            # last look at the queue and its callback would otherwise wait for a next submit.
+            self._working -= 1
 
-    def _done(self, key: str, task: asyncio.Task[None]) -> None:
-        self._all.discard(task)
-        if self._tails.get(key) is task:
-            del self._tails[key]
+    async def _work_on(self) -> None:
+        ready, queues = self._ready, self._queues
+        while ready:
+            key = ready.popleft()
+            queue = queues[key]
+            job, label = queue.popleft()
+            try:
+                await job
+            except asyncio.CancelledError:
+                self._jobs -= 1
+                if not queue:
+                    del queues[key]
+                raise
+            except Exception:
+                _LOG.exception("event %s failed", label)
+            self._jobs -= 1
+            if queue:
+                ready.append(key)
+            else:
+                del queues[key]
+            if self._waiters:
+                self._grant()
+            if not self._jobs and self._idle is not None:
+                self._idle.set()
+
+    async def reserve(self, n: int, timeout: float) -> None:
+        """Wait until ``n`` more jobs fit in the backlog and hold room for them (give it back
+        with :meth:`release` once they are submitted or dropped). First come, first served;
+        a batch larger than the backlog gets in when nothing is pending.
+
+        Raises:
+            TimeoutError: no room within ``timeout`` seconds (nothing is held).
+        """
+        if not self._waiters and self._fits(n):
+            self._reserved += n
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((n, waiter))
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._reserved -= n  # granted just as the wait ended: give the room back
+            else:
+                waiter.cancel()
+            self._waiters = deque(w for w in self._waiters if w[1] is not waiter)
+            self._grant()
+            raise
+
+    def release(self, n: int) -> None:
+        """Give back room held by :meth:`reserve` (its jobs now count as pending)."""
+        self._reserved -= n
+        if self._waiters:
+            self._grant()
+
+    def _fits(self, n: int) -> bool:
+        held = self._jobs + self._reserved
+        return held + n <= self.backlog or held == 0
+
+    def _grant(self) -> None:
+        while self._waiters and self._fits(self._waiters[0][0]):
+            n, waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._reserved += n
+                waiter.set_result(None)
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for running jobs (up to ``timeout`` seconds), then cancel what is left."""
-        if not self._all:
-            return
-        _done, left = await asyncio.wait(set(self._all), timeout=timeout)
-        for t in left:
+        """Wait for pending jobs (up to ``timeout`` seconds), then cancel what is left."""
+        if self._jobs:
+            self._idle = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout)
+            except TimeoutError:
+                pass
+            finally:
+                self._idle = None
+        left = self._jobs
+        for queue in self._queues.values():
+            for job, _ in queue:
+                job.close()  # never started: nothing to clean up but the coroutine
+            queue.clear()
+        runners = set(self._runners)
+        for t in runners:
             t.cancel()
+        if runners:
+            await asyncio.wait(runners, timeout=2.0)
+        self._queues.clear()
+        self._ready.clear()
+        self._jobs = 0
         if left:
-            _LOG.warning("cancelled %d unfinished event job(s) at shutdown", len(left))
-            await asyncio.wait(left, timeout=2.0)
+            _LOG.warning("cancelled %d unfinished event job(s) at shutdown", left)
 
 
 class Flow:
@@ -177,12 +270,11 @@ class Flow:
         self.engine = engine
         self.limiter = limiter or RateLimiter()
         self.tasks = tasks or OrderedTasks()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        self._executor = CallThread("engine")
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the engine thread and return its result."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args))
+        return await self._executor.run(fn, *args)
 
     async def reply_to(self, incoming: Incoming) -> list[Reply]:
         """``Engine.reply_to`` on the engine thread."""

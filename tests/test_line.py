@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import json
@@ -18,10 +19,11 @@ from bot.core.contract import FileBlob, Reply
 from bot.core.engine import Engine
 from bot.core.feature import Command, Feature
 from bot.core.greetings import RATE_LIMITED_TEXT, group_hello
+from handlers import pipeline as pipeline_module
 from handlers.app import Core, build_core
 from handlers.inbox import MemoryInbox
 from handlers.line.adapter import LineAdapter
-from handlers.ratelimit import RateLimiter
+from handlers.ratelimit import OrderedTasks, RateLimiter
 from handlers.settings import Settings
 from handlers.web.server import FLOW, LINE, PIPELINE, VAULT, RunningServer, create_app
 from tests.conftest import make_lao_admin
@@ -185,6 +187,72 @@ async def test_events_of_one_user_answered_in_order(rig: Rig) -> None:
     await wait_for(lambda: len(rig.fake.calls_to(REPLY)) == 5)
     assert [c.body["replyToken"] for c in rig.fake.calls_to(REPLY)] == [
         f"order-{i}" for i in range(5)]
+
+
+def user_events(template: dict[str, Any], user: int, n: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(n):
+        e = copy.deepcopy(template)
+        e["source"] = {"type": "user", "userId": f"Ubacklog{user:025d}"}
+        e["webhookEventId"] = f"01J2BACKLOG{user:02d}{i:02d}AAAAAAAAAAA"
+        e["replyToken"] = f"backlog-{user}-{i}"
+        out.append(e)
+    return out
+
+
+async def test_a_full_backlog_makes_webhooks_wait_and_every_event_is_answered_in_order(
+        rig: Rig) -> None:
+    tasks = OrderedTasks(workers=2, backlog=3)
+    rig.server.app[FLOW].tasks = tasks
+    rig.fake.delay = 0.02
+    body = load("text")
+    most = 0
+
+    async def watch() -> None:
+        nonlocal most
+        while True:
+            most = max(most, tasks.pending)
+            await asyncio.sleep(0.001)
+
+    async def sender(user: int) -> list[int]:
+        statuses = []
+        for e in user_events(event(body), user, 4):  # one webhook per event, one after another
+            resp = await rig.post({"destination": body["destination"], "events": [e]})
+            statuses.append(resp.status)
+        return statuses
+
+    watcher = asyncio.create_task(watch())
+    try:
+        results = await asyncio.gather(*(sender(u) for u in range(4)))
+        await wait_for(lambda: len(rig.fake.calls_to(REPLY)) == 16)
+    finally:
+        watcher.cancel()
+    assert results == [[200] * 4] * 4  # waited for room, not refused
+    assert most <= 3  # the backlog never grew past its bound
+    tokens = [c.body["replyToken"] for c in rig.fake.calls_to(REPLY)]
+    assert sorted(tokens) == sorted(f"backlog-{u}-{i}" for u in range(4) for i in range(4))
+    for u in range(4):
+        assert [t for t in tokens if t.startswith(f"backlog-{u}-")] == [
+            f"backlog-{u}-{i}" for i in range(4)]
+
+
+async def test_a_webhook_that_waits_too_long_for_room_gets_503_and_its_redelivery_is_answered(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline_module, "ACCEPT_WAIT", 0.1)
+    rig.server.app[FLOW].tasks = OrderedTasks(workers=1, backlog=1)
+    rig.fake.delay = 0.5
+    body = load("text")
+    first, second = user_events(event(body), 0, 1)[0], user_events(event(body), 1, 1)[0]
+    assert (await rig.post({"destination": body["destination"], "events": [first]})).status \
+        == 200
+    assert (await rig.post({"destination": body["destination"], "events": [second]})).status \
+        == 503  # the backlog stayed full for longer than ACCEPT_WAIT: LINE redelivers later
+    await rig.idle()
+    assert (await rig.post({"destination": body["destination"], "events": [second]})).status \
+        == 200  # the redelivery: not seen as a duplicate, since nothing was accepted
+    await wait_for(lambda: len(rig.fake.calls_to(REPLY)) == 2)
+    assert [c.body["replyToken"] for c in rig.fake.calls_to(REPLY)] == [
+        "backlog-0-0", "backlog-1-0"]
 
 
 # ---------------------------------------------------------------------------- signatures

@@ -51,7 +51,7 @@ from handlers.appkeys import (
 )
 from handlers.inbox import FileInbox, Inbox, MemoryInbox, SharedInbox
 from handlers.pipeline import Pipeline
-from handlers.ratelimit import Flow
+from handlers.ratelimit import Flow, OrderedTasks
 from handlers.settings import Settings
 from handlers.web.files import FileVault, vault_for
 
@@ -106,6 +106,20 @@ def default_inbox(core: Core) -> Inbox | SharedInbox:
 
 
 INBOX_FILE = "inbox.journal"
+# Events handled at once: the engine takes one at a time, the others wait for a reply call to
+# LINE (~50-100 ms from Thailand) or a journal mark, so 128 keep ~1,000 events/s flowing.
+WORKERS = 128
+# Events accepted and not yet answered before a webhook waits for room: about half a second of
+# work, so even a saturated server uses a reply token well within its life.
+BACKLOG = 256
+
+
+def tasks_for(inbox: Inbox | SharedInbox) -> OrderedTasks:
+    """The job runner for ``inbox``: bounded workers and backlog for the embedded journal; the
+    PostgreSQL inbox drains each user's events in its own job, as many as there are users."""
+    if isinstance(inbox, SharedInbox):
+        return OrderedTasks()
+    return OrderedTasks(workers=WORKERS, backlog=BACKLOG)
 
 
 def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
@@ -120,8 +134,9 @@ def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
         inbox: where accepted events are journaled (default: :func:`default_inbox`).
     """
     settings = core.settings
-    flow = Flow(core.engine)
-    pipeline = Pipeline(flow, inbox if inbox is not None else default_inbox(core),
+    if inbox is None:
+        inbox = default_inbox(core)
+    pipeline = Pipeline(Flow(core.engine, tasks=tasks_for(inbox)), inbox,
                         log_text=settings.log_text)
     vault = vault_for(settings, core.store)
     line: LineAdapter | None = None
@@ -160,7 +175,7 @@ def build_web_app(core: Core, *, line: LineAdapter | None, telegram: TelegramAda
     """
     if pipeline is None:
         pipeline = (line.pipeline if line else telegram.pipeline if telegram
-                    else Pipeline(Flow(core.engine), default_inbox(core)))
+                    else _pipeline(core))
     flow = pipeline.flow
     if vault is None:
         vault = line.vault if line else vault_for(core.settings, core.store)
@@ -185,6 +200,11 @@ def build_web_app(core: Core, *, line: LineAdapter | None, telegram: TelegramAda
         install(app)
     app.cleanup_ctx.append(_background_ctx)
     return app
+
+
+def _pipeline(core: Core) -> Pipeline:
+    inbox = default_inbox(core)
+    return Pipeline(Flow(core.engine, tasks=tasks_for(inbox)), inbox)
 
 
 def _channel_off(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
