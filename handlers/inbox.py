@@ -88,8 +88,11 @@ class SharedInbox(abc.ABC):
         return InboxState()
 
     @abc.abstractmethod
-    async def start(self, wake: Callable[[str], None]) -> None:
-        """Connect and start the background work; ``wake(order_key)`` asks for a drain."""
+    async def start(self, wake: Callable[[str], None],
+                    room: Callable[[], tuple[int, float]] | None = None) -> None:
+        """Connect and start the background work; ``wake(order_key)`` asks for a drain,
+        ``room()`` how many order keys the caller wants woken now, and how many seconds the
+        open events of a key it wants must have waited."""
 
     @abc.abstractmethod
     async def accept_judged(self, rows: Sequence[tuple[str, str, str, Record, str]]
