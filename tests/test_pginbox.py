@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
 from bot.core.pgstore import PgStore
@@ -151,6 +153,71 @@ async def test_webhook_answers_503_while_the_database_is_down(
             assert len(sent) == 2
             assert fake_line.calls_to("/v2/bot/message/push") == []
     finally:
+        await server.stop()
+        store.close()
+
+
+async def test_a_long_queue_waits_in_the_inbox_and_a_full_one_answers_503(
+        pg_url: str, fake_line: FakeLine, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: every accepted user was leased and queued on the event loop at once (no bound
+    # short of 5,000 jobs), so webhooks waited behind the work and a backlog of minutes
+    # answered with stale reply tokens. Now a few users are worked on at a time, the rest
+    # wait in the inbox, and a webhook is refused (LINE redelivers) once the oldest waiting
+    # user has waited BACKLOG_S.
+    from handlers import pipeline
+
+    monkeypatch.setattr(pipeline, "DRAINS", 2)
+    monkeypatch.setattr(pipeline, "SWEEP_ROOM", 4)
+    monkeypatch.setattr(pipeline, "BACKLOG_S", 0.5)
+    fake_line.single_use_tokens = True
+    fake_line.delay = 0.3  # a slow LINE: 2 users at a time answer about 6 events a second
+    store = PgStore(pg_url, timeout=2)
+    settings = Settings(data_dir=tmp_path / "data", line_channel_secret=SECRET,
+                        line_channel_access_token="T", line_api_base=fake_line.base_url,
+                        database_url=pg_url, file_secret="p" * 32)
+    core = build_core(settings, store=store)
+    app = create_app(dataclasses.replace(core, settings=settings), extensions=[],
+                     inbox=PgInbox(pg_url))
+    server = RunningServer(app)
+    await server.start("127.0.0.1", 0)
+    leases: list[int] = []
+
+    async def count_leases() -> None:
+        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+            while True:
+                cur = await conn.execute("SELECT count(*) FROM elaas_inbox_lease")
+                row = await cur.fetchone()
+                leases.append(int(row[0]) if row else 0)
+                await asyncio.sleep(0.05)
+
+    counter = asyncio.create_task(count_leases())
+    try:
+        async with aiohttp.ClientSession() as http:
+            statuses: dict[int, int] = {}
+            t0 = time.monotonic()
+            while 503 not in statuses.values() and time.monotonic() < t0 + 10:
+                i = len(statuses)  # one event per user, as fast as the webhook answers
+                body = line_body(f"01QUEUE{i:04d}", f"U{i:032d}", f"q-rt-{i}", "ระบบล่มไหม")
+                statuses[i] = await post(http, server.base_url, body)
+            assert list(statuses.values()).count(503) == 1 and len(statuses) > 5, statuses
+            n = len(statuses)
+            # redelivered by LINE until accepted: every event is then answered, once
+            for i, status in statuses.items():
+                body = line_body(f"01QUEUE{i:04d}", f"U{i:032d}", f"q-rt-{i}", "ระบบล่มไหม")
+                while status != 200:
+                    await asyncio.sleep(0.2)
+                    status = await post(http, server.base_url, body)
+            await wait_for(lambda: all(fake_line.texts_to(f"q-rt-{i}") for i in range(n)),
+                           60)
+            await asyncio.sleep(0.5)
+            replies = [c.body["replyToken"] for c in fake_line.calls_to("/message/reply")
+                       if c.status == 200]
+            assert sorted(replies) == sorted(f"q-rt-{i}" for i in range(n))
+            assert max(leases) <= 2  # at most DRAINS users leased (worked on) at once
+    finally:
+        counter.cancel()
+        await asyncio.gather(counter, return_exceptions=True)
         await server.stop()
         store.close()
 
