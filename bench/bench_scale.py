@@ -321,7 +321,13 @@ async def run_kill(cluster: Cluster, root: Path, concurrency: int, seconds: floa
                 return out
 
             deadline = time.monotonic() + 30
-            while any(counts()[i] == 0 for i in acked) and time.monotonic() < deadline:
+            def unanswered() -> bool:
+                # counts() once per look: once per acknowledged event, it held this process
+                # (and the fake LINE in it) for seconds, which showed as late answers
+                got = counts()
+                return any(got[i] == 0 for i in acked)
+
+            while unanswered() and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)
             got = counts()
