@@ -1,18 +1,22 @@
 """Scale-out: one vs two `elaas-bot serve` instances on one PostgreSQL, closed-loop LINE load.
 
 Usage: .venv/bin/python bench/bench_scale.py [--events 4000] [--concurrency 16] [--users 2000]
-       .venv/bin/python bench/bench_scale.py --modes embedded,one,two
+       .venv/bin/python bench/bench_scale.py --modes embedded,one,two --repeat 3
+       .venv/bin/python bench/bench_scale.py --modes one --statements   # SQL per event
        .venv/bin/python bench/bench_scale.py --kill        # kill -9 one of two mid-load
 
 Starts a throwaway PostgreSQL cluster (tests/pgcluster.py, fsync on), FakeLine in this process
 and the instances as subprocesses; the load generator sends signed webhooks (one event each,
 text questions and every 5th a button press, ``--users`` users) from ``--concurrency`` senders
-in a closed loop, round-robin over the instances (the balancer). Each mode gets a fresh schema
-and a warm-up. Prints per mode: end-to-end events/s, webhook latency, CPU per event of the
-serve processes and of PostgreSQL; then the ratio two/one. Targets: two >= 1.25x one, webhook
-p99 <= 50 ms (--rate: paced, open loop). Kill mode: acknowledged events lost, answered twice,
-longest gap between answers (targets 0, 0, <= 2 s). The machine is shared: the load average is
-printed beside the figures.
+in a closed loop, round-robin over the instances (the balancer). A 503 (backlog full) is sent
+again after a second, as LINE redelivers. Each mode gets a fresh schema and a warm-up. Prints
+per mode: end-to-end events/s (until the last reply), webhook latency of the accepted
+requests, CPU per event of the serve processes and of PostgreSQL, the delay from a webhook's
+200 to its reply reaching LINE (p99, max: the backlog a burst leaves), the HTTP statuses; then
+the ratio two/one per run. ``--statements`` loads pg_stat_statements and prints the statements
+per event. Targets: two >= 1.25x one, webhook p99 <= 50 ms (--rate: paced, open loop). Kill
+mode: acknowledged events lost, answered twice, longest gap between answers (targets 0, 0,
+<= 2 s). The machine is shared: the load average is printed beside the figures; repeat runs.
 """
 
 from __future__ import annotations
