@@ -15,7 +15,7 @@ import pytest
 
 from bot.core.pgstore import PgStore
 from handlers.app import build_core
-from handlers.pginbox import InboxUnavailable, PgInbox
+from handlers.pginbox import InboxUnavailable, PgInbox, _Batcher
 from handlers.settings import Settings
 from handlers.web.server import FLOW, RunningServer, create_app
 from tests.fakes import FakeLine, wait_for
@@ -37,6 +37,28 @@ async def two(pg_url: str) -> AsyncIterator[tuple[PgInbox, PgInbox]]:
 def row(key: str, order: str = "line:U1", flood: str = "") -> tuple[str, str, str, dict[str, str],
                                                                      str]:
     return (key, order, flood, {"k": key}, "ok")
+
+
+async def test_a_call_made_as_the_last_flush_ends_is_flushed_too() -> None:
+    # The batcher counted a flush task as running until its done callback had run, a loop
+    # turn after it ended: a call in that turn started no flush and waited forever (a test
+    # of the whole suite hung on a release).
+    async def flush(items: list[int]) -> list[int]:
+        await asyncio.sleep(0)
+        return items
+
+    batcher: _Batcher[int, int] = _Batcher(flush)
+
+    async def second() -> int:
+        (task,) = batcher._tasks
+        while not task.done():
+            await asyncio.sleep(0)
+        return await batcher(2)  # in the turn the flush ended, as a release after a sleep
+
+    first = asyncio.ensure_future(batcher(1))
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(second(), 2) == 2
+    assert await first == 1
 
 
 async def test_one_instance_at_a_time_per_order_key(two: tuple[PgInbox, PgInbox]) -> None:
