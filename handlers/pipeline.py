@@ -20,9 +20,10 @@ _LOG = logging.getLogger(__name__)
 
 FLOODABLE = frozenset({"message", "unsupported"})
 MAX_ATTEMPTS = 5  # a shared-inbox event that failed this often is given up (logged)
-# Shared inbox: users (order keys) one instance works on at once. The rest wait durably in
-# the inbox: leasing them all at once made every webhook wait behind hundreds of tasks on the
-# event loop, and the heartbeat renew hundreds of leases.
+# Shared inbox: users (order keys) one instance works on at once; the rest wait durably in
+# the inbox. Leasing every accepted user at once put hundreds of tasks on the event loop the
+# webhooks share and made the heartbeat renew hundreds of leases; 8 at once were too few to
+# overlap the round trips of a loaded database (the kill -9 test took over 20 s to catch up).
 DRAINS = 32
 SWEEP_ROOM = 2 * DRAINS  # the sweeper fills the queue up to this many keys
 SWEEP_AGE = 0.3  # open events younger than this are left to the instance that took them
