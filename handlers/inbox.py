@@ -18,6 +18,9 @@ import orjson
 from handlers.callthread import CallThread
 
 _LOG = logging.getLogger(__name__)
+# Shared inbox: open events younger than this are left to the instance that accepted them
+# (the sweeper hands older ones to whichever instance has room).
+SWEEP_AGE = 0.3
 # Appends are synced by the write itself (O_DSYNC): one system call per group commit instead of
 # write + fdatasync. Each call hands the GIL over, and getting it back behind the engine thread
 # took up to a switch interval (5 ms): the journal wait was most of a webhook's time in serve.
@@ -93,8 +96,11 @@ class SharedInbox(abc.ABC):
         return InboxState()
 
     @abc.abstractmethod
-    async def start(self, wake: Callable[[str], None]) -> None:
-        """Connect and start the background work; ``wake(order_key)`` asks for a drain."""
+    async def start(self, wake: Callable[[str], None],
+                    room: Callable[[], tuple[int, float]] | None = None) -> None:
+        """Connect and start the background work; ``wake(order_key)`` asks for a drain,
+        ``room()`` how many order keys the caller wants woken now, and how many seconds the
+        open events of a key it wants must have waited."""
 
     @abc.abstractmethod
     async def accept_judged(self, rows: Sequence[tuple[str, str, str, Record, str]]

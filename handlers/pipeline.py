@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from bot.core.contract import Incoming, Reply
 from bot.core.greetings import RATE_LIMITED, fixed_replies
 from bot.core.store import StoreUnavailable
-from handlers.inbox import Claimed, Inbox, MemoryInbox, SharedInbox
+from handlers.inbox import SWEEP_AGE, Claimed, Inbox, MemoryInbox, SharedInbox
 from handlers.ratelimit import Flow, RecentIds, Verdict
 
 _LOG = logging.getLogger(__name__)
@@ -23,6 +23,15 @@ MAX_ATTEMPTS = 5  # a shared-inbox event that failed this often is given up (log
 # How long a webhook waits for room in a full backlog before it answers 503 (the channel
 # redelivers later); LINE gives up on a webhook after a few seconds.
 ACCEPT_WAIT = 2.0
+# Shared inbox: users (order keys) one instance works on at once; the rest wait durably in
+# the inbox. Leasing every accepted user at once put hundreds of tasks on the event loop the
+# webhooks share and made the heartbeat renew hundreds of leases; 8 at once were too few to
+# overlap the round trips of a loaded database (the kill -9 test took over 20 s to catch up).
+DRAINS = 32
+SWEEP_ROOM = 2 * DRAINS  # the sweeper fills the queue up to this many keys
+# Refuse webhooks (503: the channel redelivers) while the oldest waiting key has waited this
+# long: what is accepted then is still answered well inside LINE's reply-token minute.
+BACKLOG_S = 20.0
 
 
 class Busy(RuntimeError):
@@ -138,6 +147,11 @@ class Pipeline:
                       "replayed": 0, "not_resent": 0}
         self._draining: set[str] = set()
         self._dirty: set[str] = set()
+        # Shared inbox: woken order keys waiting for a drain worker, oldest first, with the
+        # monotonic time each was woken.
+        self._waiting: dict[str, float] = {}
+        self._workers = 0
+        self._worker_ids = 0
 
     def register(self, channel: Channel) -> None:
         """Deliver the events of ``channel.channel`` through ``channel``."""
@@ -214,6 +228,11 @@ class Pipeline:
     async def _accept_shared(self, shared: SharedInbox, items: Sequence[Inbound]) -> None:
         """Insert the events (the database drops redeliveries and judges floods across
         instances, after this process's own limiter), then drain their order keys here."""
+        waited = self.waited()
+        if waited > BACKLOG_S:
+            _LOG.error("the oldest of %d waiting users waits %.0f s: asking the channel to "
+                       "redeliver later", len(self._waiting), waited)
+            raise Busy("backlog full")
         rows = []
         for item in items:
             if self.seen.seen(item.key):
@@ -243,14 +262,39 @@ class Pipeline:
 
     def wake(self, order_key: str) -> None:
         """Handle the open events of ``order_key`` here (unless a drain of it is running, which
-        then looks again before it stops)."""
+        then looks again before it stops), after the keys woken before it."""
         self._dirty.add(order_key)
-        if order_key in self._draining:
+        if order_key in self._draining or order_key in self._waiting:
             return
-        if self.flow.tasks.full:
-            return  # the sweeper wakes the key again when the backlog has room
-        self._draining.add(order_key)
-        self.flow.tasks.submit(order_key, self._drain(order_key), order_key)
+        self._waiting[order_key] = time.monotonic()
+        if self._workers < DRAINS:
+            self._workers += 1
+            self._worker_ids += 1
+            label = f"drain-{self._worker_ids}"
+            self.flow.tasks.submit(label, self._work(), label)
+
+    def waited(self) -> float:
+        """Seconds the oldest waiting order key has waited for a drain worker (0: none)."""
+        for at in self._waiting.values():
+            return time.monotonic() - at
+        return 0.0
+
+    def _room(self) -> tuple[int, float]:
+        """What the sweeper may wake here now: the free places of the queue, and keys whose
+        events waited longer than this instance's queue (a dead instance's users do not
+        starve behind a long queue here; a busy instance leaves the rest to others)."""
+        return max(SWEEP_ROOM - len(self._waiting), DRAINS), self.waited() + SWEEP_AGE
+
+    async def _work(self) -> None:
+        """One of DRAINS workers: drain the waiting keys, oldest first, until none is left."""
+        try:
+            while self._waiting:
+                order_key = next(iter(self._waiting))
+                del self._waiting[order_key]
+                self._draining.add(order_key)
+                await self._drain(order_key)
+        finally:
+            self._workers -= 1
 
     async def _drain(self, order_key: str) -> None:
         assert self.shared is not None
@@ -310,7 +354,8 @@ class Pipeline:
     async def replay(self) -> int:
         """Queue the events the inbox holds as accepted and not answered; how many."""
         if self.shared is not None:
-            await self.shared.start(self.wake)  # its sweeper wakes what is left to do
+            # its sweeper wakes what is left to do
+            await self.shared.start(self.wake, self._room)
             return 0
         state = self.inbox.load()
         for key in state.answered:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
 from bot.core.pgstore import PgStore
 from handlers.app import build_core
-from handlers.pginbox import InboxUnavailable, PgInbox
+from handlers.pginbox import InboxUnavailable, PgInbox, _Batcher
 from handlers.settings import Settings
 from handlers.web.server import FLOW, RunningServer, create_app
 from tests.fakes import FakeLine, wait_for
@@ -35,6 +37,28 @@ async def two(pg_url: str) -> AsyncIterator[tuple[PgInbox, PgInbox]]:
 def row(key: str, order: str = "line:U1", flood: str = "") -> tuple[str, str, str, dict[str, str],
                                                                      str]:
     return (key, order, flood, {"k": key}, "ok")
+
+
+async def test_a_call_made_as_the_last_flush_ends_is_flushed_too() -> None:
+    # The batcher counted a flush task as running until its done callback had run, a loop
+    # turn after it ended: a call in that turn started no flush and waited forever (a test
+    # of the whole suite hung on a release).
+    async def flush(items: list[int]) -> list[int]:
+        await asyncio.sleep(0)
+        return items
+
+    batcher: _Batcher[int, int] = _Batcher(flush)
+
+    async def second() -> int:
+        (task,) = batcher._tasks
+        while not task.done():
+            await asyncio.sleep(0)
+        return await batcher(2)  # in the turn the flush ended, as a release after a sleep
+
+    first = asyncio.ensure_future(batcher(1))
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(second(), 2) == 2
+    assert await first == 1
 
 
 async def test_one_instance_at_a_time_per_order_key(two: tuple[PgInbox, PgInbox]) -> None:
@@ -151,6 +175,71 @@ async def test_webhook_answers_503_while_the_database_is_down(
             assert len(sent) == 2
             assert fake_line.calls_to("/v2/bot/message/push") == []
     finally:
+        await server.stop()
+        store.close()
+
+
+async def test_a_long_queue_waits_in_the_inbox_and_a_full_one_answers_503(
+        pg_url: str, fake_line: FakeLine, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: every accepted user was leased and queued on the event loop at once (no bound
+    # short of 5,000 jobs), so webhooks waited behind the work and a backlog of minutes
+    # answered with stale reply tokens. Now a few users are worked on at a time, the rest
+    # wait in the inbox, and a webhook is refused (LINE redelivers) once the oldest waiting
+    # user has waited BACKLOG_S.
+    from handlers import pipeline
+
+    monkeypatch.setattr(pipeline, "DRAINS", 2)
+    monkeypatch.setattr(pipeline, "SWEEP_ROOM", 4)
+    monkeypatch.setattr(pipeline, "BACKLOG_S", 0.5)
+    fake_line.single_use_tokens = True
+    fake_line.delay = 0.3  # a slow LINE: 2 users at a time answer about 6 events a second
+    store = PgStore(pg_url, timeout=2)
+    settings = Settings(data_dir=tmp_path / "data", line_channel_secret=SECRET,
+                        line_channel_access_token="T", line_api_base=fake_line.base_url,
+                        database_url=pg_url, file_secret="p" * 32)
+    core = build_core(settings, store=store)
+    app = create_app(dataclasses.replace(core, settings=settings), extensions=[],
+                     inbox=PgInbox(pg_url))
+    server = RunningServer(app)
+    await server.start("127.0.0.1", 0)
+    leases: list[int] = []
+
+    async def count_leases() -> None:
+        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+            while True:
+                cur = await conn.execute("SELECT count(*) FROM elaas_inbox_lease")
+                row = await cur.fetchone()
+                leases.append(int(row[0]) if row else 0)
+                await asyncio.sleep(0.05)
+
+    counter = asyncio.create_task(count_leases())
+    try:
+        async with aiohttp.ClientSession() as http:
+            statuses: dict[int, int] = {}
+            t0 = time.monotonic()
+            while 503 not in statuses.values() and time.monotonic() < t0 + 10:
+                i = len(statuses)  # one event per user, as fast as the webhook answers
+                body = line_body(f"01QUEUE{i:04d}", f"U{i:032d}", f"q-rt-{i}", "ระบบล่มไหม")
+                statuses[i] = await post(http, server.base_url, body)
+            assert list(statuses.values()).count(503) == 1 and len(statuses) > 5, statuses
+            n = len(statuses)
+            # redelivered by LINE until accepted: every event is then answered, once
+            for i, status in statuses.items():
+                body = line_body(f"01QUEUE{i:04d}", f"U{i:032d}", f"q-rt-{i}", "ระบบล่มไหม")
+                while status != 200:
+                    await asyncio.sleep(0.2)
+                    status = await post(http, server.base_url, body)
+            await wait_for(lambda: all(fake_line.texts_to(f"q-rt-{i}") for i in range(n)),
+                           60)
+            await asyncio.sleep(0.5)
+            replies = [c.body["replyToken"] for c in fake_line.calls_to("/message/reply")
+                       if c.status == 200]
+            assert sorted(replies) == sorted(f"q-rt-{i}" for i in range(n))
+            assert max(leases) <= 2  # at most DRAINS users leased (worked on) at once
+    finally:
+        counter.cancel()
+        await asyncio.gather(counter, return_exceptions=True)
         await server.stop()
         store.close()
 
