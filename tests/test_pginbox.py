@@ -132,18 +132,25 @@ async def test_nul_and_lone_surrogates_are_stored(two: tuple[PgInbox, PgInbox]) 
     assert claimed is not None and claimed[0].record["t"].startswith("ab")
 
 
-async def test_webhook_answers_503_while_the_database_is_down(
-        pg_cluster: Cluster, pg_url: str, fake_line: FakeLine, tmp_path: Path) -> None:
-    fake_line.single_use_tokens = True  # as LINE: a replay after the restart cannot reply twice
+async def serve_on_pg(pg_url: str, fake_line: FakeLine, tmp_path: Path, *,
+                      inbox_timeout: float | None = None) -> tuple[RunningServer, PgStore]:
+    """A LINE-only app on the PostgreSQL store and inbox, listening on 127.0.0.1."""
     store = PgStore(pg_url, timeout=2)
     settings = Settings(data_dir=tmp_path / "data", line_channel_secret=SECRET,
                         line_channel_access_token="T", line_api_base=fake_line.base_url,
                         database_url=pg_url, file_secret="p" * 32)
     core = build_core(settings, store=store)
-    app = create_app(dataclasses.replace(core, settings=settings), extensions=[],
-                     inbox=PgInbox(pg_url, timeout=1.0))
+    inbox = PgInbox(pg_url) if inbox_timeout is None else PgInbox(pg_url, timeout=inbox_timeout)
+    app = create_app(dataclasses.replace(core, settings=settings), extensions=[], inbox=inbox)
     server = RunningServer(app)
     await server.start("127.0.0.1", 0)
+    return server, store
+
+
+async def test_webhook_answers_503_while_the_database_is_down(
+        pg_cluster: Cluster, pg_url: str, fake_line: FakeLine, tmp_path: Path) -> None:
+    fake_line.single_use_tokens = True  # as LINE: a replay after the restart cannot reply twice
+    server, store = await serve_on_pg(pg_url, fake_line, tmp_path, inbox_timeout=1.0)
 
     def answered(token: str) -> list[str]:
         return [t for t in fake_line.texts_to(token) if t]
@@ -170,7 +177,7 @@ async def test_webhook_answers_503_while_the_database_is_down(
             else:
                 raise AssertionError("no 200 after the database came back")
             await wait_for(lambda: answered("down-rt-2"), 10)
-            await wait_for(lambda: app[FLOW].tasks.pending == 0)
+            await wait_for(lambda: server.app[FLOW].tasks.pending == 0)
             sent = [c for c in fake_line.calls_to("/v2/bot/message/reply") if c.status == 200]
             assert len(sent) == 2
             assert fake_line.calls_to("/v2/bot/message/push") == []
@@ -194,15 +201,7 @@ async def test_a_long_queue_waits_in_the_inbox_and_a_full_one_answers_503(
     monkeypatch.setattr(pipeline, "BACKLOG_S", 0.5)
     fake_line.single_use_tokens = True
     fake_line.delay = 0.3  # a slow LINE: 2 users at a time answer about 6 events a second
-    store = PgStore(pg_url, timeout=2)
-    settings = Settings(data_dir=tmp_path / "data", line_channel_secret=SECRET,
-                        line_channel_access_token="T", line_api_base=fake_line.base_url,
-                        database_url=pg_url, file_secret="p" * 32)
-    core = build_core(settings, store=store)
-    app = create_app(dataclasses.replace(core, settings=settings), extensions=[],
-                     inbox=PgInbox(pg_url))
-    server = RunningServer(app)
-    await server.start("127.0.0.1", 0)
+    server, store = await serve_on_pg(pg_url, fake_line, tmp_path)
     leases: list[int] = []
 
     async def count_leases() -> None:
