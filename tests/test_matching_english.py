@@ -204,3 +204,13 @@ def test_words_that_only_look_like_contractions_or_adverbs_stay_whole(matcher: M
 ])
 def test_round6_english_words(matcher: Matcher, question: str, topic: str) -> None:
     assert matcher.match(question).topic == topic
+
+
+# "six months" is "6 เดือน" in the Thai twin: a count in words folds to its digits, not "one",
+# which names a thing as often as a count ("issue a new one").
+@pytest.mark.parametrize(("typed", "meant"), [("six months", "6 months"),
+                                               ("two weeks", "2 weeks"), ("twelve", "12")])
+def test_english_counts_in_words_are_digits(matcher: Matcher, typed: str, meant: str) -> None:
+    norm = matcher.pipeline.normalize
+    assert norm(typed) == norm(meant)
+    assert norm("a new one") == norm("a new")

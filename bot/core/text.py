@@ -63,6 +63,10 @@ ENGLISH_IRREGULAR = {"paid": "pay", "lost": "lose", "kept": "keep", "sent": "sen
                      "began": "begin", "begun": "begin", "broke": "break", "froze": "freeze",
                      "frozen": "freeze", "held": "hold", "told": "tell", "found": "find",
                      "left": "leave", "brought": "bring", "sold": "sell", "got": "get"}
+# Counts written as words are the digits a Thai question would have ("six months": 6 เดือน).
+# Not "one": it stands for a thing as often as for a count ("a new one").
+ENGLISH_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero _ two three four five six seven eight nine ten eleven twelve".split()) if w != "_"}
 _LATIN_WORD = re.compile(r"[a-z]+")
 # A misspelt English word (recieve, payrol, vouncher) is read as the known word one edit away;
 # two edits from words of this length or more. Shorter words are left alone (too many near
@@ -325,6 +329,8 @@ class TextPipeline:
         known, parts = self._latin_known, self._latin_parts
         if word in known or word in self._stop:
             return word
+        if word in ENGLISH_NUMBERS:
+            return ENGLISH_NUMBERS[word]
         stems = english_stems(word)
         # A base form that is a variant of its own beats the word as part of a phrase.
         base = next((b for b in stems if b in known), None)
