@@ -214,3 +214,12 @@ def test_english_counts_in_words_are_digits(matcher: Matcher, typed: str, meant:
     norm = matcher.pipeline.normalize
     assert norm(typed) == norm(meant)
     assert norm("a new one") == norm("a new")
+
+
+# A form asked for by the English name on its header (not phrasings of any question set).
+@pytest.mark.parametrize(("question", "topic"), [
+    ("I need the expenditure register", "forms.budget-control-register"),
+    ("send me the receipt register", "forms.receipt-control-register"),
+])
+def test_forms_by_their_english_names(matcher: Matcher, question: str, topic: str) -> None:
+    assert matcher.match(question).topic == topic
