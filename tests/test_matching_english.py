@@ -223,3 +223,10 @@ def test_english_counts_in_words_are_digits(matcher: Matcher, typed: str, meant:
 ])
 def test_forms_by_their_english_names(matcher: Matcher, question: str, topic: str) -> None:
     assert matcher.match(question).topic == topic
+
+
+# "key" alone is keying in, like "key in"; "in this chat" is the bot a clerk is talking to.
+def test_bare_key_and_this_chat(matcher: Matcher) -> None:
+    norm = matcher.pipeline.normalize
+    assert norm("key everything again").tokens[0] == norm("คีย์").tokens[0]
+    assert norm("can I note it in this chat").tokens[-1] == norm("บอท").tokens[0]
