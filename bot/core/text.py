@@ -20,6 +20,14 @@ _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # Anything that is not Thai, Latin, a digit or a few joiners becomes a space (emoji, symbols).
 _JUNK = re.compile(r"[^\u0e00-\u0e7fA-Za-z0-9./\-ๆ ]+")
 _SPACES = re.compile(r"\s+")
+# English contractions, with or without the apostrophe (clerks type "dont", "doesnt"): the
+# negation is a word of its own ("don't forget" is "ไม่ลืม"), the rest are frames ("it's").
+# "can't", "won't" and "cannot" keep their verb; the bare "n't" is cut from the others.
+_NEGATIONS = re.compile(
+    r"\b(?:(can)(?:['\u2019]?t|not)|(wo)n['\u2019]?t|(ca)n['\u2019]t"
+    r"|(do|does|did|is|are|was|were|could|would|should|have|has|had|must|need)n['\u2019]?t)\b",
+    re.IGNORECASE)
+_CLITICS = re.compile(r"(?<=[A-Za-z])['\u2019](?:s|re|ve|ll|d|m)\b", re.IGNORECASE)
 # Letters repeated three or more times are emphasis ("ล่มมมม", "อะไรรร"): keep one. Not when a
 # vowel or tone mark follows: the last letter then starts the next word (ระบบ|บัญชี, รูปแบบ|บัญชี).
 _REPEAT = re.compile(r"([\u0e01-\u0e2eA-Za-z])\1{2,}(?![\u0e30-\u0e3a\u0e47-\u0e4e])")
@@ -50,7 +58,15 @@ ENGLISH_STOP = frozenset(
 # English forms clerks write that the synonym list has in another form (paid for pay).
 ENGLISH_IRREGULAR = {"paid": "pay", "lost": "lose", "kept": "keep", "sent": "send", "went": "go",
                      "made": "make", "done": "do", "gone": "go", "bought": "buy", "spent": "spend",
-                     "written": "write", "wrote": "write", "gave": "give", "given": "give"}
+                     "written": "write", "wrote": "write", "gave": "give", "given": "give",
+                     "forgot": "forget", "forgotten": "forget", "took": "take", "taken": "take",
+                     "began": "begin", "begun": "begin", "broke": "break", "froze": "freeze",
+                     "frozen": "freeze", "held": "hold", "told": "tell", "found": "find",
+                     "left": "leave", "brought": "bring", "sold": "sell", "got": "get"}
+# Counts written as words are the digits a Thai question would have ("six months": 6 เดือน).
+# Not "one": it stands for a thing as often as for a count ("a new one").
+ENGLISH_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero _ two three four five six seven eight nine ten eleven twelve".split()) if w != "_"}
 _LATIN_WORD = re.compile(r"[a-z]+")
 # A misspelt English word (recieve, payrol, vouncher) is read as the known word one edit away;
 # two edits from words of this length or more. Shorter words are left alone (too many near
@@ -104,6 +120,11 @@ def _trie_pattern(phrases: Iterable[str]) -> str:
 def english_stems(word: str) -> list[str]:
     """Candidate base forms of an English word, most likely first (logged: log, logg, logge)."""
     out = [ENGLISH_IRREGULAR[word]] if word in ENGLISH_IRREGULAR else []
+    # Adverbs come back to their adjective: wrongly, manually, temporarily (-ily: -y).
+    if word.endswith("ily") and len(word) >= 6:
+        out.append(word[:-3] + "y")
+    elif word.endswith("ly") and len(word) >= 6:
+        out.append(word[:-2])
     for suffix in ("ies", "es", "s", "ed", "ing"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             base = word[: -len(suffix)]
@@ -139,9 +160,16 @@ def clean(text: str) -> str:
         text = unicodedata.normalize("NFC", text)
         text = remove_zw(text).translate(_THAI_DIGITS)
         text = th_normalize(text)
+    if "n" in text or "N" in text or "'" in text or "\u2019" in text:  # skips pure Thai
+        text = _CLITICS.sub("", _NEGATIONS.sub(_negation, text))
     text = _JUNK.sub(" ", text).lower()
     text = _REPEAT.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _negation(m: re.Match[str]) -> str:
+    verb = next(g for g in m.groups() if g)
+    return {"wo": "will", "ca": "can"}.get(verb.lower(), verb) + " not"
 
 
 def command_text(text: str) -> str:
@@ -301,6 +329,8 @@ class TextPipeline:
         known, parts = self._latin_known, self._latin_parts
         if word in known or word in self._stop:
             return word
+        if word in ENGLISH_NUMBERS:
+            return ENGLISH_NUMBERS[word]
         stems = english_stems(word)
         # A base form that is a variant of its own beats the word as part of a phrase.
         base = next((b for b in stems if b in known), None)
