@@ -40,3 +40,21 @@ def test_setting_words_do_not_outweigh_the_subject(matcher: Matcher, question: s
                                                   topic: str) -> None:
     r = matcher.match(question)
     assert r.topic == topic, (question, r.ranked)
+
+
+# Issue 15 round 6: siblings told apart by who is paid, by the bot being named, by the day's
+# close against the month's. Written for this test from the topic descriptions, not taken from a
+# question set; the first two were answered with the sibling before the round.
+@pytest.mark.parametrize(("question", "topic"), [
+    ("บันทึกใบเสร็จที่ออกด้วยมือไว้ในบอทได้ไหม", "bot.log_howto"),
+    ("จ่ายค่าจ้างคนงานตอนระบบล่มยังไง", "guide.payroll"),
+    ("จ่ายเงินให้ร้านค้าโดยโอนเข้าบัญชีเขาได้ไหมช่วงนี้", "guide.pay"),
+    ("ปิดบัญชีรายวันต้องทำอะไรบ้าง", "guide.daily_report"),
+    ("ทำบัญชีเงินเดือนโดยไม่มีระบบได้ไหม", "guide.payroll"),
+    ("new e-laas มันคือระบบอะไรกันแน่", "refs.elaas"),
+    # Naming the bot does not take the key-back question away from its guide.
+    ("จดในบอทไว้ครบแล้ว ระบบกลับมาต้องคีย์ทุกรายการอีกไหม", "guide.keyback"),
+])
+def test_the_words_that_tell_siblings_apart(matcher: Matcher, question: str, topic: str) -> None:
+    r = matcher.match(question)
+    assert r.topic == topic, (question, r.ranked)
