@@ -71,8 +71,8 @@ def test_naming_the_bot_is_not_answered_with_a_guide(matcher: Matcher, question:
     assert "bot.log_howto" in [s.topic for s in r.ranked[:3]], (question, r.ranked)
 
 
-def test_a_monthly_bill_is_not_the_payroll(matcher: Matcher) -> None:
+def test_paying_a_supplier_this_month_is_not_the_payroll(matcher: Matcher) -> None:
     # Before round 6 the month ("เดือนนี้") answered this with the payroll guide, confidently.
-    r = matcher.match("ค่าไฟสำนักงานเดือนนี้จะจ่ายยังไงตอนระบบล่ม")
+    r = matcher.match("เดือนนี้จะโอนเงินให้ผู้ขายยังไงดี ระบบไม่มา")
     assert r.topic in (None, "guide.pay"), r.ranked
     assert r.ranked[0].topic == "guide.pay", r.ranked
