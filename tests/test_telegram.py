@@ -373,6 +373,27 @@ async def test_polling_mode_answers_a_queued_update(base_core: Core, fake: FakeT
     assert len([c for c in fake.calls if c.method == "getUpdates"]) == polls  # stopped
 
 
+async def test_polling_waits_out_a_full_backlog_instead_of_dropping_updates(
+        base_core: Core, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telegram never redelivers a polled update (the next poll confirms it), so the 503 a
+    webhook gets from a full backlog cannot be the answer here: the update must wait."""
+    from handlers import pipeline as pipeline_module
+    from handlers.ratelimit import OrderedTasks
+
+    monkeypatch.setattr(pipeline_module, "ACCEPT_WAIT", 0.05)
+    fake.delay = 0.2  # a slow Telegram: one worker answers about five updates a second
+    rig = await start_rig(base_core, fake, webhook=False)
+    try:
+        rig.server.app[FLOW].tasks = OrderedTasks(workers=1, backlog=1)
+        fake.updates.extend(load("text", update_id=870_000 + i) for i in range(5))
+        await wait_for(lambda: len(fake.sent_texts(CHAT)) >= 5, timeout=20)
+        await rig.idle()
+        assert len(fake.sent_texts(CHAT)) == 5  # each once, none dropped
+    finally:
+        await rig.http.close()
+        await rig.server.stop()
+
+
 async def test_flood_gets_one_warning_then_silence(rig: Rig) -> None:
     from bot.core.greetings import RATE_LIMITED_TEXT
 

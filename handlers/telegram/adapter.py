@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -48,6 +49,10 @@ _LOG = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 SEND_RATE = 30.0  # messages per second, the Bot API's broadcast limit
 REQUEST_TIMEOUT = 15.0
+# Polling: a full backlog is waited out (the update cannot be redelivered), first for this long
+# between tries, doubling up to the second figure.
+POLL_RETRY_FIRST = 0.05
+POLL_RETRY_MAX = 2.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 _SHORT = "k:"
@@ -262,8 +267,28 @@ class TelegramAdapter:
     # ------------------------------------------------------------------ updates
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Polling: PTB hands every Update here."""
-        await self._accept(update)
+        """Polling: PTB hands every Update here.
+
+        Telegram never sends a polled update again (the next poll confirms it), so a full
+        backlog or an inbox that cannot be written is waited out here, where a webhook would
+        answer 503: dropping the update would lose what the clerk sent. PTB hands updates
+        over one at a time, so the later ones wait in its queue meanwhile.
+        """
+        delay = POLL_RETRY_FIRST
+        while True:
+            try:
+                await self._accept(update)
+                return
+            except (Busy, OSError) as exc:
+                app = self._app
+                if app is None or not app.running:  # shutting down: nothing will take it now
+                    _LOG.error("Telegram update %s not saved at shutdown: %s", update.update_id,
+                               type(exc).__name__)
+                    return
+                _LOG.warning("Telegram update %s waits (%s), trying again in %.1f s",
+                             update.update_id, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, POLL_RETRY_MAX)
 
     async def _accept(self, update: Update) -> None:
         try:
