@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -184,35 +185,40 @@ def command_text(text: str) -> str:
 
 
 class WordDict(Trie):
-    """The tokenizer's dictionary as two hash sets instead of pythainlp's node trie.
+    """The tokenizer's dictionary as a hash set and a sorted list instead of pythainlp's trie.
 
-    Same ``prefixes`` answers (newmm's only query), built three times faster with half the
-    memory: the 62,000-word trie took about 0.5 s of every cold start and 60 MB.
+    Same ``prefixes`` answers (newmm's only query), built several times faster with a fraction
+    of the memory: the 62,000-word trie took about 0.5 s of every cold start and 60 MB, a set of
+    every word's prefixes still 0.2 s; sorting the words takes 0.04 s.
     """
 
     def __init__(self, words: Iterable[str]) -> None:  # no super(): no node trie to build
         self._words = {w.strip() for w in words} - {""}
-        # Every proper prefix of a word: a walk stops as soon as no word can continue.
-        self._stems = {w[:i] for w in self._words for i in range(1, len(w))}
+        # A piece is a proper prefix of some word when the first word sorted after it starts
+        # with it: a walk stops as soon as no word can continue.
+        self._sorted = sorted(self._words)
 
     def add(self, word: str) -> None:
         word = word.strip()
-        if word:
+        if word and word not in self._words:
             self._words.add(word)
-            self._stems.update(word[:i] for i in range(1, len(word)))
+            bisect.insort(self._sorted, word)
 
     def remove(self, word: str) -> None:
-        self._words.discard(word)  # its stems may be other words' stems: kept (harmless)
+        # Left in the sorted list: its prefixes may be other words' prefixes (harmless).
+        self._words.discard(word)
 
     def prefixes(self, text: str, start: int = 0) -> list[str]:
         """The words of the dictionary that ``text`` has at ``start``, shortest first."""
         found = []
-        words, stems = self._words, self._stems
+        words, ordered = self._words, self._sorted
+        size = len(ordered)
         for end in range(start + 1, len(text) + 1):
             piece = text[start:end]
             if piece in words:
                 found.append(piece)
-            if piece not in stems:
+            after = bisect.bisect_right(ordered, piece)
+            if after == size or not ordered[after].startswith(piece):
                 break
         return found
 
