@@ -262,6 +262,9 @@ def command_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+CONTINUES_LIMIT = 200_000  # pieces whose answer WordDict keeps (a few MB)
+
+
 class WordDict(Trie):
     """The tokenizer's dictionary as a hash set and a sorted list instead of pythainlp's trie.
 
@@ -275,12 +278,15 @@ class WordDict(Trie):
         # A piece is a proper prefix of some word when the first word sorted after it starts
         # with it: a walk stops as soon as no word can continue.
         self._sorted = sorted(self._words)
+        # Answers of that search, by piece: the same pieces come back word after word.
+        self._continues: dict[str, bool] = {}
 
     def add(self, word: str) -> None:
         word = word.strip()
         if word and word not in self._words:
             self._words.add(word)
             bisect.insort(self._sorted, word)
+            self._continues.clear()  # its prefixes may have been answered "no word continues"
 
     def remove(self, word: str) -> None:
         # Left in the sorted list: its prefixes may be other words' prefixes (harmless).
@@ -289,14 +295,20 @@ class WordDict(Trie):
     def prefixes(self, text: str, start: int = 0) -> list[str]:
         """The words of the dictionary that ``text`` has at ``start``, shortest first."""
         found = []
-        words, ordered = self._words, self._sorted
-        size = len(ordered)
+        words, continues = self._words, self._continues
+        if len(continues) > CONTINUES_LIMIT:  # a long-running server meets new text forever
+            continues.clear()
         for end in range(start + 1, len(text) + 1):
             piece = text[start:end]
             if piece in words:
                 found.append(piece)
-            after = bisect.bisect_right(ordered, piece)
-            if after == size or not ordered[after].startswith(piece):
+            more = continues.get(piece)
+            if more is None:
+                ordered = self._sorted
+                after = bisect.bisect_right(ordered, piece)
+                more = continues[piece] = (after < len(ordered)
+                                           and ordered[after].startswith(piece))
+            if not more:
                 break
         return found
 
