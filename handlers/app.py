@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +80,28 @@ def build_core(
     memory: bool = False,
 ) -> Core:
     """Build the engine and its stores (the caller owns the data-dir lock when it writes)."""
+    with _collector_paused():
+        return _build_core(settings, store, knowledge_dir, memory)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (while the indexes are built, for one).
+
+    The indexes are hundreds of thousands of acyclic dicts, tuples and strings, which the collector
+    would walk again and again for nothing: some 0.06 s of every cold start.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build_core(settings: Settings, store: Store | None, knowledge_dir: Path | None,
+                memory: bool) -> Core:
     root = knowledge_dir or default_knowledge_dir()
     base_kb, pipeline = load_language(root.resolve())
     if store is None:

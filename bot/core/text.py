@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pythainlp import (
+    thai_above_vowels,
+    thai_below_vowels,
+    thai_consonants,
+    thai_follow_vowels,
+    thai_lead_vowels,
+    thai_tonemarks,
+    thai_vowels,
+)
 from pythainlp.corpus import thai_words
 from pythainlp.tokenize.newmm import segment
-from pythainlp.util import normalize as th_normalize
 from pythainlp.util import remove_zw
 from pythainlp.util.trie import Trie
 from rapidfuzz import process
@@ -75,46 +84,69 @@ SPELL_MIN = 5
 SPELL_TWO_EDITS = 9
 
 
-def _phrase_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex for all ``phrases``, longest first, on word boundaries.
-
-    Not after a hyphen that joins a variant to a name ("plan" inside "e-plan", another system).
-    One boundary check around the alternation (not one per variant): several times faster.
-    """
-    ordered = sorted(set(phrases))
-    if not ordered:
-        return None
-    return re.compile(r"(?<![a-z0-9])(?<![a-z0-9]-)(?:" + _trie_pattern(ordered)
-                      + r")(?![a-z0-9])")
-
+# Letters and digits that glue a phrase to its neighbour: no phrase starts or ends next to one.
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 _Trie = dict[str, "_Trie"]
 
 
-def _trie_pattern(phrases: Iterable[str]) -> str:
-    """The phrases as one regex with shared prefixes factored out (pay(?:ment|ing)?).
+class PhraseFinder:
+    """Replaces phrases on word boundaries, the longest at each place, left to right.
 
-    Two thousand variants as a flat alternation were tried one by one at every position of
-    every question; as a trie the regex follows the text letter by letter. Each optional tail
-    is greedy, so the longest variant that ends on a word boundary wins, as before.
+    Not after a hyphen that joins a variant to a name ("plan" inside "e-plan", another system).
+    What a regex of the phrases as a prefix tree, ``(?<![a-z0-9])(?<![a-z0-9]-)(?:pay(?:ment|
+    ing)?|...)(?![a-z0-9])``, did with ``sub``, by walking the tree in Python: compiling that
+    regex over two thousand variants took 0.15 s of every cold start, and the walk costs about
+    as much as the regex per question (tests/test_matching_phrases.py compares the two).
     """
-    trie: _Trie = {}
-    for phrase in phrases:
-        node = trie
-        for ch in phrase:
-            node = node.setdefault(ch, {})
-        node[""] = {}  # a variant ends here
 
-    def emit(node: _Trie) -> str:
-        alts = [re.escape(ch) + emit(child) for ch, child in node.items() if ch]
-        if not alts:
-            return ""
-        if len(alts) == 1 and "" not in node:
-            return alts[0]
-        body = "(?:" + "|".join(alts) + ")"
-        return body + "?" if "" in node else body
+    def __init__(self, phrases: Mapping[str, str]) -> None:
+        self._canon = dict(phrases)
+        self._trie: _Trie = {}
+        for phrase in self._canon:
+            node = self._trie
+            for ch in phrase:
+                node = node.setdefault(ch, {})
+            node[""] = {}  # a phrase ends here
 
-    return emit(trie)
+    def __bool__(self) -> bool:
+        return bool(self._canon)
+
+    def sub(self, text: str) -> str:
+        """``text`` with each phrase found replaced by `` canonical ``."""
+        trie, glue = self._trie, _WORD_CHARS
+        out: list[str] = []
+        done = i = 0
+        size = len(text)
+        while i < size:
+            node = trie.get(text[i])
+            if node is None or (i and (text[i - 1] in glue or (
+                    text[i - 1] == "-" and i > 1 and text[i - 2] in glue))):
+                i += 1
+                continue
+            best = 0
+            j = i + 1
+            while True:
+                # The longest phrase not followed by a letter or digit.
+                if "" in node and (j == size or text[j] not in glue):
+                    best = j
+                if j == size:
+                    break
+                nxt = node.get(text[j])
+                if nxt is None:
+                    break
+                node = nxt
+                j += 1
+            if not best:
+                i += 1
+                continue
+            out.append(text[done:i])
+            out.append(f" {self._canon[text[i:best]]} ")
+            done = i = best
+        if not out:
+            return text
+        out.append(text[done:])
+        return "".join(out)
 
 
 def english_stems(word: str) -> list[str]:
@@ -159,12 +191,59 @@ def clean(text: str) -> str:
     if not text.isascii():  # the Thai steps change nothing in ASCII and cost the most
         text = unicodedata.normalize("NFC", text)
         text = remove_zw(text).translate(_THAI_DIGITS)
-        text = th_normalize(text)
+        text = thai_normalize(text)
     if "n" in text or "N" in text or "'" in text or "\u2019" in text:  # skips pure Thai
         text = _CLITICS.sub("", _NEGATIONS.sub(_negation, text))
     text = _JUNK.sub(" ", text).lower()
     text = _REPEAT.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
+
+
+# pythainlp.util.normalize's rules, compiled once: it passes some 30 patterns to re.sub by
+# string on every call (a cache lookup each), 0.1 s over the knowledge base at every cold start.
+# Same rules in the same order; tests/test_matching_phrases.py compares the two.
+_DANGLING = f"{thai_above_vowels}{thai_below_vowels}{thai_tonemarks}\u0e3a\u0e4c\u0e4d\u0e4e"
+_TH_NEWLINES = re.compile("[ \n]*\n[ \n]*")
+_TH_SPACE_BEFORE_MARK = re.compile(
+    f"([{thai_consonants}])(?<![{thai_vowels}][{thai_consonants}]) ([{_DANGLING}])")
+_TH_REORDER = tuple((re.compile(pattern), repl) for pattern, repl in (
+    ("\u0e40\u0e40", "\u0e41"),
+    (f"([{thai_tonemarks}\u0e4c]+)([{thai_above_vowels}{thai_below_vowels}]+)", "\\2\\1"),
+    (f"\u0e4d([{thai_tonemarks}]*)\u0e32", "\\1\u0e33"),
+    (f"([{thai_follow_vowels}]+)([{thai_tonemarks}]+)", "\\2\\1"),
+    ("([^\u0e24\u0e26])\u0e45", "\\1\u0e32"),
+))
+# A repeated vowel or sign ("ดีีี"): only a character found twice can repeat.
+_TH_NOREPEAT = tuple((ch, re.compile(f"({ch}[ ]*)+{ch}")) for ch in (
+    f"{thai_follow_vowels}{thai_lead_vowels}{thai_above_vowels}{thai_below_vowels}"
+    "\u0e3a\u0e4c\u0e4d\u0e4e"))
+_TH_TONEMARKS = re.compile(f"[{thai_tonemarks}]+")
+_TH_DANGLING_START = re.compile(f"^[{_DANGLING}]+")
+_TH_DANGLING_AFTER_SPACE = re.compile(f" +[{_DANGLING}]+")
+
+
+def thai_normalize(text: str) -> str:
+    """What ``pythainlp.util.normalize`` returns, with its patterns compiled once."""
+    text = remove_zw(text)
+    while "  " in text:
+        text = text.replace("  ", " ")
+    if "\n" in text:
+        text = _TH_NEWLINES.sub("\n", text)
+    text = text.strip()
+    if " " in text:
+        text = _TH_SPACE_BEFORE_MARK.sub(r"\1\2", text)
+    for pattern, repl in _TH_REORDER:
+        text = pattern.sub(repl, text)
+    for ch, pattern in _TH_NOREPEAT:
+        if text.count(ch) > 1:
+            text = pattern.sub(ch, text)
+    text = _TH_TONEMARKS.sub(_last_char, text)
+    text = _TH_DANGLING_START.sub("", text)
+    return _TH_DANGLING_AFTER_SPACE.sub(" ", text)
+
+
+def _last_char(m: re.Match[str]) -> str:
+    return m.group(0)[-1]
 
 
 def _negation(m: re.Match[str]) -> str:
@@ -183,36 +262,53 @@ def command_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-class WordDict(Trie):
-    """The tokenizer's dictionary as two hash sets instead of pythainlp's node trie.
+CONTINUES_LIMIT = 200_000  # pieces whose answer WordDict keeps (a few MB)
 
-    Same ``prefixes`` answers (newmm's only query), built three times faster with half the
-    memory: the 62,000-word trie took about 0.5 s of every cold start and 60 MB.
+
+class WordDict(Trie):
+    """The tokenizer's dictionary as a hash set and a sorted list instead of pythainlp's trie.
+
+    Same ``prefixes`` answers (newmm's only query), built several times faster with a fraction
+    of the memory: the 62,000-word trie took about 0.5 s of every cold start and 60 MB, a set of
+    every word's prefixes still 0.2 s; sorting the words takes 0.04 s.
     """
 
     def __init__(self, words: Iterable[str]) -> None:  # no super(): no node trie to build
         self._words = {w.strip() for w in words} - {""}
-        # Every proper prefix of a word: a walk stops as soon as no word can continue.
-        self._stems = {w[:i] for w in self._words for i in range(1, len(w))}
+        # A piece is a proper prefix of some word when the first word sorted after it starts
+        # with it: a walk stops as soon as no word can continue.
+        self._sorted = sorted(self._words)
+        # Answers of that search, by piece: the same pieces come back word after word.
+        self._continues: dict[str, bool] = {}
 
     def add(self, word: str) -> None:
         word = word.strip()
-        if word:
+        if word and word not in self._words:
             self._words.add(word)
-            self._stems.update(word[:i] for i in range(1, len(word)))
+            bisect.insort(self._sorted, word)
+            self._continues.clear()  # its prefixes may have been answered "no word continues"
 
     def remove(self, word: str) -> None:
-        self._words.discard(word)  # its stems may be other words' stems: kept (harmless)
+        # Left in the sorted list: its prefixes may be other words' prefixes (harmless).
+        self._words.discard(word)
 
     def prefixes(self, text: str, start: int = 0) -> list[str]:
         """The words of the dictionary that ``text`` has at ``start``, shortest first."""
         found = []
-        words, stems = self._words, self._stems
+        words, continues = self._words, self._continues
+        if len(continues) > CONTINUES_LIMIT:  # a long-running server meets new text forever
+            continues.clear()
         for end in range(start + 1, len(text) + 1):
             piece = text[start:end]
             if piece in words:
                 found.append(piece)
-            if piece not in stems:
+            more = continues.get(piece)
+            if more is None:
+                ordered = self._sorted
+                after = bisect.bisect_right(ordered, piece)
+                more = continues[piece] = (after < len(ordered)
+                                           and ordered[after].startswith(piece))
+            if not more:
                 break
         return found
 
@@ -259,11 +355,10 @@ class TextPipeline:
                     words.add(cv)
         self._token_map = token_map
         # Longest first so "new e-laas" wins over "e-laas"; Latin variants on word boundaries.
-        self._phrase_re = _phrase_regex(phrase_map)
+        self._phrases = PhraseFinder(phrase_map)
         # Multi-word variants as written, looked for before words are brought to base forms:
         # "supporting documents" is a phrase even though "supporting" alone is "support".
-        self._multi_re = _phrase_regex([p for p in phrase_map if " " in p])
-        self._phrase_map = phrase_map
+        self._multi = PhraseFinder({p: c for p, c in phrase_map.items() if " " in p})
         # Single English words the synonyms know: an inflected form (entered, deposits) is
         # brought back to one of them so one variant covers every form.
         self._latin_known = {w for w in phrase_map if " " not in w and w.isalpha()}
@@ -304,11 +399,11 @@ class TextPipeline:
     @lru_cache(maxsize=4096)  # noqa: B019 - one pipeline lives as long as the process
     def _normalize_cached(self, text: str) -> Normalized:
         cleaned = clean(text)
-        if self._multi_re is not None and _LATIN_WORD.search(cleaned):  # only Latin is stemmed
-            cleaned = self._multi_re.sub(self._phrase_canon, cleaned)
+        if self._multi and _LATIN_WORD.search(cleaned):  # only Latin is stemmed
+            cleaned = self._multi.sub(cleaned)
         cleaned = _LATIN_WORD.sub(self._english_base, cleaned)
-        if self._phrase_re is not None:  # then phrases in other forms: "keyed in" as "key in"
-            cleaned = self._phrase_re.sub(self._phrase_canon, cleaned)
+        if self._phrases:  # then phrases in other forms: "keyed in" as "key in"
+            cleaned = self._phrases.sub(cleaned)
         tokens: list[str] = []
         for tok in self._tokenize(cleaned):
             tok = tok.strip()
@@ -316,9 +411,6 @@ class TextPipeline:
                 continue
             tokens.append(self._token_map.get(tok, tok))
         return Normalized(tuple(self._fold_sequences(tokens)))
-
-    def _phrase_canon(self, m: re.Match[str]) -> str:
-        return f" {self._phrase_map[m.group(0)]} "
 
     def _english_base(self, m: re.Match[str]) -> str:
         return self._english_word(m.group(0))

@@ -212,19 +212,28 @@ class _NaiveBayes:
         size = len(vocab)
         self.vocab = vocab
         self.topics = list(docs)
-        self.loglik: dict[str, dict[str, float]] = defaultdict(dict)
         self.unseen: dict[str, float] = {}
+        self._denom: dict[str, float] = {}
+        # Feature -> the topics that have it and how often, in the topics' order.
+        self._seen: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for topic, c in counts.items():
-            denom = sum(c.values()) + NB_ALPHA * size
+            denom = self._denom[topic] = sum(c.values()) + NB_ALPHA * size
             self.unseen[topic] = math.log(NB_ALPHA / denom)
             for feat, n in c.items():
-                self.loglik[feat][topic] = math.log((n + NB_ALPHA) / denom)
+                self._seen[feat].append((topic, n))
         # What a feature adds over "unseen" for the few topics that have it: the posterior then
-        # touches only those (sparse) instead of every topic for every feature.
-        self.lift: dict[str, tuple[tuple[str, float], ...]] = {
-            f: tuple((t, v - self.unseen[t]) for t, v in row.items())
-            for f, row in self.loglik.items()
-        }
+        # touches only those (sparse) instead of every topic for every feature. Worked out for a
+        # feature when a question first has it: most of the 40,000 never come up in a process.
+        self._lift: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    def lift(self, feat: str) -> tuple[tuple[str, float], ...]:
+        """log P(feat | topic) - log P(unseen | topic), for the topics that have ``feat``."""
+        row = self._lift.get(feat)
+        if row is None:
+            denom, unseen = self._denom, self.unseen
+            row = self._lift[feat] = tuple(
+                (t, math.log((n + NB_ALPHA) / denom[t]) - unseen[t]) for t, n in self._seen[feat])
+        return row
 
     def posterior(self, feats: list[str]) -> dict[str, float]:
         """P(topic | features), uniform prior; empty when no feature is known."""
@@ -234,7 +243,7 @@ class _NaiveBayes:
         n = len(known)
         logp = {t: n * self.unseen[t] for t in self.topics}
         for f in known:
-            for t, lift in self.lift[f]:
+            for t, lift in self.lift(f):
                 logp[t] += lift
         top = max(logp.values())
         exp = {t: math.exp((v - top) / NB_TEMPERATURE) for t, v in logp.items()}
