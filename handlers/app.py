@@ -80,12 +80,12 @@ def build_core(
     memory: bool = False,
 ) -> Core:
     """Build the engine and its stores (the caller owns the data-dir lock when it writes)."""
-    with _collector_paused():
+    with collector_paused():
         return _build_core(settings, store, knowledge_dir, memory)
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection inside (while the indexes are built, for one).
 
     The indexes are hundreds of thousands of acyclic dicts, tuples and strings, which the collector

@@ -7,7 +7,6 @@ place, each command a short function; the console and operator commands are in c
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -57,15 +56,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from handlers.app import collector_paused
+
     # One question, then exit: the cyclic garbage collector would walk the modules and indexes
     # being built again and again (0.05 s and more) to find next to nothing.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _ask(args)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _ask(args: argparse.Namespace) -> int:
