@@ -20,7 +20,8 @@ from handlers.app import Core, build_core
 from handlers.inbox import MemoryInbox
 from handlers.ratelimit import RateLimiter
 from handlers.settings import Settings
-from handlers.telegram.adapter import COMMANDS, SECRET_HEADER, CallbackIds, TelegramAdapter
+from handlers.telegram.adapter import COMMANDS, SECRET_HEADER, TelegramAdapter
+from handlers.telegram.callbacks import CallbackIds
 from handlers.web.server import FLOW, PIPELINE, TELEGRAM, RunningServer, create_app
 from tests.conftest import make_lao_admin
 from tests.fakes import Call, FakeTelegram, wait_for
@@ -295,7 +296,7 @@ def test_callback_ids_bounded() -> None:
 def test_long_button_pressed_on_another_instance(pg_url: str) -> None:
     # Two instances on one database: the button was drawn by A, the press reaches B.
     from bot.core.pgstore import PgStore
-    from handlers.telegram.adapter import CALLBACKS
+    from handlers.telegram.callbacks import CALLBACKS
 
     a_store, b_store = PgStore(pg_url, max_size=1), PgStore(pg_url, max_size=1)
     try:

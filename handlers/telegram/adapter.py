@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import hmac
 import json
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -30,13 +28,12 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.core.contract import Choice, Incoming, Reply
 from bot.core.greetings import GROUP_HELLO, TELEGRAM_COMMANDS
-from bot.core.store import Table
 from handlers.line.client import Outcome, with_retries
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
 from handlers.settings import Settings
+from handlers.telegram.callbacks import CallbackIds
 from handlers.telegram.client import (
-    MAX_CALLBACK,
     MAX_CAPTION,
     Pacer,
     TelegramClient,
@@ -55,49 +52,8 @@ POLL_RETRY_FIRST = 0.05
 POLL_RETRY_MAX = 2.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
-_SHORT = "k:"
-CALLBACKS = "telegram_callbacks"  # long button actions, when several instances share a database
 
 COMMANDS = TELEGRAM_COMMANDS
-
-class CallbackIds:
-    """Button actions as Telegram callback data (at most 64 bytes).
-
-    A short action is sent as is; a longer one as ``k:`` plus a hash, remembered in a
-    bounded map. A forgotten id comes back unchanged and the engine calls the button expired.
-    With a ``table`` (several instances on one database) the long ones are also kept there,
-    since the press may reach another instance; the hash key makes the table's size the number
-    of distinct long actions, not of buttons shown.
-    """
-
-    def __init__(self, maxlen: int = 20_000, table: Table | None = None):
-        self.maxlen = maxlen
-        self.table = table
-        self._long: OrderedDict[str, str] = OrderedDict()
-
-    def encode(self, action: str) -> str:
-        """Callback data for ``action``."""
-        if len(action.encode()) <= MAX_CALLBACK and not action.startswith(_SHORT):
-            return action
-        short = _SHORT + hashlib.sha256(action.encode()).hexdigest()[:24]
-        if self.table is not None and short not in self._long:
-            self.table.put(short, {"action": action})
-        self._long[short] = action
-        self._long.move_to_end(short)
-        while len(self._long) > self.maxlen:
-            self._long.popitem(last=False)
-        return short
-
-    def decode(self, data: str) -> str:
-        """The action behind callback ``data``."""
-        if not data.startswith(_SHORT):
-            return data
-        action = self._long.get(data)
-        if action is None and self.table is not None:
-            doc = self.table.get(data)
-            action = str(doc["action"]) if doc else None
-        return data if action is None else action
-
 
 class TelegramAdapter:
     """The Bot API side of the bot, on python-telegram-bot's manual lifecycle.

@@ -146,7 +146,8 @@ def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
 
         line = LineAdapter(settings, pipeline, vault)
     if settings.telegram_enabled:
-        from handlers.telegram.adapter import CALLBACKS, CallbackIds, TelegramAdapter
+        from handlers.telegram.adapter import TelegramAdapter
+        from handlers.telegram.callbacks import CALLBACKS, CallbackIds
 
         shared = core.store.table(CALLBACKS) if is_shared(core.store) else None
         telegram = TelegramAdapter(settings, pipeline, poll_interval=poll_interval,
