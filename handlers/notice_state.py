@@ -27,7 +27,6 @@ import json
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ import psycopg
 from bot.core.pgstore import connect_error
 from bot.core.store import StoreError
 from bot.notices.delivery import Plan, load_plan, plan_from_rows, plan_rows, save_plan
+from handlers.pgsession import OwnSession
 
 NOTICES_DIR = "notices"
 _SAFE_ID = re.compile(r"^[0-9A-Za-z_.\-]{1,100}$")
@@ -279,32 +279,25 @@ class PgDeliveryState:
         self.url = url
         self.owner = owner or instance_name()
         self.claim_timeout = claim_timeout
-        self._conn: psycopg.Connection[Any] | None = None
-        self._guard = threading.Lock()
+        self._session = OwnSession(url, self._configure, **KEEPALIVE)
         self._held: set[str] = set()
         self._used = 0.0
 
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        # The server's side of the keepalives: a dead or frozen sender's session (and its
+        # claims) ends instead of holding a notice forever.
+        conn.execute("SELECT set_config('idle_session_timeout', %s, false),"
+                     " set_config('tcp_keepalives_idle', '5', false),"
+                     " set_config('tcp_keepalives_interval', '2', false),"
+                     " set_config('tcp_keepalives_count', '2', false)",
+                     (str(int(self.claim_timeout * 1000)),))
+
     def _connection(self) -> psycopg.Connection[Any]:
-        with self._guard:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                if self._conn is not None:
-                    with contextlib.suppress(Exception):
-                        self._conn.close()
+        with self._session.guard:
+            conn, fresh = self._session.get()
+            if fresh:
                 self._held.clear()  # a new session holds no lock
-                try:
-                    conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5,
-                                           **KEEPALIVE)  # type: ignore[arg-type]
-                    # The server's side of the same: a dead or frozen sender's session (and
-                    # its claims) ends instead of holding a notice forever.
-                    conn.execute("SELECT set_config('idle_session_timeout', %s, false),"
-                                 " set_config('tcp_keepalives_idle', '5', false),"
-                                 " set_config('tcp_keepalives_interval', '2', false),"
-                                 " set_config('tcp_keepalives_count', '2', false)",
-                                 (str(int(self.claim_timeout * 1000)),))
-                except (psycopg.Error, OSError) as exc:
-                    raise connect_error(self.url, exc) from None
-                self._conn = conn
-            return self._conn
+            return conn
 
     def _run(self, sql: str, params: Sequence[Any] = (), *, holding: str = ""
              ) -> list[tuple[Any, ...]]:
@@ -392,11 +385,8 @@ class PgDeliveryState:
         return [dict(r[0]) for r in rows]
 
     def close(self) -> None:
-        with self._guard:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    self._conn.close()
-                self._conn = None
+        with self._session.guard:
+            self._session.close()
             self._held.clear()
 
 

@@ -19,14 +19,12 @@ reply is retried); a chat waiting on its answer matters more than a broadcast's 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 import time
-from typing import Any
 
 import psycopg
 
 from bot.core.pgstore import connect_error
+from handlers.pgsession import OwnSession
 from handlers.telegram.client import Pacer
 
 
@@ -52,8 +50,7 @@ class SharedPacer:
         self.local = Pacer(rate)
         self._held = 0
         self._draw = asyncio.Lock()
-        self._conn: psycopg.Connection[Any] | None = None
-        self._guard = threading.Lock()
+        self._session = OwnSession(url)
         self.draws = 0
         self.draw_seconds = 0.0
         self.waits = 0
@@ -63,15 +60,11 @@ class SharedPacer:
         return self.local.interval
 
     def _take(self) -> tuple[int, float]:
-        with self._guard:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                try:
-                    self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
-                except (psycopg.Error, OSError) as exc:
-                    raise connect_error(self.url, exc) from None
+        with self._session.guard:
+            conn, _ = self._session.get()
             t0 = time.perf_counter()
             try:
-                row = self._conn.execute(
+                row = conn.execute(
                     "SELECT granted, wait FROM elaas_take_tokens(%s, %s, %s, %s)",
                     (self.name, self.rate, self.burst, self.batch)).fetchone()
             except psycopg.Error as exc:
@@ -99,8 +92,4 @@ class SharedPacer:
         self.local.pause(seconds)
 
     def close(self) -> None:
-        with self._guard:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    self._conn.close()
-                self._conn = None
+        self._session.close()
