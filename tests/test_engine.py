@@ -94,3 +94,35 @@ def test_menu_commands(say: Say) -> None:
 
 def test_unknown_button_is_handled(say: Say) -> None:
     assert "หมดอายุ" in say(action="nonsense:1")[0].text
+
+
+@pytest.mark.parametrize("text", [
+    "ใช่", "ใช่ค่ะ", "ได้ค่ะ", "ok", "โอเคครับ", "ครับ", "ค่ะ", "จ้า", "รับทราบ", "รับทราบครับ",
+    "เข้าใจแล้วค่ะ", "อืม", "อ๋อ", "👍", "🙏",
+])
+def test_a_bare_yes_or_acknowledgement_is_acknowledged_not_answered(say: Say, core: Core,
+                                                                    text: str) -> None:
+    """With nothing pending, "ใช่" or "ครับ" alone is a nod: not the status answer, not
+    "can't read this", not out of scope, and nothing is logged."""
+    say("ทดลองใช้")
+    before = len(core.book.ledger("99999999").entries())
+    r = say(text)
+    assert len(r) == 1 and r[0].topic is None
+    assert r[0].text.startswith("รับทราบค่ะ"), (text, r[0].text)
+    assert len(core.book.ledger("99999999").entries()) == before
+
+
+@pytest.mark.parametrize("text", ["ไม่", "ไม่ใช่", "ไม่ต้องค่ะ", "ไม่เป็นไรครับ", "no"])
+def test_a_bare_no_with_nothing_pending_is_acknowledged(say: Say, text: str) -> None:
+    r = say(text)
+    assert len(r) == 1 and r[0].topic is None
+    assert r[0].text.startswith("ได้ค่ะ"), (text, r[0].text)
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("ใช้ได้ยัง", "status.current"),  # ใช้ (use), not ใช่ (yes)
+    ("ไม่ได้ลงสมุดเงินสดรับ ทำไงดี", "guide.receive"),
+])
+def test_short_questions_near_the_acknowledgements_are_still_answered(say: Say, text: str,
+                                                                      topic: str) -> None:
+    assert say(text)[0].topic == topic
