@@ -105,8 +105,18 @@ def test_payment_refusal_shows_a_payment_example() -> None:
     assert "ตัวอย่าง: จ่าย" in str(err.value)
 
 
-def test_yearless_date_in_the_future_means_last_year() -> None:
-    assert parse_entry("รับ 1500 ค่าขยะ 16 ก.ค.", TODAY).date == date(2023, 7, 16)
+def test_yearless_date_months_ahead_means_last_year() -> None:
+    assert parse_entry("รับ 1500 ค่าขยะ 20 ธ.ค.", TODAY).date == date(2023, 12, 20)
+    assert parse_entry("รับ 1500 ค่าขยะ 16/8", TODAY).date == date(2023, 8, 16)
+
+
+@pytest.mark.parametrize("typed", ["16 ก.ค.", "20/7", "วันที่ 14/8"])
+def test_yearless_date_in_the_coming_month_is_refused_not_moved_back_a_year(typed: str) -> None:
+    """On 15 Jul, "16 ก.ค." is a slip or a post-dated slip, not 16 Jul of last year: a year-old
+    entry would be saved where the clerk did not mean it. The refusal says how to give a year."""
+    with pytest.raises(EntryError, match="ยังมาไม่ถึง") as err:
+        parse_entry(f"รับ 1500 ค่าขยะ {typed}", TODAY)
+    assert "ใส่ปี" in str(err.value)
 
 
 @given(days=st.integers(1, 4000), style=st.sampled_from(["dmY", "dmy", "thai", "iso"]))
@@ -281,8 +291,16 @@ def typed_date(draw: st.DrawFn, today: date) -> tuple[date, str | None]:
     if style == "thai":
         name = draw(st.sampled_from([THAI_MONTHS_SHORT, THAI_MONTHS_LONG]))[d.month - 1]
         year_style = draw(st.sampled_from(["BE", "be", "CE", "none"]))
-        last_year_ok = (d.month, d.day) > (today.month, today.day)
-        if year_style == "none" and d.year != (today.year - 1 if last_year_ok else today.year):
+        # A yearless date is this year's, or last year's when this year's is over a month ahead
+        # (a few days ahead is refused as in the future).
+        yearless = today.year
+        if (d.month, d.day) > (today.month, today.day):
+            try:
+                soon = (date(today.year, d.month, d.day) - today).days <= 31
+            except ValueError:
+                soon = False
+            yearless = today.year if soon else today.year - 1
+        if year_style == "none" and d.year != yearless:
             year_style = "BE"
         year = {"BE": f" {be}", "be": f" {be % 100:02d}", "CE": f" {d.year}", "none": ""}
         text = f"{d.day} {name}{year[year_style]}"

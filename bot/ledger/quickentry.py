@@ -54,6 +54,8 @@ EXAMPLE_PAYMENT = "จ่าย 2,500 ค่าน้ำมันรถ เง�
 EXAMPLE = EXAMPLE_RECEIPT
 
 CENT = Decimal("0.01")
+# A yearless date at most this many days ahead is this year's (refused as in the future).
+YEARLESS_AHEAD_DAYS = 31
 MAX_LINE = 300  # longer text is a chat message or a paste, never one quick entry
 _MAX_YEARS_FOR_2DIGIT_BE = 10  # "67" is BE 2567 when that is within 10 years of today's BE year
 
@@ -305,7 +307,8 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
 
     Date: ``วันนี้``/``เมื่อวาน``/``เมื่อวานซืน``, ``d/m/y`` (also ``-`` or ``.``), ``9 ก.ค. 67``,
     ``9 กรกฎาคม 2567``; without a year (``9 ก.ค.``, ``15/7``, ``วันที่ 15/7``) the most recent
-    such day that is not in the future (``ParsedEntry.year_assumed`` is set so the echo can name
+    such day that is not in the future, except that a day at most ``YEARLESS_AHEAD_DAYS`` ahead
+    is this year's and refused (``ParsedEntry.year_assumed`` is set so the echo can name
     the year); ``วันที่ 15`` (this month, or last month). A bare ``3/2`` after ``หมู่``/``ห้อง``
     and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
     A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
@@ -758,11 +761,18 @@ class _Parser:
         self.dates.append(self.make_date(y, mo, d, typed))
 
     def add_yearless(self, mo: int, d: int, typed: str) -> None:
-        """The most recent such day that is not in the future."""
+        """The most recent such day, unless this year's is at most a month ahead: that one is
+        kept (and refused as in the future), since a slip of a few days must not save an entry
+        a year back."""
         self.year_assumed = True
         y = self.today.year
         if (mo, d) > (self.today.month, self.today.day):
-            y -= 1
+            try:
+                soon = (date(y, mo, d) - self.today).days <= YEARLESS_AHEAD_DAYS
+            except ValueError:  # 29 Feb of a common year, or no such day at all
+                soon = False
+            if not soon:
+                y -= 1
         self.dates.append(self.make_date(y, mo, d, typed))
 
     def add_day_only(self, d: int, typed: str) -> None:
@@ -941,7 +951,10 @@ class _Parser:
             raise self.fail(f"ใส่วันที่มากกว่าหนึ่งวัน ({shown}) ใส่วันเดียวพอ", self.date_example())
         d = distinct[0] if distinct else self.today
         if d > self.today:
-            raise self.fail(f"วันที่ {thai_date(d)} ยังมาไม่ถึง ลงรายการล่วงหน้าไม่ได้", self.date_example())
+            hint = (f" (ถ้าหมายถึงปีก่อน ใส่ปีด้วย เช่น {d.day}/{d.month}/{d.year + 542})"
+                    if self.year_assumed else "")
+            raise self.fail(f"วันที่ {thai_date(d)} ยังมาไม่ถึง ลงรายการล่วงหน้าไม่ได้{hint}",
+                            self.date_example())
         return d
 
     def resolve_method(self) -> Method | None:
