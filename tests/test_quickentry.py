@@ -447,3 +447,27 @@ def test_parse_period(text: str, expected: tuple[date, date]) -> None:
 def test_parse_period_refusals(text: str) -> None:
     with pytest.raises(EntryError, match="ตัวอย่าง"):
         parse_period(text, TODAY)
+
+
+@pytest.mark.parametrize("text", [
+    "รับเงินค่าขยะวันนี้ 3 ราย", "จ่ายเงินเดือน 15 คน", "รับ 2 ใบ", "จ่ายค่าวัสดุ 4 รายการ",
+    "รับค่าเช่า 3 เดือน", "จ่ายค่าน้ำมัน 20 ลิตร",
+])
+def test_a_count_is_never_saved_as_the_amount(text: str) -> None:
+    """"3 ราย" is three cases, not three baht: with no amount left, nothing is saved and the
+    message says the number is a count."""
+    with pytest.raises(EntryError, match="จำนวนนับ") as err:
+        parse_entry(text, TODAY)
+    assert "ตัวอย่าง" in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "amount", "description"), [
+    ("รับ 1500 ค่าขยะ 3 ราย", "1500", "ค่าขยะ 3 ราย"),
+    ("จ่ายเงินเดือน 15 คน รวม 240,000", "240000", "เงินเดือน 15 คน"),
+    ("รับค่าเช่า 3 เดือน 4,500 บาท", "4500", "ค่าเช่า 3 เดือน"),
+    ("จ่าย 500 ค่าใบเสร็จ", "500", "ค่าใบเสร็จ"),
+    ("รับ 300 ค่ารายการพิเศษ", "300", "ค่ารายการพิเศษ"),
+])
+def test_the_amount_beside_a_count(text: str, amount: str, description: str) -> None:
+    e = parse_entry(text, TODAY)
+    assert e.amount == Decimal(amount) and e.description == description

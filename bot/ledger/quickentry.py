@@ -134,6 +134,14 @@ _NOT_AMOUNT_BEFORE_RE = re.compile(
     r"|ปี(?:งบประมาณ|งบ)?|พ\.ศ\.|ค\.ศ\.|ชั้น(?:ที่)?|เลขที่|คันที่|ลำดับที่|โทร\.?|หน้า"
     r"|(?:^|(?<=\s))\d?[ก-ฮ]{2})\s?$"
 )
+# A number right before these is a count, not the amount ("3 ราย", "15 คน", "20 ลิตร"); not
+# when the word runs on ("ใบเสร็จ", "รายได้", "คนละ").
+_COUNT_AFTER_RE = re.compile(
+    r"\s?(?:รายการ|ราย|คน|ท่าน|ใบ|ฉบับ|เล่ม|ชุด|ชิ้น|อัน|ตัว|คัน|หลัง|ครัวเรือน|หลังคาเรือน"
+    r"|แห่ง|ครั้ง|รอบ|เครื่อง|ลิตร|ถัง|กก\.|กิโล(?:กรัม)?|โหล|แผ่น|ก้อน|ห่อ|กล่อง|ขวด|ถุง"
+    r"|ม้วน|รีม|ด้าม|แท่ง|ลูก|ต้น|เส้น|ห้อง|วัน|เดือน|ปี|ชั่วโมง|ชม\.|ไร่|เมตร|หน่วย)"
+    r"(?![\u0e01-\u0e4f])"
+)
 _AMOUNT_LEAD_RE = re.compile(r"(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รวม(?:เป็นเงิน)?)\s?$")
 _SYM_AMOUNT_RE = re.compile(rf"\s?(?:[\d฿]|(?:{_W})|ค่า)")  # "+ 1500", "+ สองพันบาท", "+ค่า"
 # After a spaced kind word and no number, these make a chat line, not an entry ("รับ แจ้งเตือน").
@@ -299,7 +307,8 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     number and payment method. Thai digits, thousands commas, ``บาท``/``บ.``/``.-``,
     ``สตางค์`` and Thai number words are accepted.
 
-    Amount: the number directly after the kind word; otherwise the first number marked with
+    Amount: a number before a counting word (``3 ราย``, ``15 คน``) is a count, never the amount.
+    Otherwise the number directly after the kind word; otherwise the first number marked with
     ``บาท``/``บ.``/``.-``/``สตางค์``; otherwise the first number. Other numbers stay in the
     description, except numbers after ``หมู่``/``ปี``/``ซอย``/a plate prefix such as ``กข``,
     which are never the amount. Number words with a bare trailing digit (``สองพันห้าบาท``: 2,005
@@ -652,6 +661,7 @@ class _Parser:
         self.cheque_no: str | None = None
         self.bare_cheque: tuple[int, int, str] | None = None
         self.echoes: list[re.Match[str]] = []  # one amount in figures and again in words
+        self.counts: list[str] = []  # "3 ราย": numbers passed over as counts
         self.year_assumed = False
 
     # ---------------------------------------------------------------- helpers
@@ -840,6 +850,9 @@ class _Parser:
             if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, start - 16), start):
                 continue
             is_marked = bool(m["unit"] or m["csat"] or m["thuan"])
+            if not is_marked and (count := _COUNT_AFTER_RE.match(self.rest, m.end())):
+                self.counts.append(self.rest[m.start():count.end()].strip())
+                continue
             is_leading = first is None and not self.rest[:start].strip(_SEPARATORS)
             if (
                 m["num"] is None
@@ -865,6 +878,10 @@ class _Parser:
         return leading or marked or first
 
     def fail_no_amount(self) -> NoReturn:
+        if self.counts:
+            what = "1,500 ค่าขยะ 3 ราย" if self.kind == "receipt" else "2,500 ค่าวัสดุ 4 รายการ"
+            raise self.fail(f"“{self.counts[0]}” เป็นจำนวนนับ ไม่ใช่จำนวนเงิน ยังไม่ได้บันทึก "
+                            "ใส่จำนวนเงินด้วย", f"{KIND_TH[self.kind]} {what}")
         for tok in _DIGIT_TOKEN_RE.finditer(self.rest):
             digit_at = tok.start() + next(i for i, c in enumerate(tok.group()) if c.isdigit())
             if not _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, digit_at - 16), digit_at):
