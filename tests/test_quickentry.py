@@ -471,3 +471,20 @@ def test_a_count_is_never_saved_as_the_amount(text: str) -> None:
 def test_the_amount_beside_a_count(text: str, amount: str, description: str) -> None:
     e = parse_entry(text, TODAY)
     assert e.amount == Decimal(amount) and e.description == description
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("รับ 1500 หรือ 1600 ดี", "สองจำนวน"),
+    ("จ่าย 300 หรือ 350 ค่าน้ำมัน", "สองจำนวน"),
+    ("จ่ายค่าจ้าง 3 คน คนละ 300", "ต่อหน่วย"),
+    ("จ่ายค่าเสื่อ ผืนละ 150", "ต่อหน่วย"),
+])
+def test_an_unsure_or_per_unit_amount_is_refused(text: str, says: str) -> None:
+    """"1500 or 1600?" and "300 each" are not the amount the clerk will key back: ask."""
+    with pytest.raises(EntryError, match=says):
+        parse_entry(text, TODAY)
+
+
+def test_a_total_beside_a_per_unit_price_is_the_amount() -> None:
+    e = parse_entry("จ่าย 900 ค่าจ้าง 3 คน คนละ 300", TODAY)
+    assert e.amount == Decimal("900")

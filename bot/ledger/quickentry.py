@@ -142,6 +142,10 @@ _COUNT_AFTER_RE = re.compile(
     r"|ม้วน|รีม|ด้าม|แท่ง|ลูก|ต้น|เส้น|ห้อง|วัน|เดือน|ปี|ชั่วโมง|ชม\.|ไร่|เมตร|หน่วย)"
     r"(?![\u0e01-\u0e4f])"
 )
+# "คนละ 300", "ใบละ 20": a price per unit, not the total to key back.
+_PER_UNIT_BEFORE_RE = re.compile(r"(?:^|(?<=\s))(?P<w>[\u0e01-\u0e4f]*ละ)\s?$")
+# "1500 หรือ 1600": the clerk is not sure which.
+_EITHER_RE = re.compile(r"\s?(?:หรือ(?:ว่า)?|or|~)\s?")
 _AMOUNT_LEAD_RE = re.compile(r"(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รวม(?:เป็นเงิน)?)\s?$")
 _SYM_AMOUNT_RE = re.compile(rf"\s?(?:[\d฿]|(?:{_W})|ค่า)")  # "+ 1500", "+ สองพันบาท", "+ค่า"
 # After a spaced kind word and no number, these make a chat line, not an entry ("รับ แจ้งเตือน").
@@ -815,10 +819,16 @@ class _Parser:
         if found is None:
             self.fail_no_amount()
         self.refuse_two_numbers(found)
+        per = _PER_UNIT_BEFORE_RE.search(self.rest, max(0, found.start() - 16), found.start())
+        if per:
+            typed = f"{per['w']} {found.group().strip()}"
+            raise self.fail(f"“{typed}” เป็นราคาต่อหน่วย ยังไม่ได้บันทึก ใส่ยอดรวมที่จ่ายจริง",
+                            f"{KIND_TH[self.kind]} 900 ค่าจ้าง 3 คน คนละ 300")
         return self.use_amount(found)
 
     def refuse_two_numbers(self, found: re.Match[str]) -> None:
-        """``รับ 1500 200 ค่าขยะ``: two numbers side by side where the amount goes; ask."""
+        """``รับ 1500 200 ค่าขยะ`` or ``รับ 1500 หรือ 1600``: two numbers side by side (or either-or)
+        where the amount goes; ask."""
         for m in _AMOUNT_RE.finditer(self.rest):
             if m.span() == found.span() or m["num"] is None or m["neg"]:
                 continue
@@ -828,9 +838,8 @@ class _Parser:
                    else self.rest[m.end() : found.start()])
             if m.start() < found.end() and m.end() > found.start():
                 continue
-            if gap.strip(" ,;:/") or _NOT_AMOUNT_BEFORE_RE.search(
-                self.rest, max(0, m.start() - 16), m.start()
-            ):
+            apart = gap.strip(" ,;:/") and not _EITHER_RE.fullmatch(gap)
+            if apart or _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
                 continue
             one, two = sorted((found, m), key=lambda x: x.start())
             raise self.fail(f"มีตัวเลขติดกันสองจำนวน (“{one.group().strip()}” และ "
