@@ -43,6 +43,16 @@ def test_followup_word_with_an_everyday_sense_continues_the_topic(say: Say, core
     assert say("แล้วเช็คพัสดุไปรษณีย์ล่ะ")[0].text.startswith(OUT_OF_SCOPE[:20])
 
 
+@pytest.mark.parametrize("question", ["สรุปยอดเดือนนี้ส่งใคร", "ปิดบัญชีวันนี้ต้องทำอะไร"])
+def test_this_month_or_today_is_not_a_reference_to_the_last_answer(say: Say, core: Core,
+                                                                   question: str) -> None:
+    """"เดือนนี้" is "this month", not "this (topic)": a new question after the receipt-void
+    answer is not answered with the receipt-void guide again."""
+    assert say("ยกเลิกใบเสร็จทำยังไง")[0].topic == "guide.receipt_void"
+    later(core, 1)
+    assert say(question)[0].topic != "guide.receipt_void"
+
+
 def test_forms_followup_gives_the_forms_of_the_guide_just_answered(say: Say, core: Core) -> None:
     assert say("รับเงินตอนระบบล่มทำยังไง")[0].topic == "guide.receive"
     later(core, 1)

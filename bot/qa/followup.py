@@ -21,6 +21,9 @@ _LEAD = frozenset({"แล้ว", "และ", "ถ้า", "กรณี", "�
 _TAIL = frozenset({"ล่ะ", "หล่ะ", "ละ", "ด้วย", "อีก", "too"})
 _ABOUT = (("what", "about"), ("how", "about"), ("อย่างไร", "about"), ("อะไร", "about"))
 _THIS = frozenset({"นี้", "อันนี้", "เรื่องนี้", "ตัวนี้", "this", "that", "it"})
+# ...except a time: "เดือนนี้" is this month, "วันนี้" today, not the thing just answered.
+_TIMES = frozenset({"เดือน", "วัน", "ปี", "ตอน", "ช่วง", "สัปดาห์", "อาทิตย์", "งวด", "ครั้ง",
+                    "รอบ", "เช้า", "บ่าย", "เย็น", "คืน", "month", "week", "year", "time"})
 # A request for forms that names none ("ขอแบบฟอร์มด้วย", "มีฟอร์มไหม", "แบบที่ต้องใช้ล่ะ").
 _FORM_WORDS = frozenset({"แบบฟอร์ม", "แบบพิมพ์", "แบบ"})
 _FORM_REQUEST = frozenset({"ขอ", "มี", "ส่ง", "ดาวน์โหลด", "ใช้", "ด้วย", "ล่ะ", "หรือไม่", "ไหน",
@@ -35,9 +38,10 @@ def is_followup(q: Normalized) -> bool:
     toks = q.tokens
     if not toks:
         return False
-    pairs = set(itertools.pairwise(toks))
-    return (toks[0] in _LEAD or toks[-1] in _TAIL or bool(pairs & set(_ABOUT))
-            or bool(set(toks) & _THIS) or len(toks) <= SHORT)
+    pairs = list(itertools.pairwise(toks))
+    this = toks[0] in _THIS or any(b in _THIS and a not in _TIMES for a, b in pairs)
+    return (toks[0] in _LEAD or toks[-1] in _TAIL or bool(set(pairs) & set(_ABOUT))
+            or this or len(toks) <= SHORT)
 
 
 def wants_forms(q: Normalized) -> bool:
