@@ -143,7 +143,7 @@ _COUNT_AFTER_RE = re.compile(
     r"(?![\u0e01-\u0e4f])"
 )
 # "คนละ 300", "ใบละ 20": a price per unit, not the total to key back.
-_PER_UNIT_BEFORE_RE = re.compile(r"(?:^|(?<=\s))(?P<w>[\u0e01-\u0e4f]*ละ)\s?$")
+_PER_UNIT_BEFORE_RE = re.compile(r"(?:^|(?<=\s))(?P<w>[\u0e01-\u0e4f]*(?<!แ)ละ)\s?$")  # not และ
 # "1500 หรือ 1600": the clerk is not sure which.
 _EITHER_RE = re.compile(r"\s?(?:หรือ(?:ว่า)?|or|~)\s?")
 _AMOUNT_LEAD_RE = re.compile(r"(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รวม(?:เป็นเงิน)?)\s?$")
