@@ -488,3 +488,46 @@ def test_an_unsure_or_per_unit_amount_is_refused(text: str, says: str) -> None:
 def test_a_total_beside_a_per_unit_price_is_the_amount() -> None:
     e = parse_entry("จ่าย 900 ค่าจ้าง 3 คน คนละ 300", TODAY)
     assert e.amount == Decimal("900")
+
+
+@pytest.mark.parametrize(("text", "amount", "when", "doc"), [
+    ("เมื่อวาน รับ 500 ค่าขยะ", "500", date(2024, 7, 14), None),
+    ("9/7/67 จ่าย 1,200 ค่าวัสดุ", "1200", date(2024, 7, 9), None),
+    ("10 ก.ค. รับ 300 ค่าปรับ", "300", date(2024, 7, 10), None),
+    ("เลขที่ 12/350 รับ 500 ค่าขยะ", "500", TODAY, "12/350"),
+    ("ฎีกา 45/2567 จ่าย 4,500 ค่าจ้างเหมา", "4500", TODAY, "45/2567"),
+])
+def test_a_date_or_document_number_before_the_kind_word(text: str, amount: str, when: date,
+                                                        doc: str | None) -> None:
+    e = parse_entry(text, TODAY)
+    assert (e.amount, e.date, e.doc_no) == (Decimal(amount), when, doc)
+
+
+@pytest.mark.parametrize("text", ["รับ 800 ค่าปรับ พรุ่งนี้", "จ่าย 500 ค่าวัสดุ มะรืนนี้"])
+def test_tomorrow_is_refused_as_in_the_future(text: str) -> None:
+    with pytest.raises(EntryError, match="ยังมาไม่ถึง"):
+        parse_entry(text, TODAY)
+
+
+@pytest.mark.parametrize("text", [
+    "จ่ายค่าน้ำมัน 3,200 บาท ต้องแนบเอกสารอะไรบ้าง", "รับ 500 ค่าขยะ ต้องให้ใครเซ็น",
+    "จ่าย 1,000 ค่าวัสดุ ลงสมุดเล่มไหนเหรอ",
+])
+def test_an_entry_shaped_question_is_not_an_entry(text: str) -> None:
+    with pytest.raises(NotAnEntry):
+        parse_entry(text, TODAY)
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    ("จ่าย ค่าอาหารกลางวัน 15 คน 1,500 บาท", "1500"),
+    ("รับ ค่าเช่าแผง 12 แผง 3,600", "3600"),
+])
+def test_a_count_before_the_amount(text: str, amount: str) -> None:
+    assert parse_entry(text, TODAY).amount == Decimal(amount)
+
+
+@pytest.mark.parametrize("text", ["รับ ค่าเช่าแผง 12 แผง", "รับค่าเช่าที่ดิน 2 แปลง",
+                                  "จ่ายค่าขนขยะ 3 เที่ยว", "จ่ายค่าทราย 5 คิว"])
+def test_more_counting_words(text: str) -> None:
+    with pytest.raises(EntryError, match="จำนวนนับ"):
+        parse_entry(text, TODAY)
