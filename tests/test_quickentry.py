@@ -531,3 +531,24 @@ def test_a_count_before_the_amount(text: str, amount: str) -> None:
 def test_more_counting_words(text: str) -> None:
     with pytest.raises(EntryError, match="จำนวนนับ"):
         parse_entry(text, TODAY)
+
+
+@pytest.mark.parametrize(("text", "when", "doc"), [
+    ("ฎีกา 77/2567 เมื่อวาน จ่าย 12,000 ค่าซ่อมท่อประปา", date(2024, 7, 14), "77/2567"),
+    ("จ่าย 4,000 ค่าวิทยากร ใบสำคัญรับเงิน 12", TODAY, "12"),
+    ("จ่าย 4,000 ค่าวิทยากร ใบสำคัญรับเงินเลขที่ 12", TODAY, "12"),
+])
+def test_more_document_number_forms(text: str, when: date, doc: str) -> None:
+    e = parse_entry(text, TODAY)
+    assert (e.date, e.doc_no) == (when, doc)
+
+
+def test_tomorrow_before_the_kind_word_is_refused() -> None:
+    with pytest.raises(EntryError, match="ยังมาไม่ถึง"):
+        parse_entry("พรุ่งนี้ รับ 500 ค่าขยะ", TODAY)
+
+
+@pytest.mark.parametrize("text", ["รับ", "จ่าย", "จ่ายเงิน", " รับ "])
+def test_a_bare_kind_word_asks_for_the_amount(text: str) -> None:
+    with pytest.raises(EntryError, match="จำนวนเงิน"):
+        parse_entry(text, TODAY)

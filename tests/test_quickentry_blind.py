@@ -1,4 +1,4 @@
-"""Quick entries written blind (tests/data/entries_blind1.tsv).
+"""Quick entries written blind (tests/data/entries_blind1.tsv, entries_blind2.tsv).
 
 A helper who saw only the README's quick-entry section and the outage's context wrote 286
 messages the way clerks type them, each with what must happen: the entry's kind, amount, date,
@@ -8,6 +8,11 @@ at the start of that session (21 rows saved wrongly or saved when they should ha
 refused), 97.6% after the session's first fixes (counts, per-unit prices, near-future yearless
 dates); its misses were then fixed (a date or document number before the kind word, tomorrow,
 more counting words, entry-shaped questions). Frozen since.
+
+entries_blind2.tsv: 276 more, by another helper, written after those fixes and measured once
+before anyone read it: 97.8% (2 rows saved wrongly). Its misses were then fixed (two leads
+before the kind word, ใบสำคัญรับเงิน, a bare kind word asks for the amount) except one, kept
+as a known difference below. Frozen since.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ import pytest
 from bot.ledger.entries import EntryError, NotAnEntry
 from bot.ledger.quickentry import parse_entry
 
-ROWS = [line.split("\t") for line in
-        (Path(__file__).parent / "data" / "entries_blind1.tsv").read_text().splitlines()[1:]
-        if line.strip()]
+DATA = Path(__file__).parent / "data"
+ROWS = [line.split("\t") for name in ("entries_blind1.tsv", "entries_blind2.tsv")
+        for line in (DATA / name).read_text().splitlines()[1:] if line.strip()]
+# "ค่าขยะ 32/7" is refused by the writer as an impossible date; the parser keeps it in the
+# description, as it does a house number ("บ้านเลขที่ 32/7"): no day 32 makes it a date.
+KNOWN = {"รับ 300 ค่าขยะ 32/7"}
 # Document numbers typed in Thai digits are stored in Arabic digits (what e-LAAS is keyed
 # with); the writer expected them kept as typed.
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
@@ -33,6 +41,9 @@ THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 @pytest.mark.parametrize(("text", "today", "want"), ROWS, ids=[r[0][:40] for r in ROWS])
 def test_blind_quick_entry(text: str, today: str, want: str) -> None:
     t = date.fromisoformat(today)
+    if text in KNOWN:  # the chosen reading: "32/7" stays in the description
+        assert "32/7" in parse_entry(text, t).description
+        return
     if want == "NOT":
         with pytest.raises(NotAnEntry):
             parse_entry(text, t)
@@ -49,5 +60,6 @@ def test_blind_quick_entry(text: str, today: str, want: str) -> None:
 
 
 def test_the_set_is_the_frozen_one() -> None:
-    assert len(ROWS) == 286
-    assert sum(r[2] == "ERROR" for r in ROWS) == 53 and sum(r[2] == "NOT" for r in ROWS) == 32
+    assert len(ROWS) == 286 + 276
+    assert sum(r[2] == "ERROR" for r in ROWS) == 53 + 55
+    assert sum(r[2] == "NOT" for r in ROWS) == 32 + 32

@@ -211,11 +211,11 @@ _RELATIVE_RE = re.compile(
 # A date or document number typed before the kind word ("เมื่อวาน รับ 500 ค่าขยะ",
 # "ฎีกา 45/2567 จ่าย ..."): read as if it came after the entry.
 _LEAD_RE = re.compile(
-    rf"^(?P<lead>(?:ลง)?(?:เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้)"
+    rf"^(?P<lead>(?:ลง)?(?:เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?)"
     rf"|{_DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
     rf"|{_DATE_PREFIX}\d{{1,2}}\s?(?:{_MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
     r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|ใบสำคัญ(?:จ่าย)?)\s?[\w/.\-]+)"
-    r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย)"
+    r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|วันนี้|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ|ฎีกา|ฏีกา|ใบสำคัญ)"
 )
 
 # Periods for summaries and exports ("ก.ค. 2567", "เดือนนี้", "1/7/2567 - 15/7/2567").
@@ -244,7 +244,7 @@ _DOC_RE = re.compile(
     r"(?:ใบเสร็จ(?:รับเงิน)?\s?)?เล่ม(?:ที่)?\s?(?P<book>\d+)\s?(?:/|,|เลขที่|เลข)\s?"
     r"(?P<bno>\d+)(?![\d/])"
     r"|(?:เลขที่ใบเสร็จ(?:รับเงิน)?|ใบเสร็จ(?:รับเงิน)?(?:\s?เลขที่)?|เลขที่(?:เอกสาร|ใบสำคัญ)?"
-    r"|[ฎฏ]ีกา(?:\s?(?:เลขที่|ที่))?|ใบสำคัญ(?:จ่าย|รับ)?(?:\s?(?:เลขที่|ที่))?|(?i:no)\.|#)"
+    r"|[ฎฏ]ีกา(?:\s?(?:เลขที่|ที่))?|ใบสำคัญ(?:จ่าย|รับ(?:เงิน)?)?(?:\s?(?:เลขที่|ที่))?|(?i:no)\.|#)"
     rf"\s?:?\s?(?P<no>{_DOC_TOK})"
 )
 _VIA = r"(?:(?:ชำระ|จ่าย|รับ)?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน)\s?)"
@@ -496,8 +496,10 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
     if len(text) > MAX_LINE:
         return None
     text = _BULLET_RE.sub("", text)
-    lead = _LEAD_RE.match(text)
-    if lead:
+    for _ in range(3):  # "ฎีกา 77/2567 เมื่อวาน จ่าย ...": each lead goes to the end
+        lead = _LEAD_RE.match(text)
+        if lead is None:
+            break
         text = f"{text[lead.end():]} {lead['lead']}"
     m = _KIND_RE.match(text)
     if m is None:
@@ -517,7 +519,8 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
     # its amount (the clerk gets the parser's message); "จ่ายเช็ค", "+ สมาชิกใหม่" are not.
     if not _TRIES_RE.search(rest):
         bare = rest.lstrip()
-        if not (bare.startswith("ค่า") or (rest[:1].isspace() and not m["sym"])):
+        alone = not m["sym"] and not re.sub(_PARTICLES, "", bare).strip()  # "จ่าย" alone
+        if not (bare.startswith("ค่า") or alone or (rest[:1].isspace() and not m["sym"])):
             return None
         if _STOP_RE.match(bare) or _CHAT_AFTER_KIND_RE.match(bare):
             return None
