@@ -391,9 +391,11 @@ class Matcher:
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
         return self._rank(q, leave_out)[0]
 
-    def _rank(self, q: Normalized, leave_out: bool = False
+    def _rank(self, q: Normalized, leave_out: bool = False, top: int = 0
               ) -> tuple[list[Scored], dict[str, float]]:
-        """The ranking and, per class, the cosine of its single closest phrasing."""
+        """The ranking (with ``top``: the best ``top`` and the off-topic class, what match
+        reads; a Scored for each of the ~40 topics cost ~5% of it) and, per class, the cosine
+        of its single closest phrasing."""
         if not q.tokens:
             return [], {}
         words = self._words.cosine(list(q.tokens))
@@ -451,12 +453,16 @@ class Matcher:
             if topic != OUT_OF_SCOPE:
                 scores[topic] *= factor
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
+        if top and len(ranked) > top:
+            oos = [kv for kv in ranked[top:] if kv[0] == OUT_OF_SCOPE]
+            ranked = ranked[:top] + oos
         return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0], near
 
     def match(self, question: str | Normalized) -> MatchResult:
         """Answer, suggest or give up, by the cutoffs above."""
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        every, near_by = self._rank(q)
+        # Top 6: without off-topic and a verbatim topic, the 4 a result carries at most remain.
+        every, near_by = self._rank(q, top=6)
         ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
         if not ranked:
             return MatchResult("none", ())
