@@ -5,11 +5,53 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+_Job = tuple["_Outbox", "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class _Outbox:
+    """Outcomes waiting to be handed to one event loop, and whether a hand-over is scheduled.
+
+    The worker appends and schedules one hand-over only when none is pending; the loop clears
+    the flag before it takes what is there. So a burst of calls finished while the loop was
+    busy costs one wake-up of the loop (``call_soon_threadsafe``), not one per call.
+    """
+
+    __slots__ = ("items", "loop", "scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.items: deque[_Outcome] = deque()
+        self.scheduled = False
+
+    def put(self, outcome: _Outcome) -> None:
+        """(worker thread) Queue ``outcome``; wake the loop unless a wake-up is pending."""
+        self.items.append(outcome)
+        if self.scheduled:
+            return
+        self.scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self.settle)
+        except RuntimeError:  # the loop is closed: nobody waits for these results any more
+            self.items.clear()
+
+    def settle(self) -> None:
+        """(loop thread) Hand every queued outcome to its future."""
+        self.scheduled = False  # before taking: an outcome added after this schedules again
+        items = self.items
+        while items:
+            future, result, exc = items.popleft()
+            if future.cancelled():
+                continue
+            if exc is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
 
 
 class CallThread:
@@ -18,7 +60,8 @@ class CallThread:
     What ``loop.run_in_executor`` with a one-worker ThreadPoolExecutor does, without its
     per-call locks (an idle semaphore and a shutdown lock taken by both threads, which under
     load made the event loop wait for the GIL behind the worker) and without a second future
-    chained to the first: a C queue in, one ``call_soon_threadsafe`` out.
+    chained to the first: a C queue in; out, one ``call_soon_threadsafe`` per batch of calls
+    that finished while the loop was busy (see :class:`_Outbox`).
     """
 
     def __init__(self, name: str):
@@ -26,6 +69,7 @@ class CallThread:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._outboxes: dict[asyncio.AbstractEventLoop, _Outbox] = {}
 
     def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Queue ``fn(*args)``; the returned future (of the running loop) gets its outcome.
@@ -36,12 +80,19 @@ class CallThread:
         if self._closed:
             raise RuntimeError(f"{self.name}: cannot run calls after shutdown")
         loop = asyncio.get_running_loop()
+        outbox = self._outboxes.get(loop)
+        if outbox is None:
+            # One per loop: a thread outlives the loops of tests that share it. Closed loops'
+            # outboxes go when the next new loop comes.
+            for old in [k for k in self._outboxes if k.is_closed()]:
+                del self._outboxes[old]
+            outbox = self._outboxes[loop] = _Outbox(loop)
         future: asyncio.Future[T] = loop.create_future()
         if self._thread is None:
             # A daemon: an owner that forgets shutdown() must not hang the interpreter's exit.
             self._thread = threading.Thread(target=self._main, name=self.name, daemon=True)
             self._thread.start()
-        self._queue.put((loop, future, fn, args))
+        self._queue.put((outbox, future, fn, args))
         return future
 
     def _main(self) -> None:
@@ -50,17 +101,17 @@ class CallThread:
             job = get()
             if job is None:
                 return
-            loop, future, fn, args = job
+            outbox, future, fn, args = job
             del job
             if future.cancelled():  # the caller gave up before the call started
                 continue
             try:
                 result = fn(*args)
             except BaseException as exc:  # handed to the caller, as an executor does
-                _settle_from_thread(loop, future, None, exc)
+                outbox.put((future, None, exc))
             else:
-                _settle_from_thread(loop, future, result, None)
-            del loop, future, fn, args
+                outbox.put((future, result, None))
+            del outbox, future, fn, args
 
     def shutdown(self, *, wait: bool = True, cancel_futures: bool = False) -> None:
         """Refuse new calls; run (or, with ``cancel_futures``, cancel) the queued ones; stop."""
@@ -72,26 +123,9 @@ class CallThread:
                 except queue.Empty:
                     break
                 if job is not None:
-                    loop, future = job[0], job[1]
+                    loop, future = job[0].loop, job[1]
                     if not loop.is_closed():
                         loop.call_soon_threadsafe(future.cancel)
         self._queue.put(None)
         if wait and self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
-
-
-def _settle_from_thread(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any],
-                        result: Any, exc: BaseException | None) -> None:
-    try:
-        loop.call_soon_threadsafe(_settle, future, result, exc)
-    except RuntimeError:  # the loop is closed: nobody waits for this result any more
-        pass
-
-
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(result)

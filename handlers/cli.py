@@ -280,10 +280,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import asyncio
     import dataclasses
     import logging
 
+    from handlers.eventloop import run as run_loop
     from handlers.web.server import ServeError, configure_logging, no_channel_message, serve
 
     settings = _settings()
@@ -297,7 +297,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     configure_logging(settings, level=logging.DEBUG if args.verbose else logging.INFO)
     try:
-        asyncio.run(serve(settings))
+        run_loop(serve(settings))
     except ServeError as exc:
         print(f"elaas-bot serve: {exc}", file=sys.stderr)
         return 1

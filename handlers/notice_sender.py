@@ -695,7 +695,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the sender on its own (it takes the data-dir lock like serve does, except on
     PostgreSQL, where any number of senders run and each notice is claimed by one)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    return asyncio.run(_main(_parse(argv)))
+    from handlers.eventloop import run as run_loop
+
+    return run_loop(_main(_parse(argv)))
 
 
 if __name__ == "__main__":

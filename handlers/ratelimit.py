@@ -276,9 +276,10 @@ class Flow:
         """Run ``fn(*args)`` on the engine thread and return its result."""
         return await self._executor.run(fn, *args)
 
-    async def reply_to(self, incoming: Incoming) -> list[Reply]:
-        """``Engine.reply_to`` on the engine thread."""
-        return await self.call(self.engine.reply_to, incoming)
+    def reply_to(self, incoming: Incoming) -> asyncio.Future[list[Reply]]:
+        """``Engine.reply_to`` on the engine thread: a future to await (no coroutine around
+        it, once per event)."""
+        return self._executor.run(self.engine.reply_to, incoming)
 
     def admit(self, channel: str, user_id: str, event_id: str) -> Verdict:
         """Check the flood limit for one user message and log when it bites."""

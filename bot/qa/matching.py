@@ -47,6 +47,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.core.text import Normalized, TextPipeline
+from bot.qa.alphabet import Alphabet
 from bot.qa.knowledge import KnowledgeBase, load_knowledge
 from bot.qa.offtopic import off_topic_frame
 
@@ -299,7 +300,8 @@ class Matcher:
             feats[topic_id] = f
         self._words = _TfIdf(words)
         self._length_order = sorted(range(len(self._sorted)), key=lambda i: len(self._sorted[i]))
-        self._by_length = [self._sorted[i] for i in self._length_order]
+        self._alphabet = Alphabet(self._sorted)  # the fuzzy scan's one-byte characters
+        self._by_length = [self._alphabet.rename(self._sorted[i]) for i in self._length_order]
         self._lengths = [len(s) for s in self._by_length]
         # One document per phrasing: the single closest way of asking, not the topic's whole bag.
         self._near = _TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
@@ -363,16 +365,16 @@ class Matcher:
 
     def _fuzzy(self, q: Normalized) -> dict[str, float]:
         best: dict[str, float] = {}
-        # token_sort_ratio is ratio on sorted tokens: the phrasings are sorted once, at build.
-        # Only a near-verbatim phrasing matters here: the cutoff lets rapidfuzz skip the rest.
+        # token_sort_ratio is ratio on sorted tokens: the phrasings are sorted once, at build,
+        # and renamed into one-byte characters. Only a near-verbatim phrasing matters here.
         query = " ".join(sorted(q.tokens))
         # ratio >= cutoff needs lengths within a factor (2 - c) / c of each other (c = cutoff as
         # a share): only that band of the phrasings, kept sorted by length, is scanned.
         share = FUZZY_CUTOFF / 100
         lo = bisect.bisect_left(self._lengths, math.ceil(len(query) * share / (2 - share)))
         hi = bisect.bisect_right(self._lengths, math.floor(len(query) * (2 - share) / share))
-        hits = process.extract(query, self._by_length[lo:hi], scorer=fuzz.ratio,
-                               limit=SHORTLIST, score_cutoff=FUZZY_CUTOFF)
+        hits = process.extract(self._alphabet.rename(query), self._by_length[lo:hi],
+                               scorer=fuzz.ratio, limit=SHORTLIST, score_cutoff=FUZZY_CUTOFF)
         for _, _, pos in hits:
             idx = self._length_order[lo + pos]
             score = (fuzz.token_set_ratio(q.spaced, self._spaced[idx])
@@ -391,9 +393,10 @@ class Matcher:
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
         return self._rank(q, leave_out)[0]
 
-    def _rank(self, q: Normalized, leave_out: bool = False
+    def _rank(self, q: Normalized, leave_out: bool = False, top: int = 0
               ) -> tuple[list[Scored], dict[str, float]]:
-        """The ranking and, per class, the cosine of its single closest phrasing."""
+        """The ranking (``top``: only the ``top`` best and off-topic, all match reads) and, per
+        class, the cosine of its single closest phrasing."""
         if not q.tokens:
             return [], {}
         words = self._words.cosine(list(q.tokens))
@@ -451,12 +454,16 @@ class Matcher:
             if topic != OUT_OF_SCOPE:
                 scores[topic] *= factor
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
+        if top and len(ranked) > top:
+            oos = [kv for kv in ranked[top:] if kv[0] == OUT_OF_SCOPE]
+            ranked = ranked[:top] + oos
         return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0], near
 
     def match(self, question: str | Normalized) -> MatchResult:
         """Answer, suggest or give up, by the cutoffs above."""
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        every, near_by = self._rank(q)
+        # Top 6: without off-topic and a verbatim topic, the 4 a result carries at most remain.
+        every, near_by = self._rank(q, top=6)
         ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
         if not ranked:
             return MatchResult("none", ())

@@ -103,19 +103,24 @@ class LineClient:
 
     async def post(self, path: str, body: dict[str, Any], *, retry_key: str = "") -> Outcome:
         """POST ``body`` to ``path`` (``/v2/bot/message/reply``, …)."""
-        headers = {"Authorization": self._auth}
+        headers = {"Authorization": self._auth, "Content-Type": "application/json"}
         if retry_key:
             headers["X-Line-Retry-Key"] = retry_key
         try:
-            async with self.http.post(self.base + path, json=body, headers=headers) as resp:
+            # The body as bytes (not json=: a str from the serializer, encoded again, in a
+            # JsonPayload); the answer read as bytes and decoded only when it is an error
+            # (resp.text() looks up the charset of every 200).
+            async with self.http.post(self.base + path, data=orjson.dumps(body),
+                                      headers=headers) as resp:
                 status = resp.status
                 retry = retry_after_header(resp.headers.get("Retry-After"))
-                text = await resp.text()
+                raw = await resp.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             # With a retry key a repeat is safe; a reply token is refused if it was used.
             return Outcome("retry", None, f"network: {type(exc).__name__}")
         if status == 200:
             return Outcome("ok", status=status)
+        text = raw.decode("utf-8", "replace")
         if status == 409 and retry_key:
             return Outcome("ok", detail="409 retry key already accepted", status=status)
         if status == 429 or status >= 500:

@@ -326,6 +326,8 @@ async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = 
     # interval (0.5 ms) used to cut the loop's GIL waits, but since replies no longer build
     # SDK models the hand-overs cost more than they save: bench_serve at 16 senders gave
     # 455-500 events/s, p99 71-77 ms at 0.5 ms against 520-560 events/s, p99 52 ms at 5 ms.
+    # Again on uvloop: 1 and 2 ms cost more CPU per event (1.5-1.7 against 1.1-1.3 ms), and
+    # 10 ms or the engine thread yielding between calls did not measurably help the tail.
     sys.setswitchinterval(SWITCH_INTERVAL)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
