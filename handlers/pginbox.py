@@ -40,8 +40,8 @@ class InboxUnavailable(OSError):
 # "flood_key <> ''" repeated in the subqueries lets them use the partial index.
 _ACCEPT = """
 WITH input AS (
-    SELECT * FROM unnest(%(keys)s::text[], %(orders)s::text[], %(floods)s::text[],
-                         %(records)s::text[], %(locals)s::text[])
+    SELECT * FROM unnest(%(keys)b::text[], %(orders)b::text[], %(floods)b::text[],
+                         %(records)b::text[], %(locals)b::text[])
         AS u(key, order_key, flood_key, record, local)
 ), judged AS (
     SELECT i.key, i.order_key, i.flood_key, i.record, CASE
@@ -71,7 +71,7 @@ RETURNING key, verdict
 # instances locking one user's lease row in different orders deadlocked, and the loser's
 # events were left for the sweep to replay.
 _CLAIM = """
-WITH want AS (SELECT DISTINCT unnest(%(keys)s::text[]) AS order_key),
+WITH want AS (SELECT DISTINCT unnest(%(keys)b::text[]) AS order_key),
 lease AS (
     INSERT INTO elaas_inbox_lease AS l (order_key, owner, until)
     SELECT order_key, %(me)s, clock_timestamp() + make_interval(secs => %(lease)s) FROM want
@@ -93,7 +93,7 @@ FROM lease l LEFT JOIN todo t ON t.order_key = l.order_key ORDER BY l.order_key,
 # was stalled never sends what the instance that took the key over may already have sent.
 _SENDING = """
 WITH u AS (
-    SELECT * FROM unnest(%(keys)s::text[], %(orders)s::text[], %(hows)s::text[])
+    SELECT * FROM unnest(%(keys)b::text[], %(orders)b::text[], %(hows)b::text[])
         AS u(key, order_key, how)
 ), l AS (
     UPDATE elaas_inbox_lease SET until = clock_timestamp() + make_interval(secs => %(lease)s)
@@ -114,19 +114,19 @@ RETURNING e.key
 _RELEASE = """
 WITH gone AS (
     DELETE FROM elaas_inbox_lease WHERE order_key IN (
-        SELECT order_key FROM elaas_inbox_lease WHERE order_key = ANY(%(keys)s)
+        SELECT order_key FROM elaas_inbox_lease WHERE order_key = ANY(%(keys)b::text[])
         AND owner = %(me)s ORDER BY order_key FOR UPDATE)
     RETURNING order_key
 ), done AS (
     -- after gone (the scalar subquery runs it first): lease rows, then inbox rows, as the
     -- claim and the sending mark lock them
     UPDATE elaas_inbox SET state = 2 WHERE key IN (
-        SELECT key FROM elaas_inbox WHERE key = ANY(%(done)s)
+        SELECT key FROM elaas_inbox WHERE key = ANY(%(done)b::text[])
         AND (SELECT count(*) FROM gone) >= 0 ORDER BY key FOR UPDATE)
     RETURNING key
 )
 SELECT DISTINCT order_key FROM elaas_inbox
-WHERE order_key = ANY(%(keys)s) AND state < 2 AND NOT key = ANY(%(done)s)
+WHERE order_key = ANY(%(keys)b::text[]) AND state < 2 AND NOT key = ANY(%(done)b::text[])
   AND (SELECT count(*) FROM done) >= 0
 """
 
