@@ -4,6 +4,7 @@ Usage: .venv/bin/python bench/bench_scale.py [--events 4000] [--concurrency 16] 
        .venv/bin/python bench/bench_scale.py --modes embedded,one,two --repeat 3
        .venv/bin/python bench/bench_scale.py --modes one --statements   # SQL per event
        .venv/bin/python bench/bench_scale.py --kill        # kill -9 one of two mid-load
+       .venv/bin/python bench/bench_scale.py --idle 20 --modes two  # background statements/s
 
 Starts a throwaway PostgreSQL cluster (tests/pgcluster.py, fsync on), FakeLine in this process
 and the instances as subprocesses; the load generator sends signed webhooks (one event each,
@@ -262,6 +263,37 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
     return Result(mode, done, took, latencies, cpu, db, statuses, delays)
 
 
+async def run_idle(cluster: Cluster, root: Path, n: int, seconds: float) -> int:
+    """``n`` instances with no traffic: the statements their background work costs a second."""
+    from bot.core.pgstore import migrate
+
+    url = cluster.url(cluster.new_schema())
+    migrate(url)
+    fake = FakeLine()
+    await fake.start()
+    instances = await start_instances(n, root / "idle", fake, url, share_data_dir=False)
+    try:
+        await asyncio.sleep(3.0)  # past the start-up reads
+        with cluster.admin("elaas") as conn:
+            conn.execute("SELECT pg_stat_statements_reset()")
+        db0 = cluster_cpu(cluster)
+        await asyncio.sleep(seconds)
+        db = cluster_cpu(cluster) - db0
+        with cluster.admin("elaas") as conn:
+            rows = conn.execute(
+                "SELECT calls, query FROM pg_stat_statements s JOIN pg_roles r"
+                " ON r.oid = s.userid WHERE r.rolname = 'elaas' ORDER BY calls DESC").fetchall()
+    finally:
+        await stop_instances(instances)
+        await fake.stop()
+    total = sum(int(r[0]) for r in rows)
+    print(f"idle, {n} instance(s)    {total / seconds:.1f} statements/s, PostgreSQL CPU "
+          f"{db / seconds * 1000:.1f} ms/s; load average {loadavg()}")
+    for calls, query in rows[:10]:
+        print(f"  {int(calls) / seconds:6.2f}/s  {' '.join(str(query).split())[:100]}")
+    return 0
+
+
 async def run_kill(cluster: Cluster, root: Path, concurrency: int, seconds: float) -> int:
     """Two instances under closed-loop load; kill -9 one half-way; count answers."""
     from bot.core.pgstore import migrate
@@ -374,8 +406,10 @@ async def main_async(a: argparse.Namespace) -> int:
     cluster = Cluster(bindir, fsync=True)
     root = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     try:
-        if a.statements:
+        if a.statements or a.idle:
             enable_statements(cluster)
+        if a.idle:
+            return await run_idle(cluster, root, 2 if "two" in a.modes else 1, a.idle)
         if a.kill:
             return await run_kill(cluster, root, a.concurrency, a.seconds)
         modes = a.modes.split(",")
@@ -423,6 +457,9 @@ def main() -> int:
     p.add_argument("--statements", action="store_true",
                    help="print the SQL statements per event (pg_stat_statements)")
     p.add_argument("--kill", action="store_true", help="kill -9 one of two mid-load")
+    p.add_argument("--idle", type=float, default=0.0, metavar="SECONDS",
+                   help="no load: statements per second of the background work (--modes "
+                        "one or two)")
     p.add_argument("--seconds", type=float, default=8.0, help="kill mode: load duration")
     a = p.parse_args()
     return asyncio.run(main_async(a))

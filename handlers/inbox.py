@@ -120,9 +120,17 @@ class SharedInbox(abc.ABC):
         """The open events of ``order_key``, oldest first, now leased to this instance; None
         when another instance holds the key (it will see the new events itself)."""
 
+    def prefetched(self, order_key: str) -> dict[tuple[str, str], str | None]:
+        """The rows the last claim of ``order_key`` read ahead: (table, key) -> JSON text,
+        None when absent (see bot.core.pgstore.Primed); empty when it read none."""
+        return {}
+
     @abc.abstractmethod
-    async def release(self, order_key: str) -> bool:
-        """Write the answered marks, give the key up; True when events of it are still open."""
+    async def release(self, order_key: str,
+                      writes: Mapping[tuple[str, str], str] | None = None) -> bool:
+        """Write the answered marks and ``writes`` ((table, key) -> JSON text: documents that
+        waited for the release, written only if the key is still leased here), give the key
+        up; True when events of it are still open."""
 
     @abc.abstractmethod
     async def sending(self, key: str, how: str) -> bool:

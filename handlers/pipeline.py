@@ -305,12 +305,16 @@ class Pipeline:
                 claimed = await shared.claim(order_key)
                 if claimed is None:
                     return  # another instance holds the key; it looks again before letting go
+                # the user's session and last topic, read by the claim (no round trips of the
+                # engine thread's own); writes that can wait go with the release
+                primed = self.flow.prime(shared.prefetched(order_key))
                 stuck = False
                 for c in claimed:
-                    if not await self._run_claimed(c):
+                    if not await self._run_claimed(c, primed):
                         stuck = True  # later events of the user wait for this one
                         break
-                more = await shared.release(order_key)
+                more = await shared.release(
+                    order_key, primed.deferred if primed is not None else None)
                 if stuck or (not more and order_key not in self._dirty):
                     return  # a stuck key: the sweeper wakes it again in a moment
         except OSError as exc:  # the database went away: the sweeper retries once it is back
@@ -318,7 +322,7 @@ class Pipeline:
         finally:
             self._draining.discard(order_key)
 
-    async def _run_claimed(self, c: Claimed) -> bool:
+    async def _run_claimed(self, c: Claimed, primed: Any = None) -> bool:
         """Handle one claimed event; False when it stays open (tried again later)."""
         assert self.shared is not None
         try:
@@ -342,7 +346,7 @@ class Pipeline:
             replay = c.attempts > 1
             if replay:
                 self.stats["replayed"] += 1
-            return await self._run(judged, replay)
+            return await self._run(judged, replay, primed)
         return True
 
     def _submit(self, item: Inbound, *, replay: bool) -> None:
@@ -380,13 +384,13 @@ class Pipeline:
             _LOG.info("inbox: replaying %d event(s) accepted before the restart", n)
         return n
 
-    async def _run(self, item: Inbound, replay: bool) -> bool:
+    async def _run(self, item: Inbound, replay: bool, primed: Any = None) -> bool:
         """Engine, sending mark, channel, answered mark; False when the event stays open."""
         started = time.perf_counter()
         channel = self.channels[item.channel]
         try:
             if item.incoming is not None:
-                replies = await self.flow.reply_to(item.incoming)
+                replies = await self.flow.reply_to(item.incoming, primed)
             elif item.fixed:
                 replies = fixed_replies(item.fixed, item.channel, channel.bot_name)
             else:

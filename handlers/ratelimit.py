@@ -276,10 +276,23 @@ class Flow:
         """Run ``fn(*args)`` on the engine thread and return its result."""
         return await self._executor.run(fn, *args)
 
-    def reply_to(self, incoming: Incoming) -> asyncio.Future[list[Reply]]:
+    def reply_to(self, incoming: Incoming, primed: Any = None) -> asyncio.Future[list[Reply]]:
         """``Engine.reply_to`` on the engine thread: a future to await (no coroutine around
-        it, once per event)."""
-        return self._executor.run(self.engine.reply_to, incoming)
+        it, once per event). With ``primed`` (see :meth:`prime`) its store reads and writes go
+        through that read-ahead."""
+        if primed is None:
+            return self._executor.run(self.engine.reply_to, incoming)
+        return self._executor.run(self._reply_primed, incoming, primed)
+
+    def _reply_primed(self, incoming: Incoming, primed: Any) -> list[Reply]:
+        with self.engine.store.primed(primed):  # type: ignore[attr-defined]
+            return self.engine.reply_to(incoming)
+
+    def prime(self, docs: dict[tuple[str, str], str | None]) -> Any:
+        """A read-ahead (bot.core.pgstore.Primed) of ``docs`` for the engine's store, or None
+        when the store keeps none (embedded) or nothing was read ahead."""
+        make = getattr(self.engine.store, "prime", None)
+        return make(docs) if make is not None and docs else None
 
     def admit(self, channel: str, user_id: str, event_id: str) -> Verdict:
         """Check the flood limit for one user message and log when it bites."""

@@ -12,7 +12,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -34,6 +34,7 @@ from bot.core.store import (
     _check_name,
 )
 
+_ABSENT: Any = object()
 _MIGRATE_LOCK = 0x656C616173  # "elaas": one advisory lock id for every migrating process
 _MIGRATIONS = "migrations"
 
@@ -169,6 +170,11 @@ class _IdleCheck:
     but pinging every checkout would add one to every store call (about a quarter of the
     time of logging an entry). A connection used within ``idle`` seconds is trusted; if it
     died meanwhile the call fails with StoreUnavailable and the pool drops it.
+
+    :meth:`used` is called by the store itself as it hands the connection back, not as the
+    pool's ``reset`` hook: with a ``reset`` the pool returns every connection through one of
+    its worker threads (a queue put and a thread wake-up per store call, about half the CPU
+    of a session read, and the engine thread waited on the GIL for the worker).
     """
 
     def __init__(self, idle: float = 2.0) -> None:
@@ -183,6 +189,36 @@ class _IdleCheck:
             ConnectionPool.check_connection(conn)
 
 
+class Primed:
+    """Documents read ahead for one user's events, and the writes that can wait.
+
+    The inbox claim that leases a user to this process reads the user's rows of a few tables
+    (session, last topic) in the same statement; while the lease is held no other process
+    handles that user, so the engine reads them from here instead of one round trip each.
+    ``docs`` maps (table, key) to the row's JSON text, or None for a row known to be absent.
+    Writes without a flush wait (:func:`bot.core.sharing.put_without_flush_wait`) made
+    meanwhile wait in ``deferred`` and go with the lease's release (same durability: that
+    statement does not wait for the flush either). Any other write to a key drops it from
+    both (a deferred write of it is made first), so later reads go to the database.
+    """
+
+    def __init__(self, docs: Mapping[tuple[str, str], str | None] | None = None) -> None:
+        self.docs: dict[tuple[str, str], str | None] = dict(docs or {})
+        self.deferred: dict[tuple[str, str], str] = {}
+
+
+def _deferrable(text: str) -> bool:
+    """JSON text jsonb takes as it is (no NUL, no lone surrogate): a write that could fail
+    must not ride on the release of a lease."""
+    if "\\u0000" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class PgTable:
     """One named table: rows of ``elaas_docs`` with ``tbl = name``."""
 
@@ -190,7 +226,24 @@ class PgTable:
         self._store = store
         self.name = name
 
+    def _written(self, keys: Iterable[str]) -> None:
+        """Before a write to ``keys``: the deferred writes of them first, then forget them."""
+        primed = self._store.primed_now()
+        if primed is None:
+            return
+        for key in keys:
+            primed.docs.pop((self.name, key), None)
+            text = primed.deferred.pop((self.name, key), None)
+            if text is not None:
+                self._store.primed_off(self.put_many, {key: orjson.loads(text)},
+                                       flush_wait=False)
+
     def get(self, key: str) -> Doc | None:
+        primed = self._store.primed_now()
+        if primed is not None and not self._store.in_transaction():
+            text = primed.docs.get((self.name, key), _ABSENT)
+            if text is not _ABSENT:
+                return None if text is None else dict(orjson.loads(text))
         with self._store.cursor() as conn:
             row = conn.execute("SELECT doc FROM elaas_docs WHERE tbl = %s AND key = %s",
                                (self.name, key)).fetchone()
@@ -207,6 +260,14 @@ class PgTable:
             return
         keys = list(docs)
         texts = [json.dumps(dict(docs[k]), ensure_ascii=False) for k in keys]  # TypeError first
+        primed = self._store.primed_now()
+        if primed is not None:
+            if not flush_wait and not self._store.in_transaction() \
+                    and all(_deferrable(t) for t in texts):
+                for k, t in zip(keys, texts, strict=True):
+                    primed.deferred[(self.name, k)] = primed.docs[(self.name, k)] = t
+                return
+            self._written(keys)
         # The setting is local to this statement's own transaction, which commits at its end
         # (the commit reads it before the setting is reset): one round trip, nothing leaks
         # into the pooled session. Inside a caller's transaction it would relax all of it.
@@ -222,6 +283,7 @@ class PgTable:
             )
 
     def delete(self, key: str) -> None:
+        self._written([key])
         with self._store.cursor() as conn:
             conn.execute("DELETE FROM elaas_docs WHERE tbl = %s AND key = %s", (self.name, key))
 
@@ -229,6 +291,7 @@ class PgTable:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return
+        self._written(keys)
         with self._store.cursor() as conn:
             conn.execute("DELETE FROM elaas_docs WHERE tbl = %s AND key = ANY(%s)",
                          (self.name, keys))
@@ -246,6 +309,7 @@ class PgTable:
         return int(row[0]) if row else 0
 
     def update(self, key: str, fn: Update) -> Doc | None:
+        self._written([key])
         sql = "SELECT 1 FROM elaas_docs WHERE tbl = %s AND key = %s FOR UPDATE"
         with self._store.begin() as conn:
             if conn.execute(sql, (self.name, key)).fetchone() is None:
@@ -257,6 +321,8 @@ class PgTable:
             return _apply_update(self, key, fn)
 
     def update_many(self, keys: Iterable[str], fn: UpdateEach) -> int:
+        keys = list(keys)
+        self._written(keys)
         with self._store.begin() as conn:
             # Row locks in key order (two callers never deadlock); absent keys are skipped.
             conn.execute("SELECT 1 FROM elaas_docs WHERE tbl = %s AND key = ANY(%s)"
@@ -290,11 +356,11 @@ class PgStore:
             raise StoreError(
                 f"PostgreSQL {self.where}: schema version {have}, this program needs {LATEST}"
                 + (": run `elaas-bot db migrate`" if have < LATEST else ": upgrade elaas-bot"))
-        idle = _IdleCheck()
+        self._idle = idle = _IdleCheck()
         self._pool = ConnectionPool(
             url, min_size=1, max_size=max_size, timeout=timeout, open=False,
             kwargs={"autocommit": True, "connect_timeout": 5}, configure=_configure,
-            check=idle.check, reset=idle.used,  # drop idle connections a restart broke
+            check=idle.check,  # drop idle connections a restart broke
         )
         try:
             self._pool.open(wait=True, timeout=timeout)
@@ -314,7 +380,10 @@ class PgStore:
             return
         try:
             with self._pool.connection() as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    self._idle.used(conn)
         except (psycopg.Error, PoolTimeout) as exc:
             raise _store_error(exc, self.url) from None
 
@@ -335,8 +404,36 @@ class PgStore:
                     yield conn
                 finally:
                     self._local.conn = None
+                    self._idle.used(conn)
         except (psycopg.Error, PoolTimeout) as exc:
             raise _store_error(exc, self.url) from None
+
+    # read-ahead -------------------------------------------------------------
+    def prime(self, docs: Mapping[tuple[str, str], str | None]) -> Primed:
+        """A read-ahead of ``docs`` for :meth:`primed` (see :class:`Primed`)."""
+        return Primed(docs)
+
+    @contextlib.contextmanager
+    def primed(self, primed: Primed) -> Iterator[None]:
+        """Reads and deferred writes of the block go through ``primed`` (this thread only)."""
+        self._local.primed = primed
+        try:
+            yield
+        finally:
+            self._local.primed = None
+
+    def primed_now(self) -> Primed | None:
+        """The read-ahead of the current :meth:`primed` block on this thread, if any."""
+        return getattr(self._local, "primed", None)
+
+    def primed_off(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        """``fn(*args, **kwargs)`` outside the current read-ahead (straight to the database)."""
+        primed = self.primed_now()
+        self._local.primed = None
+        try:
+            fn(*args, **kwargs)
+        finally:
+            self._local.primed = primed
 
     def in_transaction(self) -> bool:
         """True inside :meth:`begin` on this thread (what is read there may roll back)."""

@@ -41,7 +41,9 @@ def without_flush_wait(store: Store) -> Iterator[None]:
 def put_without_flush_wait(table: Table, key: str, doc: Mapping[str, Any]) -> None:
     """``table.put(key, doc)``; on PostgreSQL committed without waiting for the disk flush,
     in one statement (no transaction of its own to open and close): for state worth only
-    minutes, as :func:`without_flush_wait`. Other stores: a plain put."""
+    minutes, as :func:`without_flush_wait`. While the engine answers a user whose inbox
+    claim read the row ahead (``PgStore.primed``) the write waits for the release of the
+    user's lease and goes in that statement. Other stores: a plain put."""
     pg = sys.modules.get("bot.core.pgstore")
     if pg is not None and isinstance(table, pg.PgTable):
         table.put_many({key: doc}, flush_wait=False)

@@ -99,9 +99,12 @@ def default_inbox(core: Core) -> Inbox | SharedInbox:
     if isinstance(core.store, MemoryStore):
         return MemoryInbox()
     if core.settings.database_url:
+        from bot.core.engine import SESSIONS_TABLE
+        from bot.qa.followup import TABLE as FOLLOWUPS_TABLE
         from handlers.pginbox import PgInbox
 
-        return PgInbox(core.settings.database_url)
+        # the claim reads each user's session and last topic ahead for the engine
+        return PgInbox(core.settings.database_url, prefetch=(SESSIONS_TABLE, FOLLOWUPS_TABLE))
     return FileInbox(core.settings.data_dir / INBOX_FILE)
 
 
