@@ -1,36 +1,30 @@
-"""Score a question against every topic (TF-IDF words + character n-grams + rapidfuzz).
+"""Score a question against every topic and the off-topic class, and decide.
 
-Five signals, mixed with fixed weights:
+Signals per topic, from the knowledge base's phrasings (``bot/qa/index.py``):
 
 - **words**: TF-IDF cosine of the question's newmm tokens (synonyms folded) against each
-  topic's whole bag of words (title, phrasings, keywords). Distinctive words such as ฎีกา or
-  เงินเดือน weigh far more than ระบบ or อย่างไร, which appear in every topic.
+  topic's whole bag of words (title, phrasings, keywords).
 - **chars**: the same over character 3-grams of the text without spaces, which survives
   typos and tokenisation differences (``ชัดข้อง``, run-together words).
-- **bayes**: the posterior of a multinomial naive Bayes model over the same words and
-  3-grams, trained on the phrasings: it sharpens the choice between close topics.
-- **fuzzy**: the best rapidfuzz score (mean of ``token_set_ratio`` on tokens and ``ratio`` on
-  the flat text) against any single phrasing: a near-verbatim question is answered even when
-  a sibling topic is close.
-- **near**: TF-IDF cosine (words and 3-grams) against the single closest phrasing of a topic,
-  which generalises better than the topic's whole bag for short questions.
+- **bayes**: the posterior of a multinomial naive Bayes model over the same words and 3-grams.
+- **near**: TF-IDF cosine against the single closest phrasing of a topic.
+- **fuzzy**: the best rapidfuzz score against a near-verbatim phrasing.
+- **keyword**: one of the topic's keywords is in the question.
 
-A topic whose keyword appears in the question gets a bonus. Every topic score is then scaled by
-the question's **coverage**: the IDF-weighted share of its words that the topics use at all (a
-question about the gold price shares one word with a topic, not most of them). A form's name
-inside a how-to question weighs less for the form's own topic (it asks about the work), and a
-named form weighs the catalog down. The off-topic phrasings of ``knowledge/outofscope.yaml``
-form one more class: when it beats every topic, or when one off-topic example is clearly closer
-than any topic's closest phrasing, the question is out of scope; so is a question in one of the
-off-topic frames of ``bot/qa/offtopic.py`` (someone's pay, a career, another organisation's
-phone). A specific topic's keyword weighs the overview (which shares the setting words, "during
-the outage") down, and "today" without a word of looking (ดู, สรุป, ยอด) weighs the day's list
-down, and a word of undoing (ผิด, ลบ, ซ้ำ) weighs logging down, and naming the bot (บอท) weighs
-the guides down (it asks how to do it in the bot, not by hand), and a payee of one payment guide
-(a supplier, a bill; an employee, a salary) without one of the other weighs the other down.
-Cutoffs then
-decide: answer (a high score well ahead of the next topic and of the off-topic class), suggest
-the top three, or give up.
+Beside them, 0/1 cues that once were hand-written rules with factors: a form's name in a how-to
+question, "today" without a word of looking, a word of undoing against logging, a specific
+keyword against the overview, one payee (a supplier; an employee) against the other payment
+guide, naming the bot against the manual guides. The off-topic class (``knowledge/outofscope.yaml``)
+is one more candidate with its own signals: the same four similarities to the off-topic phrasings,
+the question's coverage (the IDF-weighted share of its words that the topics use), an off-topic
+frame of ``bot/qa/offtopic.py``, another system named beside a status question.
+
+A linear softmax over the candidates mixes them: the weights (``bot/qa/weights.py``) are learned
+from every labelled question set in ``tests/data`` by ``bench/fit_matcher.py`` (multinomial
+logistic regression), judged by leave-one-set-out cross-validation, not hand-tuned. The decision
+too: the top candidate's probability answers above ``ANSWER_P``, suggests the top three above
+``SUGGEST_P``, and gives up below; the off-topic class on top is a rejection.
+A near-verbatim phrasing (fuzzy >= ``VERBATIM``) is answered directly.
 """
 
 from __future__ import annotations
@@ -38,8 +32,6 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,74 +39,60 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.core.text import Normalized, TextPipeline
+from bot.qa import weights
+from bot.qa.index import NaiveBayes, TfIdf, char_ngrams
 from bot.qa.knowledge import KnowledgeBase, load_knowledge
 from bot.qa.offtopic import off_topic_frame
 
-# Decided on tests/data/questions.tsv with bench/bench_matching.py; re-weighed in issue 15 round 2
-# on the four development sets (never on questions_blind2.tsv): more weight on the closest
-# phrasing and a softer naive Bayes (its posterior was all-or-nothing) put the right topic first
-# more often; the cutoffs moved with the new scale.
-W_WORDS = 0.5
-W_CHARS = 0.4
-W_BAYES = 0.2
-W_NEAR = 0.5
 NEAR_MAX_POSTINGS = 100
-KEYWORD_BONUS = 6.0
-CONFIDENT = 35.0
-SUGGEST = 24.0
-LEAD = 8.0
 OOS_NEAR_MARGIN = 0.05
 COVERAGE_FULL = 0.8
-COVERAGE_POWER = 1.0
 VERBATIM = 95.0
 FUZZY_CUTOFF = 75.0
 SHORTLIST = 8
-NGRAM = 3
-NB_ALPHA = 0.1
-NB_TEMPERATURE = 2.0  # log-likelihoods divided by this before the softmax: a softer posterior
 
-HOWTO_FORM_FACTOR = 0.5  # 0.6 before issue 15 round 3: lower still breaks kb check
-NAMED_FORM_FACTOR = 0.8
-BARE_FORM_FACTOR = 0.85  # issue 15 round 5
 FORM_PREFIX = "forms."
 STATUS_PREFIX = "status."
 OVERVIEW = "guide.overview"
 TODAY_LIST = "bot.today_howto"
 LOG_HOWTO = "bot.log_howto"
-LOG_FACTOR = 0.7  # 0.85 gained one question, 0.7 one more wrong answer avoided (round 4)
 UNDO_CUES = ("ผิด", "ลบ", "ยกเลิก", "แก้", "ซ้ำ")
-TODAY_FACTOR = 0.8  # 0.85 and 0.7 measured the same (issue 15 round 4)
 LOOK_CUES = ("ดู", "สรุป", "ยอด", "รายการ", "เท่า", "กี่", "ประวัติ", "จดไป", "จดอะไร", "เช็ค",
              "เทียบ", "ล่าสุด", "บอท")
 PAY = "guide.pay"
 PAYROLL = "guide.payroll"
-# 0.9 changed nothing, 0.7 lost a question (issue 15 round 6). The same rule for other sibling
-# pairs (day/month close, key-back/mismatch, receiving/void/deposit) measured even or worse.
-PAYEE_FACTOR = 0.8
-OVERVIEW_FACTOR = 0.9  # 0.8 and 0.7 lost a question on blind2 (issue 15 round 4)
 CATALOG = "forms.catalog"
-# A question that names the bot asks about the bot: in every question set, of the questions naming
-# it, one in 570 was about the accounting work itself (issue 15 round 6).
 BOT_WORD = "บอท"
 BOT_PREFIX = "bot."
 WORK_PREFIXES = ("guide.", "refs.", "contact")
 # Keying back what was logged in the bot is the key-back guide's own question ("จดในบอทไว้แล้ว
 # ยังต้องคีย์เข้าอีลาสอีกไหม"): its answer lists the bot's helpers.
 BOT_EXEMPT = "guide.keyback"
-BOT_FACTOR = 0.7  # 0.9 and 0.8 measured less (issue 15 round 6)
 # Words that ask how to do the work, and words that ask for a file (after normalisation).
 HOWTO_CUES = frozenset("ต้อง อย่างไร ใคร เซ็น ลงนาม ทำ ทำยังไง ควร how who should must".split())
 REQUEST_CUES = frozenset(
     "ขอ แบบฟอร์ม แบบ ไฟล์ ดาวน์โหลด ปริ้น ส่ง อยากได้ ตัวอย่าง excel pdf template form".split()
 )
 
-Vector = dict[str, float]
 OUT_OF_SCOPE = "_out_of_scope"
+# Features of a topic candidate and of the off-topic candidate (bench/fit_matcher.py learns one
+# weight each; "bias:<topic>" weights are per-topic offsets).
+TOPIC_FEATURES = (
+    "words", "chars", "bayes", "near", "fuzzy", "keyword",
+    "words_top", "chars_top", "bayes_top", "near_top", "near_lead",
+    "today_no_look", "log_undo", "overview_specific", "payee_other", "bot_work", "bot_topic",
+    "howto_form", "named_catalog", "bare_form", "request_form",
+)
+OOS_FEATURES = (
+    "oos_bias", "oos_words", "oos_chars", "oos_bayes", "oos_near", "oos_fuzzy", "oos_near_lead",
+    "oos_near_flag", "oos_frame", "oos_other_system", "oos_uncovered", "oos_elaas",
+)
+Features = dict[str, float]
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A topic and its score (0-100)."""
+    """A topic and its score (0-100: the model's probability in percent)."""
 
     topic: str
     score: float
@@ -152,107 +130,12 @@ def pipeline_for(kb: KnowledgeBase) -> TextPipeline:
                         stop_words=kb.english_stop, plain_words=kb.english_plain)
 
 
-def char_ngrams(flat: str, n: int = NGRAM) -> list[str]:
-    """Character n-grams of ``flat`` with boundary marks (``#ab``, ``abc``, ``bc#``)."""
-    padded = f"#{flat}#"
-    if len(padded) <= n:
-        return [padded]
-    return [padded[i : i + n] for i in range(len(padded) - n + 1)]
-
-
-class _TfIdf:
-    """A tiny sparse TF-IDF index over one document per topic, queried by cosine."""
-
-    def __init__(self, docs: dict[str, list[str]]):
-        df: Counter[str] = Counter()
-        for terms in docs.values():
-            df.update(set(terms))
-        n = len(docs)
-        self.idf = {t: math.log((n + 1) / (c + 1)) + 1.0 for t, c in df.items()}
-        self.default_idf = math.log(n + 1) + 1.0
-        self.postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for topic, terms in docs.items():
-            for term, weight in self.vector(terms).items():
-                self.postings[term].append((topic, weight))
-
-    def vector(self, terms: Iterable[str]) -> Vector:
-        counts = Counter(terms)
-        vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self.default_idf)
-               for t, c in counts.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        return {t: v / norm for t, v in vec.items()}
-
-    def cosine(self, terms: list[str], max_postings: int = 0) -> dict[str, float]:
-        """Cosine of the query against every topic sharing a term with it.
-
-        With ``max_postings``, terms found in more documents than that (อย่างไร, ระบบ) are
-        left out of the dot product: they add little and cost the most.
-        """
-        scores: dict[str, float] = defaultdict(float)
-        # Terms unknown to the index cannot match but still count in the query's norm, so a
-        # question full of unrelated words scores low.
-        for term, qw in self.vector(terms).items():
-            postings = self.postings.get(term, ())
-            if max_postings and len(postings) > max_postings:
-                continue
-            for topic, dw in postings:
-                scores[topic] += qw * dw
-        return scores
-
-
-class _NaiveBayes:
-    """Multinomial naive Bayes over word and character features, one class per topic."""
-
-    def __init__(self, docs: dict[str, list[str]]):
-        vocab: set[str] = set()
-        counts: dict[str, Counter[str]] = {}
-        for topic, feats in docs.items():
-            counts[topic] = Counter(feats)
-            vocab.update(feats)
-        size = len(vocab)
-        self.vocab = vocab
-        self.topics = list(docs)
-        self.unseen: dict[str, float] = {}
-        self._denom: dict[str, float] = {}
-        # Feature -> the topics that have it and how often, in the topics' order.
-        self._seen: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for topic, c in counts.items():
-            denom = self._denom[topic] = sum(c.values()) + NB_ALPHA * size
-            self.unseen[topic] = math.log(NB_ALPHA / denom)
-            for feat, n in c.items():
-                self._seen[feat].append((topic, n))
-        # What a feature adds over "unseen" for the few topics that have it: the posterior then
-        # touches only those (sparse) instead of every topic for every feature. Worked out for a
-        # feature when a question first has it: most of the 40,000 never come up in a process.
-        self._lift: dict[str, tuple[tuple[str, float], ...]] = {}
-
-    def lift(self, feat: str) -> tuple[tuple[str, float], ...]:
-        """log P(feat | topic) - log P(unseen | topic), for the topics that have ``feat``."""
-        row = self._lift.get(feat)
-        if row is None:
-            denom, unseen = self._denom, self.unseen
-            row = self._lift[feat] = tuple(
-                (t, math.log((n + NB_ALPHA) / denom[t]) - unseen[t]) for t, n in self._seen[feat])
-        return row
-
-    def posterior(self, feats: list[str]) -> dict[str, float]:
-        """P(topic | features), uniform prior; empty when no feature is known."""
-        known = [f for f in feats if f in self.vocab]
-        if not known:
-            return {}
-        n = len(known)
-        logp = {t: n * self.unseen[t] for t in self.topics}
-        for f in known:
-            for t, lift in self.lift(f):
-                logp[t] += lift
-        top = max(logp.values())
-        exp = {t: math.exp((v - top) / NB_TEMPERATURE) for t, v in logp.items()}
-        z = sum(exp.values())
-        return {t: v / z for t, v in exp.items() if v / z > 1e-4}
-
-
 def _features(n: Normalized) -> list[str]:
     return [*n.tokens, *("c:" + g for g in char_ngrams(n.flat))]
+
+
+def _argmax(scores: dict[str, float]) -> str | None:
+    return max(scores.items(), key=lambda kv: kv[1])[0] if scores else None
 
 
 class Matcher:
@@ -297,18 +180,18 @@ class Matcher:
             words[topic_id] = w
             chars[topic_id] = c
             feats[topic_id] = f
-        self._words = _TfIdf(words)
+        self._words = TfIdf(words)
         self._length_order = sorted(range(len(self._sorted)), key=lambda i: len(self._sorted[i]))
         self._by_length = [self._sorted[i] for i in self._length_order]
         self._lengths = [len(s) for s in self._by_length]
         # One document per phrasing: the single closest way of asking, not the topic's whole bag.
-        self._near = _TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
+        self._near = TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
         self._near_owner = {str(i): owner for i, owner in enumerate(self._owner)}
         # Words the topics use: a question made mostly of other words is about something else.
         self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
                        for w in w_list}
-        self._chars = _TfIdf(chars)
-        self._bayes = _NaiveBayes(feats)
+        self._chars = TfIdf(chars)
+        self._bayes = NaiveBayes(feats)
         # The status topics speak of e-LAAS only: a question naming another system (GFMIS,
         # e-GP) and not e-LAAS is not answered with e-LAAS's state.
         self._other_systems = tuple(
@@ -319,32 +202,14 @@ class Matcher:
             for t in kb.topics
         }
 
+        self._topics = [t.id for t in kb.topics]
+        self._weights = weights.WEIGHTS
+        self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
+
     @property
     def size(self) -> int:
         """How many phrasings (titles included) are indexed."""
         return len(self._owner)
-
-    @staticmethod
-    def _weigh_intent(q: Normalized, scores: dict[str, float], named_form: bool,
-                      keyed: set[str]) -> None:
-        """A form's name inside a how-to question is about the work, not a request for the file.
-
-        "ใบนำส่งต้องมีใครเซ็น" asks how to remit money; "ขอใบนำส่ง" asks for the form. And a
-        question naming one form asks for that form rather than for the whole catalog. A
-        question with neither a word of asking for a file nor the form's own name ("คีย์ย้อนหลัง")
-        is about the work too, only less surely.
-        """
-        toks = set(q.tokens)
-        howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
-        for topic in scores:
-            if topic.startswith(FORM_PREFIX):
-                if topic == CATALOG:
-                    if named_form:
-                        scores[topic] *= NAMED_FORM_FACTOR
-                elif howto:
-                    scores[topic] *= HOWTO_FORM_FACTOR
-                elif topic not in keyed and not toks & REQUEST_CUES:
-                    scores[topic] *= BARE_FORM_FACTOR
 
     def _names_other_system(self, q: Normalized) -> bool:
         flat = q.flat
@@ -361,7 +226,7 @@ class Matcher:
                 known += w
         return known / total if total else 0.0
 
-    def _fuzzy(self, q: Normalized) -> dict[str, float]:
+    def _fuzzy(self, q: Normalized, leave_out: bool = False) -> dict[str, float]:
         best: dict[str, float] = {}
         # token_sort_ratio is ratio on sorted tokens: the phrasings are sorted once, at build.
         # Only a near-verbatim phrasing matters here: the cutoff lets rapidfuzz skip the rest.
@@ -375,6 +240,8 @@ class Matcher:
                                limit=SHORTLIST, score_cutoff=FUZZY_CUTOFF)
         for _, _, pos in hits:
             idx = self._length_order[lo + pos]
+            if leave_out and self._flat[idx] == q.flat:
+                continue
             score = (fuzz.token_set_ratio(q.spaced, self._spaced[idx])
                      + fuzz.ratio(q.flat, self._flat[idx])) / 2
             owner = self._owner[idx]
@@ -382,85 +249,145 @@ class Matcher:
                 best[owner] = score
         return best
 
-    def rank(self, question: str | Normalized, *, leave_out: bool = False) -> list[Scored]:
-        """Every topic with a positive score, best first (the off-topic class included).
+    def features(self, q: Normalized, raw: str = "", leave_out: bool = False,
+                 verbatim: dict[str, float] | None = None) -> dict[str, Features]:
+        """Per candidate (every topic, then the off-topic class), its non-zero features.
 
         ``leave_out``: the question is one of the phrasings (``kb check``): the closest-phrasing
-        signal ignores phrasings identical to it, so a misfiled phrasing cannot vote for itself.
+        and fuzzy signals ignore phrasings identical to it, so a misfiled phrasing cannot vote
+        for itself.
         """
-        q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        return self._rank(q, leave_out)[0]
-
-    def _rank(self, q: Normalized, leave_out: bool = False
-              ) -> tuple[list[Scored], dict[str, float]]:
-        """The ranking and, per class, the cosine of its single closest phrasing."""
-        if not q.tokens:
-            return [], {}
         words = self._words.cosine(list(q.tokens))
         chars = self._chars.cosine(char_ngrams(q.flat))
         bayes = self._bayes.posterior(_features(q))
         near: dict[str, float] = {}
-        if W_NEAR:
-            for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
-                if leave_out and self._flat[int(idx)] == q.flat:
-                    continue
-                owner = self._near_owner[idx]
-                if c > near.get(owner, 0.0):
-                    near[owner] = c
-        scores: dict[str, float] = {}
-        for topic in set(words) | set(chars):
-            scores[topic] = 100 * (W_WORDS * words.get(topic, 0.0)
-                                   + W_CHARS * chars.get(topic, 0.0)
-                                   + W_BAYES * bayes.get(topic, 0.0)
-                                   + W_NEAR * near.get(topic, 0.0))
-        named_form = False
-        specific = False
-        keyed: set[str] = set()
+        for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
+            if leave_out and self._flat[int(idx)] == q.flat:
+                continue
+            owner = self._near_owner[idx]
+            if c > near.get(owner, 0.0):
+                near[owner] = c
+        fuzzy = self._fuzzy(q, leave_out) if verbatim is None else verbatim
         flat = q.flat  # a property: joined once, not once per keyword
-        for topic, kws in self._keywords.items():
-            if topic in scores and any(k in flat for k in kws):
-                scores[topic] += KEYWORD_BONUS
-                keyed.add(topic)
-                named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
-                specific = specific or not topic.startswith((OVERVIEW, STATUS_PREFIX))
-        # The day's list is asked for by looking (ดู, สรุป, ยอด, รายการ): "today" alone in a
-        # question about receiving or paying is the date of the work, not a request for the list.
-        if TODAY_LIST in scores and not any(w in flat for w in LOOK_CUES):
-            scores[TODAY_LIST] *= TODAY_FACTOR
-        # Logging is asked without a word of undoing: "จดผิด แก้ยังไง" is about the void.
-        if LOG_HOWTO in scores and any(w in flat for w in UNDO_CUES):
-            scores[LOG_HOWTO] *= LOG_FACTOR
-        # "During the outage" is the setting of every question: with a specific topic's keyword
-        # present, the overview (which shares the setting words) should not win on them.
-        if specific and OVERVIEW in scores:
-            scores[OVERVIEW] *= OVERVIEW_FACTOR
-        # Who is paid tells the two payment guides apart: a supplier or a bill (ผู้ขาย, ค่าไฟ) is
-        # the payment guide's keyword, an employee or a salary (ลูกจ้าง, เงินเดือน) the payroll's.
-        # One named without the other weighs the other down ("เดือนนี้" is not a salary).
-        for named, other in ((PAY, PAYROLL), (PAYROLL, PAY)):
-            if named in keyed and other not in keyed and other in scores:
-                scores[other] *= PAYEE_FACTOR
-        # Naming the bot asks how to do something in the bot, not how to do the work by hand.
-        if BOT_WORD in flat:
-            for topic in scores:
-                if topic.startswith(WORK_PREFIXES) and topic != BOT_EXEMPT:
-                    scores[topic] *= BOT_FACTOR
-        self._weigh_intent(q, scores, named_form, keyed)
-        factor = min(1.0, self.coverage(q) / COVERAGE_FULL) ** COVERAGE_POWER
-        for topic in scores:
-            if topic != OUT_OF_SCOPE:
-                scores[topic] *= factor
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
-        return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0], near
+        toks = set(q.tokens)
+        howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
+        request = bool(toks & REQUEST_CUES)
+        keyed = {t for t, kws in self._keywords.items() if any(k in flat for k in kws)}
+        named_form = any(t.startswith(FORM_PREFIX) and t != CATALOG for t in keyed)
+        specific = any(not t.startswith((OVERVIEW, STATUS_PREFIX)) for t in keyed)
+        no_look = not any(w in flat for w in LOOK_CUES)
+        undo = any(w in flat for w in UNDO_CUES)
+        bot = BOT_WORD in flat
+        topic_sig = {t: v for t, v in near.items() if t != OUT_OF_SCOPE}
+        tops = {name: _argmax({t: v for t, v in sig.items() if t != OUT_OF_SCOPE})
+                for name, sig in (("words", words), ("chars", chars), ("bayes", bayes),
+                                  ("near", near))}
+        ranked_near = sorted(topic_sig.values(), reverse=True)
+        out: dict[str, Features] = {}
+        for t in self._topics:
+            f: Features = {}
+            for name, sig in (("words", words), ("chars", chars), ("bayes", bayes),
+                              ("near", near)):
+                v = sig.get(t, 0.0)
+                if v:
+                    f[name] = v
+                if tops[name] == t:
+                    f[name + "_top"] = 1.0
+            if t in fuzzy:
+                f["fuzzy"] = fuzzy[t] / 100
+            if near.get(t):
+                other = ranked_near[1] if ranked_near and ranked_near[0] == near[t] and len(
+                    ranked_near) > 1 else (ranked_near[0] if ranked_near else 0.0)
+                f["near_lead"] = near[t] - other
+            if t in keyed:
+                f["keyword"] = 1.0
+            if t == TODAY_LIST and no_look:
+                f["today_no_look"] = 1.0
+            if t == LOG_HOWTO and undo:
+                f["log_undo"] = 1.0
+            if t == OVERVIEW and specific:
+                f["overview_specific"] = 1.0
+            if (t == PAY and PAYROLL in keyed and PAY not in keyed) or (
+                    t == PAYROLL and PAY in keyed and PAYROLL not in keyed):
+                f["payee_other"] = 1.0
+            if bot and t.startswith(WORK_PREFIXES) and t != BOT_EXEMPT:
+                f["bot_work"] = 1.0
+            if bot and t.startswith(BOT_PREFIX):
+                f["bot_topic"] = 1.0
+            if t.startswith(FORM_PREFIX):
+                if t == CATALOG:
+                    if named_form:
+                        f["named_catalog"] = 1.0
+                elif howto:
+                    f["howto_form"] = 1.0
+                elif t not in keyed and not request:
+                    f["bare_form"] = 1.0
+                if request:
+                    f["request_form"] = 1.0
+            out[t] = f
+        # The off-topic class. Its phrasings are too varied to add up as one bag: one of them
+        # being clearly closer than any topic's closest phrasing is a sign of its own.
+        closest_topic = ranked_near[0] if ranked_near else 0.0
+        oos_near = near.get(OUT_OF_SCOPE, 0.0)
+        elaas = self._elaas in flat and not any(n in flat for n in self._other_systems)
+        o: Features = {"oos_bias": 1.0, "oos_near_lead": oos_near - closest_topic,
+                       "oos_uncovered": 1.0 - min(1.0, self.coverage(q) / COVERAGE_FULL)}
+        for name, sig in (("oos_words", words), ("oos_chars", chars), ("oos_bayes", bayes),
+                          ("oos_near", near)):
+            if sig.get(OUT_OF_SCOPE):
+                o[name] = sig[OUT_OF_SCOPE]
+        if OUT_OF_SCOPE in fuzzy:
+            o["oos_fuzzy"] = fuzzy[OUT_OF_SCOPE] / 100
+        if oos_near - closest_topic > OOS_NEAR_MARGIN and not elaas:
+            o["oos_near_flag"] = 1.0
+        if elaas:
+            o["oos_elaas"] = 1.0
+        # The topic the plain signals put first: the off-topic frames depend on it.
+        first = _argmax({t: words.get(t, 0.0) + chars.get(t, 0.0) + near.get(t, 0.0)
+                         + bayes.get(t, 0.0) for t in self._topics})
+        if first is not None:
+            if off_topic_frame(q, raw or q.spaced, first):
+                o["oos_frame"] = 1.0
+            if first.startswith(STATUS_PREFIX) and self._names_other_system(q):
+                o["oos_other_system"] = 1.0
+        out[OUT_OF_SCOPE] = o
+        return out
+
+    def _probabilities(self, feats: dict[str, Features]) -> dict[str, float]:
+        w = self._weights
+        logits = {c: sum(w.get(k, 0.0) * v for k, v in f.items()) + self._bias.get(c, 0.0)
+                  for c, f in feats.items()}
+        top = max(logits.values())
+        exp = {c: math.exp(v - top) for c, v in logits.items()}
+        z = sum(exp.values())
+        return {c: v / z for c, v in exp.items()}
+
+    def rank(self, question: str | Normalized, *, leave_out: bool = False) -> list[Scored]:
+        """Every candidate, best first (the off-topic class included); scores in percent.
+
+        ``leave_out``: the question is one of the phrasings (``kb check``), see ``features``.
+        """
+        q = self.pipeline.normalize(question) if isinstance(question, str) else question
+        raw = question if isinstance(question, str) else q.spaced
+        return self._rank(q, raw, leave_out)
+
+    def _rank(self, q: Normalized, raw: str, leave_out: bool = False,
+              verbatim: dict[str, float] | None = None) -> list[Scored]:
+        if not q.tokens:
+            return []
+        probs = self._probabilities(self.features(q, raw, leave_out, verbatim))
+        ranked = sorted(probs.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
+        return [Scored(t, round(100 * p, 1)) for t, p in ranked]
 
     def match(self, question: str | Normalized) -> MatchResult:
-        """Answer, suggest or give up, by the cutoffs above."""
+        """Answer, suggest or give up, by the learned probability cutoffs."""
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        every, near_by = self._rank(q)
-        ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
-        if not ranked:
+        if not q.tokens:
             return MatchResult("none", ())
+        raw = question if isinstance(question, str) else q.spaced
         verbatim = self._fuzzy(q)
+        every = self._rank(q, raw, verbatim=verbatim)
+        ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
         near = max(verbatim.items(), key=lambda kv: kv[1], default=("", 0.0))
         if near[1] >= VERBATIM and near[0] == OUT_OF_SCOPE:
             return MatchResult("none", ranked[:3], off_topic=True)
@@ -468,27 +395,19 @@ class Matcher:
             ranked = (Scored(near[0], max(near[1], ranked[0].score)),
                       *(s for s in ranked if s.topic != near[0]))
             return MatchResult("answer", ranked[:4])
-        top = ranked[0].score
-        # The off-topic examples are too varied to add up as one bag: one of them being clearly
-        # closer than any phrasing of any topic is the sign of an off-topic question.
-        # Not when the question names e-LAAS (and no other system): "อีลาสล่มอีกแล้วเหรอ" is
-        # the status, however close it is to the example "e-gp ล่มอีกแล้วเหรอ".
-        closest_topic = max((c for t, c in near_by.items() if t != OUT_OF_SCOPE), default=0.0)
-        if near_by.get(OUT_OF_SCOPE, 0.0) - closest_topic > OOS_NEAR_MARGIN and not (
-                self._elaas in q.flat and not any(n in q.flat for n in self._other_systems)):
-            return MatchResult("none", ranked[:3], off_topic=True)
-        if every[0].topic == OUT_OF_SCOPE or (
-                ranked[0].topic.startswith(STATUS_PREFIX) and self._names_other_system(q)):
-            return MatchResult("none", ranked[:3], off_topic=True)
-        raw = question if isinstance(question, str) else q.spaced
-        if off_topic_frame(q, raw, ranked[0].topic):
-            return MatchResult("none", ranked[:3], off_topic=True)
-        if top < SUGGEST:
-            return MatchResult("none", ranked[:3])
-        second = ranked[1].score if len(ranked) > 1 else 0.0
-        oos = next((s.score for s in every if s.topic == OUT_OF_SCOPE), 0.0)
-        if top >= CONFIDENT and top - max(second, oos) >= LEAD:
-            return MatchResult("answer", ranked[:4])
-        if OUT_OF_SCOPE in {s.topic for s in every[:2]}:  # unsure, and off-topic is close
-            return MatchResult("none", ranked[:3], off_topic=True)
-        return MatchResult("suggest", ranked[:3])
+        return decide(every)
+
+
+def decide(every: list[Scored]) -> MatchResult:
+    """The outcome from the ranked candidates' probabilities (percent)."""
+    ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
+    if not ranked:
+        return MatchResult("none", ())
+    if every[0].topic == OUT_OF_SCOPE:
+        return MatchResult("none", ranked[:3], off_topic=True)
+    top = ranked[0].score / 100
+    if top >= weights.ANSWER_P:
+        return MatchResult("answer", ranked[:4])
+    if top < weights.SUGGEST_P:
+        return MatchResult("none", ranked[:3])
+    return MatchResult("suggest", ranked[:3])
