@@ -67,7 +67,8 @@ FILES = (
     ("english_dev6", "questions_english_dev6.tsv", 0, False),
     ("english_dev6", "questions_english_dev6.tsv", 1, True),
 )
-CV_GROUPS = ("blind3", "blind4", "blind5", "dev5", "new_holdout", "blind2", "holdout", "tuning")
+# The six sets the brief asks for, averaged apart.
+SIX = ("blind3", "blind4", "blind5", "dev5", "new_holdout", "blind2")
 # The last hand-tuned matcher (issue 15 round 6).
 BEFORE = "0707bfc"
 CACHE = Path(tempfile.gettempdir()) / "elaas-fit-matcher.pkl"
@@ -101,23 +102,53 @@ def old_matcher(rev: str) -> Matcher:
     return module.Matcher(kb, module.pipeline_for(kb))  # type: ignore[no-any-return]
 
 
-def extract(matcher: Matcher, before: Matcher) -> list[dict]:
-    """Per question: its group, file, label, per-candidate features, verbatim verdict, and the
-    outcome of the matcher before (``--before``)."""
+def labelled() -> list[dict]:
+    """Every labelled question: its group, file, column, label."""
+    return [{"group": group, "file": name, "column": column, "measured": measured,
+             "label": topic or OUT_OF_SCOPE, "question": q}
+            for group, name, column, measured in FILES for q, topic in load(name, column)]
+
+
+def extract(matcher: Matcher, rows: list[dict]) -> None:
+    """Each row's per-candidate features and verbatim verdict, from ``matcher``."""
+    for r in rows:
+        n = matcher.pipeline.normalize(r["question"])
+        verbatim = matcher._fuzzy(n) if n.tokens else {}
+        best = max(verbatim.items(), key=lambda kv: kv[1], default=("", 0.0))
+        r["feats"] = matcher.features(n, r["question"], verbatim=verbatim) if n.tokens else None
+        r["verbatim"] = best[0] if best[1] >= VERBATIM else None
+
+
+def capped(rows: list[dict], cap: int) -> list[dict]:
+    """At most ``cap`` rows per label (0: all), deduplicated, in a fixed seeded order."""
+    import random
+
+    seen: set[str] = set()
+    order = list(rows)
+    random.Random(15).shuffle(order)
+    count: dict[str, int] = {}
     out = []
-    for group, name, column, measured in FILES:
-        for q, topic in load(name, column):
-            n = matcher.pipeline.normalize(q)
-            verbatim = matcher._fuzzy(n) if n.tokens else {}
-            best = max(verbatim.items(), key=lambda kv: kv[1], default=("", 0.0))
-            out.append({
-                "group": group, "file": name, "column": column, "measured": measured,
-                "label": topic or OUT_OF_SCOPE, "question": q,
-                "feats": matcher.features(n, q, verbatim=verbatim) if n.tokens else None,
-                "verbatim": best[0] if best[1] >= VERBATIM else None,
-                "shipped": before.match(q).topic,
-            })
+    for r in order:
+        if r["question"] in seen or (cap and count.get(r["label"], 0) >= cap):
+            continue
+        seen.add(r["question"])
+        count[r["label"]] = count.get(r["label"], 0) + 1
+        out.append(r)
     return out
+
+
+def examples(rows: list[dict], signals: str, cap: int = 0) -> list[dict]:
+    """The features with the labelled questions as examples in the topics' bags (``signals``):
+    each row's from a matcher built without its own group's questions (cross-fitting), so
+    neither a held-out question nor a training one ever sees itself."""
+    kb = load_knowledge()
+    pipeline = pipeline_for(kb)
+    for g in dict.fromkeys(r["group"] for r in rows):
+        matcher = Matcher(kb, pipeline, [(r["question"], r["label"]) for r in capped(
+                              [r for r in rows if r["group"] != g], cap)],
+                          frozenset(signals.split(",")))
+        extract(matcher, [r for r in rows if r["group"] == g])
+    return rows
 
 
 def tensor(rows: list[dict], candidates: list[str], names: list[str]) -> np.ndarray:
@@ -153,8 +184,8 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> np.ndarray:
         p = predict(x, w)
         mean = np.einsum("nc,ncf->nf", p, x)
         grad = (x[rows, y] - mean).sum(axis=0) - l2 * w
-        centred = x - mean[:, None, :]
-        hess = np.einsum("nc,ncf,ncg->fg", p, centred, centred) + l2 * np.eye(f)
+        centred = ((x - mean[:, None, :]) * np.sqrt(p)[:, :, None]).reshape(-1, f)
+        hess = centred.T @ centred + l2 * np.eye(f)
         step = np.linalg.solve(hess, grad)
         scale = 1.0
         while scale > 1e-4:
@@ -178,8 +209,10 @@ def predict(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def outcomes(rows: list[dict], probs: np.ndarray, candidates: list[str],
-             answer_p: float) -> list[str | None]:
-    """The topic answered per row (None: suggest, none or off-topic), as Matcher.match does."""
+             cut: tuple[float, float]) -> list[str | None]:
+    """The topic answered per row (None: suggest, none or off-topic), as Matcher.match does:
+    the top topic when its probability is at least ``cut[0]`` and the off-topic class's at most
+    ``cut[1]``."""
     oos = candidates.index(OUT_OF_SCOPE)
     got: list[str | None] = []
     for r, p in zip(rows, probs, strict=True):
@@ -189,7 +222,8 @@ def outcomes(rows: list[dict], probs: np.ndarray, candidates: list[str],
             got.append(None if r["verbatim"] == OUT_OF_SCOPE else r["verbatim"])
         else:
             top = int(p.argmax())
-            got.append(candidates[top] if top != oos and p[top] >= answer_p else None)
+            answered = top != oos and p[top] >= cut[0] and p[oos] <= cut[1]
+            got.append(candidates[top] if answered else None)
     return got
 
 
@@ -207,15 +241,45 @@ def figures(rows: list[dict], got: list[str | None]) -> tuple[float, float, floa
             100 * wrong / max(1, inscope))
 
 
-def cutoff(rows: list[dict], probs: np.ndarray, candidates: list[str], target: float) -> float:
-    """The lowest answer cutoff whose confidently wrong share (in scope and off-topic answered,
-    over all questions) stays under ``target`` percent on these rows."""
-    for t in np.arange(0.30, 0.99, 0.01):
-        got = outcomes(rows, probs, candidates, float(t))
-        bad = sum(g is not None and g != r["label"] for r, g in zip(rows, got, strict=True))
-        if 100 * bad / len(rows) <= target:
-            return float(round(t, 2))
-    return 0.99
+def cutoff(rows: list[dict], probs: np.ndarray, candidates: list[str],
+           target: float) -> tuple[float, float]:
+    """The cutoffs (answer, off-topic) with the most top-1 plus off-topic rejected (percent) on
+    these rows while the confidently wrong share of the in-scope ones stays under ``target``."""
+    oos = candidates.index(OUT_OF_SCOPE)
+    top = probs.argmax(axis=1)
+    ptop = probs.max(axis=1)
+    poos = probs[:, oos]
+    label = np.array([candidates.index(r["label"]) for r in rows])
+    # -2: decided by the probabilities; -1: nothing answered; else the topic answered.
+    fixed = np.array([-1 if r["feats"] is None or r["verbatim"] == OUT_OF_SCOPE else
+                      -2 if r["verbatim"] is None else candidates.index(r["verbatim"])
+                      for r in rows])
+    inscope = label != oos
+    n_in, n_oos = max(1, int(inscope.sum())), max(1, int((~inscope).sum()))
+    best, chosen = -1.0, (0.99, 1.0)
+    for a in np.arange(0.15, 0.99, 0.01):
+        for b in (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 1.0):
+            ans = (top != oos) & (ptop >= a) & (poos <= b)
+            got = np.where(fixed != -2, fixed, np.where(ans, top, -1))
+            right = (got == label) & inscope
+            bad = (got >= 0) & (got != label) & inscope
+            rejected = (got < 0) & ~inscope
+            if 100 * bad.sum() / n_in > target:
+                continue
+            value = 100 * right.sum() / n_in + 100 * rejected.sum() / n_oos
+            if value > best:
+                best, chosen = value, (float(round(a, 2)), b)
+    return chosen
+
+
+def is_english(r: dict) -> bool:
+    """An English question: the English column of a parallel set, or an English-only set."""
+    return "english" in r["file"] and (r["column"] == 1 or r["file"].endswith(("dev2.tsv",
+                                                                               "dev3.tsv")))
+
+
+def fmt(f: tuple[float, ...]) -> str:
+    return f"{f[0]:5.1f} / {f[1]:5.1f} / {f[2]:4.1f}"
 
 
 def main() -> None:
@@ -225,16 +289,31 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=2.0)
     ap.add_argument("--fresh", action="store_true", help="recompute the features")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--cap", type=int, default=0, help="at most this many examples per topic")
+    ap.add_argument("--examples", default="",
+                    help="the questions as examples in these signals' bags: words,chars,bayes")
     ap.add_argument("--before", default=BEFORE, help="git revision of the matcher before")
     args = ap.parse_args()
     kb = load_knowledge()
-    matcher = Matcher(kb, pipeline_for(kb))
     candidates = [t.id for t in kb.topics] + [OUT_OF_SCOPE]
-    if CACHE.exists() and not args.fresh:
-        rows = pickle.loads(CACHE.read_bytes())
+    cache = CACHE.with_suffix(f".{args.examples or 'kb'}{args.cap or ''}.pkl")
+    if cache.exists() and not args.fresh:
+        rows = pickle.loads(cache.read_bytes())
     else:
-        rows = extract(matcher, old_matcher(args.before))
-        CACHE.write_bytes(pickle.dumps(rows))
+        before_cache = CACHE.with_suffix(f".before-{args.before}.pkl")
+        if before_cache.exists():
+            rows = pickle.loads(before_cache.read_bytes())
+        else:
+            rows = labelled()
+            old = old_matcher(args.before)
+            for r in rows:
+                r["shipped"] = old.match(r["question"]).topic
+            before_cache.write_bytes(pickle.dumps(rows))
+        if args.examples:
+            examples(rows, args.examples, args.cap)
+        else:
+            extract(Matcher(kb, pipeline_for(kb), ()), rows)
+        cache.write_bytes(pickle.dumps(rows))
     names = list(TOPIC_FEATURES) + list(OOS_FEATURES)
     if args.bias:
         names += ["bias:" + t.id for t in kb.topics]
@@ -244,40 +323,44 @@ def main() -> None:
     print(f"{len(rows)} questions, {len(names)} features, l2 {args.l2}, "
           f"target wrong {args.target}%")
     print(f"{'held out':13} {'before top1/rej/wrong':>24} {'after top1/rej/wrong':>24}  cut")
-    before_all, after_all = [], []
-    for g in CV_GROUPS:
+    table: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {}
+    english: list[tuple[dict, str | None]] = []
+    for g in dict.fromkeys(groups):
         train = groups != g
         w = fit(x[train], y[train], args.l2)
         tr_rows = [r for r, m in zip(rows, train, strict=True) if m]
         cut = cutoff(tr_rows, predict(x[train], w), candidates, args.target)
-        test = np.array([r["group"] == g and r["measured"] for r in rows])
-        te_rows = [r for r, m in zip(rows, test, strict=True) if m]
-        after = figures(te_rows, outcomes(te_rows, predict(x[test], w), candidates, cut))
-        before = figures(te_rows, [r["shipped"] for r in te_rows])
-        before_all.append(before)
-        after_all.append(after)
-        print(f"{g:13} {'%5.1f / %5.1f / %4.1f' % before:>24} {'%5.1f / %5.1f / %4.1f' % after:>24}"
-              f"  {cut:.2f}")
-    for label, table in (("mean", None),):
-        b, a = np.mean(before_all, axis=0), np.mean(after_all, axis=0)
-        print(f"{label:13} {'%5.1f / %5.1f / %4.1f' % tuple(b):>24} "
-              f"{'%5.1f / %5.1f / %4.1f' % tuple(a):>24}")
-        del table
+        held = groups == g
+        held_rows = [r for r, m in zip(rows, held, strict=True) if m]
+        got = outcomes(held_rows, predict(x[held], w), candidates, cut)
+        english += [(r, o) for r, o in zip(held_rows, got, strict=True) if is_english(r)]
+        te = [(r, o) for r, o in zip(held_rows, got, strict=True) if r["measured"]]
+        after = figures([r for r, _ in te], [o for _, o in te])
+        before = figures([r for r, _ in te], [r["shipped"] for r, _ in te])
+        table[g] = (before, after)
+        print(f"{g:13} {fmt(before):>24} {fmt(after):>24}  {cut[0]:.2f} {cut[1]:.2f}")
+    for label, keys in (("mean of six", SIX), ("mean of all", list(table))):
+        b = np.mean([table[k][0] for k in keys], axis=0)
+        a = np.mean([table[k][1] for k in keys], axis=0)
+        print(f"{label:13} {fmt(tuple(b)):>24} {fmt(tuple(a)):>24}")
+    en_rows = [r for r, _ in english]
+    print(f"{'English, all':13} {fmt(figures(en_rows, [r['shipped'] for r in en_rows])):>24} "
+          f"{fmt(figures(en_rows, [o for _, o in english])):>24}  ({len(en_rows)} questions)")
     w = fit(x, y, args.l2)
     cut = cutoff(rows, predict(x, w), candidates, args.target)
-    print(f"\nfit on every set: ANSWER_P {cut}")
+    print(f"\nfit on every set: ANSWER_P {cut[0]}, OOS_P {cut[1]}")
     for n, v in zip(names, w, strict=True):
         print(f"  {n:22} {v:8.3f}")
     if args.write:
         write(names, w, cut)
 
 
-def write(names: list[str], w: np.ndarray, cut: float) -> None:
+def write(names: list[str], w: np.ndarray, cut: tuple[float, float]) -> None:
     lines = ['"""The matcher\'s learned weights and cutoffs: written by bench/fit_matcher.py '
              '(--write),', "fitted on every labelled question set in tests/data; do not edit "
              'by hand, re-fit."""', "", "WEIGHTS: dict[str, float] = {"]
     lines += [f'    "{n}": {v:.3f},' for n, v in zip(names, w, strict=True) if abs(v) >= 5e-4]
-    lines += ["}", f"ANSWER_P = {cut}", "SUGGEST_P = 0.2", ""]
+    lines += ["}", f"ANSWER_P = {cut[0]}", f"OOS_P = {cut[1]}", "SUGGEST_P = 0.2", ""]
     (ROOT / "bot" / "qa" / "weights.py").write_text("\n".join(lines), encoding="utf-8")
     print("wrote bot/qa/weights.py")
 

@@ -14,10 +14,11 @@ Signals per topic, from the knowledge base's phrasings (``bot/qa/index.py``):
 Beside them, 0/1 cues that once were hand-written rules with factors: a form's name in a how-to
 question, "today" without a word of looking, a word of undoing against logging, a specific
 keyword against the overview, one payee (a supplier; an employee) against the other payment
-guide, naming the bot against the manual guides. The off-topic class (``knowledge/outofscope.yaml``)
-is one more candidate with its own signals: the same four similarities to the off-topic phrasings,
-the question's coverage (the IDF-weighted share of its words that the topics use), an off-topic
-frame of ``bot/qa/offtopic.py``, another system named beside a status question.
+guide, naming the bot against the manual guides. The off-topic class
+(``knowledge/outofscope.yaml``) is one more candidate with its own signals: the same four
+similarities to the off-topic phrasings, the question's coverage (the IDF-weighted share of its
+words that the topics use), an off-topic frame of ``bot/qa/offtopic.py``, another system named
+beside a status question.
 
 A linear softmax over the candidates mixes them: the weights (``bot/qa/weights.py``) are learned
 from every labelled question set in ``tests/data`` by ``bench/fit_matcher.py`` (multinomial
@@ -32,6 +33,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,7 +43,7 @@ from rapidfuzz import fuzz, process
 from bot.core.text import Normalized, TextPipeline
 from bot.qa import weights
 from bot.qa.index import NaiveBayes, TfIdf, char_ngrams
-from bot.qa.knowledge import KnowledgeBase, load_knowledge
+from bot.qa.knowledge import OFF_TOPIC_LABEL, KnowledgeBase, load_knowledge
 from bot.qa.offtopic import off_topic_frame
 
 NEAR_MAX_POSTINGS = 100
@@ -141,7 +143,14 @@ def _argmax(scores: dict[str, float]) -> str | None:
 class Matcher:
     """Ranks topics for a question and decides with cutoffs."""
 
-    def __init__(self, kb: KnowledgeBase, pipeline: TextPipeline):
+    def __init__(self, kb: KnowledgeBase, pipeline: TextPipeline,
+                 examples: Iterable[tuple[str, str]] | None = None,
+                 example_signals: frozenset[str] = frozenset({"words", "chars", "bayes"})):
+        """``examples``: (question, topic or the off-topic class) pairs added to the classes'
+        bags of the signals named in ``example_signals`` (never to the closest phrasing);
+        by default the knowledge base's labelled questions (``knowledge/examples/``)."""
+        if examples is None:
+            examples = ((q, OUT_OF_SCOPE if t == OFF_TOPIC_LABEL else t) for q, t in kb.examples)
         self.pipeline = pipeline
         self._order = {t.id: i for i, t in enumerate(kb.topics)}
         self._owner: list[str] = []
@@ -180,6 +189,25 @@ class Matcher:
             words[topic_id] = w
             chars[topic_id] = c
             feats[topic_id] = f
+        # Words the topics use: a question made mostly of other words is about something else.
+        self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
+                       for w in w_list}
+        for text, topic_id in examples:
+            n = pipeline.normalize(text)
+            if topic_id not in words or not n.tokens:
+                continue
+            if "words" in example_signals:
+                words[topic_id] += n.tokens
+            if "chars" in example_signals:
+                chars[topic_id] += char_ngrams(n.flat)
+            if "bayes" in example_signals:
+                feats[topic_id] += _features(n)
+            if "near" in example_signals:  # the closest way of asking, and near-verbatim
+                self._owner.append(topic_id)
+                self._normalized.append(n)
+                self._spaced.append(n.spaced)
+                self._sorted.append(" ".join(sorted(n.tokens)))
+                self._flat.append(n.flat)
         self._words = TfIdf(words)
         self._length_order = sorted(range(len(self._sorted)), key=lambda i: len(self._sorted[i]))
         self._by_length = [self._sorted[i] for i in self._length_order]
@@ -187,9 +215,6 @@ class Matcher:
         # One document per phrasing: the single closest way of asking, not the topic's whole bag.
         self._near = TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
         self._near_owner = {str(i): owner for i, owner in enumerate(self._owner)}
-        # Words the topics use: a question made mostly of other words is about something else.
-        self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
-                       for w in w_list}
         self._chars = TfIdf(chars)
         self._bayes = NaiveBayes(feats)
         # The status topics speak of e-LAAS only: a question naming another system (GFMIS,
@@ -399,15 +424,20 @@ class Matcher:
 
 
 def decide(every: list[Scored]) -> MatchResult:
-    """The outcome from the ranked candidates' probabilities (percent)."""
+    """The outcome from the ranked candidates' probabilities (percent): the top topic answered
+    when it is likely enough and the off-topic class unlikely enough; else the top three
+    suggested, or nothing (off-topic when that class is the first or too likely)."""
     ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
     if not ranked:
         return MatchResult("none", ())
+    oos = next((s.score for s in every if s.topic == OUT_OF_SCOPE), 0.0) / 100
     if every[0].topic == OUT_OF_SCOPE:
         return MatchResult("none", ranked[:3], off_topic=True)
     top = ranked[0].score / 100
-    if top >= weights.ANSWER_P:
+    if top >= weights.ANSWER_P and oos <= weights.OOS_P:
         return MatchResult("answer", ranked[:4])
+    if oos > weights.OOS_P:
+        return MatchResult("none", ranked[:3], off_topic=True)
     if top < weights.SUGGEST_P:
         return MatchResult("none", ranked[:3])
     return MatchResult("suggest", ranked[:3])
