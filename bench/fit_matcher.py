@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.qa.knowledge import load_knowledge  # noqa: E402
 from bot.qa.matching import (  # noqa: E402
+    MASKED,
+    OFF_TOPIC_RULES,
     OOS_FEATURES,
     OUT_OF_SCOPE,
     TOPIC_FEATURES,
@@ -151,9 +153,12 @@ def examples(rows: list[dict], signals: str, cap: int = 0) -> list[dict]:
     return rows
 
 
-def tensor(rows: list[dict], candidates: list[str], names: list[str]) -> np.ndarray:
+def tensor(rows: list[dict], candidates: list[str],
+           names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Features (question, candidate, feature) and the masked candidates' logit offset."""
     index = {n: i for i, n in enumerate(names)}
     x = np.zeros((len(rows), len(candidates), len(names)))
+    off = np.zeros((len(rows), len(candidates)))
     for i, r in enumerate(rows):
         if r["feats"] is None:
             continue
@@ -163,10 +168,13 @@ def tensor(rows: list[dict], candidates: list[str], names: list[str]) -> np.ndar
                     x[i, j, index[k]] = v
             if "bias:" + c in index:
                 x[i, j, index["bias:" + c]] = 1.0
-    return x
+            if MASKED in r["feats"].get(c, {}):
+                off[i, j] = -50.0
+    return x, off
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> np.ndarray:
+def fit(x: np.ndarray, off: np.ndarray, y: np.ndarray, l2: float,
+        iters: int = 50) -> np.ndarray:
     """Conditional logit by Newton's method with step halving: maximise
     sum log softmax(x w)[y] - l2/2 |w|^2."""
     n, _, f = x.shape
@@ -174,14 +182,14 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> np.ndarray:
     rows = np.arange(n)
 
     def objective(w: np.ndarray) -> float:
-        z = x @ w
+        z = x @ w + off
         top = z.max(axis=1)
         lse = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
         return float((z[rows, y] - lse).sum() - l2 / 2 * w @ w)
 
     current = objective(w)
     for _ in range(iters):
-        p = predict(x, w)
+        p = predict(x, off, w)
         mean = np.einsum("nc,ncf->nf", p, x)
         grad = (x[rows, y] - mean).sum(axis=0) - l2 * w
         centred = ((x - mean[:, None, :]) * np.sqrt(p)[:, :, None]).reshape(-1, f)
@@ -201,8 +209,8 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> np.ndarray:
     return w
 
 
-def predict(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    z = x @ w
+def predict(x: np.ndarray, off: np.ndarray, w: np.ndarray) -> np.ndarray:
+    z = x @ w + off
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
     return p / p.sum(axis=1, keepdims=True)
@@ -220,6 +228,8 @@ def outcomes(rows: list[dict], probs: np.ndarray, candidates: list[str],
             got.append(None)
         elif r["verbatim"] is not None:
             got.append(None if r["verbatim"] == OUT_OF_SCOPE else r["verbatim"])
+        elif OFF_TOPIC_RULES & r["feats"][OUT_OF_SCOPE].keys():
+            got.append(None)
         else:
             top = int(p.argmax())
             answered = top != oos and p[top] >= cut[0] and p[oos] <= cut[1]
@@ -252,7 +262,8 @@ def cutoff(rows: list[dict], probs: np.ndarray, candidates: list[str],
     label = np.array([candidates.index(r["label"]) for r in rows])
     # -2: decided by the probabilities; -1: nothing answered; else the topic answered.
     fixed = np.array([-1 if r["feats"] is None or r["verbatim"] == OUT_OF_SCOPE else
-                      -2 if r["verbatim"] is None else candidates.index(r["verbatim"])
+                      candidates.index(r["verbatim"]) if r["verbatim"] is not None else
+                      -1 if OFF_TOPIC_RULES & r["feats"][OUT_OF_SCOPE].keys() else -2
                       for r in rows])
     inscope = label != oos
     n_in, n_oos = max(1, int(inscope.sum())), max(1, int((~inscope).sum()))
@@ -317,7 +328,7 @@ def main() -> None:
     names = list(TOPIC_FEATURES) + list(OOS_FEATURES)
     if args.bias:
         names += ["bias:" + t.id for t in kb.topics]
-    x = tensor(rows, candidates, names)
+    x, off = tensor(rows, candidates, names)
     y = np.array([candidates.index(r["label"]) for r in rows])
     groups = np.array([r["group"] for r in rows])
     print(f"{len(rows)} questions, {len(names)} features, l2 {args.l2}, "
@@ -327,12 +338,12 @@ def main() -> None:
     english: list[tuple[dict, str | None]] = []
     for g in dict.fromkeys(groups):
         train = groups != g
-        w = fit(x[train], y[train], args.l2)
+        w = fit(x[train], off[train], y[train], args.l2)
         tr_rows = [r for r, m in zip(rows, train, strict=True) if m]
-        cut = cutoff(tr_rows, predict(x[train], w), candidates, args.target)
+        cut = cutoff(tr_rows, predict(x[train], off[train], w), candidates, args.target)
         held = groups == g
         held_rows = [r for r, m in zip(rows, held, strict=True) if m]
-        got = outcomes(held_rows, predict(x[held], w), candidates, cut)
+        got = outcomes(held_rows, predict(x[held], off[held], w), candidates, cut)
         english += [(r, o) for r, o in zip(held_rows, got, strict=True) if is_english(r)]
         te = [(r, o) for r, o in zip(held_rows, got, strict=True) if r["measured"]]
         after = figures([r for r, _ in te], [o for _, o in te])
@@ -346,8 +357,8 @@ def main() -> None:
     en_rows = [r for r, _ in english]
     print(f"{'English, all':13} {fmt(figures(en_rows, [r['shipped'] for r in en_rows])):>24} "
           f"{fmt(figures(en_rows, [o for _, o in english])):>24}  ({len(en_rows)} questions)")
-    w = fit(x, y, args.l2)
-    cut = cutoff(rows, predict(x, w), candidates, args.target)
+    w = fit(x, off, y, args.l2)
+    cut = cutoff(rows, predict(x, off, w), candidates, args.target)
     print(f"\nfit on every set: ANSWER_P {cut[0]}, OOS_P {cut[1]}")
     for n, v in zip(names, w, strict=True):
         print(f"  {n:22} {v:8.3f}")
