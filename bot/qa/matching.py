@@ -371,9 +371,10 @@ class Matcher:
             o["oos_fuzzy"] = fuzzy[OUT_OF_SCOPE] / 100
         if oos_near - closest_topic > OOS_NEAR_MARGIN and not elaas:
             o["oos_near_flag"] = 1.0
-        # A question naming e-LAAS (and no other system) is never off-topic: 443 labelled
-        # questions did, none off-topic ("อีลาสล่มอีกแล้วเหรอ" is close to "e-gp ล่มอีกแล้วเหรอ").
-        if elaas:
+        # A question naming e-LAAS is never off-topic: of the labelled questions, 443 named it
+        # (and no other system), none off-topic ("อีลาสล่มอีกแล้วเหรอ" is close to the example
+        # "e-gp ล่มอีกแล้วเหรอ"); "อีลาสกับ gfmis ล่มทั้งคู่ไหม" asks about e-LAAS too.
+        if self._elaas in flat:
             o[MASKED] = 1.0
         # The topic the plain signals put first: the off-topic frames depend on it.
         first = _argmax({t: words.get(t, 0.0) + chars.get(t, 0.0) + near.get(t, 0.0)
