@@ -42,6 +42,7 @@ from rapidfuzz import fuzz, process
 
 from bot.core.text import Normalized, TextPipeline
 from bot.qa import weights
+from bot.qa.examples import normalized_examples
 from bot.qa.index import NaiveBayes, TfIdf, char_ngrams
 from bot.qa.knowledge import OFF_TOPIC_LABEL, KnowledgeBase, load_knowledge
 from bot.qa.offtopic import off_topic_frame
@@ -153,8 +154,14 @@ class Matcher:
         """``examples``: (question, topic or the off-topic class) pairs added to the classes'
         bags of the signals named in ``example_signals`` (never to the closest phrasing);
         by default the knowledge base's labelled questions (``knowledge/examples/``)."""
-        if examples is None:
-            examples = ((q, OUT_OF_SCOPE if t == OFF_TOPIC_LABEL else t) for q, t in kb.examples)
+        labelled: list[tuple[Normalized, str]]
+        if examples is None:  # the knowledge base's, normalised once for every process
+            questions = [q for q, _ in kb.examples]
+            labelled = list(zip(normalized_examples(kb, pipeline, questions),
+                                (OUT_OF_SCOPE if t == OFF_TOPIC_LABEL else t
+                                 for _, t in kb.examples), strict=True))
+        else:
+            labelled = [(pipeline.normalize(q), t) for q, t in examples]
         self.pipeline = pipeline
         self._order = {t.id: i for i, t in enumerate(kb.topics)}
         self._owner: list[str] = []
@@ -196,8 +203,7 @@ class Matcher:
         # Words the topics use: a question made mostly of other words is about something else.
         self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
                        for w in w_list}
-        for text, topic_id in examples:
-            n = pipeline.normalize(text)
+        for n, topic_id in labelled:
             if topic_id not in words or not n.tokens:
                 continue
             if "words" in example_signals:
