@@ -238,6 +238,11 @@ class Matcher:
         }
 
         self._topics = [t.id for t in kb.topics]
+        # Per topic: a manual guide (out of the running when the bot is named), a bot topic, a
+        # form.
+        self._kinds = [(t, t.startswith(WORK_PREFIXES) and t != BOT_EXEMPT,
+                        t.startswith(BOT_PREFIX), t.startswith(FORM_PREFIX))
+                       for t in self._topics]
         self._weights = weights.WEIGHTS
         self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
 
@@ -319,39 +324,53 @@ class Matcher:
                                   ("near", near))}
         ranked_near = sorted(topic_sig.values(), reverse=True)
         out: dict[str, Features] = {}
-        for t in self._topics:
+        # The topic the plain signals put first (their sum): the off-topic frames depend on it.
+        first, first_sum = None, -1.0
+        tw, tc, tb, tn = tops["words"], tops["chars"], tops["bayes"], tops["near"]
+        best_near = ranked_near[0] if ranked_near else 0.0
+        second_near = ranked_near[1] if len(ranked_near) > 1 else best_near
+        for t, work, bot_topic, form in self._kinds:
             f: Features = {}
-            for name, sig in (("words", words), ("chars", chars), ("bayes", bayes),
-                              ("near", near)):
-                v = sig.get(t, 0.0)
-                if v:
-                    f[name] = v
-                if tops[name] == t:
-                    f[name + "_top"] = 1.0
+            plain = 0.0
+            v = words.get(t)
+            if v:
+                f["words"] = v
+                plain += v
+            if tw == t:
+                f["words_top"] = 1.0
+            v = chars.get(t)
+            if v:
+                f["chars"] = v
+                plain += v
+            if tc == t:
+                f["chars_top"] = 1.0
+            v = bayes.get(t)
+            if v:
+                f["bayes"] = v
+                plain += v
+            if tb == t:
+                f["bayes_top"] = 1.0
+            v = near.get(t)
+            if v:
+                f["near"] = v
+                plain += v
+                f["near_lead"] = v - (second_near if v == best_near else best_near)
+            if tn == t:
+                f["near_top"] = 1.0
+            if plain > first_sum:
+                first, first_sum = t, plain
             if t in fuzzy:
                 f["fuzzy"] = fuzzy[t] / 100
-            if near.get(t):
-                other = ranked_near[1] if ranked_near and ranked_near[0] == near[t] and len(
-                    ranked_near) > 1 else (ranked_near[0] if ranked_near else 0.0)
-                f["near_lead"] = near[t] - other
             if t in keyed:
                 f["keyword"] = 1.0
-            if t == TODAY_LIST and no_look:
-                f["today_no_look"] = 1.0
-            if t == LOG_HOWTO and undo:
-                f["log_undo"] = 1.0
-            if t == OVERVIEW and specific:
-                f["overview_specific"] = 1.0
-            if (t == PAY and PAYROLL in keyed and PAY not in keyed) or (
-                    t == PAYROLL and PAY in keyed and PAYROLL not in keyed):
-                f["payee_other"] = 1.0
-            # Naming the bot asks how to do something in the bot, not how to do the work by
-            # hand: of the 263 labelled questions naming it, none is about the work.
-            if bot and t.startswith(WORK_PREFIXES) and t != BOT_EXEMPT:
-                f[MASKED] = 1.0
-            if bot and t.startswith(BOT_PREFIX):
-                f["bot_topic"] = 1.0
-            if t.startswith(FORM_PREFIX):
+            if bot:
+                # Naming the bot asks how to do something in the bot, not how to do the work
+                # by hand: of the 263 labelled questions naming it, none is about the work.
+                if work:
+                    f[MASKED] = 1.0
+                elif bot_topic:
+                    f["bot_topic"] = 1.0
+            if form:
                 if t == CATALOG:
                     if named_form:
                         f["named_catalog"] = 1.0
@@ -362,6 +381,15 @@ class Matcher:
                 if request:
                     f["request_form"] = 1.0
             out[t] = f
+        if no_look and TODAY_LIST in out:
+            out[TODAY_LIST]["today_no_look"] = 1.0
+        if undo and LOG_HOWTO in out:
+            out[LOG_HOWTO]["log_undo"] = 1.0
+        if specific and OVERVIEW in out:
+            out[OVERVIEW]["overview_specific"] = 1.0
+        for named, other in ((PAY, PAYROLL), (PAYROLL, PAY)):
+            if named in keyed and other not in keyed and other in out:
+                out[other]["payee_other"] = 1.0
         # The off-topic class. Its phrasings are too varied to add up as one bag: one of them
         # being clearly closer than any topic's closest phrasing is a sign of its own.
         closest_topic = ranked_near[0] if ranked_near else 0.0
@@ -382,9 +410,6 @@ class Matcher:
         # "e-gp ล่มอีกแล้วเหรอ"); "อีลาสกับ gfmis ล่มทั้งคู่ไหม" asks about e-LAAS too.
         if self._elaas in flat:
             o[MASKED] = 1.0
-        # The topic the plain signals put first: the off-topic frames depend on it.
-        first = _argmax({t: words.get(t, 0.0) + chars.get(t, 0.0) + near.get(t, 0.0)
-                         + bayes.get(t, 0.0) for t in self._topics})
         if first is not None:
             if off_topic_frame(q, raw or q.spaced, first):
                 o["oos_frame"] = 1.0
