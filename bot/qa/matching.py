@@ -420,8 +420,9 @@ class Matcher:
 
     def _probabilities(self, feats: dict[str, Features]) -> dict[str, float]:
         w = self._weights
-        logits = {c: sum(w.get(k, 0.0) * v for k, v in f.items()) + self._bias.get(c, 0.0)
-                  for c, f in feats.items() if MASKED not in f}
+        bias = self._bias
+        logits = {c: (sum([w.get(k, 0.0) * v for k, v in f.items()]) if f else 0.0)
+                  + bias.get(c, 0.0) for c, f in feats.items() if MASKED not in f}
         top = max(logits.values())
         exp = {c: math.exp(v - top) for c, v in logits.items()}
         z = sum(exp.values())
@@ -440,9 +441,13 @@ class Matcher:
               verbatim: dict[str, float] | None = None) -> list[Scored]:
         return self._ranked(self.features(q, raw, leave_out, verbatim)) if q.tokens else []
 
-    def _ranked(self, feats: dict[str, Features]) -> list[Scored]:
+    def _ranked(self, feats: dict[str, Features], limit: int = 0) -> list[Scored]:
+        """Candidates best first; with ``limit``, only that many topics (and the off-topic
+        class where it stands)."""
         probs = self._probabilities(feats)
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
+        if limit:
+            ranked = [kv for kv in ranked if kv[0] == OUT_OF_SCOPE or (limit := limit - 1) >= 0]
         return [Scored(t, round(100 * p, 1)) for t, p in ranked]
 
     def match(self, question: str | Normalized) -> MatchResult:
@@ -453,7 +458,7 @@ class Matcher:
         raw = question if isinstance(question, str) else q.spaced
         verbatim = self._fuzzy(q)
         feats = self.features(q, raw, verbatim=verbatim)
-        every = self._ranked(feats)
+        every = self._ranked(feats, limit=4)
         ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
         if not ranked:
             return MatchResult("none", ())
