@@ -4,18 +4,26 @@ Every question set in tests/data is training data. The matcher's features (bot/q
 ``Matcher.features``) per question and candidate (every topic and the off-topic class) are mixed
 by one weight each, shared by all topics (plus, with --bias, one offset per topic): a
 multinomial logistic regression over the candidates (a softmax ranker), fitted by Newton's
-method with an L2 penalty. The answer cutoff (``ANSWER_P``) is the lowest probability whose
-confidently wrong share stays under the target on the training questions.
+method with an L2 penalty. Masked candidates (the manual guides when the bot is named, the
+off-topic class when e-LAAS is) are out of the running, and the off-topic frames reject, as in
+``Matcher.match``. The cutoffs (answer when the top topic's probability is at least
+``ANSWER_P`` and the off-topic class's at most ``OOS_P``) maximise top-1 plus off-topic rejected
+on the training questions while their confidently wrong share stays under --target percent.
+
+With --examples (the shipped setting: words,chars,bayes) the questions are also examples in the
+topics' bags, as knowledge/examples/ is at run time; each question's features then come from a
+matcher built without its own writer's questions (cross-fitting), so no question sees itself.
 
 The estimate that counts is leave-one-writer-out cross-validation: for each group of sets
 written by one writer (a blind set and its English parallel), fit on all the others and measure
-the held-out group's Thai set (top-1 / off-topic rejected / confidently wrong, as
+the held-out group's set (top-1 / off-topic rejected / confidently wrong, as
 bench/bench_matching.py counts them). "before" is the hand-tuned matcher (``--before``, a git
 revision) on the same set.
 
-Run: .venv/bin/python bench/fit_matcher.py [--bias] [--l2 X] [--target PCT] [--write]
-(--write rewrites bot/qa/weights.py from the fit on every set). Needs numpy (a dev extra only:
-the runtime reads the weights as plain constants).
+Run: .venv/bin/python bench/fit_matcher.py --examples words,chars,bayes --target 1.5 [--write]
+[--bias] [--l2 X] [--cap N] [--fresh] (--write rewrites bot/qa/weights.py from the fit on every
+set). Features are cached in the temp dir (--fresh recomputes them: about 10 minutes with
+--examples). Needs numpy (a dev extra only: the runtime reads the weights as plain constants).
 """
 
 from __future__ import annotations
