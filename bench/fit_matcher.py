@@ -309,6 +309,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="recompute the features")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--cap", type=int, default=0, help="at most this many examples per topic")
+    ap.add_argument("--drop", default="", help="features left out, comma-separated")
     ap.add_argument("--examples", default="",
                     help="the questions as examples in these signals' bags: words,chars,bayes")
     ap.add_argument("--before", default=BEFORE, help="git revision of the matcher before")
@@ -333,7 +334,7 @@ def main() -> None:
         else:
             extract(Matcher(kb, pipeline_for(kb), ()), rows)
         cache.write_bytes(pickle.dumps(rows))
-    names = list(TOPIC_FEATURES) + list(OOS_FEATURES)
+    names = [n for n in (*TOPIC_FEATURES, *OOS_FEATURES) if n not in args.drop.split(",")]
     if args.bias:
         names += ["bias:" + t.id for t in kb.topics]
     x, off = tensor(rows, candidates, names)
