@@ -380,7 +380,9 @@ def write(names: list[str], w: np.ndarray, cut: tuple[float, float]) -> None:
              '(--write),', "fitted on every labelled question set in tests/data; do not edit "
              'by hand, re-fit."""', "", "WEIGHTS: dict[str, float] = {"]
     lines += [f'    "{n}": {v:.3f},' for n, v in zip(names, w, strict=True) if abs(v) >= 5e-4]
-    lines += ["}", f"ANSWER_P = {cut[0]}", f"OOS_P = {cut[1]}", "SUGGEST_P = 0.2", ""]
+    lines += ["}", f"ANSWER_P = {cut[0]}", f"OOS_P = {cut[1]}",
+              "SUGGEST_P = 0.3  # not fitted: a choice offered when not answered",
+              ""]
     (ROOT / "bot" / "qa" / "weights.py").write_text("\n".join(lines), encoding="utf-8")
     print("wrote bot/qa/weights.py")
 

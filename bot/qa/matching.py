@@ -466,8 +466,8 @@ def decide(every: list[Scored]) -> MatchResult:
     top = ranked[0].score / 100
     if top >= weights.ANSWER_P and oos <= weights.OOS_P:
         return MatchResult("answer", ranked[:4])
-    if oos > weights.OOS_P:
-        return MatchResult("none", ranked[:3], off_topic=True)
-    if top < weights.SUGGEST_P:
-        return MatchResult("none", ranked[:3])
-    return MatchResult("suggest", ranked[:3])
+    # Not answered, but a topic likely enough is offered as a choice ("did you mean"), even
+    # when the off-topic class is likely too: the fitted cutoffs answer nearly everything else.
+    if top >= weights.SUGGEST_P:
+        return MatchResult("suggest", ranked[:3])
+    return MatchResult("none", ranked[:3], off_topic=oos > weights.OOS_P)

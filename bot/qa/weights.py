@@ -29,4 +29,4 @@ WEIGHTS: dict[str, float] = {
 }
 ANSWER_P = 0.15
 OOS_P = 0.15
-SUGGEST_P = 0.2
+SUGGEST_P = 0.3  # not fitted: a choice offered when not answered
