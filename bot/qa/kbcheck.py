@@ -17,6 +17,7 @@ from bot.qa.knowledge import (
     default_knowledge_dir,
 )
 from bot.qa.matching import Matcher, pipeline_for
+from bot.qa.overlay import phrasing_problem
 
 if TYPE_CHECKING:
     from bot.qa.overlay import Overlay
@@ -70,22 +71,14 @@ def run_checks(root: Path | None = None, overlay: Path | Overlay | None = None,
                 problems.append(Problem(t.file, t.line, t.id,
                                         f"full answer is {len(full)} characters when filled"
                                         f" (at most {MAX_ANSWER})"))
-    matcher = Matcher(kb, pipeline_for(kb))
+    # Phrasings judged against each other: the labelled examples (knowledge/examples/) are the
+    # writers' questions, not the knowledge base's own ways of asking.
+    matcher = Matcher(kb, pipeline_for(kb), ())
     for t in kb.topics:
         for phrasing, line in zip(t.phrasings, t.phrasing_lines, strict=False):
-            ranked = matcher.rank(phrasing, leave_out=True)
-            if not ranked:
-                problems.append(Problem(t.file, line, t.id, f"phrasing has no words: {phrasing}"))
-                continue
-            own = next((s.score for s in ranked if s.topic == t.id), 0.0)
-            best = ranked[0]
-            # A phrasing matches itself at 100; another topic at 100 too means a duplicate.
-            if best.topic != t.id and best.score > own:
-                problems.append(Problem(
-                    t.file, line, t.id,
-                    f"phrasing matches {best.topic} ({best.score}) better than its own ({own}):"
-                    f" {phrasing}",
-                ))  # fmt: skip
+            problem = phrasing_problem(matcher, t.id, phrasing)
+            if problem:
+                problems.append(Problem(t.file, line, t.id, problem))
     return problems
 
 

@@ -123,6 +123,8 @@ class KnowledgeBase:
     other_systems: tuple[str, ...] = ()  # names of systems that are not e-LAAS (outofscope.yaml)
     english_stop: tuple[str, ...] = ()  # English words without meaning for matching (english.yaml)
     english_plain: tuple[str, ...] = ()  # real English words: never read as a misspelling
+    # Labelled clerk questions (examples/*.tsv): (question, topic id or "none" for off-topic).
+    examples: tuple[tuple[str, str], ...] = ()
 
     def topic(self, topic_id: str) -> Topic:
         """The topic with this id (KeyError if none)."""
@@ -309,6 +311,30 @@ def _read_out_of_scope(root: Path, problems: list[Problem]) -> tuple[str, ...]:
     return tuple(v.strip() for v in values if v.strip())
 
 
+EXAMPLES_HEADER = "question\ttopic"
+OFF_TOPIC_LABEL = "none"
+
+
+def _read_examples(root: Path, topic_ids: set[str],
+                   problems: list[Problem]) -> tuple[tuple[str, str], ...]:
+    """examples/*.tsv: a ``question<TAB>topic`` header, then one labelled question a line."""
+    out: list[tuple[str, str]] = []
+    for path in sorted((root / "examples").glob("*.tsv")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if not lines or lines[0].strip() != EXAMPLES_HEADER:
+            problems.append(Problem(_rel(path, root), 1, "-",
+                                    f"needs the header {EXAMPLES_HEADER!r}"))
+            continue
+        for number, line in enumerate(lines[1:], start=2):
+            question, _, topic = (part.strip() for part in line.partition("\t"))
+            if question and topic != OFF_TOPIC_LABEL and topic not in topic_ids:
+                problems.append(Problem(_rel(path, root), number, topic or "-",
+                                        f"unknown topic {topic!r} (a topic id or 'none')"))
+            elif question:
+                out.append((question, topic))
+    return tuple(out)
+
+
 def _read_other_systems(root: Path, problems: list[Problem]) -> tuple[str, ...]:
     path = root / "outofscope.yaml"
     data = load_yaml(path) if path.exists() else None
@@ -439,8 +465,9 @@ def _load(root: Path, strict: bool) -> tuple[KnowledgeBase, list[Problem]]:
     synonyms = merge_synonyms(_read_synonyms(root, problems), english)
     oos = _read_out_of_scope(root, problems)
     others = _read_other_systems(root, problems)
+    examples = _read_examples(root, {t.id for t in topics}, problems)
     kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos, others, english_stop,
-                       english_plain)
+                       english_plain, examples)
     # Structural problems stop loading; content problems (length, phrasings) only fail kb check.
     structural: list[Problem] = list(problems)
     if strict:

@@ -1,36 +1,35 @@
-"""Score a question against every topic (TF-IDF words + character n-grams + rapidfuzz).
+"""Score a question against every topic and the off-topic class, and decide.
 
-Five signals, mixed with fixed weights:
+Signals per topic, from the knowledge base's phrasings (``bot/qa/index.py``):
 
 - **words**: TF-IDF cosine of the question's newmm tokens (synonyms folded) against each
-  topic's whole bag of words (title, phrasings, keywords). Distinctive words such as ฎีกา or
-  เงินเดือน weigh far more than ระบบ or อย่างไร, which appear in every topic.
+  topic's whole bag of words (title, phrasings, keywords).
 - **chars**: the same over character 3-grams of the text without spaces, which survives
   typos and tokenisation differences (``ชัดข้อง``, run-together words).
-- **bayes**: the posterior of a multinomial naive Bayes model over the same words and
-  3-grams, trained on the phrasings: it sharpens the choice between close topics.
-- **fuzzy**: the best rapidfuzz score (mean of ``token_set_ratio`` on tokens and ``ratio`` on
-  the flat text) against any single phrasing: a near-verbatim question is answered even when
-  a sibling topic is close.
-- **near**: TF-IDF cosine (words and 3-grams) against the single closest phrasing of a topic,
-  which generalises better than the topic's whole bag for short questions.
+- **bayes**: the posterior of a multinomial naive Bayes model over the same words and 3-grams.
+- **near**: TF-IDF cosine against the single closest phrasing of a topic.
+- **fuzzy**: the best rapidfuzz score against a near-verbatim phrasing.
+- **keyword**: one of the topic's keywords is in the question.
 
-A topic whose keyword appears in the question gets a bonus. Every topic score is then scaled by
-the question's **coverage**: the IDF-weighted share of its words that the topics use at all (a
-question about the gold price shares one word with a topic, not most of them). A form's name
-inside a how-to question weighs less for the form's own topic (it asks about the work), and a
-named form weighs the catalog down. The off-topic phrasings of ``knowledge/outofscope.yaml``
-form one more class: when it beats every topic, or when one off-topic example is clearly closer
-than any topic's closest phrasing, the question is out of scope; so is a question in one of the
-off-topic frames of ``bot/qa/offtopic.py`` (someone's pay, a career, another organisation's
-phone). A specific topic's keyword weighs the overview (which shares the setting words, "during
-the outage") down, and "today" without a word of looking (ดู, สรุป, ยอด) weighs the day's list
-down, and a word of undoing (ผิด, ลบ, ซ้ำ) weighs logging down, and naming the bot (บอท) weighs
-the guides down (it asks how to do it in the bot, not by hand), and a payee of one payment guide
-(a supplier, a bill; an employee, a salary) without one of the other weighs the other down.
-Cutoffs then
-decide: answer (a high score well ahead of the next topic and of the off-topic class), suggest
-the top three, or give up.
+Beside them, which topic leads the words and the 3-grams, how far its closest phrasing leads the
+others', and 0/1 cues that once were hand-written rules with factors: a form named in a how-to
+question or without a word of asking for a file, "today" without a word of looking, the bot named
+(for the bot's topics; it takes the manual guides out of the running). Round 7 measured the other
+hand rules (a word of undoing against logging, a specific keyword against the overview, one payee
+against the other payment guide, a named form against the catalog) as features: their weights
+came out near zero and leaving them out changed the cross-validated figures by less than one
+question a set, so they are gone. The off-topic class
+(``knowledge/outofscope.yaml``) is one more candidate with its own signals: the same four
+similarities to the off-topic phrasings, the question's coverage (the IDF-weighted share of its
+words that the topics use), an off-topic frame of ``bot/qa/offtopic.py``, another system named
+beside a status question.
+
+A linear softmax over the candidates mixes them: the weights (``bot/qa/weights.py``) are learned
+from every labelled question set in ``tests/data`` by ``bench/fit_matcher.py`` (multinomial
+logistic regression), judged by leave-one-set-out cross-validation, not hand-tuned. The decision
+too: the top candidate's probability answers above ``ANSWER_P``, suggests the top three above
+``SUGGEST_P``, and gives up below; the off-topic class on top is a rejection.
+A near-verbatim phrasing (fuzzy >= ``VERBATIM``) is answered directly.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,75 +45,60 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.core.text import Normalized, TextPipeline
+from bot.qa import weights
 from bot.qa.alphabet import Alphabet
-from bot.qa.knowledge import KnowledgeBase, load_knowledge
+from bot.qa.examples import normalized_examples
+from bot.qa.index import NaiveBayes, TfIdf, char_ngrams
+from bot.qa.knowledge import OFF_TOPIC_LABEL, KnowledgeBase, load_knowledge
 from bot.qa.offtopic import off_topic_frame
 
-# Decided on tests/data/questions.tsv with bench/bench_matching.py; re-weighed in issue 15 round 2
-# on the four development sets (never on questions_blind2.tsv): more weight on the closest
-# phrasing and a softer naive Bayes (its posterior was all-or-nothing) put the right topic first
-# more often; the cutoffs moved with the new scale.
-W_WORDS = 0.5
-W_CHARS = 0.4
-W_BAYES = 0.2
-W_NEAR = 0.5
 NEAR_MAX_POSTINGS = 100
-KEYWORD_BONUS = 6.0
-CONFIDENT = 35.0
-SUGGEST = 24.0
-LEAD = 8.0
 OOS_NEAR_MARGIN = 0.05
 COVERAGE_FULL = 0.8
-COVERAGE_POWER = 1.0
 VERBATIM = 95.0
 FUZZY_CUTOFF = 75.0
 SHORTLIST = 8
-NGRAM = 3
-NB_ALPHA = 0.1
-NB_TEMPERATURE = 2.0  # log-likelihoods divided by this before the softmax: a softer posterior
 
-HOWTO_FORM_FACTOR = 0.5  # 0.6 before issue 15 round 3: lower still breaks kb check
-NAMED_FORM_FACTOR = 0.8
-BARE_FORM_FACTOR = 0.85  # issue 15 round 5
 FORM_PREFIX = "forms."
 STATUS_PREFIX = "status."
-OVERVIEW = "guide.overview"
 TODAY_LIST = "bot.today_howto"
-LOG_HOWTO = "bot.log_howto"
-LOG_FACTOR = 0.7  # 0.85 gained one question, 0.7 one more wrong answer avoided (round 4)
-UNDO_CUES = ("ผิด", "ลบ", "ยกเลิก", "แก้", "ซ้ำ")
-TODAY_FACTOR = 0.8  # 0.85 and 0.7 measured the same (issue 15 round 4)
 LOOK_CUES = ("ดู", "สรุป", "ยอด", "รายการ", "เท่า", "กี่", "ประวัติ", "จดไป", "จดอะไร", "เช็ค",
              "เทียบ", "ล่าสุด", "บอท")
-PAY = "guide.pay"
-PAYROLL = "guide.payroll"
-# 0.9 changed nothing, 0.7 lost a question (issue 15 round 6). The same rule for other sibling
-# pairs (day/month close, key-back/mismatch, receiving/void/deposit) measured even or worse.
-PAYEE_FACTOR = 0.8
-OVERVIEW_FACTOR = 0.9  # 0.8 and 0.7 lost a question on blind2 (issue 15 round 4)
 CATALOG = "forms.catalog"
-# A question that names the bot asks about the bot: in every question set, of the questions naming
-# it, one in 570 was about the accounting work itself (issue 15 round 6).
 BOT_WORD = "บอท"
 BOT_PREFIX = "bot."
 WORK_PREFIXES = ("guide.", "refs.", "contact")
 # Keying back what was logged in the bot is the key-back guide's own question ("จดในบอทไว้แล้ว
 # ยังต้องคีย์เข้าอีลาสอีกไหม"): its answer lists the bot's helpers.
 BOT_EXEMPT = "guide.keyback"
-BOT_FACTOR = 0.7  # 0.9 and 0.8 measured less (issue 15 round 6)
 # Words that ask how to do the work, and words that ask for a file (after normalisation).
 HOWTO_CUES = frozenset("ต้อง อย่างไร ใคร เซ็น ลงนาม ทำ ทำยังไง ควร how who should must".split())
 REQUEST_CUES = frozenset(
     "ขอ แบบฟอร์ม แบบ ไฟล์ ดาวน์โหลด ปริ้น ส่ง อยากได้ ตัวอย่าง excel pdf template form".split()
 )
 
-Vector = dict[str, float]
 OUT_OF_SCOPE = "_out_of_scope"
+# Features of a topic candidate and of the off-topic candidate (bench/fit_matcher.py learns one
+# weight each; "bias:<topic>" weights are per-topic offsets).
+TOPIC_FEATURES = (
+    "words", "chars", "bayes", "near", "fuzzy", "keyword",
+    "words_top", "chars_top", "near_lead", "today_no_look", "bot_topic", "howto_form",
+    "bare_form",
+)
+OOS_FEATURES = (
+    "oos_bias", "oos_words", "oos_chars", "oos_bayes", "oos_near", "oos_fuzzy", "oos_near_lead",
+    "oos_near_flag", "oos_frame", "oos_other_system", "oos_uncovered",
+)
+# The off-topic cues that reject outright (and are features of the class's ranking too).
+OFF_TOPIC_RULES = frozenset({"oos_frame", "oos_other_system"})
+# Not a feature: a candidate whose features have it is out of the running (see ``features``).
+MASKED = "masked"
+Features = dict[str, float]
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A topic and its score (0-100)."""
+    """A topic and its score (0-100: the model's probability in percent)."""
 
     topic: str
     score: float
@@ -153,113 +136,31 @@ def pipeline_for(kb: KnowledgeBase) -> TextPipeline:
                         stop_words=kb.english_stop, plain_words=kb.english_plain)
 
 
-def char_ngrams(flat: str, n: int = NGRAM) -> list[str]:
-    """Character n-grams of ``flat`` with boundary marks (``#ab``, ``abc``, ``bc#``)."""
-    padded = f"#{flat}#"
-    if len(padded) <= n:
-        return [padded]
-    return [padded[i : i + n] for i in range(len(padded) - n + 1)]
-
-
-class _TfIdf:
-    """A tiny sparse TF-IDF index over one document per topic, queried by cosine."""
-
-    def __init__(self, docs: dict[str, list[str]]):
-        df: Counter[str] = Counter()
-        for terms in docs.values():
-            df.update(set(terms))
-        n = len(docs)
-        self.idf = {t: math.log((n + 1) / (c + 1)) + 1.0 for t, c in df.items()}
-        self.default_idf = math.log(n + 1) + 1.0
-        self.postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for topic, terms in docs.items():
-            for term, weight in self.vector(terms).items():
-                self.postings[term].append((topic, weight))
-
-    def vector(self, terms: Iterable[str]) -> Vector:
-        counts = Counter(terms)
-        vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self.default_idf)
-               for t, c in counts.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        return {t: v / norm for t, v in vec.items()}
-
-    def cosine(self, terms: list[str], max_postings: int = 0) -> dict[str, float]:
-        """Cosine of the query against every topic sharing a term with it.
-
-        With ``max_postings``, terms found in more documents than that (อย่างไร, ระบบ) are
-        left out of the dot product: they add little and cost the most.
-        """
-        scores: dict[str, float] = defaultdict(float)
-        # Terms unknown to the index cannot match but still count in the query's norm, so a
-        # question full of unrelated words scores low.
-        for term, qw in self.vector(terms).items():
-            postings = self.postings.get(term, ())
-            if max_postings and len(postings) > max_postings:
-                continue
-            for topic, dw in postings:
-                scores[topic] += qw * dw
-        return scores
-
-
-class _NaiveBayes:
-    """Multinomial naive Bayes over word and character features, one class per topic."""
-
-    def __init__(self, docs: dict[str, list[str]]):
-        vocab: set[str] = set()
-        counts: dict[str, Counter[str]] = {}
-        for topic, feats in docs.items():
-            counts[topic] = Counter(feats)
-            vocab.update(feats)
-        size = len(vocab)
-        self.vocab = vocab
-        self.topics = list(docs)
-        self.unseen: dict[str, float] = {}
-        self._denom: dict[str, float] = {}
-        # Feature -> the topics that have it and how often, in the topics' order.
-        self._seen: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for topic, c in counts.items():
-            denom = self._denom[topic] = sum(c.values()) + NB_ALPHA * size
-            self.unseen[topic] = math.log(NB_ALPHA / denom)
-            for feat, n in c.items():
-                self._seen[feat].append((topic, n))
-        # What a feature adds over "unseen" for the few topics that have it: the posterior then
-        # touches only those (sparse) instead of every topic for every feature. Worked out for a
-        # feature when a question first has it: most of the 40,000 never come up in a process.
-        self._lift: dict[str, tuple[tuple[str, float], ...]] = {}
-
-    def lift(self, feat: str) -> tuple[tuple[str, float], ...]:
-        """log P(feat | topic) - log P(unseen | topic), for the topics that have ``feat``."""
-        row = self._lift.get(feat)
-        if row is None:
-            denom, unseen = self._denom, self.unseen
-            row = self._lift[feat] = tuple(
-                (t, math.log((n + NB_ALPHA) / denom[t]) - unseen[t]) for t, n in self._seen[feat])
-        return row
-
-    def posterior(self, feats: list[str]) -> dict[str, float]:
-        """P(topic | features), uniform prior; empty when no feature is known."""
-        known = [f for f in feats if f in self.vocab]
-        if not known:
-            return {}
-        n = len(known)
-        logp = {t: n * self.unseen[t] for t in self.topics}
-        for f in known:
-            for t, lift in self.lift(f):
-                logp[t] += lift
-        top = max(logp.values())
-        exp = {t: math.exp((v - top) / NB_TEMPERATURE) for t, v in logp.items()}
-        z = sum(exp.values())
-        return {t: v / z for t, v in exp.items() if v / z > 1e-4}
-
-
 def _features(n: Normalized) -> list[str]:
     return [*n.tokens, *("c:" + g for g in char_ngrams(n.flat))]
+
+
+def _argmax(scores: dict[str, float]) -> str | None:
+    return max(scores.items(), key=lambda kv: kv[1])[0] if scores else None
 
 
 class Matcher:
     """Ranks topics for a question and decides with cutoffs."""
 
-    def __init__(self, kb: KnowledgeBase, pipeline: TextPipeline):
+    def __init__(self, kb: KnowledgeBase, pipeline: TextPipeline,
+                 examples: Iterable[tuple[str, str]] | None = None,
+                 example_signals: frozenset[str] = frozenset({"words", "chars", "bayes"})):
+        """``examples``: (question, topic or the off-topic class) pairs added to the classes'
+        bags of the signals named in ``example_signals`` (never to the closest phrasing);
+        by default the knowledge base's labelled questions (``knowledge/examples/``)."""
+        labelled: list[tuple[Normalized, str]]
+        if examples is None:  # the knowledge base's, normalised once for every process
+            questions = [q for q, _ in kb.examples]
+            labelled = list(zip(normalized_examples(kb, pipeline, questions),
+                                (OUT_OF_SCOPE if t == OFF_TOPIC_LABEL else t
+                                 for _, t in kb.examples), strict=True))
+        else:
+            labelled = [(pipeline.normalize(q), t) for q, t in examples]
         self.pipeline = pipeline
         self._order = {t.id: i for i, t in enumerate(kb.topics)}
         self._owner: list[str] = []
@@ -298,19 +199,34 @@ class Matcher:
             words[topic_id] = w
             chars[topic_id] = c
             feats[topic_id] = f
-        self._words = _TfIdf(words)
+        # Words the topics use: a question made mostly of other words is about something else.
+        self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
+                       for w in w_list}
+        for n, topic_id in labelled:
+            if topic_id not in words or not n.tokens:
+                continue
+            if "words" in example_signals:
+                words[topic_id] += n.tokens
+            if "chars" in example_signals:
+                chars[topic_id] += char_ngrams(n.flat)
+            if "bayes" in example_signals:
+                feats[topic_id] += _features(n)
+            if "near" in example_signals:  # the closest way of asking, and near-verbatim
+                self._owner.append(topic_id)
+                self._normalized.append(n)
+                self._spaced.append(n.spaced)
+                self._sorted.append(" ".join(sorted(n.tokens)))
+                self._flat.append(n.flat)
+        self._words = TfIdf(words)
         self._length_order = sorted(range(len(self._sorted)), key=lambda i: len(self._sorted[i]))
         self._alphabet = Alphabet(self._sorted)  # the fuzzy scan's one-byte characters
         self._by_length = [self._alphabet.rename(self._sorted[i]) for i in self._length_order]
         self._lengths = [len(s) for s in self._by_length]
         # One document per phrasing: the single closest way of asking, not the topic's whole bag.
-        self._near = _TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
+        self._near = TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
         self._near_owner = {str(i): owner for i, owner in enumerate(self._owner)}
-        # Words the topics use: a question made mostly of other words is about something else.
-        self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
-                       for w in w_list}
-        self._chars = _TfIdf(chars)
-        self._bayes = _NaiveBayes(feats)
+        self._chars = TfIdf(chars)
+        self._bayes = NaiveBayes(feats)
         # The status topics speak of e-LAAS only: a question naming another system (GFMIS,
         # e-GP) and not e-LAAS is not answered with e-LAAS's state.
         self._other_systems = tuple(
@@ -321,32 +237,19 @@ class Matcher:
             for t in kb.topics
         }
 
+        self._topics = [t.id for t in kb.topics]
+        # Per topic: a manual guide (out of the running when the bot is named), a bot topic, a
+        # form.
+        self._kinds = [(t, t.startswith(WORK_PREFIXES) and t != BOT_EXEMPT,
+                        t.startswith(BOT_PREFIX), t.startswith(FORM_PREFIX))
+                       for t in self._topics]
+        self._weights = weights.WEIGHTS
+        self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
+
     @property
     def size(self) -> int:
         """How many phrasings (titles included) are indexed."""
         return len(self._owner)
-
-    @staticmethod
-    def _weigh_intent(q: Normalized, scores: dict[str, float], named_form: bool,
-                      keyed: set[str]) -> None:
-        """A form's name inside a how-to question is about the work, not a request for the file.
-
-        "ใบนำส่งต้องมีใครเซ็น" asks how to remit money; "ขอใบนำส่ง" asks for the form. And a
-        question naming one form asks for that form rather than for the whole catalog. A
-        question with neither a word of asking for a file nor the form's own name ("คีย์ย้อนหลัง")
-        is about the work too, only less surely.
-        """
-        toks = set(q.tokens)
-        howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
-        for topic in scores:
-            if topic.startswith(FORM_PREFIX):
-                if topic == CATALOG:
-                    if named_form:
-                        scores[topic] *= NAMED_FORM_FACTOR
-                elif howto:
-                    scores[topic] *= HOWTO_FORM_FACTOR
-                elif topic not in keyed and not toks & REQUEST_CUES:
-                    scores[topic] *= BARE_FORM_FACTOR
 
     def _names_other_system(self, q: Normalized) -> bool:
         flat = q.flat
@@ -363,7 +266,7 @@ class Matcher:
                 known += w
         return known / total if total else 0.0
 
-    def _fuzzy(self, q: Normalized) -> dict[str, float]:
+    def _fuzzy(self, q: Normalized, leave_out: bool = False) -> dict[str, float]:
         best: dict[str, float] = {}
         # token_sort_ratio is ratio on sorted tokens: the phrasings are sorted once, at build,
         # and renamed into one-byte characters. Only a near-verbatim phrasing matters here.
@@ -377,6 +280,8 @@ class Matcher:
                                scorer=fuzz.ratio, limit=SHORTLIST, score_cutoff=FUZZY_CUTOFF)
         for _, _, pos in hits:
             idx = self._length_order[lo + pos]
+            if leave_out and self._flat[idx] == q.flat:
+                continue
             score = (fuzz.token_set_ratio(q.spaced, self._spaced[idx])
                      + fuzz.ratio(q.flat, self._flat[idx])) / 2
             owner = self._owner[idx]
@@ -384,90 +289,158 @@ class Matcher:
                 best[owner] = score
         return best
 
-    def rank(self, question: str | Normalized, *, leave_out: bool = False) -> list[Scored]:
-        """Every topic with a positive score, best first (the off-topic class included).
+    def features(self, q: Normalized, raw: str = "", leave_out: bool = False,
+                 verbatim: dict[str, float] | None = None) -> dict[str, Features]:
+        """Per candidate (every topic, then the off-topic class), its non-zero features.
 
         ``leave_out``: the question is one of the phrasings (``kb check``): the closest-phrasing
-        signal ignores phrasings identical to it, so a misfiled phrasing cannot vote for itself.
+        and fuzzy signals ignore phrasings identical to it, so a misfiled phrasing cannot vote
+        for itself.
         """
-        q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        return self._rank(q, leave_out)[0]
-
-    def _rank(self, q: Normalized, leave_out: bool = False, top: int = 0
-              ) -> tuple[list[Scored], dict[str, float]]:
-        """The ranking (``top``: only the ``top`` best and off-topic, all match reads) and, per
-        class, the cosine of its single closest phrasing."""
-        if not q.tokens:
-            return [], {}
         words = self._words.cosine(list(q.tokens))
         chars = self._chars.cosine(char_ngrams(q.flat))
         bayes = self._bayes.posterior(_features(q))
         near: dict[str, float] = {}
-        if W_NEAR:
-            for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
-                if leave_out and self._flat[int(idx)] == q.flat:
-                    continue
-                owner = self._near_owner[idx]
-                if c > near.get(owner, 0.0):
-                    near[owner] = c
-        scores: dict[str, float] = {}
-        for topic in set(words) | set(chars):
-            scores[topic] = 100 * (W_WORDS * words.get(topic, 0.0)
-                                   + W_CHARS * chars.get(topic, 0.0)
-                                   + W_BAYES * bayes.get(topic, 0.0)
-                                   + W_NEAR * near.get(topic, 0.0))
-        named_form = False
-        specific = False
-        keyed: set[str] = set()
+        for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
+            if leave_out and self._flat[int(idx)] == q.flat:
+                continue
+            owner = self._near_owner[idx]
+            if c > near.get(owner, 0.0):
+                near[owner] = c
+        fuzzy = self._fuzzy(q, leave_out) if verbatim is None else verbatim
         flat = q.flat  # a property: joined once, not once per keyword
-        for topic, kws in self._keywords.items():
-            if topic in scores and any(k in flat for k in kws):
-                scores[topic] += KEYWORD_BONUS
-                keyed.add(topic)
-                named_form = named_form or (topic.startswith(FORM_PREFIX) and topic != CATALOG)
-                specific = specific or not topic.startswith((OVERVIEW, STATUS_PREFIX))
-        # The day's list is asked for by looking (ดู, สรุป, ยอด, รายการ): "today" alone in a
-        # question about receiving or paying is the date of the work, not a request for the list.
-        if TODAY_LIST in scores and not any(w in flat for w in LOOK_CUES):
-            scores[TODAY_LIST] *= TODAY_FACTOR
-        # Logging is asked without a word of undoing: "จดผิด แก้ยังไง" is about the void.
-        if LOG_HOWTO in scores and any(w in flat for w in UNDO_CUES):
-            scores[LOG_HOWTO] *= LOG_FACTOR
-        # "During the outage" is the setting of every question: with a specific topic's keyword
-        # present, the overview (which shares the setting words) should not win on them.
-        if specific and OVERVIEW in scores:
-            scores[OVERVIEW] *= OVERVIEW_FACTOR
-        # Who is paid tells the two payment guides apart: a supplier or a bill (ผู้ขาย, ค่าไฟ) is
-        # the payment guide's keyword, an employee or a salary (ลูกจ้าง, เงินเดือน) the payroll's.
-        # One named without the other weighs the other down ("เดือนนี้" is not a salary).
-        for named, other in ((PAY, PAYROLL), (PAYROLL, PAY)):
-            if named in keyed and other not in keyed and other in scores:
-                scores[other] *= PAYEE_FACTOR
-        # Naming the bot asks how to do something in the bot, not how to do the work by hand.
-        if BOT_WORD in flat:
-            for topic in scores:
-                if topic.startswith(WORK_PREFIXES) and topic != BOT_EXEMPT:
-                    scores[topic] *= BOT_FACTOR
-        self._weigh_intent(q, scores, named_form, keyed)
-        factor = min(1.0, self.coverage(q) / COVERAGE_FULL) ** COVERAGE_POWER
-        for topic in scores:
-            if topic != OUT_OF_SCOPE:
-                scores[topic] *= factor
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
-        if top and len(ranked) > top:
-            oos = [kv for kv in ranked[top:] if kv[0] == OUT_OF_SCOPE]
-            ranked = ranked[:top] + oos
-        return [Scored(t, round(min(s, 100.0), 1)) for t, s in ranked if s > 0], near
+        toks = set(q.tokens)
+        howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
+        request = bool(toks & REQUEST_CUES)
+        keyed = {t for t, kws in self._keywords.items() if any(k in flat for k in kws)}
+        no_look = not any(w in flat for w in LOOK_CUES)
+        bot = BOT_WORD in flat
+        topic_sig = {t: v for t, v in near.items() if t != OUT_OF_SCOPE}
+        tw, tc = (_argmax({t: v for t, v in sig.items() if t != OUT_OF_SCOPE})
+                  for sig in (words, chars))
+        ranked_near = sorted(topic_sig.values(), reverse=True)
+        out: dict[str, Features] = {}
+        # The topic the plain signals put first (their sum): the off-topic frames depend on it.
+        first, first_sum = None, -1.0
+        best_near = ranked_near[0] if ranked_near else 0.0
+        second_near = ranked_near[1] if len(ranked_near) > 1 else best_near
+        for t, work, bot_topic, form in self._kinds:
+            f: Features = {}
+            plain = 0.0
+            v = words.get(t)
+            if v:
+                f["words"] = v
+                plain += v
+            if tw == t:
+                f["words_top"] = 1.0
+            v = chars.get(t)
+            if v:
+                f["chars"] = v
+                plain += v
+            if tc == t:
+                f["chars_top"] = 1.0
+            v = bayes.get(t)
+            if v:
+                f["bayes"] = v
+                plain += v
+            v = near.get(t)
+            if v:
+                f["near"] = v
+                plain += v
+                f["near_lead"] = v - (second_near if v == best_near else best_near)
+            if plain > first_sum:
+                first, first_sum = t, plain
+            if t in fuzzy:
+                f["fuzzy"] = fuzzy[t] / 100
+            if t in keyed:
+                f["keyword"] = 1.0
+            if bot:
+                # Naming the bot asks how to do something in the bot, not how to do the work
+                # by hand: of the 263 labelled questions naming it, none is about the work.
+                if work:
+                    f[MASKED] = 1.0
+                elif bot_topic:
+                    f["bot_topic"] = 1.0
+            if form and t != CATALOG:  # a form's name in a how-to question asks about the work
+                if howto:
+                    f["howto_form"] = 1.0
+                elif t not in keyed and not request:
+                    f["bare_form"] = 1.0
+            out[t] = f
+        if no_look and TODAY_LIST in out:
+            out[TODAY_LIST]["today_no_look"] = 1.0
+        # The off-topic class. Its phrasings are too varied to add up as one bag: one of them
+        # being clearly closer than any topic's closest phrasing is a sign of its own.
+        closest_topic = ranked_near[0] if ranked_near else 0.0
+        oos_near = near.get(OUT_OF_SCOPE, 0.0)
+        elaas = self._elaas in flat and not any(n in flat for n in self._other_systems)
+        o: Features = {"oos_bias": 1.0, "oos_near_lead": oos_near - closest_topic,
+                       "oos_uncovered": 1.0 - min(1.0, self.coverage(q) / COVERAGE_FULL)}
+        for name, sig in (("oos_words", words), ("oos_chars", chars), ("oos_bayes", bayes),
+                          ("oos_near", near)):
+            if sig.get(OUT_OF_SCOPE):
+                o[name] = sig[OUT_OF_SCOPE]
+        if OUT_OF_SCOPE in fuzzy:
+            o["oos_fuzzy"] = fuzzy[OUT_OF_SCOPE] / 100
+        if oos_near - closest_topic > OOS_NEAR_MARGIN and not elaas:
+            o["oos_near_flag"] = 1.0
+        # A question naming e-LAAS is never off-topic: of the labelled questions, 443 named it
+        # (and no other system), none off-topic ("อีลาสล่มอีกแล้วเหรอ" is close to the example
+        # "e-gp ล่มอีกแล้วเหรอ"); "อีลาสกับ gfmis ล่มทั้งคู่ไหม" asks about e-LAAS too.
+        if self._elaas in flat:
+            o[MASKED] = 1.0
+        if first is not None:
+            if off_topic_frame(q, raw or q.spaced, first):
+                o["oos_frame"] = 1.0
+            if first.startswith(STATUS_PREFIX) and self._names_other_system(q):
+                o["oos_other_system"] = 1.0
+        out[OUT_OF_SCOPE] = o
+        return out
+
+    def _probabilities(self, feats: dict[str, Features]) -> dict[str, float]:
+        w = self._weights
+        bias = self._bias
+        logits = {c: (sum([w.get(k, 0.0) * v for k, v in f.items()]) if f else 0.0)
+                  + bias.get(c, 0.0) for c, f in feats.items() if MASKED not in f}
+        top = max(logits.values())
+        exp = {c: math.exp(v - top) for c, v in logits.items()}
+        z = sum(exp.values())
+        return {c: v / z for c, v in exp.items()}
+
+    def rank(self, question: str | Normalized, *, leave_out: bool = False) -> list[Scored]:
+        """Every candidate, best first (the off-topic class included); scores in percent.
+
+        ``leave_out``: the question is one of the phrasings (``kb check``), see ``features``.
+        """
+        q = self.pipeline.normalize(question) if isinstance(question, str) else question
+        raw = question if isinstance(question, str) else q.spaced
+        return self._rank(q, raw, leave_out)
+
+    def _rank(self, q: Normalized, raw: str, leave_out: bool = False,
+              verbatim: dict[str, float] | None = None) -> list[Scored]:
+        return self._ranked(self.features(q, raw, leave_out, verbatim)) if q.tokens else []
+
+    def _ranked(self, feats: dict[str, Features], limit: int = 0) -> list[Scored]:
+        """Candidates best first; with ``limit``, only that many topics (and the off-topic
+        class where it stands)."""
+        probs = self._probabilities(feats)
+        ranked = sorted(probs.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
+        if limit:
+            ranked = [kv for kv in ranked if kv[0] == OUT_OF_SCOPE or (limit := limit - 1) >= 0]
+        return [Scored(t, round(100 * p, 1)) for t, p in ranked]
 
     def match(self, question: str | Normalized) -> MatchResult:
-        """Answer, suggest or give up, by the cutoffs above."""
+        """Answer, suggest or give up, by the learned probability cutoffs."""
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        # Top 6: without off-topic and a verbatim topic, the 4 a result carries at most remain.
-        every, near_by = self._rank(q, top=6)
+        if not q.tokens:
+            return MatchResult("none", ())
+        raw = question if isinstance(question, str) else q.spaced
+        verbatim = self._fuzzy(q)
+        feats = self.features(q, raw, verbatim=verbatim)
+        every = self._ranked(feats, limit=4)
         ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
         if not ranked:
             return MatchResult("none", ())
-        verbatim = self._fuzzy(q)
         near = max(verbatim.items(), key=lambda kv: kv[1], default=("", 0.0))
         if near[1] >= VERBATIM and near[0] == OUT_OF_SCOPE:
             return MatchResult("none", ranked[:3], off_topic=True)
@@ -475,27 +448,28 @@ class Matcher:
             ranked = (Scored(near[0], max(near[1], ranked[0].score)),
                       *(s for s in ranked if s.topic != near[0]))
             return MatchResult("answer", ranked[:4])
-        top = ranked[0].score
-        # The off-topic examples are too varied to add up as one bag: one of them being clearly
-        # closer than any phrasing of any topic is the sign of an off-topic question.
-        # Not when the question names e-LAAS (and no other system): "อีลาสล่มอีกแล้วเหรอ" is
-        # the status, however close it is to the example "e-gp ล่มอีกแล้วเหรอ".
-        closest_topic = max((c for t, c in near_by.items() if t != OUT_OF_SCOPE), default=0.0)
-        if near_by.get(OUT_OF_SCOPE, 0.0) - closest_topic > OOS_NEAR_MARGIN and not (
-                self._elaas in q.flat and not any(n in q.flat for n in self._other_systems)):
+        # Someone's pay, a career, another organisation (bot/qa/offtopic.py): 121 labelled
+        # questions in these frames were off-topic, 2 not. The status of another system: 22, 0.
+        if OFF_TOPIC_RULES & feats[OUT_OF_SCOPE].keys():
             return MatchResult("none", ranked[:3], off_topic=True)
-        if every[0].topic == OUT_OF_SCOPE or (
-                ranked[0].topic.startswith(STATUS_PREFIX) and self._names_other_system(q)):
-            return MatchResult("none", ranked[:3], off_topic=True)
-        raw = question if isinstance(question, str) else q.spaced
-        if off_topic_frame(q, raw, ranked[0].topic):
-            return MatchResult("none", ranked[:3], off_topic=True)
-        if top < SUGGEST:
-            return MatchResult("none", ranked[:3])
-        second = ranked[1].score if len(ranked) > 1 else 0.0
-        oos = next((s.score for s in every if s.topic == OUT_OF_SCOPE), 0.0)
-        if top >= CONFIDENT and top - max(second, oos) >= LEAD:
-            return MatchResult("answer", ranked[:4])
-        if OUT_OF_SCOPE in {s.topic for s in every[:2]}:  # unsure, and off-topic is close
-            return MatchResult("none", ranked[:3], off_topic=True)
+        return decide(every)
+
+
+def decide(every: list[Scored]) -> MatchResult:
+    """The outcome from the ranked candidates' probabilities (percent): the top topic answered
+    when it is likely enough and the off-topic class unlikely enough; else the top three
+    suggested, or nothing (off-topic when that class is the first or too likely)."""
+    ranked = tuple(s for s in every if s.topic != OUT_OF_SCOPE)
+    if not ranked:
+        return MatchResult("none", ())
+    oos = next((s.score for s in every if s.topic == OUT_OF_SCOPE), 0.0) / 100
+    if every[0].topic == OUT_OF_SCOPE:
+        return MatchResult("none", ranked[:3], off_topic=True)
+    top = ranked[0].score / 100
+    if top >= weights.ANSWER_P and oos <= weights.OOS_P:
+        return MatchResult("answer", ranked[:4])
+    # Not answered, but a topic likely enough is offered as a choice ("did you mean"), even
+    # when the off-topic class is likely too: the fitted cutoffs answer nearly everything else.
+    if top >= weights.SUGGEST_P:
         return MatchResult("suggest", ranked[:3])
+    return MatchResult("none", ranked[:3], off_topic=oos > weights.OOS_P)

@@ -16,7 +16,7 @@ from bot.core.sharing import is_shared
 from bot.core.store import Store, Table, atomic_write
 from bot.core.yamlload import DataError, line_of, load_yaml, strip_lines
 from bot.qa.knowledge import KnowledgeBase, Problem
-from bot.qa.matching import Matcher
+from bot.qa.matching import OUT_OF_SCOPE, Matcher
 
 OVERLAY_NAME = "knowledge-overlay.yaml"
 OVERLAY_TABLE = "knowledge_overlay"
@@ -102,8 +102,11 @@ def apply_overlay(kb: KnowledgeBase, items: list[OverlayPhrasing]) -> KnowledgeB
 
 
 def phrasing_problem(matcher: Matcher, topic: str, phrasing: str) -> str | None:
-    """Why ``phrasing`` would fail ``kb check`` for ``topic`` with ``matcher`` (None: fine)."""
-    ranked = matcher.rank(phrasing, leave_out=True)
+    """Why ``phrasing`` would fail ``kb check`` for ``topic`` with ``matcher`` (None: fine).
+
+    Among the topics only: a misfiled phrasing is one another topic claims (the off-topic
+    class's cues, such as the off-topic frames, judge questions, not phrasings)."""
+    ranked = [s for s in matcher.rank(phrasing, leave_out=True) if s.topic != OUT_OF_SCOPE]
     if not ranked:
         return f"phrasing has no words: {phrasing}"
     own = next((s.score for s in ranked if s.topic == topic), 0.0)
@@ -129,7 +132,8 @@ def check_overlay(source: Path | Overlay, kb: KnowledgeBase,
     if not items:
         return problems
     merged = apply_overlay(kb, items)
-    matcher = matcher_for(merged, pipeline_for(merged))
+    # Phrasings judged against phrasings, as kb check does (not against the labelled examples).
+    matcher = matcher_for(merged, pipeline_for(merged), ())
     for it in items:
         msg = phrasing_problem(matcher, it.topic, it.phrasing)
         if msg:

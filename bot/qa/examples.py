@@ -1,0 +1,63 @@
+"""The labelled examples' normalised forms, kept in a disk cache between processes.
+
+Normalising the ~3,700 examples of knowledge/examples/ (newmm) takes about 1 s of CPU, twice the
+rest of a cold start. Their tokens depend only on the examples and on the pipeline's inputs
+(synonyms, English lexicon, keywords, bot/core/text.py, pythainlp): keyed by a hash of those,
+they are written once to ``ELAAS_CACHE_DIR`` (default: the system's temporary directory) and
+read back by the next process. A cache that cannot be read or written is simply not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from bot.core import text as text_module
+from bot.core.text import Normalized, TextPipeline
+from bot.qa.knowledge import KnowledgeBase
+
+VERSION = 1
+
+
+def _key(kb: KnowledgeBase, texts: list[str]) -> str:
+    h = hashlib.sha256()
+    try:
+        thai = metadata.version("pythainlp")
+    except metadata.PackageNotFoundError:
+        thai = "?"
+    inputs = (VERSION, thai, sorted(kb.synonyms.items()), kb.english_stop, kb.english_plain,
+              sorted({k for t in kb.topics for k in t.keywords}), texts)
+    h.update(json.dumps(inputs, ensure_ascii=False).encode())
+    h.update(Path(text_module.__file__).read_bytes())
+    return h.hexdigest()
+
+
+def _path(key: str) -> Path:
+    base = os.environ.get("ELAAS_CACHE_DIR") or tempfile.gettempdir()
+    return Path(base) / f"elaas-examples-{key[:24]}.json"
+
+
+def normalized_examples(kb: KnowledgeBase, pipeline: TextPipeline,
+                        texts: list[str]) -> list[Normalized]:
+    """``pipeline.normalize`` of each text, from the cache when it has them."""
+    key = _key(kb, texts)
+    path = _path(key)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("key") == key and len(data["tokens"]) == len(texts):
+            return [Normalized(tuple(toks)) for toks in data["tokens"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    out = [pipeline.normalize(t) for t in texts]
+    try:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "tokens": [list(n.tokens) for n in out]},
+                                  ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+    return out
