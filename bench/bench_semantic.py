@@ -44,8 +44,8 @@ from bot.qa.matching import (  # noqa: E402
     Scored,
     pipeline_for,
 )
+from tests.questionsets import question_set  # noqa: E402
 
-DATA = ROOT / "tests" / "data"
 SET_A = ("questions.tsv", "questions_holdout.tsv")
 SET_B = ("questions_new_holdout.tsv", "questions_blind2.tsv")
 CACHE = Path(tempfile.gettempdir()) / "elaas-bench-semantic"
@@ -231,8 +231,9 @@ def main() -> None:
     enc = Encoder()
     index = SemanticIndex(kb, enc, expansions(kb))
     rss_after = peak_rss()
-    sets: dict[str, Rows] = {n: load_questions(DATA / n) for n in (*SET_A, *SET_B)}
-    sets["questions_english.tsv (English)"] = load_questions(DATA / "questions_english.tsv", 1)
+    sets: dict[str, Rows] = {n: load_questions(question_set(n)) for n in (*SET_A, *SET_B)}
+    english = question_set("questions_english.tsv")
+    sets["questions_english.tsv (English)"] = load_questions(english, 1)
     cached: dict[str, list[tuple[MatchResult, list[Scored], dict[str, float], str | None]]] = {}
     for name, rows in sets.items():
         sems = index.scores([q for q, _ in rows])

@@ -1,6 +1,7 @@
 """Learn the matcher's weights and cutoffs from the labelled question sets; judge them honestly.
 
-Every question set in tests/data is training data. The matcher's features (bot/qa/matching.py,
+Every question set in knowledge/examples (tests/questionsets.py) is training data; the held-out
+blind6 and blind7 in tests/data are not. The matcher's features (bot/qa/matching.py,
 ``Matcher.features``) per question and candidate (every topic and the off-topic class) are mixed
 by one weight each, shared by all topics (plus, with --bias, one offset per topic): a
 multinomial logistic regression over the candidates (a softmax ranker), fitted by Newton's
@@ -50,8 +51,8 @@ from bot.qa.matching import (  # noqa: E402
     Matcher,
     pipeline_for,
 )
+from tests.questionsets import question_set  # noqa: E402
 
-DATA = ROOT / "tests" / "data"
 OOS_LABELS = ("-", "", "none")
 # (group, file, question column, measured): one group per writer; a blind set's English
 # parallel (same writer, its Thai column a subset of the Thai set) is held out with it.
@@ -86,7 +87,7 @@ CACHE = Path(tempfile.gettempdir()) / "elaas-fit-matcher.pkl"
 
 def load(name: str, column: int) -> list[tuple[str, str | None]]:
     rows = []
-    for line in (DATA / name).read_text(encoding="utf-8").splitlines()[1:]:
+    for line in question_set(name).read_text(encoding="utf-8").splitlines()[1:]:
         if line.strip():
             cells = line.split("\t")
             topic = cells[-1].strip()
@@ -377,8 +378,8 @@ def main() -> None:
 
 def write(names: list[str], w: np.ndarray, cut: tuple[float, float]) -> None:
     lines = ['"""The matcher\'s learned weights and cutoffs: written by bench/fit_matcher.py '
-             '(--write),', "fitted on every labelled question set in tests/data; do not edit "
-             'by hand, re-fit."""', "", "WEIGHTS: dict[str, float] = {"]
+             '(--write),', "fitted on every labelled question set in knowledge/examples; do not "
+             'edit by hand, re-fit."""', "", "WEIGHTS: dict[str, float] = {"]
     lines += [f'    "{n}": {v:.3f},' for n, v in zip(names, w, strict=True) if abs(v) >= 5e-4]
     lines += ["}", f"ANSWER_P = {cut[0]}", f"OOS_P = {cut[1]}",
               "SUGGEST_P = 0.3  # not fitted: a choice offered when not answered",

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.core.text import clean
 from bot.qa.knowledge import load_knowledge
 from bot.qa.matching import Matcher, pipeline_for
-
-DATA = Path(__file__).parent / "data"
+from tests.questionsets import question_set
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +78,8 @@ def test_off_topic_english_is_rejected(matcher: Matcher, question: str) -> None:
 def test_new_english_questions_floor(matcher: Matcher) -> None:
     """questions_english_dev2.tsv, written before the lexicon (68.7% top-1 then)."""
     right = total = rejected = oos = wrong = 0
-    for line in (DATA / "questions_english_dev2.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+    lines = question_set("questions_english_dev2.tsv").read_text(encoding="utf-8").splitlines()
+    for line in lines[1:]:
         q, topic = line.split("\t")
         got = matcher.match(q).topic
         if topic == "none":
@@ -117,7 +115,8 @@ def test_english_dev4_parity(matcher: Matcher) -> None:
     """questions_english_dev4.tsv: English 75.0% top-1 when written, Thai 100.0%."""
     right = {0: 0, 1: 0}
     total = 0
-    for line in (DATA / "questions_english_dev4.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+    lines = question_set("questions_english_dev4.tsv").read_text(encoding="utf-8").splitlines()
+    for line in lines[1:]:
         thai, english, topic = line.split("\t")
         if topic == "-":
             assert matcher.match(english).topic is None, english

@@ -3,7 +3,7 @@
 Normalising the ~3,700 examples of knowledge/examples/ (newmm) takes about 1 s of CPU, twice the
 rest of a cold start. Their tokens depend only on the examples and on the pipeline's inputs
 (synonyms, English lexicon, keywords, bot/core/text.py, pythainlp): keyed by a hash of those,
-they are written once to ``ELAAS_CACHE_DIR`` (default: the system's temporary directory) and
+they are written once to ``ELAAS_CACHE_DIR`` (default: ``~/.cache/elaas-bot``) and
 read back by the next process. A cache that cannot be read or written is simply not used.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -37,7 +36,9 @@ def _key(kb: KnowledgeBase, texts: list[str]) -> str:
 
 
 def _path(key: str) -> Path:
-    base = os.environ.get("ELAAS_CACHE_DIR") or tempfile.gettempdir()
+    # Not the shared temporary directory: another local user could plant a file there.
+    base = os.environ.get("ELAAS_CACHE_DIR") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "elaas-bot"
     return Path(base) / f"elaas-examples-{key[:24]}.json"
 
 
@@ -54,6 +55,7 @@ def normalized_examples(kb: KnowledgeBase, pipeline: TextPipeline,
         pass
     out = [pipeline.normalize(t) for t in texts]
     try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"key": key, "tokens": [list(n.tokens) for n in out]},
                                   ensure_ascii=False), encoding="utf-8")

@@ -311,27 +311,45 @@ def _read_out_of_scope(root: Path, problems: list[Problem]) -> tuple[str, ...]:
     return tuple(v.strip() for v in values if v.strip())
 
 
-EXAMPLES_HEADER = "question\ttopic"
+EXAMPLES_HEADERS = ("question\ttopic", "english\ttopic", "thai\tenglish\ttopic")
 OFF_TOPIC_LABEL = "none"
+# How the question sets mark an off-topic question.
+OFF_TOPIC_MARKS = ("none", "-", "")
 
 
 def _read_examples(root: Path, topic_ids: set[str],
                    problems: list[Problem]) -> tuple[tuple[str, str], ...]:
-    """examples/*.tsv: a ``question<TAB>topic`` header, then one labelled question a line."""
+    """examples/*.tsv: labelled clerk questions, a ``question<TAB>topic`` or ``english<TAB>topic``
+    header (or ``thai<TAB>english<TAB>topic``: both columns are examples), then one question a
+    line; an
+    off-topic one is labelled ``none`` (or ``-``). A question met again is taken once."""
     out: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for path in sorted((root / "examples").glob("*.tsv")):
         lines = path.read_text(encoding="utf-8").splitlines()
-        if not lines or lines[0].strip() != EXAMPLES_HEADER:
+        header = lines[0].strip() if lines else ""
+        if header not in EXAMPLES_HEADERS:
             problems.append(Problem(_rel(path, root), 1, "-",
-                                    f"needs the header {EXAMPLES_HEADER!r}"))
+                                    f"needs one of the headers {EXAMPLES_HEADERS!r}"))
             continue
+        width = header.count("\t") + 1
         for number, line in enumerate(lines[1:], start=2):
-            question, _, topic = (part.strip() for part in line.partition("\t"))
-            if question and topic != OFF_TOPIC_LABEL and topic not in topic_ids:
-                problems.append(Problem(_rel(path, root), number, topic or "-",
+            cells = [part.strip() for part in line.split("\t")]
+            if not any(cells):
+                continue
+            if len(cells) != width:
+                problems.append(Problem(_rel(path, root), number, "-",
+                                        f"needs {width} tab-separated columns"))
+                continue
+            topic = OFF_TOPIC_LABEL if cells[-1] in OFF_TOPIC_MARKS else cells[-1]
+            if topic != OFF_TOPIC_LABEL and topic not in topic_ids:
+                problems.append(Problem(_rel(path, root), number, topic,
                                         f"unknown topic {topic!r} (a topic id or 'none')"))
-            elif question:
-                out.append((question, topic))
+                continue
+            for question in cells[:-1]:
+                if question and question not in seen:
+                    seen.add(question)
+                    out.append((question, topic))
     return tuple(out)
 
 
