@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -264,10 +265,10 @@ class Pipeline:
         """Handle the open events of ``order_key`` here (unless a drain of it is running, which
         then looks again before it stops), after the keys woken before it."""
         self._dirty.add(order_key)
-        if order_key in self._draining or order_key in self._waiting:
-            return
-        self._waiting[order_key] = time.monotonic()
-        if self._workers < DRAINS:
+        if order_key not in self._draining and order_key not in self._waiting:
+            self._waiting[order_key] = time.monotonic()
+        # Also for a user already waiting: a worker may be missing (one ended on an error).
+        if self._waiting and self._workers < DRAINS:
             self._workers += 1
             self._worker_ids += 1
             label = f"drain-{self._worker_ids}"
@@ -292,7 +293,10 @@ class Pipeline:
                 order_key = next(iter(self._waiting))
                 del self._waiting[order_key]
                 self._draining.add(order_key)
-                await self._drain(order_key)
+                try:
+                    await self._drain(order_key)
+                except Exception:  # its events stay in the inbox: the sweeper wakes it again
+                    _LOG.exception("draining %s failed; left for the sweeper", order_key)
         finally:
             self._workers -= 1
 
@@ -309,10 +313,15 @@ class Pipeline:
                 # engine thread's own); writes that can wait go with the release
                 primed = self.flow.prime(shared.prefetched(order_key))
                 stuck = False
-                for c in claimed:
-                    if not await self._run_claimed(c, primed):
-                        stuck = True  # later events of the user wait for this one
-                        break
+                try:
+                    for c in claimed:
+                        if not await self._run_claimed(c, primed):
+                            stuck = True  # later events of the user wait for this one
+                            break
+                except Exception:  # let the user go: its open events stay for the sweeper
+                    with contextlib.suppress(Exception):
+                        await shared.release(order_key, None)
+                    raise
                 more = await shared.release(
                     order_key, primed.deferred if primed is not None else None)
                 if stuck or (not more and order_key not in self._dirty):
