@@ -103,15 +103,10 @@ class SharedInbox(abc.ABC):
         open events of a key it wants must have waited."""
 
     @abc.abstractmethod
-    async def accept_judged(self, rows: Sequence[tuple[str, str, str, Record, str]],
-                            claim: Sequence[str] = ()) -> dict[str, str]:
+    async def accept_judged(self, rows: Sequence[tuple[str, str, str, Record, str]]
+                            ) -> dict[str, str]:
         """Insert ``(key, order_key, flood_key, record, local_verdict)`` rows; the flood
         verdict (ok, warn, drop) of each row inserted (redeliveries are left out).
-
-        The order keys in ``claim`` are leased in the same transaction where no other
-        instance holds them: the next ``claim`` of such a key returns its open events
-        without a round trip of its own. The caller must call ``claim`` (and ``release``)
-        for every key it passes, and must not claim one before this call has returned.
 
         Raises:
             OSError: the database is unavailable (nothing was accepted).

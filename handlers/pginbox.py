@@ -38,24 +38,8 @@ class InboxUnavailable(OSError):
 
 
 # "flood_key <> ''" repeated in the subqueries lets them use the partial index.
-# The accept also leases the order keys the caller will drain at once (``claim``) and hands
-# their open events back, as _CLAIM does: one round trip and one commit fewer per event when
-# an instance has idle drain workers. Locks as in _CLAIM: lease rows in order_key order first
-# (the new inbox rows' attempts read the lease), then the inbox rows.
 _ACCEPT = """
-WITH want AS (SELECT DISTINCT unnest(%(claim)b::text[]) AS order_key),
-lease AS (
-    INSERT INTO elaas_inbox_lease AS l (order_key, owner, until)
-    SELECT order_key, %(me)s, clock_timestamp() + make_interval(secs => %(lease)s) FROM want
-    ORDER BY order_key
-    ON CONFLICT (order_key) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
-    WHERE l.until < clock_timestamp() OR l.owner = EXCLUDED.owner
-    RETURNING l.order_key
-), old AS (
-    UPDATE elaas_inbox e SET attempts = e.attempts + 1
-    WHERE e.order_key IN (SELECT order_key FROM lease) AND e.state < 2
-    RETURNING e.order_key, e.key, e.seq, e.record, e.how, e.verdict, e.attempts
-), input AS (
+WITH input AS (
     SELECT * FROM unnest(%(keys)b::text[], %(orders)b::text[], %(floods)b::text[],
                          %(records)b::text[], %(locals)b::text[])
         AS u(key, order_key, flood_key, record, local)
@@ -73,30 +57,13 @@ lease AS (
               AND e.verdict = 'warn') THEN 'warn'
         ELSE 'drop' END AS verdict
     FROM input i
-), ins AS (
-    INSERT INTO elaas_inbox (key, order_key, flood_key, record, verdict, state, attempts)
-    SELECT key, order_key, flood_key, record::jsonb, verdict,
-           CASE WHEN verdict = 'drop' THEN 2 ELSE 0 END,
-           CASE WHEN verdict <> 'drop' AND order_key IN (SELECT order_key FROM lease)
-                THEN 1 ELSE 0 END
-    FROM judged
-    ON CONFLICT (key) DO NOTHING
-    RETURNING key, order_key, seq, record, how, verdict, attempts
-), got AS (
-    SELECT * FROM old UNION ALL SELECT * FROM ins WHERE attempts > 0
-), pre AS (
-    SELECT d.key AS order_key, array_agg(d.tbl) AS tbls, array_agg(d.doc::text) AS docs
-    FROM elaas_docs d WHERE d.tbl = ANY(%(prefetch)b::text[])
-    AND d.key IN (SELECT order_key FROM lease) GROUP BY d.key
 )
-SELECT NULL AS order_key, key, NULL::jsonb AS record, '' AS how, verdict, 0 AS attempts,
-       NULL::text[] AS tbls, NULL::text[] AS docs, 0::bigint AS seq
-FROM ins
-UNION ALL
-SELECT l.order_key, g.key, g.record, g.how, g.verdict, g.attempts, p.tbls, p.docs, g.seq
-FROM lease l LEFT JOIN got g ON g.order_key = l.order_key
-LEFT JOIN pre p ON p.order_key = l.order_key
-ORDER BY order_key NULLS FIRST, seq
+INSERT INTO elaas_inbox (key, order_key, flood_key, record, verdict, state)
+SELECT key, order_key, flood_key, record::jsonb, verdict,
+       CASE WHEN verdict = 'drop' THEN 2 ELSE 0 END
+FROM judged
+ON CONFLICT (key) DO NOTHING
+RETURNING key, verdict
 """
 
 # Every statement that locks several lease rows locks them in order_key order (the claim
@@ -312,10 +279,7 @@ class PgInbox(SharedInbox):
         self._tasks: list[asyncio.Task[None]] = []
         self._wake: Callable[[str], None] = lambda key: None
         self._room: Callable[[], tuple[int, float]] = lambda: (SWEEP_LIMIT, SWEEP_AGE)
-        self.stats = {"claims": 0, "claims_lost": 0, "swept": 0, "fenced": 0,
-                      "claimed_at_accept": 0}
-        # order key -> its open events, leased by an accept and not yet taken by claim()
-        self._early: dict[str, list[Claimed]] = {}
+        self.stats = {"claims": 0, "claims_lost": 0, "swept": 0, "fenced": 0}
         # Two inserts in flight: a webhook that comes while one commits starts the next one
         # instead of waiting for it (the webhook's 200 waits for its own commit only).
         self._accept = _Batcher(self._accept_batch, flights=2)
@@ -408,51 +372,31 @@ class PgInbox(SharedInbox):
 
     # ------------------------------------------------------------------ events
 
-    async def accept_judged(self, rows: Sequence[tuple[str, str, str, Record, str]],
-                            claim: Sequence[str] = ()) -> dict[str, str]:
+    async def accept_judged(self, rows: Sequence[tuple[str, str, str, Record, str]]
+                            ) -> dict[str, str]:
         if not rows:
             return {}
-        return await self._accept((list(rows), list(claim)))
+        return await self._accept(list(rows))
 
-    async def _accept_batch(self, batches: list[tuple[list[tuple[str, str, str, Record, str]],
-                                                      list[str]]]
+    async def _accept_batch(self, batches: list[list[tuple[str, str, str, Record, str]]]
                             ) -> list[dict[str, str]]:
-        rows = [r for b, _ in batches for r in b]
-        claim = [k for _, ks in batches for k in ks]
+        rows = [r for b in batches for r in b]
         params: Mapping[str, Any] = {
             "keys": [r[0] for r in rows], "orders": [r[1] for r in rows],
             "floods": [r[2] for r in rows], "records": [_json(r[3]) for r in rows],
             "locals": [r[4] for r in rows], "period": self.period, "capacity": self.capacity,
-            "claim": claim, "me": self.me, "lease": self.lease, "prefetch": self.prefetch,
         }  # fmt: skip
         with self._errors():
             async with self._pool.connection() as conn:
                 cur = await conn.execute(_ACCEPT, params)
-                result = await cur.fetchall()
-        got: dict[str, str] = {}
-        leased: list[tuple[Any, ...]] = []
-        for row in result:
-            if row[0] is None:
-                got[str(row[1])] = str(row[4])
-            else:
-                leased.append(row[:8])
-        for key, events in self._leased(leased).items():
-            self._early[key] = events
-            self._keys.add(key)  # renewed by the heartbeat until released
-            for c in events:
-                self._orders[c.key] = key
+                got = {str(k): str(v) for k, v in await cur.fetchall()}
         out: list[dict[str, str]] = []
-        for b, _ in batches:  # a key sent twice in one batch goes to its first sender only
+        for b in batches:  # a key sent twice in one batch goes to its first sender only
             mine = {r[0]: got.pop(r[0]) for r in b if r[0] in got}
             out.append(mine)
         return out
 
     async def claim(self, order_key: str) -> list[Claimed] | None:
-        early = self._early.pop(order_key, None)
-        if early is not None:  # leased by the accept (see _ACCEPT)
-            self.stats["claims"] += 1
-            self.stats["claimed_at_accept"] += 1
-            return early
         got = await self._claim(order_key)
         if got is None:
             self.stats["claims_lost"] += 1
@@ -473,13 +417,6 @@ class PgInbox(SharedInbox):
                                                   "lease": self.lease,
                                                   "prefetch": self.prefetch})
                 rows = await cur.fetchall()
-        leased = self._leased(rows)
-        return [leased.get(k) for k in keys]
-
-    def _leased(self, rows: Sequence[Sequence[Any]]) -> dict[str, list[Claimed]]:
-        """Claim rows (order_key, key, record, how, verdict, attempts, tbls, docs; the key
-        None for a leased order key with no open event) by order key; the read-ahead rows
-        go to ``_docs``."""
         leased: dict[str, list[Claimed]] = {}
         for order_key, k, r, h, v, a, tbls, docs in rows:
             key = str(order_key)
@@ -493,7 +430,7 @@ class PgInbox(SharedInbox):
                 self._docs[key] = found
             if k is not None:
                 got.append(Claimed(str(k), dict(r), str(h), str(v), int(a)))
-        return leased
+        return [leased.get(k) for k in keys]
 
     async def sending(self, key: str, how: str) -> bool:
         ok = await self._sending((key, self._orders.get(key, ""), how))

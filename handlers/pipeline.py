@@ -146,7 +146,6 @@ class Pipeline:
         self.stats = {"accepted": 0, "duplicates": 0, "dropped": 0, "answered": 0,
                       "replayed": 0, "not_resent": 0}
         self._draining: set[str] = set()
-        self._reserved: set[str] = set()  # order keys an accept in flight may lease
         self._dirty: set[str] = set()
         # Shared inbox: woken order keys waiting for a drain worker, oldest first, with the
         # monotonic time each was woken.
@@ -244,34 +243,12 @@ class Pipeline:
             rows.append((item.key, item.order_key,
                          f"{item.channel}:{_flood_key(item)}" if floodable else "",
                          item.to_record(), self._verdict(item)))
-        # Users no drain here works on, while drain workers are idle: the INSERT leases them
-        # too (one round trip fewer per event on an instance with room). Reserved until it
-        # returns: a wake meanwhile only marks the key, so that no drain claims it before
-        # the accept's own claim is handed over.
-        room = DRAINS - self._workers
-        claim: list[str] = []
-        if room > 0 and not self._waiting:
-            for row in rows:
-                key = row[1]
-                if len(claim) >= room:
-                    break
-                if key in self._draining or key in self._reserved or key in claim:
-                    continue
-                claim.append(key)
-        self._reserved.update(claim)
-        ok = False
         try:
-            verdicts = await shared.accept_judged(rows, claim)
-            ok = True
+            verdicts = await shared.accept_judged(rows)
         except OSError:
             for row in rows:
                 self.seen.forget(row[0])
             raise
-        finally:
-            self._reserved.difference_update(claim)
-            for key in claim:  # leased or not, the drain's claim takes what the accept got
-                if ok or key in self._dirty:  # (failed: events another webhook accepted)
-                    self.wake(key)
         for item in items:
             verdict = verdicts.get(item.key)
             if verdict is None:
@@ -287,9 +264,8 @@ class Pipeline:
         """Handle the open events of ``order_key`` here (unless a drain of it is running, which
         then looks again before it stops), after the keys woken before it."""
         self._dirty.add(order_key)
-        if (order_key in self._draining or order_key in self._waiting
-                or order_key in self._reserved):
-            return  # the accept that reserved it wakes it when it returns
+        if order_key in self._draining or order_key in self._waiting:
+            return
         self._waiting[order_key] = time.monotonic()
         if self._workers < DRAINS:
             self._workers += 1
