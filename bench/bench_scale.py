@@ -82,6 +82,45 @@ def cluster_cpu(cluster: Cluster) -> float:
     return total
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs so far (/proc/stat; idle and iowait not busy)."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(f) - f[3] - f[4], sum(f)
+
+
+def run_delays(pids: list[int]) -> dict[int, float]:
+    """Seconds each process's threads have waited on a run queue so far (schedstat): the
+    time they were ready to run and got no CPU."""
+    out: dict[int, float] = {}
+    for pid in pids:
+        total = 0
+        for t in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                total += int(t.read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        out[pid] = total / 1e9
+    return out
+
+
+def cluster_pids(cluster: Cluster) -> list[int]:
+    """The postmaster and its live children."""
+    pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    out = [pid]
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d.name))
+            except OSError:
+                continue
+    return out
+
+
+def waited(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+
+
 def body_for(i: int, users: int) -> bytes:
     # the single-instance bench's load, with event ids of our own per run
     return serve_body(i, users)[0]
@@ -101,6 +140,9 @@ class Result:
     cpu_db: float
     statuses: Counter[int]
     delays: list[float]  # webhook answered 200 -> its reply reached LINE, seconds
+    busy: float = 0.0  # cores busy on the whole machine (any process) during the run
+    wait_serve: float = 0.0  # seconds the serve processes waited for a CPU (run queue)
+    wait_db: float = 0.0  # the same for PostgreSQL's processes
 
 
     @property
@@ -114,7 +156,9 @@ class Result:
                 f"{self.cpu_serve / self.events * 1000:5.2f} ms + PostgreSQL "
                 f"{self.cpu_db / self.events * 1000:5.2f} ms  accept->reply p99 "
                 f"{pct(self.delays, 99) * 1000:6.0f} max {max(self.delays, default=0) * 1000:6.0f}"
-                f" ms  statuses {dict(self.statuses)}")
+                f" ms  statuses {dict(self.statuses)}\n{'':<10}machine busy {self.busy:.2f} "
+                f"cores; run-queue wait/event serve {self.wait_serve / self.events * 1000:.2f}"
+                f" ms + PostgreSQL {self.wait_db / self.events * 1000:.2f} ms")
 
 
 async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes],
@@ -239,6 +283,9 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
                     conn.execute("SELECT pg_stat_statements_reset()")
             cpu0 = sum(proc_cpu(i.pid) for i in instances)
             db0 = cluster_cpu(cluster) if mode != "embedded" else 0.0
+            dbpids = cluster_pids(cluster) if mode != "embedded" else []
+            ticks0, wait0, dbwait0 = machine_ticks(), run_delays([i.pid for i in instances]), \
+                run_delays(dbpids)
             t0 = time.perf_counter()
             acked: dict[int, float] = {}
             latencies, statuses, _ = await load(http, bases, bodies, concurrency, rate, acked)
@@ -248,6 +295,11 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
             took = time.perf_counter() - t0
             cpu = sum(proc_cpu(i.pid) for i in instances) - cpu0
             db = cluster_cpu(cluster) - db0 if mode != "embedded" else 0.0
+            ticks1 = machine_ticks()
+            busy = (ticks1[0] - ticks0[0]) / max(ticks1[1] - ticks0[1], 1) * (os.cpu_count() or 1)
+            wait_serve = waited(wait0, run_delays([i.pid for i in instances]))
+            wait_db = waited(dbwait0, run_delays(
+                cluster_pids(cluster) if mode != "embedded" else []))
             done = replied(fake) - len(warm)
             delays = answer_delays(fake, acked, offset)
             if statements and mode != "embedded":
@@ -260,7 +312,8 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
         await fake.stop()
     if done != events:
         print(f"  {mode}: only {done}/{events} replied")
-    return Result(mode, done, took, latencies, cpu, db, statuses, delays)
+    return Result(mode, done, took, latencies, cpu, db, statuses, delays, busy, wait_serve,
+                  wait_db)
 
 
 async def run_idle(cluster: Cluster, root: Path, n: int, seconds: float) -> int:

@@ -81,13 +81,13 @@ lease AS (
     RETURNING l.order_key
 ), todo AS (
     UPDATE elaas_inbox e SET attempts = e.attempts + 1
-    WHERE e.order_key IN (SELECT order_key FROM lease) AND e.state < 2
+    WHERE e.order_key = ANY(ARRAY(SELECT order_key FROM lease)) AND e.state < 2
     RETURNING e.order_key, e.key, e.seq, e.record, e.how, e.verdict, e.attempts
 ), pre AS (
     -- the leased users' rows of the read-ahead tables (their session, last topic)
     SELECT d.key AS order_key, array_agg(d.tbl) AS tbls, array_agg(d.doc::text) AS docs
     FROM elaas_docs d WHERE d.tbl = ANY(%(prefetch)b::text[])
-    AND d.key IN (SELECT order_key FROM lease) GROUP BY d.key
+    AND d.key = ANY(ARRAY(SELECT order_key FROM lease)) GROUP BY d.key
 )
 SELECT l.order_key, t.key, t.record, t.how, t.verdict, t.attempts, p.tbls, p.docs
 FROM lease l LEFT JOIN todo t ON t.order_key = l.order_key
@@ -128,9 +128,9 @@ WITH gone AS (
 ), done AS (
     -- after gone (the scalar subquery runs it first): lease rows, then inbox rows, as the
     -- claim and the sending mark lock them
-    UPDATE elaas_inbox SET state = 2 WHERE key IN (
+    UPDATE elaas_inbox SET state = 2 WHERE key = ANY(ARRAY(
         SELECT key FROM elaas_inbox WHERE key = ANY(%(done)b::text[])
-        AND (SELECT count(*) FROM gone) >= 0 ORDER BY key FOR UPDATE)
+        AND (SELECT count(*) FROM gone) >= 0 ORDER BY key FOR UPDATE))
     RETURNING key
 ), kept AS (
     INSERT INTO elaas_docs (tbl, key, doc)
