@@ -262,3 +262,9 @@ def test_a_confirmed_step_completes(core: Core) -> None:
     admin("/announce คืนนี้ e-LAAS ปิดปรับปรุง")
     assert "เข้าคิวแล้ว" in said(admin("ยืนยันส่ง"))
     assert len(Outbox(core.store).entries()) == 1
+
+
+def test_voiding_an_entry_twice_says_so_the_same_way_with_or_without_a_reason(
+        core: Core, clerk: Chat) -> None:
+    assert "ยกเลิกรายการที่ 1 แล้ว" in said(clerk("ยกเลิก 1 พิมพ์ยอดผิด"))
+    assert said(clerk("ยกเลิก 1")) == said(clerk("ยกเลิก 1 ซ้ำ")) == "รายการที่ 1 ยกเลิกไปแล้วค่ะ"

@@ -366,7 +366,7 @@ class Ledger:
             if e is None:
                 raise LedgerError(f"ไม่พบรายการที่ {no}")
             if e.voided:
-                raise LedgerError(f"รายการที่ {no} ถูกยกเลิกไปแล้ว")
+                raise LedgerError(f"รายการที่ {no} ยกเลิกไปแล้วค่ะ")
             if e.author != by and not may_void_any:
                 raise LedgerError("ยกเลิกได้เฉพาะรายการที่ตัวเองบันทึก หรือผู้ดูแล อปท. เท่านั้นค่ะ")
             voided = replace(e, void=Void(by, now, reason.strip() or "-"))
