@@ -33,6 +33,9 @@ def test_status_answer_reads_the_status_record(say: Say, core: Core) -> None:
     ("อีลาสยังชัดข้องอยู่ป่าว", "status.current"),
     ("ระบบจะกลับมาเมื่อไหร่", "status.eta"),
     ("ขอแบบฟอร์มหน่อย", "forms.catalog"),
+    # found trying the chat as a clerk: the bill was taken for a household's, the book for none
+    ("จ่ายค่าไฟเดือนนี้ยังไง", "guide.pay"),
+    ("ใบเสร็จหมดเล่ม ทำไงดี", "guide.receive"),
 ])
 def test_common_questions_answered(say: Say, question: str, topic: str) -> None:
     assert say(question)[0].topic == topic
