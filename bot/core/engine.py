@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from bot.core.actions import Action, ActionRegistry
 from bot.core.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
 from bot.core.feature import MENU, Command, Context, Feature, Session
+from bot.core.greetings import nod_reply
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import CANCEL_WORDS, STEP_MINUTES, YES_WORDS, Step
 from bot.core.store import Store, StoreError
@@ -37,19 +38,6 @@ GREETINGS = frozenset(
     "สวัสดี หวัดดี ดีจ้า ดีครับ ดีค่ะ hello hi hey ทักทาย สวัสดีตอนเช้า อรุณสวัสดิ์ start".split()
 )
 THANKS = frozenset("ขอบคุณ ขอบใจ thank thanks thx ขอบคุณมาก แต๊งกิ้ว ขอบพระคุณ โอเค ok".split())
-
-# A nod or a "no" with nothing pending ("ใช่", "ครับ", "ok", "ไม่เป็นไรค่ะ"): acknowledged, never
-# matched against the topics (ใช่ is one letter from ใช้, "in use"). A waiting step reads its own
-# yes and cancel words first (bot/core/steps.py).
-NODS = frozenset("ใช่ ใช่แล้ว ได้ ได้เลย โอเค เค ok okay oki k ตกลง รับทราบ ทราบแล้ว เข้าใจแล้ว "
-                 "เข้าใจ อืม อ๋อ อ้อ ดีเลย yes yep".split())
-DECLINES = frozenset("ไม่ ไม่ใช่ ไม่ต้อง ไม่เป็นไร ไม่ล่ะ ไม่เอา no nope".split())
-NOD_EMOJI = frozenset("👍👌🙏🙂😊")
-NOD_REPLY = "รับทราบค่ะ มีอะไรให้ช่วยอีก พิมพ์ถามหรือเลือกจากเมนูได้เลยค่ะ"
-DECLINE_REPLY = "ได้ค่ะ ถ้ามีอะไรให้ช่วย พิมพ์ถามหรือเลือกจากเมนูได้เลยค่ะ"
-_PARTICLE_TAIL = re.compile(
-    "(?:" + "|".join(sorted(map(re.escape, PARTICLES), key=len, reverse=True)) + ")+$")
-_EMOJI_MODIFIERS = re.compile(r"[\s\ufe0f\u200d\U0001F3FB-\U0001F3FF]")
 
 WELCOME = (
     "สวัสดีค่ะ ผู้ช่วยช่วงระบบ e-LAAS ขัดข้องยินดีให้บริการ\n"
@@ -78,20 +66,6 @@ _POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค
 _SAME_AS = {"topic:status.notify": "cmd:subscribe"}
 # Buttons a channel cannot act on: the terminal cannot receive notices.
 _PUSH_ONLY = frozenset({"cmd:subscribe", "cmd:unsubscribe"})
-
-
-def nod_reply(text: str) -> str | None:
-    """The reply to a bare nod or "no" (see :data:`NODS`), or None for anything else."""
-    bare_emoji = _EMOJI_MODIFIERS.sub("", text)
-    if bare_emoji and set(bare_emoji) <= NOD_EMOJI:
-        return NOD_REPLY
-    word = clean(text).replace(" ", "")
-    bare = _PARTICLE_TAIL.sub("", word)
-    if bare in DECLINES:
-        return DECLINE_REPLY
-    if bare in NODS or (word and not bare):  # "ครับ" alone
-        return NOD_REPLY
-    return None
 
 
 def offered_choices(

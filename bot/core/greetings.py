@@ -1,9 +1,13 @@
-"""Fixed Thai texts the channels show without asking the engine: greetings, warnings, menus."""
+"""Fixed Thai texts: what the channels show without asking the engine (greetings, warnings,
+menus), and the engine's answer to a bare nod or "no"."""
 
 from __future__ import annotations
 
+import re
+
 from bot.core.contract import Reply
 from bot.core.feature import MENU
+from bot.core.text import PARTICLES, clean
 
 RATE_LIMITED_TEXT = "ส่งข้อความเร็วเกินไป รอสักครู่แล้วลองใหม่นะคะ"
 
@@ -65,3 +69,34 @@ def fixed_replies(name: str, channel: str, username: str = "") -> list[Reply]:
     if name == RATE_LIMITED:
         return [Reply(RATE_LIMITED_TEXT)]
     raise ValueError(f"no fixed answer {name!r}")
+
+
+# A nod or a "no" with nothing pending ("ใช่", "ครับ", "ok", "ไม่เป็นไรค่ะ"): acknowledged, never
+# matched against the topics (ใช่ is one letter from ใช้, "in use"). A waiting step reads its own
+# yes and cancel words first (bot/core/steps.py).
+NODS = frozenset("ใช่ ใช่แล้ว ได้ ได้เลย โอเค เค ok okay oki k ตกลง รับทราบ ทราบแล้ว เข้าใจแล้ว "
+                 "เข้าใจ อืม อ๋อ อ้อ ดีเลย yes yep".split())
+DECLINES = frozenset("ไม่ ไม่ใช่ ไม่ต้อง ไม่เป็นไร ไม่ล่ะ ไม่เอา no nope".split())
+NOD_EMOJI = frozenset("👍👌🙏🙂😊")
+NOD_MAX = 40  # characters; "เข้าใจแล้วค่ะ" with spaces and particles is about 20
+NOD_REPLY = "รับทราบค่ะ มีอะไรให้ช่วยอีก พิมพ์ถามหรือเลือกจากเมนูได้เลยค่ะ"
+DECLINE_REPLY = "ได้ค่ะ ถ้ามีอะไรให้ช่วย พิมพ์ถามหรือเลือกจากเมนูได้เลยค่ะ"
+_PARTICLE_TAIL = re.compile(
+    "(?:" + "|".join(sorted(map(re.escape, PARTICLES), key=len, reverse=True)) + ")+$")
+_EMOJI_MODIFIERS = re.compile(r"[\s\ufe0f\u200d\U0001F3FB-\U0001F3FF]")
+
+
+def nod_reply(text: str) -> str | None:
+    """The reply to a bare nod or "no" (see :data:`NODS`), or None for anything else."""
+    if len(text) > NOD_MAX:  # every nod is short: a question is not cleaned twice
+        return None
+    bare_emoji = _EMOJI_MODIFIERS.sub("", text)
+    if bare_emoji and set(bare_emoji) <= NOD_EMOJI:
+        return NOD_REPLY
+    word = clean(text).replace(" ", "")
+    bare = _PARTICLE_TAIL.sub("", word)
+    if bare in DECLINES:
+        return DECLINE_REPLY
+    if bare in NODS or (word and not bare):  # "ครับ" alone
+        return NOD_REPLY
+    return None

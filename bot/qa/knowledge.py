@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.yamlload import DataError, decode_yaml, line_of, load_yaml
+from bot.qa.labelled import read_examples
 from bot.qa.schema import TopicSpec, words
 
 MAX_ANSWER = 1000
@@ -311,48 +312,6 @@ def _read_out_of_scope(root: Path, problems: list[Problem]) -> tuple[str, ...]:
     return tuple(v.strip() for v in values if v.strip())
 
 
-EXAMPLES_HEADERS = ("question\ttopic", "english\ttopic", "thai\tenglish\ttopic")
-OFF_TOPIC_LABEL = "none"
-# How the question sets mark an off-topic question.
-OFF_TOPIC_MARKS = ("none", "-", "")
-
-
-def _read_examples(root: Path, topic_ids: set[str],
-                   problems: list[Problem]) -> tuple[tuple[str, str], ...]:
-    """examples/*.tsv: labelled clerk questions, a ``question<TAB>topic`` or ``english<TAB>topic``
-    header (or ``thai<TAB>english<TAB>topic``: both columns are examples), then one question a
-    line; an
-    off-topic one is labelled ``none`` (or ``-``). A question met again is taken once."""
-    out: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for path in sorted((root / "examples").glob("*.tsv")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        header = lines[0].strip() if lines else ""
-        if header not in EXAMPLES_HEADERS:
-            problems.append(Problem(_rel(path, root), 1, "-",
-                                    f"needs one of the headers {EXAMPLES_HEADERS!r}"))
-            continue
-        width = header.count("\t") + 1
-        for number, line in enumerate(lines[1:], start=2):
-            cells = [part.strip() for part in line.split("\t")]
-            if not any(cells):
-                continue
-            if len(cells) != width:
-                problems.append(Problem(_rel(path, root), number, "-",
-                                        f"needs {width} tab-separated columns"))
-                continue
-            topic = OFF_TOPIC_LABEL if cells[-1] in OFF_TOPIC_MARKS else cells[-1]
-            if topic != OFF_TOPIC_LABEL and topic not in topic_ids:
-                problems.append(Problem(_rel(path, root), number, topic,
-                                        f"unknown topic {topic!r} (a topic id or 'none')"))
-                continue
-            for question in cells[:-1]:
-                if question and question not in seen:
-                    seen.add(question)
-                    out.append((question, topic))
-    return tuple(out)
-
-
 def _read_other_systems(root: Path, problems: list[Problem]) -> tuple[str, ...]:
     path = root / "outofscope.yaml"
     data = load_yaml(path) if path.exists() else None
@@ -483,7 +442,10 @@ def _load(root: Path, strict: bool) -> tuple[KnowledgeBase, list[Problem]]:
     synonyms = merge_synonyms(_read_synonyms(root, problems), english)
     oos = _read_out_of_scope(root, problems)
     others = _read_other_systems(root, problems)
-    examples = _read_examples(root, {t.id for t in topics}, problems)
+    examples = read_examples(
+        root / "examples", {t.id for t in topics},
+        lambda path, line, topic, message: problems.append(
+            Problem(_rel(path, root), line, topic, message)))
     kb = KnowledgeBase(tuple(topics), sources, synonyms, root, oos, others, english_stop,
                        english_plain, examples)
     # Structural problems stop loading; content problems (length, phrasings) only fail kb check.

@@ -49,7 +49,8 @@ from bot.qa import weights
 from bot.qa.alphabet import Alphabet
 from bot.qa.examples import normalized_examples
 from bot.qa.index import NaiveBayes, TfIdf, char_ngrams
-from bot.qa.knowledge import OFF_TOPIC_LABEL, KnowledgeBase, load_knowledge
+from bot.qa.knowledge import KnowledgeBase, load_knowledge
+from bot.qa.labelled import OFF_TOPIC_LABEL
 from bot.qa.offtopic import off_topic_frame
 
 NEAR_MAX_POSTINGS = 100
