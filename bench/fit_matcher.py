@@ -1,7 +1,7 @@
 """Learn the matcher's weights and cutoffs from the labelled question sets; judge them honestly.
 
 Every question set in knowledge/examples (tests/questionsets.py) is training data; the held-out
-blind6 and blind7 in tests/data are not. The matcher's features (bot/qa/matching.py,
+blind6, blind7 and blind8 in tests/data are not. The matcher's features (bot/qa/matching.py,
 ``Matcher.features``) per question and candidate (every topic and the off-topic class) are mixed
 by one weight each, shared by all topics (plus, with --bias, one offset per topic): a
 multinomial logistic regression over the candidates (a softmax ranker), fitted by Newton's
