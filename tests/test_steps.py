@@ -268,3 +268,47 @@ def test_voiding_an_entry_twice_says_so_the_same_way_with_or_without_a_reason(
         core: Core, clerk: Chat) -> None:
     assert "ยกเลิกรายการที่ 1 แล้ว" in said(clerk("ยกเลิก 1 พิมพ์ยอดผิด"))
     assert said(clerk("ยกเลิก 1")) == said(clerk("ยกเลิก 1 ซ้ำ")) == "รายการที่ 1 ยกเลิกไปแล้วค่ะ"
+
+
+# --------------------------------------------------------------------------- a yes is not a reason
+
+
+@pytest.mark.parametrize("nod", ["ใช่", "ได้ครับ", "โอเคค่ะ", "ok", "ครับ", "👍", "ยกเลิกเลย",
+                                 "ตกลงค่ะ"])
+def test_a_bare_yes_while_the_void_waits_for_a_reason_asks_for_the_reason_again(
+        core: Core, clerk: Chat, nod: str) -> None:
+    clerk("ยกเลิก 2")
+    out = clerk(nod)
+    assert not voided(core, 2), said(out)
+    assert "เหตุผล" in said(out) and "ไม่ยกเลิก" in [c.label for r in out for c in r.choices]
+    assert "ยกเลิกรายการที่ 2 แล้ว" in said(clerk("จดซ้ำ"))  # still waiting for it
+    e = core.book.ledger(CODE).get(2)
+    assert e is not None and e.void is not None and e.void.reason == "จดซ้ำ"
+
+
+@pytest.mark.parametrize("no", ["ไม่ครับ", "ไม่เอา", "ไม่เป็นไรค่ะ", "ไม่ใช่นะ", "ยกเลิกค่ะ",
+                                "ไม่เอาแล้วครับ"])
+def test_a_bare_no_while_the_void_waits_ends_it_undone(core: Core, clerk: Chat, no: str) -> None:
+    clerk("ยกเลิก 2")
+    assert "ยังไม่ได้ยกเลิกรายการที่ 2" in said(clerk(no))
+    clerk("จดซ้ำ")
+    assert not voided(core, 2)
+
+
+@pytest.mark.parametrize("yes", ["ได้ครับ", "ยืนยันค่ะ", "ใช่ครับผม", "ตกลงจ้า"])
+def test_a_polite_yes_confirms_a_step_that_waits_for_a_confirmation(core: Core,
+                                                                    yes: str) -> None:
+    make_lao_admin(core, ADMIN, CODE)
+    admin = Chat(core, "Uadmin", "line")
+    admin("/announce คืนนี้ e-LAAS ปิดปรับปรุง")
+    assert "เข้าคิวแล้ว" in said(admin(yes))
+    assert len(Outbox(core.store).entries()) == 1
+
+
+@pytest.mark.parametrize("no", ["ไม่ครับ", "ไม่เอาค่ะ", "ยกเลิกเลย"])
+def test_a_polite_no_never_confirms_a_notice(core: Core, no: str) -> None:
+    make_lao_admin(core, ADMIN, CODE)
+    admin = Chat(core, "Uadmin", "line")
+    admin("/announce คืนนี้ e-LAAS ปิดปรับปรุง")
+    assert "ยังไม่ได้" in said(admin(no))
+    assert not Outbox(core.store).entries()

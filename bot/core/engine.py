@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 from bot.core.actions import Action, ActionRegistry
 from bot.core.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
 from bot.core.feature import MENU, Command, Context, Feature, Session
-from bot.core.greetings import nod_reply
+from bot.core.greetings import DECLINE_REPLY, NOD_REPLY, nod_reply
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
-from bot.core.steps import CANCEL_WORDS, STEP_MINUTES, YES_WORDS, Step
+from bot.core.steps import STEP_MINUTES, Step, answer_word
 from bot.core.store import Store, StoreError
-from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
+from bot.core.text import PARTICLES, Normalized, TextPipeline, command_text
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.outbox import PUSH_CHANNELS
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
@@ -255,15 +255,18 @@ class Engine:
         if step.expired(ctx.now):
             return [Reply(f"{step.undone_text()} (รอเกิน {STEP_MINUTES} นาทีแล้ว)"),
                     *self._route_text(ctx, text)]
-        word = clean(text).replace(" ", "")
-        if word in CANCEL_WORDS:
+        answer = answer_word(text)
+        if answer == "cancel" or (answer is None and nod_reply(text) == DECLINE_REPLY):
             if step.proposed:
                 return [Reply(step.undone_text()), *self._route_text(ctx, step.proposed)]
             return [Reply(f"ยกเลิกขั้นตอนนี้แล้วค่ะ {step.undone_text()}", MENU)]
         if step.proposed or step.waits == "confirm":
-            if word in YES_WORDS:
+            if answer == "yes":
                 return self._do_step(ctx, step, step.proposed or text)
             return [Reply(step.undone_text()), *self._route_text(ctx, text)]
+        if answer == "yes" or nod_reply(text) == NOD_REPLY or step.goes_ahead(text):
+            ctx.session.set_step(step)  # a bare yes is not the text the step waits for
+            return [Reply(step.again_text(), (step.cancel_choice(),))]
         if self._command(text) is not None or any(
             looks_like_entry(line) for line in text.splitlines()
         ):

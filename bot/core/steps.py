@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeVar
@@ -11,17 +12,39 @@ from msgspec.structs import replace
 
 from bot.core.codec import encode
 from bot.core.contract import Choice
+from bot.core.text import PARTICLES, clean
 
 STEP_MINUTES = 10
 Waits = Literal["text", "confirm"]
 
-# Short answers to "…ใช่ไหม" / a preview; compared after text.clean (lower case, no spaces).
-YES_WORDS = frozenset({"ใช่", "ใช่ค่ะ", "ใช่ครับ", "ใช่แล้ว", "ยืนยัน", "ยืนยันส่ง", "ส่งเลย",
-                       "ตกลง", "ok", "okay", "yes", "y", "โอเค"})
+# Short answers to "…ใช่ไหม" / a preview; compared after text.clean (lower case, no spaces) and
+# without polite endings ("ได้ครับ", "ยืนยันค่ะ", "ใช่ครับผม").
+YES_WORDS = frozenset({"ใช่", "ใช่แล้ว", "ใช่เลย", "ยืนยัน", "ยืนยันส่ง", "ส่งเลย", "ส่งได้เลย",
+                       "ได้", "ได้เลย", "ตกลง", "ok", "okay", "yes", "y", "โอเค"})
 # Typed while a step waits, these end the step (bare "ยกเลิก" too: it cannot be a void then).
-CANCEL_WORDS = frozenset({"ยกเลิก", "ไม่", "ไม่ใช่", "ไม่ใช่ค่ะ", "ไม่ใช่ครับ", "ไม่ยกเลิก",
-                          "ไม่ส่ง", "ไม่ลบ", "ยกเลิกขั้นตอน", "พอ", "ไม่ต้อง", "cancel", "no", "n",
-                          "/cancel"})
+CANCEL_WORDS = frozenset({"ยกเลิก", "ไม่", "ไม่ใช่", "ไม่ยกเลิก", "ไม่ส่ง", "ไม่ลบ", "ยกเลิกขั้นตอน",
+                          "พอ", "ไม่ต้อง", "ไม่ต้องแล้ว", "ไม่เอา", "ไม่เอาแล้ว", "ไม่เป็นไร", "ยังก่อน",
+                          "cancel", "no", "n", "nope", "/cancel"})
+# Polite endings an answer may carry ("เลย" stays: "ยกเลิกเลย" is not "ยกเลิก").
+_POLITE_TAIL = re.compile("(?:" + "|".join(sorted(
+    map(re.escape, PARTICLES - {"เลย", "หน่อย", "ที", "ๆ", "สิ", "พี่"}),
+    key=len, reverse=True)) + ")+$")
+
+
+def _bare(text: str) -> str:
+    """``text`` cleaned, without spaces and polite endings ("ได้ ครับ" -> "ได้")."""
+    word = clean(text).replace(" ", "")
+    return _POLITE_TAIL.sub("", word) or word
+
+
+def answer_word(text: str) -> Literal["yes", "cancel"] | None:
+    """Whether ``text`` is a bare yes or a bare no/cancel to a waiting step, or neither."""
+    bare = _bare(text)
+    if bare in CANCEL_WORDS:
+        return "cancel"
+    if bare in YES_WORDS:
+        return "yes"
+    return None
 
 S = TypeVar("S", bound="Step")
 _KINDS: dict[str, type[Step]] = {}
@@ -47,6 +70,9 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     # Knowledge topics that free text for this step naturally matches ("ยอดผิด" matches the
     # how-to-void topic): such a match is the step's input, not a question to answer.
     input_topics: ClassVar[frozenset[str]] = frozenset()
+    cancel_label: ClassVar[str] = "ยกเลิกขั้นตอนนี้"
+    # Words that only say "go ahead" to this step ("ยกเลิกเลย" to a void): never its input.
+    go_ahead_words: ClassVar[frozenset[str]] = frozenset()
 
     created_at: datetime
     expires_at: datetime
@@ -73,6 +99,14 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
         """The question asked before taking ``text`` as this step's input."""
         return f"ใช้ “{text}” เป็น{self.prompt} ใช่ไหมคะ"
 
+    def goes_ahead(self, text: str) -> bool:
+        """``text`` only says "go ahead" (see ``go_ahead_words``)."""
+        return _bare(text) in self.go_ahead_words
+
+    def again_text(self) -> str:
+        """Said when a bare yes ("ได้ค่ะ", "ok") comes instead of the text the step waits for."""
+        return f"ขอ{self.prompt}ด้วยค่ะ หรือกด “{self.cancel_label}”"
+
     def owns_action(self, action: str) -> bool:
         """A button that belongs to this step (pressing it does not leave the step)."""
         return False
@@ -82,8 +116,8 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     def yes_choice(self, label: str = "ใช่") -> Choice:
         return Choice(label, f"step:yes:{self.token}")
 
-    def cancel_choice(self, label: str = "ยกเลิกขั้นตอนนี้") -> Choice:
-        return Choice(label, f"step:cancel:{self.token}")
+    def cancel_choice(self, label: str = "") -> Choice:
+        return Choice(label or self.cancel_label, f"step:cancel:{self.token}")
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at

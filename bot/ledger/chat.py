@@ -303,7 +303,7 @@ class LedgerFeature(Feature):
             return [Reply(f"ยกเลิกรายการที่ {no}: {KIND_TH[e.kind]} {format_baht(e.amount)} "
                           f"{e.description}{keyed}\nพิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด) "
                           f"ภายใน {STEP_MINUTES} นาที หรือกด “ไม่ยกเลิก”",
-                          (step.cancel_choice("ไม่ยกเลิก"),), private=True)]
+                          (step.cancel_choice(),), private=True)]
         try:
             v = ledger.void(no, by=ctx.user, reason=reason, now=ctx.now,
                             may_void_any=member.is_admin)
@@ -429,12 +429,19 @@ class VoidReason(Step, frozen=True, kw_only=True):
     feature: ClassVar[str] = "ledger"
     input_topics: ClassVar[frozenset[str]] = frozenset(
         {"bot.void_howto", "guide.receipt_void", "guide.mismatch"})
+    cancel_label: ClassVar[str] = "ไม่ยกเลิก"
+    go_ahead_words: ClassVar[frozenset[str]] = frozenset(
+        {"ยกเลิกเลย", "ยกเลิกได้เลย", "ยกเลิกได้", "ยกเลิกรายการ", "ลบ", "ลบเลย", "ลบได้เลย"})
     lao: str
     no: int
 
     @property
     def prompt(self) -> str:
         return f"เหตุผลที่ยกเลิกรายการที่ {self.no}"
+
+    def again_text(self) -> str:
+        return (f"ขอเหตุผลที่ยกเลิกรายการที่ {self.no} สั้น ๆ ด้วยค่ะ เช่น พิมพ์ยอดผิด หรือ จดซ้ำ "
+                f"(ถ้าไม่ยกเลิก กด “{self.cancel_label}”)")
 
     def undone_text(self) -> str:
         return f"ยังไม่ได้ยกเลิกรายการที่ {self.no} ค่ะ (ถ้าจะยกเลิก พิมพ์ ยกเลิก {self.no} เหตุผล)"
