@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -183,12 +184,20 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
                 if pending:
                     await asyncio.wait(pending)
 
+            # The load generator must not pause: its own cyclic GC (the bodies, the fake's
+            # recorded calls) stalled all 16 senders at once now and then, which the webhook
+            # latencies then showed as the server's.
+            gc.collect()
+            gc.disable()
             cpu0, own0 = proc_cpu(proc.pid), time.process_time()
             t0 = time.perf_counter()
-            if rate > 0:
-                await paced()
-            else:
-                await asyncio.gather(*(client() for _ in range(concurrency)))
+            try:
+                if rate > 0:
+                    await paced()
+                else:
+                    await asyncio.gather(*(client() for _ in range(concurrency)))
+            finally:
+                gc.enable()
             t_sent = time.perf_counter() - t0
             sent = len(latencies)
 
@@ -243,17 +252,13 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
     else:
         rate_ok = e2e_rate >= TARGET_RATE
     print(f"backlog after last     {t_done - t_sent:.2f} s until the fake had every reply")
-    if rate <= 0:  # a closed loop saturates the server: latency is queueing (16 / rate)
-        ok = rate_ok and rss <= TARGET_RSS_MB and got == sent and proc.returncode == 0
-        print("capacity              ", "met" if ok else "NOT met",
-              f"(>= {TARGET_RATE:.0f}/s, RSS <= {TARGET_RSS_MB:.0f} MB; the latency target "
-              f"is checked in the paced run, --rate {TARGET_RATE:.0f})")
-        return 0 if ok else 1
+    # Closed loop (issue 12's figure): saturated, the webhook's latency is queueing (senders /
+    # rate), so p99 <= 50 ms needs the rate well above 400/s. Paced: the rate is sustained.
     ok = (rate_ok and p99 <= TARGET_P99_MS and rss <= TARGET_RSS_MB
           and got == sent and proc.returncode == 0)
     print("targets               ", "met" if ok else "NOT met",
-          f"(>= {TARGET_RATE:.0f}/s sustained, p99 <= {TARGET_P99_MS:.0f} ms, "
-          f"RSS <= {TARGET_RSS_MB:.0f} MB)")
+          f"(>= {TARGET_RATE:.0f}/s{' sustained' if rate > 0 else ''}, "
+          f"p99 <= {TARGET_P99_MS:.0f} ms, RSS <= {TARGET_RSS_MB:.0f} MB)")
     return 0 if ok else 1
 
 
