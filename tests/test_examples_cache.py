@@ -122,3 +122,16 @@ def test_the_first_start_splits_the_work_with_a_child_and_gets_the_same_tokens(
     assert len(lines) == 1, out.stdout  # the child printed nothing of its own
     result = json.loads(lines[0])
     assert result["forks"] == 1 and result["same"] and result["n"] > examples.SPLIT_MIN
+
+
+async def test_serve_never_forks_inside_its_event_loop(language: tuple,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    kb, pipeline = language
+
+    def no_fork() -> int:
+        raise AssertionError("forked inside a running event loop")
+
+    monkeypatch.setattr(examples.os, "fork", no_fork)
+    monkeypatch.setattr(examples.threading, "active_count", lambda: 1)
+    texts = _texts(kb, examples.SPLIT_MIN)
+    assert examples.normalize_all(pipeline, texts) == [pipeline.normalize(t) for t in texts]

@@ -10,6 +10,7 @@ On a first start the work is split with a forked child when the process has a si
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -70,9 +71,10 @@ def normalized_examples(kb: KnowledgeBase, pipeline: TextPipeline,
 
 def normalize_all(pipeline: TextPipeline, texts: list[str]) -> list[Normalized]:
     """``pipeline.normalize`` of each text, half of them in a forked child when that is safe
-    (a single-threaded process on two or more cores): a first start takes ~0.3 s less."""
+    (a single-threaded process on two or more cores, outside an event loop: the CLI, not
+    ``serve``): a first start takes ~0.3 s less."""
     if (len(texts) < SPLIT_MIN or not hasattr(os, "fork") or threading.active_count() > 1
-            or (os.cpu_count() or 1) < 2):
+            or (os.cpu_count() or 1) < 2 or _in_event_loop()):
         return [pipeline.normalize(t) for t in texts]
     half = len(texts) // 2
     read_end, write_end = os.pipe()
@@ -99,3 +101,13 @@ def normalize_all(pipeline: TextPipeline, texts: list[str]) -> list[Normalized]:
     if not isinstance(rest, list) or len(rest) != len(texts) - half:  # the child failed
         return out + [pipeline.normalize(t) for t in texts[half:]]
     return out + [Normalized(tuple(toks)) for toks in rest]
+
+
+def _in_event_loop() -> bool:
+    """A running asyncio loop (``serve``): its file descriptors and signal handlers are not
+    handed to a child."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
