@@ -162,7 +162,7 @@ def test_ask_json_adds_the_replies(tmp_path: Path) -> None:
     assert doc["topic"] == "status.current" and doc["score"] > 0
     assert isinstance(doc["alternatives"], list)
     first = doc["replies"][0]
-    assert "ข้อมูลล่าสุดที่บอทมีคือ" in first["text"] and len(first["text"]) <= MAX_FIRST
+    assert "ข้อมูลล่าสุดคือ" in first["text"] and len(first["text"]) <= MAX_FIRST
     assert {"label": "เข้าได้แล้ว", "action": "field:up"} in first["choices"]
 
 

@@ -248,7 +248,7 @@ class Snapshot:
             return "สถานะ e-LAAS ตอนนี้: ไม่ทราบ บอทยังไม่มีประกาศทางการ ตรวจสอบกับ สถจ./อำเภอ"
         source = f" ตาม{v.ref}" if v.ref else ""
         if self.stale:
-            return (f"สถานะ e-LAAS ตอนนี้: ไม่ทราบ ยังไม่มีประกาศใหม่\nข้อมูลล่าสุดที่บอทมีคือ "
+            return (f"สถานะ e-LAAS ตอนนี้: ไม่ทราบ บอทยังไม่ได้รับประกาศใหม่\nข้อมูลล่าสุดคือ "
                     f"{v.state_th} ตั้งแต่ {v.since_th}{source} เมื่อ {self.age_days:,} วันก่อน "
                     "ตรวจสอบกับ สถจ./อำเภอ")
         return (f"ประกาศทางการล่าสุด: e-LAAS {v.state_th} ตั้งแต่ {v.since_th}{source} "

@@ -262,7 +262,7 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
             parts.append(f'<p class="stale" id="stale">ข้อมูลล่าสุดที่บอทมีคือ '
                          f"<strong>{e(view.state_th)}</strong> ตั้งแต่ {e(view.since_th)} "
                          f"ประกาศเมื่อ {e(_when(view.latest))} ({snap.age_days:,} วันก่อน) "
-                         "ยังไม่มีประกาศใหม่ ตรวจสอบกับ สถจ./อำเภอ</p>")
+                         "บอทยังไม่ได้รับประกาศใหม่ ตรวจสอบกับ สถจ./อำเภอ</p>")
         # Old news: the dates are in the warning, the source in the signals, the text in the
         # timeline; the signals come next on a phone screen.
         if not stale:
