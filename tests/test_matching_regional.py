@@ -70,3 +70,23 @@ def test_a_question_naming_elaas_is_not_rejected_for_an_off_topic_lookalike(
     # "e-gp ล่มอีกแล้วเหรอ" is an off-topic example; the same words about e-LAAS are the status.
     assert matcher.match("อีลาสล่มอีกแล้วเหรอ").topic == "status.current"
     assert matcher.match("e-gp ล่มอีกแล้วเหรอ").topic is None
+
+
+# Found by a tester playing the clerk: a polite opening before the question left it unanswered.
+@pytest.mark.parametrize(("polite", "plain"), [
+    ("ขอโทษนะคะ จ่ายเงินยังไง", "จ่ายเงินยังไง"),
+    ("ขอโทษนะคะ รบกวนถามว่าจ่ายเงินยังไง", "จ่ายเงินยังไง"),
+    ("ขอสอบถามค่ะ รับเงินยังไง", "รับเงินยังไง"),
+    ("รบกวนสอบถามหน่อยครับ ระบบกลับมายัง", "ระบบกลับมายัง"),
+    ("สวัสดีค่ะ อีลาสใช้ได้ยัง", "อีลาสใช้ได้ยัง"),
+])
+def test_a_polite_opening_does_not_change_the_question(matcher: Matcher, polite: str,
+                                                       plain: str) -> None:
+    p = matcher.pipeline
+    assert p.normalize(polite).tokens == p.normalize(plain).tokens
+    assert matcher.match(p.normalize(polite)).outcome == "answer"
+
+
+@pytest.mark.parametrize("alone", ["สวัสดีค่ะ", "ขอบคุณครับ", "ขอโทษค่ะ"])
+def test_a_polite_word_alone_is_kept(matcher: Matcher, alone: str) -> None:
+    assert matcher.pipeline.normalize(alone).tokens

@@ -77,6 +77,12 @@ ENGLISH_IRREGULAR = {"paid": "pay", "lost": "lose", "kept": "keep", "sent": "sen
 ENGLISH_NUMBERS = {w: str(i) for i, w in enumerate(
     "zero _ two three four five six seven eight nine ten eleven twelve".split()) if w != "_"}
 _LATIN_WORD = re.compile(r"[a-z]+")
+# A polite opening before the question ("ขอโทษนะคะ", "รบกวนสอบถามหน่อยครับ", "พี่คะ หนู…",
+# "ขอบคุณค่ะ แล้ว…"): its words belong to no topic and only dilute the question's score.
+_OPENER = re.compile(
+    r"^(?:(?:ขอโทษ|ขออภัย|ขอรบกวน|รบกวน|ขอสอบถาม|อยากสอบถาม|สอบถาม|ขอถาม|อยากถาม|ขอบคุณ|สวัสดี"
+    r"|พี่|หนู)(?:มาก|ตอนเช้า|หน่อย|นิดนึง|นิดหนึ่ง|ด้วย)*(?:นะ)?"
+    r"(?:ครับผม|ครับ|คับ|ค่ะ|คะ|ค่า|จ้า|จ้ะ|เจ้า)?[\s,.!]*)+(?:ถามว่า|ว่า)?\s*")
 # A misspelt English word (recieve, payrol, vouncher) is read as the known word one edit away;
 # two edits from words of this length or more. Shorter words are left alone (too many near
 # neighbours: "sale" is not "safe").
@@ -410,6 +416,9 @@ class TextPipeline:
     @lru_cache(maxsize=4096)  # noqa: B019 - one pipeline lives as long as the process
     def _normalize_cached(self, text: str) -> Normalized:
         cleaned = clean(text)
+        rest = _OPENER.sub("", cleaned)
+        if len(rest) >= 3:  # "สวัสดีค่ะ", "ขอบคุณครับ" alone stay what they are
+            cleaned = rest
         if self._multi and _LATIN_WORD.search(cleaned):  # only Latin is stemmed
             cleaned = self._multi.sub(cleaned)
         cleaned = _LATIN_WORD.sub(self._english_base, cleaned)
