@@ -60,6 +60,9 @@ SESSION_FAILED = (
 )
 _SLASH = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 _POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค่า|จ้า|จ้ะ|นะ|[.!]))+$")
+# "สรุปให้หน่อย", "ส่งออกให้ที" (not a bare "ด้วย": "ขอแบบฟอร์มด้วย" is the follow-up for the
+# forms of the last answer, not the forms command)
+_REQUEST_TAIL = re.compile(r"\s*ให้\s*(?:หน่อย|ที|ด้วย)$")
 
 
 # A how-to topic offered next to the action it explains says the same thing twice.
@@ -229,16 +232,19 @@ class Engine:
         t = typed.lower()
         if len(t) != len(typed):  # a rare letter whose lower case is longer: compare only
             typed = t
-        bare = _POLITE_TAIL.sub("", t)  # "สถานะครับ", "เมนู!" are still the command
+        # "สถานะครับ", "เมนู!", "สรุปให้หน่อย" are still the command
+        bare = _REQUEST_TAIL.sub("", _POLITE_TAIL.sub("", t))
         for word, cmd in self._words:
             if t == word or bare == word:
                 return cmd, ""
             if cmd.takes_args and t.startswith(word):
-                rest = typed[len(word):]
+                rest = _POLITE_TAIL.sub("", typed[len(word):])  # "สรุป เดือนนี้ค่ะ"
                 # A command word inside a question is not the command: the words after it must
                 # have the argument's shape (a join code, an entry number, a period...).
                 if (rest[:1] == " " or rest[:1].isdigit()) and (
                         cmd.accepts is None or cmd.accepts(rest.strip())):
+                    return cmd, rest.strip()
+                if rest[:1] not in " " and cmd.glued is not None and cmd.glued(rest):
                     return cmd, rest.strip()
         return None
 

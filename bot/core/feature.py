@@ -55,7 +55,8 @@ class Command:
     (``ยกเลิก 12``) when ``accepts`` (if given) takes what follows; otherwise it must be the
     whole message, so that ``วันนี้ระบบกลับมายัง`` is a question, not the ``วันนี้`` command,
     and ``เข้าร่วม กลุ่มไลน์ได้ไหม`` is a question, not a join code. Slash forms take any
-    arguments.
+    arguments. ``glued`` (stricter than ``accepts``) lets the argument follow the word with no
+    space: ``สรุปเดือนนี้`` is the summary of this month, ``สรุปยอดส่งใคร`` a question.
     """
 
     slash: tuple[str, ...]
@@ -63,6 +64,7 @@ class Command:
     handler: Handler
     takes_args: bool = False
     accepts: Callable[[str], bool] | None = None
+    glued: Callable[[str], bool] | None = None
 
 
 class Feature:

@@ -71,6 +71,19 @@ def period(args: str) -> bool:
     return True
 
 
+def glued_period(args: str) -> bool:
+    """A period typed right after the command word (``สรุปเดือนนี้``, ``ส่งออกพ.ย.``): only one
+    that reads as a period, never a question or a word that merely contains a digit."""
+    text = args.strip()
+    if not text or looks_like_question(text):
+        return False
+    try:
+        parse_period(_FORMATS.sub(" ", text).strip() or "วันนี้", date.today())
+    except EntryError:
+        return False
+    return True
+
+
 def export_args(args: str) -> bool:
     """A file format (``csv``, ``excel``) and/or a period."""
     return period(_FORMATS.sub(" ", args))
