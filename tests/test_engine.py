@@ -36,6 +36,9 @@ def test_status_answer_reads_the_status_record(say: Say, core: Core) -> None:
     # found trying the chat as a clerk: the bill was taken for a household's, the book for none
     ("จ่ายค่าไฟเดือนนี้ยังไง", "guide.pay"),
     ("ใบเสร็จหมดเล่ม ทำไงดี", "guide.receive"),
+    # found by a tester: what the bot is, a plea for help
+    ("คุณเป็นใคร", "bot.help"),
+    ("ช่วยด้วย", "bot.help"),
 ])
 def test_common_questions_answered(say: Say, question: str, topic: str) -> None:
     assert say(question)[0].topic == topic
@@ -58,6 +61,22 @@ def test_gaps_recorded_without_user(say: Say, core: Core) -> None:
 def test_greeting_and_thanks(say: Say) -> None:
     assert "สวัสดี" in say("สวัสดีค่ะ")[0].text
     assert "ยินดี" in say("ขอบคุณมากค่ะ")[0].text
+
+
+# Found by a tester: English greetings and thanks had no word left after normalising ("cannot
+# read this"), a Thai greeting with a time of day was out of scope.
+@pytest.mark.parametrize("text", ["hi", "Hello!", "good morning", "สวัสดีตอนเช้าค่ะ", "หวัดดีครับ"])
+def test_greetings_in_every_form_are_welcomed(say: Say, text: str) -> None:
+    assert say(text)[0].text.startswith("สวัสดีค่ะ ผู้ช่วย")
+
+
+@pytest.mark.parametrize("text", ["thank you", "Thanks a lot", "thx", "ขอบคุณมาก ๆ ค่ะ"])
+def test_thanks_in_every_form_are_acknowledged(say: Say, text: str) -> None:
+    assert say(text)[0].text.startswith("ยินดีค่ะ")
+
+
+def test_a_greeting_before_a_question_still_answers_it(say: Say) -> None:
+    assert say("hi ระบบกลับมายัง")[0].topic == "status.current"
 
 
 @pytest.mark.parametrize("text", [
@@ -129,3 +148,7 @@ def test_a_bare_no_with_nothing_pending_is_acknowledged(say: Say, text: str) -> 
 def test_short_questions_near_the_acknowledgements_are_still_answered(say: Say, text: str,
                                                                       topic: str) -> None:
     assert say(text)[0].topic == topic
+
+
+def test_the_contact_answer_gives_the_number_the_seed_letter_states(say: Say) -> None:
+    assert "0-5356-3620" in say("ขอเบอร์ สถจ.ลำพูน")[0].text  # facts.md [S], Lamphun's letter

@@ -15,7 +15,7 @@ from bot.core.greetings import DECLINE_REPLY, NOD_REPLY, nod_reply
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import STEP_MINUTES, Step, answer_word
 from bot.core.store import Store, StoreError
-from bot.core.text import PARTICLES, Normalized, TextPipeline, command_text
+from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.outbox import PUSH_CHANNELS
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
@@ -38,6 +38,15 @@ GREETINGS = frozenset(
     "สวัสดี หวัดดี ดีจ้า ดีครับ ดีค่ะ hello hi hey ทักทาย สวัสดีตอนเช้า อรุณสวัสดิ์ start".split()
 )
 THANKS = frozenset("ขอบคุณ ขอบใจ thank thanks thx ขอบคุณมาก แต๊งกิ้ว ขอบพระคุณ โอเค ok".split())
+# Whole messages, before normalising (which drops English function words: "hi", "thank you"
+# were left with no word at all and answered "cannot read this").
+_HELLO_TEXT = re.compile(
+    r"(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening|day)|morning|"
+    r"(?:สวัสดี|หวัดดี)(?:ตอน)?(?:เช้า|บ่าย|เย็น|ค่ำ)?|อรุณสวัสดิ์)(?: (?:there|all|bot|everyone))?")
+_THANKS_TEXT = re.compile(
+    r"(?:thank(?:s| you)(?: (?:very|so) much| a lot)?|thx|ty|many thanks|"
+    r"ขอบคุณ(?:มาก)?(?: ?ๆ)?(?:นะ)?|ขอบใจ|ขอบพระคุณ(?:มาก)?|แต๊งกิ้ว)")
+_TEXT_TAIL = re.compile(r"[\s!.,]*(?:ครับ|คับ|ค่ะ|คะ|ค่า|จ้า|จ้ะ|นะ)?[\s!.,]*$")
 
 WELCOME = (
     "สวัสดีค่ะ ผู้ช่วยช่วงระบบ e-LAAS ขัดข้องยินดีให้บริการ\n"
@@ -375,6 +384,12 @@ class Engine:
         nod = nod_reply(text)
         if nod is not None:
             return [Reply(nod, MENU)]
+        if len(text) <= 40:
+            whole = _TEXT_TAIL.sub("", clean(text))
+            if _HELLO_TEXT.fullmatch(whole):
+                return [Reply(WELCOME, MENU)]
+            if _THANKS_TEXT.fullmatch(whole):
+                return [Reply(THANKS_REPLY, MENU)]
         norm = self.pipeline.normalize(text)
         if not norm.tokens:
             return [Reply(CANT_READ, MENU)]
