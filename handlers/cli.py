@@ -74,8 +74,10 @@ def _ask(args: argparse.Namespace) -> int:
     replies = core.engine.reply_to(Incoming("console", "ask", "ask", text=text, event_id="ask"))
     if args.json:
         result = core.engine.matcher.match(text)
+        # The topic the bot answered with (a long message is answered from a part of it).
+        answered = next((r.topic for r in replies if r.topic), None)
         print(json.dumps({
-            "topic": result.topic,
+            "topic": answered or result.topic,
             "score": round(result.score, 1),
             "alternatives": [{"topic": s.topic, "score": s.score} for s in result.ranked
                              if s.topic != result.topic][:3],

@@ -231,6 +231,13 @@ def test_field_votes_per_province_one_per_user_and_expiring(late_core: Core) -> 
     assert counts["ลำพูน"] == (2, 0)
     text = ask(late_core, "ระบบล่มอยู่ไหม")[0].text
     assert "ผู้ใช้แจ้ง 2 ชม.ล่าสุด: เข้าได้ 2 · เข้าไม่ได้ 2" in text
+
+
+def test_one_group_of_field_reports_is_counted_once(late_core: Core) -> None:
+    ask(late_core, user="Uz", channel="line", action=FIELD_UP.action)  # no LAO: no province
+    text = ask(late_core, "ระบบล่มอยู่ไหม")[0].text
+    line = next(ln for ln in text.splitlines() if ln.startswith("ผู้ใช้แจ้ง"))
+    assert line == "ผู้ใช้แจ้ง 2 ชม.ล่าสุด: เข้าได้ 1 · เข้าไม่ได้ 0", line
     # two hours later the votes no longer count
     assert FieldReports(late_core.store).counts(LATE + timedelta(hours=2)) == []
 

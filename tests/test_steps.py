@@ -312,3 +312,11 @@ def test_a_polite_no_never_confirms_a_notice(core: Core, no: str) -> None:
     admin("/announce คืนนี้ e-LAAS ปิดปรับปรุง")
     assert "ยังไม่ได้" in said(admin(no))
     assert not Outbox(core.store).entries()
+
+
+def test_a_late_dont_void_after_the_step_ended_is_only_acknowledged(core: Core,
+                                                                    clerk: Chat) -> None:
+    clerk("ยกเลิก 2")
+    clerk("วันนี้")  # ends the step
+    out = clerk("ไม่ยกเลิก")
+    assert out[0].text.startswith("ได้ค่ะ") and out[0].file is None and not voided(core, 2)

@@ -384,6 +384,8 @@ class Engine:
         nod = nod_reply(text)
         if nod is not None:
             return [Reply(nod, MENU)]
+        if answer_word(text) == "cancel":  # "ไม่ยกเลิก" after the step it answered has ended
+            return [Reply(DECLINE_REPLY, MENU)]
         if len(text) <= 40:
             whole = _TEXT_TAIL.sub("", clean(text))
             if _HELLO_TEXT.fullmatch(whole):

@@ -268,9 +268,14 @@ class Snapshot:
         hours = int(FIELD_WINDOW.total_seconds() // 3600)
         if not self.field:
             return f"ผู้ใช้แจ้ง {hours} ชม.ล่าสุด: ยังไม่มี กดปุ่มด้านล่างบอกได้ค่ะ"
-        per = ", ".join(f"{c.province} ได้ {c.up:,} ไม่ได้ {c.down:,}" for c in self.field[:top])
+        if len(self.field) == 1:  # one group: its counts are the totals, said once
+            only = self.field[0].province
+            per = "" if only == NO_PROVINCE else f" ({only})"
+        else:
+            per = " (" + ", ".join(f"{c.province} ได้ {c.up:,} ไม่ได้ {c.down:,}"
+                                   for c in self.field[:top]) + ")"
         return (f"ผู้ใช้แจ้ง {hours} ชม.ล่าสุด: เข้าได้ {self.field_up:,} · "
-                f"เข้าไม่ได้ {self.field_down:,} ({per})")
+                f"เข้าไม่ได้ {self.field_down:,}{per}")
 
     def signals_text(self) -> str:
         return self.probe_text() + "\n" + self.field_text()
