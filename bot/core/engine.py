@@ -46,6 +46,10 @@ _HELLO_TEXT = re.compile(
 _THANKS_TEXT = re.compile(
     r"(?:thank(?:s| you)(?: (?:very|so) much| a lot)?|thx|ty|many thanks|"
     r"ขอบคุณ(?:มาก)?(?: ?ๆ)?(?:นะ)?|ขอบใจ|ขอบพระคุณ(?:มาก)?|แต๊งกิ้ว)")
+# "Who are you?" as a whole message: the bot's help. (As a phrasing, its words pulled personal
+# questions about someone else towards the help.)
+_WHO_TEXT = re.compile(
+    r"(?:คุณ|เธอ|บอท(?:นี้|ตัวนี้)?|นี่) ?(?:เป็น|คือ) ?(?:ใคร|อะไร)|who are you|what are you")
 _TEXT_TAIL = re.compile(r"[\s!.,]*(?:ครับ|คับ|ค่ะ|คะ|ค่า|จ้า|จ้ะ|นะ)?[\s!.,]*$")
 
 WELCOME = (
@@ -392,6 +396,8 @@ class Engine:
                 return [Reply(WELCOME, MENU)]
             if _THANKS_TEXT.fullmatch(whole):
                 return [Reply(THANKS_REPLY, MENU)]
+            if _WHO_TEXT.fullmatch(whole):
+                return self.answer_topic("bot.help")
         norm = self.pipeline.normalize(text)
         if not norm.tokens:
             return [Reply(CANT_READ, MENU)]
