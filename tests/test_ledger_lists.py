@@ -123,6 +123,7 @@ def test_pending_shows_the_oldest_first_then_how_many_more(clerk: Say) -> None:
     assert "16 มิ.ย. 2567" not in out and "20 มิ.ย. 2567" not in out
     assert out.index("1 มิ.ย. 2567") < out.index("15 มิ.ย. 2567")
     assert "อีก 5 รายการ" in out and "ก่อนหน้าอีก" not in out
+    assert "พิมพ์: คีย์แล้ว 6-20" in out  # the numbers of the ones shown (typed 20/6 first)
 
 
 def test_pending_on_an_empty_ledger_says_nothing_is_recorded(clerk: Say) -> None:

@@ -180,8 +180,9 @@ def pending_list(ledger: Ledger) -> list[Reply]:
         return [Reply("ไม่มีรายการค้างคีย์ค่ะ (รายการที่บันทึกไว้ถูกยกเลิกทั้งหมด)")]
     text = list_text("รายการที่ยังไม่ได้คีย์เข้า e-LAAS เรียงตามวันที่ เก่าสุดก่อน", es,
                      oldest_first=True)
-    return [Reply(f"{text}\nคีย์แล้วพิมพ์: คีย์แล้ว ตามด้วยเลขรายการ เช่น คีย์แล้ว {es[0].no}",
-                  LIST_CHOICES, private=True)]
+    shown = number_ranges([e.no for e in es[:LIST_LIMIT]])
+    return [Reply(f"{text}\nคีย์ครบ{'ทั้ง' if len(es) > 1 else ''}รายการข้างบนแล้ว "
+                  f"พิมพ์: คีย์แล้ว {shown}", LIST_CHOICES, private=True)]
 
 
 def summary_reply(ledger: Ledger, args: str, today: date) -> list[Reply]:
@@ -286,7 +287,7 @@ def mark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Reply]
         lines.append(f"คีย์ไว้แล้วก่อนหน้านี้: {number_ranges(again)}")
     if done:
         lines.append(f"ถ้าทำผิด พิมพ์: ยกเลิกคีย์ {number_ranges([e.no for e in done])}")
-    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),))]
+    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True)]
 
 
 def unmark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Reply]:
@@ -306,4 +307,4 @@ def unmark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Repl
     plain = [n for n, e in before.items() if e is not None and not e.keyed]
     if plain:
         lines.append(f"ยังไม่ได้ทำเครื่องหมายคีย์แล้ว: {number_ranges(plain)}")
-    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),))]
+    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True)]
