@@ -241,8 +241,10 @@ def test_this_year_is_the_fiscal_year_and_the_reply_says_so(clerk: Say) -> None:
         out = said(clerk(typed))
         assert "ปีงบประมาณ 2567 (1 ต.ค. 2566 - 30 ก.ย. 2567)" in out, typed
         assert "รวมรับ 300.00 บาท" in out, typed
+    assert "ปีปฏิทิน พิมพ์: สรุป ปี 2567" in said(clerk("สรุป ปีนี้"))
     out = said(clerk("สรุป ปีที่แล้ว"))
     assert "ปีงบประมาณ 2566" in out and "รวมรับ 400.00 บาท" in out
+    assert "ปีปฏิทิน พิมพ์: สรุป ปี 2566" in out
     out = said(clerk("สรุป ปี 2567"))  # a year by number stays the calendar year, named
     assert "ปี พ.ศ. 2567" in out and "รวมรับ 200.00 บาท" in out
 

@@ -207,7 +207,7 @@ def summary_reply(ledger: Ledger, args: str, today: date) -> list[Reply]:
     text = (f"สรุป {period}\n{more}" + "\n".join(shown)
             + f"\nรวมรับ {format_baht(tr)}\nรวมจ่าย {format_baht(tp)}\nสุทธิ {format_baht(tr - tp)}")
     if period.startswith("ปีงบ") and "งบ" not in args:  # "ปีนี้" read as the fiscal year
-        text += f"\n(ทั้งปีปฏิทิน พิมพ์: สรุป ปี {be_year(today)})"
+        text += f"\n(ทั้งปีปฏิทิน พิมพ์: สรุป ปี {be_year(today) - (1 if hi < today else 0)})"
     return [Reply(text, (Choice("ส่งออก Excel", "cmd:export"),), private=True)]
 
 
