@@ -273,8 +273,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     ledger = book.ledger(args.code)
     entries = ledger.entries(lo, hi)
     opening = brought_forward(ledger.entries(), lo or (entries[0].date if entries else date.max))
+    names = {m.user: m.name for m in book.directory.members(args.code) if m.name}
     blob = export_file(lao, entries, args.format, lo, hi, now=datetime.now(BANGKOK),
-                       opening=opening)
+                       opening=opening, names=names)
     out = Path(args.output or blob.filename)
     out.write_bytes(blob.data)
     print(f"wrote {out} ({len(entries)} entries, {len(blob.data):,} bytes)")

@@ -8,6 +8,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _ILLEGAL_XLSX = re.compile(r"[\000-\010\013\014\016-\037]")
 
 
+def clean_cell(value: str) -> str:
+    """``value`` without the control characters a workbook cannot hold (nothing else)."""
+    return _ILLEGAL_XLSX.sub("", value)
+
+
 def safe_cell(value: str) -> str:
     """Make text safe for a spreadsheet cell (XLSX or CSV).
 

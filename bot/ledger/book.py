@@ -385,6 +385,24 @@ class Ledger:
             self._write(changed, written)
         return changed
 
+    def unmark_keyed(self, nos: Iterable[int], *, by: str, now: datetime) -> list[Entry]:
+        """Take the keyed mark off entries (a mark set by mistake); returns those changed.
+
+        Anyone who may mark may unmark (any member of the LAO); the log says who did it.
+        """
+        with self._change() as written:
+            changed = []
+            for no in sorted(set(nos)):
+                e = self._entries.get(no)
+                if e is None or not e.keyed:
+                    continue
+                changed.append(replace(e, keyed_at=None, keyed_by=None))
+            self._write(changed, written)
+        if changed:
+            _LOG.info("ledger %s: keyed mark taken off %s by %s at %s", self.lao_code,
+                      [e.no for e in changed], by, now.isoformat())
+        return changed
+
     def _write(self, entries: list[Entry], written: list[Entry]) -> None:
         if not entries:
             return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
@@ -12,16 +11,16 @@ from bot.core.feature import Command, Context, Feature, Handler
 from bot.core.privacy import private_only
 from bot.core.steps import STEP_MINUTES, Step, Waits, step_kind
 from bot.core.thaifmt import amount_in_words, be_year, format_baht, thai_date, thai_datetime
-from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member, Role, parse_numbers
+from bot.ledger import listing
+from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member, Role
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, ParsedEntry
-from bot.ledger.export import brought_forward, export_file
-from bot.ledger.quickentry import looks_like_entry, parse_entry, parse_period
+from bot.ledger.listing import EXAMPLE, LIST_LIMIT
+from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.qa import command_args as shape
 
 ScopedHandler = Callable[[Context, str, Member, Ledger], list[Reply]]
 DEMO_LAO = Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง")
 MAX_LINES = 30
-LIST_LIMIT = 15
 NO_LAO = (
     "ยังไม่ได้เชื่อมกับ อปท. ค่ะ\n"
     "ขอรหัสเข้าร่วมจากผู้ดูแลของ อปท. หรือสำนักงานท้องถิ่นจังหวัด แล้วพิมพ์\n"
@@ -29,7 +28,6 @@ NO_LAO = (
 )
 KEYED_VOID_WARNING = ("รายการนี้คีย์เข้า e-LAAS แล้ว ยกเลิกในบอทแล้วต้องไปกลับรายการใน e-LAAS ด้วย"
                       "ค่ะ")
-EXAMPLE = "ตัวอย่าง: รับ 1,500 ค่าขยะ หรือ จ่าย 3,200 ค่าน้ำมัน เช็ค เมื่อวาน"
 
 
 class LedgerFeature(Feature):
@@ -62,6 +60,8 @@ class LedgerFeature(Feature):
             c(("keyed",), ("คีย์แล้ว",), self._scoped(self.keyed), takes_args=True,
               accepts=shape.entry_numbers),
             c(("pending",), ("ค้างคีย์", "ยังไม่คีย์"), self._scoped(self.pending)),
+            c(("unkeyed",), ("ยกเลิกคีย์", "ยังไม่คีย์"), self._scoped(self.unkeyed),
+              takes_args=True, accepts=shape.entry_numbers),
             c(("export",), ("ส่งออก", "export"), self._scoped(self.export), takes_args=True,
               accepts=shape.export_args, glued=shape.glued_period),
             c(("log",), ("บันทึกรายการ", "บันทึก"), self.log_help),
@@ -220,66 +220,18 @@ class LedgerFeature(Feature):
         voids = tuple(Choice(f"ยกเลิก {e.no}", f"void:{lao_code}:{e.no}") for e in entries[:10])
         return Reply(text, (*voids, Choice("รายการวันนี้", "cmd:today")), private=True)
 
-    def _list(self, title: str, entries: Sequence[Entry], empty: str) -> list[Reply]:
-        es = list(entries)
-        if not es:
-            return [Reply(empty, (Choice("วิธีบันทึก", "topic:bot.log_howto"),))]
-        live = [e for e in es if not e.voided]
-        rec = sum((e.amount for e in live if e.kind == "receipt"), Decimal(0))
-        pay = sum((e.amount for e in live if e.kind == "payment"), Decimal(0))
-        shown = es[-LIST_LIMIT:]
-        lines = []
-        for e in shown:
-            # both marks: a keyed entry voided here must still be reversed in e-LAAS
-            mark = (" [ยกเลิก]" if e.voided else "") + (" ✓คีย์แล้ว" if e.keyed else "")
-            lines.append(f"{e.no}. {thai_date(e.date)} {KIND_TH[e.kind]} "
-                         f"{format_baht(e.amount)} {e.description[:30]}{mark}")
-        more = f"\n...และก่อนหน้าอีก {len(es) - len(shown)} รายการ" if len(es) > len(shown) else ""
-        text = (f"{title} ({len(es)} รายการ){more}\n" + "\n".join(lines)
-                + f"\nรวมรับ {format_baht(rec)}\nรวมจ่าย {format_baht(pay)}\n"
-                  f"สุทธิ {format_baht(rec - pay)}")
-        return [Reply(text, (Choice("ส่งออก Excel", "cmd:export"), Choice("ค้างคีย์", "cmd:pending")),
-                      private=True)]
-
     def today(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        d = ctx.now.date()
-        return self._list(f"รายการวันที่ {thai_date(d)}", ledger.entries(d, d),
-                          f"วันนี้ ({thai_date(d)}) ยังไม่มีรายการค่ะ\n{EXAMPLE}")
+        return listing.today_list(ledger, ctx.now)
 
     def recent(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return self._list("รายการล่าสุด", ledger.recent(LIST_LIMIT),
-                          f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")
+        return listing.entry_list("รายการล่าสุด", ledger.recent(LIST_LIMIT),
+                                  f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")
 
     def pending(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        es = ledger.pending_keyback()
-        if not es:
-            return [Reply("ไม่มีรายการค้างคีย์ค่ะ ทุกรายการคีย์เข้า e-LAAS แล้ว")]
-        out = self._list("รายการที่ยังไม่ได้คีย์เข้า e-LAAS", es, "")
-        out[0] = Reply(out[0].text + "\nคีย์แล้วพิมพ์: คีย์แล้ว 1-20 (เลขรายการ)", out[0].choices,
-                       private=True)
-        return out
+        return listing.pending_list(ledger)
 
     def summary(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        try:
-            lo, hi = parse_period(args, ctx.now.date()) if args else (ctx.now.date(),) * 2
-        except EntryError as exc:
-            return [Reply(str(exc))]
-        lines = []
-        tr = tp = Decimal(0)
-        days = sorted({e.date for e in ledger.entries(lo, hi, include_void=False)})
-        for d in days:
-            s = ledger.day_summary(d)
-            tr += s.receipts
-            tp += s.payments
-            lines.append(f"{thai_date(d)}: รับ {format_baht(s.receipts)} · จ่าย "
-                         f"{format_baht(s.payments)} · สุทธิ {format_baht(s.net)}")
-        period = thai_date(lo) if lo == hi else f"{thai_date(lo)} - {thai_date(hi)}"
-        if not lines:
-            return [Reply(f"ไม่มีรายการในช่วง {period} ค่ะ")]
-        text = (f"สรุป {period}\n" + "\n".join(lines[-LIST_LIMIT:])
-                + f"\nรวมรับ {format_baht(tr)}\nรวมจ่าย {format_baht(tp)}"
-                + f"\nสุทธิ {format_baht(tr - tp)}")
-        return [Reply(text, (Choice("ส่งออก Excel", "cmd:export"),), private=True)]
+        return listing.summary_reply(ledger, args, ctx.now.date())
 
     # ------------------------------------------------------------------ void / keyed
 
@@ -328,57 +280,15 @@ class LedgerFeature(Feature):
         return [Reply(step.undone_text())]
 
     def keyed(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        try:
-            nos = parse_numbers(args)
-        except LedgerError as exc:
-            return [Reply(str(exc))]
-        if not nos:
-            return [Reply("พิมพ์ คีย์แล้ว ตามด้วยเลขรายการ เช่น คีย์แล้ว 1-20 หรือ คีย์แล้ว 3 5 8")]
-        missing = [n for n in nos if ledger.get(n) is None]
-        if len(missing) == len(nos):
-            last = len(ledger)
-            have = f"ตอนนี้มีรายการที่ 1 ถึง {last}" if last else "ตอนนี้ยังไม่มีรายการ"
-            return [Reply(f"ไม่มีรายการที่ {number_ranges(missing)} ใน อปท. ของคุณค่ะ ({have}) "
-                          "ยังไม่ได้ทำเครื่องหมายใด", (Choice("ค้างคีย์", "cmd:pending"),))]
-        before = {n: ledger.get(n) for n in nos}
-        done = ledger.mark_keyed(nos, by=ctx.user, now=ctx.now)
-        left = len(ledger.pending_keyback())
-        lines = [f"ทำเครื่องหมายคีย์แล้ว {len(done)} รายการ · ยังค้างคีย์ {left} รายการ"]
-        if missing:
-            lines.append(f"ไม่มีรายการที่ {number_ranges(missing)}")
-        voided = [n for n, e in before.items() if e is not None and e.voided]
-        if voided:
-            lines.append(f"ข้ามรายการที่ยกเลิกแล้ว: {number_ranges(voided)}")
-        again = [n for n, e in before.items() if e is not None and e.keyed and not e.voided]
-        if again:
-            lines.append(f"คีย์ไว้แล้วก่อนหน้านี้: {number_ranges(again)}")
-        return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),))]
+        return listing.mark_keyed(ledger, args, ctx.user, ctx.now)
+
+    def unkeyed(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
+        return listing.unmark_keyed(ledger, args, ctx.user, ctx.now)
 
     # ------------------------------------------------------------------ export
 
     def export(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        fmt = "csv" if "csv" in args.lower() else "xlsx"
-        rng = args.lower().replace("csv", "").replace("xlsx", "").replace("excel", "").strip()
-        lo: date | None = None
-        hi: date | None = None
-        if rng:
-            try:
-                lo, hi = parse_period(rng, ctx.now.date())
-            except EntryError as exc:
-                return [Reply(str(exc))]
-        lao = self.dir.lao(member.lao_code) or Lao(member.lao_code, member.lao_code)
-        entries = ledger.entries(lo, hi)
-        if not entries:
-            return [Reply(f"ไม่มีรายการในช่วง {period_th(lo, hi)} ให้ส่งออกค่ะ" if lo and hi else
-                          "ยังไม่มีรายการให้ส่งออกค่ะ")]
-        period = period_th(lo or entries[0].date, hi or entries[-1].date)
-        opening = brought_forward(ledger.entries(), lo or entries[0].date)
-        blob = export_file(lao, entries, fmt, lo, hi, now=ctx.now, opening=opening)
-        voided = sum(1 for e in entries if e.voided)
-        kind = "Excel" if fmt == "xlsx" else "CSV"
-        return [Reply(f"ไฟล์ {kind} รายการของ {lao.name} ช่วง {period} "
-                      f"{len(entries)} รายการ (ยกเลิก {voided}) เรียงตามวันที่ สำหรับคีย์ย้อนหลัง",
-                      file=blob, private=True)]
+        return listing.export_reply(self.dir, member, ledger, args, ctx.now)
 
     # ------------------------------------------------------------------ buttons
 
@@ -467,27 +377,6 @@ class RemoveMember(Step, frozen=True, kw_only=True):
 
     def undone_text(self) -> str:
         return f"ยังไม่ได้ลบ {self.name} ออกจาก อปท. ค่ะ"
-
-
-def number_ranges(nos: Sequence[int]) -> str:
-    """``[50, 51, 52, 60]`` -> ``"50-52, 60"``."""
-    out: list[str] = []
-    run: list[int] = []
-    for n in sorted(set(nos)):
-        if run and n == run[-1] + 1:
-            run.append(n)
-            continue
-        if run:
-            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-        run = [n]
-    if run:
-        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-    return ", ".join(out)
-
-
-def period_th(lo: date, hi: date) -> str:
-    """``1 ก.ค. 2567 - 31 ก.ค. 2567``, or one day."""
-    return thai_date(lo) if lo == hi else f"{thai_date(lo)} - {thai_date(hi)}"
 
 
 def _extras(doc_no: str | None, method: str | None) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from bot.core.cells import safe_cell
+from bot.core.cells import clean_cell, safe_cell
 from bot.core.contract import FileBlob
 from bot.core.thaifmt import amount_in_words, thai_date, thai_date_numeric, thai_datetime
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, Lao
@@ -47,19 +47,28 @@ def _head_fill() -> PatternFill:
     return PatternFill("solid", fgColor="DDEBF7")
 
 
-def entry_row(e: Entry) -> list[Any]:
-    """One entry as the cells of the all-entries sheet and the CSV."""
-    void = f"ยกเลิก: {e.void.reason} ({e.void.by}, {thai_datetime(e.void.at)})" if e.void else ""
+def entry_row(e: Entry, names: Mapping[str, str] | None = None) -> list[Any]:
+    """One entry as the cells of the all-entries sheet and the CSV, texts as typed.
+
+    People are named by their display name (``names``: user id -> the member directory's
+    name), never by their channel id (``line:U…`` is nobody's business in a spreadsheet).
+    """
+    names = names or {}
+    void = ""
+    if e.void is not None:
+        who = names.get(e.void.by) or (e.author_name if e.void.by == e.author else "")
+        when = f"{who}, {thai_datetime(e.void.at)}" if who else thai_datetime(e.void.at)
+        void = f"ยกเลิก: {e.void.reason} ({when})"
     return [
         e.no,
         thai_date_numeric(e.date),
         KIND_TH[e.kind],
-        safe_cell(e.doc_no or ""),
-        safe_cell(e.description),
+        clean_cell(e.doc_no or ""),
+        clean_cell(e.description),
         METHOD_TH.get(e.method or "", ""),
         e.amount,
-        safe_cell(e.author_name or e.author),
-        safe_cell(void),
+        clean_cell(e.author_name or names.get(e.author, "")),
+        clean_cell(void),
         thai_date(e.keyed_at.date()) if e.keyed_at else "",
     ]
 
@@ -72,8 +81,37 @@ def _period(entries: Sequence[Entry], date_from: date | None, date_to: date | No
     return thai_date(lo) if lo == hi else f"{thai_date(lo)} ถึง {thai_date(hi)}"
 
 
+def _text(ws: Worksheet, value: str) -> Any:
+    """Text as typed that is never a formula, with no apostrophe to copy into e-LAAS.
+
+    openpyxl stores a string as a formula when it starts with ``=`` (and as an error when it
+    is ``#N/A`` and the like): such a text gets a cell forced to the string type, with
+    Excel's quote prefix so that editing the cell keeps it text. Text starting with ``+``,
+    ``-`` or ``@`` is already a plain string cell, which no spreadsheet evaluates.
+    """
+    value = clean_cell(value)
+    if value == safe_cell(value) and not value.startswith("#"):
+        return value
+    return _text_cell(ws, value)
+
+
+def _text_cell(ws: Worksheet, value: str) -> WriteOnlyCell:
+    """A cell holding ``value`` as a string whatever it starts with (see :func:`_text`)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    value = clean_cell(value)
+    c = WriteOnlyCell(ws, value=value)
+    if c.data_type != "s":  # "=..." became a formula, "#N/A" an error: neither was typed so
+        c.data_type = "s"
+    if value != safe_cell(value) or value.startswith("#"):
+        c.quotePrefix = True
+    return c
+
+
 def _cell(ws: Worksheet, value: Any, *, bold: bool = False, money: bool = False) -> Any:
-    """A styled cell for headers and money; other values go in plain (much faster)."""
+    """A styled cell for headers and money, a safe one for text; others go in plain."""
+    if isinstance(value, str) and not bold:
+        return _text(ws, value)
     if not (bold or money):
         return value
     from openpyxl.cell import WriteOnlyCell
@@ -107,13 +145,12 @@ def _title_rows(ws: Worksheet, title: str, lao: Lao, period: str, width: int) ->
     """Three title lines, each merged across the table so it prints and converts whole."""
     lines = (f"{title} (แบบช่วยบันทึก)", f"{lao.name} รหัส {lao.code} จังหวัด{lao.province or '-'}",
              f"ช่วงวันที่ {period}")
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
     last = get_column_letter(width)
     for row, text in enumerate(lines, 1):
-        c = WriteOnlyCell(ws, value=safe_cell(text))
+        c = _text_cell(ws, text)
         c.font = _font(16, bold=True) if row == 1 else _font()
         c.alignment = Alignment(horizontal="center", vertical="center")
         ws.append([c])
@@ -152,14 +189,14 @@ def brought_forward(entries: Sequence[Entry], day: date) -> Decimal:
 
 def export_xlsx(lao: Lao, entries: Sequence[Entry], date_from: date | None = None,
                 date_to: date | None = None, *, now: datetime | None = None,
-                opening: Decimal = Decimal(0)) -> bytes:
+                opening: Decimal = Decimal(0), names: Mapping[str, str] | None = None) -> bytes:
     """The key-back workbook: all entries, cash receipts, cash payments, daily summary.
 
     Dates are real date cells shown in the Buddhist era (``BE_DATE``); amounts are numbers
     formatted ``#,##0.00``; totals, running totals and balances are formulas whose results
     are stored with them (see bot.ledger.xlsx_cache). Voided entries appear in the first sheet
     marked as voided and are left out of every total. ``opening`` is the balance brought
-    forward into the first day (see :func:`brought_forward`).
+    forward into the first day (see :func:`brought_forward`); ``names`` see :func:`entry_row`.
     """
     entries = sorted(entries, key=lambda e: (e.date, e.no))
     period = _period(entries, date_from, date_to)
@@ -175,7 +212,7 @@ def export_xlsx(lao: Lao, entries: Sequence[Entry], date_from: date | None = Non
     _title_rows(ws, "รายการรับ-จ่ายสำหรับคีย์ย้อนหลังเข้า e-LAAS", lao, period, len(HEADERS))
     ws.append([_cell(ws, h, bold=True) for h in HEADERS])
     for e in entries:
-        row = entry_row(e)
+        row = entry_row(e, names)
         row[1] = _date_cell(ws, e.date)
         ws.append([v if i == 1 else _cell(ws, v, money=(i == 6)) for i, v in enumerate(row)])
     first, last = HEADER_ROW + 1, HEADER_ROW + max(len(entries), 1)
@@ -208,8 +245,8 @@ def export_xlsx(lao: Lao, entries: Sequence[Entry], date_from: date | None = Non
             r += 1
             carried = f"=F{r}" if r == HEADER_ROW + 1 else f"=G{r - 1}+F{r}"
             sheet.append([_cell(sheet, e.no), _date_cell(sheet, e.date),
-                          _cell(sheet, safe_cell(e.doc_no or "")),
-                          _cell(sheet, safe_cell(e.description)),
+                          _cell(sheet, e.doc_no or ""),
+                          _cell(sheet, e.description),
                           _cell(sheet, METHOD_TH.get(e.method or "", "")),
                           _cell(sheet, e.amount, money=True),
                           _formula(sheet, carried, running, cache, f"G{r}")])
@@ -268,13 +305,17 @@ def daily_totals(entries: Sequence[Entry]) -> list[tuple[date, Decimal, Decimal]
     return [(d, r, p) for d, (r, p) in sorted(totals.items())]
 
 
-def export_csv(entries: Sequence[Entry]) -> bytes:
-    """All entries in date order as CSV, UTF-8 with BOM so Excel shows Thai."""
+def export_csv(entries: Sequence[Entry], names: Mapping[str, str] | None = None) -> bytes:
+    """All entries in date order as CSV, UTF-8 with BOM so Excel shows Thai.
+
+    A CSV cell has no type: text that a spreadsheet would read as a formula keeps the
+    neutralising apostrophe of :func:`safe_cell`.
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(HEADERS)
     for e in sorted(entries, key=lambda e: (e.date, e.no)):
-        row = entry_row(e)
+        row = [safe_cell(v) if isinstance(v, str) else v for v in entry_row(e, names)]
         row[6] = f"{e.amount:.2f}"
         w.writerow(row)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -282,13 +323,21 @@ def export_csv(entries: Sequence[Entry]) -> bytes:
 
 def export_file(lao: Lao, entries: Sequence[Entry], fmt: str, date_from: date | None = None,
                 date_to: date | None = None, *, now: datetime | None = None,
-                opening: Decimal = Decimal(0)) -> FileBlob:
-    """The export as a file to send: ``fmt`` is ``xlsx`` or ``csv``."""
+                opening: Decimal = Decimal(0), names: Mapping[str, str] | None = None,
+                ) -> FileBlob:
+    """The export as a file to send: ``fmt`` is ``xlsx`` or ``csv``.
+
+    Without a period the file covers its entries' dates, and its name says so.
+    """
+    days = sorted(e.date for e in entries)
+    date_from = date_from or (days[0] if days else None)
+    date_to = date_to or (days[-1] if days else None)
     name = export_name(lao, date_from, date_to, now)
     if fmt == "csv":
-        return FileBlob(export_csv(entries), f"{name}.csv", CSV_MIME)
+        return FileBlob(export_csv(entries, names), f"{name}.csv", CSV_MIME)
     if fmt == "xlsx":
-        data = export_xlsx(lao, entries, date_from, date_to, now=now, opening=opening)
+        data = export_xlsx(lao, entries, date_from, date_to, now=now, opening=opening,
+                           names=names)
         return FileBlob(data, f"{name}.xlsx", XLSX_MIME)
     raise ValueError(f"unknown export format {fmt!r}")
 

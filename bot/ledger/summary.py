@@ -96,7 +96,14 @@ def apply_change(s: LaoSummary, old: Entry | None, new: Entry) -> LaoSummary:
     if new.voided and not (old is not None and old.voided):
         voided += 1
     keyed += int(_live_keyed(new)) - int(_live_keyed(old))
-    if new.keyed_at is not None and (old is None or old.keyed_at is None):
+    if old is not None and old.keyed_at is not None and new.keyed_at != old.keyed_at:
+        d = _day(old.keyed_at)  # a keyed mark taken off (or moved): that day counts one less
+        lg, ky = days.get(d, (0, 0))
+        if lg or ky > 1:
+            days[d] = (lg, ky - 1)
+        else:  # as a recount has it: no such day
+            days.pop(d, None)
+    if new.keyed_at is not None and (old is None or old.keyed_at != new.keyed_at):
         d = _day(new.keyed_at)
         lg, ky = days.get(d, (0, 0))
         days[d] = (lg, ky + 1)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 from bot.ledger.entries import EntryError
-from bot.ledger.quickentry import parse_period
+from bot.ledger.listing import read_period
 from bot.notices.outbox import normalize_province
 
 ArgShape = Callable[[str], bool]
@@ -65,7 +65,7 @@ def period(args: str) -> bool:
     if any(ch.isdigit() for ch in text):
         return True  # a malformed date gets the command's own error, not a topic
     try:
-        parse_period(text, date.today())
+        read_period(text, date.today())
     except EntryError:
         return False
     return True
