@@ -424,12 +424,29 @@ def test_daily_cash_report_balances() -> None:
 def test_daily_cash_report_single_day_has_no_total_row() -> None:
     f = form("daily-cash-report")
     day = JULY + timedelta(days=1)
-    ws = sheet(fill("daily-cash-report", date_from=day, date_to=day))
+    ws = sheet(fill("daily-cash-report", date_from=day, date_to=day,
+                    opening_balance=Decimal("250.25")))
     rows = table_rows(ws, f)
     assert len(rows) == 2
-    # the balance carried in is the earlier days' entries (1 Jul: 250.25), as in the XLSX export
     assert Decimal(str(rows[0]["balance"])) == Decimal("250.25")
     assert Decimal(str(rows[1]["balance"])) == Decimal("1095.50")
+
+
+def test_daily_cash_report_without_an_opening_balance_leaves_the_balances_blank() -> None:
+    """The tester's report: 1,500 received and 45,000 paid printed "ยอดยกมา 0.00" and a closing
+    balance of -43,500.00 ready to sign. The bot never knows the cash held before the clerk
+    started logging (earlier entries are not a balance), so the balances are the clerk's."""
+    f = form("daily-cash-report")
+    day = JULY + timedelta(days=20)
+    entries = [entry(1, "receipt", "1500", day=21), entry(2, "payment", "45000", day=21)]
+    ws = sheet(fill("daily-cash-report", entries=entries, date_from=day, date_to=day))
+    rows = table_rows(ws, f)
+    assert rows[0]["date"] == "ยอดยกมา" and rows[0]["balance"] in (None, "")
+    assert Decimal(str(rows[1]["receipts"])) == 1500 and Decimal(str(rows[1]["payments"])) == 45000
+    assert rows[1]["balance"] in (None, "")
+    texts = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
+    assert "43,500" not in texts and "ติดลบ" not in texts and "ยอดยกมา 0.00" not in texts
+    assert "บอทไม่ทราบยอดยกมา" in texts
 
 
 def test_keyback_worksheet_lists_unkeyed_live_entries() -> None:
