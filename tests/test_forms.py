@@ -215,6 +215,23 @@ def form_yaml(form_id: str, **extra: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def test_every_sheet_name_fits_excel_whole_words() -> None:
+    """The tester's report: "ทะเบียนคุมเงินรายจ่ายตามงบประมา" (the name cut at Excel's 31)."""
+    for f in CATALOG:
+        assert len(f.sheet_name) <= 31 and f.sheet_name in (f.name, f.label), f.id
+    assert form("budget-control-register").sheet_name == "ทะเบียนคุมงบรายจ่าย"
+    assert form("cash-receipts-book").sheet_name == "สมุดเงินสดรับ"
+
+
+def test_a_long_name_needs_a_label_for_the_sheet(tmp_path: Path) -> None:
+    write(tmp_path, "x.yaml", form_yaml("x", name="ทะเบียนคุมเงินรายจ่ายตามงบประมาณ"))
+    (problem,) = check_catalog(tmp_path)
+    assert "31" in problem.message and "label" in problem.message
+    write(tmp_path, "x.yaml", form_yaml("x", name="ทะเบียนคุมเงินรายจ่ายตามงบประมาณ",
+                                         label="ทะเบียนคุมงบรายจ่าย"))
+    assert check_catalog(tmp_path) == []
+
+
 def test_check_catalog_reports_file_line_and_form(tmp_path: Path) -> None:
     write(tmp_path, "good.yaml", form_yaml("good"))
     write(tmp_path, "zz-dup.yaml", form_yaml("good"))  # sorted after good.yaml
@@ -283,7 +300,7 @@ def test_blank_xlsx_has_header_titles_and_print_setup(form_id: str) -> None:
     assert ws.cell(row=row, column=1).font.bold
     assert ws["A1"].value == f.name
     assert ws["A2"].value == HELPER_LABEL
-    assert ws.title == f.name[:31]
+    assert ws.title == f.sheet_name and len(ws.title) <= 31
     assert int(ws.page_setup.paperSize) == 9
     assert ws.page_setup.orientation == f.orientation
     assert ws.print_title_rows == f"${row}:${row}"

@@ -28,6 +28,7 @@ from bot.core.thaifmt import (
 from bot.core.yamlload import NON_EMPTY, DataError, decode_yaml, line_at, load_yaml
 from bot.forms.model import (
     MIME_TYPES,
+    SHEET_NAME_MAX,
     Align,
     Cell,
     Column,
@@ -173,6 +174,9 @@ def check_catalog(forms_dir: Path, known_topics: AbstractSet[str] | None = None)
                 problems.append(Problem(*where, f"unknown guide topic {topic!r}"))
         if form.official_file:
             problems += _check_official(form)
+        if form.sheet_name != form.sheet_name[:SHEET_NAME_MAX]:  # Excel would cut it mid-word
+            problems.append(Problem(*where, f"name is longer than {SHEET_NAME_MAX} characters "
+                                            "(an Excel sheet name): add a short label"))
     return sorted(problems, key=lambda p: (p.file, p.line))
 
 
