@@ -71,6 +71,7 @@ def test_filled_cash_book_matches_the_ledger(core: Core, say: Say) -> None:
     ("ฎีกาใช้แบบไหน", "ฎีกา"),
     ("ใบผ่านทั่วไปมีแบบไหม", "ใบผ่านรายการบัญชีทั่วไป"),
     ("ขอฟอมใบเสดหน่อย", "ใบเสร็จรับเงิน"),
+    ("มีไฟล์ excel ทะเบียนเช็คไหม", "ทะเบียนเช็ค"),
 ])
 def test_a_form_we_lack_is_said_plainly_with_the_forms_we_have(core: Core, say: Say, ask: str,
                                                                lacking: str) -> None:
@@ -97,6 +98,7 @@ def test_a_receipt_form_is_the_official_receipt_book_and_the_register_is_offered
     ("งบทดลองทำยังไง", "guide.month_end"),
     ("รับเงินค่าขยะตอนนี้ออกใบเสร็จแบบไหนคะ", "guide.receive"),
     ("มีไฟล์ excel ให้กรอกไหม", "forms.catalog"),
+    ("ส่งออกฎีกาเป็นไฟล์ excel ได้ไหม", "bot.export_howto"),
     ("Can I get the cash book in Excel?", "forms.cash-receipts-book"),
 ])
 def test_our_forms_and_questions_about_the_work_are_answered_as_usual(say: Say, ask: str,

@@ -23,6 +23,7 @@ FORM_WORDS = frozenset({"แบบฟอร์ม", "แบบ", "แบบพ�
 REQUEST_WORDS = frozenset({"ขอ", "มี", "หรือไม่", "ไหม", "มั้ย", "ส่ง", "อยากได้", "ได้", "ให้",
                            "ด้วย", "บ้าง", "ปริ้น", "โหลด", "ดาวน์โหลด", "หา", "ที่ไหน", "ไหน",
                            "ใช้", "อะไร", "ล่ะ"})
+WEAK_FORM_WORDS = frozenset({"แบบ", "ไฟล์", "excel", "pdf"})
 _SPACE = re.compile(r"\s+")
 
 Text = Annotated[str, Meta(pattern=NON_EMPTY)]
@@ -135,11 +136,13 @@ def asked_paper_form(text: str, tokens: Sequence[str], papers: Sequence[PaperFor
                 and not any(u in s for u in p.unless for s in seen)), None)
     if hit is None:
         return None
-    if set(tokens) & FORM_WORDS - {"แบบ"}:
+    if set(tokens) & FORM_WORDS - WEAK_FORM_WORDS:
         return hit
-    # "แบบ" is also "way" ("ออกใบเสร็จแบบไหน": how to issue a receipt, a guide's question):
-    # with it, or with no form word, only a bare request asks for the form.
-    rest = [t for t in tokens if t.lower() not in REQUEST_WORDS | {"แบบ"}
+    # "แบบ" is also "way" ("ออกใบเสร็จแบบไหน": how to issue a receipt, a guide's question), a
+    # file may be an export ("ส่งออกฎีกาเป็นไฟล์ได้ไหม"): with these, or with no form word,
+    # only a bare request asks for the form.
+    bare = REQUEST_WORDS | WEAK_FORM_WORDS
+    rest = [t for t in tokens if t.lower() not in bare
             and not any(t.lower() in a or a in t.lower() for a in hit.aliases)]
-    has_request = any(t in REQUEST_WORDS or t == "แบบ" for t in tokens)
+    has_request = any(t.lower() in bare for t in tokens)
     return hit if has_request and not rest else None
