@@ -15,6 +15,7 @@ from bot.core.feature import Feature
 from bot.core.store import MemoryStore, Store
 from bot.forms.catalog import FormCatalog, load_catalog
 from bot.forms.chat import FormsFeature
+from bot.forms.paper import load_paper_forms
 from bot.ledger.book import LedgerBook
 from bot.ledger.chat import LedgerFeature
 from bot.notices.board import NoticesFeature
@@ -113,16 +114,19 @@ def _build_core(settings: Settings, store: Store | None, knowledge_dir: Path | N
                          probe_enabled=bool(settings.probe_url))
     book = LedgerBook(store)
     catalog = form_catalog(root.resolve())
+    forms = FormsFeature(catalog, book, load_paper_forms(root.resolve()),
+                         {t.id: t.title for t in kb.topics})
     notices = NoticesFeature(store, status, {str(a) for a in settings.admins},
                              status_url=settings.public_base_url.rstrip("/") + "/status")
     features: list[Feature] = [
         LedgerFeature(book, offer_demo=True),
-        FormsFeature(catalog, book),
+        forms,
         notices,
         ConsoleFeature(store, {str(a) for a in settings.admins}, settings.resolved_file_secret,
                        settings.public_base_url),
         FieldReportsFeature(store, status, probe_on=bool(settings.probe_url)),
     ]
     labels = {f.id: f.button for f in catalog.all()}
-    engine = Engine(kb, pipeline, store, status, features, form_labels=labels)
+    engine = Engine(kb, pipeline, store, status, features, form_labels=labels,
+                    form_gap=forms.not_provided)
     return Core(settings, store, kb, engine, status, book, overlay, base_kb)

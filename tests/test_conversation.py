@@ -99,6 +99,36 @@ def test_a_named_form_wins_over_the_followup(say: Say) -> None:
     assert say("ขอแบบฟอร์มทะเบียนคุมงบประมาณ")[0].topic == "forms.budget-control-register"
 
 
+@pytest.mark.parametrize(("before", "ask", "lacking"), [
+    ("จ่ายเงินเดือนยังไง", "มีแบบฟอร์มงบทดลองไหม", "งบทดลอง"),
+    ("ขอแบบฟอร์มใบเสร็จ", "มีฟอร์มฎีกาไหม", "ฎีกา"),
+    ("รับเงินทำยังไง", "ขอแบบฟอร์มทะเบียนเช็คหน่อย", "ทะเบียนเช็ค"),
+])
+def test_a_named_form_we_lack_is_not_the_last_topics_form(say: Say, before: str, ask: str,
+                                                          lacking: str) -> None:
+    """The tester's reports: a follow-up that names a form we have no layout for got the
+    previous topic's form (as a file, or as "แบบฟอร์มสำหรับเรื่อง …")."""
+    say(before)
+    r = say(ask)[0]
+    assert r.file is None
+    assert f"ไม่มีแบบ{lacking}" in r.text and "แบบฟอร์มสำหรับเรื่อง" not in r.text
+    assert "สถจ." in r.text
+
+
+@pytest.mark.parametrize("ask", ["ขอแบบฟอร์มของเรื่องนี้ด้วย", "มีแบบฟอร์มไหม", "แบบที่ต้องใช้ล่ะ"])
+def test_a_forms_request_naming_nothing_is_still_a_followup(say: Say, ask: str) -> None:
+    say("จ่ายเงินช่วงระบบล่มทำยังไง")
+    r = say(ask)[0]
+    assert "จ่ายเงิน" in r.text and "form:cash-payments-book" in [c.action for c in r.choices]
+
+
+def test_a_forms_request_naming_something_else_is_not_a_followup(say: Say) -> None:
+    # no paper form by that name either: the catalog, not the payment guide's form
+    say("จ่ายเงินช่วงระบบล่มทำยังไง")
+    r = say("มีแบบฟอร์มภาษีป้ายไหม")[0]
+    assert r.file is None and r.topic == "forms.catalog"
+
+
 # ---------------------------------------------------------------------------- commands
 
 

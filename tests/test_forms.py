@@ -215,6 +215,23 @@ def form_yaml(form_id: str, **extra: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def test_every_sheet_name_fits_excel_whole_words() -> None:
+    """The tester's report: "ทะเบียนคุมเงินรายจ่ายตามงบประมา" (the name cut at Excel's 31)."""
+    for f in CATALOG:
+        assert len(f.sheet_name) <= 31 and f.sheet_name in (f.name, f.label), f.id
+    assert form("budget-control-register").sheet_name == "ทะเบียนคุมงบรายจ่าย"
+    assert form("cash-receipts-book").sheet_name == "สมุดเงินสดรับ"
+
+
+def test_a_long_name_needs_a_label_for_the_sheet(tmp_path: Path) -> None:
+    write(tmp_path, "x.yaml", form_yaml("x", name="ทะเบียนคุมเงินรายจ่ายตามงบประมาณ"))
+    (problem,) = check_catalog(tmp_path)
+    assert "31" in problem.message and "label" in problem.message
+    write(tmp_path, "x.yaml", form_yaml("x", name="ทะเบียนคุมเงินรายจ่ายตามงบประมาณ",
+                                         label="ทะเบียนคุมงบรายจ่าย"))
+    assert check_catalog(tmp_path) == []
+
+
 def test_check_catalog_reports_file_line_and_form(tmp_path: Path) -> None:
     write(tmp_path, "good.yaml", form_yaml("good"))
     write(tmp_path, "zz-dup.yaml", form_yaml("good"))  # sorted after good.yaml
@@ -283,7 +300,7 @@ def test_blank_xlsx_has_header_titles_and_print_setup(form_id: str) -> None:
     assert ws.cell(row=row, column=1).font.bold
     assert ws["A1"].value == f.name
     assert ws["A2"].value == HELPER_LABEL
-    assert ws.title == f.name[:31]
+    assert ws.title == f.sheet_name and len(ws.title) <= 31
     assert int(ws.page_setup.paperSize) == 9
     assert ws.page_setup.orientation == f.orientation
     assert ws.print_title_rows == f"${row}:${row}"
@@ -424,12 +441,29 @@ def test_daily_cash_report_balances() -> None:
 def test_daily_cash_report_single_day_has_no_total_row() -> None:
     f = form("daily-cash-report")
     day = JULY + timedelta(days=1)
-    ws = sheet(fill("daily-cash-report", date_from=day, date_to=day))
+    ws = sheet(fill("daily-cash-report", date_from=day, date_to=day,
+                    opening_balance=Decimal("250.25")))
     rows = table_rows(ws, f)
     assert len(rows) == 2
-    # the balance carried in is the earlier days' entries (1 Jul: 250.25), as in the XLSX export
     assert Decimal(str(rows[0]["balance"])) == Decimal("250.25")
     assert Decimal(str(rows[1]["balance"])) == Decimal("1095.50")
+
+
+def test_daily_cash_report_without_an_opening_balance_leaves_the_balances_blank() -> None:
+    """The tester's report: 1,500 received and 45,000 paid printed "ยอดยกมา 0.00" and a closing
+    balance of -43,500.00 ready to sign. The bot never knows the cash held before the clerk
+    started logging (earlier entries are not a balance), so the balances are the clerk's."""
+    f = form("daily-cash-report")
+    day = JULY + timedelta(days=20)
+    entries = [entry(1, "receipt", "1500", day=21), entry(2, "payment", "45000", day=21)]
+    ws = sheet(fill("daily-cash-report", entries=entries, date_from=day, date_to=day))
+    rows = table_rows(ws, f)
+    assert rows[0]["date"] == "ยอดยกมา" and rows[0]["balance"] in (None, "")
+    assert Decimal(str(rows[1]["receipts"])) == 1500 and Decimal(str(rows[1]["payments"])) == 45000
+    assert rows[1]["balance"] in (None, "")
+    texts = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
+    assert "43,500" not in texts and "ติดลบ" not in texts and "ยอดยกมา 0.00" not in texts
+    assert "บอทไม่ทราบยอดยกมา" in texts
 
 
 def test_keyback_worksheet_lists_unkeyed_live_entries() -> None:

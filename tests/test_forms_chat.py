@@ -9,7 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pytest
 
+from bot.forms.chat import FormsFeature
 from bot.ledger.entries import Lao
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, Say
@@ -57,3 +59,80 @@ def test_filled_cash_book_matches_the_ledger(core: Core, say: Say) -> None:
     assert ws is not None
     numbers = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, float | int)]
     assert Decimal("1750.50") in {Decimal(str(v)) for v in numbers}  # the voided 70 left out
+
+
+# ---------------------------------------------------------------------------- forms we lack
+
+
+@pytest.mark.parametrize(("ask", "lacking"), [
+    ("ขอทะเบียนเช็ค", "ทะเบียนเช็ค"),
+    ("มีแบบฟอร์มงบทดลองไหม", "งบทดลอง"),
+    ("ฟอร์มฎีกามีไหม", "ฎีกา"),
+    ("ฎีกาใช้แบบไหน", "ฎีกา"),
+    ("ใบผ่านทั่วไปมีแบบไหม", "ใบผ่านรายการบัญชีทั่วไป"),
+    ("ขอฟอมใบเสดหน่อย", "ใบเสร็จรับเงิน"),
+    ("มีไฟล์ excel ทะเบียนเช็คไหม", "ทะเบียนเช็ค"),
+])
+def test_a_form_we_lack_is_said_plainly_with_the_forms_we_have(core: Core, say: Say, ask: str,
+                                                               lacking: str) -> None:
+    r = say(ask)[0]
+    assert r.file is None and r.text.startswith(f"บอทไม่มีแบบ{lacking}")
+    assert "ว 3369" in r.text and "สถจ." in r.text
+    offered = {c.action for c in r.choices}
+    assert {f"form:{i}" for i in core.engine.form_labels} <= offered  # every form we have
+    assert len(r.text.splitlines()) <= 4  # a phone screen
+
+
+def test_a_receipt_form_is_the_official_receipt_book_and_the_register_is_offered(
+        say: Say) -> None:
+    r = say("ขอแบบฟอร์มใบเสร็จ")[0]
+    assert r.file is None and r.text.startswith("บอทไม่มีแบบใบเสร็จรับเงิน")
+    assert "เล่มใบเสร็จ" in r.text
+    assert r.choices[0].action == "form:receipt-control-register"
+
+
+@pytest.mark.parametrize(("ask", "topic"), [
+    ("ขอทะเบียนคุมใบเสร็จ", "forms.receipt-control-register"),
+    ("ขอแบบคุมเล่มใบเสร็จ", "forms.receipt-control-register"),
+    ("ขอแบบสมุดจ่ายไว้ลงฎีกา", "forms.cash-payments-book"),
+    ("งบทดลองทำยังไง", "guide.month_end"),
+    ("รับเงินค่าขยะตอนนี้ออกใบเสร็จแบบไหนคะ", "guide.receive"),
+    ("มีไฟล์ excel ให้กรอกไหม", "forms.catalog"),
+    ("ส่งออกฎีกาเป็นไฟล์ excel ได้ไหม", "bot.export_howto"),
+    ("Can I get the cash book in Excel?", "forms.cash-receipts-book"),
+])
+def test_our_forms_and_questions_about_the_work_are_answered_as_usual(say: Say, ask: str,
+                                                                      topic: str) -> None:
+    """Not "no such form"; and an Excel form request is the forms, not the Excel news item."""
+    assert say(ask)[0].topic == topic
+
+
+# ---------------------------------------------------------------------------- numbered lists
+
+
+def test_the_catalog_answer_lists_the_forms_in_the_buttons_order(core: Core, say: Say) -> None:
+    r = say("มีฟอร์มอะไรบ้าง")[0]
+    assert r.topic == "forms.catalog"
+    forms = [c for c in r.choices if c.action.startswith("form:")]
+    catalog = next(f for f in core.engine.features if isinstance(f, FormsFeature)).catalog
+    assert r.choices[:len(forms)] == tuple(forms) and len(forms) == len(catalog)
+    listed = [line.removeprefix("• ") for line in r.text.splitlines() if line.startswith("• ")]
+    assert listed == [f.name for f in catalog.all()]
+    assert [c.action for c in forms] == [f"form:{f.id}" for f in catalog.all()]
+    assert not any(line[:1].isdigit() for line in r.text.splitlines())  # no numbers to type
+
+
+@pytest.mark.parametrize("channel", ["line", "telegram"])
+def test_the_forms_list_has_no_numbers_where_a_typed_number_picks_nothing(say: Say,
+                                                                          channel: str) -> None:
+    r = say("แบบฟอร์ม", channel=channel)[0]
+    assert len(r.choices) >= 8 and not r.meta
+    assert not any(line[:1].isdigit() for line in r.text.splitlines())
+    assert [line.removeprefix("• ") for line in r.text.splitlines() if line.startswith("• ")]
+
+
+def test_answer_buttons_never_share_a_label(core: Core) -> None:
+    """guide.budget showed "ทะเบียนคุมงบรายจ่าย" twice: the form and the form's topic."""
+    for topic in core.kb.topics:
+        labels = [c.label for c in core.engine.answer_topic(topic.id)[0].choices]
+        assert len(labels) == len(set(labels)), (topic.id, labels)

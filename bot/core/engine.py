@@ -116,6 +116,7 @@ class Engine:
         features: Sequence[Feature] = (),
         clock: Callable[[], datetime] | None = None,
         form_labels: Mapping[str, str] | None = None,
+        form_gap: Callable[[str, Sequence[str]], list[Reply] | None] | None = None,
     ):
         self.kb = kb
         self.pipeline = pipeline
@@ -124,6 +125,9 @@ class Engine:
         self.status = status
         self.features = list(features)
         self.form_labels = dict(form_labels or {})
+        # Asks for a form the bot does not have ("มีแบบฟอร์มงบทดลองไหม"): the forms feature says
+        # so before matching, where the catalog or the last topic's form would answer instead.
+        self.form_gap = form_gap
         self.clock = clock or (lambda: datetime.now(BANGKOK))
         self._sessions = store.table(SESSIONS_TABLE)
         self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
@@ -406,6 +410,9 @@ class Engine:
             return [Reply(WELCOME, MENU)]
         if words and (words & THANKS) and len(words) <= 3:
             return [Reply(THANKS_REPLY, MENU)]
+        gap = self.form_gap(text, norm.tokens) if self.form_gap is not None else None
+        if gap is not None:
+            return gap
         last = self.memory.recall(ctx.user, ctx.now)
         if last is not None and not self.kb.has(last):
             last = None
@@ -485,10 +492,14 @@ class Engine:
             choices += [FIELD_UP, FIELD_DOWN]
         if topic.is_status or topic.id == "status.notify":
             choices.append(Choice("รับแจ้งเตือน", "cmd:subscribe"))
-        for f in topic.forms:
-            choices.append(Choice(self.form_labels.get(f, f)[:20], f"form:{f}"))
+        forms = [Choice(self.form_labels.get(f, f)[:20], f"form:{f}") for f in topic.forms]
+        if topic.id.startswith("forms."):  # a forms topic lists its forms: buttons first, in
+            choices = [*forms, *choices]   # that order (the terminal numbers them as listed)
+        else:
+            choices += forms
         for r in topic.related:
-            if self.kb.has(r):
+            # a form's own topic next to that form's button: two buttons, one label, one form
+            if self.kb.has(r) and r.removeprefix("forms.") not in topic.forms:
                 choices.append(Choice(self.kb.topic(r).title, f"topic:{r}"))
         choices.append(Choice("เมนูหลัก", "menu:"))
         first: dict[str, Choice] = {}

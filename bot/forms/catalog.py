@@ -28,6 +28,7 @@ from bot.core.thaifmt import (
 from bot.core.yamlload import NON_EMPTY, DataError, decode_yaml, line_at, load_yaml
 from bot.forms.model import (
     MIME_TYPES,
+    SHEET_NAME_MAX,
     Align,
     Cell,
     Column,
@@ -41,7 +42,6 @@ from bot.forms.model import (
     Row,
 )
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, Lao
-from bot.ledger.export import brought_forward
 from bot.qa.knowledge import Problem
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "forms"
@@ -174,6 +174,9 @@ def check_catalog(forms_dir: Path, known_topics: AbstractSet[str] | None = None)
                 problems.append(Problem(*where, f"unknown guide topic {topic!r}"))
         if form.official_file:
             problems += _check_official(form)
+        if form.sheet_name != form.sheet_name[:SHEET_NAME_MAX]:  # Excel would cut it mid-word
+            problems.append(Problem(*where, f"name is longer than {SHEET_NAME_MAX} characters "
+                                            "(an Excel sheet name): add a short label"))
     return sorted(problems, key=lambda p: (p.file, p.line))
 
 
@@ -337,9 +340,11 @@ def render_filled(
         entries: That LAO's entries (any order; others of the period are filtered out here).
         date_from: First day of the period (inclusive).
         date_to: Last day of the period (inclusive).
-        opening_balance: Balance brought forward, used by the daily cash report; by default
-            the entries before ``date_from`` (bot.ledger.export.brought_forward, as the XLSX
-            export).
+        opening_balance: Balance brought forward, used by the daily cash report, when the
+            clerk gives it. By default it is unknown and the report leaves the balance brought
+            forward and the balances blank, with only the receipts and payments filled: the
+            ledger holds what clerks logged in the bot, never the cash the LAO had before, so
+            the sum of earlier entries is not a balance to print on a form that gets signed.
         printed_at: When given, printed in the header as ``พิมพ์เมื่อ``.
 
     Returns:
@@ -362,9 +367,7 @@ def render_filled(
     in_range = [e for e in entries if date_from <= e.date <= date_to]
     in_range.sort(key=lambda e: (e.date, e.no))
     if form.id == "daily-cash-report":
-        opening = (brought_forward(entries, date_from) if opening_balance is None
-                   else opening_balance)
-        rows, notes, intro = _fill_daily(form, in_range, date_from, date_to, opening)
+        rows, notes, intro = _fill_daily(form, in_range, date_from, date_to, opening_balance)
     elif form.id == "keyback-worksheet":
         rows, notes, intro = _fill_keyback(form, in_range), _keyback_notes(in_range), None
     else:
@@ -500,17 +503,20 @@ def _fill_daily(
     entries: Sequence[Entry],
     date_from: date,
     date_to: date,
-    opening: Decimal,
+    opening: Decimal | None,
 ) -> tuple[list[Row], list[str], str]:
+    """Daily totals; with ``opening`` None the balances are blank cells for the clerk."""
     live = [e for e in entries if not e.voided]
-    rows = [Row(_cells(form, {"balance": opening}), label="ยอดยกมา")]
+    unknown: Cell = ""  # an empty cell (not None): the label must not run over it
+    rows = [Row(_cells(form, {"balance": unknown if opening is None else opening}),
+                label="ยอดยกมา")]
     balance = opening
     total_in = total_out = Decimal(0)
     day = date_from
     while day <= date_to:
         got = sum((e.amount for e in live if e.date == day and e.kind == "receipt"), Decimal(0))
         paid = sum((e.amount for e in live if e.date == day and e.kind == "payment"), Decimal(0))
-        balance += got - paid
+        balance = None if balance is None else balance + got - paid
         total_in += got
         total_out += paid
         values: dict[str, Cell] = {
@@ -518,21 +524,28 @@ def _fill_daily(
             "receipts": got,
             "payments": paid,
             "net": got - paid,
-            "balance": balance,
+            "balance": unknown if balance is None else balance,
         }
         rows.append(Row(_cells(form, values)))
         day += timedelta(days=1)
     if date_to != date_from:
         totals = {"receipts": total_in, "payments": total_out, "net": total_in - total_out}
         rows.append(Row(_cells(form, totals), bold=True, label="รวม"))
-    notes = [f"ยอดยกมา {format_amount(opening)} บาท ยอดคงเหลือ {format_amount(balance)} บาท"]
+    period = (f"รับ {format_amount(total_in)} บาท จ่าย {format_amount(total_out)} บาท "
+              "ตามรายการที่บันทึกในบอท")
+    end = f"ยอดเงินคงเหลือ ณ สิ้นวันที่ {thai_date_long(date_to)}"
+    if balance is None or opening is None:
+        notes = [period,
+                 "บอทไม่ทราบยอดยกมา (เงินที่มีก่อนบันทึกในบอท) จึงเว้นช่องยอดยกมาและยอดคงเหลือ"
+                 "ไว้ให้กรอกจากรายงานวันก่อน"]
+        intro = f"{end} (ยอดยกมา + รับ - จ่าย) ............................ บาท"
+    else:
+        notes = [period, f"ยอดยกมา {format_amount(opening)} บาท (ตามที่ระบุ) "
+                         f"ยอดคงเหลือ {format_amount(balance)} บาท"]
+        intro = f"{end} ตามบันทึก {format_amount(balance)} บาท ({_words(balance)})"
     voided = len(entries) - len(live)
     if voided:
         notes.append(f"รายการที่ยกเลิกแล้ว {voided} รายการ ไม่รวมในยอดข้างต้น")
-    intro = (
-        f"ยอดเงินคงเหลือตามบันทึก ณ สิ้นวันที่ {thai_date_long(date_to)} "
-        f"{format_amount(balance)} บาท ({_words(balance)})"
-    )
     return rows, notes, intro
 
 

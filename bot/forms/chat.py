@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from bot.core.contract import META_LISTED, Choice, Reply
 from bot.core.feature import Command, Context, Feature
 from bot.core.thaifmt import thai_date
 from bot.forms.catalog import FormCatalog, FormDef, render_blank, render_filled
+from bot.forms.paper import PaperForm, asked_paper_form
 from bot.ledger.book import LedgerBook
 from bot.ledger.entries import EntryError
 from bot.ledger.quickentry import parse_period
 from bot.qa import command_args as shape
 
 HELPER_NOTE = "แบบช่วยบันทึก (ไม่ใช่แบบทางการตาม ว 2431)"
+NO_SUCH_FORM = "บอทไม่มีแบบ{name}ให้ค่ะ\n{note}"
+USE_PAPER = "ถ้าไม่แน่ใจว่าใช้แบบไหน ดูตามระเบียบและแนวทาง ว 3369 หรือสอบถาม สถจ. หรืออำเภอ"
+OUR_FORMS = "แบบที่บอทส่งให้ได้ เลือกด้านล่างค่ะ"
 
 
 class FormsFeature(Feature):
@@ -22,20 +27,45 @@ class FormsFeature(Feature):
     name = "forms"
     action_prefixes = ("form", "formx", "formfill")
 
-    def __init__(self, catalog: FormCatalog, book: LedgerBook):
+    def __init__(self, catalog: FormCatalog, book: LedgerBook,
+                 paper: Sequence[PaperForm] = (), topic_titles: dict[str, str] | None = None):
         self.catalog = catalog
         self.book = book
+        self.paper = tuple(paper)
+        self.topic_titles = dict(topic_titles or {})
 
     def commands(self) -> list[Command]:
         return [Command(("forms", "form"), ("แบบฟอร์ม", "ฟอร์ม", "ขอแบบฟอร์ม"), self.list_forms,
                         takes_args=True, accepts=shape.number_or_nothing)]
 
     def list_forms(self, ctx: Context, args: str) -> list[Reply]:
-        lines = [f"{i}. {f.name}" for i, f in enumerate(self.catalog.all(), 1)]
-        choices = tuple(Choice(f.button, f"form:{f.id}") for f in self.catalog.all())
+        forms = self.catalog.all()
+        choices = tuple(Choice(f.button, f"form:{f.id}") for f in forms)
+        # Only the terminal picks a choice by a typed number (it numbers the choices in this
+        # order); on LINE and Telegram the choices are buttons and a typed "2" picks nothing,
+        # so the list there has no numbers to type.
+        numbered = ctx.incoming.channel == "console"
+        lines = [f"{i}. {f.name}" if numbered else f"• {f.name}" for i, f in enumerate(forms, 1)]
         return [Reply("เลือกแบบฟอร์มที่ต้องการได้เลยค่ะ (ส่งเป็น PDF พิมพ์ได้ทันที และขอเป็น Excel ได้)\n"
                       + "\n".join(lines) + f"\nทุกแบบเป็น{HELPER_NOTE}", choices,
-                      meta={META_LISTED: "1"})]
+                      meta={META_LISTED: "1"} if numbered else {})]
+
+    def not_provided(self, text: str, tokens: Sequence[str]) -> list[Reply] | None:
+        """A request for a paper form we have no layout for ("มีแบบฟอร์มงบทดลองไหม"): say so,
+        point to the unit's paper form, and offer the forms we do have (never another form
+        as if it were the one asked for). None: not such a request."""
+        asked = asked_paper_form(text, tokens, self.paper, self.catalog)
+        if asked is None:
+            return None
+        first = [f for f in (self.catalog.get(i) for i in asked.instead) if f is not None]
+        rest = [f for f in self.catalog.all() if f not in first]
+        choices = [Choice(f.button, f"form:{f.id}") for f in (*first, *rest)]
+        if asked.topic and asked.topic in self.topic_titles:
+            choices.append(Choice(self.topic_titles[asked.topic], f"topic:{asked.topic}"))
+        choices.append(Choice("เมนูหลัก", "menu:"))
+        text = "\n".join((NO_SUCH_FORM.format(name=asked.name, note=asked.note), USE_PAPER,
+                          OUR_FORMS))
+        return [Reply(text, tuple(choices))]
 
     def on_action(self, ctx: Context, action: str) -> list[Reply] | None:
         kind, _, rest = action.partition(":")
@@ -78,8 +108,10 @@ class FormsFeature(Feature):
         entries = self.book.ledger(lao.code).entries()
         blob = render_filled(form, "pdf", lao=lao, entries=entries, date_from=lo, date_to=hi,
                              printed_at=ctx.now)
-        return [Reply(f"{form.name} ของ {lao.name} {_period(lo, hi)} กรอกจากรายการที่บันทึกในบอท\n"
-                      "ตรวจทานก่อนลงนามทุกครั้งค่ะ",
+        blank = ("\nบอทไม่ทราบยอดยกมา จึงเว้นช่องยอดยกมาและยอดคงเหลือไว้ให้กรอกเอง"
+                 if form.id == "daily-cash-report" else "")
+        return [Reply(f"{form.name} ของ {lao.name} {_period(lo, hi)} กรอกจากรายการที่บันทึกในบอท"
+                      f"{blank}\nตรวจทานก่อนลงนามทุกครั้งค่ะ",
                       (Choice("แบบฟอร์มอื่น", "cmd:forms"),), file=blob, private=True)]
 
 

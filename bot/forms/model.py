@@ -20,6 +20,8 @@ MIME_TYPES: dict[str, str] = {
 }
 HELPER_LABEL = "แบบช่วยบันทึก (ไม่ใช่แบบฟอร์มทางราชการ)"
 
+SHEET_NAME_MAX = 31  # Excel refuses longer sheet names
+
 
 @dataclass(frozen=True)
 class Column:
@@ -66,6 +68,14 @@ class FormDef:
     def button(self) -> str:
         """The short name for a button (LINE labels hold 20 characters)."""
         return (self.label or self.name)[:20]
+
+    @property
+    def sheet_name(self) -> str:
+        """The Excel sheet name: the name when it fits Excel's 31 characters, else the label
+        (``kb check`` requires a label then), never a name cut mid-word."""
+        if len(self.name) <= SHEET_NAME_MAX or not self.label:
+            return self.name
+        return self.label
 
     @property
     def official_path(self) -> Path | None:

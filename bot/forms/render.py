@@ -542,7 +542,7 @@ def xlsx_bytes(layout: Layout) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = sheet_title(form.name)
+    ws.title = sheet_title(form.sheet_name)
     wb.properties.title = form.name
     wb.properties.creator = "elaas-bot"
 

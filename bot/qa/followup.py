@@ -28,6 +28,12 @@ _TIMES = frozenset({"เดือน", "วัน", "ปี", "ตอน", "ช�
 _FORM_WORDS = frozenset({"แบบฟอร์ม", "แบบพิมพ์", "แบบ"})
 _FORM_REQUEST = frozenset({"ขอ", "มี", "ส่ง", "ดาวน์โหลด", "ใช้", "ด้วย", "ล่ะ", "หรือไม่", "ไหน",
                            "อะไร", "give", "send", "need", "which"})
+# Words that may sit around such a request without naming a form or a thing ("แบบที่ต้องใช้",
+# "ขอแบบฟอร์มของเรื่องนี้ด้วย"). Any other word names something: "มีแบบฟอร์มงบทดลองไหม" asks
+# for a trial balance form, not for the forms of the topic answered before.
+_FORM_FILLER = frozenset({"ที่", "ต้อง", "ของ", "เรื่อง", "นี้", "อันนี้", "เรื่องนี้", "ให้", "ได้",
+                          "ไหม", "มั้ย", "บ้าง", "เลย", "ไว้", "อีก", "ปริ้น", "พิมพ์", "โหลด",
+                          "ไฟล์", "สำหรับ", "the", "forms", "for", "this", "it", "me"})
 _LOG = logging.getLogger(__name__)
 SHORT = 4
 TABLE = "followups"
@@ -45,9 +51,11 @@ def is_followup(q: Normalized) -> bool:
 
 
 def wants_forms(q: Normalized) -> bool:
-    """True when the question asks for forms without saying which ones."""
+    """True when the question asks for forms and names no form or thing ("ขอแบบฟอร์มด้วย",
+    "มีฟอร์มไหม"); False for "มีแบบฟอร์มงบทดลองไหม" (it names what it wants)."""
     toks = set(q.tokens)
-    return bool(toks & _FORM_WORDS) and bool(toks & _FORM_REQUEST) and len(q.tokens) <= 6
+    return (bool(toks & _FORM_WORDS) and bool(toks & _FORM_REQUEST) and len(q.tokens) <= 6
+            and toks <= _FORM_WORDS | _FORM_REQUEST | _FORM_FILLER)
 
 
 class Memory(Protocol):

@@ -47,6 +47,9 @@ def run_checks(root: Path | None = None, overlay: Path | Overlay | None = None,
     if check_catalog is not None:
         problems.extend(check_catalog(root / "forms", kb.ids if kb else None))
     problems.extend(_check_status_seed(root / "status.yaml"))
+    from bot.forms.paper import check_paper_forms
+
+    problems.extend(check_paper_forms(root, form_ids, kb.ids if kb else None))
     if kb is None:
         return problems
     if overlay is not None:
