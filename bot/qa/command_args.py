@@ -78,7 +78,7 @@ def glued_period(args: str) -> bool:
     if not text or looks_like_question(text):
         return False
     try:
-        parse_period(_FORMATS.sub(" ", text).strip() or "วันนี้", date.today())
+        read_period(_FORMATS.sub(" ", text).strip() or "วันนี้", date.today())
     except EntryError:
         return False
     return True
