@@ -237,9 +237,9 @@ class Engine:
                 rest = typed[len(word):]
                 # A command word inside a question is not the command: the words after it must
                 # have the argument's shape (a join code, an entry number, a period...).
-                if (rest[:1] == " " or rest[:1].isdigit()) and (
-                        cmd.accepts is None or cmd.accepts(rest.strip())):
-                    return cmd, rest.strip()
+                if (rest[:1] in (" ", ":") or rest[:1].isdigit()) and (
+                        cmd.accepts is None or cmd.accepts(rest.lstrip(" :").strip())):
+                    return cmd, rest.lstrip(" :").strip()
         return None
 
     # ------------------------------------------------------------------ pending steps
@@ -267,9 +267,11 @@ class Engine:
         if answer == "yes" or nod_reply(text) == NOD_REPLY or step.goes_ahead(text):
             ctx.session.set_step(step)  # a bare yes is not the text the step waits for
             return [Reply(step.again_text(), (step.cancel_choice(),))]
-        if self._command(text) is not None or any(
-            looks_like_entry(line) for line in text.splitlines()
-        ):
+        hit = self._command(text)
+        if hit is not None and hit[0].slash and step.continues(hit[0].slash[0], hit[1]):
+            return self._route_text(ctx, text)  # the same request again: no "not done" note
+        if hit is not None or any(looks_like_entry(line) for line in text.splitlines()) or (
+                not step.takes(text)):
             return [Reply(step.undone_text()), *self._route_text(ctx, text)]
         if self._is_question(text, step):
             asked = step.proposing(text[:200])
@@ -286,7 +288,7 @@ class Engine:
         words = set(norm.tokens) - PARTICLES
         if words and (words <= GREETINGS | {"ครับ", "ค่ะ"} or words & THANKS):
             return True
-        if not norm.tokens:
+        if not norm.tokens or step.any_topic_is_input:
             return False
         result = self.matcher.match(norm)
         return result.outcome == "answer" and result.topic not in step.input_topics

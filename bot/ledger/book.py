@@ -11,13 +11,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 import msgspec
 from msgspec.structs import replace
 
 from bot.core.codec import decode, encode
 from bot.core.store import Store
+from bot.ledger.duplicates import DuplicateFound, doc_key, find_duplicates
 from bot.ledger.entries import Entry, Lao, ParsedEntry, Void
 from bot.ledger.summary import Summaries
 
@@ -29,6 +30,7 @@ MEMBERS = "members"
 INVITES = "invites"
 JOIN_FAILURES = "join_failures"
 INVITE_DAYS = 7
+EXPIRED_CODE = "รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ"
 MAX_JOIN_FAILURES = 5
 """Wrong join codes a user may type per day before further tries are refused until tomorrow."""
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
@@ -48,6 +50,7 @@ class Member(msgspec.Struct, frozen=True):
     role: Role
     name: str
     joined_at: datetime
+    joined_code: str = ""  # the join code used: typing it again says "already a member"
 
     @property
     def is_admin(self) -> bool:
@@ -95,6 +98,11 @@ def _unkeyed(value: msgspec.Struct, key_field: str) -> dict[str, Any]:
 def new_join_code() -> str:
     """Eight characters from an alphabet without look-alikes (0/O, 1/I)."""
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def code_key(code: str) -> str:
+    """A typed join code as stored: no spaces or dashes, upper case."""
+    return re.sub(r"[\s\-]", "", code).upper()
 
 
 def valid_lao_code(code: str) -> bool:
@@ -149,7 +157,17 @@ class Directory:
                 out.append(_keyed(d, Member, user, MEMBERS))
         return sorted(out, key=lambda m: m.joined_at)
 
-    def bind(self, user: str, lao_code: str, role: Role, name: str, now: datetime) -> Member:
+    def admins(self, lao_code: str) -> list[Member]:
+        return [m for m in self.members(lao_code) if m.is_admin]
+
+    def last_admin(self, user: str) -> bool:
+        """``user`` is an admin of an LAO that has no other admin."""
+        m = self.member(user)
+        return m is not None and m.is_admin and not any(
+            a.user != user for a in self.admins(m.lao_code))
+
+    def bind(self, user: str, lao_code: str, role: Role, name: str, now: datetime,
+             code: str = "") -> Member:
         """Bind ``user`` to an LAO (replacing an earlier binding)."""
         _, _, user_id = user.partition(":")
         if not user_id.strip():  # an anonymous event (no real user id) is never a member
@@ -157,7 +175,7 @@ class Directory:
         if self.lao(lao_code) is None:
             raise LedgerError("ไม่พบ อปท. นี้ในระบบ")
         old = self.member(user)
-        member = Member(user, lao_code, role, name, now)
+        member = Member(user, lao_code, role, name, now, code)
         self._members.put(user, _unkeyed(member, "user"))
         if old is None or old.lao_code != lao_code:
             if old is not None:
@@ -193,14 +211,8 @@ class Directory:
         Wrong codes are counted per user per day; after MAX_JOIN_FAILURES the user is refused
         until the next day without the code even being looked up (no guessing at speed).
         """
-        day = now.date().isoformat()
-        tries = self._failures.get(user) or {}
-        failed = int(tries.get("count", 0)) if tries.get("day") == day else 0
-        if failed >= MAX_JOIN_FAILURES:
-            _LOG.warning("join: %s locked out for today after %d wrong codes", user, failed)
-            raise LedgerError(f"ใส่รหัสเข้าร่วมผิดครบ {MAX_JOIN_FAILURES} ครั้งแล้ววันนี้ "
-                              "ลองใหม่พรุ่งนี้ หรือขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
-        key = re.sub(r"[\s\-]", "", code).upper()
+        day, failed, tries = self._tries(user, now)
+        key = code_key(code)
         # One transaction: two people typing the same code at once, on any instance, bind
         # one account; the code is gone together with the binding it made.
         with self._store.transaction(f"invite:{key}"):
@@ -209,21 +221,50 @@ class Directory:
             expired = inv is not None and inv.expires_at < now
             if inv is not None:
                 if not expired:
-                    member = self.bind(user, inv.lao_code, inv.role, name, now)
+                    member = self.bind(user, inv.lao_code, inv.role, name, now, key)
                 self._invites.delete(key)
         if d is None:
-            failed += 1
-            self._note_failure(user, day, failed, now)
-            _LOG.warning("join: wrong code from %s (%d of %d today)", user, failed,
-                         MAX_JOIN_FAILURES)
-            raise LedgerError("รหัสเข้าร่วมไม่ถูกต้อง หรือถูกใช้ไปแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+            self._wrong_code(user, day, failed)
         if expired:
-            raise LedgerError("รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+            raise LedgerError(EXPIRED_CODE)
         if tries:
             self._failures.delete(user)
         return member
 
-    def _note_failure(self, user: str, day: str, count: int, now: datetime) -> None:
+    def peek(self, code: str, user: str, now: datetime) -> Invite:
+        """The unexpired invite behind ``code``, without using it (to ask before a move).
+
+        A wrong code counts as a failed try, as in :meth:`redeem`.
+        """
+        day, failed, _ = self._tries(user, now)
+        key = code_key(code)
+        d = self._invites.get(key)
+        if d is None:
+            self._wrong_code(user, day, failed)
+        inv = _keyed(d, Invite, key, INVITES)
+        if inv.expires_at < now:
+            raise LedgerError(EXPIRED_CODE)
+        return inv
+
+    def _tries(self, user: str, now: datetime) -> tuple[str, int, dict[str, Any]]:
+        """Today, the wrong codes ``user`` typed today, their record; refuses a locked user."""
+        day = now.date().isoformat()
+        tries = self._failures.get(user) or {}
+        failed = int(tries.get("count", 0)) if tries.get("day") == day else 0
+        if failed >= MAX_JOIN_FAILURES:
+            _LOG.warning("join: %s locked out for today after %d wrong codes", user, failed)
+            raise LedgerError(f"ใส่รหัสเข้าร่วมผิดครบ {MAX_JOIN_FAILURES} ครั้งแล้ววันนี้ "
+                              "ลองใหม่พรุ่งนี้ หรือขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+        return day, failed, tries
+
+    def _wrong_code(self, user: str, day: str, failed: int) -> NoReturn:
+        failed += 1
+        self._note_failure(user, day, failed)
+        _LOG.warning("join: wrong code from %s (%d of %d today)", user, failed,
+                     MAX_JOIN_FAILURES)
+        raise LedgerError("รหัสเข้าร่วมไม่ถูกต้อง หรือถูกใช้ไปแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+
+    def _note_failure(self, user: str, day: str, count: int) -> None:
         # Counts of earlier days are dropped here, so the table holds at most one day.
         stale = [k for k, v in self._failures.all().items() if v.get("day") != day]
         for k in stale:
@@ -267,6 +308,7 @@ class Ledger:
         self._table = store.table(f"lao/{lao_code}/ledger")
         self._entries: dict[int, Entry] = {}
         self._by_event: dict[str, int] = {}
+        self._by_doc: dict[tuple[str, str], list[int]] = {}  # (kind, doc_key) -> entry numbers
         self._last_no = 0  # max(self._entries) kept up to date: O(1) numbering at 100k entries
         self._rev = 0
         self._lock = threading.RLock()
@@ -286,6 +328,10 @@ class Ledger:
         self._last_no = max(self._last_no, e.no)
         if e.event_id:
             self._by_event[e.event_id] = e.no
+        if e.doc_no:
+            nos = self._by_doc.setdefault((e.kind, doc_key(e.doc_no)), [])
+            if e.no not in nos:
+                nos.append(e.no)
 
     @contextlib.contextmanager
     def _change(self) -> Iterator[list[Entry]]:
@@ -322,15 +368,25 @@ class Ledger:
 
     def add_many(
         self, items: Sequence[tuple[ParsedEntry, str]], *, author: str, author_name: str,
-        channel: str, now: datetime,
+        channel: str, now: datetime, check_duplicates: bool = False,
     ) -> list[tuple[Entry, bool]]:
         """Save parsed entries (each with its event id) in one atomic write.
 
         Returns:
             ``(entry, created)`` pairs; ``created`` is False for an event id already saved
             (a redelivered webhook), which returns the earlier entry instead of a copy.
+
+        Raises:
+            DuplicateFound: with ``check_duplicates``, some new items repeat a document number
+                or were sent twice (see :mod:`bot.ledger.duplicates`); nothing is saved.
         """
         with self._change() as written:
+            if check_duplicates:
+                found = [d for d in find_duplicates(
+                    [p for p, _ in items], by_doc=self._live_by_doc, recent=self._newest(),
+                    author=author, now=now) if items[d.line][1] not in self._by_event]
+                if found:
+                    raise DuplicateFound(found)
             out: list[tuple[Entry, bool]] = []
             fresh: dict[str, Entry] = {}
             seen: dict[str, Entry] = {}
@@ -358,6 +414,19 @@ class Ledger:
                 written.extend(fresh.values())
                 sums.on_entries(self.lao_code, [(None, e) for e in fresh.values()])
         return out
+
+    def _live_by_doc(self, kind: str, key: str) -> Entry | None:
+        for no in self._by_doc.get((kind, key), ()):
+            e = self._entries[no]
+            if not e.voided:
+                return e
+        return None
+
+    def _newest(self) -> Iterator[Entry]:
+        for no in range(self._last_no, 0, -1):
+            e = self._entries.get(no)
+            if e is not None:
+                yield e
 
     def void(self, no: int, *, by: str, reason: str, now: datetime, may_void_any: bool) -> Entry:
         """Mark an entry void (never deleted). Its author or an LAO admin may void it."""
