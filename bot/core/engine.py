@@ -288,10 +288,14 @@ class Engine:
         words = set(norm.tokens) - PARTICLES
         if words and (words <= GREETINGS | {"ครับ", "ค่ะ"} or words & THANKS):
             return True
-        if not norm.tokens or step.any_topic_is_input:
+        if not norm.tokens:
             return False
         result = self.matcher.match(norm)
-        return result.outcome == "answer" and result.topic not in step.input_topics
+        if result.outcome != "answer" or not result.topic:
+            return False
+        if step.any_topic_is_input:  # "ค่าขยะ" matches a how-to topic; "ระบบกลับมายัง" asks
+            return self.kb.topic(result.topic).is_status
+        return result.topic not in step.input_topics
 
     def _do_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         owner = self._feature(step.feature)

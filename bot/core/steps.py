@@ -73,8 +73,8 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     cancel_label: ClassVar[str] = "ยกเลิกขั้นตอนนี้"
     # Words that only say "go ahead" to this step ("ยกเลิกเลย" to a void): never its input.
     go_ahead_words: ClassVar[frozenset[str]] = frozenset()
-    # Free text that matches some knowledge topic is still this step's input (a ledger
-    # description such as "ค่าขยะ" matches the receipts topic); questions are still asked about.
+    # Free text that matches a knowledge topic is still this step's input (a ledger description
+    # such as "ค่าขยะ" matches the receipts topic), unless it asks about the system's status.
     any_topic_is_input: ClassVar[bool] = False
 
     created_at: datetime

@@ -30,7 +30,6 @@ from bot.ledger.steps import (
     amount_options,
     is_no_reason,
     needs_description,
-    pending_text,
 )
 from bot.qa import command_args as shape
 
@@ -224,7 +223,8 @@ class LedgerFeature(MembershipFlows, Feature):
         try:
             p = parse_entry(line, step.day)
         except (EntryError, NotAnEntry) as exc:
-            if needs_description(line, step.day):  # "เงินสด": still no description
+            if needs_description(line, step.day):  # "เงินสด": kept, still no description
+                step = replace(step, line=line)
                 ctx.session.set_step(step)
                 return [Reply(step.again_text(), (step.cancel_choice(),))]
             return [Reply(f"{step.undone_text()}\n{exc}")]

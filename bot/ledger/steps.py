@@ -13,7 +13,7 @@ import msgspec
 from bot.core.steps import Step, Waits, step_kind
 from bot.core.text import command_text
 from bot.core.thaifmt import format_baht
-from bot.ledger.entries import KIND_TH, EntryError, Kind, Method, ParsedEntry
+from bot.ledger.entries import EntryError, Kind, Method, ParsedEntry
 from bot.ledger.quickentry import parse_entry
 
 # A "reason" made only of these is no reason: "ยกเลิก 2 รายการ" means "cancel 2 entries",
@@ -97,11 +97,6 @@ def typed_amount(text: str) -> Decimal | None:
         return Decimal(nums[0].replace(",", ""))
     except InvalidOperation:
         return None
-
-
-def pending_text(e: PendingEntry | ParsedEntry) -> str:
-    """``รับ 1,500.00 บาท ค่าขยะ`` (what an entry will be)."""
-    return f"{KIND_TH[e.kind]} {format_baht(e.amount)} {e.description}".strip()
 
 
 @step_kind
