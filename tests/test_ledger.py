@@ -168,6 +168,9 @@ def test_leave_and_admin_remove(core: Core, say: Say) -> None:
     assert core.book.directory.member("console:clerk") is not None
     say(action=next(c.action for c in ask.choices if c.label == "ยืนยันลบ"), user="boss")
     assert core.book.directory.member("console:clerk") is None
+    leave = say("/leave", user="boss")[0]  # the only admin hands over first
+    assert "ผู้ดูแลคนเดียว" in leave.text and not leave.choices
+    _join(core, say, "deputy", admin=True)
     leave = say("/leave", user="boss")[0]
     say(action=leave.choices[0].action, user="boss")
     assert core.book.directory.member("console:boss") is None

@@ -1,4 +1,4 @@
-"""The ledger's chat flows a clerk meets: moving between LAOs, leaving, duplicates, voids, ask-backs."""
+"""Ledger chat flows a clerk meets: moving between LAOs, leaving, duplicates, voids, ask-backs."""
 
 from __future__ import annotations
 
