@@ -14,7 +14,7 @@ from bot.core.privacy import private_only
 from bot.core.steps import STEP_MINUTES, Step
 from bot.core.thaifmt import amount_in_words, be_year, format_baht, thai_date
 from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member, parse_numbers
-from bot.ledger.duplicates import Duplicate, DuplicateFound
+from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, ParsedEntry
 from bot.ledger.export import brought_forward, export_file
 from bot.ledger.membership import CODE_EXAMPLE, DEMO_LAO, EXAMPLE, MembershipFlows
@@ -176,10 +176,10 @@ class LedgerFeature(MembershipFlows, Feature):
         step = ConfirmDuplicates.start(ctx.now, lao=ledger.lao_code, entries=tuple(pending))
         ctx.session.set_step(step)
         if len(pending) == 1:
-            text = f"{_why_duplicate(found[0])} บันทึกซ้ำไหมคะ (ยังไม่ได้บันทึก)"
+            text = f"{describe_duplicate(found[0])} บันทึกซ้ำไหมคะ (ยังไม่ได้บันทึก)"
             yes = "บันทึกซ้ำ"
         else:
-            lines = [f"บรรทัด {d.line + 1}: {_why_duplicate(d)}" for d in found[:10]]
+            lines = [f"บรรทัด {d.line + 1}: {describe_duplicate(d)}" for d in found[:10]]
             more = f"\n...และอีก {len(found) - 10} บรรทัด" if len(found) > 10 else ""
             text = (f"ยังไม่ได้บันทึกค่ะ มีรายการที่อาจซ้ำ {len(found)} บรรทัด\n" + "\n".join(lines)
                     + f"{more}\nบันทึกทั้ง {len(pending)} บรรทัดรวมที่ซ้ำไหมคะ "
@@ -200,9 +200,7 @@ class LedgerFeature(MembershipFlows, Feature):
             shown = " หรือ ".join(format_baht(p.amount) for p in options)
             return [Reply(f"{KIND_TH[options[0].kind]} {options[0].description} จำนวนเงินคือ "
                           f"{shown}คะ (ยังไม่ได้บันทึก)\nพิมพ์จำนวนเงิน หรือเลือกด้านล่าง",
-                          (*(Choice(format_baht(p.amount), f"pick:{pick.token}:{i}")
-                             for i, p in enumerate(options)), pick.cancel_choice()),
-                          private=True)]
+                          pick.choices(), private=True)]
         if needs_description(line, today):
             try:  # what is known so far, shown in the question
                 known = parse_entry(f"{line} ค่าทดสอบระบบ", today)
@@ -233,14 +231,9 @@ class LedgerFeature(MembershipFlows, Feature):
     def _picked(self, ctx: Context, step: PickAmount, chosen: PendingEntry | None) -> list[Reply]:
         if chosen is None:
             ctx.session.set_step(step)
-            return [Reply(step.again_text(), self._pick_choices(step))]
+            return [Reply(step.again_text(), step.choices())]
         return self._save(ctx, self.book.ledger(step.lao),
                           [replace(chosen, event_id=ctx.incoming.event_id)])
-
-    @staticmethod
-    def _pick_choices(step: PickAmount) -> tuple[Choice, ...]:
-        return (*(Choice(format_baht(o.amount), f"pick:{step.token}:{i}")
-                  for i, o in enumerate(step.options)), step.cancel_choice())
 
     def _saved_reply(self, lao_code: str, saved: Sequence[tuple[Entry, bool]]) -> Reply:
         entries = [e for e, _ in saved]
@@ -470,17 +463,6 @@ class LedgerFeature(MembershipFlows, Feature):
         if member is None or member.lao_code != step.lao or int(index) >= len(step.options):
             return [Reply(step.undone_text())]
         return self._picked(ctx, step, step.options[int(index)])
-
-
-def _why_duplicate(d: Duplicate) -> str:
-    """``เลขที่ 12/345 มีแล้ว (รายการที่ 1 รับ 1,500.00 บาท ค่าขยะ 2 ธ.ค. 2569)``."""
-    e = d.earlier
-    if e is None:
-        return f"เลขที่ {d.doc_no} ซ้ำกับบรรทัด {(d.earlier_line or 0) + 1}"
-    shown = f"รายการที่ {e.no} {KIND_TH[e.kind]} {format_baht(e.amount)} {e.description[:30]}"
-    if d.by_doc:
-        return f"เลขที่ {d.doc_no} มีแล้ว ({shown} {thai_date(e.date)})"
-    return f"เหมือน{shown} ที่เพิ่งบันทึกเมื่อสักครู่"
 
 
 def number_ranges(nos: Sequence[int]) -> str:

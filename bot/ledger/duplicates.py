@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.ledger.entries import Entry, ParsedEntry
+from bot.core.thaifmt import format_baht, thai_date
+from bot.ledger.entries import KIND_TH, Entry, ParsedEntry
 
 DOUBLE_SEND = timedelta(minutes=2)
 """An identical entry without a document number from the same clerk within this time is
@@ -84,3 +85,14 @@ def _recent_until(entries: Iterable[Entry], since: datetime) -> list[Entry]:
             break
         out.append(e)
     return out
+
+
+def describe_duplicate(d: Duplicate) -> str:
+    """``เลขที่ 12/345 มีแล้ว (รายการที่ 1 รับ 1,500.00 บาท ค่าขยะ 2 ธ.ค. 2569)``."""
+    e = d.earlier
+    if e is None:
+        return f"เลขที่ {d.doc_no} ซ้ำกับบรรทัด {(d.earlier_line or 0) + 1}"
+    shown = f"รายการที่ {e.no} {KIND_TH[e.kind]} {format_baht(e.amount)} {e.description[:30]}"
+    if d.by_doc:
+        return f"เลขที่ {d.doc_no} มีแล้ว ({shown} {thai_date(e.date)})"
+    return f"เหมือน{shown} ที่เพิ่งบันทึกเมื่อสักครู่"

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import msgspec
 
+from bot.core.contract import Choice
 from bot.core.steps import Step, Waits, step_kind
 from bot.core.text import command_text
 from bot.core.thaifmt import format_baht
@@ -247,6 +248,11 @@ class PickAmount(Step, frozen=True, kw_only=True):
     def pick(self, text: str) -> PendingEntry | None:
         value = typed_amount(text)
         return next((o for o in self.options if o.amount == value), None)
+
+    def choices(self) -> tuple[Choice, ...]:
+        """One button per amount, then "ไม่บันทึก"."""
+        return (*(Choice(format_baht(o.amount), f"pick:{self.token}:{i}")
+                  for i, o in enumerate(self.options)), self.cancel_choice())
 
     def again_text(self) -> str:
         shown = " หรือ ".join(format_baht(o.amount) for o in self.options)
