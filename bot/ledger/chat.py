@@ -29,7 +29,7 @@ from bot.ledger.steps import (
     VoidReason,
     amount_options,
     is_no_reason,
-    needs_description,
+    without_description,
 )
 from bot.qa import command_args as shape
 
@@ -201,14 +201,11 @@ class LedgerFeature(MembershipFlows, Feature):
             return [Reply(f"{KIND_TH[options[0].kind]} {options[0].description} จำนวนเงินคือ "
                           f"{shown}คะ (ยังไม่ได้บันทึก)\nพิมพ์จำนวนเงิน หรือเลือกด้านล่าง",
                           pick.choices(), private=True)]
-        if needs_description(line, today):
-            try:  # what is known so far, shown in the question
-                known = parse_entry(f"{line} ค่าทดสอบระบบ", today)
-            except EntryError:
-                return None
+        known = without_description(line, today)
+        if known is not None:
             what = f"{KIND_TH[known.kind]} {format_baht(known.amount)}"
             step = AskDescription.start(ctx.now, lao=ledger.lao_code, line=line, day=today,
-                                        what=what)
+                                        what=what, event_id=eid)
             ctx.session.set_step(step)
             return [Reply(f"{what} เป็นค่าอะไรคะ (ยังไม่ได้บันทึก)\n"
                           "พิมพ์ชื่อรายการ เช่น ค่าขยะ แล้วบอทจะบันทึกให้",
@@ -221,19 +218,19 @@ class LedgerFeature(MembershipFlows, Feature):
         try:
             p = parse_entry(line, step.day)
         except (EntryError, NotAnEntry) as exc:
-            if needs_description(line, step.day):  # "เงินสด": kept, still no description
+            if without_description(line, step.day):  # "เงินสด": kept, still no description
                 step = replace(step, line=line)
                 ctx.session.set_step(step)
                 return [Reply(step.again_text(), (step.cancel_choice(),))]
             return [Reply(f"{step.undone_text()}\n{exc}")]
-        return self._save(ctx, ledger, [PendingEntry.of(p, ctx.incoming.event_id)])
+        return self._save(ctx, ledger, [PendingEntry.of(p, step.event_id)])
 
     def _picked(self, ctx: Context, step: PickAmount, chosen: PendingEntry | None) -> list[Reply]:
         if chosen is None:
             ctx.session.set_step(step)
             return [Reply(step.again_text(), step.choices())]
-        return self._save(ctx, self.book.ledger(step.lao),
-                          [replace(chosen, event_id=ctx.incoming.event_id)])
+        # saved under the first message's event id: a redelivery of it is then "already saved"
+        return self._save(ctx, self.book.ledger(step.lao), [chosen])
 
     def _saved_reply(self, lao_code: str, saved: Sequence[tuple[Entry, bool]]) -> Reply:
         entries = [e for e, _ in saved]

@@ -57,13 +57,14 @@ class PendingEntry(msgspec.Struct, frozen=True, kw_only=True):
                            self.method, year_assumed=self.year_assumed)
 
 
-def needs_description(line: str, today: date) -> bool:
-    """``line`` is a whole entry but for its description (``รับ 1500``)."""
+def without_description(line: str, today: date) -> ParsedEntry | None:
+    """What ``line`` says when it is a whole entry but for its description (``รับ 1500``);
+    None when something else is missing or wrong."""
     try:
         p = parse_entry(f"{line} {_PLACEHOLDER}", today)
     except (EntryError, ValueError):
-        return False
-    return p.description == _PLACEHOLDER
+        return None
+    return p if p.description == _PLACEHOLDER else None
 
 
 def amount_options(line: str, today: date) -> list[ParsedEntry]:
@@ -208,6 +209,7 @@ class AskDescription(Step, frozen=True, kw_only=True):
     line: str
     day: date
     what: str  # "รับ 1,500.00 บาท"
+    event_id: str = ""  # of the first message: the entry is saved under it
 
     @property
     def prompt(self) -> str:
