@@ -247,8 +247,10 @@ class Engine:
     def _step_text(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         """A message while ``step`` waits (already cleared): the one rule for every step.
 
-        A command, a quick entry, an expired step or anything but a yes word for a step that
-        waits for a confirmation is handled as itself, with a note that the step was not done.
+        A command, a quick entry, an expired step, text the step does not take (``Step.takes``)
+        or anything but a yes word for a step that waits for a confirmation is handled as itself,
+        with a note that the step was not done; a command that repeats the step's own request
+        (``Step.continues``) runs without that note.
         A question (or text with a confident knowledge answer) is only taken as the step's input
         after the user confirms it. Everything else is the step's input.
         """
