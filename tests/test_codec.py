@@ -183,7 +183,8 @@ def test_directory_documents_keep_their_shape() -> None:
         "created_by": "cli"}
     member = directory.redeem("ABCD2345", "line:U1", "สมศรี", now)
     assert store.table(MEMBERS).get("line:U1") == {
-        "lao_code": "05510101", "role": "admin", "name": "สมศรี", "joined_at": now.isoformat()}
+        "lao_code": "05510101", "role": "admin", "name": "สมศรี", "joined_at": now.isoformat(),
+        "joined_code": "ABCD2345"}  # the code used: typing it again says "already a member"
     assert directory.member("line:U1") == member
     # an older member document without a name, an older invite without its author
     store.table(MEMBERS).put("line:U2", {"lao_code": "05510101", "role": "member",

@@ -172,6 +172,9 @@ def test_leave_and_admin_remove(core: Core, say: Say) -> None:
     assert core.book.directory.member("console:clerk") is not None
     say(action=next(c.action for c in ask.choices if c.label == "ยืนยันลบ"), user="boss")
     assert core.book.directory.member("console:clerk") is None
+    leave = say("/leave", user="boss")[0]  # the only admin hands over first
+    assert "ผู้ดูแลคนเดียว" in leave.text and not leave.choices
+    _join(core, say, "deputy", admin=True)
     leave = say("/leave", user="boss")[0]
     say(action=leave.choices[0].action, user="boss")
     assert core.book.directory.member("console:boss") is None
@@ -311,3 +314,13 @@ def test_join_codes_with_repeated_letters(core: Core, say: Say, code: str) -> No
     core.book.directory.add_lao(Lao("01234567", "อบต.ทดสอบ", "ลำพูน"))
     core.book.directory.invite("01234567", "member", "cli", FIXED_NOW, code=code)
     assert "ในฐานะ" in say(f"เข้าร่วม {code}")[0].text
+
+
+def test_a_reused_document_number_is_asked_about_on_every_store(core: Core, say: Say) -> None:
+    _join(core, say, "u1")
+    assert "รายการที่ 1" in say("รับ 1500 ค่าขยะ เลขที่ 12/345", user="u1")[0].text
+    ask = say("รับ 1500 ค่าขยะ เลขที่ 12/345", user="u1")[0]
+    assert "เลขที่ 12/345 มีแล้ว (รายการที่ 1" in ask.text
+    assert len(core.book.ledger("01234567")) == 1
+    say(action=next(c.action for c in ask.choices if c.label == "บันทึกซ้ำ"), user="u1")
+    assert len(core.book.ledger("01234567")) == 2

@@ -180,6 +180,40 @@ def _remove_member(core: Core, chat: Chat) -> list[Reply]:
     return chat(action=kick.action)
 
 
+OTHER = "07654321"
+
+
+def _move_lao(core: Core, chat: Chat) -> list[Reply]:
+    make_lao_admin(core, "console:u9", OTHER, "อบต.ปลายทาง")
+    inv = core.book.directory.invite(OTHER, "member", "cli", FIXED_NOW)
+    return chat(f"เข้าร่วม {inv.code}")
+
+
+def _moved(core: Core) -> bool:
+    m = core.book.directory.member("console:u1")
+    return m is not None and m.lao_code == OTHER
+
+
+def _duplicate(core: Core, chat: Chat) -> list[Reply]:
+    assert "บันทึกแล้ว" in said(chat("รับ 300 ค่าปรับ เลขที่ 9/99"))
+    return chat("รับ 300 ค่าปรับ เลขที่ 9/99")
+
+
+def _with(description: str, amount: str | None = None) -> Callable[[Core], bool]:
+    def saved(core: Core) -> bool:
+        return any(e.description == description and (amount is None or str(e.amount) == amount)
+                   for e in core.book.ledger(CODE).entries())
+    return saved
+
+
+def _ask_description(core: Core, chat: Chat) -> list[Reply]:
+    return chat("รับ 700")
+
+
+def _pick_amount(core: Core, chat: Chat) -> list[Reply]:
+    return chat("รับ 1500 250 ค่าปรับ")
+
+
 def _announce(core: Core, chat: Chat) -> list[Reply]:
     return chat("/announce คืนนี้ e-LAAS ปิดปรับปรุง")
 
@@ -198,6 +232,12 @@ WAITING = [
     Waiting("ledger.void_reason", _void_asked, lambda c: voided(c, 2)),
     Waiting("ledger.remove_member", _remove_member,
             lambda c: c.book.directory.member("console:u2") is None),
+    Waiting("ledger.move_lao", _move_lao, _moved),
+    Waiting("ledger.duplicates", _duplicate,
+            lambda c: sum(e.doc_no == "9/99" for e in c.book.ledger(CODE).entries()) > 1),
+    Waiting("ledger.description", _ask_description,
+            lambda c: any(e.amount == 700 for e in c.book.ledger(CODE).entries())),
+    Waiting("ledger.pick_amount", _pick_amount, _with("ค่าปรับ")),
     Waiting("notices.draft", _announce, _nothing_sent),
     Waiting("notices.draft", _setstatus, _nothing_sent),
 ]

@@ -258,10 +258,10 @@ class Engine:
                 rest = _POLITE_TAIL.sub("", typed[len(word):])  # "สรุป เดือนนี้ค่ะ"
                 # A command word inside a question is not the command: the words after it must
                 # have the argument's shape (a join code, an entry number, a period...).
-                if (rest[:1] == " " or rest[:1].isdigit()) and (
-                        cmd.accepts is None or cmd.accepts(rest.strip())):
-                    return cmd, rest.strip()
-                if rest[:1] not in " " and cmd.glued is not None and cmd.glued(rest):
+                if (rest[:1] in (" ", ":") or rest[:1].isdigit()) and (
+                        cmd.accepts is None or cmd.accepts(rest.lstrip(" :").strip())):
+                    return cmd, rest.lstrip(" :").strip()
+                if rest[:1] not in " :" and cmd.glued is not None and cmd.glued(rest):
                     return cmd, rest.strip()
         return None
 
@@ -270,8 +270,10 @@ class Engine:
     def _step_text(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         """A message while ``step`` waits (already cleared): the one rule for every step.
 
-        A command, a quick entry, an expired step or anything but a yes word for a step that
-        waits for a confirmation is handled as itself, with a note that the step was not done.
+        A command, a quick entry, an expired step, text the step does not take (``Step.takes``)
+        or anything but a yes word for a step that waits for a confirmation is handled as itself,
+        with a note that the step was not done; a command that repeats the step's own request
+        (``Step.continues``) runs without that note.
         A question (or text with a confident knowledge answer) is only taken as the step's input
         after the user confirms it. Everything else is the step's input.
         """
@@ -290,9 +292,11 @@ class Engine:
         if answer == "yes" or nod_reply(text) == NOD_REPLY or step.goes_ahead(text):
             ctx.session.set_step(step)  # a bare yes is not the text the step waits for
             return [Reply(step.again_text(), (step.cancel_choice(),))]
-        if self._command(text) is not None or any(
-            looks_like_entry(line) for line in text.splitlines()
-        ):
+        hit = self._command(text)
+        if hit is not None and hit[0].slash and step.continues(hit[0].slash[0], hit[1]):
+            return self._route_text(ctx, text)  # the same request again: no "not done" note
+        if hit is not None or any(looks_like_entry(line) for line in text.splitlines()) or (
+                not step.takes(text)):
             return [Reply(step.undone_text()), *self._route_text(ctx, text)]
         if self._is_question(text, step):
             asked = step.proposing(text[:200])
@@ -312,7 +316,11 @@ class Engine:
         if not norm.tokens:
             return False
         result = self.matcher.match(norm)
-        return result.outcome == "answer" and result.topic not in step.input_topics
+        if result.outcome != "answer" or not result.topic:
+            return False
+        if step.any_topic_is_input:  # "ค่าขยะ" matches a how-to topic; "ระบบกลับมายัง" asks
+            return self.kb.topic(result.topic).is_status
+        return result.topic not in step.input_topics
 
     def _do_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         owner = self._feature(step.feature)

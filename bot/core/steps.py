@@ -73,6 +73,9 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     cancel_label: ClassVar[str] = "ยกเลิกขั้นตอนนี้"
     # Words that only say "go ahead" to this step ("ยกเลิกเลย" to a void): never its input.
     go_ahead_words: ClassVar[frozenset[str]] = frozenset()
+    # Free text that matches a knowledge topic is still this step's input (a ledger description
+    # such as "ค่าขยะ" matches the receipts topic), unless it asks about the system's status.
+    any_topic_is_input: ClassVar[bool] = False
 
     created_at: datetime
     expires_at: datetime
@@ -109,6 +112,17 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
 
     def owns_action(self, action: str) -> bool:
         """A button that belongs to this step (pressing it does not leave the step)."""
+        return False
+
+    def takes(self, text: str) -> bool:
+        """``text`` could be this step's input; otherwise it ends the step and is handled as
+        itself (a step that waits for an amount does not take a sentence without one)."""
+        return True
+
+    def continues(self, command: str, args: str) -> bool:
+        """Command ``command`` (its first slash name) with ``args`` repeats what this step is
+        doing (``ยกเลิก 2`` while the reason for 2 is awaited): it runs without the note that
+        the step was not done."""
         return False
 
     # ---------------------------------------------------------------- buttons

@@ -4,37 +4,53 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import ClassVar
+
+from msgspec.structs import replace
 
 from bot.core.contract import Choice, Reply
 from bot.core.feature import Command, Context, Feature, Handler
 from bot.core.privacy import private_only
-from bot.core.steps import STEP_MINUTES, Step, Waits, step_kind
-from bot.core.thaifmt import amount_in_words, be_year, format_baht, thai_date, thai_datetime
+from bot.core.steps import STEP_MINUTES, Step
+from bot.core.thaifmt import amount_in_words, be_year, format_baht, thai_date
 from bot.ledger import listing
-from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member, Role
-from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, Lao, NotAnEntry, ParsedEntry
+from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member
+from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
+from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
+from bot.ledger.membership import CODE_EXAMPLE, DEMO_LAO, MembershipFlows
 from bot.ledger.quickentry import looks_like_entry, parse_entry
+from bot.ledger.steps import (
+    AskDescription,
+    ConfirmDuplicates,
+    MoveLao,
+    PendingEntry,
+    PickAmount,
+    RemoveMember,
+    VoidReason,
+    amount_options,
+    is_no_reason,
+    without_description,
+)
 from bot.qa import command_args as shape
 
+__all__ = ["DEMO_LAO", "NO_LAO", "LedgerFeature", "VoidReason"]
+
 ScopedHandler = Callable[[Context, str, Member, Ledger], list[Reply]]
-DEMO_LAO = Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง")
 MAX_LINES = 30
 NO_LAO = (
     "ยังไม่ได้เชื่อมกับ อปท. ค่ะ\n"
     "ขอรหัสเข้าร่วมจากผู้ดูแลของ อปท. หรือสำนักงานท้องถิ่นจังหวัด แล้วพิมพ์\n"
-    "เข้าร่วม รหัส (เช่น เข้าร่วม AB12CD34)"
+    f"เข้าร่วม รหัส (เช่น เข้าร่วม {CODE_EXAMPLE})"
 )
 KEYED_VOID_WARNING = ("รายการนี้คีย์เข้า e-LAAS แล้ว ยกเลิกในบอทแล้วต้องไปกลับรายการใน e-LAAS ด้วย"
                       "ค่ะ")
 
 
-class LedgerFeature(Feature):
+class LedgerFeature(MembershipFlows, Feature):
     """Ledger commands; every action is scoped to the caller's own LAO."""
 
     name = "ledger"
-    action_prefixes = ("demo", "void", "leave", "kick")
+    action_prefixes = ("demo", "void", "leave", "kick", "pick")
 
     def __init__(self, book: LedgerBook, *, offer_demo: bool = False):
         self.book = book
@@ -46,7 +62,8 @@ class LedgerFeature(Feature):
     def commands(self) -> list[Command]:
         c = Command
         return [
-            c(("join",), ("เข้าร่วม", "join"), self.join, takes_args=True, accepts=shape.join_code),
+            c(("join",), ("เข้าร่วม", "join", "เข้าร่วมรหัส", "เข้าร่วม รหัส", "ขอเข้าร่วม"),
+              self.join, takes_args=True, accepts=shape.join_code),
             c(("leave",), ("ออกจาก อปท.", "ออกจากอปท", "ออกจาก อปท"), self.leave),
             c(("invite",), ("เชิญ", "สร้างรหัสเข้าร่วม"), self.invite, takes_args=True,
               accepts=shape.invite_role),
@@ -55,8 +72,9 @@ class LedgerFeature(Feature):
             c(("recent",), ("ล่าสุด", "รายการล่าสุด"), self._scoped(self.recent)),
             c(("summary",), ("สรุป", "สรุปรายวัน", "สรุปวันนี้"), self._scoped(self.summary),
               takes_args=True, accepts=shape.period, glued=shape.glued_period),
-            c(("void",), ("ยกเลิก", "ยกเลิกรายการ"), self._scoped(self.void_cmd), takes_args=True,
-              accepts=shape.entry_number),
+            c(("void",), ("ยกเลิก", "ยกเลิกรายการ", "ยกเลิกรายการที่", "ยกเลิก รายการที่",
+                          "ยกเลิก รายการ", "ยกเลิกที่"),
+              self._scoped(self.void_cmd), takes_args=True, accepts=shape.entry_number),
             c(("keyed",), ("คีย์แล้ว",), self._scoped(self.keyed), takes_args=True,
               accepts=shape.entry_numbers),
             c(("pending",), ("ค้างคีย์", "ยังไม่คีย์"), self._scoped(self.pending)),
@@ -93,64 +111,6 @@ class LedgerFeature(Feature):
             return [Reply(NO_LAO, (*choices, Choice("เมนูหลัก", "menu:")))]
         return m, self.book.ledger(m.lao_code)
 
-    # ------------------------------------------------------------------ membership
-
-    def join(self, ctx: Context, args: str) -> list[Reply]:
-        code = args.strip()
-        if not code:
-            return [Reply("พิมพ์ เข้าร่วม ตามด้วยรหัส 8 ตัวที่ได้จากผู้ดูแล อปท. เช่น เข้าร่วม AB12CD34")]
-        try:
-            m = self.dir.redeem(code, ctx.user, ctx.incoming.display_name, ctx.now)
-        except LedgerError as exc:
-            return [Reply(str(exc))]
-        lao = self.dir.lao(m.lao_code)
-        role = "ผู้ดูแล" if m.is_admin else "สมาชิก"
-        name = lao.name if lao else m.lao_code
-        return [Reply(f"เข้าร่วม {name} (รหัส {m.lao_code}) ในฐานะ{role}แล้วค่ะ\n"
-                      f"เริ่มบันทึกได้เลย {EXAMPLE}",
-                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")),
-                      private=True)]
-
-    def leave(self, ctx: Context, args: str) -> list[Reply]:
-        m = self._member(ctx)
-        if m is None:
-            return [Reply("ตอนนี้ยังไม่ได้อยู่ใน อปท. ใดค่ะ")]
-        return [Reply("ยืนยันออกจาก อปท. ไหมคะ รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท. ตามเดิม",
-                      (Choice("ยืนยันออก", f"leave:{m.lao_code}"), Choice("ไม่ออก", "menu:")))]
-
-    def invite(self, ctx: Context, args: str) -> list[Reply]:
-        m = self._member(ctx)
-        if m is None or not m.is_admin:
-            return [Reply("สร้างรหัสเข้าร่วมได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
-        role: Role = "admin" if "ผู้ดูแล" in args or "admin" in args else "member"
-        inv = self.dir.invite(m.lao_code, role, ctx.user, ctx.now)
-        who = "ผู้ดูแล" if role == "admin" else "สมาชิก"
-        return [Reply(f"รหัสเข้าร่วม ({who}): {inv.code}\nใช้ได้ครั้งเดียว หมดอายุ "
-                      f"{thai_datetime(inv.expires_at)}\nให้ผู้ใช้พิมพ์: เข้าร่วม {inv.code}",
-                      private=True)]
-
-    def members(self, ctx: Context, args: str) -> list[Reply]:
-        m = self._member(ctx)
-        if m is None or not m.is_admin:
-            return [Reply("ดูรายชื่อสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
-        ms = self.dir.members(m.lao_code)
-        lines = [f"{i}. {x.name or x.user} ({'ผู้ดูแล' if x.is_admin else 'สมาชิก'})"
-                 for i, x in enumerate(ms, 1)]
-        choices = tuple(Choice(f"ลบ {i}. {(x.name or x.user)[:12]}", f"kick:{m.lao_code}:{x.user}")
-                        for i, x in enumerate(ms, 1) if x.user != ctx.user)
-        return [Reply("สมาชิก อปท.\n" + "\n".join(lines), choices[:12], private=True)]
-
-    def demo(self, ctx: Context, args: str) -> list[Reply]:
-        if not (self.offer_demo and ctx.incoming.channel == "console"):
-            return [Reply("โหมดทดลองใช้ได้เฉพาะในเครื่อง (elaas-bot chat) ค่ะ")]
-        if self.dir.lao(DEMO_LAO.code) is None:
-            self.dir.add_lao(DEMO_LAO)
-        self.dir.bind(ctx.user, DEMO_LAO.code, "admin", ctx.incoming.display_name or "ผู้ทดลอง",
-                      ctx.now)
-        return [Reply(f"เข้าร่วม {DEMO_LAO.name} ในฐานะผู้ดูแลแล้ว ลองบันทึกได้เลย\n{EXAMPLE}\n"
-                      "แล้วลองพิมพ์: วันนี้ · สรุป · ค้างคีย์ · ส่งออก",
-                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")))]
-
     # ------------------------------------------------------------------ entries
 
     def log_help(self, ctx: Context, args: str) -> list[Reply]:
@@ -184,14 +144,26 @@ class LedgerFeature(Feature):
         _, ledger = need
         if errors:
             if len(lines) == 1:
-                return [Reply(errors[0])]
+                return self._ask_back(ctx, ledger, lines[0]) or [Reply(errors[0])]
             return [Reply("ยังไม่ได้บันทึกค่ะ แก้แล้วส่งใหม่ได้เลย\n" + "\n".join(errors[:10])
                           + f"\n{EXAMPLE}")]
         eid = ctx.incoming.event_id
-        items = [(p, f"{eid}#{i}" if eid and len(parsed) > 1 else eid) for i, p in
-                 enumerate(parsed)]
-        saved = ledger.add_many(items, author=ctx.user, author_name=ctx.incoming.display_name,
-                                channel=ctx.incoming.channel, now=ctx.now)
+        return self._save(ctx, ledger, [
+            PendingEntry.of(p, f"{eid}#{i}" if eid and len(parsed) > 1 else eid)
+            for i, p in enumerate(parsed)])
+
+    def _save(self, ctx: Context, ledger: Ledger, pending: Sequence[PendingEntry],
+              check: bool = True) -> list[Reply]:
+        """Save ``pending`` (all or nothing); with ``check``, ask first about duplicates."""
+        parsed = [p.parsed() for p in pending]
+        items = [(p, e.event_id) for p, e in zip(parsed, pending, strict=True)]
+        try:
+            saved = ledger.add_many(items, author=ctx.user,
+                                    author_name=ctx.incoming.display_name,
+                                    channel=ctx.incoming.channel, now=ctx.now,
+                                    check_duplicates=check)
+        except DuplicateFound as dup:
+            return self._ask_duplicates(ctx, ledger, pending, dup.found)
         reply = self._saved_reply(ledger.lao_code, saved)
         assumed = sorted({be_year(p.date) for p in parsed if p.year_assumed})
         if assumed:  # "10/7" typed without a year: say which year was taken
@@ -199,6 +171,67 @@ class LedgerFeature(Feature):
             reply = Reply(f"{reply.text}\n(ไม่ได้ระบุปี จึงใช้วันล่าสุดที่ผ่านมา คือปี พ.ศ. {years})",
                           reply.choices)
         return [reply]
+
+    def _ask_duplicates(self, ctx: Context, ledger: Ledger, pending: Sequence[PendingEntry],
+                        found: Sequence[Duplicate]) -> list[Reply]:
+        step = ConfirmDuplicates.start(ctx.now, lao=ledger.lao_code, entries=tuple(pending))
+        ctx.session.set_step(step)
+        if len(pending) == 1:
+            text = f"{describe_duplicate(found[0])} บันทึกซ้ำไหมคะ (ยังไม่ได้บันทึก)"
+            yes = "บันทึกซ้ำ"
+        else:
+            lines = [f"บรรทัด {d.line + 1}: {describe_duplicate(d)}" for d in found[:10]]
+            more = f"\n...และอีก {len(found) - 10} บรรทัด" if len(found) > 10 else ""
+            text = (f"ยังไม่ได้บันทึกค่ะ มีรายการที่อาจซ้ำ {len(found)} บรรทัด\n" + "\n".join(lines)
+                    + f"{more}\nบันทึกทั้ง {len(pending)} บรรทัดรวมที่ซ้ำไหมคะ "
+                    "ถ้าจะบันทึกเฉพาะที่ไม่ซ้ำ กด “ไม่บันทึก” แล้วลบบรรทัดที่ซ้ำออกก่อนส่งใหม่")
+            yes = "บันทึกทั้งหมด"
+        return [Reply(text, (step.yes_choice(yes), step.cancel_choice()), private=True)]
+
+    def _ask_back(self, ctx: Context, ledger: Ledger, line: str) -> list[Reply] | None:
+        """A one-line entry the bot can finish by asking one question (the README promises
+        it asks back): which of two amounts side by side, or what the entry is for."""
+        today = ctx.now.date()
+        options = amount_options(line, today)
+        eid = ctx.incoming.event_id
+        if options:
+            pick = PickAmount.start(ctx.now, lao=ledger.lao_code,
+                                    options=tuple(PendingEntry.of(p, eid) for p in options))
+            ctx.session.set_step(pick)
+            shown = " หรือ ".join(format_baht(p.amount) for p in options)
+            return [Reply(f"{KIND_TH[options[0].kind]} {options[0].description} จำนวนเงินคือ "
+                          f"{shown}คะ (ยังไม่ได้บันทึก)\nพิมพ์จำนวนเงิน หรือเลือกด้านล่าง",
+                          pick.choices(), private=True)]
+        known = without_description(line, today)
+        if known is not None:
+            what = f"{KIND_TH[known.kind]} {format_baht(known.amount)}"
+            step = AskDescription.start(ctx.now, lao=ledger.lao_code, line=line, day=today,
+                                        what=what, event_id=eid)
+            ctx.session.set_step(step)
+            return [Reply(f"{what} เป็นค่าอะไรคะ (ยังไม่ได้บันทึก)\n"
+                          "พิมพ์ชื่อรายการ เช่น ค่าขยะ แล้วบอทจะบันทึกให้",
+                          (step.cancel_choice(),), private=True)]
+        return None
+
+    def _describe(self, ctx: Context, step: AskDescription, text: str) -> list[Reply]:
+        ledger = self.book.ledger(step.lao)
+        line = f"{step.line} {text.strip()[:200]}"
+        try:
+            p = parse_entry(line, step.day)
+        except (EntryError, NotAnEntry) as exc:
+            if without_description(line, step.day):  # "เงินสด": kept, still no description
+                step = replace(step, line=line)
+                ctx.session.set_step(step)
+                return [Reply(step.again_text(), (step.cancel_choice(),))]
+            return [Reply(f"{step.undone_text()}\n{exc}")]
+        return self._save(ctx, ledger, [PendingEntry.of(p, step.event_id)])
+
+    def _picked(self, ctx: Context, step: PickAmount, chosen: PendingEntry | None) -> list[Reply]:
+        if chosen is None:
+            ctx.session.set_step(step)
+            return [Reply(step.again_text(), step.choices())]
+        # saved under the first message's event id: a redelivery of it is then "already saved"
+        return self._save(ctx, self.book.ledger(step.lao), [chosen])
 
     def _saved_reply(self, lao_code: str, saved: Sequence[tuple[Entry, bool]]) -> Reply:
         entries = [e for e, _ in saved]
@@ -236,9 +269,11 @@ class LedgerFeature(Feature):
     # ------------------------------------------------------------------ void / keyed
 
     def void_cmd(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        head, _, reason = args.strip().partition(" ")
+        head, _, reason = args.strip().lstrip("#").partition(" ")
         if not head.isdigit():
             return [Reply("พิมพ์ ยกเลิก ตามด้วยเลขรายการ เช่น ยกเลิก 12 พิมพ์ยอดผิด")]
+        if is_no_reason(reason):  # "ยกเลิก 2 รายการ", "ยกเลิก 1 บาท": show it, ask why
+            reason = ""
         return self._void_or_ask(ctx, member, ledger, int(head), reason)
 
     def _void_or_ask(self, ctx: Context, member: Member, ledger: Ledger, no: int,
@@ -277,6 +312,17 @@ class LedgerFeature(Feature):
                                      text[:200])
         if isinstance(step, RemoveMember):
             return self._remove_member(member, step.lao, step.user)
+        if isinstance(step, MoveLao):
+            return self._move(ctx, step)
+        if isinstance(step, ConfirmDuplicates | AskDescription | PickAmount) and (
+                member is None or member.lao_code != step.lao):
+            return [Reply(f"{step.undone_text()} (คุณไม่ได้อยู่ใน อปท. นี้แล้ว)")]
+        if isinstance(step, ConfirmDuplicates):
+            return self._save(ctx, self.book.ledger(step.lao), step.entries, check=False)
+        if isinstance(step, AskDescription):
+            return self._describe(ctx, step, text)
+        if isinstance(step, PickAmount):
+            return self._picked(ctx, step, step.pick(text))
         return [Reply(step.undone_text())]
 
     def keyed(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
@@ -296,6 +342,8 @@ class LedgerFeature(Feature):
         kind, _, rest = action.partition(":")
         if kind == "demo":
             return self.demo(ctx, "")
+        if kind == "pick":
+            return self._pick_action(ctx, rest)
         if kind not in {"void", "leave", "kick"}:
             return None
         member = self._member(ctx)
@@ -303,80 +351,26 @@ class LedgerFeature(Feature):
         if member is None or member.lao_code != lao_code:
             return [Reply("ปุ่มนี้ใช้ไม่ได้สำหรับบัญชีของคุณค่ะ")]
         if kind == "leave":
-            self.dir.unbind(ctx.user)
-            return [Reply("ออกจาก อปท. แล้วค่ะ รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท.")]
+            return self._leave_now(member)
         if kind == "kick":
-            if not member.is_admin:
-                return [Reply("ลบสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
-            target = self.dir.member(arg)
-            if target is None or target.lao_code != lao_code:
-                return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
-            step = RemoveMember.start(ctx.now, lao=lao_code, user=arg,
-                                      name=target.name or target.user)
-            ctx.session.set_step(step)
-            return [Reply(f"ลบ {step.name} ออกจาก อปท. ใช่ไหมคะ\n"
-                          "รายการที่คนนี้บันทึกไว้ยังอยู่ในสมุดของ อปท.",
-                          (step.yes_choice("ยืนยันลบ"), step.cancel_choice("ไม่ลบ")))]
+            return self._kick(ctx, member, lao_code, arg)
         if not arg.isdigit():
             return None
         return self._void_or_ask(ctx, member, self.book.ledger(lao_code), int(arg), "")
 
-    def _remove_member(self, member: Member | None, lao_code: str, user: str) -> list[Reply]:
-        if member is None or member.lao_code != lao_code or not member.is_admin:
-            return [Reply("ลบสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
-        target = self.dir.member(user)
-        if target is None or target.lao_code != lao_code:
-            return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
-        self.dir.unbind(user)
-        return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ")]
-
-
-@step_kind
-class VoidReason(Step, frozen=True, kw_only=True):
-    """``ยกเลิก 2`` without a reason: waits for the reason."""
-
-    kind: ClassVar[str] = "ledger.void_reason"
-    feature: ClassVar[str] = "ledger"
-    input_topics: ClassVar[frozenset[str]] = frozenset(
-        {"bot.void_howto", "guide.receipt_void", "guide.mismatch"})
-    cancel_label: ClassVar[str] = "ไม่ยกเลิก"
-    go_ahead_words: ClassVar[frozenset[str]] = frozenset(
-        {"ยกเลิกเลย", "ยกเลิกได้เลย", "ยกเลิกได้", "ยกเลิกรายการ", "ลบ", "ลบเลย", "ลบได้เลย"})
-    lao: str
-    no: int
-
-    @property
-    def prompt(self) -> str:
-        return f"เหตุผลที่ยกเลิกรายการที่ {self.no}"
-
-    def again_text(self) -> str:
-        return (f"ขอเหตุผลที่ยกเลิกรายการที่ {self.no} สั้น ๆ ด้วยค่ะ เช่น พิมพ์ยอดผิด หรือ จดซ้ำ "
-                f"(ถ้าไม่ยกเลิก กด “{self.cancel_label}”)")
-
-    def undone_text(self) -> str:
-        return f"ยังไม่ได้ยกเลิกรายการที่ {self.no} ค่ะ (ถ้าจะยกเลิก พิมพ์ ยกเลิก {self.no} เหตุผล)"
-
-    def confirm_text(self, text: str) -> str:
-        return f"ยกเลิกรายการที่ {self.no} ด้วยเหตุผล “{text}” ใช่ไหมคะ"
-
-
-@step_kind
-class RemoveMember(Step, frozen=True, kw_only=True):
-    """A tapped member-removal button: waits for the admin's confirmation."""
-
-    kind: ClassVar[str] = "ledger.remove_member"
-    feature: ClassVar[str] = "ledger"
-    waits: ClassVar[Waits] = "confirm"
-    lao: str
-    user: str
-    name: str
-
-    @property
-    def prompt(self) -> str:
-        return f"ยืนยันลบ {self.name} ออกจาก อปท."
-
-    def undone_text(self) -> str:
-        return f"ยังไม่ได้ลบ {self.name} ออกจาก อปท. ค่ะ"
+    def _pick_action(self, ctx: Context, rest: str) -> list[Reply]:
+        """A tapped amount of :class:`PickAmount` (the step owns ``pick:<token>:<i>``)."""
+        step = ctx.session.step
+        token, _, index = rest.partition(":")
+        if not isinstance(step, PickAmount) or step.token != token or not index.isdigit():
+            return [Reply("ปุ่มนี้หมดอายุแล้วค่ะ ขั้นตอนนี้จบไปแล้ว เลือกจากเมนูใหม่ได้เลย")]
+        ctx.session.clear_step()
+        if step.expired(ctx.now):
+            return [Reply(f"{step.undone_text()} (รอเกิน {STEP_MINUTES} นาทีแล้ว)")]
+        member = self._member(ctx)
+        if member is None or member.lao_code != step.lao or int(index) >= len(step.options):
+            return [Reply(step.undone_text())]
+        return self._picked(ctx, step, step.options[int(index)])
 
 
 def _extras(doc_no: str | None, method: str | None) -> str:

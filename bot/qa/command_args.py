@@ -33,9 +33,19 @@ def looks_like_question(text: str) -> bool:
     return "?" in text or bool(_QUESTION.search(text if len(text) <= 40 else text[-20:]))
 
 
+_JOIN_LEAD = re.compile(r"^(?:รหัส(?:เข้าร่วม)?|code)?\s*:?\s*", re.I)
+_JOIN_TAIL = re.compile(r"(?:\s*(?:ครับผม|ครับ|คับ|ค่ะ|คะ|ค่า|จ้า|จ้ะ|นะ|ด้วย|[.!]))+$")
+
+
+def join_code_text(args: str) -> str:
+    """The code in ``รหัส: H4KP7W2M ค่ะ``: without a leading ``รหัส``/``:`` or polite ending."""
+    return _JOIN_TAIL.sub("", _JOIN_LEAD.sub("", args.strip())).strip()
+
+
 def join_code(args: str) -> bool:
-    """``AB12CD34`` (Latin letters and digits, spaces or dashes allowed), nothing Thai."""
-    return bool(_JOIN_CODE.fullmatch(args.strip()))
+    """``H4KP7W2M`` (Latin letters and digits, spaces or dashes allowed), nothing Thai but a
+    leading ``รหัส`` or a polite ending."""
+    return bool(_JOIN_CODE.fullmatch(join_code_text(args)))
 
 
 def invite_role(args: str) -> bool:

@@ -1,0 +1,269 @@
+"""LAOs, their members and join codes: who may use which LAO's ledger."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, Literal, NoReturn, TypeVar
+
+import msgspec
+
+from bot.core.codec import decode, encode
+from bot.core.store import Store
+from bot.ledger.entries import Lao
+from bot.ledger.summary import Summaries
+
+_LOG = logging.getLogger(__name__)
+K = TypeVar("K", bound=msgspec.Struct)
+Role = Literal["admin", "member"]
+LAOS = "laos"
+MEMBERS = "members"
+INVITES = "invites"
+JOIN_FAILURES = "join_failures"
+INVITE_DAYS = 7
+EXPIRED_CODE = "รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ"
+MAX_JOIN_FAILURES = 5
+"""Wrong join codes a user may type per day before further tries are refused until tomorrow."""
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+_LAO_CODE = re.compile(r"^\d{4,10}$")
+
+
+class LedgerError(ValueError):
+    """A ledger action was refused; ``str(e)`` is the Thai message for the user."""
+
+
+class Member(msgspec.Struct, frozen=True):
+    """A chat account bound to one LAO (stored under ``user``, without it)."""
+
+    user: str
+    lao_code: str
+    role: Role
+    name: str
+    joined_at: datetime
+    joined_code: str = ""  # the join code used: typing it again says "already a member"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Invite(msgspec.Struct, frozen=True):
+    """A one-time join code (stored under ``code``, without it)."""
+
+    code: str
+    lao_code: str
+    role: Role
+    expires_at: datetime
+    created_by: str = ""
+
+def _keyed(doc: dict[str, Any], type_: type[K], key: str, table: str) -> K:
+    """A stored document whose first field is the key it is stored under (older member
+    documents may lack the name)."""
+    first = msgspec.structs.fields(type_)[0].name
+    return decode({"name": "", **doc, first: key}, type_, where=f"{table}/{key}")
+
+
+def _unkeyed(value: msgspec.Struct, key_field: str) -> dict[str, Any]:
+    """The document of ``value`` without the field that is its key (the shape kept on disk)."""
+    doc = encode(value)
+    del doc[key_field]
+    return doc
+
+
+def new_join_code() -> str:
+    """Eight characters from an alphabet without look-alikes (0/O, 1/I)."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def code_key(code: str) -> str:
+    """A typed join code as stored: no spaces or dashes, upper case."""
+    return re.sub(r"[\s\-]", "", code).upper()
+
+
+def valid_lao_code(code: str) -> bool:
+    """DLA codes are strings of digits; leading zeros matter."""
+    return bool(_LAO_CODE.match(code))
+
+
+class Directory:
+    """LAOs, their members and join codes (one small table each)."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._laos = store.table(LAOS)
+        self._members = store.table(MEMBERS)
+        self._invites = store.table(INVITES)
+        self._failures = store.table(JOIN_FAILURES)
+
+    @property
+    def _summaries(self) -> Summaries:
+        # Looked up at write time only: read-only CLI commands open a Directory on a data dir
+        # that serve owns and must not write (or rebuild) summaries there.
+        return Summaries.of(self._store)
+
+    # LAOs -----------------------------------------------------------------
+    def add_lao(self, lao: Lao) -> Lao:
+        """Register an LAO (or update its name/province)."""
+        if not valid_lao_code(lao.code):
+            raise LedgerError(f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {lao.code!r})")
+        if not lao.name.strip():
+            raise LedgerError("ต้องมีชื่อ อปท.")
+        self._laos.put(lao.code, encode(Lao(lao.code, lao.name.strip(), lao.province.strip())))
+        self._summaries.on_lao(lao.code, lao.name.strip(), lao.province.strip())
+        return lao
+
+    def lao(self, code: str) -> Lao | None:
+        d = self._laos.get(code)
+        return decode(d, Lao, where=f"{LAOS}/{code}") if d else None
+
+    def laos(self) -> list[Lao]:
+        return sorted((decode(d, Lao, where=f"{LAOS}/{k}") for k, d in self._laos.all().items()),
+                      key=lambda x: x.code)
+
+    # members --------------------------------------------------------------
+    def member(self, user: str) -> Member | None:
+        d = self._members.get(user)
+        return _keyed(d, Member, user, MEMBERS) if d else None
+
+    def members(self, lao_code: str) -> list[Member]:
+        out = []
+        for user, d in self._members.all().items():
+            if d["lao_code"] == lao_code:
+                out.append(_keyed(d, Member, user, MEMBERS))
+        return sorted(out, key=lambda m: m.joined_at)
+
+    def admins(self, lao_code: str) -> list[Member]:
+        return [m for m in self.members(lao_code) if m.is_admin]
+
+    def last_admin(self, user: str) -> bool:
+        """``user`` is an admin of an LAO that has no other admin."""
+        m = self.member(user)
+        return m is not None and m.is_admin and not any(
+            a.user != user for a in self.admins(m.lao_code))
+
+    def bind(self, user: str, lao_code: str, role: Role, name: str, now: datetime,
+             code: str = "") -> Member:
+        """Bind ``user`` to an LAO (replacing an earlier binding)."""
+        _, _, user_id = user.partition(":")
+        if not user_id.strip():  # an anonymous event (no real user id) is never a member
+            raise LedgerError("เข้าร่วม อปท. ได้เฉพาะในแชตส่วนตัวกับบอทค่ะ")
+        if self.lao(lao_code) is None:
+            raise LedgerError("ไม่พบ อปท. นี้ในระบบ")
+        old = self.member(user)
+        member = Member(user, lao_code, role, name, now, code)
+        self._members.put(user, _unkeyed(member, "user"))
+        if old is None or old.lao_code != lao_code:
+            if old is not None:
+                self._summaries.on_member(old.lao_code, -1)
+            self._summaries.on_member(lao_code, +1)
+        return member
+
+    def unbind(self, user: str) -> None:
+        old = self.member(user)
+        self._members.delete(user)
+        if old is not None:
+            self._summaries.on_member(old.lao_code, -1)
+
+    # invites --------------------------------------------------------------
+    def invite(self, lao_code: str, role: Role, by: str, now: datetime,
+               days: int = INVITE_DAYS, code: str | None = None) -> Invite:
+        """A new one-time join code for ``lao_code`` that expires after ``days``.
+
+        ``code`` is one made earlier by :func:`new_join_code` (the CLI prints it before a
+        running server stores it); by default a fresh one is made here.
+        """
+        if self.lao(lao_code) is None:
+            raise LedgerError(f"ไม่พบ อปท. รหัส {lao_code}")
+        self._purge(now)
+        code = code or new_join_code()
+        inv = Invite(code, lao_code, role, now + timedelta(days=days), by)
+        self._invites.put(code, _unkeyed(inv, "code"))
+        return inv
+
+    def redeem(self, code: str, user: str, name: str, now: datetime) -> Member:
+        """Use a join code once; raises LedgerError with a Thai reason.
+
+        Wrong codes are counted per user per day; after MAX_JOIN_FAILURES the user is refused
+        until the next day without the code even being looked up (no guessing at speed).
+        """
+        day, failed, tries = self._tries(user, now)
+        key = code_key(code)
+        # One transaction: two people typing the same code at once, on any instance, bind
+        # one account; the code is gone together with the binding it made.
+        with self._store.transaction(f"invite:{key}"):
+            d = self._invites.get(key)
+            inv = None if d is None else _keyed(d, Invite, key, INVITES)
+            expired = inv is not None and inv.expires_at < now
+            if inv is not None:
+                if not expired:
+                    member = self.bind(user, inv.lao_code, inv.role, name, now, key)
+                self._invites.delete(key)
+        if d is None:
+            self._wrong_code(user, day, failed)
+        if expired:
+            raise LedgerError(EXPIRED_CODE)
+        if tries:
+            self._failures.delete(user)
+        return member
+
+    def peek(self, code: str, user: str, now: datetime) -> Invite:
+        """The unexpired invite behind ``code``, without using it (to ask before a move).
+
+        A wrong code counts as a failed try, as in :meth:`redeem`.
+        """
+        day, failed, _ = self._tries(user, now)
+        key = code_key(code)
+        d = self._invites.get(key)
+        if d is None:
+            self._wrong_code(user, day, failed)
+        inv = _keyed(d, Invite, key, INVITES)
+        if inv.expires_at < now:
+            raise LedgerError(EXPIRED_CODE)
+        return inv
+
+    def _tries(self, user: str, now: datetime) -> tuple[str, int, dict[str, Any]]:
+        """Today, the wrong codes ``user`` typed today, their record; refuses a locked user."""
+        day = now.date().isoformat()
+        tries = self._failures.get(user) or {}
+        failed = int(tries.get("count", 0)) if tries.get("day") == day else 0
+        if failed >= MAX_JOIN_FAILURES:
+            _LOG.warning("join: %s locked out for today after %d wrong codes", user, failed)
+            raise LedgerError(f"ใส่รหัสเข้าร่วมผิดครบ {MAX_JOIN_FAILURES} ครั้งแล้ววันนี้ "
+                              "ลองใหม่พรุ่งนี้ หรือขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+        return day, failed, tries
+
+    def _wrong_code(self, user: str, day: str, failed: int) -> NoReturn:
+        failed += 1
+        self._note_failure(user, day, failed)
+        _LOG.warning("join: wrong code from %s (%d of %d today)", user, failed,
+                     MAX_JOIN_FAILURES)
+        raise LedgerError("รหัสเข้าร่วมไม่ถูกต้อง หรือถูกใช้ไปแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+
+    def _note_failure(self, user: str, day: str, count: int) -> None:
+        # Counts of earlier days are dropped here, so the table holds at most one day.
+        stale = [k for k, v in self._failures.all().items() if v.get("day") != day]
+        for k in stale:
+            self._failures.delete(k)
+        self._failures.put(user, {"day": day, "count": count})
+
+    def invites(self, lao_code: str, now: datetime) -> list[Invite]:
+        """Unexpired join codes of ``lao_code``, newest expiry first."""
+        out = [_keyed(d, Invite, k, INVITES)
+               for k, d in self._invites.all().items() if d["lao_code"] == lao_code]
+        return sorted((i for i in out if i.expires_at >= now), key=lambda i: i.expires_at,
+                      reverse=True)
+
+    def revoke(self, code: str, lao_code: str) -> bool:
+        """Delete join code ``code`` of ``lao_code``; whether there was one."""
+        d = self._invites.get(code)
+        if d is None or d["lao_code"] != lao_code:
+            return False
+        self._invites.delete(code)
+        return True
+
+    def _purge(self, now: datetime) -> None:
+        for key, d in self._invites.all().items():
+            if datetime.fromisoformat(d["expires_at"]) < now:
+                self._invites.delete(key)

@@ -1,0 +1,171 @@
+"""Membership in chat: join (or move to another LAO), leave, invite, members, the demo LAO."""
+
+from __future__ import annotations
+
+from bot.core.contract import Choice, Reply
+from bot.core.feature import Context
+from bot.core.thaifmt import thai_datetime
+from bot.ledger.book import Directory, LedgerError, Member, Role, code_key
+from bot.ledger.entries import Lao
+from bot.ledger.listing import EXAMPLE
+from bot.ledger.steps import MoveLao, RemoveMember
+from bot.qa.command_args import join_code_text
+
+DEMO_LAO = Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง")
+CODE_EXAMPLE = "H4KP7W2M"  # eight characters of the join-code alphabet (no 0/O, 1/I)
+
+
+def role_th(role: Role) -> str:
+    return "ผู้ดูแล" if role == "admin" else "สมาชิก"
+
+
+class MembershipFlows:
+    """The membership commands of :class:`bot.ledger.chat.LedgerFeature`.
+
+    The last admin of an LAO may not leave it or move to another: nobody could then invite,
+    remove members or void other people's entries. They are told to hand over first.
+    """
+
+    dir: Directory
+    offer_demo: bool
+
+    def _lao_name(self, code: str) -> str:
+        lao = self.dir.lao(code)
+        return lao.name if lao else code
+
+    def _last_admin(self, m: Member) -> bool:
+        return m.lao_code != DEMO_LAO.code and self.dir.last_admin(m.user)
+
+    def _hand_over_first(self, m: Member, doing: str) -> Reply:
+        return Reply(f"คุณเป็นผู้ดูแลคนเดียวของ {self._lao_name(m.lao_code)} จึงยัง{doing}ไม่ได้ค่ะ "
+                     "ถ้าออก จะไม่มีใครออกรหัสเข้าร่วม ลบสมาชิก หรือยกเลิกรายการของคนอื่นได้\n"
+                     "ส่งต่อก่อน: พิมพ์ เชิญ ผู้ดูแล แล้วให้รหัสกับผู้รับช่วง เมื่อเขาเข้าร่วมแล้วจึงออกได้ "
+                     "(หรือขอให้สำนักงานท้องถิ่นจังหวัดช่วย)", private=True)
+
+    def join(self, ctx: Context, args: str) -> list[Reply]:
+        code = join_code_text(args)
+        if not code:
+            return [Reply(f"พิมพ์ เข้าร่วม ตามด้วยรหัส 8 ตัวที่ได้จากผู้ดูแล อปท. "
+                          f"เช่น เข้าร่วม {CODE_EXAMPLE}")]
+        m = self.dir.member(ctx.user)
+        if m is not None and self.dir.lao(m.lao_code) is None:
+            m = None  # bound to an LAO that is gone: a plain join
+        if m is not None and m.joined_code and m.joined_code == code_key(code):
+            return [Reply(f"คุณเป็น{role_th(m.role)}ของ {self._lao_name(m.lao_code)} อยู่แล้วค่ะ "
+                          f"(เข้าร่วมด้วยรหัสนี้แล้ว) บันทึกได้เลย\n{EXAMPLE}")]
+        if m is not None:
+            try:
+                inv = self.dir.peek(code, ctx.user, ctx.now)
+            except LedgerError as exc:
+                return [Reply(str(exc))]
+            if inv.lao_code == m.lao_code and (m.is_admin or inv.role == "member"):
+                return [Reply(f"คุณเป็น{role_th(m.role)}ของ {self._lao_name(m.lao_code)} อยู่แล้วค่ะ "
+                              "ไม่ต้องใช้รหัสนี้ (รหัสยังใช้ได้ ให้คนอื่นใช้ได้)")]
+            if inv.lao_code != m.lao_code:
+                return self._ask_move(ctx, m, code_key(code), inv.lao_code, inv.role)
+        return self._redeem(ctx, code)
+
+    def _ask_move(self, ctx: Context, m: Member, code: str, to_lao: str,
+                  role: Role) -> list[Reply]:
+        here = self._lao_name(m.lao_code)
+        if self._last_admin(m):
+            return [self._hand_over_first(m, "ย้ายไป อปท. อื่น")]
+        there = self._lao_name(to_lao)
+        step = MoveLao.start(ctx.now, code=code, from_lao=m.lao_code, from_name=here,
+                             to_name=there)
+        ctx.session.set_step(step)
+        return [Reply(f"ตอนนี้คุณอยู่ใน {here}\nรหัสนี้เป็นของ {there} ({role_th(role)})\n"
+                      f"ย้ายไป {there} ใช่ไหมคะ ย้ายแล้วจะบันทึกเข้า {here} ไม่ได้อีก "
+                      f"(รายการเดิมยังอยู่ใน {here})",
+                      (step.yes_choice("ย้าย"), step.cancel_choice()), private=True)]
+
+    def _move(self, ctx: Context, step: MoveLao) -> list[Reply]:
+        m = self.dir.member(ctx.user)
+        if m is None or m.lao_code != step.from_lao:
+            return [Reply("ข้อมูลสมาชิกของคุณเปลี่ยนไปแล้ว ยังไม่ได้ย้ายค่ะ ลองพิมพ์ เข้าร่วม รหัส อีกครั้ง")]
+        if self._last_admin(m):
+            return [self._hand_over_first(m, "ย้ายไป อปท. อื่น")]
+        return self._redeem(ctx, step.code)
+
+    def _redeem(self, ctx: Context, code: str) -> list[Reply]:
+        try:
+            m = self.dir.redeem(code, ctx.user, ctx.incoming.display_name, ctx.now)
+        except LedgerError as exc:
+            return [Reply(str(exc))]
+        return [Reply(f"เข้าร่วม {self._lao_name(m.lao_code)} (รหัส {m.lao_code}) "
+                      f"ในฐานะ{role_th(m.role)}แล้วค่ะ\nเริ่มบันทึกได้เลย {EXAMPLE}",
+                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")),
+                      private=True)]
+
+    def leave(self, ctx: Context, args: str) -> list[Reply]:
+        m = self.dir.member(ctx.user)
+        if m is None:
+            return [Reply("ตอนนี้ยังไม่ได้อยู่ใน อปท. ใดค่ะ")]
+        if self._last_admin(m):
+            return [self._hand_over_first(m, "ออก")]
+        return [Reply(f"ยืนยันออกจาก {self._lao_name(m.lao_code)} ไหมคะ "
+                      "รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท. ตามเดิม",
+                      (Choice("ยืนยันออก", f"leave:{m.lao_code}"), Choice("ไม่ออก", "menu:")))]
+
+    def _leave_now(self, m: Member) -> list[Reply]:
+        if self._last_admin(m):
+            return [self._hand_over_first(m, "ออก")]
+        self.dir.unbind(m.user)
+        return [Reply("ออกจาก อปท. แล้วค่ะ รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท.")]
+
+    def invite(self, ctx: Context, args: str) -> list[Reply]:
+        m = self.dir.member(ctx.user)
+        if m is None or not m.is_admin:
+            return [Reply("สร้างรหัสเข้าร่วมได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
+        role: Role = "admin" if "ผู้ดูแล" in args or "admin" in args else "member"
+        inv = self.dir.invite(m.lao_code, role, ctx.user, ctx.now)
+        return [Reply(f"รหัสเข้าร่วม ({role_th(role)}): {inv.code}\nใช้ได้ครั้งเดียว หมดอายุ "
+                      f"{thai_datetime(inv.expires_at)}\nให้ผู้ใช้พิมพ์: เข้าร่วม {inv.code}",
+                      private=True)]
+
+    def members(self, ctx: Context, args: str) -> list[Reply]:
+        m = self.dir.member(ctx.user)
+        if m is None or not m.is_admin:
+            return [Reply("ดูรายชื่อสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
+        ms = self.dir.members(m.lao_code)
+        lines = [f"{i}. {x.name or x.user} ({role_th(x.role)})" for i, x in enumerate(ms, 1)]
+        choices = tuple(Choice(f"ลบ {i}. {(x.name or x.user)[:12]}", f"kick:{m.lao_code}:{x.user}")
+                        for i, x in enumerate(ms, 1) if x.user != ctx.user)
+        return [Reply("สมาชิก อปท.\n" + "\n".join(lines), choices[:12], private=True)]
+
+    def demo(self, ctx: Context, args: str) -> list[Reply]:
+        if not (self.offer_demo and ctx.incoming.channel == "console"):
+            return [Reply("โหมดทดลองใช้ได้เฉพาะในเครื่อง (elaas-bot chat) ค่ะ")]
+        m = self.dir.member(ctx.user)
+        if m is not None and m.lao_code != DEMO_LAO.code and self.dir.lao(m.lao_code):
+            return [Reply(f"คุณอยู่ใน {self._lao_name(m.lao_code)} แล้วค่ะ โหมดทดลองใช้สำหรับผู้ที่ยัง"
+                          "ไม่ได้เข้าร่วม อปท. (ยังไม่ได้เปลี่ยนอะไร)")]
+        if self.dir.lao(DEMO_LAO.code) is None:
+            self.dir.add_lao(DEMO_LAO)
+        self.dir.bind(ctx.user, DEMO_LAO.code, "admin", ctx.incoming.display_name or "ผู้ทดลอง",
+                      ctx.now)
+        return [Reply(f"เข้าร่วม {DEMO_LAO.name} ในฐานะผู้ดูแลแล้ว ลองบันทึกได้เลย\n{EXAMPLE}\n"
+                      "แล้วลองพิมพ์: วันนี้ · สรุป · ค้างคีย์ · ส่งออก",
+                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")))]
+
+    def _kick(self, ctx: Context, member: Member, lao_code: str, user: str) -> list[Reply]:
+        if not member.is_admin:
+            return [Reply("ลบสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
+        target = self.dir.member(user)
+        if target is None or target.lao_code != lao_code:
+            return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
+        step = RemoveMember.start(ctx.now, lao=lao_code, user=user,
+                                  name=target.name or target.user)
+        ctx.session.set_step(step)
+        return [Reply(f"ลบ {step.name} ออกจาก อปท. ใช่ไหมคะ\n"
+                      "รายการที่คนนี้บันทึกไว้ยังอยู่ในสมุดของ อปท.",
+                      (step.yes_choice("ยืนยันลบ"), step.cancel_choice("ไม่ลบ")))]
+
+    def _remove_member(self, member: Member | None, lao_code: str, user: str) -> list[Reply]:
+        if member is None or member.lao_code != lao_code or not member.is_admin:
+            return [Reply("ลบสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
+        target = self.dir.member(user)
+        if target is None or target.lao_code != lao_code:
+            return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
+        self.dir.unbind(user)
+        return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ")]

@@ -1,0 +1,264 @@
+"""The ledger's waiting steps (void reason, member removal, LAO move, duplicates, ask-backs)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
+from typing import ClassVar
+
+import msgspec
+
+from bot.core.contract import Choice
+from bot.core.steps import Step, Waits, step_kind
+from bot.core.text import command_text
+from bot.core.thaifmt import format_baht
+from bot.ledger.entries import EntryError, Kind, Method, ParsedEntry
+from bot.ledger.quickentry import parse_entry
+
+# A "reason" made only of these is no reason: "ยกเลิก 2 รายการ" means "cancel 2 entries",
+# "ยกเลิก 1 บาท" names a unit. Such a void asks for the reason and shows the entry first.
+_FILLER = sorted({
+    "รายการ", "รายการนี้", "รายการที่", "บาท", "อัน", "อันนี้", "ครั้ง", "ใบ", "ชุด", "ข้อ", "บรรทัด",
+    "ตัว", "เรื่อง", "ที่", "นี้", "นั้น", "นี่", "เลย", "ด้วย", "หน่อย", "ให้", "ที", "ค่ะ", "คะ", "ค่า",
+    "ครับ", "ครับผม", "คับ", "จ้า", "จ้ะ", "นะ", "น่ะ", "เถอะ", "ขอ", "รบกวน",
+}, key=len, reverse=True)
+_NO_REASON = re.compile(r"(?:" + "|".join(map(re.escape, _FILLER)) + r"|[\s.,!#:;\-])*")
+_NUMBER = re.compile(r"(?<![\d/.,:])\d[\d,]*(?:\.\d+)?(?![\d/:])")
+_PLACEHOLDER = "ค่าทดสอบระบบ"
+
+
+def is_no_reason(text: str) -> bool:
+    """``text`` (after an entry number) gives no reason: empty, or only units and politeness."""
+    return bool(_NO_REASON.fullmatch(command_text(text).lower()))
+
+
+class PendingEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A parsed entry kept in a waiting step until the clerk answers."""
+
+    kind: Kind
+    amount: Decimal
+    description: str
+    date: date
+    doc_no: str | None = None
+    method: Method | None = None
+    event_id: str = ""
+    year_assumed: bool = False
+
+    @classmethod
+    def of(cls, p: ParsedEntry, event_id: str) -> PendingEntry:
+        return cls(kind=p.kind, amount=p.amount, description=p.description, date=p.date,
+                   doc_no=p.doc_no, method=p.method, event_id=event_id,
+                   year_assumed=p.year_assumed)
+
+    def parsed(self) -> ParsedEntry:
+        return ParsedEntry(self.kind, self.amount, self.description, self.date, self.doc_no,
+                           self.method, year_assumed=self.year_assumed)
+
+
+def without_description(line: str, today: date) -> ParsedEntry | None:
+    """What ``line`` says when it is a whole entry but for its description (``รับ 1500``);
+    None when something else is missing or wrong."""
+    try:
+        p = parse_entry(f"{line} {_PLACEHOLDER}", today)
+    except (EntryError, ValueError):
+        return None
+    return p if p.description == _PLACEHOLDER else None
+
+
+def amount_options(line: str, today: date) -> list[ParsedEntry]:
+    """The two readings of a line with two numbers side by side (``รับ 1500 200 ค่าขยะ``): one
+    for each number as the amount, the other dropped; empty when the line is not like that."""
+    text = command_text(line)
+    nums = list(_NUMBER.finditer(text))
+    pairs = [(a, b) for a, b in pairwise(nums)
+             if not text[a.end():b.start()].strip()]
+    if len(pairs) != 1:
+        return []
+    a, b = pairs[0]
+    out = []
+    for keep in (a, b):
+        try:
+            p = parse_entry(f"{text[:a.start()]}{keep.group()}{text[b.end():]}", today)
+            value = Decimal(keep.group().replace(",", ""))
+        except (EntryError, ValueError, InvalidOperation):
+            return []
+        if p.amount != value:
+            return []
+        out.append(p)
+    return out
+
+
+def typed_amount(text: str) -> Decimal | None:
+    """The one amount in an answer such as ``1,500`` or ``1500 บาท``."""
+    nums = _NUMBER.findall(command_text(text))
+    if len(nums) != 1:
+        return None
+    try:
+        return Decimal(nums[0].replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+@step_kind
+class VoidReason(Step, frozen=True, kw_only=True):
+    """``ยกเลิก 2`` without a reason: waits for the reason."""
+
+    kind: ClassVar[str] = "ledger.void_reason"
+    feature: ClassVar[str] = "ledger"
+    input_topics: ClassVar[frozenset[str]] = frozenset(
+        {"bot.void_howto", "guide.receipt_void", "guide.mismatch"})
+    cancel_label: ClassVar[str] = "ไม่ยกเลิก"
+    go_ahead_words: ClassVar[frozenset[str]] = frozenset(
+        {"ยกเลิกเลย", "ยกเลิกได้เลย", "ยกเลิกได้", "ยกเลิกรายการ", "ลบ", "ลบเลย", "ลบได้เลย"})
+    lao: str
+    no: int
+
+    @property
+    def prompt(self) -> str:
+        return f"เหตุผลที่ยกเลิกรายการที่ {self.no}"
+
+    def goes_ahead(self, text: str) -> bool:
+        return super().goes_ahead(text) or is_no_reason(text)
+
+    def continues(self, command: str, args: str) -> bool:
+        return command == "void" and args.split(" ", 1)[0].lstrip("#") == str(self.no)
+
+    def again_text(self) -> str:
+        return (f"ขอเหตุผลที่ยกเลิกรายการที่ {self.no} สั้น ๆ ด้วยค่ะ เช่น พิมพ์ยอดผิด หรือ จดซ้ำ "
+                f"(ถ้าไม่ยกเลิก กด “{self.cancel_label}”)")
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้ยกเลิกรายการที่ {self.no} ค่ะ (ถ้าจะยกเลิก พิมพ์ ยกเลิก {self.no} เหตุผล)"
+
+    def confirm_text(self, text: str) -> str:
+        return f"ยกเลิกรายการที่ {self.no} ด้วยเหตุผล “{text}” ใช่ไหมคะ"
+
+
+@step_kind
+class RemoveMember(Step, frozen=True, kw_only=True):
+    """A tapped member-removal button: waits for the admin's confirmation."""
+
+    kind: ClassVar[str] = "ledger.remove_member"
+    feature: ClassVar[str] = "ledger"
+    waits: ClassVar[Waits] = "confirm"
+    lao: str
+    user: str
+    name: str
+
+    @property
+    def prompt(self) -> str:
+        return f"ยืนยันลบ {self.name} ออกจาก อปท."
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้ลบ {self.name} ออกจาก อปท. ค่ะ"
+
+
+@step_kind
+class MoveLao(Step, frozen=True, kw_only=True):
+    """A member typed another LAO's join code: waits for "yes, move" (the code is kept)."""
+
+    kind: ClassVar[str] = "ledger.move_lao"
+    feature: ClassVar[str] = "ledger"
+    waits: ClassVar[Waits] = "confirm"
+    cancel_label: ClassVar[str] = "ไม่ย้าย"
+    code: str
+    from_lao: str
+    from_name: str
+    to_name: str
+
+    @property
+    def prompt(self) -> str:
+        return f"ยืนยันย้ายไป {self.to_name}"
+
+    def undone_text(self) -> str:
+        return (f"ยังไม่ได้ย้ายค่ะ ยังอยู่ใน {self.from_name} ตามเดิม "
+                "(รหัสเข้าร่วมยังใช้ได้จนหมดอายุ)")
+
+
+@step_kind
+class ConfirmDuplicates(Step, frozen=True, kw_only=True):
+    """New entries that repeat a document number or were sent twice: waits for "save anyway"."""
+
+    kind: ClassVar[str] = "ledger.duplicates"
+    feature: ClassVar[str] = "ledger"
+    waits: ClassVar[Waits] = "confirm"
+    cancel_label: ClassVar[str] = "ไม่บันทึก"
+    lao: str
+    entries: tuple[PendingEntry, ...]
+
+    @property
+    def prompt(self) -> str:
+        return "ยืนยันบันทึกซ้ำ"
+
+    def undone_text(self) -> str:
+        n = len(self.entries)
+        return "ยังไม่ได้บันทึกรายการซ้ำค่ะ" if n == 1 else f"ยังไม่ได้บันทึกทั้ง {n} รายการค่ะ"
+
+
+@step_kind
+class AskDescription(Step, frozen=True, kw_only=True):
+    """``รับ 1500`` without a description: the next short text is the description."""
+
+    kind: ClassVar[str] = "ledger.description"
+    feature: ClassVar[str] = "ledger"
+    cancel_label: ClassVar[str] = "ไม่บันทึก"
+    any_topic_is_input: ClassVar[bool] = True
+    lao: str
+    line: str
+    day: date
+    what: str  # "รับ 1,500.00 บาท"
+    event_id: str = ""  # of the first message: the entry is saved under it
+
+    @property
+    def prompt(self) -> str:
+        return f"ชื่อรายการของ {self.what}"
+
+    def again_text(self) -> str:
+        return (f"{self.what} เป็นค่าอะไรคะ พิมพ์ชื่อรายการ เช่น ค่าขยะ "
+                f"(ถ้าไม่บันทึก กด “{self.cancel_label}”)")
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้บันทึก {self.what} ค่ะ"
+
+    def confirm_text(self, text: str) -> str:
+        return f"บันทึก {self.what} เป็นค่า “{text}” ใช่ไหมคะ"
+
+
+@step_kind
+class PickAmount(Step, frozen=True, kw_only=True):
+    """``รับ 1500 200 ค่าขยะ``: waits for the amount (typed or tapped), one of the two."""
+
+    kind: ClassVar[str] = "ledger.pick_amount"
+    feature: ClassVar[str] = "ledger"
+    cancel_label: ClassVar[str] = "ไม่บันทึก"
+    any_topic_is_input: ClassVar[bool] = True
+    lao: str
+    options: tuple[PendingEntry, ...]
+
+    @property
+    def prompt(self) -> str:
+        return "จำนวนเงินที่ถูกต้อง"
+
+    def takes(self, text: str) -> bool:
+        return typed_amount(text) is not None
+
+    def owns_action(self, action: str) -> bool:
+        return action.startswith(f"pick:{self.token}:")
+
+    def pick(self, text: str) -> PendingEntry | None:
+        value = typed_amount(text)
+        return next((o for o in self.options if o.amount == value), None)
+
+    def choices(self) -> tuple[Choice, ...]:
+        """One button per amount, then "ไม่บันทึก"."""
+        return (*(Choice(format_baht(o.amount), f"pick:{self.token}:{i}")
+                  for i, o in enumerate(self.options)), self.cancel_choice())
+
+    def again_text(self) -> str:
+        shown = " หรือ ".join(format_baht(o.amount) for o in self.options)
+        return f"จำนวนเงินคือ {shown}คะ พิมพ์หรือเลือกด้านล่าง (ถ้าไม่บันทึก กด “{self.cancel_label}”)"
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้บันทึกรายการ {self.options[0].description} ค่ะ"

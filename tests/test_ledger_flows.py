@@ -1,0 +1,342 @@
+"""Ledger chat flows a clerk meets: moving between LAOs, leaving, duplicates, voids, ask-backs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.core.contract import Reply
+from bot.ledger.entries import Lao
+from handlers.app import Core
+from tests.conftest import FIXED_NOW, Say, make_lao_admin
+
+A, B = "05510101", "05510102"
+
+
+def said(replies: list[Reply]) -> str:
+    return "\n".join(r.text for r in replies)
+
+
+def tap(say: Say, replies: list[Reply], label: str, user: str = "u1") -> list[Reply]:
+    action = next(c.action for r in replies for c in r.choices if c.label == label)
+    return say(action=action, user=user)
+
+
+@pytest.fixture
+def two_laos(core: Core) -> Core:
+    d = core.book.directory
+    d.add_lao(Lao(A, "อบต.เอ", "ลำพูน"))
+    d.add_lao(Lao(B, "อบต.บี", "ลำพูน"))
+    return core
+
+
+def _code(core: Core, lao: str, admin: bool = False) -> str:
+    return core.book.directory.invite(lao, "admin" if admin else "member", "cli", FIXED_NOW).code
+
+
+def _member_of(core: Core, user: str) -> str | None:
+    m = core.book.directory.member(f"console:{user}")
+    return None if m is None else m.lao_code
+
+
+@pytest.fixture
+def clerk(core: Core, say: Say) -> Say:
+    make_lao_admin(core, "console:u1", A, "อบต.เอ")
+    for line in ("รับ 1,500 ค่าขยะ", "รับ 200 ค่าน้ำ", "จ่าย 300 ค่าน้ำมัน"):
+        assert "บันทึกแล้ว" in said(say(line))
+    return say
+
+
+def _voided(core: Core, no: int) -> bool:
+    e = core.book.ledger(A).get(no)
+    assert e is not None
+    return e.voided
+
+
+# --------------------------------------------------------------------------- 1. moving, leaving
+
+
+def test_the_only_admin_is_refused_a_move_and_the_code_stays_usable(two_laos: Core,
+                                                                    say: Say) -> None:
+    code_a, code_b = _code(two_laos, A, admin=True), _code(two_laos, B)
+    assert "ในฐานะผู้ดูแล" in said(say(f"เข้าร่วม {code_a}"))
+    out = say(f"เข้าร่วม {code_b}")
+    assert "ผู้ดูแลคนเดียวของ อบต.เอ" in said(out) and "เชิญ ผู้ดูแล" in said(out)
+    assert _member_of(two_laos, "u1") == A
+    assert "ในฐานะสมาชิก" in said(say(f"เข้าร่วม {code_b}", user="u2"))  # not used up
+
+
+def test_a_member_moving_is_asked_naming_both_laos_and_the_code_waits(two_laos: Core,
+                                                                      say: Say) -> None:
+    make_lao_admin(two_laos, "console:boss", A, "อบต.เอ")
+    assert "ในฐานะสมาชิก" in said(say(f"เข้าร่วม {_code(two_laos, A)}"))
+    code_b = _code(two_laos, B)
+    ask = say(f"เข้าร่วม {code_b}")
+    assert "อบต.เอ" in said(ask) and "อบต.บี" in said(ask) and "ใช่ไหม" in said(ask)
+    assert _member_of(two_laos, "u1") == A
+    out = tap(say, ask, "ไม่ย้าย")
+    assert "ยังไม่ได้ย้าย" in said(out) and _member_of(two_laos, "u1") == A
+    ask = say(f"เข้าร่วม {code_b}")  # the code was not used up by asking
+    assert "ในฐานะสมาชิก" in said(tap(say, ask, "ย้าย"))
+    assert _member_of(two_laos, "u1") == B
+    assert "บันทึกแล้ว" in said(say("รับ 100 ค่าธรรมเนียม"))
+    assert len(two_laos.book.ledger(B)) == 1 and len(two_laos.book.ledger(A)) == 0
+
+
+def test_a_typed_yes_moves_a_member_with_another_admin_left(two_laos: Core, say: Say) -> None:
+    make_lao_admin(two_laos, "console:boss", A, "อบต.เอ")
+    make_lao_admin(two_laos, "console:u1", A, "อบต.เอ")
+    say(f"เข้าร่วม {_code(two_laos, B)}")
+    assert "เข้าร่วม อบต.บี" in said(say("ใช่ค่ะ"))
+    assert _member_of(two_laos, "u1") == B
+
+
+def test_the_last_admin_cannot_leave_a_member_can(two_laos: Core, say: Say) -> None:
+    make_lao_admin(two_laos, "console:u1", A, "อบต.เอ")
+    two_laos.book.directory.bind("console:u2", A, "member", "สมชาย", FIXED_NOW)
+    out = say("ออกจาก อปท.")
+    assert "ผู้ดูแลคนเดียว" in said(out) and not any(c.label == "ยืนยันออก" for r in out
+                                                        for c in r.choices)
+    assert "ยังไม่ได้ทำ" not in said(out)
+    # an old "leave" button is refused too
+    assert "ผู้ดูแลคนเดียว" in said(say(action=f"leave:{A}"))
+    assert _member_of(two_laos, "u1") == A
+    out = say("ออกจาก อปท.", user="u2")
+    assert "ออกจาก อปท. แล้ว" in said(tap(say, out, "ยืนยันออก", user="u2"))
+    assert _member_of(two_laos, "u2") is None
+
+
+def test_an_admin_can_leave_once_another_admin_joined(two_laos: Core, say: Say) -> None:
+    make_lao_admin(two_laos, "console:u1", A, "อบต.เอ")
+    code = say("เชิญ ผู้ดูแล")[0].text.split("เข้าร่วม ")[-1].strip()
+    assert "ในฐานะผู้ดูแล" in said(say(f"เข้าร่วม {code}", user="u2"))
+    out = say("ออกจาก อปท.")
+    assert "ออกจาก อปท. แล้ว" in said(tap(say, out, "ยืนยันออก"))
+
+
+def test_the_demo_never_silently_replaces_a_real_lao(two_laos: Core, say: Say) -> None:
+    make_lao_admin(two_laos, "console:u1", A, "อบต.เอ")
+    assert "อบต.เอ" in said(say("ทดลองใช้"))
+    assert _member_of(two_laos, "u1") == A
+
+
+def test_a_demo_user_may_join_a_real_lao(two_laos: Core, say: Say) -> None:
+    say("ทดลองใช้")
+    ask = say(f"เข้าร่วม {_code(two_laos, A)}")
+    assert "อบต.ตัวอย่าง" in said(ask) and "อบต.เอ" in said(ask)
+    tap(say, ask, "ย้าย")
+    assert _member_of(two_laos, "u1") == A
+
+
+# --------------------------------------------------------------------------- 6. join wording
+
+
+@pytest.mark.parametrize("form", ["เข้าร่วม {c} ค่ะ", "เข้าร่วม: {c}", "เข้าร่วมรหัส {c}",
+                                  "เข้าร่วม รหัส {c} ครับ", "เข้าร่วม {c}"])
+def test_join_wordings(two_laos: Core, say: Say, form: str) -> None:
+    code = _code(two_laos, A)
+    assert "ในฐานะสมาชิก" in said(say(form.format(c=code))), form
+    assert _member_of(two_laos, "u1") == A
+
+
+def test_resending_your_own_used_code_says_already_a_member_and_counts_nothing(
+        two_laos: Core, say: Say) -> None:
+    code = _code(two_laos, A)
+    say(f"เข้าร่วม {code}")
+    for _ in range(6):  # more than the daily limit of wrong codes
+        out = said(say(f"เข้าร่วม {code}"))
+        assert "อยู่แล้ว" in out and "ไม่ถูกต้อง" not in out
+    assert not two_laos.book.directory._failures.get("console:u1")
+    assert "ในฐานะสมาชิก" not in said(say(f"เข้าร่วม {_code(two_laos, A)}"))  # not locked out
+
+
+def test_a_fresh_code_of_your_own_lao_is_not_used_up_and_an_admin_code_promotes(
+        two_laos: Core, say: Say) -> None:
+    say(f"เข้าร่วม {_code(two_laos, A)}")
+    again = _code(two_laos, A)
+    assert "อยู่แล้ว" in said(say(f"เข้าร่วม {again}"))
+    assert "ในฐานะสมาชิก" in said(say(f"เข้าร่วม {again}", user="u2"))
+    assert "ในฐานะผู้ดูแล" in said(say(f"เข้าร่วม {_code(two_laos, A, admin=True)}"))
+
+
+def test_the_help_example_code_has_eight_characters(core: Core, say: Say) -> None:
+    for text in (said(say("เข้าร่วม")), core.engine.kb.topic("bot.join_howto").answer):
+        for word in text.replace('"', " ").split():
+            if word.isascii() and word.isalnum() and word.isupper() and any(
+                    ch.isdigit() for ch in word):
+                assert len(word) == 8, word
+
+
+# --------------------------------------------------------------------------- 2. duplicates
+
+
+def test_same_document_number_asks_first_yes_saves(clerk: Say, core: Core) -> None:
+    assert "รายการที่ 4" in said(clerk("รับ 1500 ค่าขยะ เลขที่ 12/345"))
+    ask = clerk("รับ 1500 ค่าขยะ เลขที่ 12/345")
+    assert "เลขที่ 12/345 มีแล้ว (รายการที่ 4" in said(ask) and "บันทึกซ้ำไหม" in said(ask)
+    assert len(core.book.ledger(A)) == 4
+    assert "รายการที่ 5" in said(tap(clerk, ask, "บันทึกซ้ำ"))
+    assert len(core.book.ledger(A)) == 5
+
+
+def test_same_document_number_no_saves_nothing(clerk: Say, core: Core) -> None:
+    clerk("รับ 1500 ค่าขยะ เลขที่ 12/345")
+    clerk("รับ 900 ค่าปรับ เลขที่ 12/345")
+    assert "ยังไม่ได้บันทึก" in said(clerk("ไม่ครับ"))
+    assert len(core.book.ledger(A)) == 4
+
+
+def test_a_voided_entry_or_another_kind_does_not_count_as_a_duplicate(clerk: Say,
+                                                                       core: Core) -> None:
+    clerk("รับ 1500 ค่าขยะ เลขที่ 12/345")
+    assert "บันทึกแล้ว" in said(clerk("จ่าย 1500 ค่าวัสดุ เลขที่ 12/345"))  # another kind
+    clerk("ยกเลิก 4 พิมพ์ผิด")
+    assert "บันทึกแล้ว" in said(clerk("รับ 1500 ค่าขยะ เลขที่ 12/345"))
+
+
+def test_a_redelivered_message_is_still_just_the_same_entry(clerk: Say, core: Core) -> None:
+    first = clerk("รับ 1500 ค่าขยะ เลขที่ 12/345", event_id="evt-9")
+    again = clerk("รับ 1500 ค่าขยะ เลขที่ 12/345", event_id="evt-9")
+    assert "รายการที่ 4" in said(first) and "บันทึกไว้แล้ว" in said(again)
+    assert len(core.book.ledger(A)) == 4
+
+
+def test_a_batch_pasted_twice_is_refused_whole_and_lists_the_duplicates(clerk: Say,
+                                                                         core: Core) -> None:
+    batch = "รับ 100 ค่าขยะ เลขที่ 1/1\nรับ 200 ค่าขยะ เลขที่ 1/2\nจ่าย 50 ค่าไปรษณีย์"
+    assert "บันทึกแล้วค่ะ 3 รายการ" in said(clerk(batch))
+    ask = clerk(batch)
+    text = said(ask)
+    assert "ยังไม่ได้บันทึก" in text and "บรรทัด 1" in text and "บรรทัด 2" in text
+    assert "บรรทัด 3" in text  # identical and sent moments ago
+    assert len(core.book.ledger(A)) == 6
+    assert "ยังไม่ได้บันทึกทั้ง 3 รายการ" in said(tap(clerk, ask, "ไม่บันทึก"))
+    ask = clerk("รับ 300 ค่าขยะ เลขที่ 1/3\nรับ 100 ค่าขยะ เลขที่ 1/1")
+    assert "บรรทัด 2" in said(ask) and "บรรทัด 1:" not in said(ask)
+    assert "บันทึกแล้วค่ะ 2 รายการ" in said(tap(clerk, ask, "บันทึกทั้งหมด"))
+    assert len(core.book.ledger(A)) == 8
+
+
+def test_a_batch_repeating_a_document_number_inside_itself_asks(clerk: Say, core: Core) -> None:
+    ask = clerk("รับ 100 ค่าขยะ เลขที่ 5/1\nรับ 100 ค่าน้ำ เลขที่ 5/1")
+    assert "บรรทัด 2: เลขที่ 5/1 ซ้ำกับบรรทัด 1" in said(ask)
+    assert len(core.book.ledger(A)) == 3
+
+
+def test_an_identical_entry_without_number_asks_only_within_two_minutes(
+        core: Core, clerk: Say) -> None:
+    assert "บันทึกแล้ว" in said(clerk("รับ 20 ค่าขยะ"))
+    ask = clerk("รับ 20 ค่าขยะ")
+    assert "เพิ่งบันทึก" in said(ask) and len(core.book.ledger(A)) == 4
+    assert "บันทึกแล้ว" in said(clerk("ใช่"))
+    assert len(core.book.ledger(A)) == 5
+    core.engine.clock = lambda: FIXED_NOW + timedelta(minutes=3)
+    assert "บันทึกแล้ว" in said(clerk("รับ 20 ค่าขยะ"))  # a later small receipt is ordinary
+
+
+def test_another_clerk_sending_the_same_small_receipt_is_not_asked(core: Core,
+                                                                   clerk: Say) -> None:
+    core.book.directory.bind("console:u2", A, "member", "สมชาย", FIXED_NOW)
+    clerk("รับ 20 ค่าขยะ")
+    assert "บันทึกแล้ว" in said(clerk("รับ 20 ค่าขยะ", user="u2"))
+
+
+# --------------------------------------------------------------------------- 3, 5. voids
+
+
+@pytest.mark.parametrize("text", ["ยกเลิก 2 รายการ", "ยกเลิก 2 บาท", "ยกเลิก 2 อัน", "ยกเลิก 2 ครั้ง",
+                                  "ยกเลิก 2 ค่ะ", "ยกเลิก 2 รายการค่ะ", "ยกเลิกรายการที่ 2 ด้วยครับ"])
+def test_a_unit_or_counter_word_is_no_reason(core: Core, clerk: Say, text: str) -> None:
+    ask = clerk(text)
+    assert not _voided(core, 2), said(ask)
+    assert "ยกเลิกรายการที่ 2: รับ 200.00 บาท ค่าน้ำ" in said(ask) and "เหตุผล" in said(ask)
+    assert "ยกเลิกรายการที่ 2 แล้ว" in said(clerk("จดซ้ำ"))
+
+
+def test_a_unit_word_is_no_reason_while_the_reason_is_awaited(core: Core, clerk: Say) -> None:
+    clerk("ยกเลิก 2")
+    out = clerk("รายการ")
+    assert not _voided(core, 2) and "เหตุผล" in said(out)
+
+
+@pytest.mark.parametrize("text", ["ยกเลิกรายการที่ 2 ยอดผิด", "ยกเลิกรายการ 2 ยอดผิด",
+                                  "ยกเลิก รายการที่ 2 ยอดผิด", "ยกเลิก 2 ยอดผิด", "ยกเลิกที่ 2 ยอดผิด"])
+def test_void_wordings(core: Core, clerk: Say, text: str) -> None:
+    assert "ยกเลิกรายการที่ 2 แล้ว" in said(clerk(text))
+    e = core.book.ledger(A).get(2)
+    assert e is not None and e.void is not None and e.void.reason == "ยอดผิด"
+
+
+def test_the_same_void_again_while_waiting_just_asks_again(core: Core, clerk: Say) -> None:
+    clerk("ยกเลิก 1")
+    out = clerk("ยกเลิก 1")
+    assert "ยังไม่ได้ยกเลิก" not in said(out) and "เหตุผล" in said(out)
+    assert "ยกเลิกรายการที่ 1 แล้ว" in said(clerk("จดซ้ำ"))
+    clerk("ยกเลิก 2")
+    out = clerk("ยกเลิก 2 ยอดผิด")
+    assert said(out).startswith("ยกเลิกรายการที่ 2 แล้ว")
+    clerk("ยกเลิก 3")
+    out = clerk("ยกเลิก 1")  # another entry: the first step ends, and says so
+    assert "ยังไม่ได้ยกเลิกรายการที่ 3" in said(out)
+
+
+# --------------------------------------------------------------------------- 4. asking back
+
+
+def test_the_description_asked_for_is_taken(core: Core, clerk: Say) -> None:
+    ask = clerk("รับ 1800")
+    assert "เป็นค่าอะไร" in said(ask) and len(core.book.ledger(A)) == 3
+    out = clerk("ค่าขยะ")
+    assert "บันทึกแล้ว" in said(out) and "ค่าขยะ" in said(out)
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.amount == 1800 and e.description == "ค่าขยะ"
+
+
+def test_the_description_keeps_the_date_and_number_typed_first(core: Core, clerk: Say) -> None:
+    clerk("จ่าย 800 เมื่อวาน เลขที่ 3/21")
+    clerk("ค่าวัสดุสำนักงาน")
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.description == "ค่าวัสดุสำนักงาน" and e.doc_no == "3/21"
+    assert e.date == FIXED_NOW.date() - timedelta(days=1) and e.kind == "payment"
+
+
+def test_no_description_in_the_answer_asks_again(core: Core, clerk: Say) -> None:
+    clerk("รับ 1800")
+    out = clerk("เงินสด")
+    assert "เป็นค่าอะไร" in said(out) and len(core.book.ledger(A)) == 3
+    clerk("ค่าขยะ")
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.description == "ค่าขยะ" and e.method == "cash"
+
+
+def test_a_new_entry_or_command_instead_of_the_description_ends_it(core: Core,
+                                                                   clerk: Say) -> None:
+    clerk("รับ 1500")
+    out = clerk("วันนี้")
+    assert "ยังไม่ได้บันทึก รับ 1,500.00 บาท" in said(out) and "รายการวันที่" in said(out)
+    clerk("ค่าขยะ")  # nothing waits any more: not a description
+    assert len(core.book.ledger(A)) == 3
+
+
+def test_the_amount_asked_for_is_taken_typed_or_tapped(core: Core, clerk: Say) -> None:
+    ask = clerk("รับ 1500 200 ค่าปรับ")
+    assert "1,500.00 บาท" in said(ask) and "200.00 บาท" in said(ask)
+    out = clerk("1,500")
+    assert "บันทึกแล้ว" in said(out)
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.amount == 1500 and e.description == "ค่าปรับ"
+    ask = clerk("จ่าย 300 30 ค่าน้ำมัน")
+    assert "บันทึกแล้ว" in said(tap(clerk, ask, "30.00 บาท"))
+    e = core.book.ledger(A).get(5)
+    assert e is not None and e.amount == 30 and e.description == "ค่าน้ำมัน"
+
+
+def test_another_amount_asks_again_a_sentence_ends_the_step(core: Core, clerk: Say) -> None:
+    clerk("รับ 1500 200 ค่าขยะ")
+    out = clerk("1700")
+    assert "1,500.00 บาท หรือ 200.00 บาท" in said(out) and len(core.book.ledger(A)) == 3
+    out = clerk("ระบบกลับมายัง")
+    assert "ยังไม่ได้บันทึก" in said(out) and out[-1].topic is not None
+    clerk("1500")  # nothing waits any more
+    assert len(core.book.ledger(A)) == 3
