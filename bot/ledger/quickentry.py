@@ -1,7 +1,8 @@
 """Quick-entry parser: one typed line such as ``รับ 1,500 ค่าขยะ เมื่อวาน`` to a ParsedEntry.
 
 (Over 500 lines on purpose: one grammar, read top to bottom: kind words, amounts in figures
-and in Thai words, dates in every accepted form, document numbers and methods.)
+and in Thai words, dates, document numbers and methods. The date words and patterns live in
+:mod:`bot.ledger.datewords`.)
 """
 
 from __future__ import annotations
@@ -13,14 +14,33 @@ from decimal import Decimal, InvalidOperation
 from typing import NoReturn
 
 from bot.core.thaifmt import (
-    BE_OFFSET,
-    THAI_MONTHS_LONG,
-    THAI_MONTHS_SHORT,
     amount_in_words,
     be_year,
     format_amount,
     format_baht,
     thai_date,
+)
+from bot.ledger.datewords import (
+    BARE_DAY_MONTH_RE,
+    DATE_PREFIX,
+    DAY_MONTH_RE,
+    DAY_ONLY_RE,
+    ISO_DATE_RE,
+    MONTH_DATE_RE,
+    MONTH_NO,
+    MONTH_PERIOD_RE,
+    MONTHS,
+    NAMED_PERIODS,
+    NUM_DATE_RE,
+    PERIOD_EXAMPLE,
+    PERIOD_LEAD_RE,
+    PERIOD_SPLIT_RE,
+    RELATIVE_RE,
+    YEAR_PERIOD_RE,
+    month_span,
+    named_period,
+    plausible_year,
+    resolve_year,
 )
 from bot.ledger.entries import (
     KIND_TH,
@@ -57,7 +77,6 @@ CENT = Decimal("0.01")
 # A yearless date at most this many days ahead is this year's (refused as in the future).
 YEARLESS_AHEAD_DAYS = 31
 MAX_LINE = 300  # longer text is a chat message or a paste, never one quick entry
-_MAX_YEARS_FOR_2DIGIT_BE = 10  # "67" is BE 2567 when that is within 10 years of today's BE year
 
 # --------------------------------------------------------------------------- normalisation
 
@@ -161,81 +180,15 @@ _AMOUNT_HINT = "(พิมพ์เป็นตัวเลข เช่น 1,50
 
 # --------------------------------------------------------------------------- dates
 
-
-_COLLOQUIAL_MONTHS = (
-    "มกรา", "กุมภา", "มีนา", "เมษา", "พฤษภา", "มิถุนา",
-    "กรกฎา", "สิงหา", "กันยา", "ตุลา", "พฤศจิกา", "ธันวา",
-)  # fmt: skip
-# Month spelling with dots and spaces removed -> month number.
-_MONTH_NO: dict[str, int] = {
-    form.replace(".", ""): i + 1
-    for i in range(12)
-    for form in (THAI_MONTHS_LONG[i], _COLLOQUIAL_MONTHS[i], THAI_MONTHS_SHORT[i])
-}
-
-
-def _month_pattern() -> str:
-    forms = [*THAI_MONTHS_LONG, *_COLLOQUIAL_MONTHS]
-    for short in THAI_MONTHS_SHORT:
-        parts = [p for p in short.split(".") if p]
-        forms.append(r"(?:\.\s?)?".join(parts) + r"\.?")
-    forms.sort(key=len, reverse=True)
-    return "|".join(forms)
-
-
-_MONTHS = _month_pattern()
-_DATE_PREFIX = r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)?"
-_NUM_DATE_RE = re.compile(
-    rf"{_DATE_PREFIX}(?<![\d,./\-])(?P<d>\d{{1,2}})(?P<s>[/.\-])(?P<m>\d{{1,2}})(?P=s)"
-    r"(?P<y>\d{4}|\d{2})(?!\d|[/.\-]\d)"
-)
-_MONTH_DATE_RE = re.compile(
-    rf"{_DATE_PREFIX}(?<![\d,.])(?P<d>\d{{1,2}})\s?(?P<mon>{_MONTHS})(?![ก-ฮ])"
-    r"(?:\s?(?:(?P<era>พ\.?\s?ศ\.?|ค\.?\s?ศ\.?)\s?)?(?P<y>\d{4}|\d{2})"
-    r"(?!\d|[,.]\d|\s?(?:บาท|บ\.|สตางค์|สต\.)|\.-))?"
-)
-_DAY_MONTH_RE = re.compile(
-    r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?P<s>[/.\-])(?P<m>\d{1,2})"
-    r"(?!\d|[/.\-]\d)"
-)
-# A bare "10/7" (day/month, no year): only when both parts can be a day and a month.
-_BARE_DAY_MONTH_RE = re.compile(
-    r"(?<![\d,./\-A-Za-z\ue000])(?P<d>0?[1-9]|[12]\d|3[01])/(?P<m>0?[1-9]|1[0-2])"
-    r"(?![\d/.,\-]|\s?(?:บาท|บ\.|สตางค์|สต\.|ถัง|ลิตร|ชั่วโมง|ชม\.|คน|ชิ้น|กก\.|กิโล|โหล|แผ่น"
-    r"|ก้อน|ห่อ|กล่อง|ขวด|ถุง|ชุด|อัน|ตัว|เท่า|ส่วน|ไร่|งาน|ตร\.|เมตร|ม\.|หน่วย|รอบ|ครั้ง))"
-)  # "1/2 ถัง" is half a tank, not 1 February
-_DAY_ONLY_RE = re.compile(r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?![\d/.,\-])")
-_RELATIVE_RE = re.compile(
-    r"(?:ลง)?(?P<w>เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?)")
-
 # A date or document number typed before the kind word ("เมื่อวาน รับ 500 ค่าขยะ",
 # "ฎีกา 45/2567 จ่าย ..."): read as if it came after the entry.
 _LEAD_RE = re.compile(
     rf"^(?P<lead>(?:ลง)?(?:เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?)"
-    rf"|{_DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
-    rf"|{_DATE_PREFIX}\d{{1,2}}\s?(?:{_MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
+    rf"|{DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
+    rf"|{DATE_PREFIX}\d{{1,2}}\s?(?:{MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
     r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|ใบสำคัญ(?:จ่าย)?)\s?[\w/.\-]+)"
     r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|วันนี้|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ|ฎีกา|ฏีกา|ใบสำคัญ)"
 )
-
-# Periods for summaries and exports ("ก.ค. 2567", "เดือนนี้", "1/7/2567 - 15/7/2567").
-PERIOD_EXAMPLE = "ตัวอย่าง: เมื่อวาน · 9/7/2567 · ก.ค. 2567 · เดือนนี้ · 1/7/2567 - 15/7/2567"
-_PERIOD_LEAD_RE = re.compile(r"^(?:ช่วง|ตั้งแต่|ของ|ระหว่าง)\s?(?:วันที่\s?)?")
-_PERIOD_SPLIT_RE = re.compile(r"\s?(?:ถึง|จนถึง|to|~|–|—)\s?|\s-\s|-")
-_MONTH_PERIOD_RE = re.compile(
-    rf"(?:เดือน\s?)?(?P<mon>{_MONTHS})(?![ก-ฮ])"
-    r"(?:\s?(?:(?P<era>พ\.?\s?ศ\.?|ค\.?\s?ศ\.?)\s?)?(?P<y>\d{4}|\d{2}))?"
-    r"|(?:เดือน\s?)?(?P<m>\d{1,2})/(?P<y2>\d{4})"
-)
-_YEAR_PERIOD_RE = re.compile(
-    r"(?P<fy>ปีงบ(?:ประมาณ)?|งบ(?:ประมาณ)?\s?ปี)?\s?(?:ปี\s?)?(?:พ\.?\s?ศ\.?\s?)?(?P<y>\d{4})"
-)
-_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NAMED_PERIODS = (
-    "วันนี้", "เมื่อวาน", "เมื่อวานนี้", "เมื่อวานซืน", "สัปดาห์นี้", "อาทิตย์นี้",
-    "สัปดาห์ที่แล้ว", "อาทิตย์ที่แล้ว", "สัปดาห์ก่อน", "อาทิตย์ก่อน", "เดือนนี้",
-    "เดือนที่แล้ว", "เดือนก่อน", "ปีนี้", "ปีที่แล้ว", "ปีงบนี้", "ปีงบประมาณนี้",
-)  # fmt: skip
 
 # --------------------------------------------------------------------------- doc numbers, methods
 
@@ -467,12 +420,12 @@ def parse_period(text: str, today: date) -> tuple[date, date]:
         EntryError: The period cannot be read; the Thai message ends with an example line.
     """
     text = _normalise(text)
-    text = _PERIOD_LEAD_RE.sub("", text).strip()
+    text = PERIOD_LEAD_RE.sub("", text).strip()
     if not text:
         return today, today
     found = _period_one(text, today)
     if found is None:
-        for m in _PERIOD_SPLIT_RE.finditer(text):
+        for m in PERIOD_SPLIT_RE.finditer(text):
             left = _period_one(text[: m.start()].strip(), today)
             right = _period_one(text[m.end() :].strip(), today) if left else None
             if left and right:
@@ -574,88 +527,38 @@ def _words_value(text: str, formal: bool) -> Decimal:
     return total + group
 
 
-def _resolve_year(year: str, today: date, era: str | None = None) -> int:
-    """Christian-era year for a typed 2- or 4-digit year (see :func:`parse_entry`)."""
-    y = int(year)
-    if era:
-        be = era.startswith("พ")
-        if len(year) == 2:
-            return 2500 + y - BE_OFFSET if be else 2000 + y
-        return y - BE_OFFSET if be else y
-    if len(year) == 4:
-        return y - BE_OFFSET if y > 2400 else y
-    be_candidate = 2500 + y
-    if abs(be_candidate - be_year(today)) <= _MAX_YEARS_FOR_2DIGIT_BE:
-        return be_candidate - BE_OFFSET
-    return 2000 + y
-
-
-def _plausible_year(year: str) -> bool:
-    if len(year) == 2:
-        return True
-    y = int(year)
-    return 1900 <= y <= 2200 or 2443 <= y <= 2743
-
-
-def _month_span(year: int, month: int) -> tuple[date, date]:
-    first = date(year, month, 1)
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return first, nxt - timedelta(days=1)
-
-
-def _named_period(word: str, today: date) -> tuple[date, date] | None:
-    monday = today - timedelta(days=today.weekday())
-    fy_start = date(today.year - (0 if today.month >= 10 else 1), 10, 1)
-    month_start = today.replace(day=1)
-    spans: dict[str, tuple[date, date]] = {
-        "สัปดาห์นี้": (monday, monday + timedelta(days=6)),
-        "สัปดาห์ที่แล้ว": (monday - timedelta(days=7), monday - timedelta(days=1)),
-        "สัปดาห์ก่อน": (monday - timedelta(days=7), monday - timedelta(days=1)),
-        "เดือนนี้": _month_span(today.year, today.month),
-        "เดือนที่แล้ว": _month_span(
-            (month_start - timedelta(days=1)).year, (month_start - timedelta(days=1)).month
-        ),
-        "ปีนี้": (date(today.year, 1, 1), date(today.year, 12, 31)),
-        "ปีที่แล้ว": (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
-        "ปีงบนี้": (fy_start, date(fy_start.year + 1, 9, 30)),
-    }
-    word = word.replace("อาทิตย์", "สัปดาห์").replace("ปีงบประมาณ", "ปีงบ")
-    word = word.replace("เดือนก่อน", "เดือนที่แล้ว")
-    return spans.get(word)
-
-
 def _period_one(text: str, today: date) -> tuple[date, date] | None:
     """A period written without a range separator, or None."""
     if not text:
         return None
-    if text in _NAMED_PERIODS:
-        named = _named_period(text, today)
+    if text in NAMED_PERIODS:
+        named = named_period(text, today)
         if named:
             return named
     if m := re.fullmatch(r"(\d{1,3})\s?วัน(?:ล่าสุด|ที่ผ่านมา|หลังสุด)?", text):
         days = int(m[1])
         if days >= 1:
             return today - timedelta(days=days - 1), today
-    if _ISO_DATE_RE.fullmatch(text):
+    if ISO_DATE_RE.fullmatch(text):
         try:
             d = date.fromisoformat(text)
         except ValueError:
             raise EntryError(f"ไม่มีวันที่ “{text}” ในปฏิทิน\n{PERIOD_EXAMPLE}") from None
         return d, d
-    if m := _MONTH_PERIOD_RE.fullmatch(text):
+    if m := MONTH_PERIOD_RE.fullmatch(text):
         if m["m"]:
-            month, year = int(m["m"]), _resolve_year(m["y2"], today)
+            month, year = int(m["m"]), resolve_year(m["y2"], today)
         else:
-            month = _MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
+            month = MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
             if m["y"]:
-                year = _resolve_year(m["y"], today, m["era"])
+                year = resolve_year(m["y"], today, m["era"])
             else:
                 year = today.year if month <= today.month else today.year - 1
         if not 1 <= month <= 12 or year < 1900:
             raise EntryError(f"ไม่มีเดือน “{text}” ในปฏิทิน\n{PERIOD_EXAMPLE}")
-        return _month_span(year, month)
-    if m := _YEAR_PERIOD_RE.fullmatch(text):
-        year = _resolve_year(m["y"], today)
+        return month_span(year, month)
+    if m := YEAR_PERIOD_RE.fullmatch(text):
+        year = resolve_year(m["y"], today)
         if m["fy"]:
             return date(year - 1, 10, 1), date(year, 9, 30)
         if text.startswith("ปี") or "ศ" in text:
@@ -752,33 +655,33 @@ class _Parser:
                 self.protect(*m.span())
 
     def take_dates(self) -> None:
-        for m in _NUM_DATE_RE.finditer(self.rest):
-            y = _resolve_year(m["y"], self.today)
+        for m in NUM_DATE_RE.finditer(self.rest):
+            y = resolve_year(m["y"], self.today)
             self.add_date(y, int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
             self.blank(*m.span())
-        for m in _MONTH_DATE_RE.finditer(self.rest):
-            month = _MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
+        for m in MONTH_DATE_RE.finditer(self.rest):
+            month = MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
             end = m.end()
             typed = self.rest[m.start("d") : end]
-            if m["y"] and _plausible_year(m["y"]):
-                y = _resolve_year(m["y"], self.today, m["era"])
+            if m["y"] and plausible_year(m["y"]):
+                y = resolve_year(m["y"], self.today, m["era"])
                 self.add_date(y, month, int(m["d"]), typed)
             else:
                 end = m.end("mon")
                 self.add_yearless(month, int(m["d"]), self.rest[m.start("d") : end])
             self.blank(m.start(), end)
-        for m in _DAY_MONTH_RE.finditer(self.rest):
+        for m in DAY_MONTH_RE.finditer(self.rest):
             self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
             self.blank(*m.span())
-        for m in _BARE_DAY_MONTH_RE.finditer(self.rest):
+        for m in BARE_DAY_MONTH_RE.finditer(self.rest):
             if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
                 continue  # "หมู่ 3/2", "ห้อง 4/1": an address, not a date
             self.add_yearless(int(m["m"]), int(m["d"]), m.group())
             self.blank(*m.span())
-        for m in _DAY_ONLY_RE.finditer(self.rest):
+        for m in DAY_ONLY_RE.finditer(self.rest):
             self.add_day_only(int(m["d"]), m.group().strip())
             self.blank(*m.span())
-        for m in _RELATIVE_RE.finditer(self.rest):
+        for m in RELATIVE_RE.finditer(self.rest):
             back = {"วันนี้": 0, "เมื่อวานซืน": 2, "พรุ่งนี้": -1}.get(
                 m["w"], -2 if m["w"].startswith("มะรืน") else 1)  # ahead: refused
             self.dates.append(self.today - timedelta(days=back))
