@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from bot.core.thaifmt import BE_OFFSET, THAI_MONTHS_LONG, THAI_MONTHS_SHORT, be_year
 
+MAX_YEARS_BACK = 2  # an entry dated earlier than this many years back is refused
 _MAX_YEARS_FOR_2DIGIT_BE = 10  # "67" is BE 2567 when that is within 10 years of today's BE year
 
 COLLOQUIAL_MONTHS = (
@@ -56,8 +57,41 @@ BARE_DAY_MONTH_RE = re.compile(
     r"|ก้อน|ห่อ|กล่อง|ขวด|ถุง|ชุด|อัน|ตัว|เท่า|ส่วน|ไร่|งาน|ตร\.|เมตร|ม\.|หน่วย|รอบ|ครั้ง))"
 )  # "1/2 ถัง" is half a tank, not 1 February
 DAY_ONLY_RE = re.compile(r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?![\d/.,\-])")
-RELATIVE_RE = re.compile(
-    r"(?:ลง)?(?P<w>เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?)")
+# "เมือวาน" is a common slip for เมื่อวาน; "วานนี้" is yesterday too.
+_YESTERDAY = r"(?:เมื่อ|เมือ)วาน(?:นี้)?|วานนี้"
+_DAY_BEFORE = r"(?:เมื่อ|เมือ)?วานซืน(?:นี้)?"
+RELATIVE = rf"{_DAY_BEFORE}|{_YESTERDAY}|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?"
+RELATIVE_RE = re.compile(rf"(?:ลง)?(?P<w>{RELATIVE})")
+# "2 วันก่อน", "เมื่อ 3 วันที่แล้ว": that many days back.
+DAYS_AGO_RE = re.compile(r"(?:เมื่อ\s?)?(?<![\d,./\-])(?P<n>\d{1,2})\s?วัน\s?(?:ก่อน|ที่แล้ว|ที่ผ่านมา)")
+_WEEKDAYS = ("จันทร์", "อังคาร", "พุธ", "พฤหัส", "ศุกร์", "เสาร์", "อาทิตย์")  # Monday first
+_WEEKDAY = "|".join(["พฤหัสบดี", *_WEEKDAYS])
+# "วันศุกร์" (the latest Friday, today included), "วันศุกร์ที่แล้ว" (Friday of last week),
+# "ศุกร์ที่แล้ว"; "อาทิตย์" alone is also "a week", so it needs "วัน" before it.
+WEEKDAY_RE = re.compile(
+    rf"(?:ลง|เมื่อ)?(?:วัน(?P<a>{_WEEKDAY})|(?<![ก-๙])(?P<b>{_WEEKDAY.replace('|อาทิตย์', '')})"
+    r"(?=\s?(?:ที่แล้ว|ก่อน|ที่ผ่านมา)))(?!\s?(?:นี้|หน้า))"
+    r"(?:\s?(?P<when>ที่แล้ว|ก่อน|ที่ผ่านมา))?"
+)
+# Words that name a time but not one day: refused unless a date is given as well.
+VAGUE_DATE_RE = re.compile(
+    r"(?:สัปดาห์|อาทิตย์|เดือน|ปี)(?:ที่แล้ว|ก่อน|ที่ผ่านมา)|(?:ต้น|กลาง|ปลาย|สิ้น)เดือน"
+    r"|(?:เมื่อ)?(?:หลาย|สองสาม|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|สิบ)?วัน(?:ก่อน|ที่แล้ว)"
+    rf"|วัน(?:{_WEEKDAY})\s?(?:นี้|หน้า)|วันหลัง|เมื่อคืน"
+)
+# A date range ("28-30 พ.ย.", "28/11-30/11", "28 พ.ย. - 1 ธ.ค."): not one payment date.
+_RD = r"\d{1,2}"
+_RSEP = r"\s?(?:-|ถึง|จนถึง)\s?"
+_RMON = rf"\s?(?:{MONTHS})(?![ก-ฮ])(?:\s?(?:พ\.?\s?ศ\.?\s?)?(?:\d{{4}}|\d{{2}})(?!\d))?"
+_RNUM = r"/\d{1,2}(?:/(?:\d{4}|\d{2}))?(?!\d)"
+DATE_RANGE_RE = re.compile(
+    rf"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)?(?<![\d,./\-])"
+    rf"(?:{_RD}(?:{_RMON}|{_RNUM})?{_RSEP}{_RD}(?:{_RMON}|{_RNUM}))"
+)
+# An ISO date typed by someone used to computers: "2024-11-30" (or a BE year "2567-11-30").
+ISO_ENTRY_DATE_RE = re.compile(
+    r"(?<![\d/.\-])(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d\-])"
+)
 
 # Periods for summaries and exports ("ก.ค. 2567", "เดือนนี้", "1/7/2567 - 15/7/2567").
 PERIOD_EXAMPLE = "ตัวอย่าง: เมื่อวาน · 9/7/2567 · ก.ค. 2567 · เดือนนี้ · 1/7/2567 - 15/7/2567"
@@ -88,10 +122,14 @@ def resolve_year(year: str, today: date, era: str | None = None) -> int:
         return y - BE_OFFSET if be else y
     if len(year) == 4:
         return y - BE_OFFSET if y > 2400 else y
+    # Two digits are a BE year ("67" = 2567) unless only the CE reading is near today
+    # ("24" = 2024); a year near neither is taken as BE (then refused as too old or ahead).
     be_candidate = 2500 + y
     if abs(be_candidate - be_year(today)) <= _MAX_YEARS_FOR_2DIGIT_BE:
         return be_candidate - BE_OFFSET
-    return 2000 + y
+    if abs(2000 + y - today.year) <= _MAX_YEARS_FOR_2DIGIT_BE:
+        return 2000 + y
+    return be_candidate - BE_OFFSET
 
 
 def plausible_year(year: str) -> bool:
@@ -126,3 +164,35 @@ def named_period(word: str, today: date) -> tuple[date, date] | None:
     word = word.replace("อาทิตย์", "สัปดาห์").replace("ปีงบประมาณ", "ปีงบ")
     word = word.replace("เดือนก่อน", "เดือนที่แล้ว")
     return spans.get(word)
+
+
+def days_back(word: str) -> int:
+    """Days before today for a RELATIVE word (negative: ahead, to be refused)."""
+    word = word.removeprefix("ลง").removesuffix("นี้")
+    if word.endswith("วานซืน"):
+        return 2
+    if word.endswith("วาน"):
+        return 1
+    return {"วัน": 0, "พรุ่ง": -1}.get(word, -2)  # "วันนี้" minus "นี้" is "วัน"; มะรืน: -2
+
+
+def weekday_date(name: str, when: str | None, today: date) -> date:
+    """The day of a weekday name: the latest one not after today, or with ``ที่แล้ว``/``ก่อน``
+    that day of last week (Monday to Sunday), or with ``ที่ผ่านมา`` the latest before today."""
+    wd = _WEEKDAYS.index("พฤหัส" if name.startswith("พฤหัส") else name)
+    if when in ("ที่แล้ว", "ก่อน"):
+        monday = today - timedelta(days=today.weekday())
+        return monday - timedelta(days=7 - wd)
+    back = (today.weekday() - wd) % 7
+    if back == 0 and when == "ที่ผ่านมา":
+        back = 7
+    return today - timedelta(days=back)
+
+
+def earliest_entry_date(today: date) -> date:
+    """The oldest date an entry may have: the same day two years back (an outage backlog is
+    weeks old; anything older is a typo in the year)."""
+    try:
+        return today.replace(year=today.year - MAX_YEARS_BACK)
+    except ValueError:  # 29 Feb
+        return today.replace(year=today.year - MAX_YEARS_BACK, day=28)

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NoReturn
 
 from bot.core.thaifmt import (
+    THAI_MONTHS_SHORT,
     amount_in_words,
     be_year,
     format_amount,
@@ -23,9 +24,13 @@ from bot.core.thaifmt import (
 from bot.ledger.datewords import (
     BARE_DAY_MONTH_RE,
     DATE_PREFIX,
+    DATE_RANGE_RE,
     DAY_MONTH_RE,
     DAY_ONLY_RE,
+    DAYS_AGO_RE,
     ISO_DATE_RE,
+    ISO_ENTRY_DATE_RE,
+    MAX_YEARS_BACK,
     MONTH_DATE_RE,
     MONTH_NO,
     MONTH_PERIOD_RE,
@@ -35,12 +40,18 @@ from bot.ledger.datewords import (
     PERIOD_EXAMPLE,
     PERIOD_LEAD_RE,
     PERIOD_SPLIT_RE,
+    RELATIVE,
     RELATIVE_RE,
+    VAGUE_DATE_RE,
+    WEEKDAY_RE,
     YEAR_PERIOD_RE,
+    days_back,
+    earliest_entry_date,
     month_span,
     named_period,
     plausible_year,
     resolve_year,
+    weekday_date,
 )
 from bot.ledger.entries import (
     KIND_TH,
@@ -109,8 +120,10 @@ _KIND_RE = re.compile(
     r"|(?P<sym>[+-])"
 )
 # Words glued to the kind word that make an ordinary sentence, not an entry ("รับทราบ").
-_STOP_RE = re.compile(r"ทราบ|รอง|ประทาน|ผิดชอบ|สมัคร|ฟัง|มือ|รู้|ปาก|ไม่|ไหว|รายรับ|รายจ่าย")
-_PARTICLES = r"(?:ครับ|คับ|ค่ะ|คะ|จ้า|จ้ะ|นะ|ฮะ|อะ)*"
+# "จ่ายผิด 2 ครั้ง", "รับซ้ำกับรายการ 1": a mistake told (a void reason), not an entry.
+_STOP_RE = re.compile(r"ทราบ|รอง|ประทาน|ผิด|ซ้ำ|สมัคร|ฟัง|มือ|รู้|ปาก|ไม่|ไหว|รายรับ|รายจ่าย")
+_POLITE = r"(?:ครับผม|ครับ|คับ|ค่ะ|คะ|จ้า|จ้ะ|จ๊ะ|จ่ะ|นะ|ฮะ)"  # polite endings, dropped
+_PARTICLES = rf"(?:{_POLITE}|อะ)*"
 _QUESTION_RE = re.compile(
     r"[?？]|ยังไง|อย่างไร|ทำไง|ทำไม|เท่าไร|เท่าไหร่|เมื่อไร|เมื่อไหร่"
     r"|กี่(?:บาท|วัน|เดือน|ปี|ครั้ง|คน|ใบ|รายการ|โมง)|หรือเปล่า|รึเปล่า"
@@ -152,6 +165,7 @@ _AMOUNT_RE = re.compile(
 _NOT_AMOUNT_BEFORE_RE = re.compile(
     r"(?:หมู่(?:ที่)?|ม\.|ซอย|ซ\.|ห้อง(?:ที่)?|ทะเบียน|งวด(?:ที่)?|ครั้งที่|ข้อ(?:ที่)?|รุ่น(?:ที่)?"
     r"|ปี(?:งบประมาณ|งบ)?|พ\.ศ\.|ค\.ศ\.|ชั้น(?:ที่)?|เลขที่|คันที่|ลำดับที่|โทร\.?|หน้า"
+    r"|รายการ(?:ที่)?"
     r"|(?:^|(?<=\s))(?!คน)\d?[ก-ฮ]{2})\s?$"
 )
 # A number right before these is a count, not the amount ("3 ราย", "15 คน", "20 ลิตร"); not
@@ -162,7 +176,7 @@ _COUNT_AFTER_RE = re.compile(
     r"|ม้วน|รีม|ด้าม|แท่ง|ลูก|ต้น|เส้น|ห้อง|วัน|เดือน|ปี(?!\s?(?:พ\.?\s?ศ\.?\s?)?\d)|ชั่วโมง|ชม\.|ไร่|เมตร|หน่วย"
     r"|แผง|ร้าน|ล็อก|ล็อค|แปลง|ป้าย|คู่|ผืน|เม็ด|กระสอบ|ตู้|ตัน|คิว|เที่ยว|งวด|จุด"
     r"|ครอบครัว|หมู่บ้าน|โครงการ|สัญญา|ตำแหน่ง|อัตรา|นัด|สัปดาห์|อาทิตย์|ตารางวา|ตร\.ม\.|กม\.)"
-    r"(?![\u0e01-\u0e4f])"
+    rf"(?={_POLITE}*(?![\u0e01-\u0e4f]))"
 )
 # "คนละ 300", "ใบละ 20": a price per unit, not the total to key back.
 _PER_UNIT_BEFORE_RE = re.compile(r"(?:^|(?<=\s))(?P<w>[\u0e01-\u0e4f]*(?<!แ)ละ)\s?$")  # not และ
@@ -177,17 +191,32 @@ _DIGIT_TOKEN_RE = re.compile(r"\S*\d\S*")
 _HAS_DIGIT_RE = re.compile(r"\d")
 _SEPARATORS = " \t,;:|=>·•-"
 _AMOUNT_HINT = "(พิมพ์เป็นตัวเลข เช่น 1,500 หรือ 1500.50)"
+# "+1 เห็นด้วยค่ะ", "-1", "+100": a vote or a nod in a group chat, not a "+"/"-" entry. After the
+# number either nothing that says what the money is for, or a word of agreement.
+_VOTE_RE = re.compile(
+    r"^\s?\d[\d,.]*\s?(?:บาท|บ\.)?\s?(?:(?:ไม่)?(?:เห็นด้วย|เอาด้วย)|เช่นกัน|เหมือนกัน|โหวต"
+    rf"|(?i:vote|ok|like)|โอเค|ไลค์|(?:ด้วย(?:คน)?|เลย|{_POLITE}|[\W\d_])*$)"
+)
+# "รับ-จ่าย 500", "รับจ่าย 500": both kind words, so neither.
+_BOTH_KINDS_RE = {
+    "receipt": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายจ่าย|จ่าย)"),
+    "payment": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายรับ|รับ)(?!รอง|ทราบ|ผิดชอบ|ประทาน)"),
+}
+_HOUSE_NO_RE = re.compile(r"บ้านเลขที่\s?\d+(?:/\d+)*")  # an address: stays in the description
+_ORDINAL_BEFORE_RE = re.compile(r"[\u0e01-\u0e4f]ที่\s?$")  # "ชุดที่ 2": a number, not money
+_MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
 
 # --------------------------------------------------------------------------- dates
 
 # A date or document number typed before the kind word ("เมื่อวาน รับ 500 ค่าขยะ",
 # "ฎีกา 45/2567 จ่าย ..."): read as if it came after the entry.
 _LEAD_RE = re.compile(
-    rf"^(?P<lead>(?:ลง)?(?:เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?)"
+    rf"^(?P<lead>(?:ลง)?(?:{RELATIVE})"
     rf"|{DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
     rf"|{DATE_PREFIX}\d{{1,2}}\s?(?:{MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
     r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|ใบสำคัญ(?:จ่าย)?)\s?[\w/.\-]+)"
-    r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|วันนี้|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ|ฎีกา|ฏีกา|ใบสำคัญ)"
+    r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|เมือวาน|วานนี้|วันนี้|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ"
+    r"|ฎีกา|ฏีกา|ใบสำคัญ)"
 )
 
 # --------------------------------------------------------------------------- doc numbers, methods
@@ -220,7 +249,7 @@ _DESC_LEAD_RE = re.compile(
     r"^(?:[\s,;:|=>·•.\-]+|(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รายการ)\s?:?)+"
 )
 _DESC_TAIL_RE = re.compile(
-    r"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|ครับ|คับ|ค่ะ|คะ|จ้า|จ้ะ|นะ|ฮะ)+$"
+    rf"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|{_POLITE})+$"
 )
 _STRAY_PUNCT_RE = re.compile(r"\(\s*\)|\[\s*\]|(?<!\S)[.,;:!~=|\-]+(?!\S)")
 _LETTER_RE = re.compile(r"[A-Za-z\u0e01-\u0e2e]")
@@ -459,7 +488,7 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
         return None
     rest = text[m.end() :]
     if m["sym"]:
-        if not _SYM_AMOUNT_RE.match(rest):
+        if not _SYM_AMOUNT_RE.match(rest) or _VOTE_RE.match(rest):
             return None
         kind: Kind = "receipt" if m["sym"] == "+" else "payment"
     else:
@@ -569,7 +598,7 @@ def _period_one(text: str, today: date) -> tuple[date, date] | None:
     except EntryError as exc:
         problem = str(exc).split("\n", 1)[0]
         raise EntryError(f"{problem}\n{PERIOD_EXAMPLE}") from None
-    if len(set(parser.dates)) == 1 and not parser.rest.strip(_SEPARATORS):
+    if len(set(parser.dates)) == 1 and not parser.rest.strip(_SEPARATORS) and not parser.ranges:
         return parser.dates[0], parser.dates[0]
     return None
 
@@ -590,6 +619,8 @@ class _Parser:
         self.echoes: list[re.Match[str]] = []  # one amount in figures and again in words
         self.counts: list[str] = []  # "3 ราย": numbers passed over as counts
         self.year_assumed = False
+        self.ranges: list[str] = []  # "28-30 พ.ย.": date ranges, kept in the description
+        self.vague: list[str] = []  # "เดือนที่แล้ว": time words that are not one day
 
     # ---------------------------------------------------------------- helpers
 
@@ -613,9 +644,13 @@ class _Parser:
     # ---------------------------------------------------------------- pipeline
 
     def parse(self) -> ParsedEntry:
+        self.refuse_both_kinds()
+        for m in _HOUSE_NO_RE.finditer(self.rest):
+            self.protect(*m.span())
         self.take_cheque_no()
         self.take_doc_nos()
         self.take_dates()
+        self.refuse_unclear_date()
         self.take_methods()
         amount = self.take_amount()
         entry_date = self.resolve_date()
@@ -634,6 +669,26 @@ class _Parser:
                             f"{'ค่าน้ำมันรถ' if self.kind == 'payment' else 'ค่าขยะ'}")
         return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
                            year_assumed=self.year_assumed)
+
+    def refuse_both_kinds(self) -> None:
+        if _BOTH_KINDS_RE[self.kind].match(self.rest):
+            raise self.fail("ไม่แน่ใจว่าเป็นรายรับหรือรายจ่าย ยังไม่ได้บันทึก "
+                            "ขึ้นต้นด้วย “รับ” หรือ “จ่าย” อย่างใดอย่างหนึ่ง")
+
+    def refuse_unclear_date(self) -> None:
+        """A range or a vague time word with no one date beside it: ask for the date (the
+        entry would otherwise be dated today without a word)."""
+        if self.dates:
+            return
+        t = self.today
+        if self.ranges:
+            raise self.fail(f"“{self.ranges[0]}” เป็นช่วงวันที่ ยังไม่ได้บันทึก ใส่วันที่{KIND_TH[self.kind]}"
+                            "เงินวันเดียวต่อท้าย (ช่วงวันที่เก็บไว้ในรายการได้)",
+                            f"จ่าย 500 ค่าเบี้ยเลี้ยง 28-30 พ.ย. {t.day}/{t.month}/{be_year(t)}")
+        if self.vague:
+            raise self.fail(f"“{self.vague[0]}” ไม่ใช่วันที่ที่ชัดเจน ยังไม่ได้บันทึก "
+                            "ใส่วันที่รับ/จ่ายด้วย (ถ้าเป็นวันนี้ พิมพ์ “วันนี้”)",
+                            self.date_example())
 
     def take_cheque_no(self) -> None:
         m = _CHEQUE_NO_RE.search(self.rest)
@@ -655,6 +710,13 @@ class _Parser:
                 self.protect(*m.span())
 
     def take_dates(self) -> None:
+        for m in DATE_RANGE_RE.finditer(self.rest):
+            self.ranges.append(m.group().strip())
+            self.protect(*m.span())
+        for m in ISO_ENTRY_DATE_RE.finditer(self.rest):
+            y = resolve_year(m["y"], self.today)
+            self.add_date(y, int(m["m"]), int(m["d"]), m.group())
+            self.blank(*m.span())
         for m in NUM_DATE_RE.finditer(self.rest):
             y = resolve_year(m["y"], self.today)
             self.add_date(y, int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
@@ -682,10 +744,16 @@ class _Parser:
             self.add_day_only(int(m["d"]), m.group().strip())
             self.blank(*m.span())
         for m in RELATIVE_RE.finditer(self.rest):
-            back = {"วันนี้": 0, "เมื่อวานซืน": 2, "พรุ่งนี้": -1}.get(
-                m["w"], -2 if m["w"].startswith("มะรืน") else 1)  # ahead: refused
-            self.dates.append(self.today - timedelta(days=back))
+            self.dates.append(self.today - timedelta(days=days_back(m["w"])))  # ahead: refused
             self.blank(*m.span())
+        for m in DAYS_AGO_RE.finditer(self.rest):
+            self.dates.append(self.today - timedelta(days=int(m["n"])))
+            self.blank(*m.span())
+        for m in WEEKDAY_RE.finditer(self.rest):
+            self.dates.append(weekday_date(m["a"] or m["b"], m["when"], self.today))
+            self.blank(*m.span())
+        for m in VAGUE_DATE_RE.finditer(self.rest):
+            self.vague.append(m.group())
 
     def make_date(self, y: int, mo: int, d: int, typed: str) -> date:
         try:
@@ -703,20 +771,28 @@ class _Parser:
         kept (and refused as in the future), since a slip of a few days must not save an entry
         a year back."""
         self.year_assumed = True
-        y = self.today.year
-        if (mo, d) > (self.today.month, self.today.day):
+        t = self.today
+        for y in (t.year, t.year + 1):  # "1/1" typed on 2 Dec is next month, not 11 months back
             try:
-                soon = (date(y, mo, d) - self.today).days <= YEARLESS_AHEAD_DAYS
+                ahead = (date(y, mo, d) - t).days
             except ValueError:  # 29 Feb of a common year, or no such day at all
-                soon = False
-            if not soon:
-                y -= 1
+                continue
+            if 0 < ahead <= YEARLESS_AHEAD_DAYS:
+                self.dates.append(date(y, mo, d))
+                return
+        y = t.year if (mo, d) <= (t.month, t.day) else t.year - 1
         self.dates.append(self.make_date(y, mo, d, typed))
 
     def add_day_only(self, d: int, typed: str) -> None:
+        """``วันที่ 28``: this month's 28th if not after today, else last month's. A day last
+        month does not have (``วันที่ 31`` in early December) asks for the month."""
         y, mo = self.today.year, self.today.month
         if d > self.today.day:
             y, mo = (y, mo - 1) if mo > 1 else (y - 1, 12)
+            if 1 <= d <= 31 and d > month_span(y, mo)[1].day:
+                raise self.fail(f"ไม่แน่ใจว่า “{typed}” คือเดือนไหน (เดือน {THAI_MONTHS_SHORT[mo - 1]} "
+                                f"มีถึงวันที่ {month_span(y, mo)[1].day}) ยังไม่ได้บันทึก "
+                                "ใส่เดือนด้วย", self.date_example())
         self.dates.append(self.make_date(y, mo, d, typed))
 
     def take_methods(self) -> None:
@@ -743,6 +819,7 @@ class _Parser:
         if found is None:
             self.fail_no_amount()
         self.refuse_two_numbers(found)
+        self.refuse_other_amounts(found)
         per = _PER_UNIT_BEFORE_RE.search(self.rest, max(0, found.start() - 16), found.start())
         if per:
             typed = f"{per['w']} {found.group().strip()}"
@@ -769,6 +846,47 @@ class _Parser:
             raise self.fail(f"มีตัวเลขติดกันสองจำนวน (“{one.group().strip()}” และ "
                             f"“{two.group().strip()}”) ไม่แน่ใจว่าจำนวนเงินคือเท่าไร "
                             "ยังไม่ได้บันทึก พิมพ์ใหม่ให้มีจำนวนเงินจำนวนเดียว")
+
+    def mismatch(self, a: re.Match[str], b: re.Match[str]) -> EntryError:
+        digits, words = (a, b) if a["words"] is None else (b, a)
+        return self.fail(f"จำนวนเงินตัวเลข “{digits.group().strip()}” กับตัวหนังสือ "
+                         f"“{words.group().strip()}” ไม่ตรงกัน ยังไม่ได้บันทึก "
+                         "พิมพ์จำนวนเงินที่ถูกต้องแบบเดียว")
+
+    def refuse_other_amounts(self, found: re.Match[str]) -> None:
+        """Another amount beside the one found: the same amount in words is kept as an echo
+        (``1,500 (หนึ่งพันห้าร้อยบาท)``), words that say another amount or a second amount
+        in figures (``รับ 1,500 ค่าขยะ 3 ราย 200``) are refused."""
+        for m in _AMOUNT_RE.finditer(self.rest):
+            if (m.start() < found.end() and m.end() > found.start()) or m["neg"]:
+                continue
+            if any(m.span() == e.span() for e in self.echoes):
+                continue
+            before = self.rest[max(0, m.start() - 16) : m.start()]
+            if (_NOT_AMOUNT_BEFORE_RE.search(before) or _PER_UNIT_BEFORE_RE.search(before)
+                    or _ORDINAL_BEFORE_RE.search(before)):
+                continue
+            marked = bool(m["unit"] or m["csat"] or m["thuan"])
+            if not marked and _COUNT_AFTER_RE.match(self.rest, m.end()):
+                continue
+            if m["words"] is not None:
+                gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
+                       else self.rest[m.end() : found.start()])
+                beside = not gap.strip(" ()[]=:,-") or before.rstrip().endswith("(")
+                if not (marked or beside or _HAS_DIGIT_RE.search(m["words"])):
+                    continue  # number words inside a description ("ร้อยเอ็ด")
+                if found["words"] is not None:
+                    continue  # two word chains: a description word after all
+                if not self.same_amount_in_words(found, m):
+                    raise self.mismatch(found, m)
+                self.echoes.append(m)
+                continue
+            if _MONTH_BEFORE_RE.search(before) and re.fullmatch(r"\d{2}|25\d\d|20\d\d", m["num"]):
+                continue  # "ค่าไฟ ต.ค. 69": a year
+            one, two = sorted((found, m), key=lambda x: x.start())
+            raise self.fail(f"มีจำนวนเงินสองจำนวน (“{one.group().strip()}” และ "
+                            f"“{two.group().strip()}”) ยังไม่ได้บันทึก ใส่จำนวนเงินจำนวนเดียว "
+                            "(ถ้าเป็นจำนวนนับ ใส่หน่วยด้วย เช่น 3 ราย)")
 
     def find_amount(self) -> re.Match[str] | None:
         """The amount: the number right after the kind word, else the marked one, else the first.
@@ -802,6 +920,8 @@ class _Parser:
                         if m["num"] is not None and marked["num"] is None:
                             marked = m
                         continue
+                    if (marked["words"] is None) != (m["words"] is None):
+                        raise self.mismatch(marked, m)
                     raise self.fail("มีจำนวนเงินมากกว่าหนึ่งจำนวน ลงทีละรายการนะ")
                 marked = m
             if is_leading:
@@ -900,6 +1020,9 @@ class _Parser:
             shown = ", ".join(thai_date(d) for d in distinct)
             raise self.fail(f"ใส่วันที่มากกว่าหนึ่งวัน ({shown}) ใส่วันเดียวพอ", self.date_example())
         d = distinct[0] if distinct else self.today
+        if d < earliest_entry_date(self.today):
+            raise self.fail(f"วันที่ {thai_date(d)} ย้อนหลังเกิน {MAX_YEARS_BACK} ปี ยังไม่ได้บันทึก "
+                            "ตรวจปี พ.ศ. อีกครั้ง", self.date_example())
         if d > self.today:
             hint = (f" (ถ้าหมายถึงปีก่อน ใส่ปีด้วย เช่น {d.day}/{d.month}/{d.year + 542})"
                     if self.year_assumed else "")
