@@ -267,3 +267,32 @@ def test_a_day_without_a_month_is_the_latest_such_day(typed: str, when: date) ->
 ])
 def test_polite_endings_are_dropped_from_the_description(text: str, description: str) -> None:
     assert parse_entry(text, TODAY).description == description
+
+
+# --------------------------------------------------------------- found while fixing the above
+
+@pytest.mark.parametrize(("text", "when"), [
+    ("วันจันทร์ที่แล้ว รับ 500 ค่าขยะ", date(2026, 11, 23)),
+    ("2 วันก่อน จ่าย 300 ค่ากาแฟ", date(2026, 11, 30)),
+    ("เมือวาน รับ 500 ค่าขยะ", date(2026, 12, 1)),
+    ("2026-11-30 รับ 500 ค่าขยะ", date(2026, 11, 30)),
+])
+def test_new_date_words_before_the_kind_word(text: str, when: date) -> None:
+    assert parse_entry(text, TODAY).date == when
+
+
+@pytest.mark.parametrize(("text", "description"), [
+    ("รับ 300 ค่าเช่าแผงตลาดนัดวันพุธ", "ค่าเช่าแผงตลาดนัดวันพุธ"),
+    ("รับ 300 ค่าเช่าแผง ตลาดนัด วันพุธ", "ค่าเช่าแผง ตลาดนัด วันพุธ"),
+    ("จ่าย 5000 ค่าจ้างเหมา รับเหมาทำถนน", "ค่าจ้างเหมา รับเหมาทำถนน"),
+    ("จ่าย 1500 ค่าชุดที่ 2 ของงาน", "ค่าชุดที่ 2 ของงาน"),
+])
+def test_a_weekday_or_kind_word_inside_a_description_stays(text: str, description: str) -> None:
+    e = parse_entry(text, TODAY)
+    assert (e.description, e.date) == (description, TODAY)
+
+
+def test_words_first_then_digits_in_brackets() -> None:
+    e = parse_entry("รับ หนึ่งพันห้าร้อยบาท (1,500) ค่าขยะ", TODAY)
+    assert (e.amount, e.description) == (Decimal("1500"), "ค่าขยะ")
+    assert "ไม่ตรงกัน" in refused("รับ หนึ่งพันบาท (1,500) ค่าขยะ")

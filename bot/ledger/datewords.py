@@ -68,10 +68,17 @@ _WEEKDAYS = ("จันทร์", "อังคาร", "พุธ", "พฤห
 _WEEKDAY = "|".join(["พฤหัสบดี", *_WEEKDAYS])
 # "วันศุกร์" (the latest Friday, today included), "วันศุกร์ที่แล้ว" (Friday of last week),
 # "ศุกร์ที่แล้ว"; "อาทิตย์" alone is also "a week", so it needs "วัน" before it.
+# Not glued to a word before it: "ตลาดนัดวันพุธ" is a market, not a date.
 WEEKDAY_RE = re.compile(
-    rf"(?:ลง|เมื่อ)?(?:วัน(?P<a>{_WEEKDAY})|(?<![ก-๙])(?P<b>{_WEEKDAY.replace('|อาทิตย์', '')})"
+    r"(?:(?:ลง|เมื่อ)\s?|(?<![ก-๙])(?<!นัด )(?<!ทุก ))"
+    rf"(?:วัน(?P<a>{_WEEKDAY})|(?P<b>{_WEEKDAY.replace('|อาทิตย์', '')})"
     r"(?=\s?(?:ที่แล้ว|ก่อน|ที่ผ่านมา)))(?!\s?(?:นี้|หน้า))"
     r"(?:\s?(?P<when>ที่แล้ว|ก่อน|ที่ผ่านมา))?"
+)
+# Date words that may come before the kind word ("วานนี้ รับ 500 ค่าขยะ").
+LEAD_DATE_WORDS = (
+    rf"{RELATIVE}|(?:วัน)?(?:{_WEEKDAY})(?:\s?(?:ที่แล้ว|ก่อน|ที่ผ่านมา))?"
+    r"|\d{1,2}\s?วัน\s?(?:ก่อน|ที่แล้ว|ที่ผ่านมา)|\d{4}-\d{1,2}-\d{1,2}"
 )
 # Words that name a time but not one day: refused unless a date is given as well.
 VAGUE_DATE_RE = re.compile(

@@ -30,6 +30,7 @@ from bot.ledger.datewords import (
     DAYS_AGO_RE,
     ISO_DATE_RE,
     ISO_ENTRY_DATE_RE,
+    LEAD_DATE_WORDS,
     MAX_YEARS_BACK,
     MONTH_DATE_RE,
     MONTH_NO,
@@ -40,7 +41,6 @@ from bot.ledger.datewords import (
     PERIOD_EXAMPLE,
     PERIOD_LEAD_RE,
     PERIOD_SPLIT_RE,
-    RELATIVE,
     RELATIVE_RE,
     VAGUE_DATE_RE,
     WEEKDAY_RE,
@@ -199,9 +199,11 @@ _VOTE_RE = re.compile(
 )
 # "รับ-จ่าย 500", "รับจ่าย 500": both kind words, so neither.
 _BOTH_KINDS_RE = {
-    "receipt": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายจ่าย|จ่าย)"),
-    "payment": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายรับ|รับ)(?!รอง|ทราบ|ผิดชอบ|ประทาน)"),
-}
+    "receipt": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายจ่าย|จ่าย)"
+                          r"(?!\s?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน))"),
+    "payment": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายรับ|รับ)"
+                          r"(?!รอง|ทราบ|ผิดชอบ|ประทาน|เหมา|จ้าง|ใช้|\s?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน))"),
+}  # "รับ จ่ายด้วยเช็ค ค่าขยะ": how the payer paid, not a second kind
 _HOUSE_NO_RE = re.compile(r"บ้านเลขที่\s?\d+(?:/\d+)*")  # an address: stays in the description
 _ORDINAL_BEFORE_RE = re.compile(r"[\u0e01-\u0e4f]ที่\s?$")  # "ชุดที่ 2": a number, not money
 _MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
@@ -211,11 +213,11 @@ _MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค.
 # A date or document number typed before the kind word ("เมื่อวาน รับ 500 ค่าขยะ",
 # "ฎีกา 45/2567 จ่าย ..."): read as if it came after the entry.
 _LEAD_RE = re.compile(
-    rf"^(?P<lead>(?:ลง)?(?:{RELATIVE})"
+    rf"^(?P<lead>(?:ลง)?(?:{LEAD_DATE_WORDS})"
     rf"|{DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
     rf"|{DATE_PREFIX}\d{{1,2}}\s?(?:{MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
     r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|ใบสำคัญ(?:จ่าย)?)\s?[\w/.\-]+)"
-    r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|เมือวาน|วานนี้|วันนี้|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ"
+    r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|เมือวาน|วาน|วัน|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ"
     r"|ฎีกา|ฏีกา|ใบสำคัญ)"
 )
 
@@ -869,18 +871,20 @@ class _Parser:
             marked = bool(m["unit"] or m["csat"] or m["thuan"])
             if not marked and _COUNT_AFTER_RE.match(self.rest, m.end()):
                 continue
-            if m["words"] is not None:
+            if (m["words"] is None) != (found["words"] is None):
                 gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
                        else self.rest[m.end() : found.start()])
                 beside = not gap.strip(" ()[]=:,-") or before.rstrip().endswith("(")
-                if not (marked or beside or _HAS_DIGIT_RE.search(m["words"])):
+                in_text = m["words"] is not None and not (
+                    marked or beside or _HAS_DIGIT_RE.search(m["words"]))
+                if in_text:
                     continue  # number words inside a description ("ร้อยเอ็ด")
-                if found["words"] is not None:
-                    continue  # two word chains: a description word after all
                 if not self.same_amount_in_words(found, m):
                     raise self.mismatch(found, m)
                 self.echoes.append(m)
                 continue
+            if m["words"] is not None:
+                continue  # two word chains: a description word after all
             if _MONTH_BEFORE_RE.search(before) and re.fullmatch(r"\d{2}|25\d\d|20\d\d", m["num"]):
                 continue  # "ค่าไฟ ต.ค. 69": a year
             one, two = sorted((found, m), key=lambda x: x.start())
