@@ -296,3 +296,21 @@ def test_words_first_then_digits_in_brackets() -> None:
     e = parse_entry("รับ หนึ่งพันห้าร้อยบาท (1,500) ค่าขยะ", TODAY)
     assert (e.amount, e.description) == (Decimal("1500"), "ค่าขยะ")
     assert "ไม่ตรงกัน" in refused("รับ หนึ่งพันบาท (1,500) ค่าขยะ")
+
+
+@pytest.mark.parametrize(("text", "description"), [
+    ("รับ 2,000 ค่าเช่าแผง ล็อค 12", "ค่าเช่าแผง ล็อค 12"),
+    ("รับ 3,000 ค่าเช่า อาคาร 2 ชั้น 3", "ค่าเช่า อาคาร 2 ชั้น 3"),
+    ("รับ 700 ค่าปรับ มาตรา 45", "ค่าปรับ มาตรา 45"),
+    ("จ่าย 800 ค่าน้ำมัน เบนซิน 95", "ค่าน้ำมัน เบนซิน 95"),
+    ("จ่าย 990 ค่าซอฟต์แวร์ Office 365", "ค่าซอฟต์แวร์ Office 365"),
+])
+def test_a_number_that_names_a_thing_is_not_a_second_amount(text: str, description: str) -> None:
+    assert parse_entry(text, TODAY).description == description
+
+
+@pytest.mark.parametrize("text", ["จ่าย 2,000 ค่าวิทยากร 2 ชม. 1,000", "รับ 450 ภาษีป้าย 2 ป้าย 225",
+                                  "จ่าย 500 ค่าจ้าง 2 คน 250"])
+def test_a_second_amount_after_a_count_is_refused(text: str) -> None:
+    """"2 ชม. 1,000" may be 1,000 an hour: ask ("ชม." is not "ม." = หมู่)."""
+    assert "สองจำนวน" in refused(text)
