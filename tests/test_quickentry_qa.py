@@ -314,3 +314,15 @@ def test_a_number_that_names_a_thing_is_not_a_second_amount(text: str, descripti
 def test_a_second_amount_after_a_count_is_refused(text: str) -> None:
     """"2 ชม. 1,000" may be 1,000 an hour: ask ("ชม." is not "ม." = หมู่)."""
     assert "สองจำนวน" in refused(text)
+
+
+@pytest.mark.parametrize("typed", ["วันจันทร์ที่ 23", "วันจันทร์ที่ 23 พ.ย.", "วันจันทร์ที่ 23/11/2569",
+                                   "วันจันทร์ ที่ 23 พ.ย. 69"])
+def test_a_weekday_before_a_day_number_is_a_label(typed: str) -> None:
+    """"วันจันทร์ที่ 23" is the 23rd, not the latest Monday (30 Nov)."""
+    e = parse_entry(f"รับ 500 ค่าขยะ {typed}", TODAY)
+    assert (e.date, e.description) == (date(2026, 11, 23), "ค่าขยะ")
+
+
+def test_a_day_in_words_is_not_left_in_the_description() -> None:
+    assert "วันที่สามสิบ" in refused("รับ 500 ค่าขยะ วันที่สามสิบ")

@@ -36,7 +36,11 @@ def month_pattern() -> str:
 
 
 MONTHS = month_pattern()
-DATE_PREFIX = r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)?"
+_WEEKDAYS = ("จันทร์", "อังคาร", "พุธ", "พฤหัส", "ศุกร์", "เสาร์", "อาทิตย์")  # Monday first
+_WEEKDAY = "|".join(["พฤหัสบดี", *_WEEKDAYS])
+# "วันที่ ", "ลงวันที่ ", "วันจันทร์ที่ " before a date (the weekday is only a label).
+_DAY_WORD = rf"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วัน(?:{_WEEKDAY})?\s?ที่\s?)"
+DATE_PREFIX = rf"{_DAY_WORD}?"
 NUM_DATE_RE = re.compile(
     rf"{DATE_PREFIX}(?<![\d,./\-])(?P<d>\d{{1,2}})(?P<s>[/.\-])(?P<m>\d{{1,2}})(?P=s)"
     r"(?P<y>\d{4}|\d{2})(?!\d|[/.\-]\d)"
@@ -47,7 +51,7 @@ MONTH_DATE_RE = re.compile(
     r"(?!\d|[,.]\d|\s?(?:บาท|บ\.|สตางค์|สต\.)|\.-))?"
 )
 DAY_MONTH_RE = re.compile(
-    r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?P<s>[/.\-])(?P<m>\d{1,2})"
+    rf"{_DAY_WORD}(?P<d>\d{{1,2}})(?P<s>[/.\-])(?P<m>\d{{1,2}})"
     r"(?!\d|[/.\-]\d)"
 )
 # A bare "10/7" (day/month, no year): only when both parts can be a day and a month.
@@ -56,7 +60,7 @@ BARE_DAY_MONTH_RE = re.compile(
     r"(?![\d/.,\-]|\s?(?:บาท|บ\.|สตางค์|สต\.|ถัง|ลิตร|ชั่วโมง|ชม\.|คน|ชิ้น|กก\.|กิโล|โหล|แผ่น"
     r"|ก้อน|ห่อ|กล่อง|ขวด|ถุง|ชุด|อัน|ตัว|เท่า|ส่วน|ไร่|งาน|ตร\.|เมตร|ม\.|หน่วย|รอบ|ครั้ง))"
 )  # "1/2 ถัง" is half a tank, not 1 February
-DAY_ONLY_RE = re.compile(r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?![\d/.,\-])")
+DAY_ONLY_RE = re.compile(rf"{_DAY_WORD}(?P<d>\d{{1,2}})(?![\d/.,\-])")
 # "เมือวาน" is a common slip for เมื่อวาน; "วานนี้" is yesterday too.
 _YESTERDAY = r"(?:เมื่อ|เมือ)วาน(?:นี้)?|วานนี้"
 _DAY_BEFORE = r"(?:เมื่อ|เมือ)?วานซืน(?:นี้)?"
@@ -64,15 +68,13 @@ RELATIVE = rf"{_DAY_BEFORE}|{_YESTERDAY}|วันนี้|พรุ่งน�
 RELATIVE_RE = re.compile(rf"(?:ลง)?(?P<w>{RELATIVE})")
 # "2 วันก่อน", "เมื่อ 3 วันที่แล้ว": that many days back.
 DAYS_AGO_RE = re.compile(r"(?:เมื่อ\s?)?(?<![\d,./\-])(?P<n>\d{1,2})\s?วัน\s?(?:ก่อน|ที่แล้ว|ที่ผ่านมา)")
-_WEEKDAYS = ("จันทร์", "อังคาร", "พุธ", "พฤหัส", "ศุกร์", "เสาร์", "อาทิตย์")  # Monday first
-_WEEKDAY = "|".join(["พฤหัสบดี", *_WEEKDAYS])
 # "วันศุกร์" (the latest Friday, today included), "วันศุกร์ที่แล้ว" (Friday of last week),
 # "ศุกร์ที่แล้ว"; "อาทิตย์" alone is also "a week", so it needs "วัน" before it.
 # Not glued to a word before it: "ตลาดนัดวันพุธ" is a market, not a date.
 WEEKDAY_RE = re.compile(
     r"(?:(?:ลง|เมื่อ)\s?|(?<![ก-๙])(?<!นัด )(?<!ทุก ))"
     rf"(?:วัน(?P<a>{_WEEKDAY})|(?P<b>{_WEEKDAY.replace('|อาทิตย์', '')})"
-    r"(?=\s?(?:ที่แล้ว|ก่อน|ที่ผ่านมา)))(?!\s?(?:นี้|หน้า))"
+    r"(?=\s?(?:ที่แล้ว|ก่อน|ที่ผ่านมา)))(?!\s?(?:นี้|หน้า|ที่\s?\d))"
     r"(?:\s?(?P<when>ที่แล้ว|ก่อน|ที่ผ่านมา))?"
 )
 # Date words that may come before the kind word ("วานนี้ รับ 500 ค่าขยะ").
@@ -85,6 +87,7 @@ VAGUE_DATE_RE = re.compile(
     r"(?:สัปดาห์|อาทิตย์|เดือน|ปี)(?:ที่แล้ว|ก่อน|ที่ผ่านมา)|(?:ต้น|กลาง|ปลาย|สิ้น)เดือน"
     r"|(?:เมื่อ)?(?:หลาย|สองสาม|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|สิบ)?วัน(?:ก่อน|ที่แล้ว)"
     rf"|วัน(?:{_WEEKDAY})\s?(?:นี้|หน้า)|วันหลัง|เมื่อคืน"
+    r"|วันที่\s?(?:หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|สิบ|ยี่|เอ็ด)+"
 )
 # A date range ("28-30 พ.ย.", "28/11-30/11", "28 พ.ย. - 1 ธ.ค."): not one payment date.
 _RD = r"\d{1,2}"
@@ -92,7 +95,7 @@ _RSEP = r"\s?(?:-|ถึง|จนถึง)\s?"
 _RMON = rf"\s?(?:{MONTHS})(?![ก-ฮ])(?:\s?(?:พ\.?\s?ศ\.?\s?)?(?:\d{{4}}|\d{{2}})(?!\d))?"
 _RNUM = r"/\d{1,2}(?:/(?:\d{4}|\d{2}))?(?!\d)"
 DATE_RANGE_RE = re.compile(
-    rf"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)?(?<![\d,./\-])"
+    rf"{DATE_PREFIX}(?<![\d,./\-])"
     rf"(?:{_RD}(?:{_RMON}|{_RNUM})?{_RSEP}{_RD}(?:{_RMON}|{_RNUM}))"
 )
 # An ISO date typed by someone used to computers: "2024-11-30" (or a BE year "2567-11-30").
