@@ -315,19 +315,26 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
 
     Amount: a number before a counting word (``3 ราย``, ``15 คน``) is a count, never the amount.
     Otherwise the number directly after the kind word; otherwise the first number marked with
-    ``บาท``/``บ.``/``.-``/``สตางค์``; otherwise the first number. Other numbers stay in the
-    description, except numbers after ``หมู่``/``ปี``/``ซอย``/a plate prefix such as ``กข``,
-    which are never the amount. Number words with a bare trailing digit (``สองพันห้าบาท``: 2,005
-    or 2,500?) are refused as ambiguous unless written formally with ``ถ้วน`` or สตางค์.
+    ``บาท``/``บ.``/``.-``/``สตางค์``; otherwise the first number. Numbers after ``หมู่``/``ปี``/
+    ``ซอย``/``รายการ``/a plate prefix such as ``กข`` are never the amount. Any other number
+    (not a count, a price per unit, an ordinal or a name such as ``ล็อค 12``) is a second
+    amount and refused; the same amount again in words is dropped, other words are refused.
+    Number words with a bare trailing digit (``สองพันห้าบาท``: 2,005 or 2,500?) are refused as
+    ambiguous unless written formally with ``ถ้วน`` or สตางค์.
 
-    Date: ``วันนี้``/``เมื่อวาน``/``เมื่อวานซืน``, ``d/m/y`` (also ``-`` or ``.``), ``9 ก.ค. 67``,
-    ``9 กรกฎาคม 2567``; without a year (``9 ก.ค.``, ``15/7``, ``วันที่ 15/7``) the most recent
-    such day that is not in the future, except that a day at most ``YEARLESS_AHEAD_DAYS`` ahead
-    is this year's and refused (``ParsedEntry.year_assumed`` is set so the echo can name
-    the year); ``วันที่ 15`` (this month, or last month). A bare ``3/2`` after ``หมู่``/``ห้อง``
-    and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
+    Date: ``วันนี้``/``เมื่อวาน``/``วานนี้``/``เมื่อวานซืน``, ``2 วันก่อน``, ``d/m/y`` (also ``-``
+    or ``.``), ``9 ก.ค. 67``, ``9 กรกฎาคม 2567``, ``2024-07-09``, a weekday (``วันศุกร์``: the
+    latest not after today; ``วันศุกร์ที่แล้ว``: Friday of last week). Without a year (``9 ก.ค.``,
+    ``15/7``, ``วันที่ 15/7``): the most recent such day that is not in the future, except that
+    a day at most ``YEARLESS_AHEAD_DAYS`` ahead (also across the new year) is that one and
+    refused (``ParsedEntry.year_assumed`` is set so the echo can name the year). ``วันที่ 15``:
+    this month, or last month (refused when last month has no such day). A date range or a
+    vague time (``28-30 พ.ย.``, ``เดือนที่แล้ว``) is refused unless a date is given as well; a
+    date more than ``MAX_YEARS_BACK`` years back is refused. A bare ``3/2`` after ``หมู่``/
+    ``ห้อง`` and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
     A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
-    Buddhist era when 25yy is within 10 years of today's BE year, otherwise 20yy CE.
+    Buddhist era when 25yy is within 10 years of today's BE year, else 20yy CE when that is,
+    else Buddhist era (then refused as too old or ahead).
 
     Document number (``doc_no``): the number text after ``เลขที่``, ``เลขที่ใบเสร็จ``,
     ``ใบเสร็จ``, ``ฎีกา``/``ฏีกา``, ``ใบสำคัญ``, ``No.`` or ``#``, kept as typed (slashes,
@@ -345,8 +352,10 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     ambiguous.
 
     Not an entry: no kind word at the start, a question (``?``, ``ยังไง``, ``ไหม`` ...), a kind
-    word glued into another word (``รับทราบ``, ``รับรอง``), ``+``/``-`` not followed by a number,
-    a number word or ``ค่า``, a kind word glued to text without a number (``จ่ายเช็ค``), or
+    word glued into another word (``รับทราบ``, ``รับรอง``) or telling a mistake (``จ่ายผิด``,
+    ``รับซ้ำ``), ``+``/``-`` not followed by a number, a number word or ``ค่า``, or followed by
+    a number and no word of what the money is for (``+1 เห็นด้วยค่ะ``, ``+100``), a kind word
+    glued to text without a number (``จ่ายเช็ค``), or
     text longer than ``MAX_LINE`` characters. A spaced kind word or one before ``ค่า…`` with no
     amount (``รับ ค่าขยะ``, ``จ่ายค่าไฟ``) *is* an entry attempt: EntryError says what is
     missing.
@@ -693,7 +702,7 @@ class _Parser:
                             f"จ่าย 500 ค่าเบี้ยเลี้ยง 28-30 พ.ย. {t.day}/{t.month}/{be_year(t)}")
         if self.vague:
             raise self.fail(f"“{self.vague[0]}” ไม่ใช่วันที่ที่ชัดเจน ยังไม่ได้บันทึก "
-                            "ใส่วันที่รับ/จ่ายด้วย (ถ้าเป็นวันนี้ พิมพ์ “วันนี้”)",
+                            f"ใส่วันที่{KIND_TH[self.kind]}เงินด้วย (ถ้าเป็นวันนี้ พิมพ์ “วันนี้”)",
                             self.date_example())
 
     def take_cheque_no(self) -> None:
