@@ -326,3 +326,13 @@ def test_a_weekday_before_a_day_number_is_a_label(typed: str) -> None:
 
 def test_a_day_in_words_is_not_left_in_the_description() -> None:
     assert "วันที่สามสิบ" in refused("รับ 500 ค่าขยะ วันที่สามสิบ")
+
+
+@pytest.mark.parametrize(("text", "description"), [
+    ("รับ 500 ค่าขยะ เวลา 10.30 น.", "ค่าขยะ เวลา 10.30 น."),
+    ("รับ 500 ค่าขยะ 14:30 น.", "ค่าขยะ 14:30 น."),
+    ("รับ 300 ค่าขยะ รอบ 2", "ค่าขยะ รอบ 2"),
+    ("จ่าย 2,300.50 ค่าไฟ มิเตอร์ 2", "ค่าไฟ มิเตอร์ 2"),
+])
+def test_a_time_or_a_numbered_thing_stays_in_the_description(text: str, description: str) -> None:
+    assert parse_entry(text, TODAY).description == description

@@ -204,11 +204,14 @@ _BOTH_KINDS_RE = {
     "payment": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายรับ|รับ)"
                           r"(?!รอง|ทราบ|ผิดชอบ|ประทาน|เหมา|จ้าง|ใช้|\s?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน))"),
 }  # "รับ จ่ายด้วยเช็ค ค่าขยะ": how the payer paid, not a second kind
-_HOUSE_NO_RE = re.compile(r"บ้านเลขที่\s?\d+(?:/\d+)*")  # an address: stays in the description
+# An address or a time of day: stays in the description, never an amount or a document number.
+_HOUSE_NO_RE = re.compile(
+    r"บ้านเลขที่\s?\d+(?:/\d+)*|(?:เวลา\s?)?\d{1,2}[.:]\d{2}\s?(?:น\.|นาฬิกา)|เวลา\s?\d{1,2}[.:]\d{2}"
+)
 # A second number after these names a thing ("ชุดที่ 2", "ล็อค 12", "มาตรา 45", "Office 365").
 _ORDINAL_BEFORE_RE = re.compile(
     r"(?:[\u0e01-\u0e4f]ที่|ล็อค|ล็อก|แผง|มาตรา|เบนซิน|ดีเซล|แก๊สโซฮอล์|โซน|อาคาร|ตึก|รหัส|สาย"
-    r"|[A-Za-z])\s?$"
+    r"|รอบ|มิเตอร์|เฟส|ซุ้ม|บูธ|คัน|[A-Za-z])\s?$"
 )
 _MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
 
