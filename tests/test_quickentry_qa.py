@@ -336,3 +336,12 @@ def test_a_day_in_words_is_not_left_in_the_description() -> None:
 ])
 def test_a_time_or_a_numbered_thing_stays_in_the_description(text: str, description: str) -> None:
     assert parse_entry(text, TODAY).description == description
+
+
+@pytest.mark.parametrize(("text", "amount", "when"), [
+    ("รับ ค่าขยะ - 12 - 9/7/69", "12", date(2026, 7, 9)),
+    ("รับ ค่าขยะ | 12 - 9 ก.ค. 2569", "12", date(2026, 7, 9)),
+])
+def test_an_amount_before_a_date_is_not_a_range(text: str, amount: str, when: date) -> None:
+    e = parse_entry(text, TODAY)
+    assert (e.amount, e.date) == (Decimal(amount), when)

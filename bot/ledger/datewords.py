@@ -89,14 +89,15 @@ VAGUE_DATE_RE = re.compile(
     rf"|วัน(?:{_WEEKDAY})\s?(?:นี้|หน้า)|วันหลัง|เมื่อคืน"
     r"|วันที่\s?(?:หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|สิบ|ยี่|เอ็ด)+"
 )
-# A date range ("28-30 พ.ย.", "28/11-30/11", "28 พ.ย. - 1 ธ.ค."): not one payment date.
+# A date range ("28-30 พ.ย.", "28/11-30/11", "28 พ.ย. - 1 ธ.ค."): not one payment date. A bare
+# first day must come before the second ("12 - 9/7/69" is an amount and a date).
 _RD = r"\d{1,2}"
 _RSEP = r"\s?(?:-|ถึง|จนถึง)\s?"
 _RMON = rf"\s?(?:{MONTHS})(?![ก-ฮ])(?:\s?(?:พ\.?\s?ศ\.?\s?)?(?:\d{{4}}|\d{{2}})(?!\d))?"
 _RNUM = r"/\d{1,2}(?:/(?:\d{4}|\d{2}))?(?!\d)"
 DATE_RANGE_RE = re.compile(
     rf"{DATE_PREFIX}(?<![\d,./\-])"
-    rf"(?:{_RD}(?:{_RMON}|{_RNUM})?{_RSEP}{_RD}(?:{_RMON}|{_RNUM}))"
+    rf"(?P<d1>{_RD})(?P<m1>{_RMON}|{_RNUM})?{_RSEP}(?P<d2>{_RD})(?:{_RMON}|{_RNUM})"
 )
 # An ISO date typed by someone used to computers: "2024-11-30" (or a BE year "2567-11-30").
 ISO_ENTRY_DATE_RE = re.compile(

@@ -729,6 +729,8 @@ class _Parser:
 
     def take_dates(self) -> None:
         for m in DATE_RANGE_RE.finditer(self.rest):
+            if not m["m1"] and not int(m["d1"]) < int(m["d2"]) <= 31:
+                continue
             self.ranges.append(m.group().strip())
             self.protect(*m.span())
         for m in ISO_ENTRY_DATE_RE.finditer(self.rest):
