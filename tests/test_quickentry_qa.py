@@ -114,6 +114,7 @@ def test_date_words_before_the_kind_word() -> None:
 @pytest.mark.parametrize("words", [
     "สัปดาห์ที่แล้ว", "อาทิตย์ที่แล้ว", "อาทิตย์ก่อน", "เดือนที่แล้ว", "เดือนก่อน", "ต้นเดือน",
     "ปลายเดือน", "สิ้นเดือน", "เมื่อวันก่อน", "วันศุกร์นี้", "หลายวันก่อน", "ปีที่แล้ว",
+    "สัปดาห์นี้", "อาทิตย์นี้", "วันอาทิตย์นี้", "วันพุธหน้า",
 ])
 def test_vague_date_words_are_refused_with_a_question_for_the_date(words: str) -> None:
     message = refused(f"รับ 1500 ค่าขยะ {words}")
@@ -123,6 +124,10 @@ def test_vague_date_words_are_refused_with_a_question_for_the_date(words: str) -
 def test_a_vague_word_with_a_date_given_stays_in_the_description() -> None:
     e = parse_entry("จ่าย 1200 ค่าไฟเดือนที่แล้ว 1/12/2569", TODAY)
     assert (e.description, e.date) == ("ค่าไฟเดือนที่แล้ว", date(2026, 12, 1))
+    e = parse_entry("จ่าย 1200 ค่าไฟเดือนที่แล้ว วันนี้", TODAY)  # what the refusal suggests
+    assert (e.description, e.date) == ("ค่าไฟเดือนที่แล้ว", TODAY)
+    # "this month's rent" says what the money is for, not when it came
+    assert parse_entry("รับ 1500 ค่าเช่าเดือนนี้", TODAY).description == "ค่าเช่าเดือนนี้"
 
 
 def test_an_old_iso_date_is_read_then_refused_as_too_old() -> None:
