@@ -284,22 +284,22 @@ def typed_date(draw: st.DrawFn, today: date) -> tuple[date, str | None]:
     if style == "relative":
         back, word = draw(st.sampled_from([(0, "วันนี้"), (1, "เมื่อวาน"), (2, "เมื่อวานซืน")]))
         return today - timedelta(days=back), word
-    d = today - timedelta(days=draw(st.integers(0, 3000)))
+    d = today - timedelta(days=draw(st.integers(0, 729)))  # older than 2 years is refused
     be = d.year + 543
     sep = draw(st.sampled_from(["/", "-", "."]))
     day, month = (f"{d.day:02d}", f"{d.month:02d}") if draw(st.booleans()) else (d.day, d.month)
     if style == "thai":
         name = draw(st.sampled_from([THAI_MONTHS_SHORT, THAI_MONTHS_LONG]))[d.month - 1]
         year_style = draw(st.sampled_from(["BE", "be", "CE", "none"]))
-        # A yearless date is this year's, or last year's when this year's is over a month ahead
-        # (a few days ahead is refused as in the future).
-        yearless = today.year
-        if (d.month, d.day) > (today.month, today.day):
+        # A yearless date is the latest such day, unless that day comes again within a month
+        # (also across the new year): that is refused as in the future.
+        yearless = today.year if (d.month, d.day) <= (today.month, today.day) else today.year - 1
+        for y in (today.year, today.year + 1):
             try:
-                soon = (date(today.year, d.month, d.day) - today).days <= 31
+                if 0 < (date(y, d.month, d.day) - today).days <= 31:
+                    yearless = 0
             except ValueError:
-                soon = False
-            yearless = today.year if soon else today.year - 1
+                pass
         if year_style == "none" and d.year != yearless:
             year_style = "BE"
         year = {"BE": f" {be}", "be": f" {be % 100:02d}", "CE": f" {d.year}", "none": ""}

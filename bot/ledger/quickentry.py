@@ -1,7 +1,8 @@
 """Quick-entry parser: one typed line such as ``รับ 1,500 ค่าขยะ เมื่อวาน`` to a ParsedEntry.
 
 (Over 500 lines on purpose: one grammar, read top to bottom: kind words, amounts in figures
-and in Thai words, dates in every accepted form, document numbers and methods.)
+and in Thai words, dates, document numbers and methods. The date words and patterns live in
+:mod:`bot.ledger.datewords`.)
 """
 
 from __future__ import annotations
@@ -13,14 +14,44 @@ from decimal import Decimal, InvalidOperation
 from typing import NoReturn
 
 from bot.core.thaifmt import (
-    BE_OFFSET,
-    THAI_MONTHS_LONG,
     THAI_MONTHS_SHORT,
     amount_in_words,
     be_year,
     format_amount,
     format_baht,
     thai_date,
+)
+from bot.ledger.datewords import (
+    BARE_DAY_MONTH_RE,
+    DATE_PREFIX,
+    DATE_RANGE_RE,
+    DAY_MONTH_RE,
+    DAY_ONLY_RE,
+    DAYS_AGO_RE,
+    ISO_DATE_RE,
+    ISO_ENTRY_DATE_RE,
+    LEAD_DATE_WORDS,
+    MAX_YEARS_BACK,
+    MONTH_DATE_RE,
+    MONTH_NO,
+    MONTH_PERIOD_RE,
+    MONTHS,
+    NAMED_PERIODS,
+    NUM_DATE_RE,
+    PERIOD_EXAMPLE,
+    PERIOD_LEAD_RE,
+    PERIOD_SPLIT_RE,
+    RELATIVE_RE,
+    VAGUE_DATE_RE,
+    WEEKDAY_RE,
+    YEAR_PERIOD_RE,
+    days_back,
+    earliest_entry_date,
+    month_span,
+    named_period,
+    plausible_year,
+    resolve_year,
+    weekday_date,
 )
 from bot.ledger.entries import (
     KIND_TH,
@@ -57,7 +88,6 @@ CENT = Decimal("0.01")
 # A yearless date at most this many days ahead is this year's (refused as in the future).
 YEARLESS_AHEAD_DAYS = 31
 MAX_LINE = 300  # longer text is a chat message or a paste, never one quick entry
-_MAX_YEARS_FOR_2DIGIT_BE = 10  # "67" is BE 2567 when that is within 10 years of today's BE year
 
 # --------------------------------------------------------------------------- normalisation
 
@@ -90,8 +120,10 @@ _KIND_RE = re.compile(
     r"|(?P<sym>[+-])"
 )
 # Words glued to the kind word that make an ordinary sentence, not an entry ("รับทราบ").
-_STOP_RE = re.compile(r"ทราบ|รอง|ประทาน|ผิดชอบ|สมัคร|ฟัง|มือ|รู้|ปาก|ไม่|ไหว|รายรับ|รายจ่าย")
-_PARTICLES = r"(?:ครับ|คับ|ค่ะ|คะ|จ้า|จ้ะ|นะ|ฮะ|อะ)*"
+# "จ่ายผิด 2 ครั้ง", "รับซ้ำกับรายการ 1": a mistake told (a void reason), not an entry.
+_STOP_RE = re.compile(r"ทราบ|รอง|ประทาน|ผิด|ซ้ำ|สมัคร|ฟัง|มือ|รู้|ปาก|ไม่|ไหว|รายรับ|รายจ่าย")
+_POLITE = r"(?:ครับผม|ครับ|คับ|ค่ะ|คะ|จ้า|จ้ะ|จ๊ะ|จ่ะ|นะ|ฮะ)"  # polite endings, dropped
+_PARTICLES = rf"(?:{_POLITE}|อะ)*"
 _QUESTION_RE = re.compile(
     r"[?？]|ยังไง|อย่างไร|ทำไง|ทำไม|เท่าไร|เท่าไหร่|เมื่อไร|เมื่อไหร่"
     r"|กี่(?:บาท|วัน|เดือน|ปี|ครั้ง|คน|ใบ|รายการ|โมง)|หรือเปล่า|รึเปล่า"
@@ -131,8 +163,9 @@ _AMOUNT_RE = re.compile(
 )
 # A number right after these words is not the amount ("หมู่ 3", "ปี 2567", "กข 1234").
 _NOT_AMOUNT_BEFORE_RE = re.compile(
-    r"(?:หมู่(?:ที่)?|ม\.|ซอย|ซ\.|ห้อง(?:ที่)?|ทะเบียน|งวด(?:ที่)?|ครั้งที่|ข้อ(?:ที่)?|รุ่น(?:ที่)?"
+    r"(?:หมู่(?:ที่)?|(?<![\u0e01-\u0e4f])ม\.|ซอย|ซ\.|ห้อง(?:ที่)?|ทะเบียน|งวด(?:ที่)?|ครั้งที่|ข้อ(?:ที่)?|รุ่น(?:ที่)?"
     r"|ปี(?:งบประมาณ|งบ)?|พ\.ศ\.|ค\.ศ\.|ชั้น(?:ที่)?|เลขที่|คันที่|ลำดับที่|โทร\.?|หน้า"
+    r"|รายการ(?:ที่)?"
     r"|(?:^|(?<=\s))(?!คน)\d?[ก-ฮ]{2})\s?$"
 )
 # A number right before these is a count, not the amount ("3 ราย", "15 คน", "20 ลิตร"); not
@@ -141,9 +174,9 @@ _COUNT_AFTER_RE = re.compile(
     r"\s?(?:รายการ|ราย|คน|ท่าน|ใบ|ฉบับ|เล่ม|ชุด|ชิ้น|อัน|ตัว|คัน|หลัง|ครัวเรือน|หลังคาเรือน"
     r"|แห่ง|ครั้ง|รอบ|เครื่อง|ลิตร|ถัง|กก\.|กิโล(?:กรัม)?|โหล|แผ่น|ก้อน|ห่อ|กล่อง|ขวด|ถุง"
     r"|ม้วน|รีม|ด้าม|แท่ง|ลูก|ต้น|เส้น|ห้อง|วัน|เดือน|ปี(?!\s?(?:พ\.?\s?ศ\.?\s?)?\d)|ชั่วโมง|ชม\.|ไร่|เมตร|หน่วย"
-    r"|แผง|ร้าน|ล็อก|ล็อค|แปลง|ป้าย|คู่|ผืน|เม็ด|กระสอบ|ตู้|ตัน|คิว|เที่ยว|งวด|จุด"
+    r"|แผง|ร้าน|ล็อก|ล็อค|แปลง|ชั้น|ป้าย|คู่|ผืน|เม็ด|กระสอบ|ตู้|ตัน|คิว|เที่ยว|งวด|จุด"
     r"|ครอบครัว|หมู่บ้าน|โครงการ|สัญญา|ตำแหน่ง|อัตรา|นัด|สัปดาห์|อาทิตย์|ตารางวา|ตร\.ม\.|กม\.)"
-    r"(?![\u0e01-\u0e4f])"
+    rf"(?={_POLITE}*(?![\u0e01-\u0e4f]))"
 )
 # "คนละ 300", "ใบละ 20": a price per unit, not the total to key back.
 _PER_UNIT_BEFORE_RE = re.compile(r"(?:^|(?<=\s))(?P<w>[\u0e01-\u0e4f]*(?<!แ)ละ)\s?$")  # not และ
@@ -158,84 +191,42 @@ _DIGIT_TOKEN_RE = re.compile(r"\S*\d\S*")
 _HAS_DIGIT_RE = re.compile(r"\d")
 _SEPARATORS = " \t,;:|=>·•-"
 _AMOUNT_HINT = "(พิมพ์เป็นตัวเลข เช่น 1,500 หรือ 1500.50)"
+# "+1 เห็นด้วยค่ะ", "-1", "+100": a vote or a nod in a group chat, not a "+"/"-" entry. After the
+# number either nothing that says what the money is for, or a word of agreement.
+_VOTE_RE = re.compile(
+    r"^\s?\d[\d,.]*\s?(?:บาท|บ\.)?\s?(?:(?:ไม่)?(?:เห็นด้วย|เอาด้วย)|เช่นกัน|เหมือนกัน|โหวต"
+    rf"|(?i:vote|ok|like)|โอเค|ไลค์|(?:ด้วย(?:คน)?|เลย|{_POLITE}|[\W\d_])*$)"
+)
+# "รับ-จ่าย 500", "รับจ่าย 500": both kind words, so neither.
+_BOTH_KINDS_RE = {
+    "receipt": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายจ่าย|จ่าย)"
+                          r"(?!\s?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน))"),
+    "payment": re.compile(r"\s?(?:[-/,&]|หรือ|และ)?\s?(?:รายรับ|รับ)"
+                          r"(?!รอง|ทราบ|ผิดชอบ|ประทาน|เหมา|จ้าง|ใช้|\s?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน))"),
+}  # "รับ จ่ายด้วยเช็ค ค่าขยะ": how the payer paid, not a second kind
+# An address or a time of day: stays in the description, never an amount or a document number.
+_HOUSE_NO_RE = re.compile(
+    r"บ้านเลขที่\s?\d+(?:/\d+)*|(?:เวลา\s?)?\d{1,2}[.:]\d{2}\s?(?:น\.|นาฬิกา)|เวลา\s?\d{1,2}[.:]\d{2}"
+)
+# A second number after these names a thing ("ชุดที่ 2", "ล็อค 12", "มาตรา 45", "Office 365").
+_ORDINAL_BEFORE_RE = re.compile(
+    r"(?:[\u0e01-\u0e4f]ที่|ล็อค|ล็อก|แผง|มาตรา|เบนซิน|ดีเซล|แก๊สโซฮอล์|โซน|อาคาร|ตึก|รหัส|สาย"
+    r"|รอบ|มิเตอร์|เฟส|ซุ้ม|บูธ|คัน|[A-Za-z])\s?$"
+)
+_MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
 
 # --------------------------------------------------------------------------- dates
-
-
-_COLLOQUIAL_MONTHS = (
-    "มกรา", "กุมภา", "มีนา", "เมษา", "พฤษภา", "มิถุนา",
-    "กรกฎา", "สิงหา", "กันยา", "ตุลา", "พฤศจิกา", "ธันวา",
-)  # fmt: skip
-# Month spelling with dots and spaces removed -> month number.
-_MONTH_NO: dict[str, int] = {
-    form.replace(".", ""): i + 1
-    for i in range(12)
-    for form in (THAI_MONTHS_LONG[i], _COLLOQUIAL_MONTHS[i], THAI_MONTHS_SHORT[i])
-}
-
-
-def _month_pattern() -> str:
-    forms = [*THAI_MONTHS_LONG, *_COLLOQUIAL_MONTHS]
-    for short in THAI_MONTHS_SHORT:
-        parts = [p for p in short.split(".") if p]
-        forms.append(r"(?:\.\s?)?".join(parts) + r"\.?")
-    forms.sort(key=len, reverse=True)
-    return "|".join(forms)
-
-
-_MONTHS = _month_pattern()
-_DATE_PREFIX = r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)?"
-_NUM_DATE_RE = re.compile(
-    rf"{_DATE_PREFIX}(?<![\d,./\-])(?P<d>\d{{1,2}})(?P<s>[/.\-])(?P<m>\d{{1,2}})(?P=s)"
-    r"(?P<y>\d{4}|\d{2})(?!\d|[/.\-]\d)"
-)
-_MONTH_DATE_RE = re.compile(
-    rf"{_DATE_PREFIX}(?<![\d,.])(?P<d>\d{{1,2}})\s?(?P<mon>{_MONTHS})(?![ก-ฮ])"
-    r"(?:\s?(?:(?P<era>พ\.?\s?ศ\.?|ค\.?\s?ศ\.?)\s?)?(?P<y>\d{4}|\d{2})"
-    r"(?!\d|[,.]\d|\s?(?:บาท|บ\.|สตางค์|สต\.)|\.-))?"
-)
-_DAY_MONTH_RE = re.compile(
-    r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?P<s>[/.\-])(?P<m>\d{1,2})"
-    r"(?!\d|[/.\-]\d)"
-)
-# A bare "10/7" (day/month, no year): only when both parts can be a day and a month.
-_BARE_DAY_MONTH_RE = re.compile(
-    r"(?<![\d,./\-A-Za-z\ue000])(?P<d>0?[1-9]|[12]\d|3[01])/(?P<m>0?[1-9]|1[0-2])"
-    r"(?![\d/.,\-]|\s?(?:บาท|บ\.|สตางค์|สต\.|ถัง|ลิตร|ชั่วโมง|ชม\.|คน|ชิ้น|กก\.|กิโล|โหล|แผ่น"
-    r"|ก้อน|ห่อ|กล่อง|ขวด|ถุง|ชุด|อัน|ตัว|เท่า|ส่วน|ไร่|งาน|ตร\.|เมตร|ม\.|หน่วย|รอบ|ครั้ง))"
-)  # "1/2 ถัง" is half a tank, not 1 February
-_DAY_ONLY_RE = re.compile(r"(?:(?:ณ\s?)?(?:ลง|เมื่อ)?วันที่\s?)(?P<d>\d{1,2})(?![\d/.,\-])")
-_RELATIVE_RE = re.compile(
-    r"(?:ลง)?(?P<w>เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?)")
 
 # A date or document number typed before the kind word ("เมื่อวาน รับ 500 ค่าขยะ",
 # "ฎีกา 45/2567 จ่าย ..."): read as if it came after the entry.
 _LEAD_RE = re.compile(
-    rf"^(?P<lead>(?:ลง)?(?:เมื่อวานซืน|เมื่อวาน(?:นี้)?|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?)"
-    rf"|{_DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
-    rf"|{_DATE_PREFIX}\d{{1,2}}\s?(?:{_MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
+    rf"^(?P<lead>(?:ลง)?(?:{LEAD_DATE_WORDS})"
+    rf"|{DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
+    rf"|{DATE_PREFIX}\d{{1,2}}\s?(?:{MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
     r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|ใบสำคัญ(?:จ่าย)?)\s?[\w/.\-]+)"
-    r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|วันนี้|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ|ฎีกา|ฏีกา|ใบสำคัญ)"
+    r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|เมือวาน|วาน|วัน|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ"
+    r"|ฎีกา|ฏีกา|ใบสำคัญ)"
 )
-
-# Periods for summaries and exports ("ก.ค. 2567", "เดือนนี้", "1/7/2567 - 15/7/2567").
-PERIOD_EXAMPLE = "ตัวอย่าง: เมื่อวาน · 9/7/2567 · ก.ค. 2567 · เดือนนี้ · 1/7/2567 - 15/7/2567"
-_PERIOD_LEAD_RE = re.compile(r"^(?:ช่วง|ตั้งแต่|ของ|ระหว่าง)\s?(?:วันที่\s?)?")
-_PERIOD_SPLIT_RE = re.compile(r"\s?(?:ถึง|จนถึง|to|~|–|—)\s?|\s-\s|-")
-_MONTH_PERIOD_RE = re.compile(
-    rf"(?:เดือน\s?)?(?P<mon>{_MONTHS})(?![ก-ฮ])"
-    r"(?:\s?(?:(?P<era>พ\.?\s?ศ\.?|ค\.?\s?ศ\.?)\s?)?(?P<y>\d{4}|\d{2}))?"
-    r"|(?:เดือน\s?)?(?P<m>\d{1,2})/(?P<y2>\d{4})"
-)
-_YEAR_PERIOD_RE = re.compile(
-    r"(?P<fy>ปีงบ(?:ประมาณ)?|งบ(?:ประมาณ)?\s?ปี)?\s?(?:ปี\s?)?(?:พ\.?\s?ศ\.?\s?)?(?P<y>\d{4})"
-)
-_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NAMED_PERIODS = (
-    "วันนี้", "เมื่อวาน", "เมื่อวานนี้", "เมื่อวานซืน", "สัปดาห์นี้", "อาทิตย์นี้",
-    "สัปดาห์ที่แล้ว", "อาทิตย์ที่แล้ว", "สัปดาห์ก่อน", "อาทิตย์ก่อน", "เดือนนี้",
-    "เดือนที่แล้ว", "เดือนก่อน", "ปีนี้", "ปีที่แล้ว", "ปีงบนี้", "ปีงบประมาณนี้",
-)  # fmt: skip
 
 # --------------------------------------------------------------------------- doc numbers, methods
 
@@ -267,7 +258,7 @@ _DESC_LEAD_RE = re.compile(
     r"^(?:[\s,;:|=>·•.\-]+|(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รายการ)\s?:?)+"
 )
 _DESC_TAIL_RE = re.compile(
-    r"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|ครับ|คับ|ค่ะ|คะ|จ้า|จ้ะ|นะ|ฮะ)+$"
+    rf"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|{_POLITE})+$"
 )
 _STRAY_PUNCT_RE = re.compile(r"\(\s*\)|\[\s*\]|(?<!\S)[.,;:!~=|\-]+(?!\S)")
 _LETTER_RE = re.compile(r"[A-Za-z\u0e01-\u0e2e]")
@@ -327,19 +318,26 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
 
     Amount: a number before a counting word (``3 ราย``, ``15 คน``) is a count, never the amount.
     Otherwise the number directly after the kind word; otherwise the first number marked with
-    ``บาท``/``บ.``/``.-``/``สตางค์``; otherwise the first number. Other numbers stay in the
-    description, except numbers after ``หมู่``/``ปี``/``ซอย``/a plate prefix such as ``กข``,
-    which are never the amount. Number words with a bare trailing digit (``สองพันห้าบาท``: 2,005
-    or 2,500?) are refused as ambiguous unless written formally with ``ถ้วน`` or สตางค์.
+    ``บาท``/``บ.``/``.-``/``สตางค์``; otherwise the first number. Numbers after ``หมู่``/``ปี``/
+    ``ซอย``/``รายการ``/a plate prefix such as ``กข`` are never the amount. Any other number
+    (not a count, a price per unit, an ordinal or a name such as ``ล็อค 12``) is a second
+    amount and refused; the same amount again in words is dropped, other words are refused.
+    Number words with a bare trailing digit (``สองพันห้าบาท``: 2,005 or 2,500?) are refused as
+    ambiguous unless written formally with ``ถ้วน`` or สตางค์.
 
-    Date: ``วันนี้``/``เมื่อวาน``/``เมื่อวานซืน``, ``d/m/y`` (also ``-`` or ``.``), ``9 ก.ค. 67``,
-    ``9 กรกฎาคม 2567``; without a year (``9 ก.ค.``, ``15/7``, ``วันที่ 15/7``) the most recent
-    such day that is not in the future, except that a day at most ``YEARLESS_AHEAD_DAYS`` ahead
-    is this year's and refused (``ParsedEntry.year_assumed`` is set so the echo can name
-    the year); ``วันที่ 15`` (this month, or last month). A bare ``3/2`` after ``หมู่``/``ห้อง``
-    and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
+    Date: ``วันนี้``/``เมื่อวาน``/``วานนี้``/``เมื่อวานซืน``, ``2 วันก่อน``, ``d/m/y`` (also ``-``
+    or ``.``), ``9 ก.ค. 67``, ``9 กรกฎาคม 2567``, ``2024-07-09``, a weekday (``วันศุกร์``: the
+    latest not after today; ``วันศุกร์ที่แล้ว``: Friday of last week). Without a year (``9 ก.ค.``,
+    ``15/7``, ``วันที่ 15/7``): the most recent such day that is not in the future, except that
+    a day at most ``YEARLESS_AHEAD_DAYS`` ahead (also across the new year) is that one and
+    refused (``ParsedEntry.year_assumed`` is set so the echo can name the year). ``วันที่ 15``:
+    this month, or last month (refused when last month has no such day). A date range or a
+    vague time (``28-30 พ.ย.``, ``เดือนที่แล้ว``) is refused unless a date is given as well; a
+    date more than ``MAX_YEARS_BACK`` years back is refused. A bare ``3/2`` after ``หมู่``/
+    ``ห้อง`` and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
     A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
-    Buddhist era when 25yy is within 10 years of today's BE year, otherwise 20yy CE.
+    Buddhist era when 25yy is within 10 years of today's BE year, else 20yy CE when that is,
+    else Buddhist era (then refused as too old or ahead).
 
     Document number (``doc_no``): the number text after ``เลขที่``, ``เลขที่ใบเสร็จ``,
     ``ใบเสร็จ``, ``ฎีกา``/``ฏีกา``, ``ใบสำคัญ``, ``No.`` or ``#``, kept as typed (slashes,
@@ -357,8 +355,10 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     ambiguous.
 
     Not an entry: no kind word at the start, a question (``?``, ``ยังไง``, ``ไหม`` ...), a kind
-    word glued into another word (``รับทราบ``, ``รับรอง``), ``+``/``-`` not followed by a number,
-    a number word or ``ค่า``, a kind word glued to text without a number (``จ่ายเช็ค``), or
+    word glued into another word (``รับทราบ``, ``รับรอง``) or telling a mistake (``จ่ายผิด``,
+    ``รับซ้ำ``), ``+``/``-`` not followed by a number, a number word or ``ค่า``, or followed by
+    a number and no word of what the money is for (``+1 เห็นด้วยค่ะ``, ``+100``), a kind word
+    glued to text without a number (``จ่ายเช็ค``), or
     text longer than ``MAX_LINE`` characters. A spaced kind word or one before ``ค่า…`` with no
     amount (``รับ ค่าขยะ``, ``จ่ายค่าไฟ``) *is* an entry attempt: EntryError says what is
     missing.
@@ -467,12 +467,12 @@ def parse_period(text: str, today: date) -> tuple[date, date]:
         EntryError: The period cannot be read; the Thai message ends with an example line.
     """
     text = _normalise(text)
-    text = _PERIOD_LEAD_RE.sub("", text).strip()
+    text = PERIOD_LEAD_RE.sub("", text).strip()
     if not text:
         return today, today
     found = _period_one(text, today)
     if found is None:
-        for m in _PERIOD_SPLIT_RE.finditer(text):
+        for m in PERIOD_SPLIT_RE.finditer(text):
             left = _period_one(text[: m.start()].strip(), today)
             right = _period_one(text[m.end() :].strip(), today) if left else None
             if left and right:
@@ -506,7 +506,7 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
         return None
     rest = text[m.end() :]
     if m["sym"]:
-        if not _SYM_AMOUNT_RE.match(rest):
+        if not _SYM_AMOUNT_RE.match(rest) or _VOTE_RE.match(rest):
             return None
         kind: Kind = "receipt" if m["sym"] == "+" else "payment"
     else:
@@ -574,88 +574,38 @@ def _words_value(text: str, formal: bool) -> Decimal:
     return total + group
 
 
-def _resolve_year(year: str, today: date, era: str | None = None) -> int:
-    """Christian-era year for a typed 2- or 4-digit year (see :func:`parse_entry`)."""
-    y = int(year)
-    if era:
-        be = era.startswith("พ")
-        if len(year) == 2:
-            return 2500 + y - BE_OFFSET if be else 2000 + y
-        return y - BE_OFFSET if be else y
-    if len(year) == 4:
-        return y - BE_OFFSET if y > 2400 else y
-    be_candidate = 2500 + y
-    if abs(be_candidate - be_year(today)) <= _MAX_YEARS_FOR_2DIGIT_BE:
-        return be_candidate - BE_OFFSET
-    return 2000 + y
-
-
-def _plausible_year(year: str) -> bool:
-    if len(year) == 2:
-        return True
-    y = int(year)
-    return 1900 <= y <= 2200 or 2443 <= y <= 2743
-
-
-def _month_span(year: int, month: int) -> tuple[date, date]:
-    first = date(year, month, 1)
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return first, nxt - timedelta(days=1)
-
-
-def _named_period(word: str, today: date) -> tuple[date, date] | None:
-    monday = today - timedelta(days=today.weekday())
-    fy_start = date(today.year - (0 if today.month >= 10 else 1), 10, 1)
-    month_start = today.replace(day=1)
-    spans: dict[str, tuple[date, date]] = {
-        "สัปดาห์นี้": (monday, monday + timedelta(days=6)),
-        "สัปดาห์ที่แล้ว": (monday - timedelta(days=7), monday - timedelta(days=1)),
-        "สัปดาห์ก่อน": (monday - timedelta(days=7), monday - timedelta(days=1)),
-        "เดือนนี้": _month_span(today.year, today.month),
-        "เดือนที่แล้ว": _month_span(
-            (month_start - timedelta(days=1)).year, (month_start - timedelta(days=1)).month
-        ),
-        "ปีนี้": (date(today.year, 1, 1), date(today.year, 12, 31)),
-        "ปีที่แล้ว": (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
-        "ปีงบนี้": (fy_start, date(fy_start.year + 1, 9, 30)),
-    }
-    word = word.replace("อาทิตย์", "สัปดาห์").replace("ปีงบประมาณ", "ปีงบ")
-    word = word.replace("เดือนก่อน", "เดือนที่แล้ว")
-    return spans.get(word)
-
-
 def _period_one(text: str, today: date) -> tuple[date, date] | None:
     """A period written without a range separator, or None."""
     if not text:
         return None
-    if text in _NAMED_PERIODS:
-        named = _named_period(text, today)
+    if text in NAMED_PERIODS:
+        named = named_period(text, today)
         if named:
             return named
     if m := re.fullmatch(r"(\d{1,3})\s?วัน(?:ล่าสุด|ที่ผ่านมา|หลังสุด)?", text):
         days = int(m[1])
         if days >= 1:
             return today - timedelta(days=days - 1), today
-    if _ISO_DATE_RE.fullmatch(text):
+    if ISO_DATE_RE.fullmatch(text):
         try:
             d = date.fromisoformat(text)
         except ValueError:
             raise EntryError(f"ไม่มีวันที่ “{text}” ในปฏิทิน\n{PERIOD_EXAMPLE}") from None
         return d, d
-    if m := _MONTH_PERIOD_RE.fullmatch(text):
+    if m := MONTH_PERIOD_RE.fullmatch(text):
         if m["m"]:
-            month, year = int(m["m"]), _resolve_year(m["y2"], today)
+            month, year = int(m["m"]), resolve_year(m["y2"], today)
         else:
-            month = _MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
+            month = MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
             if m["y"]:
-                year = _resolve_year(m["y"], today, m["era"])
+                year = resolve_year(m["y"], today, m["era"])
             else:
                 year = today.year if month <= today.month else today.year - 1
         if not 1 <= month <= 12 or year < 1900:
             raise EntryError(f"ไม่มีเดือน “{text}” ในปฏิทิน\n{PERIOD_EXAMPLE}")
-        return _month_span(year, month)
-    if m := _YEAR_PERIOD_RE.fullmatch(text):
-        year = _resolve_year(m["y"], today)
+        return month_span(year, month)
+    if m := YEAR_PERIOD_RE.fullmatch(text):
+        year = resolve_year(m["y"], today)
         if m["fy"]:
             return date(year - 1, 10, 1), date(year, 9, 30)
         if text.startswith("ปี") or "ศ" in text:
@@ -666,7 +616,7 @@ def _period_one(text: str, today: date) -> tuple[date, date] | None:
     except EntryError as exc:
         problem = str(exc).split("\n", 1)[0]
         raise EntryError(f"{problem}\n{PERIOD_EXAMPLE}") from None
-    if len(set(parser.dates)) == 1 and not parser.rest.strip(_SEPARATORS):
+    if len(set(parser.dates)) == 1 and not parser.rest.strip(_SEPARATORS) and not parser.ranges:
         return parser.dates[0], parser.dates[0]
     return None
 
@@ -687,6 +637,8 @@ class _Parser:
         self.echoes: list[re.Match[str]] = []  # one amount in figures and again in words
         self.counts: list[str] = []  # "3 ราย": numbers passed over as counts
         self.year_assumed = False
+        self.ranges: list[str] = []  # "28-30 พ.ย.": date ranges, kept in the description
+        self.vague: list[str] = []  # "เดือนที่แล้ว": time words that are not one day
 
     # ---------------------------------------------------------------- helpers
 
@@ -710,9 +662,13 @@ class _Parser:
     # ---------------------------------------------------------------- pipeline
 
     def parse(self) -> ParsedEntry:
+        self.refuse_both_kinds()
+        for m in _HOUSE_NO_RE.finditer(self.rest):
+            self.protect(*m.span())
         self.take_cheque_no()
         self.take_doc_nos()
         self.take_dates()
+        self.refuse_unclear_date()
         self.take_methods()
         amount = self.take_amount()
         entry_date = self.resolve_date()
@@ -731,6 +687,26 @@ class _Parser:
                             f"{'ค่าน้ำมันรถ' if self.kind == 'payment' else 'ค่าขยะ'}")
         return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
                            year_assumed=self.year_assumed)
+
+    def refuse_both_kinds(self) -> None:
+        if _BOTH_KINDS_RE[self.kind].match(self.rest):
+            raise self.fail("ไม่แน่ใจว่าเป็นรายรับหรือรายจ่าย ยังไม่ได้บันทึก "
+                            "ขึ้นต้นด้วย “รับ” หรือ “จ่าย” อย่างใดอย่างหนึ่ง")
+
+    def refuse_unclear_date(self) -> None:
+        """A range or a vague time word with no one date beside it: ask for the date (the
+        entry would otherwise be dated today without a word)."""
+        if self.dates:
+            return
+        t = self.today
+        if self.ranges:
+            raise self.fail(f"“{self.ranges[0]}” เป็นช่วงวันที่ ยังไม่ได้บันทึก ใส่วันที่{KIND_TH[self.kind]}"
+                            "เงินวันเดียวต่อท้าย (ช่วงวันที่เก็บไว้ในรายการได้)",
+                            f"จ่าย 500 ค่าเบี้ยเลี้ยง 28-30 พ.ย. {t.day}/{t.month}/{be_year(t)}")
+        if self.vague:
+            raise self.fail(f"“{self.vague[0]}” ไม่ใช่วันที่ที่ชัดเจน ยังไม่ได้บันทึก "
+                            f"ใส่วันที่{KIND_TH[self.kind]}เงินด้วย (ถ้าเป็นวันนี้ พิมพ์ “วันนี้”)",
+                            self.date_example())
 
     def take_cheque_no(self) -> None:
         m = _CHEQUE_NO_RE.search(self.rest)
@@ -752,37 +728,52 @@ class _Parser:
                 self.protect(*m.span())
 
     def take_dates(self) -> None:
-        for m in _NUM_DATE_RE.finditer(self.rest):
-            y = _resolve_year(m["y"], self.today)
+        for m in DATE_RANGE_RE.finditer(self.rest):
+            if not m["m1"] and not int(m["d1"]) < int(m["d2"]) <= 31:
+                continue
+            self.ranges.append(m.group().strip())
+            self.protect(*m.span())
+        for m in ISO_ENTRY_DATE_RE.finditer(self.rest):
+            y = resolve_year(m["y"], self.today)
+            self.add_date(y, int(m["m"]), int(m["d"]), m.group())
+            self.blank(*m.span())
+        for m in NUM_DATE_RE.finditer(self.rest):
+            y = resolve_year(m["y"], self.today)
             self.add_date(y, int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
             self.blank(*m.span())
-        for m in _MONTH_DATE_RE.finditer(self.rest):
-            month = _MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
+        for m in MONTH_DATE_RE.finditer(self.rest):
+            month = MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
             end = m.end()
             typed = self.rest[m.start("d") : end]
-            if m["y"] and _plausible_year(m["y"]):
-                y = _resolve_year(m["y"], self.today, m["era"])
+            if m["y"] and plausible_year(m["y"]):
+                y = resolve_year(m["y"], self.today, m["era"])
                 self.add_date(y, month, int(m["d"]), typed)
             else:
                 end = m.end("mon")
                 self.add_yearless(month, int(m["d"]), self.rest[m.start("d") : end])
             self.blank(m.start(), end)
-        for m in _DAY_MONTH_RE.finditer(self.rest):
+        for m in DAY_MONTH_RE.finditer(self.rest):
             self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
             self.blank(*m.span())
-        for m in _BARE_DAY_MONTH_RE.finditer(self.rest):
+        for m in BARE_DAY_MONTH_RE.finditer(self.rest):
             if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
                 continue  # "หมู่ 3/2", "ห้อง 4/1": an address, not a date
             self.add_yearless(int(m["m"]), int(m["d"]), m.group())
             self.blank(*m.span())
-        for m in _DAY_ONLY_RE.finditer(self.rest):
+        for m in DAY_ONLY_RE.finditer(self.rest):
             self.add_day_only(int(m["d"]), m.group().strip())
             self.blank(*m.span())
-        for m in _RELATIVE_RE.finditer(self.rest):
-            back = {"วันนี้": 0, "เมื่อวานซืน": 2, "พรุ่งนี้": -1}.get(
-                m["w"], -2 if m["w"].startswith("มะรืน") else 1)  # ahead: refused
-            self.dates.append(self.today - timedelta(days=back))
+        for m in RELATIVE_RE.finditer(self.rest):
+            self.dates.append(self.today - timedelta(days=days_back(m["w"])))  # ahead: refused
             self.blank(*m.span())
+        for m in DAYS_AGO_RE.finditer(self.rest):
+            self.dates.append(self.today - timedelta(days=int(m["n"])))
+            self.blank(*m.span())
+        for m in WEEKDAY_RE.finditer(self.rest):
+            self.dates.append(weekday_date(m["a"] or m["b"], m["when"], self.today))
+            self.blank(*m.span())
+        for m in VAGUE_DATE_RE.finditer(self.rest):
+            self.vague.append(m.group())
 
     def make_date(self, y: int, mo: int, d: int, typed: str) -> date:
         try:
@@ -800,20 +791,28 @@ class _Parser:
         kept (and refused as in the future), since a slip of a few days must not save an entry
         a year back."""
         self.year_assumed = True
-        y = self.today.year
-        if (mo, d) > (self.today.month, self.today.day):
+        t = self.today
+        for y in (t.year, t.year + 1):  # "1/1" typed on 2 Dec is next month, not 11 months back
             try:
-                soon = (date(y, mo, d) - self.today).days <= YEARLESS_AHEAD_DAYS
+                ahead = (date(y, mo, d) - t).days
             except ValueError:  # 29 Feb of a common year, or no such day at all
-                soon = False
-            if not soon:
-                y -= 1
+                continue
+            if 0 < ahead <= YEARLESS_AHEAD_DAYS:
+                self.dates.append(date(y, mo, d))
+                return
+        y = t.year if (mo, d) <= (t.month, t.day) else t.year - 1
         self.dates.append(self.make_date(y, mo, d, typed))
 
     def add_day_only(self, d: int, typed: str) -> None:
+        """``วันที่ 28``: this month's 28th if not after today, else last month's. A day last
+        month does not have (``วันที่ 31`` in early December) asks for the month."""
         y, mo = self.today.year, self.today.month
         if d > self.today.day:
             y, mo = (y, mo - 1) if mo > 1 else (y - 1, 12)
+            if 1 <= d <= 31 and d > month_span(y, mo)[1].day:
+                raise self.fail(f"ไม่แน่ใจว่า “{typed}” คือเดือนไหน (เดือน {THAI_MONTHS_SHORT[mo - 1]} "
+                                f"มีถึงวันที่ {month_span(y, mo)[1].day}) ยังไม่ได้บันทึก "
+                                "ใส่เดือนด้วย", self.date_example())
         self.dates.append(self.make_date(y, mo, d, typed))
 
     def take_methods(self) -> None:
@@ -840,6 +839,7 @@ class _Parser:
         if found is None:
             self.fail_no_amount()
         self.refuse_two_numbers(found)
+        self.refuse_other_amounts(found)
         per = _PER_UNIT_BEFORE_RE.search(self.rest, max(0, found.start() - 16), found.start())
         if per:
             typed = f"{per['w']} {found.group().strip()}"
@@ -866,6 +866,49 @@ class _Parser:
             raise self.fail(f"มีตัวเลขติดกันสองจำนวน (“{one.group().strip()}” และ "
                             f"“{two.group().strip()}”) ไม่แน่ใจว่าจำนวนเงินคือเท่าไร "
                             "ยังไม่ได้บันทึก พิมพ์ใหม่ให้มีจำนวนเงินจำนวนเดียว")
+
+    def mismatch(self, a: re.Match[str], b: re.Match[str]) -> EntryError:
+        digits, words = (a, b) if a["words"] is None else (b, a)
+        return self.fail(f"จำนวนเงินตัวเลข “{digits.group().strip()}” กับตัวหนังสือ "
+                         f"“{words.group().strip()}” ไม่ตรงกัน ยังไม่ได้บันทึก "
+                         "พิมพ์จำนวนเงินที่ถูกต้องแบบเดียว")
+
+    def refuse_other_amounts(self, found: re.Match[str]) -> None:
+        """Another amount beside the one found: the same amount in words is kept as an echo
+        (``1,500 (หนึ่งพันห้าร้อยบาท)``), words that say another amount or a second amount
+        in figures (``รับ 1,500 ค่าขยะ 3 ราย 200``) are refused."""
+        for m in _AMOUNT_RE.finditer(self.rest):
+            if (m.start() < found.end() and m.end() > found.start()) or m["neg"]:
+                continue
+            if any(m.span() == e.span() for e in self.echoes):
+                continue
+            before = self.rest[max(0, m.start() - 16) : m.start()]
+            if (_NOT_AMOUNT_BEFORE_RE.search(before) or _PER_UNIT_BEFORE_RE.search(before)
+                    or _ORDINAL_BEFORE_RE.search(before)):
+                continue
+            marked = bool(m["unit"] or m["csat"] or m["thuan"])
+            if not marked and _COUNT_AFTER_RE.match(self.rest, m.end()):
+                continue
+            if (m["words"] is None) != (found["words"] is None):
+                gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
+                       else self.rest[m.end() : found.start()])
+                beside = not gap.strip(" ()[]=:,-") or before.rstrip().endswith("(")
+                in_text = m["words"] is not None and not (
+                    marked or beside or _HAS_DIGIT_RE.search(m["words"]))
+                if in_text:
+                    continue  # number words inside a description ("ร้อยเอ็ด")
+                if not self.same_amount_in_words(found, m):
+                    raise self.mismatch(found, m)
+                self.echoes.append(m)
+                continue
+            if m["words"] is not None:
+                continue  # two word chains: a description word after all
+            if _MONTH_BEFORE_RE.search(before) and re.fullmatch(r"\d{2}|25\d\d|20\d\d", m["num"]):
+                continue  # "ค่าไฟ ต.ค. 69": a year
+            one, two = sorted((found, m), key=lambda x: x.start())
+            raise self.fail(f"มีจำนวนเงินสองจำนวน (“{one.group().strip()}” และ "
+                            f"“{two.group().strip()}”) ยังไม่ได้บันทึก ใส่จำนวนเงินจำนวนเดียว "
+                            "(ถ้าเป็นจำนวนนับ ใส่หน่วยด้วย เช่น 3 ราย)")
 
     def find_amount(self) -> re.Match[str] | None:
         """The amount: the number right after the kind word, else the marked one, else the first.
@@ -899,6 +942,8 @@ class _Parser:
                         if m["num"] is not None and marked["num"] is None:
                             marked = m
                         continue
+                    if (marked["words"] is None) != (m["words"] is None):
+                        raise self.mismatch(marked, m)
                     raise self.fail("มีจำนวนเงินมากกว่าหนึ่งจำนวน ลงทีละรายการนะ")
                 marked = m
             if is_leading:
@@ -997,6 +1042,9 @@ class _Parser:
             shown = ", ".join(thai_date(d) for d in distinct)
             raise self.fail(f"ใส่วันที่มากกว่าหนึ่งวัน ({shown}) ใส่วันเดียวพอ", self.date_example())
         d = distinct[0] if distinct else self.today
+        if d < earliest_entry_date(self.today):
+            raise self.fail(f"วันที่ {thai_date(d)} ย้อนหลังเกิน {MAX_YEARS_BACK} ปี ยังไม่ได้บันทึก "
+                            "ตรวจปี พ.ศ. อีกครั้ง", self.date_example())
         if d > self.today:
             hint = (f" (ถ้าหมายถึงปีก่อน ใส่ปีด้วย เช่น {d.day}/{d.month}/{d.year + 542})"
                     if self.year_assumed else "")
