@@ -9,15 +9,21 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 from bot.core.actions import Action, ActionRegistry
+from bot.core.choices import offered_choices
 from bot.core.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
 from bot.core.feature import MENU, Command, Context, Feature, Session
-from bot.core.greetings import DECLINE_REPLY, NOD_REPLY, nod_reply
+from bot.core.greetings import (
+    DECLINE_REPLY,
+    NOD_REPLY,
+    nod_reply,
+    social_text,
+    social_words,
+)
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import STEP_MINUTES, Step, answer_word
 from bot.core.store import Store, StoreError
-from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
+from bot.core.text import PARTICLES, Normalized, TextPipeline, command_text
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
-from bot.notices.outbox import PUSH_CHANNELS
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
 from bot.qa.followup import is_followup, topic_memory, wants_forms
@@ -33,24 +39,6 @@ CUT_KEEP = 200
 FOLLOWUP_COVERAGE = 0.5
 GAPS_TABLE = "kb/gaps"
 SESSIONS_TABLE = "sessions"
-
-GREETINGS = frozenset(
-    "สวัสดี หวัดดี ดีจ้า ดีครับ ดีค่ะ hello hi hey ทักทาย สวัสดีตอนเช้า อรุณสวัสดิ์ start".split()
-)
-THANKS = frozenset("ขอบคุณ ขอบใจ thank thanks thx ขอบคุณมาก แต๊งกิ้ว ขอบพระคุณ โอเค ok".split())
-# Whole messages, before normalising (which drops English function words: "hi", "thank you"
-# were left with no word at all and answered "cannot read this").
-_HELLO_TEXT = re.compile(
-    r"(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening|day)|morning|"
-    r"(?:สวัสดี|หวัดดี)(?:ตอน)?(?:เช้า|บ่าย|เย็น|ค่ำ)?|อรุณสวัสดิ์)(?: (?:there|all|bot|everyone))?")
-_THANKS_TEXT = re.compile(
-    r"(?:thank(?:s| you)(?: (?:very|so) much| a lot)?|thx|ty|many thanks|"
-    r"ขอบคุณ(?:มาก)?(?: ?ๆ)?(?:นะ)?|ขอบใจ|ขอบพระคุณ(?:มาก)?|แต๊งกิ้ว)")
-# "Who are you?" as a whole message: the bot's help. (As a phrasing, its words pulled personal
-# questions about someone else towards the help.)
-_WHO_TEXT = re.compile(
-    r"(?:คุณ|เธอ|บอท(?:นี้|ตัวนี้)?|นี่) ?(?:เป็น|คือ) ?(?:ใคร|อะไร)|who are you|what are you")
-_TEXT_TAIL = re.compile(r"[\s!.,]*(?:ครับ|คับ|ค่ะ|คะ|ค่า|จ้า|จ้ะ|นะ)?[\s!.,]*$")
 
 WELCOME = (
     "สวัสดีค่ะ ผู้ช่วยช่วงระบบ e-LAAS ขัดข้องยินดีให้บริการ\n"
@@ -76,32 +64,6 @@ _POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค
 # "สรุปให้หน่อย", "ส่งออกให้ที" (not a bare "ด้วย": "ขอแบบฟอร์มด้วย" is the follow-up for the
 # forms of the last answer, not the forms command)
 _REQUEST_TAIL = re.compile(r"\s*ให้\s*(?:หน่อย|ที|ด้วย)$")
-
-
-# A how-to topic offered next to the action it explains says the same thing twice.
-_SAME_AS = {"topic:status.notify": "cmd:subscribe"}
-# Buttons a channel cannot act on: the terminal cannot receive notices.
-_PUSH_ONLY = frozenset({"cmd:subscribe", "cmd:unsubscribe"})
-
-
-def offered_choices(
-    choices: tuple[Choice, ...], channel: str, done: str = ""
-) -> tuple[Choice, ...]:
-    """The choices worth showing: no action twice, not the command that was just run, and
-    nothing the channel cannot do (``channel`` empty: no channel filter)."""
-    actions = {c.action for c in choices}
-    seen: set[str] = set()
-    out: list[Choice] = []
-    for c in choices:
-        if c.action in seen or (done and c.action == done):
-            continue
-        if _SAME_AS.get(c.action) in actions and (channel in PUSH_CHANNELS or not channel):
-            continue
-        if channel and channel not in PUSH_CHANNELS and c.action in _PUSH_ONLY:
-            continue
-        seen.add(c.action)
-        out.append(c)
-    return tuple(out)
 
 
 class Engine:
@@ -310,8 +272,7 @@ class Engine:
         if QUESTION_RE.search(text):
             return True
         norm = self.pipeline.normalize(text)
-        words = set(norm.tokens) - PARTICLES
-        if words and (words <= GREETINGS | {"ครับ", "ค่ะ"} or words & THANKS):
+        if social_words(set(norm.tokens) - PARTICLES, thanks_max=0) is not None:
             return True
         if not norm.tokens:
             return False
@@ -402,22 +363,17 @@ class Engine:
             return [Reply(nod, MENU)]
         if answer_word(text) == "cancel":  # "ไม่ยกเลิก" after the step it answered has ended
             return [Reply(DECLINE_REPLY, MENU)]
-        if len(text) <= 40:
-            whole = _TEXT_TAIL.sub("", clean(text))
-            if _HELLO_TEXT.fullmatch(whole):
-                return [Reply(WELCOME, MENU)]
-            if _THANKS_TEXT.fullmatch(whole):
-                return [Reply(THANKS_REPLY, MENU)]
-            if _WHO_TEXT.fullmatch(whole):
-                return self.answer_topic("bot.help")
+        kind = social_text(text)
         norm = self.pipeline.normalize(text)
-        if not norm.tokens:
+        if kind is None and not norm.tokens:
             return [Reply(CANT_READ, MENU)]
-        words = set(norm.tokens) - PARTICLES
-        if words and words <= GREETINGS | {"ครับ", "ค่ะ"}:
+        kind = kind or social_words(set(norm.tokens) - PARTICLES)
+        if kind == "hello":
             return [Reply(WELCOME, MENU)]
-        if words and (words & THANKS) and len(words) <= 3:
+        if kind == "thanks":
             return [Reply(THANKS_REPLY, MENU)]
+        if kind == "who":
+            return self.answer_topic("bot.help")
         gap = self.form_gap(text, norm.tokens) if self.form_gap is not None else None
         if gap is not None:
             return gap

@@ -100,3 +100,51 @@ def nod_reply(text: str) -> str | None:
     if bare in NODS or (word and not bare):  # "ครับ" alone
         return NOD_REPLY
     return None
+
+
+# ---------------------------------------------------------------- greetings, thanks, "who are you"
+
+GREETINGS = frozenset(
+    "สวัสดี หวัดดี ดีจ้า ดีครับ ดีค่ะ hello hi hey ทักทาย สวัสดีตอนเช้า อรุณสวัสดิ์ start".split()
+)
+THANKS = frozenset("ขอบคุณ ขอบใจ thank thanks thx ขอบคุณมาก แต๊งกิ้ว ขอบพระคุณ โอเค ok".split())
+# Whole messages, before normalising (which drops English function words: "hi", "thank you"
+# were left with no word at all and answered "cannot read this").
+_HELLO_TEXT = re.compile(
+    r"(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening|day)|morning|"
+    r"(?:สวัสดี|หวัดดี)(?:ตอน)?(?:เช้า|บ่าย|เย็น|ค่ำ)?|อรุณสวัสดิ์)(?: (?:there|all|bot|everyone))?")
+_THANKS_TEXT = re.compile(
+    r"(?:thank(?:s| you)(?: (?:very|so) much| a lot)?|thx|ty|many thanks|"
+    r"ขอบคุณ(?:มาก)?(?: ?ๆ)?(?:นะ)?|ขอบใจ|ขอบพระคุณ(?:มาก)?|แต๊งกิ้ว)")
+# "Who are you?" as a whole message: the bot's help. (As a phrasing, its words pulled personal
+# questions about someone else towards the help.)
+_WHO_TEXT = re.compile(
+    r"(?:คุณ|เธอ|บอท(?:นี้|ตัวนี้)?|นี่) ?(?:เป็น|คือ) ?(?:ใคร|อะไร)|who are you|what are you")
+_TEXT_TAIL = re.compile(r"[\s!.,]*(?:ครับ|คับ|ค่ะ|คะ|ค่า|จ้า|จ้ะ|นะ)?[\s!.,]*$")
+
+
+def social_text(text: str) -> str | None:
+    """A whole short message that greets ("hello"), thanks ("thanks") or asks who the bot is
+    ("who"), read before normalising; None for anything else."""
+    if len(text) > NOD_MAX:
+        return None
+    whole = _TEXT_TAIL.sub("", clean(text))
+    if _HELLO_TEXT.fullmatch(whole):
+        return "hello"
+    if _THANKS_TEXT.fullmatch(whole):
+        return "thanks"
+    if _WHO_TEXT.fullmatch(whole):
+        return "who"
+    return None
+
+
+def social_words(words: set[str], thanks_max: int = 3) -> str | None:
+    """A message whose normalised words only greet ("hello") or thank ("thanks": at most
+    ``thanks_max`` words with a thank-you among them; 0: any length)."""
+    if not words:
+        return None
+    if words <= GREETINGS | {"ครับ", "ค่ะ"}:
+        return "hello"
+    if words & THANKS and (not thanks_max or len(words) <= thanks_max):
+        return "thanks"
+    return None
