@@ -143,7 +143,7 @@ class Result:
     busy: float = 0.0  # cores busy on the whole machine (any process) during the run
     wait_serve: float = 0.0  # seconds the serve processes waited for a CPU (run queue)
     wait_db: float = 0.0  # the same for PostgreSQL's processes
-
+    cpu_bench: float = 0.0  # this process: the load generator and FakeLine
 
     @property
     def rate(self) -> float:
@@ -158,7 +158,8 @@ class Result:
                 f"{pct(self.delays, 99) * 1000:6.0f} max {max(self.delays, default=0) * 1000:6.0f}"
                 f" ms  statuses {dict(self.statuses)}\n{'':<10}machine busy {self.busy:.2f} "
                 f"cores; run-queue wait/event serve {self.wait_serve / self.events * 1000:.2f}"
-                f" ms + PostgreSQL {self.wait_db / self.events * 1000:.2f} ms")
+                f" ms + PostgreSQL {self.wait_db / self.events * 1000:.2f} ms; CPU/event "
+                f"bench (load + FakeLine) {self.cpu_bench / self.events * 1000:.2f} ms")
 
 
 async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes],
@@ -286,6 +287,7 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
             dbpids = cluster_pids(cluster) if mode != "embedded" else []
             ticks0, wait0, dbwait0 = machine_ticks(), run_delays([i.pid for i in instances]), \
                 run_delays(dbpids)
+            me0 = proc_cpu(os.getpid())
             t0 = time.perf_counter()
             acked: dict[int, float] = {}
             latencies, statuses, _ = await load(http, bases, bodies, concurrency, rate, acked)
@@ -293,6 +295,7 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
             while replied(fake) < len(warm) + events and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             took = time.perf_counter() - t0
+            me = proc_cpu(os.getpid()) - me0
             cpu = sum(proc_cpu(i.pid) for i in instances) - cpu0
             db = cluster_cpu(cluster) - db0 if mode != "embedded" else 0.0
             ticks1 = machine_ticks()
@@ -313,7 +316,7 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
     if done != events:
         print(f"  {mode}: only {done}/{events} replied")
     return Result(mode, done, took, latencies, cpu, db, statuses, delays, busy, wait_serve,
-                  wait_db)
+                  wait_db, me)
 
 
 async def run_idle(cluster: Cluster, root: Path, n: int, seconds: float) -> int:
