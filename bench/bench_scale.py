@@ -12,7 +12,10 @@ text questions and every 5th a button press, ``--users`` users) from ``--concurr
 in a closed loop, round-robin over the instances (the balancer). A 503 (backlog full) is sent
 again after a second, as LINE redelivers. Each mode gets a fresh schema and a warm-up. Prints
 per mode: end-to-end events/s (until the last reply), webhook latency of the accepted
-requests, CPU per event of the serve processes and of PostgreSQL, the delay from a webhook's
+requests, CPU per event of the serve processes, of PostgreSQL and of this process (the load
+generator, a plain keep-alive HTTP client, and FakeLine: it shares the cores, so its CPU is
+part of the figure, alike for every mode), cores busy with other processes (another job on
+the machine disturbs the run when that is over a few hundredths), the delay from a webhook's
 200 to its reply reaching LINE (p99, max: the backlog a burst leaves), the HTTP statuses; then
 the ratio two/one per run. ``--statements`` loads pg_stat_statements and prints the statements
 per event. Targets: two >= 1.25x one, webhook p99 <= 50 ms (--rate: paced, open loop). Kill
@@ -41,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_serve import make_body as serve_body  # noqa: E402
 from bench.bench_serve import pct, proc_cpu  # noqa: E402
+from handlers import eventloop  # noqa: E402
 from tests.fakes import FakeLine, line_signature  # noqa: E402
 from tests.multikit import (  # noqa: E402
     SECRET,
@@ -80,6 +84,12 @@ def cluster_cpu(cluster: Cluster) -> float:
             except OSError:  # the connection closed meanwhile
                 continue
     return total
+
+
+def sys_cpu(pid: int) -> float:
+    """System (kernel) CPU seconds used so far by ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_ticks() -> tuple[int, int]:
@@ -144,6 +154,7 @@ class Result:
     wait_serve: float = 0.0  # seconds the serve processes waited for a CPU (run queue)
     wait_db: float = 0.0  # the same for PostgreSQL's processes
     cpu_bench: float = 0.0  # this process: the load generator and FakeLine
+    sys_serve: float = 0.0  # the part of cpu_serve spent in the kernel (system time)
 
     @property
     def rate(self) -> float:
@@ -159,11 +170,80 @@ class Result:
                 f" ms  statuses {dict(self.statuses)}\n{'':<10}machine busy {self.busy:.2f} "
                 f"cores; run-queue wait/event serve {self.wait_serve / self.events * 1000:.2f}"
                 f" ms + PostgreSQL {self.wait_db / self.events * 1000:.2f} ms; CPU/event "
-                f"bench (load + FakeLine) {self.cpu_bench / self.events * 1000:.2f} ms")
+                f"bench (load + FakeLine) {self.cpu_bench / self.events * 1000:.2f} ms; serve "
+                f"in the kernel {self.sys_serve / self.events * 1000:.2f} ms; other processes "
+                f"{self.other:.2f} cores")
+
+    @property
+    def other(self) -> float:
+        """Cores busy with anything but serve, PostgreSQL and this process (another job on
+        the machine disturbs the run when this is more than a few hundredths)."""
+        return self.busy - (self.cpu_serve + self.cpu_db + self.cpu_bench) / self.seconds
 
 
-async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes],
-               concurrency: int, rate: float = 0.0, acked: dict[int, float] | None = None,
+class Poster:
+    """Keep-alive HTTP/1.1 POSTs of webhooks over plain asyncio streams, a pool of idle
+    connections per instance: the load generator shares the two cores with the instances,
+    and aiohttp's client cost it more CPU per request. Sends the same bytes LINE would (the
+    body, its signature, the content type) and reads the whole answer."""
+
+    def __init__(self, bases: list[str]) -> None:
+        self._idle: dict[str, list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = {
+            b: [] for b in bases}
+
+    async def post(self, base: str, path: str, body: bytes, signature: str) -> int:
+        host, _, port = base.removeprefix("http://").partition(":")
+        head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: "
+                f"application/json\r\nx-line-signature: {signature}\r\nContent-Length: "
+                f"{len(body)}\r\n\r\n").encode()
+        for attempt in (0, 1):  # an idle connection the server closed: once more, fresh
+            idle = self._idle[base]
+            fresh = not idle
+            reader, writer = (await asyncio.open_connection(host, int(port))) if fresh \
+                else idle.pop()
+            try:
+                writer.write(head + body)
+                status_line = await reader.readline()
+                if not status_line:
+                    raise ConnectionResetError("closed")
+                status = int(status_line.split()[1])
+                length, chunked, close = 0, False, False
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    name, value = name.strip().lower(), value.strip().lower()
+                    if name == "content-length":
+                        length = int(value)
+                    elif name == "transfer-encoding" and "chunked" in value:
+                        chunked = True
+                    elif name == "connection" and value == "close":
+                        close = True
+                if chunked:
+                    while (size := int((await reader.readline()).split(b";")[0], 16)):
+                        await reader.readexactly(size + 2)
+                    await reader.readline()
+                elif length:
+                    await reader.readexactly(length)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                writer.close()
+                if fresh or attempt:
+                    raise
+                continue
+            if close:
+                writer.close()
+            else:
+                self._idle[base].append((reader, writer))
+            return status
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        for idle in self._idle.values():
+            for _, writer in idle:
+                writer.close()
+            idle.clear()
+
+
+async def load(bases: list[str], bodies: list[bytes], concurrency: int, rate: float = 0.0,
+               acked: dict[int, float] | None = None,
                ) -> tuple[list[float], Counter[int], float]:
     """Send every body (round-robin over ``bases``); latencies, statuses, seconds taken.
     ``acked`` gets the monotonic time each body was answered 200."""
@@ -173,20 +253,19 @@ async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes
     statuses: Counter[int] = Counter()
     order = iter(range(len(bodies)))
     gate = asyncio.Semaphore(concurrency)
+    poster = Poster(bases)
 
     async def fire(i: int) -> None:
         async with gate:
             while True:
                 started = time.perf_counter()
-                async with http.post(f"{bases[i % len(bases)]}/line/webhook", data=bodies[i],
-                                     headers={"Content-Type": "application/json",
-                                              "x-line-signature": sigs[i]}) as resp:
-                    await resp.read()
-                    statuses[resp.status] += 1
-                if resp.status != 503:
+                status = await poster.post(bases[i % len(bases)], "/line/webhook", bodies[i],
+                                           sigs[i])
+                statuses[status] += 1
+                if status != 503:
                     break
                 await asyncio.sleep(REDELIVER_S)  # the backlog is full: LINE redelivers later
-            if resp.status == 200:
+            if status == 200:
                 acked[i] = time.monotonic()
                 latencies.append(time.perf_counter() - started)
 
@@ -195,16 +274,19 @@ async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes
             await fire(i)
 
     t0 = time.perf_counter()
-    if rate > 0:
-        tasks = []
-        for i in range(len(bodies)):
-            delay = t0 + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(fire(i)))
-        await asyncio.gather(*tasks)
-    else:
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+    try:
+        if rate > 0:
+            tasks = []
+            for i in range(len(bodies)):
+                delay = t0 + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(fire(i)))
+            await asyncio.gather(*tasks)
+        else:
+            await asyncio.gather(*(client() for _ in range(concurrency)))
+    finally:
+        poster.close()
     return latencies, statuses, time.perf_counter() - t0
 
 
@@ -265,58 +347,61 @@ async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurr
     extra = {"ELAAS_DATABASE_URL": ""} if mode == "embedded" else {}
     instances = await start_instances(n, root / mode, fake, url, share_data_dir=False, **extra)
     try:
-        async with aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=concurrency * 2)) as http:
-            bases = [i.base for i in instances]
-            warm = [body_for(offset + 900_000 + i, users) for i in range(300)]
-            await load(http, bases, warm, concurrency)
-            while replied(fake) < len(warm):
-                await asyncio.sleep(0.05)
-            bodies = [body_for(offset + i, users) for i in range(events)]
-            spy = None
-            if os.environ.get("BENCH_PROFILE"):  # py-spy (pip install py-spy) on instance 0
-                spy = await asyncio.create_subprocess_exec(
-                    str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
-                    "--pid", str(instances[0].pid), "--threads", "--gil", "--nonblocking",
-                    "-o", f"{os.environ['BENCH_PROFILE']}.{mode}.txt")
-            if statements:
-                with cluster.admin("elaas") as conn:
-                    conn.execute("SELECT pg_stat_statements_reset()")
-            cpu0 = sum(proc_cpu(i.pid) for i in instances)
-            db0 = cluster_cpu(cluster) if mode != "embedded" else 0.0
-            dbpids = cluster_pids(cluster) if mode != "embedded" else []
-            ticks0, wait0, dbwait0 = machine_ticks(), run_delays([i.pid for i in instances]), \
-                run_delays(dbpids)
-            me0 = proc_cpu(os.getpid())
-            t0 = time.perf_counter()
-            acked: dict[int, float] = {}
-            latencies, statuses, _ = await load(http, bases, bodies, concurrency, rate, acked)
-            deadline = time.monotonic() + 60
-            while replied(fake) < len(warm) + events and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-            took = time.perf_counter() - t0
-            me = proc_cpu(os.getpid()) - me0
-            cpu = sum(proc_cpu(i.pid) for i in instances) - cpu0
-            db = cluster_cpu(cluster) - db0 if mode != "embedded" else 0.0
-            ticks1 = machine_ticks()
-            busy = (ticks1[0] - ticks0[0]) / max(ticks1[1] - ticks0[1], 1) * (os.cpu_count() or 1)
-            wait_serve = waited(wait0, run_delays([i.pid for i in instances]))
-            wait_db = waited(dbwait0, run_delays(
-                cluster_pids(cluster) if mode != "embedded" else []))
-            done = replied(fake) - len(warm)
-            delays = answer_delays(fake, acked, offset)
-            if statements and mode != "embedded":
-                print_statements(cluster, events)
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                await spy.wait()
+        bases = [i.base for i in instances]
+        warm = [body_for(offset + 900_000 + i, users) for i in range(300)]
+        await load(bases, warm, concurrency)
+        while replied(fake) < len(warm):
+            await asyncio.sleep(0.05)
+        bodies = [body_for(offset + i, users) for i in range(events)]
+        spy = None
+        if os.environ.get("BENCH_PROFILE"):  # py-spy (pip install py-spy) on instance 0
+            # BENCH_PROFILE_ARGS: py-spy's sampling flags (default --gil; e.g. "-r 200"
+            # samples every thread that runs, with or without the GIL)
+            spy = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
+                "--pid", str(instances[0].pid), "--threads", "--nonblocking",
+                *os.environ.get("BENCH_PROFILE_ARGS", "--gil").split(),
+                "-o", f"{os.environ['BENCH_PROFILE']}.{mode}.txt")
+        if statements:
+            with cluster.admin("elaas") as conn:
+                conn.execute("SELECT pg_stat_statements_reset()")
+        cpu0 = sum(proc_cpu(i.pid) for i in instances)
+        sys0 = sum(sys_cpu(i.pid) for i in instances)
+        db0 = cluster_cpu(cluster) if mode != "embedded" else 0.0
+        dbpids = cluster_pids(cluster) if mode != "embedded" else []
+        ticks0, wait0, dbwait0 = machine_ticks(), run_delays([i.pid for i in instances]), \
+            run_delays(dbpids)
+        me0 = proc_cpu(os.getpid())
+        t0 = time.perf_counter()
+        acked: dict[int, float] = {}
+        latencies, statuses, _ = await load(bases, bodies, concurrency, rate, acked)
+        deadline = time.monotonic() + 60
+        while replied(fake) < len(warm) + events and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        took = time.perf_counter() - t0
+        me = proc_cpu(os.getpid()) - me0
+        cpu = sum(proc_cpu(i.pid) for i in instances) - cpu0
+        kernel = sum(sys_cpu(i.pid) for i in instances) - sys0
+        db = cluster_cpu(cluster) - db0 if mode != "embedded" else 0.0
+        ticks1 = machine_ticks()
+        busy = (ticks1[0] - ticks0[0]) / max(ticks1[1] - ticks0[1], 1) * (os.cpu_count() or 1)
+        wait_serve = waited(wait0, run_delays([i.pid for i in instances]))
+        wait_db = waited(dbwait0, run_delays(
+            cluster_pids(cluster) if mode != "embedded" else []))
+        done = replied(fake) - len(warm)
+        delays = answer_delays(fake, acked, offset)
+        if statements and mode != "embedded":
+            print_statements(cluster, events)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            await spy.wait()
     finally:
         await stop_instances(instances)
         await fake.stop()
     if done != events:
         print(f"  {mode}: only {done}/{events} replied")
     return Result(mode, done, took, latencies, cpu, db, statuses, delays, busy, wait_serve,
-                  wait_db, me)
+                  wait_db, me, kernel)
 
 
 async def run_idle(cluster: Cluster, root: Path, n: int, seconds: float) -> int:
@@ -518,7 +603,9 @@ def main() -> int:
                         "one or two)")
     p.add_argument("--seconds", type=float, default=8.0, help="kill mode: load duration")
     a = p.parse_args()
-    return asyncio.run(main_async(a))
+    # uvloop, as serve runs: the load generator and FakeLine share the machine's two cores
+    # with the instances, and uvloop's C transports cut this process's CPU per event
+    return eventloop.run(main_async(a))
 
 
 if __name__ == "__main__":
