@@ -44,6 +44,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_serve import make_body as serve_body  # noqa: E402
 from bench.bench_serve import pct, proc_cpu  # noqa: E402
+from bench.cpukit import (  # noqa: E402
+    cluster_cpu,
+    cluster_pids,
+    machine_ticks,
+    run_delays,
+    sys_cpu,
+    waited,
+)
+from bench.loadkit import LeanLine, Poster  # noqa: E402
 from handlers import eventloop  # noqa: E402
 from tests.fakes import FakeLine, line_signature  # noqa: E402
 from tests.multikit import (  # noqa: E402
@@ -63,72 +72,6 @@ REDELIVER_S = 1.0
 
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def cluster_cpu(cluster: Cluster) -> float:
-    """CPU seconds used so far by the cluster's postmaster and its live children."""
-    pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # children that exited (closed connections) are in the postmaster's cutime and cstime
-    total = proc_cpu(pid) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            try:
-                total += proc_cpu(int(d.name))
-            except OSError:  # the connection closed meanwhile
-                continue
-    return total
-
-
-def sys_cpu(pid: int) -> float:
-    """System (kernel) CPU seconds used so far by ``pid``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) clock ticks of all CPUs so far (/proc/stat; idle and iowait not busy)."""
-    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return sum(f) - f[3] - f[4], sum(f)
-
-
-def run_delays(pids: list[int]) -> dict[int, float]:
-    """Seconds each process's threads have waited on a run queue so far (schedstat): the
-    time they were ready to run and got no CPU."""
-    out: dict[int, float] = {}
-    for pid in pids:
-        total = 0
-        for t in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-            try:
-                total += int(t.read_text().split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-        out[pid] = total / 1e9
-    return out
-
-
-def cluster_pids(cluster: Cluster) -> list[int]:
-    """The postmaster and its live children."""
-    pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
-    out = [pid]
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(d.name))
-            except OSError:
-                continue
-    return out
-
-
-def waited(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
 
 
 def body_for(i: int, users: int) -> bytes:
@@ -181,67 +124,6 @@ class Result:
         return self.busy - (self.cpu_serve + self.cpu_db + self.cpu_bench) / self.seconds
 
 
-class Poster:
-    """Keep-alive HTTP/1.1 POSTs of webhooks over plain asyncio streams, a pool of idle
-    connections per instance: the load generator shares the two cores with the instances,
-    and aiohttp's client cost it more CPU per request. Sends the same bytes LINE would (the
-    body, its signature, the content type) and reads the whole answer."""
-
-    def __init__(self, bases: list[str]) -> None:
-        self._idle: dict[str, list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = {
-            b: [] for b in bases}
-
-    async def post(self, base: str, path: str, body: bytes, signature: str) -> int:
-        host, _, port = base.removeprefix("http://").partition(":")
-        head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: "
-                f"application/json\r\nx-line-signature: {signature}\r\nContent-Length: "
-                f"{len(body)}\r\n\r\n").encode()
-        for attempt in (0, 1):  # an idle connection the server closed: once more, fresh
-            idle = self._idle[base]
-            fresh = not idle
-            reader, writer = (await asyncio.open_connection(host, int(port))) if fresh \
-                else idle.pop()
-            try:
-                writer.write(head + body)
-                status_line = await reader.readline()
-                if not status_line:
-                    raise ConnectionResetError("closed")
-                status = int(status_line.split()[1])
-                length, chunked, close = 0, False, False
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    name, value = name.strip().lower(), value.strip().lower()
-                    if name == "content-length":
-                        length = int(value)
-                    elif name == "transfer-encoding" and "chunked" in value:
-                        chunked = True
-                    elif name == "connection" and value == "close":
-                        close = True
-                if chunked:
-                    while (size := int((await reader.readline()).split(b";")[0], 16)):
-                        await reader.readexactly(size + 2)
-                    await reader.readline()
-                elif length:
-                    await reader.readexactly(length)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                writer.close()
-                if fresh or attempt:
-                    raise
-                continue
-            if close:
-                writer.close()
-            else:
-                self._idle[base].append((reader, writer))
-            return status
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        for idle in self._idle.values():
-            for _, writer in idle:
-                writer.close()
-            idle.clear()
-
-
 async def load(bases: list[str], bodies: list[bytes], concurrency: int, rate: float = 0.0,
                acked: dict[int, float] | None = None,
                ) -> tuple[list[float], Counter[int], float]:
@@ -290,12 +172,12 @@ async def load(bases: list[str], bodies: list[bytes], concurrency: int, rate: fl
     return latencies, statuses, time.perf_counter() - t0
 
 
-def replied(fake: FakeLine) -> int:
+def replied(fake: FakeLine | LeanLine) -> int:
     return sum(1 for c in fake.calls if c.status == 200 and (
         c.path.endswith("/message/reply") or c.path.endswith("/message/push")))
 
 
-def answer_delays(fake: FakeLine, acked: dict[int, float], offset: int) -> list[float]:
+def answer_delays(fake: FakeLine | LeanLine, acked: dict[int, float], offset: int) -> list[float]:
     """Seconds from each acknowledged webhook to the first call that answered it (a reply
     with its token or, when the token had gone stale, a push to its user)."""
     first: dict[str, float] = {}  # pushes (tokens gone stale) are left out: no token
@@ -336,12 +218,13 @@ def print_statements(cluster: Cluster, events: int) -> None:
 
 
 async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurrency: int,
-                   users: int, rate: float, offset: int, statements: bool = False) -> Result:
+                   users: int, rate: float, offset: int, statements: bool = False,
+                   lean: bool = True) -> Result:
     from bot.core.pgstore import migrate
 
     url = cluster.url(cluster.new_schema())
     migrate(url)
-    fake = FakeLine()
+    fake = LeanLine() if lean else FakeLine()
     await fake.start()
     n = 2 if mode == "two" else 1
     extra = {"ELAAS_DATABASE_URL": ""} if mode == "embedded" else {}
@@ -560,7 +443,7 @@ async def main_async(a: argparse.Namespace) -> int:
             for k, mode in enumerate(modes):
                 res = await run_mode(mode, cluster, root / f"run{r}", a.events, a.concurrency,
                                      a.users, a.rate, offset=(r * len(modes) + k) * 1_000_000,
-                                     statements=a.statements)
+                                     statements=a.statements, lean=a.fake == "lean")
                 results[mode] = res
                 print(res.line(), f" load average {loadavg()}", flush=True)
             runs.append(results)
@@ -597,6 +480,9 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=1, help="run the modes this many times")
     p.add_argument("--statements", action="store_true",
                    help="print the SQL statements per event (pg_stat_statements)")
+    p.add_argument("--fake", choices=("lean", "aiohttp"), default="lean",
+                   help="the fake LINE API: bench/loadkit.py's LeanLine, or tests/fakes.py's "
+                        "FakeLine (aiohttp; more CPU in this process per reply)")
     p.add_argument("--kill", action="store_true", help="kill -9 one of two mid-load")
     p.add_argument("--idle", type=float, default=0.0, metavar="SECONDS",
                    help="no load: statements per second of the background work (--modes "
