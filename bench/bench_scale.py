@@ -12,7 +12,10 @@ text questions and every 5th a button press, ``--users`` users) from ``--concurr
 in a closed loop, round-robin over the instances (the balancer). A 503 (backlog full) is sent
 again after a second, as LINE redelivers. Each mode gets a fresh schema and a warm-up. Prints
 per mode: end-to-end events/s (until the last reply), webhook latency of the accepted
-requests, CPU per event of the serve processes and of PostgreSQL, the delay from a webhook's
+requests, CPU per event of the serve processes, of PostgreSQL and of this process (the load
+generator, a plain keep-alive HTTP client, and FakeLine: it shares the cores, so its CPU is
+part of the figure, alike for every mode), cores busy with other processes (another job on
+the machine disturbs the run when that is over a few hundredths), the delay from a webhook's
 200 to its reply reaching LINE (p99, max: the backlog a burst leaves), the HTTP statuses; then
 the ratio two/one per run. ``--statements`` loads pg_stat_statements and prints the statements
 per event. Targets: two >= 1.25x one, webhook p99 <= 50 ms (--rate: paced, open loop). Kill
@@ -41,6 +44,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_serve import make_body as serve_body  # noqa: E402
 from bench.bench_serve import pct, proc_cpu  # noqa: E402
+from bench.cpukit import (  # noqa: E402
+    cluster_cpu,
+    cluster_pids,
+    machine_ticks,
+    run_delays,
+    sys_cpu,
+    waited,
+)
+from bench.loadkit import LeanLine, Poster  # noqa: E402
+from handlers import eventloop  # noqa: E402
 from tests.fakes import FakeLine, line_signature  # noqa: E402
 from tests.multikit import (  # noqa: E402
     SECRET,
@@ -59,66 +72,6 @@ REDELIVER_S = 1.0
 
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def cluster_cpu(cluster: Cluster) -> float:
-    """CPU seconds used so far by the cluster's postmaster and its live children."""
-    pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # children that exited (closed connections) are in the postmaster's cutime and cstime
-    total = proc_cpu(pid) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            try:
-                total += proc_cpu(int(d.name))
-            except OSError:  # the connection closed meanwhile
-                continue
-    return total
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) clock ticks of all CPUs so far (/proc/stat; idle and iowait not busy)."""
-    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return sum(f) - f[3] - f[4], sum(f)
-
-
-def run_delays(pids: list[int]) -> dict[int, float]:
-    """Seconds each process's threads have waited on a run queue so far (schedstat): the
-    time they were ready to run and got no CPU."""
-    out: dict[int, float] = {}
-    for pid in pids:
-        total = 0
-        for t in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-            try:
-                total += int(t.read_text().split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-        out[pid] = total / 1e9
-    return out
-
-
-def cluster_pids(cluster: Cluster) -> list[int]:
-    """The postmaster and its live children."""
-    pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
-    out = [pid]
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(d.name))
-            except OSError:
-                continue
-    return out
-
-
-def waited(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
 
 
 def body_for(i: int, users: int) -> bytes:
@@ -143,7 +96,8 @@ class Result:
     busy: float = 0.0  # cores busy on the whole machine (any process) during the run
     wait_serve: float = 0.0  # seconds the serve processes waited for a CPU (run queue)
     wait_db: float = 0.0  # the same for PostgreSQL's processes
-
+    cpu_bench: float = 0.0  # this process: the load generator and FakeLine
+    sys_serve: float = 0.0  # the part of cpu_serve spent in the kernel (system time)
 
     @property
     def rate(self) -> float:
@@ -158,11 +112,20 @@ class Result:
                 f"{pct(self.delays, 99) * 1000:6.0f} max {max(self.delays, default=0) * 1000:6.0f}"
                 f" ms  statuses {dict(self.statuses)}\n{'':<10}machine busy {self.busy:.2f} "
                 f"cores; run-queue wait/event serve {self.wait_serve / self.events * 1000:.2f}"
-                f" ms + PostgreSQL {self.wait_db / self.events * 1000:.2f} ms")
+                f" ms + PostgreSQL {self.wait_db / self.events * 1000:.2f} ms; CPU/event "
+                f"bench (load + FakeLine) {self.cpu_bench / self.events * 1000:.2f} ms; serve "
+                f"in the kernel {self.sys_serve / self.events * 1000:.2f} ms; other processes "
+                f"{self.other:.2f} cores")
+
+    @property
+    def other(self) -> float:
+        """Cores busy with anything but serve, PostgreSQL and this process (another job on
+        the machine disturbs the run when this is more than a few hundredths)."""
+        return self.busy - (self.cpu_serve + self.cpu_db + self.cpu_bench) / self.seconds
 
 
-async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes],
-               concurrency: int, rate: float = 0.0, acked: dict[int, float] | None = None,
+async def load(bases: list[str], bodies: list[bytes], concurrency: int, rate: float = 0.0,
+               acked: dict[int, float] | None = None,
                ) -> tuple[list[float], Counter[int], float]:
     """Send every body (round-robin over ``bases``); latencies, statuses, seconds taken.
     ``acked`` gets the monotonic time each body was answered 200."""
@@ -172,20 +135,19 @@ async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes
     statuses: Counter[int] = Counter()
     order = iter(range(len(bodies)))
     gate = asyncio.Semaphore(concurrency)
+    poster = Poster(bases)
 
     async def fire(i: int) -> None:
         async with gate:
             while True:
                 started = time.perf_counter()
-                async with http.post(f"{bases[i % len(bases)]}/line/webhook", data=bodies[i],
-                                     headers={"Content-Type": "application/json",
-                                              "x-line-signature": sigs[i]}) as resp:
-                    await resp.read()
-                    statuses[resp.status] += 1
-                if resp.status != 503:
+                status = await poster.post(bases[i % len(bases)], "/line/webhook", bodies[i],
+                                           sigs[i])
+                statuses[status] += 1
+                if status != 503:
                     break
                 await asyncio.sleep(REDELIVER_S)  # the backlog is full: LINE redelivers later
-            if resp.status == 200:
+            if status == 200:
                 acked[i] = time.monotonic()
                 latencies.append(time.perf_counter() - started)
 
@@ -194,25 +156,28 @@ async def load(http: aiohttp.ClientSession, bases: list[str], bodies: list[bytes
             await fire(i)
 
     t0 = time.perf_counter()
-    if rate > 0:
-        tasks = []
-        for i in range(len(bodies)):
-            delay = t0 + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(fire(i)))
-        await asyncio.gather(*tasks)
-    else:
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+    try:
+        if rate > 0:
+            tasks = []
+            for i in range(len(bodies)):
+                delay = t0 + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(fire(i)))
+            await asyncio.gather(*tasks)
+        else:
+            await asyncio.gather(*(client() for _ in range(concurrency)))
+    finally:
+        poster.close()
     return latencies, statuses, time.perf_counter() - t0
 
 
-def replied(fake: FakeLine) -> int:
+def replied(fake: FakeLine | LeanLine) -> int:
     return sum(1 for c in fake.calls if c.status == 200 and (
         c.path.endswith("/message/reply") or c.path.endswith("/message/push")))
 
 
-def answer_delays(fake: FakeLine, acked: dict[int, float], offset: int) -> list[float]:
+def answer_delays(fake: FakeLine | LeanLine, acked: dict[int, float], offset: int) -> list[float]:
     """Seconds from each acknowledged webhook to the first call that answered it (a reply
     with its token or, when the token had gone stale, a push to its user)."""
     first: dict[str, float] = {}  # pushes (tokens gone stale) are left out: no token
@@ -253,67 +218,73 @@ def print_statements(cluster: Cluster, events: int) -> None:
 
 
 async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurrency: int,
-                   users: int, rate: float, offset: int, statements: bool = False) -> Result:
+                   users: int, rate: float, offset: int, statements: bool = False,
+                   lean: bool = True) -> Result:
     from bot.core.pgstore import migrate
 
     url = cluster.url(cluster.new_schema())
     migrate(url)
-    fake = FakeLine()
+    fake = LeanLine() if lean else FakeLine()
     await fake.start()
     n = 2 if mode == "two" else 1
     extra = {"ELAAS_DATABASE_URL": ""} if mode == "embedded" else {}
     instances = await start_instances(n, root / mode, fake, url, share_data_dir=False, **extra)
     try:
-        async with aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=concurrency * 2)) as http:
-            bases = [i.base for i in instances]
-            warm = [body_for(offset + 900_000 + i, users) for i in range(300)]
-            await load(http, bases, warm, concurrency)
-            while replied(fake) < len(warm):
-                await asyncio.sleep(0.05)
-            bodies = [body_for(offset + i, users) for i in range(events)]
-            spy = None
-            if os.environ.get("BENCH_PROFILE"):  # py-spy (pip install py-spy) on instance 0
-                spy = await asyncio.create_subprocess_exec(
-                    str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
-                    "--pid", str(instances[0].pid), "--threads", "--gil", "--nonblocking",
-                    "-o", f"{os.environ['BENCH_PROFILE']}.{mode}.txt")
-            if statements:
-                with cluster.admin("elaas") as conn:
-                    conn.execute("SELECT pg_stat_statements_reset()")
-            cpu0 = sum(proc_cpu(i.pid) for i in instances)
-            db0 = cluster_cpu(cluster) if mode != "embedded" else 0.0
-            dbpids = cluster_pids(cluster) if mode != "embedded" else []
-            ticks0, wait0, dbwait0 = machine_ticks(), run_delays([i.pid for i in instances]), \
-                run_delays(dbpids)
-            t0 = time.perf_counter()
-            acked: dict[int, float] = {}
-            latencies, statuses, _ = await load(http, bases, bodies, concurrency, rate, acked)
-            deadline = time.monotonic() + 60
-            while replied(fake) < len(warm) + events and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-            took = time.perf_counter() - t0
-            cpu = sum(proc_cpu(i.pid) for i in instances) - cpu0
-            db = cluster_cpu(cluster) - db0 if mode != "embedded" else 0.0
-            ticks1 = machine_ticks()
-            busy = (ticks1[0] - ticks0[0]) / max(ticks1[1] - ticks0[1], 1) * (os.cpu_count() or 1)
-            wait_serve = waited(wait0, run_delays([i.pid for i in instances]))
-            wait_db = waited(dbwait0, run_delays(
-                cluster_pids(cluster) if mode != "embedded" else []))
-            done = replied(fake) - len(warm)
-            delays = answer_delays(fake, acked, offset)
-            if statements and mode != "embedded":
-                print_statements(cluster, events)
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                await spy.wait()
+        bases = [i.base for i in instances]
+        warm = [body_for(offset + 900_000 + i, users) for i in range(300)]
+        await load(bases, warm, concurrency)
+        while replied(fake) < len(warm):
+            await asyncio.sleep(0.05)
+        bodies = [body_for(offset + i, users) for i in range(events)]
+        spy = None
+        if os.environ.get("BENCH_PROFILE"):  # py-spy (pip install py-spy) on instance 0
+            # BENCH_PROFILE_ARGS: py-spy's sampling flags (default --gil; e.g. "-r 200"
+            # samples every thread that runs, with or without the GIL)
+            spy = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
+                "--pid", str(instances[0].pid), "--threads", "--nonblocking",
+                *os.environ.get("BENCH_PROFILE_ARGS", "--gil").split(),
+                "-o", f"{os.environ['BENCH_PROFILE']}.{mode}.txt")
+        if statements:
+            with cluster.admin("elaas") as conn:
+                conn.execute("SELECT pg_stat_statements_reset()")
+        cpu0 = sum(proc_cpu(i.pid) for i in instances)
+        sys0 = sum(sys_cpu(i.pid) for i in instances)
+        db0 = cluster_cpu(cluster) if mode != "embedded" else 0.0
+        dbpids = cluster_pids(cluster) if mode != "embedded" else []
+        ticks0, wait0, dbwait0 = machine_ticks(), run_delays([i.pid for i in instances]), \
+            run_delays(dbpids)
+        me0 = proc_cpu(os.getpid())
+        t0 = time.perf_counter()
+        acked: dict[int, float] = {}
+        latencies, statuses, _ = await load(bases, bodies, concurrency, rate, acked)
+        deadline = time.monotonic() + 60
+        while replied(fake) < len(warm) + events and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        took = time.perf_counter() - t0
+        me = proc_cpu(os.getpid()) - me0
+        cpu = sum(proc_cpu(i.pid) for i in instances) - cpu0
+        kernel = sum(sys_cpu(i.pid) for i in instances) - sys0
+        db = cluster_cpu(cluster) - db0 if mode != "embedded" else 0.0
+        ticks1 = machine_ticks()
+        busy = (ticks1[0] - ticks0[0]) / max(ticks1[1] - ticks0[1], 1) * (os.cpu_count() or 1)
+        wait_serve = waited(wait0, run_delays([i.pid for i in instances]))
+        wait_db = waited(dbwait0, run_delays(
+            cluster_pids(cluster) if mode != "embedded" else []))
+        done = replied(fake) - len(warm)
+        delays = answer_delays(fake, acked, offset)
+        if statements and mode != "embedded":
+            print_statements(cluster, events)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            await spy.wait()
     finally:
         await stop_instances(instances)
         await fake.stop()
     if done != events:
         print(f"  {mode}: only {done}/{events} replied")
     return Result(mode, done, took, latencies, cpu, db, statuses, delays, busy, wait_serve,
-                  wait_db)
+                  wait_db, me, kernel)
 
 
 async def run_idle(cluster: Cluster, root: Path, n: int, seconds: float) -> int:
@@ -472,7 +443,7 @@ async def main_async(a: argparse.Namespace) -> int:
             for k, mode in enumerate(modes):
                 res = await run_mode(mode, cluster, root / f"run{r}", a.events, a.concurrency,
                                      a.users, a.rate, offset=(r * len(modes) + k) * 1_000_000,
-                                     statements=a.statements)
+                                     statements=a.statements, lean=a.fake == "lean")
                 results[mode] = res
                 print(res.line(), f" load average {loadavg()}", flush=True)
             runs.append(results)
@@ -509,13 +480,18 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=1, help="run the modes this many times")
     p.add_argument("--statements", action="store_true",
                    help="print the SQL statements per event (pg_stat_statements)")
+    p.add_argument("--fake", choices=("lean", "aiohttp"), default="lean",
+                   help="the fake LINE API: bench/loadkit.py's LeanLine, or tests/fakes.py's "
+                        "FakeLine (aiohttp; more CPU in this process per reply)")
     p.add_argument("--kill", action="store_true", help="kill -9 one of two mid-load")
     p.add_argument("--idle", type=float, default=0.0, metavar="SECONDS",
                    help="no load: statements per second of the background work (--modes "
                         "one or two)")
     p.add_argument("--seconds", type=float, default=8.0, help="kill mode: load duration")
     a = p.parse_args()
-    return asyncio.run(main_async(a))
+    # uvloop, as serve runs: the load generator and FakeLine share the machine's two cores
+    # with the instances, and uvloop's C transports cut this process's CPU per event
+    return eventloop.run(main_async(a))
 
 
 if __name__ == "__main__":

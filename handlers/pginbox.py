@@ -31,6 +31,11 @@ KEEP_ANSWERED_S = 86_400  # answered rows kept this long (de-duplicates late red
 CLEANUP = 60.0
 CLAIM_BATCH = 50
 SWEEP_LIMIT = 200  # order keys one sweep wakes at most
+# Group-commit window of the drain's statements (claim, sending mark, release): a round trip
+# waits this long for others to join it. Two instances on 2 cores each get half the load, and
+# without it shared half as many events per statement (1.38 statements per event against 0.61
+# on one instance; 0.86 with 5 ms, 0.96 with 2 ms). Each answer is later by up to 3 windows.
+WINDOW = 0.005
 
 
 class InboxUnavailable(OSError):
@@ -158,11 +163,19 @@ LIMIT %(limit)s
 
 
 class _Batcher(Generic[T, R]):
-    """Group commit: calls made while ``flights`` round trips are in flight share the next."""
+    """Group commit: calls made while ``flights`` round trips are in flight share the next.
 
-    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]], flights: int = 1) -> None:
+    ``window``: seconds a round trip waits for more calls before it starts (fewer than
+    ``full`` queued), so that a thin stream of calls (an instance that gets half the load)
+    still shares round trips.
+    """
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]], flights: int = 1,
+                 window: float = 0.0, full: int = CLAIM_BATCH) -> None:
         self._flush = flush
         self._flights = flights
+        self._window = window
+        self._full = full
         self._items: list[tuple[T, asyncio.Future[R]]] = []
         self._tasks: set[asyncio.Task[None]] = set()  # referenced until done
         # Counted down by _run itself when it finds nothing left, with no await in between:
@@ -184,6 +197,8 @@ class _Batcher(Generic[T, R]):
     async def _run(self) -> None:
         try:
             while self._items:
+                if self._window and len(self._items) < self._full:
+                    await asyncio.sleep(self._window)
                 batch, self._items = self._items, []
                 self.round_trips += 1
                 try:
@@ -282,10 +297,12 @@ class PgInbox(SharedInbox):
         self.stats = {"claims": 0, "claims_lost": 0, "swept": 0, "fenced": 0}
         # Two inserts in flight: a webhook that comes while one commits starts the next one
         # instead of waiting for it (the webhook's 200 waits for its own commit only).
+        # The webhook's 200 waits for the accept: no window there (1-3 ms windows made the
+        # INSERTs no fewer and the webhooks slower). The drain's statements wait WINDOW.
         self._accept = _Batcher(self._accept_batch, flights=2)
-        self._claim = _Batcher(self._claim_batch)
-        self._sending = _Batcher(self._sending_batch)
-        self._release = _Batcher(self._release_batch)
+        self._claim = _Batcher(self._claim_batch, window=WINDOW)
+        self._sending = _Batcher(self._sending_batch, window=WINDOW)
+        self._release = _Batcher(self._release_batch, window=WINDOW)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

@@ -27,7 +27,10 @@ def serve_env(data_dir: Path, port: int, line_base: str, database_url: str,
             "ELAAS_DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port),
             "LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": "multi-token",
             "LINE_API_BASE": line_base, "ELAAS_DATABASE_URL": database_url,
-            "ELAAS_FILE_SECRET": "multi-file-secret-0123456789abcdef", **extra}
+            "ELAAS_FILE_SECRET": "multi-file-secret-0123456789abcdef",
+            # this checkout's code, not whatever the venv's editable install points at (a
+            # second worktree sharing the venv measures or tests its own server)
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **extra}
 
 
 @dataclass
