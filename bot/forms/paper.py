@@ -128,13 +128,13 @@ def asked_paper_form(text: str, tokens: Sequence[str], papers: Sequence[PaperFor
     if not papers:
         return None
     seen = (_squash(text), "".join(tokens).lower())
-    ours = [_squash(n) for f in catalog.all() for n in (f.name, f.label) if n]
-    if any(n in s for n in ours for s in seen):
-        return None
     hit = next((p for p in papers
                 if any(a in s for a in p.aliases for s in seen)
                 and not any(u in s for u in p.unless for s in seen)), None)
-    if hit is None:
+    if hit is None:  # most messages: no paper form named, so no need to look at ours
+        return None
+    ours = [_squash(n) for f in catalog.all() for n in (f.name, f.label) if n]
+    if any(n in s for n in ours for s in seen):
         return None
     if set(tokens) & FORM_WORDS - WEAK_FORM_WORDS:
         return hit
