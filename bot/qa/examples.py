@@ -1,4 +1,5 @@
-"""The labelled examples' normalised forms, kept in a disk cache between processes.
+"""The labelled examples' normalised forms (and the topics' phrasings and keywords), kept in a
+disk cache between processes.
 
 Normalising the ~3,700 examples of knowledge/examples/ (newmm) takes about 1 s of CPU, twice the
 rest of a cold start. Their tokens depend only on the examples and on the pipeline's inputs

@@ -154,14 +154,24 @@ class Matcher:
         """``examples``: (question, topic or the off-topic class) pairs added to the classes'
         bags of the signals named in ``example_signals`` (never to the closest phrasing);
         by default the knowledge base's labelled questions (``knowledge/examples/``)."""
+        classes = [(t.id, (t.title, *t.phrasings), t.keywords) for t in kb.topics]
+        if kb.out_of_scope:
+            classes.append((OUT_OF_SCOPE, kb.out_of_scope, ()))
         labelled: list[tuple[Normalized, str]]
+        known: dict[str, Normalized] = {}
         if examples is None:  # the knowledge base's, normalised once for every process
             questions = [q for q, _ in kb.examples]
-            labelled = list(zip(normalized_examples(kb, pipeline, questions),
+            own = [x for _, texts, keywords in classes for x in (*texts, *keywords)]
+            norms = normalized_examples(kb, pipeline, questions + own)
+            labelled = list(zip(norms[:len(questions)],
                                 (OUT_OF_SCOPE if t == OFF_TOPIC_LABEL else t
                                  for _, t in kb.examples), strict=True))
+            known = dict(zip(own, norms[len(questions):], strict=True))
         else:
             labelled = [(pipeline.normalize(q), t) for q, t in examples]
+
+        def normalize(text: str) -> Normalized:
+            return known[text] if text in known else pipeline.normalize(text)
         self.pipeline = pipeline
         self._order = {t.id: i for i, t in enumerate(kb.topics)}
         self._owner: list[str] = []
@@ -172,16 +182,13 @@ class Matcher:
         words: dict[str, list[str]] = {}
         chars: dict[str, list[str]] = {}
         feats: dict[str, list[str]] = {}
-        classes = [(t.id, (t.title, *t.phrasings), t.keywords) for t in kb.topics]
-        if kb.out_of_scope:
-            classes.append((OUT_OF_SCOPE, kb.out_of_scope, ()))
         self._order[OUT_OF_SCOPE] = len(self._order)
         for topic_id, texts, keywords in classes:
             w: list[str] = []
             c: list[str] = []
             f: list[str] = []
             for text in texts:
-                n = pipeline.normalize(text)
+                n = normalize(text)
                 if not n.tokens:
                     continue
                 f += _features(n)
@@ -193,7 +200,7 @@ class Matcher:
                 w += n.tokens
                 c += char_ngrams(n.flat)
             for k in keywords:
-                n = pipeline.normalize(k)
+                n = normalize(k)
                 w += list(n.tokens) * 2
                 c += char_ngrams(n.flat)
                 f += _features(n)
