@@ -284,7 +284,7 @@ def typed_date(draw: st.DrawFn, today: date) -> tuple[date, str | None]:
     if style == "relative":
         back, word = draw(st.sampled_from([(0, "วันนี้"), (1, "เมื่อวาน"), (2, "เมื่อวานซืน")]))
         return today - timedelta(days=back), word
-    d = today - timedelta(days=draw(st.integers(0, 729)))  # older than 2 years is refused
+    d = today - timedelta(days=draw(st.integers(0, 729)))  # inside the range taken
     be = d.year + 543
     sep = draw(st.sampled_from(["/", "-", "."]))
     day, month = (f"{d.day:02d}", f"{d.month:02d}") if draw(st.booleans()) else (d.day, d.month)

@@ -130,8 +130,9 @@ def test_a_vague_word_with_a_date_given_stays_in_the_description() -> None:
     assert parse_entry("รับ 1500 ค่าเช่าเดือนนี้", TODAY).description == "ค่าเช่าเดือนนี้"
 
 
-def test_an_old_iso_date_is_read_then_refused_as_too_old() -> None:
-    assert "2567" in refused("รับ 1500 ค่าขยะ 2024-11-30")
+def test_an_iso_date_is_read_as_a_date() -> None:
+    assert parse_entry("รับ 1500 ค่าขยะ 2024-11-30", TODAY).date == date(2024, 11, 30)
+    assert "2566" in refused("รับ 1500 ค่าขยะ 2023-09-30")  # then too old like any date
 
 
 # --------------------------------------------------------------- 4. ranges
@@ -156,20 +157,22 @@ def test_a_range_beside_the_payment_date_stays_in_the_description() -> None:
 
 @pytest.mark.parametrize(("typed", "year"), [
     ("1/1/2469", "2469"), ("1/1/00", "2500"), ("1/1/1967", "2510"), ("1/1/43", "2543"),
-    ("1 ม.ค. 2560", "2560"), ("1/12/2567", "2567"), ("2024-11-30", "2567"),
+    ("1 ม.ค. 2560", "2560"), ("30/9/2566", "2566"),
 ])
-def test_dates_more_than_two_years_back_are_refused(typed: str, year: str) -> None:
+def test_dates_before_the_fiscal_year_three_back_are_refused(typed: str, year: str) -> None:
     message = refused(f"รับ 1500 ค่าขยะ {typed}")
-    assert "2 ปี" in message and year in message
+    assert "เก่าเกินไป" in message and "1 ต.ค. 2566" in message and year in message
 
 
 @pytest.mark.parametrize(("typed", "when"), [
-    ("2/12/2567", date(2024, 12, 2)),  # exactly two years back is still taken
+    ("1/10/2566", date(2023, 10, 1)),  # the first day of fiscal 2567 is still taken
+    ("9/7/67", date(2024, 7, 9)),  # the July 2024 outage's backlog
+    ("2024-11-30", date(2024, 11, 30)),
     ("1/1/68", date(2025, 1, 1)),
     ("15/6/69", date(2026, 6, 15)),
     ("1/11/2026", date(2026, 11, 1)),
 ])
-def test_dates_within_two_years_are_taken(typed: str, when: date) -> None:
+def test_dates_since_the_fiscal_year_three_back_are_taken(typed: str, when: date) -> None:
     assert parse_entry(f"รับ 1500 ค่าขยะ {typed}", TODAY).date == when
 
 

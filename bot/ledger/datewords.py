@@ -11,7 +11,10 @@ from datetime import date, timedelta
 
 from bot.core.thaifmt import BE_OFFSET, THAI_MONTHS_LONG, THAI_MONTHS_SHORT, be_year
 
-MAX_YEARS_BACK = 2  # an entry dated earlier than this many years back is refused
+# An entry may be dated back to the start of the fiscal year (1 Oct) this many years before the
+# current one's: on 2 Dec 2026 back to 1 Oct 2023, so the July 2024 outage's backlog is taken
+# and a slip in the year (2469, 2543, 1967) is not.
+FISCAL_YEARS_BACK = 3
 _MAX_YEARS_FOR_2DIGIT_BE = 10  # "67" is BE 2567 when that is within 10 years of today's BE year
 
 COLLOQUIAL_MONTHS = (
@@ -202,9 +205,7 @@ def weekday_date(name: str, when: str | None, today: date) -> date:
 
 
 def earliest_entry_date(today: date) -> date:
-    """The oldest date an entry may have: the same day two years back (an outage backlog is
-    weeks old; anything older is a typo in the year)."""
-    try:
-        return today.replace(year=today.year - MAX_YEARS_BACK)
-    except ValueError:  # 29 Feb
-        return today.replace(year=today.year - MAX_YEARS_BACK, day=28)
+    """The oldest date an entry may have: 1 Oct of the fiscal year ``FISCAL_YEARS_BACK`` before
+    the current one (an outage backlog is months old at most; older is a slip in the year)."""
+    start = today.year if today.month >= 10 else today.year - 1
+    return date(start - FISCAL_YEARS_BACK, 10, 1)

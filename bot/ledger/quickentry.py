@@ -31,7 +31,6 @@ from bot.ledger.datewords import (
     ISO_DATE_RE,
     ISO_ENTRY_DATE_RE,
     LEAD_DATE_WORDS,
-    MAX_YEARS_BACK,
     MONTH_DATE_RE,
     MONTH_NO,
     MONTH_PERIOD_RE,
@@ -333,7 +332,7 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     refused (``ParsedEntry.year_assumed`` is set so the echo can name the year). ``วันที่ 15``:
     this month, or last month (refused when last month has no such day). A date range or a
     vague time (``28-30 พ.ย.``, ``เดือนที่แล้ว``) is refused unless a date is given as well; a
-    date more than ``MAX_YEARS_BACK`` years back is refused. A bare ``3/2`` after ``หมู่``/
+    date before :func:`earliest_entry_date` is refused. A bare ``3/2`` after ``หมู่``/
     ``ห้อง`` and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
     A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
     Buddhist era when 25yy is within 10 years of today's BE year, else 20yy CE when that is,
@@ -1042,9 +1041,10 @@ class _Parser:
             shown = ", ".join(thai_date(d) for d in distinct)
             raise self.fail(f"ใส่วันที่มากกว่าหนึ่งวัน ({shown}) ใส่วันเดียวพอ", self.date_example())
         d = distinct[0] if distinct else self.today
-        if d < earliest_entry_date(self.today):
-            raise self.fail(f"วันที่ {thai_date(d)} ย้อนหลังเกิน {MAX_YEARS_BACK} ปี ยังไม่ได้บันทึก "
-                            "ตรวจปี พ.ศ. อีกครั้ง", self.date_example())
+        oldest = earliest_entry_date(self.today)
+        if d < oldest:
+            raise self.fail(f"วันที่ {thai_date(d)} เก่าเกินไป (ลงย้อนหลังได้ถึง {thai_date(oldest)}) "
+                            "ยังไม่ได้บันทึก ตรวจปี พ.ศ. อีกครั้ง", self.date_example())
         if d > self.today:
             hint = (f" (ถ้าหมายถึงปีก่อน ใส่ปีด้วย เช่น {d.day}/{d.month}/{d.year + 542})"
                     if self.year_assumed else "")
