@@ -109,7 +109,9 @@ async def test_two_instances_share_the_work(pg_url: str, tmp_path: Path) -> None
                 t.cancel()
             await asyncio.gather(*senders, return_exceptions=True)
             assert len(acked) > 20
-            await wait_for(lambda: all(answers(fake, "kill")[i] for i in acked), 20)
+            # Correctness, not speed (bench_scale --kill measures the gap): on a loaded CI
+            # machine the survivor took over 20 s once to answer the dead one's backlog.
+            await wait_for(lambda: all(answers(fake, "kill")[i] for i in acked), 60)
             await asyncio.sleep(1.0)
             counts = answers(fake, "kill")
             assert [i for i in acked if counts[i] == 0] == []
