@@ -42,8 +42,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_serve import QUESTIONS, mix_questions, pct, proc_cpu  # noqa: E402
 from bench.bench_serve import make_body as serve_body  # noqa: E402
-from bench.bench_serve import pct, proc_cpu  # noqa: E402
 from bench.cpukit import (  # noqa: E402
     cluster_cpu,
     cluster_pids,
@@ -74,9 +74,12 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+MIX = {"questions": QUESTIONS}  # --mix sets it
+
+
 def body_for(i: int, users: int) -> bytes:
     # the single-instance bench's load, with event ids of our own per run
-    return serve_body(i, users)[0]
+    return serve_body(i, users, MIX["questions"])[0]
 
 
 def serve_token(i: int) -> str:
@@ -488,7 +491,10 @@ def main() -> int:
                    help="no load: statements per second of the background work (--modes "
                         "one or two)")
     p.add_argument("--seconds", type=float, default=8.0, help="kill mode: load duration")
+    p.add_argument("--mix", choices=("seven", "varied"), default="seven",
+                   help="seven everyday questions (default), or ~1,300 varied held-out ones")
     a = p.parse_args()
+    MIX["questions"] = mix_questions(a.mix)
     # uvloop, as serve runs: the load generator and FakeLine share the machine's two cores
     # with the instances, and uvloop's C transports cut this process's CPU per event
     return eventloop.run(main_async(a))

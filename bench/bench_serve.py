@@ -3,6 +3,7 @@
 Usage: .venv/bin/python bench/bench_serve.py [--events 10000] [--rate 400] [--concurrency 16]
        .venv/bin/python bench/bench_serve.py --rate 0      # capacity: as fast as it answers
        .venv/bin/python bench/bench_serve.py --kill 10     # kill -9 under load, 10 rounds
+       .venv/bin/python bench/bench_serve.py --rate 0 --mix varied  # ~1,300 distinct questions
 
 Starts FakeLine in this process, runs ``elaas-bot serve`` as a subprocess on a temporary data
 dir with LINE_API_BASE pointing at the fake, fires signed webhook requests (one event each,
@@ -22,6 +23,7 @@ import asyncio
 import gc
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -47,6 +49,9 @@ QUESTIONS = (
     "ออกใบเสร็จด้วยมือได้ไหม",
     "วิธีปฏิบัติ",
 )
+# ``--mix varied``: the held-out Thai question sets (blind6-8, ~1,300 distinct questions, a
+# quarter off-topic), shuffled once: every text is new to the process's caches for a while.
+VARIED_SETS = ("questions_blind6.tsv", "questions_blind7.tsv", "questions_blind8.tsv")
 TARGET_RATE = 400.0
 TARGET_P99_MS = 50.0
 TARGET_RSS_MB = 200.0
@@ -68,7 +73,20 @@ def proc_memory(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
-def make_body(i: int, users: int) -> tuple[bytes, str]:
+def mix_questions(mix: str) -> tuple[str, ...]:
+    """The texts the events ask: the seven everyday questions, or the varied held-out sets."""
+    if mix == "seven":
+        return QUESTIONS
+    texts: list[str] = []
+    for name in VARIED_SETS:
+        with (ROOT / "tests" / "data" / name).open(encoding="utf-8") as f:
+            next(f)  # header
+            texts += [line.split("\t", 1)[0] for line in f if line.strip()]
+    random.Random(7).shuffle(texts)
+    return tuple(texts)
+
+
+def make_body(i: int, users: int, questions: tuple[str, ...] = QUESTIONS) -> tuple[bytes, str]:
     """One webhook body with one text (or, every 5th, a postback) event; returns its token."""
     token = f"bench-rt-{i:06d}"
     event: dict[str, object] = {
@@ -76,7 +94,7 @@ def make_body(i: int, users: int) -> tuple[bytes, str]:
         "webhookEventId": f"01BENCH{i:019d}", "deliveryContext": {"isRedelivery": False},
         "source": {"type": "user", "userId": f"Ubench{i % users:026d}"}, "replyToken": token,
         "message": {"type": "text", "id": str(10**17 + i), "quoteToken": "q",
-                    "text": QUESTIONS[i % len(QUESTIONS)]},
+                    "text": questions[i % len(questions)]},
     }  # fmt: skip
     if i % 5 == 4:
         event["type"] = "postback"
@@ -116,7 +134,8 @@ async def wait_healthy(http: aiohttp.ClientSession, url: str, proc: asyncio.subp
 
 
 async def run(events: int, concurrency: int, users: int, max_seconds: float,
-              rate: float) -> int:
+              rate: float, mix: str = "seven") -> int:
+    questions = mix_questions(mix)
     fake = FakeLine()
     await fake.start()
     port = free_port()
@@ -144,7 +163,7 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
         async with aiohttp.ClientSession(connector=connector) as http:
             await wait_healthy(http, f"{base}/healthz", proc)
             rss0, _ = proc_memory(proc.pid)
-            bodies = [make_body(i, users) for i in range(events)]
+            bodies = [make_body(i, users, questions) for i in range(events)]
             sigs = [line_signature(SECRET, b) for b, _ in bodies]
             queue: asyncio.Queue[int] = asyncio.Queue()
             for i in range(events):
@@ -291,10 +310,12 @@ def main() -> int:
     p.add_argument("--kill", type=int, default=0, metavar="ROUNDS",
                    help="kill -9 serve under load ROUNDS times, then check every answer")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mix", choices=("seven", "varied"), default="seven",
+                   help="seven everyday questions (default), or ~1,300 varied held-out ones")
     a = p.parse_args()
     if a.kill:
         return asyncio.run(run_kill(a.kill, a.concurrency, a.seed))
-    return asyncio.run(run(a.events, a.concurrency, a.users, a.max_seconds, a.rate))
+    return asyncio.run(run(a.events, a.concurrency, a.users, a.max_seconds, a.rate, a.mix))
 
 
 if __name__ == "__main__":
