@@ -189,6 +189,8 @@ class LineAdapter:
     def plan(self, event: Mapping[str, Any]) -> Inbound | None:
         """The job for one event, or None when the event needs nothing from us."""
         etype = event.get("type")
+        if event.get("mode") == "standby":  # another module owns the chat: hands off
+            return None
         source = event.get("source") or {}
         stype = source.get("type", "user")
         # No userId (desktop users, users who did not accept the terms): anonymous, never the

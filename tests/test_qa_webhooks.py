@@ -1,0 +1,106 @@
+"""Bugs a QA tester met by posting real signed webhooks: standby events, groups without a 1:1
+chat, event-dated entries, invisible characters, reply failures, forwards, mentions."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.core.engine import BANGKOK
+from bot.ledger.book import Ledger
+from handlers.app import Core, build_core
+from handlers.settings import Settings
+from tests import test_line as tl
+from tests import test_telegram as tt
+from tests.conftest import make_lao_admin
+from tests.fakes import FakeLine, FakeTelegram, wait_for
+
+LAO = "05510199"
+CLERK = "U4af4980629e3c2b1a0f9e8d7c6b5a4f3"  # the user of the LINE fixtures
+GROUP = "Ca56f94637cc4347f90a25382909b24b9"
+TOO_LONG = "ข้อความยาวเกินไปค่ะ"
+
+
+@pytest.fixture(scope="module")
+def base_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
+    core = build_core(Settings(data_dir=tmp_path_factory.mktemp("qa") / "data"))
+    yield core
+    core.store.close()
+
+
+@pytest.fixture
+def ledger(base_core: Core) -> Ledger:
+    make_lao_admin(base_core, f"telegram:{tt.CHAT}", LAO)
+    return make_lao_admin(base_core, f"line:{CLERK}", LAO)
+
+
+@pytest.fixture
+async def line(base_core: Core, fake_line: FakeLine) -> AsyncIterator[tl.Rig]:
+    r = await tl.start_rig(base_core, fake_line)
+    yield r
+    await r.http.close()
+    await r.server.stop()
+
+
+@pytest.fixture
+async def tg(base_core: Core, fake_telegram: FakeTelegram) -> AsyncIterator[tt.Rig]:
+    r = await tt.start_rig(base_core, fake_telegram)
+    yield r
+    await r.http.close()
+    await r.server.stop()
+
+
+_n = iter(range(10_000, 99_999))
+
+
+def line_text(text: str, *, age: float = 0.0, group: bool = False, **changes: Any
+              ) -> dict[str, Any]:
+    body = tl.load("group_text_prefix" if group else "quick_entry", age=age)
+    e = tl.event(body)
+    n = next(_n)
+    e.update(webhookEventId=f"01QAWEBHOOK{n:015d}", replyToken=f"rt-qa-{n}", **changes)
+    e["message"]["text"] = text
+    return body
+
+
+def tg_message(text: str, *, chat: int = tt.CHAT, age: float = 0.0, **fields: Any
+               ) -> dict[str, Any]:
+    update = copy.deepcopy(tt.load("group_mention" if chat < 0 else "quick_entry"))
+    update["update_id"] = next(_n)
+    msg = update["message"]
+    msg.update(text=text, date=int(time.time() - age), message_id=next(_n), **fields)
+    msg.pop("entities", None)
+    return update
+
+
+def said_to(rig: tl.Rig, token: str, to: str) -> str:
+    calls = rig.replies_to(token) + [c for c in rig.fake.calls_to(tl.PUSH)
+                                     if c.body.get("to") == to]
+    return "\n".join(t for c in calls for t in tl.texts(c))
+
+
+def bangkok_today(age: float = 0.0) -> Any:
+    return (datetime.now(BANGKOK) - timedelta(seconds=age)).date()
+
+
+# ---------------------------------------------------------------------------- 1. standby
+
+
+async def test_line_standby_event_is_neither_answered_nor_saved(line: tl.Rig,
+                                                                ledger: Ledger) -> None:
+    before = len(ledger)
+    standby = line_text("รับ 505 ค่าสแตนด์บาย", mode="standby")
+    tl.event(standby).pop("replyToken")
+    assert (await line.post(standby)).status == 200
+    active = line_text("สถานะ")
+    await line.post(active)
+    await wait_for(lambda: line.replies_to(tl.event(active)["replyToken"]))
+    await line.idle()
+    assert len(ledger) == before
+    assert line.fake.calls_to(tl.PUSH) == []
+    assert len(line.fake.calls_to(tl.REPLY)) == 1
