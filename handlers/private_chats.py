@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from bot.core.contract import Reply
-from bot.core.privacy import OPEN_PRIVATE, SENT_PRIVATELY
+from bot.core.privacy import SENT_PRIVATELY, undelivered
 
 
 class PrivateChats:
@@ -42,6 +42,6 @@ def split_private(replies: Sequence[Reply]) -> tuple[list[Reply], list[Reply]]:
     return [r for r in replies if not r.private], [r for r in replies if r.private]
 
 
-def group_notice(sent: bool) -> Reply:
-    """What the group sees instead of a private reply."""
-    return Reply(SENT_PRIVATELY) if sent else Reply(OPEN_PRIVATE, open_private=True)
+def group_notice(sent: bool, channel: str, private: Sequence[Reply]) -> Reply:
+    """What the group sees instead of the ``private`` replies."""
+    return Reply(SENT_PRIVATELY) if sent else undelivered(channel, private)

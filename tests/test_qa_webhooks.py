@@ -104,3 +104,43 @@ async def test_line_standby_event_is_neither_answered_nor_saved(line: tl.Rig,
     assert len(ledger) == before
     assert line.fake.calls_to(tl.PUSH) == []
     assert len(line.fake.calls_to(tl.REPLY)) == 1
+
+
+# ------------------------------------------------- 2. + 8. group entry without a 1:1 chat
+
+
+async def test_line_group_entry_without_1to1_chat_is_saved_once_and_said_so(
+        line: tl.Rig, ledger: Ledger) -> None:
+    line.fake.friends = set()  # the clerk has not added the bot: LINE refuses the push
+    before = len(ledger)
+    body = line_text("บอท รับ 1,234 ค่ากลุ่มไม่มีแชต", group=True)
+    body["events"][0]["source"]["userId"] = CLERK
+    await line.post(body)
+    token = tl.event(body)["replyToken"]
+    said = "\n".join(await wait_for(lambda: [t for c in line.replies_to(token)
+                                             for t in tl.texts(c)]))
+    assert len(ledger) == before + 1
+    assert "บันทึกแล้ว" in said and "อีกครั้ง" not in said, said
+    assert "1,234" not in said  # no detail in the group
+    assert "เพิ่มเพื่อน" in said and "https://line.me/R/ti/p/" in said
+
+
+async def test_telegram_group_entry_without_started_chat_is_saved_once_and_said_so(
+        tg: tt.Rig, ledger: Ledger) -> None:
+    tg.fake.started = set()  # the clerk never pressed Start: Telegram refuses (403)
+    before = len(ledger)
+    assert await tg.post(tg_message("@elaas_test_bot รับ 2,345 ค่ากลุ่มเทเลแกรม",
+                                    chat=tt.GROUP)) == 200
+    said = "\n".join(await wait_for(lambda: tg.fake.sent_texts(tt.GROUP)))
+    assert len(ledger) == before + 1
+    assert "บันทึกแล้ว" in said and "อีกครั้ง" not in said and "2,345" not in said, said
+    assert "Start" in said and "เพิ่มเพื่อน" not in said, said
+    assert "https://t.me/elaas_test_bot?start=private" in said
+
+
+async def test_telegram_open_private_hint_names_start_not_add_friend(tg: tt.Rig,
+                                                                    ledger: Ledger) -> None:
+    tg.fake.started = set()
+    assert await tg.post(tg_message("@elaas_test_bot วันนี้", chat=tt.GROUP)) == 200
+    said = "\n".join(await wait_for(lambda: tg.fake.sent_texts(tt.GROUP)))
+    assert "Start" in said and "เพิ่มเพื่อน" not in said, said

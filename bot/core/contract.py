@@ -100,4 +100,7 @@ MAX_REPLIES = 5
 # Reply.meta key: the text already lists the choices as "1. …" in order, so a channel that
 # numbers choices itself (the terminal) need not print them again.
 META_LISTED = "listed"
+# Reply.meta key: the reply reports a write already done (entries saved). If it cannot reach
+# the user, the group is told so: asking to type it again would save it twice.
+META_SAVED = "saved"
 MAX_CHOICES = 13

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from bot.core.contract import Choice, Incoming, Reply
+from bot.core.contract import META_SAVED, Choice, Incoming, Reply
 
 # Slash names of the commands an anonymous event may use: answers, status, the form list.
 PUBLIC_COMMANDS = frozenset({"start", "menu", "help", "status", "guide", "forms", "form"})
@@ -21,8 +21,26 @@ PRIVATE_ONLY = (
 SENT_PRIVATELY = "ส่งให้ทางแชตส่วนตัวแล้วค่ะ"
 OPEN_PRIVATE = (
     "เรื่องนี้เป็นข้อมูลส่วนตัว บอทจึงไม่ส่งในกลุ่มค่ะ\n"
-    "กดลิงก์ด้านล่างเพื่อเปิดแชตส่วนตัวกับบอท (เพิ่มเพื่อนก่อนถ้ายังไม่ได้เพิ่ม) แล้วพิมพ์อีกครั้งนะคะ"
+    "กดลิงก์ด้านล่างเพื่อเปิดแชตส่วนตัวกับบอท{how} แล้วพิมพ์อีกครั้งนะคะ"
 )
+SAVED_NOT_SENT = (
+    "บันทึกแล้วค่ะ ไม่ต้องพิมพ์ซ้ำ (รายละเอียดส่งทางแชตส่วนตัวไม่ได้)\n"
+    "กดลิงก์ด้านล่างเพื่อเปิดแชตส่วนตัวกับบอท{how} แล้วพิมพ์ \"วันนี้\" เพื่อดูรายการ"
+)
+# What the user must do before the bot may write 1:1, in each channel's own words.
+PRIVATE_CHAT_HOW = {
+    "line": " (เพิ่มเพื่อนก่อนถ้ายังไม่ได้เพิ่ม)",
+    "telegram": " (กด Start ก่อนถ้ายังไม่เคยกด)",
+}
+
+
+def undelivered(channel: str, private: Sequence[Reply]) -> Reply:
+    """What a group sees when the private replies of its member could not be delivered: a
+    write already done is said to be done (retyping it would save it twice), anything else
+    is to be asked again in the 1:1 chat."""
+    saved = any(r.meta.get(META_SAVED) for r in private)
+    text = SAVED_NOT_SENT if saved else OPEN_PRIVATE
+    return Reply(text.format(how=PRIVATE_CHAT_HOW.get(channel, "")), open_private=True)
 
 
 def private_only() -> Reply:

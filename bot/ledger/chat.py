@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from msgspec.structs import replace
 
-from bot.core.contract import Choice, Reply
+from bot.core.contract import META_SAVED, Choice, Reply
 from bot.core.feature import Command, Context, Feature, Handler
 from bot.core.privacy import private_only
 from bot.core.steps import STEP_MINUTES, Step
@@ -168,8 +169,8 @@ class LedgerFeature(MembershipFlows, Feature):
         assumed = sorted({be_year(p.date) for p in parsed if p.year_assumed})
         if assumed:  # "10/7" typed without a year: say which year was taken
             years = ", ".join(str(y) for y in assumed)
-            reply = Reply(f"{reply.text}\n(ไม่ได้ระบุปี จึงใช้วันล่าสุดที่ผ่านมา คือปี พ.ศ. {years})",
-                          reply.choices)
+            reply = dataclasses.replace(
+                reply, text=f"{reply.text}\n(ไม่ได้ระบุปี จึงใช้วันล่าสุดที่ผ่านมา คือปี พ.ศ. {years})")
         return [reply]
 
     def _ask_duplicates(self, ctx: Context, ledger: Ledger, pending: Sequence[PendingEntry],
@@ -243,7 +244,8 @@ class LedgerFeature(MembershipFlows, Feature):
                     f"({amount_in_words(e.amount)})\n{e.description} · {thai_date(e.date)}"
                     + _extras(e.doc_no, e.method))
             return Reply(text, (Choice(f"ยกเลิกรายการ {e.no}", f"void:{lao_code}:{e.no}"),
-                                Choice("รายการวันนี้", "cmd:today")), private=True)
+                                Choice("รายการวันนี้", "cmd:today")), private=True,
+                         meta={META_SAVED: "1"})
         rec = sum((e.amount for e in entries if e.kind == "receipt"), Decimal(0))
         pay = sum((e.amount for e in entries if e.kind == "payment"), Decimal(0))
         lines = [f"{e.no}. {KIND_TH[e.kind]} {format_baht(e.amount)} {e.description} "
@@ -251,7 +253,8 @@ class LedgerFeature(MembershipFlows, Feature):
         text = (f"{head} {len(entries)} รายการ\n" + "\n".join(lines)
                 + f"\nรวมรับ {format_baht(rec)} · รวมจ่าย {format_baht(pay)}")
         voids = tuple(Choice(f"ยกเลิก {e.no}", f"void:{lao_code}:{e.no}") for e in entries[:10])
-        return Reply(text, (*voids, Choice("รายการวันนี้", "cmd:today")), private=True)
+        return Reply(text, (*voids, Choice("รายการวันนี้", "cmd:today")), private=True,
+                     meta={META_SAVED: "1"})
 
     def today(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         return listing.today_list(ledger, ctx.now)
