@@ -6,12 +6,15 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from bot.core.contract import Incoming
 from bot.core.engine import BANGKOK
+from bot.core.feature import Context, Session
 from bot.ledger.book import Ledger
 from handlers.app import Core, build_core
 from handlers.settings import Settings
@@ -144,3 +147,55 @@ async def test_telegram_open_private_hint_names_start_not_add_friend(tg: tt.Rig,
     assert await tg.post(tg_message("@elaas_test_bot วันนี้", chat=tt.GROUP)) == 200
     said = "\n".join(await wait_for(lambda: tg.fake.sent_texts(tt.GROUP)))
     assert "Start" in said and "เพิ่มเพื่อน" not in said, said
+
+
+# ---------------------------------------------------------- 3. dated by the event's time
+
+
+async def test_line_redelivered_entry_is_dated_by_its_timestamp(line: tl.Rig,
+                                                                ledger: Ledger) -> None:
+    age = 26 * 3600
+    body = line_text("รับ 3,456 ค่าส่งซ้ำ", age=age, deliveryContext={"isRedelivery": True})
+    await line.post(body)
+    await wait_for(lambda: line.fake.calls_to(tl.PUSH))
+    await line.idle()
+    saved = ledger.get(len(ledger))
+    assert saved is not None and saved.amount == Decimal("3456")
+    assert saved.date == bangkok_today(age)
+
+
+async def test_telegram_backlog_entry_is_dated_by_message_date(tg: tt.Rig,
+                                                               ledger: Ledger) -> None:
+    age = 25 * 3600
+    await tg.post(tg_message("รับ 4,567 ค่าค้างคิว", age=age))
+    await wait_for(lambda: tg.fake.sent_texts(tt.CHAT))
+    await tg.idle()
+    saved = ledger.get(len(ledger))
+    assert saved is not None and saved.amount == Decimal("4567")
+    assert saved.date == bangkok_today(age)
+
+
+@pytest.mark.parametrize(("sent", "expected_days_ago"), [
+    (timedelta(minutes=-20), 1),  # typed at 23:50, handled after midnight
+    (timedelta(hours=-26), 2),
+    (timedelta(days=2), 0),      # a clock from the future: now
+    (timedelta(days=-400), 0),   # absurdly old: now
+    (None, 0),
+])
+def test_context_today_is_the_day_the_message_was_sent(sent: timedelta | None,
+                                                       expected_days_ago: int) -> None:
+    now = datetime(2026, 12, 2, 0, 10, tzinfo=BANGKOK)
+    at = None if sent is None else (now + sent).astimezone(UTC)
+    ctx = Context(Incoming("line", "U1", "U1", text="x", received_at=at), Session({}), now)
+    assert ctx.today == now.date() - timedelta(days=expected_days_ago)
+
+
+def test_entry_typed_before_midnight_is_dated_the_day_it_was_typed(base_core: Core,
+                                                                   ledger: Ledger) -> None:
+    typed = datetime.now(BANGKOK).replace(hour=23, minute=55) - timedelta(days=1)
+    inc = Incoming("line", CLERK, CLERK, text="รับ 5,678 ค่าก่อนเที่ยงคืน", event_id="qa-midnight",
+                   received_at=typed.astimezone(UTC))
+    base_core.engine.reply_to(inc)
+    saved = ledger.get(len(ledger))
+    assert saved is not None and saved.amount == Decimal("5678")
+    assert saved.date == typed.date()

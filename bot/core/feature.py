@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.core.contract import Choice, Incoming, Reply
 from bot.core.steps import Step, step_doc, step_from_doc
 
 Handler = Callable[["Context", str], list[Reply]]
+
+# How far a message's send time may lie from the processing time and still date it: a clock
+# ahead by more than a few minutes, or a time older than any redelivery or backlog, is wrong.
+SENT_AHEAD = timedelta(minutes=5)
+SENT_BEHIND = timedelta(days=7)
 
 
 @dataclass
@@ -45,6 +50,19 @@ class Context:
     @property
     def user(self) -> str:
         return str(self.incoming.user)
+
+    @property
+    def today(self) -> date:
+        """The day the user sent the message, in the bot's time zone: what "วันนี้" and
+        "เมื่อวาน" mean in it, even when it is handled later (a redelivery, a backlog after a
+        restart, an entry typed at 23:55 handled after midnight). Falls back to ``now`` when
+        the channel gave no time or an implausible one."""
+        sent = self.incoming.received_at
+        if sent is None or sent.tzinfo is None or self.now.tzinfo is None:
+            return self.now.date()
+        if not self.now - SENT_BEHIND <= sent <= self.now + SENT_AHEAD:
+            return self.now.date()
+        return sent.astimezone(self.now.tzinfo).date()
 
 
 @dataclass(frozen=True)

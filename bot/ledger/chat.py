@@ -123,7 +123,7 @@ class LedgerFeature(MembershipFlows, Feature):
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         if not lines or not any(looks_like_entry(ln) for ln in lines):
             return None
-        today = ctx.now.date()
+        today = ctx.today
         parsed: list[ParsedEntry] = []
         errors: list[str] = []
         for i, line in enumerate(lines[:MAX_LINES + 1], 1):
@@ -192,7 +192,7 @@ class LedgerFeature(MembershipFlows, Feature):
     def _ask_back(self, ctx: Context, ledger: Ledger, line: str) -> list[Reply] | None:
         """A one-line entry the bot can finish by asking one question (the README promises
         it asks back): which of two amounts side by side, or what the entry is for."""
-        today = ctx.now.date()
+        today = ctx.today
         options = amount_options(line, today)
         eid = ctx.incoming.event_id
         if options:
