@@ -199,3 +199,24 @@ def test_entry_typed_before_midnight_is_dated_the_day_it_was_typed(base_core: Co
     saved = ledger.get(len(ledger))
     assert saved is not None and saved.amount == Decimal("5678")
     assert saved.date == typed.date()
+
+
+# ----------------------------------------------------------- 4. invisible characters
+
+
+@pytest.mark.parametrize(("text", "amount", "description"), [
+    ("รับ\u200b 1,5\u200b00 ค่า\u200bขยะ\u200d", "1500", "ค่าขยะ"),
+    ("รับ 1\u200b600 ค่าขยะ", "1600", "ค่าขยะ"),
+    ("รับ 1,700 ค่า\u200bขยะ", "1700", "ค่าขยะ"),
+    ("รับ 1,800 ค่า\u00adขยะ\u2060\ufeff", "1800", "ค่าขยะ"),
+    ("\ufeffจ่าย 2\u200c500 ค่า\u200cน้ำมัน", "2500", "ค่าน้ำมัน"),
+])
+def test_invisible_characters_are_removed_not_read_as_spaces(
+        base_core: Core, ledger: Ledger, text: str, amount: str, description: str) -> None:
+    before = len(ledger)
+    replies = base_core.engine.reply_to(Incoming("line", CLERK, CLERK, text=text,
+                                                 event_id=f"qa-zw-{next(_n)}"))
+    assert len(ledger) == before + 1, replies[0].text
+    saved = ledger.get(len(ledger))
+    assert saved is not None
+    assert saved.amount == Decimal(amount) and saved.description == description

@@ -20,7 +20,6 @@ from pythainlp import (
 )
 from pythainlp.corpus import thai_words
 from pythainlp.tokenize.newmm import segment
-from pythainlp.util import remove_zw
 from pythainlp.util.trie import Trie
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -29,6 +28,17 @@ _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # Anything that is not Thai, Latin, a digit or a few joiners becomes a space (emoji, symbols).
 _JUNK = re.compile(r"[^\u0e00-\u0e7fA-Za-z0-9./\-ๆ ]+")
 _SPACES = re.compile(r"\s+")
+# Invisible format characters that keyboards and copy-paste leave in a message: zero-width
+# space, non-joiner and joiner, direction marks and embeddings, word joiner and invisible
+# operators, BOM, soft hyphen, Mongolian vowel separator. Removed, never read as a space:
+# "1,5\u200b00" is 1,500 and "ค่า\u200bขยะ" is ค่าขยะ.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def visible(text: str) -> str:
+    """``text`` without invisible characters: the one place both the questions and the quick
+    entries (and the knowledge side) drop them."""
+    return _INVISIBLE.sub("", text)
 # English contractions, with or without the apostrophe (clerks type "dont", "doesnt"): the
 # negation is a word of its own ("don't forget" is "ไม่ลืม"), the rest are frames ("it's").
 # "can't", "won't" and "cannot" keep their verb; the bare "n't" is cut from the others.
@@ -201,7 +211,7 @@ def clean(text: str) -> str:
     """
     if not text.isascii():  # the Thai steps change nothing in ASCII and cost the most
         text = unicodedata.normalize("NFC", text)
-        text = remove_zw(text).translate(_THAI_DIGITS)
+        text = visible(text).translate(_THAI_DIGITS)
         text = thai_normalize(text)
     if "n" in text or "N" in text or "'" in text or "\u2019" in text:  # skips pure Thai
         text = _CLITICS.sub("", _NEGATIONS.sub(_negation, text))
@@ -235,7 +245,7 @@ _TH_DANGLING_AFTER_SPACE = re.compile(f" +[{_DANGLING}]+")
 
 def thai_normalize(text: str) -> str:
     """What ``pythainlp.util.normalize`` returns, with its patterns compiled once."""
-    text = remove_zw(text)
+    text = visible(text)
     while "  " in text:
         text = text.replace("  ", " ")
     if "\n" in text:
@@ -269,7 +279,7 @@ def command_text(text: str) -> str:
     ``KKK2M3PQ`` needs; it only unifies Unicode, drops zero-width characters, turns Thai
     digits into Arabic ones and collapses white space.
     """
-    text = remove_zw(unicodedata.normalize("NFC", text)).translate(_THAI_DIGITS)
+    text = visible(unicodedata.normalize("NFC", text)).translate(_THAI_DIGITS)
     return _SPACES.sub(" ", text).strip()
 
 

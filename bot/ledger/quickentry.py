@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NoReturn
 
+from bot.core.text import visible
 from bot.core.thaifmt import (
     THAI_MONTHS_SHORT,
     amount_in_words,
@@ -106,7 +107,7 @@ _TRANSLATE = str.maketrans(
 )
 _JUNK_RE = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff"
-    "\ufe0e\ufe0f\u200b-\u200d\u2060\ufeff\u20e3\U000e0000-\U000e007f]"
+    "\ufe0e\ufe0f\u20e3\U000e0000-\U000e007f]"
 )
 _SPACES_RE = re.compile(r"\s+")
 _BULLET_RE = re.compile(r"^(?:[-*•·▪►➤>]+|\d{1,2}[.)])\s*(?=รายรับ|รับ|รายจ่าย|จ่าย)")
@@ -486,7 +487,7 @@ def parse_period(text: str, today: date) -> tuple[date, date]:
 
 
 def _normalise(text: str) -> str:
-    text = _JUNK_RE.sub(" ", text.translate(_TRANSLATE)).replace("\u0e4d\u0e32", "\u0e33")
+    text = _JUNK_RE.sub(" ", visible(text).translate(_TRANSLATE)).replace("\u0e4d\u0e32", "\u0e33")
     return _SPACES_RE.sub(" ", text).strip()
 
 
