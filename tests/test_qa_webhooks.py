@@ -4,6 +4,7 @@ chat, event-dated entries, invisible characters, reply failures, forwards, menti
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -220,3 +221,23 @@ def test_invisible_characters_are_removed_not_read_as_spaces(
     saved = ledger.get(len(ledger))
     assert saved is not None
     assert saved.amount == Decimal(amount) and saved.description == description
+
+
+# ----------------------------------------------------------- 5. reply 5xx -> push
+
+
+async def test_line_reply_failing_with_5xx_falls_back_to_push(line: tl.Rig, ledger: Ledger,
+                                                              caplog: pytest.LogCaptureFixture
+                                                              ) -> None:
+    caplog.set_level(logging.INFO)
+    line.fake.fail_next(tl.REPLY, 500, times=10)
+    body = line_text("สถานะ")
+    await line.post(body)
+    pushed = await wait_for(lambda: [c for c in line.fake.calls_to(tl.PUSH)
+                                     if c.body.get("to") == CLERK and c.status == 200])
+    assert tl.texts(pushed[0]) and pushed[0].headers.get("X-Line-Retry-Key")
+    await line.idle()
+    assert "e-LAAS" in "\n".join(tl.texts(pushed[0]))
+    assert any("pushing instead" in r.getMessage() for r in caplog.records)
+    assert any("by push" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if "by reply" in r.getMessage()]

@@ -345,9 +345,13 @@ class LineAdapter:
                 return True
             _LOG.info("LINE event %s: reply token refused", job.event_id)
             return None
-        if outcome.kind == "retry" and \
-                self.reply_window - (self.clock() - job.at) <= (outcome.retry_after or 0.5):
-            return False  # the token will be stale before we may retry: push
+        stale = self.reply_window - (self.clock() - job.at) <= (outcome.retry_after or 0.5)
+        if outcome.kind == "retry" and (stale or not unknown):
+            # The token will be stale before we may retry, or LINE refused every try (429/5xx:
+            # nothing delivered): push, whose event-derived retry key never delivers twice.
+            _LOG.warning("LINE reply for event %s not sent (%s): pushing instead",
+                         job.event_id, outcome.detail)
+            return False
         _LOG.error("LINE reply for event %s failed: %s", job.event_id, outcome.detail)
         self.stats["failures"] += 1
         return True  # not retriable: pushing would likely fail the same way
