@@ -407,11 +407,12 @@ async def test_reply_429_is_retried_after_retry_after(rig: Rig) -> None:
     assert rig.fake.calls_to(PUSH) == []
 
 
-async def test_reply_500_is_handled_and_next_event_answered(rig: Rig) -> None:
+async def test_reply_500_is_pushed_instead_and_next_event_answered(rig: Rig) -> None:
     rig.fake.fail_next(REPLY, 500, times=3)
     first = load("text")
     await rig.post(first)
-    await wait_for(lambda: rig.line.stats["failures"] == 1, timeout=5)
+    await wait_for(lambda: [c for c in rig.fake.calls_to(PUSH) if c.status == 200], timeout=5)
+    assert rig.line.stats["failures"] == 0 and len(rig.fake.calls_to(REPLY)) == 3
     second = load("postback")
     await rig.post(second)
     call = (await wait_for(lambda: rig.replies_to(event(second)["replyToken"])))[0]
