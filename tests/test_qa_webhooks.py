@@ -241,3 +241,28 @@ async def test_line_reply_failing_with_5xx_falls_back_to_push(line: tl.Rig, ledg
     assert any("pushing instead" in r.getMessage() for r in caplog.records)
     assert any("by push" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if "by reply" in r.getMessage()]
+
+
+# ------------------------------------------------------------ 6. forwarded messages
+
+
+async def test_telegram_forwarded_entry_is_not_saved(tg: tt.Rig, ledger: Ledger) -> None:
+    before = len(ledger)
+    forwarded = tg_message("รับ 9,999 ค่าส่งต่อ", forward_date=int(time.time()) - 60,
+                           forward_origin={"type": "user", "date": int(time.time()) - 60,
+                                           "sender_user": {"id": 4242, "is_bot": False,
+                                                           "first_name": "คนอื่น"}})
+    await tg.post(forwarded)
+    said = "\n".join(await wait_for(lambda: tg.fake.sent_texts(tt.CHAT)))
+    await tg.idle()
+    assert len(ledger) == before
+    assert "ส่งต่อ" in said and "พิมพ์เอง" in said, said
+
+
+async def test_telegram_forwarded_question_is_answered(tg: tt.Rig) -> None:
+    forwarded = tg_message("ระบบ e-LAAS ล่มไหม", forward_date=int(time.time()) - 60,
+                           forward_origin={"type": "hidden_user", "date": int(time.time()) - 60,
+                                           "sender_user_name": "คนอื่น"})
+    await tg.post(forwarded)
+    said = "\n".join(await wait_for(lambda: tg.fake.sent_texts(tt.CHAT)))
+    assert "e-LAAS" in said and "พิมพ์เอง" not in said

@@ -35,7 +35,8 @@ class Incoming:
     ``text`` is what the user typed; ``action`` is the decoded data of a pressed button
     (LINE postback / Telegram callback data). ``event_id`` is the channel's id used to
     de-duplicate redelivered events. ``kind`` marks non-message events the core reacts to
-    (``follow``, ``unfollow``, ``unsupported``).
+    (``follow``, ``unfollow``, ``unsupported``). ``forwarded`` marks a message the user
+    passed on from someone else (Telegram; LINE does not tell): answered, never recorded.
     """
 
     channel: str
@@ -48,6 +49,7 @@ class Incoming:
     kind: str = "message"
     display_name: str = ""
     is_group: bool = False
+    forwarded: bool = False
 
     @property
     def user(self) -> UserKey:

@@ -38,6 +38,8 @@ __all__ = ["DEMO_LAO", "NO_LAO", "LedgerFeature", "VoidReason"]
 
 ScopedHandler = Callable[[Context, str, Member, Ledger], list[Reply]]
 MAX_LINES = 30
+FORWARDED = ("ข้อความที่ส่งต่อมา บอทไม่บันทึกเป็นรายการค่ะ\n"
+             f"ถ้าจะบันทึก พิมพ์เองได้เลย เช่น \"{EXAMPLE}\"")
 NO_LAO = (
     "ยังไม่ได้เชื่อมกับ อปท. ค่ะ\n"
     "ขอรหัสเข้าร่วมจากผู้ดูแลของ อปท. หรือสำนักงานท้องถิ่นจังหวัด แล้วพิมพ์\n"
@@ -137,6 +139,8 @@ class LedgerFeature(MembershipFlows, Feature):
             return None
         if len(lines) == 1 and errors and not looks_like_entry(lines[0]):
             return None
+        if ctx.incoming.forwarded:  # someone else's words: not this clerk's entry of today
+            return [Reply(FORWARDED, (Choice("วิธีบันทึก", "topic:bot.log_howto"),))]
         if len(lines) > MAX_LINES:
             return [Reply(f"วางได้ครั้งละไม่เกิน {MAX_LINES} บรรทัดค่ะ ยังไม่ได้บันทึกรายการใด")]
         need = self._need_member(ctx)

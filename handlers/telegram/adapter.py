@@ -314,10 +314,13 @@ class TelegramAdapter:
         if not is_group:
             self.private_chats.note(user_id, True)
 
+        # forward_origin since Bot API 7.0; forward_date / forward_from before it.
+        forwarded = msg.forward_origin is not None or "forward_date" in msg.api_kwargs
+
         def incoming(text: str | None = None, kind: str = "message") -> Inbound:
             inc = Incoming(self.channel, user_id, chat_id, text=text, kind=kind,
                            event_id=uid, received_at=msg.date, is_group=is_group,
-                           display_name=user.full_name)
+                           display_name=user.full_name, forwarded=forwarded)
             return Inbound(self.channel, uid, chat_id, inc, at=now, kind="message")
 
         if msg.text is not None:
