@@ -266,3 +266,22 @@ async def test_telegram_forwarded_question_is_answered(tg: tt.Rig) -> None:
     await tg.post(forwarded)
     said = "\n".join(await wait_for(lambda: tg.fake.sent_texts(tt.CHAT)))
     assert "e-LAAS" in said and "พิมพ์เอง" not in said
+
+
+# ----------------------------------------------------- 7. a mention of another bot
+
+
+@pytest.mark.parametrize("entities", [True, False])
+async def test_telegram_mention_of_another_bot_is_not_for_us(tg: tt.Rig,
+                                                             entities: bool) -> None:
+    other = tg_message("@elaas_test_bot2 ระบบล่มไหม", chat=tt.GROUP)
+    if entities:
+        other["message"]["entities"] = [{"offset": 0, "length": 16, "type": "mention"}]
+    ours = tg_message("@elaas_test_bot ระบบล่มไหม", chat=tt.GROUP)
+    if entities:
+        ours["message"]["entities"] = [{"offset": 0, "length": 15, "type": "mention"}]
+    await tg.post(other)
+    await tg.post(ours)
+    await wait_for(lambda: tg.fake.sent_texts(tt.GROUP))
+    await tg.idle()
+    assert len(tg.fake.sent_texts(tt.GROUP)) == 1

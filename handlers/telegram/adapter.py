@@ -19,6 +19,7 @@ from telegram import (
     Bot,
     BotCommand,
     Message,
+    MessageEntity,
     Update,
 )
 from telegram.error import (
@@ -346,7 +347,7 @@ class TelegramAdapter:
             if at and target.lower() != name:
                 return None  # a command for another bot
             return f"{cmd} {rest}".strip()
-        if name and f"@{name}" in text.lower():
+        if name and _mentions(msg, name):
             cleaned = re.sub(rf"@{re.escape(self.username)}\b", " ", text, flags=re.I)
             return " ".join(cleaned.split())
         reply_to = msg.reply_to_message
@@ -459,3 +460,12 @@ class TelegramAdapter:
         if outcome.kind == "ok":
             self.stats["sent"] += 1
         return outcome
+
+
+def _mentions(msg: Message, name: str) -> bool:
+    """Whether the text mentions @``name`` (lower case): by the message's ``mention``
+    entities when it has them, else as a whole word (``@elaas_test_bot2`` is another bot)."""
+    mentions = msg.parse_entities([MessageEntity.MENTION])  # UTF-16 offsets handled by PTB
+    if mentions:
+        return any(m.lower() == f"@{name}" for m in mentions.values())
+    return re.search(rf"(?<![\w@])@{re.escape(name)}(?!\w)", msg.text or "", re.I) is not None
