@@ -285,3 +285,15 @@ async def test_telegram_mention_of_another_bot_is_not_for_us(tg: tt.Rig,
     await wait_for(lambda: tg.fake.sent_texts(tt.GROUP))
     await tg.idle()
     assert len(tg.fake.sent_texts(tt.GROUP)) == 1
+
+
+# ------------------------------------------------------------ 9. a too-long entry
+
+
+@pytest.mark.parametrize("newline", ["\n", " "])
+def test_too_long_entry_gets_the_too_long_message(base_core: Core, ledger: Ledger,
+                                                  newline: str) -> None:
+    text = newline.join(f"รับ {i + 1} ค่าบรรทัดที่ {i} ของวันนี้ยาวมาก" for i in range(80))
+    assert len(text) > 2000
+    replies = base_core.engine.reply_to(Incoming("line", CLERK, CLERK, text=text))
+    assert TOO_LONG in replies[0].text

@@ -158,7 +158,8 @@ class Engine:
             return self._action(ctx, inc.action)
         text = (inc.text or "").strip()
         if len(text) > MAX_TEXT:
-            if text.count("\n") >= MAX_LINES_CUT:  # a long paste (entries?): cutting loses lines
+            # A long paste, or an entry: cutting loses lines, or reads a cut entry as a question
+            if text.count("\n") >= MAX_LINES_CUT or looks_like_entry(text[:CUT_KEEP]):
                 return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_TEXT:,} ตัวอักษร) "
                               "ช่วยพิมพ์สั้น ๆ ทีละเรื่องนะคะ", MENU)]
             return self._answer_long(ctx, text)
