@@ -297,3 +297,20 @@ def test_too_long_entry_gets_the_too_long_message(base_core: Core, ledger: Ledge
     assert len(text) > 2000
     replies = base_core.engine.reply_to(Incoming("line", CLERK, CLERK, text=text))
     assert TOO_LONG in replies[0].text
+
+
+# ---------------------------------------------------- 10. anonymous members and forms
+
+
+async def test_line_anonymous_member_sees_no_form_buttons_that_refuse(line: tl.Rig) -> None:
+    body = line_text("บอท แบบฟอร์ม", group=True)
+    body["events"][0]["source"].pop("userId", None)
+    await line.post(body)
+    token = tl.event(body)["replyToken"]
+    calls = await wait_for(lambda: line.replies_to(token))
+    messages = calls[0].body["messages"]
+    actions = [i["action"].get("data", "") for m in messages
+               for i in (m.get("quickReply") or {}).get("items", [])]
+    assert not [a for a in actions if a.startswith(("form:", "formx:"))], actions
+    said = "\n".join(tl.texts(calls[0]))
+    assert "แบบฟอร์ม" in said and "https://line.me/R/ti/p/" in said

@@ -13,6 +13,9 @@ PUBLIC_COMMANDS = frozenset({"start", "menu", "help", "status", "guide", "forms"
 # private, so in a group they end as the "open the 1:1 chat" message; ``field`` votes answer
 # an anonymous tap themselves: thanked, not counted).
 PUBLIC_ACTIONS = frozenset({"topic", "menu", "form", "formx", "full", "field"})
+# Buttons that hand out a file: never offered to an anonymous event (nobody to send it to).
+FILE_ACTIONS = frozenset({"form", "formx", "formfill"})
+FILES_IN_PRIVATE = "รับไฟล์แบบฟอร์มได้ในแชตส่วนตัวกับบอท กดลิงก์ด้านล่างค่ะ"
 
 PRIVATE_ONLY = (
     "เรื่องนี้ใช้ในแชตส่วนตัวกับบอทค่ะ (บอทไม่รู้ว่าใครพิมพ์ในกลุ่มนี้)\n"
@@ -74,10 +77,17 @@ def for_audience(incoming: Incoming, replies: Sequence[Reply]) -> list[Reply]:
 
     In a group every file is private (download links never go to a group). An anonymous
     event cannot receive anything private (there is nobody to deliver it to), so private
-    replies become one "use the 1:1 chat" message.
+    replies become one "use the 1:1 chat" message, and buttons that would hand out a file
+    (each would only answer that) are left out for a link to the 1:1 chat.
     """
     out: list[Reply] = []
     for r in replies:
+        if incoming.anonymous and any(c.action.partition(":")[0] in FILE_ACTIONS
+                                      for c in r.choices):
+            r = dataclasses.replace(
+                r, text=f"{r.text}\n{FILES_IN_PRIVATE}", open_private=True,
+                choices=tuple(c for c in r.choices
+                              if c.action.partition(":")[0] not in FILE_ACTIONS))
         if incoming.is_group and r.file is not None and not r.private:
             r = dataclasses.replace(r, private=True)
         if incoming.anonymous and r.private:
