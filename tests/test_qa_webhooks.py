@@ -176,6 +176,19 @@ async def test_telegram_backlog_entry_is_dated_by_message_date(tg: tt.Rig,
     assert saved.date == bangkok_today(age)
 
 
+@pytest.mark.parametrize("timestamp", [10**18, -1, 4 * 10**12])
+async def test_line_absurd_timestamp_is_answered_and_dated_today(line: tl.Rig, ledger: Ledger,
+                                                                 timestamp: int) -> None:
+    amount = 6000 + next(_n) % 1000
+    body = line_text(f"รับ {amount} ค่าเวลาเพี้ยน", timestamp=timestamp)
+    await line.post(body)
+    await wait_for(lambda: line.fake.calls)
+    await line.idle()
+    saved = ledger.get(len(ledger))
+    assert saved is not None and saved.amount == Decimal(amount)
+    assert saved.date == bangkok_today()
+
+
 @pytest.mark.parametrize(("sent", "expected_days_ago"), [
     (timedelta(minutes=-20), 1),  # typed at 23:50, handled after midnight
     (timedelta(hours=-26), 2),

@@ -205,7 +205,10 @@ class LineAdapter:
             self.private_chats.note(user_id, True)
         eid = str(event.get("webhookEventId") or "") or f"local-{uuid.uuid4()}"
         ts = event.get("timestamp")
-        timestamp = ts / 1000.0 if isinstance(ts, int | float) else self.clock()
+        now = self.clock()
+        # LINE's send time (ms), unless absurd: a year out of range would lose the event.
+        timestamp = ts / 1000.0 if isinstance(ts, int | float) and 0 < ts < (now + 86_400) * 1000 \
+            else now
         token = str(event.get("replyToken") or "")
         kind = str(etype)
 
