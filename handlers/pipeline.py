@@ -16,6 +16,7 @@ from bot.core.greetings import RATE_LIMITED, fixed_replies
 from bot.core.store import StoreUnavailable
 from handlers.inbox import SWEEP_AGE, Claimed, Inbox, MemoryInbox, SharedInbox
 from handlers.ratelimit import Flow, RecentIds, Verdict
+from handlers.tally import Tally
 
 _LOG = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ class Pipeline:
         self._waiting: dict[str, float] = {}
         self._workers = 0
         self._worker_ids = 0
+        self.tally = Tally()
 
     def register(self, channel: Channel) -> None:
         """Deliver the events of ``channel.channel`` through ``channel``."""
@@ -427,10 +429,11 @@ class Pipeline:
         self.stats["answered"] += 1
         if self.log_text and item.incoming is not None:
             _LOG.info("%s event %s text=%r", item.channel, item.event_id, item.incoming.text)
-        _LOG.info("%s event %s (%s)%s: %d reply(ies) by %s, engine %.0f ms, sent %.0f ms",
-                  item.channel, item.event_id, item.kind or "-", " replayed" if replay else "",
-                  len(replies), how, (answered - started) * 1000,
-                  (time.perf_counter() - answered) * 1000)
+        done = time.perf_counter()
+        _LOG.debug("%s event %s (%s)%s: %d reply(ies) by %s, engine %.0f ms, sent %.0f ms",
+                   item.channel, item.event_id, item.kind or "-", " replayed" if replay else "",
+                   len(replies), how, (answered - started) * 1000, (done - answered) * 1000)
+        self.tally.add(item.channel, how, answered - started, done - answered, done)
         return True
 
     async def _mark_sending(self, channel: Channel, item: Inbound,
@@ -453,6 +456,7 @@ class Pipeline:
 
     async def close(self) -> None:
         """Write the last marks (after the jobs have drained)."""
+        self.tally.flush()
         await self.inbox.close()
 
 
