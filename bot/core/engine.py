@@ -19,6 +19,7 @@ from bot.core.greetings import (
     social_text,
     social_words,
 )
+from bot.core.picks import NO_CHOICES, offered_choices_of, out_of_range, pick_number
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import STEP_MINUTES, Step, answer_word
 from bot.core.store import Store, StoreError
@@ -119,17 +120,21 @@ class Engine:
         except Exception:  # one bad event must never reach the user as a stack trace
             _LOG.exception("engine failed on event %s", incoming.event_id or "-")
             replies = [Reply(ERROR_TEXT, MENU)]
+        replies = self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
+        if not incoming.anonymous:  # what a typed "2" picks next (see bot.core.picks)
+            session.offer(offered_choices_of(replies), ctx.now)
         if session.data != before and not incoming.anonymous:
             try:
                 self._sessions.put(str(incoming.user), session.data)
             except (OSError, StoreError) as exc:  # disk full: answer anyway, say so
                 _LOG.error("session write failed for event %s: %s", incoming.event_id or "-",
                            exc)
-                replies = [*replies[:MAX_REPLIES - 1], Reply(SESSION_FAILED, MENU)]
+                replies = self._finish([*replies[:MAX_REPLIES - 1], Reply(SESSION_FAILED, MENU)],
+                                       incoming.channel)
         answered = next((r.topic for r in replies if r.topic), None)
         if answered and not incoming.anonymous:  # what a follow-up ("แล้วเงินเดือนล่ะ") means
             self.memory.remember(str(incoming.user), answered, ctx.now)
-        return self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
+        return replies
 
     def _finish(self, replies: list[Reply], channel: str = "", done: str = "") -> list[Reply]:
         if not replies:
@@ -165,10 +170,30 @@ class Engine:
         if not text:
             return [Reply(WELCOME, MENU)]
         step = ctx.session.step
+        # A typed list number picks a choice, unless a step waits for text ("2" may be its
+        # amount or date); a step that only waits for a yes may be answered by its button's
+        # number.
+        if step is None or step.waits == "confirm" or step.proposed or step.expired(ctx.now):
+            picked = self._pick(ctx, text)
+            if picked is not None:
+                return picked
         ctx.session.clear_step()
         if step is not None:
             return in_private(inc, self._step_text(ctx, step, text))
         return self._route_text(ctx, text)
+
+    def _pick(self, ctx: Context, text: str) -> list[Reply] | None:
+        """A message that is only a list number: the action of the choice it picks, a note of
+        the valid numbers, or None (not a pick, or nothing was offered in a group)."""
+        n = pick_number(text)
+        if n is None or ctx.incoming.anonymous:
+            return None
+        offer = ctx.session.offered(ctx.now)
+        if offer is None:
+            return None if ctx.incoming.is_group else [Reply(NO_CHOICES, MENU)]
+        if not 1 <= n <= len(offer.actions):  # the same choices again, to pick from
+            return [Reply(out_of_range(n, len(offer.actions)), offer.choices)]
+        return self._action(ctx, offer.actions[n - 1])
 
     def _route_text(self, ctx: Context, text: str) -> list[Reply]:
         inc = ctx.incoming
