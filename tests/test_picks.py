@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.core.contract import Incoming, Reply
 from bot.core.engine import SUGGEST_TEXT
 from bot.core.picks import NO_CHOICES, PICK_MINUTES, pick_number
-from handlers.app import Core
+from handlers.app import Core, build_core
+from handlers.settings import Settings
 from tests.conftest import FIXED_NOW, Say, make_lao_admin
 
 VAGUE = "เงิน"  # too vague to answer: "หมายถึงเรื่องไหนคะ" with numbered topics
@@ -90,3 +92,25 @@ def test_in_a_group_the_pick_is_the_typists_own(core: Core) -> None:
     for user in ("Ub", ""):
         assert "ไม่มีตัวเลือก" not in said(group("2", user))
         assert said(group("2", user)) != picked
+
+
+def test_a_pick_is_understood_by_another_instance_on_postgresql(pg_url: str,
+                                                                tmp_path: Path) -> None:
+    """With several instances the next message may reach another one: the offer is shared."""
+    from bot.core.pgstore import PgStore
+
+    cores = [build_core(Settings(data_dir=tmp_path / f"d{i}"), store=PgStore(pg_url, max_size=2))
+             for i in range(2)]
+    try:
+        def say_on(i: int, text: str) -> list[Reply]:
+            return cores[i].engine.reply_to(Incoming("line", "U1", "U1", text=text,
+                                                     event_id=f"{i}{text}"))
+
+        shown = say_on(0, VAGUE)
+        assert shown[-1].text == SUGGEST_TEXT
+        second = shown[-1].choices[1].action.removeprefix("topic:")
+        assert said(say_on(1, "๒")) == said(cores[1].engine.answer_topic(second))
+        assert "ไม่มีตัวเลือกที่ 99" in said(say_on(0, "99"))
+    finally:
+        for c in cores:
+            c.store.close()

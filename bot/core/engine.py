@@ -19,7 +19,13 @@ from bot.core.greetings import (
     social_text,
     social_words,
 )
-from bot.core.picks import NO_CHOICES, offered_choices_of, out_of_range, pick_number
+from bot.core.picks import (
+    NO_CHOICES,
+    offer_memory,
+    offered_choices_of,
+    out_of_range,
+    pick_number,
+)
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import STEP_MINUTES, Step, answer_word
 from bot.core.store import Store, StoreError
@@ -95,6 +101,7 @@ class Engine:
         self._sessions = store.table(SESSIONS_TABLE)
         self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
         self.memory = topic_memory(store)
+        self.offers = offer_memory(store)  # what a typed "2" picks (see bot.core.picks)
         self._slash: dict[str, Command] = {}
         self._words: list[tuple[str, Command]] = []
         for cmd in self._core_commands() + [c for f in self.features for c in f.commands()]:
@@ -121,8 +128,6 @@ class Engine:
             _LOG.exception("engine failed on event %s", incoming.event_id or "-")
             replies = [Reply(ERROR_TEXT, MENU)]
         replies = self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
-        if not incoming.anonymous:  # what a typed "2" picks next (see bot.core.picks)
-            session.offer(offered_choices_of(replies), ctx.now)
         if session.data != before and not incoming.anonymous:
             try:
                 self._sessions.put(str(incoming.user), session.data)
@@ -134,6 +139,8 @@ class Engine:
         answered = next((r.topic for r in replies if r.topic), None)
         if answered and not incoming.anonymous:  # what a follow-up ("แล้วเงินเดือนล่ะ") means
             self.memory.remember(str(incoming.user), answered, ctx.now)
+        if not incoming.anonymous:
+            self.offers.offer(str(incoming.user), offered_choices_of(replies), ctx.now)
         return replies
 
     def _finish(self, replies: list[Reply], channel: str = "", done: str = "") -> list[Reply]:
@@ -188,7 +195,7 @@ class Engine:
         n = pick_number(text)
         if n is None or ctx.incoming.anonymous:
             return None
-        offer = ctx.session.offered(ctx.now)
+        offer = self.offers.offered(ctx.user, ctx.now)
         if offer is None:
             return None if ctx.incoming.is_group else [Reply(NO_CHOICES, MENU)]
         if not 1 <= n <= len(offer.actions):  # the same choices again, to pick from

@@ -7,11 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
-from bot.core.codec import encode
 from bot.core.contract import Choice, Incoming, Reply
-from bot.core.picks import Offered
 from bot.core.steps import Step, step_doc, step_from_doc
 
 Handler = Callable[["Context", str], list[Reply]]
@@ -35,24 +31,6 @@ class Session:
     def clear_step(self) -> None:
         self.data.pop("step", None)
         self.data.pop("pending", None)  # the old untyped form: never completed after an upgrade
-
-    def offered(self, now: datetime) -> Offered | None:
-        """The choices last offered (see bot.core.picks), unless they expired."""
-        doc = self.data.get("offered")
-        try:
-            offer = msgspec.convert(doc, Offered) if isinstance(doc, dict) else None
-        except msgspec.ValidationError:
-            return None
-        return offer if offer is not None and not offer.expired(now) else None
-
-    def offer(self, choices: tuple[Choice, ...], now: datetime) -> None:
-        """Remember the choices just offered (none: forget the earlier ones)."""
-        if not choices:
-            self.data.pop("offered", None)
-            return
-        old = self.offered(now)
-        if old is None or not old.same(choices, now):
-            self.data["offered"] = encode(Offered.of(choices, now))
 
 
 @dataclass

@@ -2,25 +2,39 @@
 
 The engine remembers, per conversation (channel + user), the choices of the last reply that
 offered any (what LINE shows as quick replies and what the terminal numbers), for
-``PICK_MINUTES``; a message that is only a pick then runs that choice's action as if its
-button was pressed. A number of three digits or more ("500") is never a pick.
+``PICK_MINUTES``; a reply without choices forgets them. A message that is only a pick then
+runs that choice's action as if its button was pressed. A number of three digits or more
+("500") is never a pick.
+
+Like the follow-up memory (bot.qa.followup) the offer is kept in this process's memory when
+one process owns the store, and in the store (table ``offers``, no wait for the disk flush)
+when several instances share it: not in the session document, whose write on every reply
+tripled the cost of an answer on TinyDB (the whole file is rewritten).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import msgspec
 
+from bot.core.codec import encode
 from bot.core.contract import Choice, Reply
+from bot.core.sharing import is_shared, put_without_flush_wait
+from bot.core.store import Store, StoreError
 from bot.core.text import command_text
 
+_LOG = logging.getLogger(__name__)
+OFFERS_TABLE = "offers"
+MAX_USERS = 20_000  # the in-memory offers: the least recently offered users are dropped
+
 PICK_MINUTES = 10
-# Refresh a stored offer of the same choices only when it is older than this: a menu offered
-# again on every reply does not cost a session write on every reply.
-_REFRESH = timedelta(minutes=1)
 _PICK_RE = re.compile(
     r"(?:(?:เอา|เลือก)\s?)?(?:(?:ข้อ|อัน|ตัวเลือก|หมายเลข|เลข|ตัว)\s?(?:ที่)?|ที่)?\s?"
     r"(?P<n>\d{1,2})"
@@ -42,13 +56,7 @@ class Offered(msgspec.Struct, frozen=True, kw_only=True):
                                                                    strict=True))
 
     def expired(self, now: datetime) -> bool:
-        return now >= self.expires_at
-
-    def same(self, choices: Sequence[Choice], now: datetime) -> bool:
-        """These choices, offered recently enough that storing them again changes nothing."""
-        return (self.actions == tuple(c.action for c in choices)
-                and self.labels == tuple(c.label for c in choices)
-                and self.expires_at - now > timedelta(minutes=PICK_MINUTES) - _REFRESH)
+        return now >= self.expires_at or not self.actions
 
     @classmethod
     def of(cls, choices: Sequence[Choice], now: datetime) -> Offered:
@@ -73,3 +81,67 @@ def out_of_range(n: int, count: int) -> str:
     """Said for a typed number that picks none of ``count`` choices."""
     valid = "เฉพาะ 1" if count == 1 else f"ตั้งแต่ 1 ถึง {count}"
     return f"ไม่มีตัวเลือกที่ {n} ค่ะ เลือกได้{valid} หรือพิมพ์ข้อความได้เลย"
+
+
+class Offers(Protocol):
+    """Where the last offered choices of each user are kept (see :func:`offer_memory`)."""
+
+    def offer(self, user: str, choices: Sequence[Choice], now: datetime) -> None:
+        """Remember ``choices`` as just offered to ``user`` (none: forget the earlier ones)."""
+
+    def offered(self, user: str, now: datetime) -> Offered | None:
+        """The choices last offered to ``user``, unless they expired or were forgotten."""
+
+
+class OfferMemory:
+    """The offers in this process's memory (a store one process owns), bounded."""
+
+    def __init__(self, max_users: int = MAX_USERS):
+        self.max_users = max_users
+        self._offers: OrderedDict[str, Offered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def offer(self, user: str, choices: Sequence[Choice], now: datetime) -> None:
+        with self._lock:
+            if not choices:
+                self._offers.pop(user, None)
+                return
+            self._offers[user] = Offered.of(choices, now)
+            self._offers.move_to_end(user)
+            while len(self._offers) > self.max_users:
+                self._offers.popitem(last=False)
+
+    def offered(self, user: str, now: datetime) -> Offered | None:
+        with self._lock:
+            offer = self._offers.get(user)
+        return offer if offer is not None and not offer.expired(now) else None
+
+
+class StoreOfferMemory:
+    """The offers in the shared store, one row per user overwritten by each reply (the next
+    message may reach another instance). A convenience: a failing database only loses it."""
+
+    def __init__(self, store: Store):
+        self._table = store.table(OFFERS_TABLE)
+
+    def offer(self, user: str, choices: Sequence[Choice], now: datetime) -> None:
+        try:  # none offered: an empty offer, read back as nothing
+            put_without_flush_wait(self._table, user, encode(Offered.of(choices, now)))
+        except StoreError as exc:
+            _LOG.warning("offered choices not kept: %s", exc)
+
+    def offered(self, user: str, now: datetime) -> Offered | None:
+        try:
+            doc = self._table.get(user)
+            offer = msgspec.convert(doc, Offered) if doc is not None else None
+        except StoreError as exc:
+            _LOG.warning("offered choices not read: %s", exc)
+            return None
+        except msgspec.ValidationError:
+            return None
+        return offer if offer is not None and not offer.expired(now) else None
+
+
+def offer_memory(store: Store) -> Offers:
+    """In the store when several instances share it, else in this process's memory."""
+    return StoreOfferMemory(store) if is_shared(store) else OfferMemory()
