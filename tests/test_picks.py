@@ -94,6 +94,20 @@ def test_in_a_group_the_pick_is_the_typists_own(core: Core) -> None:
         assert said(group("2", user)) != picked
 
 
+def test_a_list_is_picked_from_only_in_the_chat_it_was_shown_in(core: Core, say: Say) -> None:
+    def group(text: str) -> list[Reply]:
+        return core.engine.reply_to(Incoming("line", "u1", "Cgroup", text=text,
+                                             is_group=True, event_id=f"g{text}"))
+
+    shown = group(VAGUE)  # shown in the group: a "2" in the 1:1 chat picks nothing
+    assert shown[-1].text == SUGGEST_TEXT
+    assert said(say("2", channel="line")) == NO_CHOICES
+    _suggested(say)  # shown in the 1:1 chat: a "2" in the group is not a pick of it
+    in_group = said(group("2"))
+    assert in_group != said(say(action=_suggested(say, user="u2")[1], user="u2",
+                                channel="line"))
+
+
 def test_a_pick_is_understood_by_another_instance_on_postgresql(pg_url: str,
                                                                 tmp_path: Path) -> None:
     """With several instances the next message may reach another one: the offer is shared."""

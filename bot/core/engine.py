@@ -25,6 +25,7 @@ from bot.core.picks import (
     offered_choices_of,
     out_of_range,
     pick_number,
+    shown_in,
 )
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import STEP_MINUTES, Step, answer_word
@@ -140,7 +141,8 @@ class Engine:
         if answered and not incoming.anonymous:  # what a follow-up ("แล้วเงินเดือนล่ะ") means
             self.memory.remember(str(incoming.user), answered, ctx.now)
         if not incoming.anonymous:
-            self.offers.offer(str(incoming.user), offered_choices_of(replies), ctx.now)
+            self.offers.offer(str(incoming.user), offered_choices_of(replies), ctx.now,
+                              shown_in(incoming, replies))
         return replies
 
     def _finish(self, replies: list[Reply], channel: str = "", done: str = "") -> list[Reply]:
@@ -195,7 +197,7 @@ class Engine:
         n = pick_number(text)
         if n is None or ctx.incoming.anonymous:
             return None
-        offer = self.offers.offered(ctx.user, ctx.now)
+        offer = self.offers.offered(ctx.user, ctx.incoming.chat_id, ctx.now)
         if offer is None:
             return None if ctx.incoming.is_group else [Reply(NO_CHOICES, MENU)]
         if not 1 <= n <= len(offer.actions):  # the same choices again, to pick from

@@ -25,7 +25,7 @@ from typing import Protocol
 import msgspec
 
 from bot.core.codec import encode
-from bot.core.contract import Choice, Reply
+from bot.core.contract import Choice, Incoming, Reply
 from bot.core.sharing import is_shared, put_without_flush_wait
 from bot.core.store import Store, StoreError
 from bot.core.text import command_text
@@ -49,6 +49,7 @@ class Offered(msgspec.Struct, frozen=True, kw_only=True):
     labels: tuple[str, ...]
     actions: tuple[str, ...]
     expires_at: datetime
+    chat: str = ""  # where they were shown: a "2" typed in another chat picks none of them
 
     @property
     def choices(self) -> tuple[Choice, ...]:
@@ -59,16 +60,28 @@ class Offered(msgspec.Struct, frozen=True, kw_only=True):
         return now >= self.expires_at or not self.actions
 
     @classmethod
-    def of(cls, choices: Sequence[Choice], now: datetime) -> Offered:
+    def of(cls, choices: Sequence[Choice], now: datetime, chat: str = "") -> Offered:
         return cls(labels=tuple(c.label for c in choices),
                    actions=tuple(c.action for c in choices),
-                   expires_at=now + timedelta(minutes=PICK_MINUTES))
+                   expires_at=now + timedelta(minutes=PICK_MINUTES), chat=chat)
+
+    def usable(self, chat: str, now: datetime) -> bool:
+        """Not expired, and shown in ``chat``."""
+        return not self.expired(now) and self.chat == chat
 
 
 def offered_choices_of(replies: Sequence[Reply]) -> tuple[Choice, ...]:
     """The choices a typed number refers to: those of the last reply that offers any (LINE
     shows only those as quick replies; the terminal numbers those)."""
     return next((r.choices for r in reversed(replies) if r.choices), ())
+
+
+def shown_in(incoming: Incoming, replies: Sequence[Reply]) -> str:
+    """The chat the choices of ``replies`` are shown in: a private reply to a group goes to
+    the user's 1:1 chat (whose id is the user's on LINE, Telegram and the terminal)."""
+    last = next((r for r in reversed(replies) if r.choices), None)
+    private = incoming.is_group and last is not None and last.private
+    return incoming.user_id if private else incoming.chat_id
 
 
 def pick_number(text: str) -> int | None:
@@ -86,11 +99,13 @@ def out_of_range(n: int, count: int) -> str:
 class Offers(Protocol):
     """Where the last offered choices of each user are kept (see :func:`offer_memory`)."""
 
-    def offer(self, user: str, choices: Sequence[Choice], now: datetime) -> None:
-        """Remember ``choices`` as just offered to ``user`` (none: forget the earlier ones)."""
+    def offer(self, user: str, choices: Sequence[Choice], now: datetime, chat: str) -> None:
+        """Remember ``choices`` as just offered to ``user`` in ``chat`` (none: forget the
+        earlier ones)."""
 
-    def offered(self, user: str, now: datetime) -> Offered | None:
-        """The choices last offered to ``user``, unless they expired or were forgotten."""
+    def offered(self, user: str, chat: str, now: datetime) -> Offered | None:
+        """The choices last offered to ``user`` in ``chat``, unless they expired, were
+        forgotten or were shown in another chat."""
 
 
 class OfferMemory:
@@ -101,20 +116,20 @@ class OfferMemory:
         self._offers: OrderedDict[str, Offered] = OrderedDict()
         self._lock = threading.Lock()
 
-    def offer(self, user: str, choices: Sequence[Choice], now: datetime) -> None:
+    def offer(self, user: str, choices: Sequence[Choice], now: datetime, chat: str) -> None:
         with self._lock:
             if not choices:
                 self._offers.pop(user, None)
                 return
-            self._offers[user] = Offered.of(choices, now)
+            self._offers[user] = Offered.of(choices, now, chat)
             self._offers.move_to_end(user)
             while len(self._offers) > self.max_users:
                 self._offers.popitem(last=False)
 
-    def offered(self, user: str, now: datetime) -> Offered | None:
+    def offered(self, user: str, chat: str, now: datetime) -> Offered | None:
         with self._lock:
             offer = self._offers.get(user)
-        return offer if offer is not None and not offer.expired(now) else None
+        return offer if offer is not None and offer.usable(chat, now) else None
 
 
 class StoreOfferMemory:
@@ -124,13 +139,13 @@ class StoreOfferMemory:
     def __init__(self, store: Store):
         self._table = store.table(OFFERS_TABLE)
 
-    def offer(self, user: str, choices: Sequence[Choice], now: datetime) -> None:
+    def offer(self, user: str, choices: Sequence[Choice], now: datetime, chat: str) -> None:
         try:  # none offered: an empty offer, read back as nothing
-            put_without_flush_wait(self._table, user, encode(Offered.of(choices, now)))
+            put_without_flush_wait(self._table, user, encode(Offered.of(choices, now, chat)))
         except StoreError as exc:
             _LOG.warning("offered choices not kept: %s", exc)
 
-    def offered(self, user: str, now: datetime) -> Offered | None:
+    def offered(self, user: str, chat: str, now: datetime) -> Offered | None:
         try:
             doc = self._table.get(user)
             offer = msgspec.convert(doc, Offered) if doc is not None else None
@@ -139,7 +154,7 @@ class StoreOfferMemory:
             return None
         except msgspec.ValidationError:
             return None
-        return offer if offer is not None and not offer.expired(now) else None
+        return offer if offer is not None and offer.usable(chat, now) else None
 
 
 def offer_memory(store: Store) -> Offers:
