@@ -19,14 +19,7 @@ from bot.core.greetings import (
     social_text,
     social_words,
 )
-from bot.core.picks import (
-    NO_CHOICES,
-    offer_memory,
-    offered_choices_of,
-    out_of_range,
-    pick_number,
-    shown_in,
-)
+from bot.core.picks import NO_CHOICES, note_offer, offer_memory, out_of_range, pick_number
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import STEP_MINUTES, Step, answer_word
 from bot.core.store import Store, StoreError
@@ -102,7 +95,7 @@ class Engine:
         self._sessions = store.table(SESSIONS_TABLE)
         self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
         self.memory = topic_memory(store)
-        self.offers = offer_memory(store)  # what a typed "2" picks (see bot.core.picks)
+        self.offers = offer_memory(store)
         self._slash: dict[str, Command] = {}
         self._words: list[tuple[str, Command]] = []
         for cmd in self._core_commands() + [c for f in self.features for c in f.commands()]:
@@ -128,21 +121,18 @@ class Engine:
         except Exception:  # one bad event must never reach the user as a stack trace
             _LOG.exception("engine failed on event %s", incoming.event_id or "-")
             replies = [Reply(ERROR_TEXT, MENU)]
-        replies = self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
         if session.data != before and not incoming.anonymous:
             try:
                 self._sessions.put(str(incoming.user), session.data)
             except (OSError, StoreError) as exc:  # disk full: answer anyway, say so
                 _LOG.error("session write failed for event %s: %s", incoming.event_id or "-",
                            exc)
-                replies = self._finish([*replies[:MAX_REPLIES - 1], Reply(SESSION_FAILED, MENU)],
-                                       incoming.channel)
+                replies = [*replies[:MAX_REPLIES - 1], Reply(SESSION_FAILED, MENU)]
         answered = next((r.topic for r in replies if r.topic), None)
         if answered and not incoming.anonymous:  # what a follow-up ("แล้วเงินเดือนล่ะ") means
             self.memory.remember(str(incoming.user), answered, ctx.now)
-        if not incoming.anonymous:
-            self.offers.offer(str(incoming.user), offered_choices_of(replies), ctx.now,
-                              shown_in(incoming, replies))
+        replies = self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
+        note_offer(self.offers, incoming, replies, ctx.now)  # what a typed "2" picks next
         return replies
 
     def _finish(self, replies: list[Reply], channel: str = "", done: str = "") -> list[Reply]:
@@ -180,8 +170,7 @@ class Engine:
             return [Reply(WELCOME, MENU)]
         step = ctx.session.step
         # A typed list number picks a choice, unless a step waits for text ("2" may be its
-        # amount or date); a step that only waits for a yes may be answered by its button's
-        # number.
+        # amount); a step that waits for a yes may be answered by its button's number.
         if step is None or step.waits == "confirm" or step.proposed or step.expired(ctx.now):
             picked = self._pick(ctx, text)
             if picked is not None:
@@ -192,8 +181,7 @@ class Engine:
         return self._route_text(ctx, text)
 
     def _pick(self, ctx: Context, text: str) -> list[Reply] | None:
-        """A message that is only a list number: the action of the choice it picks, a note of
-        the valid numbers, or None (not a pick, or nothing was offered in a group)."""
+        """A message that is only a list number (see bot.core.picks); None: route it as text."""
         n = pick_number(text)
         if n is None or ctx.incoming.anonymous:
             return None

@@ -157,6 +157,14 @@ class StoreOfferMemory:
         return offer if offer is not None and offer.usable(chat, now) else None
 
 
+def note_offer(offers: Offers, incoming: Incoming, replies: Sequence[Reply],
+               now: datetime) -> None:
+    """Remember what ``replies`` offer ``incoming``'s user (an anonymous event has no user)."""
+    if not incoming.anonymous:
+        offers.offer(str(incoming.user), offered_choices_of(replies), now,
+                     shown_in(incoming, replies))
+
+
 def offer_memory(store: Store) -> Offers:
     """In the store when several instances share it, else in this process's memory."""
     return StoreOfferMemory(store) if is_shared(store) else OfferMemory()
