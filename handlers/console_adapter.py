@@ -8,24 +8,25 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from bot.core.contract import META_LISTED, Choice, FileBlob, Incoming, Reply
 from bot.core.engine import Engine
+from bot.core.picks import offered_choices_of
 
 PROMPT = "คุณ> "
 QUIT = {"/quit", "/exit", "ออก", "quit", "exit"}
 PASTE_ON, PASTE_OFF = "\x1b[?2004h", "\x1b[?2004l"  # bracketed paste mode (xterm and the like)
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
 MAX_PASTE_LINES = 500  # a paste that never ends is cut here rather than read forever
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 
 class ConsoleAdapter:
-    """Translates lines to Incoming and Replies to text; choices are numbered, picked by number.
+    """Translates lines to Incoming and Replies to text; choices are numbered (a typed number
+    is sent as text: the core picks the choice, as on LINE and Telegram, see bot.core.picks).
 
     Files the bot sends are written to ``export_dir`` and the reply shows their path.
     """
@@ -39,29 +40,12 @@ class ConsoleAdapter:
         self._choices: list[Choice] = []
 
     def incoming_from_line(self, line: str) -> Incoming:
-        text = line.strip()
-        action = None
-        number = text.translate(_THAI_DIGITS)
-        if number.isdigit() and self._choices and 1 <= int(number) <= len(self._choices):
-            action = self._choices[int(number) - 1].action
-            text = ""
+        """A typed line as an event; a typed choice number is text too (the core picks)."""
         return Incoming(
             channel="console", user_id=self.user_id, chat_id=self.user_id,
-            text=text or None, action=action, event_id=uuid.uuid4().hex,
+            text=line.strip() or None, event_id=uuid.uuid4().hex,
             received_at=datetime.now().astimezone(), display_name="ผู้ใช้ในเครื่อง",
         )  # fmt: skip
-
-    def not_a_choice(self, line: str) -> str | None:
-        """A short typed number that picks no shown choice: what to say instead of asking."""
-        number = line.strip().translate(_THAI_DIGITS)
-        if not number.isdigit() or len(number) > 2:
-            return None
-        if not self._choices:
-            return "ตอนนี้ไม่มีตัวเลือกให้เลือกด้วยเลขค่ะ พิมพ์ข้อความได้เลย หรือพิมพ์ เมนู"
-        if 1 <= int(number) <= len(self._choices):
-            return None
-        return (f"ไม่มีตัวเลือกที่ {number} ค่ะ เลือกได้ตั้งแต่ 1 ถึง {len(self._choices)} "
-                "หรือพิมพ์ข้อความได้เลย")
 
     def save_file(self, blob: FileBlob) -> Path:
         """Write a sent file into the export folder (never over an older file); its path."""
@@ -82,9 +66,12 @@ class ConsoleAdapter:
         os.replace(tmp, target)
         return target.resolve()
 
-    def render(self, replies: Iterable[Reply]) -> None:
-        self._choices = []
-        for r in replies:
+    def render(self, replies: Sequence[Reply]) -> None:
+        """Print the replies; the choices a typed number picks (see bot.core.picks) are
+        numbered, any others listed without numbers."""
+        self._choices = list(offered_choices_of(replies))
+        numbered = next((i for i in range(len(replies) - 1, -1, -1) if replies[i].choices), -1)
+        for i, r in enumerate(replies):
             self.out.write("บอท> " + r.text.replace("\n", "\n     ") + "\n")
             if r.file is not None:
                 try:
@@ -94,22 +81,17 @@ class ConsoleAdapter:
                     self.out.write(f"     บันทึกไฟล์ {r.file.filename} ไม่ได้ ({exc.strerror})\n")
             if r.link:
                 self.out.write(f"     ลิงก์: {r.link}\n")
-            if r.meta.get(META_LISTED) and not self._choices and r.choices:
-                # the text already lists the choices 1..n: only say how to pick
-                self._choices.extend(r.choices)
+            if i != numbered:
+                for c in r.choices:
+                    self.out.write(f"  - {c.label}\n")
+            elif r.meta.get(META_LISTED):  # the text already lists them 1..n: how to pick
                 self.out.write(f"     (พิมพ์เลข 1-{len(r.choices)} เพื่อเลือก)\n")
-                continue
-            for c in r.choices:
-                self._choices.append(c)
-                self.out.write(f"  {len(self._choices)}) {c.label}\n")
+            else:
+                for n, c in enumerate(r.choices, 1):
+                    self.out.write(f"  {n}) {c.label}\n")
         self.out.flush()
 
     def handle(self, line: str) -> list[Reply]:
-        refusal = self.not_a_choice(line)
-        if refusal is not None:
-            self.out.write(f"บอท> {refusal}\n")
-            self.out.flush()
-            return []
         replies = self.engine.reply_to(self.incoming_from_line(line))
         self.render(replies)
         return replies

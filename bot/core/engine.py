@@ -19,6 +19,7 @@ from bot.core.greetings import (
     social_text,
     social_words,
 )
+from bot.core.picks import NO_CHOICES, note_offer, offer_memory, out_of_range, pick_number
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import STEP_MINUTES, Step, answer_word
 from bot.core.store import Store, StoreError
@@ -94,6 +95,7 @@ class Engine:
         self._sessions = store.table(SESSIONS_TABLE)
         self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
         self.memory = topic_memory(store)
+        self.offers = offer_memory(store)
         self._slash: dict[str, Command] = {}
         self._words: list[tuple[str, Command]] = []
         for cmd in self._core_commands() + [c for f in self.features for c in f.commands()]:
@@ -129,7 +131,9 @@ class Engine:
         answered = next((r.topic for r in replies if r.topic), None)
         if answered and not incoming.anonymous:  # what a follow-up ("แล้วเงินเดือนล่ะ") means
             self.memory.remember(str(incoming.user), answered, ctx.now)
-        return self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
+        replies = self._finish(for_audience(incoming, replies), incoming.channel, ctx.done)
+        note_offer(self.offers, incoming, replies, ctx.now)  # what a typed "2" picks next
+        return replies
 
     def _finish(self, replies: list[Reply], channel: str = "", done: str = "") -> list[Reply]:
         if not replies:
@@ -166,10 +170,28 @@ class Engine:
         if not text:
             return [Reply(WELCOME, MENU)]
         step = ctx.session.step
+        # A typed list number picks a choice, unless a step waits for text ("2" may be its
+        # amount); a step that waits for a yes may be answered by its button's number.
+        if step is None or step.waits == "confirm" or step.proposed or step.expired(ctx.now):
+            picked = self._pick(ctx, text)
+            if picked is not None:
+                return picked
         ctx.session.clear_step()
         if step is not None:
             return in_private(inc, self._step_text(ctx, step, text))
         return self._route_text(ctx, text)
+
+    def _pick(self, ctx: Context, text: str) -> list[Reply] | None:
+        """A message that is only a list number (see bot.core.picks); None: route it as text."""
+        n = pick_number(text)
+        if n is None or ctx.incoming.anonymous:
+            return None
+        offer = self.offers.offered(ctx.user, ctx.incoming.chat_id, ctx.now)
+        if offer is None:
+            return None if ctx.incoming.is_group else [Reply(NO_CHOICES, MENU)]
+        if not 1 <= n <= len(offer.actions):  # the same choices again, to pick from
+            return [Reply(out_of_range(n, len(offer.actions)), offer.choices)]
+        return self._action(ctx, offer.actions[n - 1])
 
     def _route_text(self, ctx: Context, text: str) -> list[Reply]:
         inc = ctx.incoming

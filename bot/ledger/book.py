@@ -24,6 +24,7 @@ from bot.ledger.directory import (  # re-exported: the ledger's importers find t
     MEMBERS,
     Directory,
     Invite,
+    LastAdmin,
     LedgerError,
     Member,
     Role,
@@ -37,7 +38,8 @@ from bot.ledger.summary import Summaries
 
 __all__ = [
     "INVITES", "INVITE_DAYS", "JOIN_FAILURES", "LAOS", "MAX_JOIN_FAILURES", "MEMBERS",
-    "DaySummary", "Directory", "Invite", "Ledger", "LedgerBook", "LedgerError", "Member", "Role",
+    "DaySummary", "Directory", "Invite", "LastAdmin", "Ledger", "LedgerBook", "LedgerError",
+    "Member", "Role",
     "code_key", "new_join_code", "parse_numbers", "valid_lao_code",
 ]
 _RANGE = re.compile(r"(\d+)(?:\s*(?:-|–|ถึง)\s*(\d+))?")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Container, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any, Literal, NoReturn, TypeVar
 
@@ -32,6 +34,14 @@ _LAO_CODE = re.compile(r"^\d{4,10}$")
 
 class LedgerError(ValueError):
     """A ledger action was refused; ``str(e)`` is the Thai message for the user."""
+
+
+class LastAdmin(LedgerError):
+    """The user is the only admin of ``lao_code``: leaving it would leave nobody to manage it."""
+
+    def __init__(self, lao_code: str):
+        super().__init__(f"ผู้ดูแลคนเดียวของ อปท. {lao_code} ออกไม่ได้")
+        self.lao_code = lao_code
 
 
 class Member(msgspec.Struct, frozen=True):
@@ -160,6 +170,54 @@ class Directory:
             self._summaries.on_member(lao_code, +1)
         return member
 
+    @contextmanager
+    def _admins_lock(self, lao_code: str) -> Iterator[None]:
+        """One transaction for a change to who administers ``lao_code`` and its checks: two
+        admins leaving (or removing each other) at once cannot both pass "not the last"."""
+        with self._store.transaction(f"lao-admins:{lao_code}"):
+            yield
+
+    def _refuse_last_admin(self, user: str, exempt: Container[str]) -> None:
+        """Raises :class:`LastAdmin` when ``user`` is the last admin of an LAO not ``exempt``
+        (call it under that LAO's :meth:`_admins_lock`)."""
+        m = self.member(user)
+        if m is not None and m.lao_code not in exempt and self.last_admin(user):
+            raise LastAdmin(m.lao_code)
+
+    def leave(self, user: str, *, exempt: Container[str] = ()) -> Member | None:
+        """Unbind ``user`` unless they are the last admin of their LAO (checked and removed
+        in one transaction); the old membership, None when there was none.
+
+        Raises:
+            LastAdmin: nothing changed (LAOs in ``exempt``, such as the demo, are not checked).
+        """
+        while (m := self.member(user)) is not None:
+            with self._admins_lock(m.lao_code):
+                now = self.member(user)
+                if now is None or now.lao_code != m.lao_code:
+                    continue  # moved meanwhile: lock the LAO they are in now
+                self._refuse_last_admin(user, exempt)
+                self.unbind(user)
+                return now
+        return None
+
+    def remove(self, user: str, lao_code: str, by: str) -> Member:
+        """``by``, an admin of ``lao_code``, removes ``user`` from it; one transaction with the
+        checks, so two admins removing each other at once leave one of them.
+
+        Raises:
+            LedgerError: ``by`` is no admin of the LAO (any more), or ``user`` is not in it.
+        """
+        with self._admins_lock(lao_code):
+            admin = self.member(by)
+            if admin is None or admin.lao_code != lao_code or not admin.is_admin:
+                raise LedgerError("ลบสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")
+            target = self.member(user)
+            if target is None or target.lao_code != lao_code:
+                raise LedgerError("ไม่พบสมาชิกนี้แล้วค่ะ")
+            self.unbind(user)
+        return target
+
     def unbind(self, user: str) -> None:
         old = self.member(user)
         self._members.delete(user)
@@ -182,8 +240,10 @@ class Directory:
         self._invites.put(code, _unkeyed(inv, "code"))
         return inv
 
-    def redeem(self, code: str, user: str, name: str, now: datetime) -> Member:
-        """Use a join code once; raises LedgerError with a Thai reason.
+    def redeem(self, code: str, user: str, name: str, now: datetime, *,
+               exempt: Container[str] = ()) -> Member:
+        """Use a join code once; raises LedgerError with a Thai reason (:class:`LastAdmin`
+        when it would move the last admin of an LAO not in ``exempt`` away; the code stays).
 
         Wrong codes are counted per user per day; after MAX_JOIN_FAILURES the user is refused
         until the next day without the code even being looked up (no guessing at speed).
@@ -198,7 +258,12 @@ class Directory:
             expired = inv is not None and inv.expires_at < now
             if inv is not None:
                 if not expired:
-                    member = self.bind(user, inv.lao_code, inv.role, name, now, key)
+                    old = self.member(user)
+                    leaving = old is not None and old.lao_code != inv.lao_code
+                    with self._admins_lock(old.lao_code) if old and leaving else nullcontext():
+                        if leaving:
+                            self._refuse_last_admin(user, exempt)
+                        member = self.bind(user, inv.lao_code, inv.role, name, now, key)
                 self._invites.delete(key)
         if d is None:
             self._wrong_code(user, day, failed)

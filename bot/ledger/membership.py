@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.core.contract import Choice, Reply
 from bot.core.feature import Context
 from bot.core.thaifmt import thai_datetime
-from bot.ledger.book import Directory, LedgerError, Member, Role, code_key
+from bot.ledger.book import Directory, LastAdmin, LedgerError, Member, Role, code_key
 from bot.ledger.entries import Lao
 from bot.ledger.listing import EXAMPLE
 from bot.ledger.steps import MoveLao, RemoveMember
@@ -36,8 +36,8 @@ class MembershipFlows:
     def _last_admin(self, m: Member) -> bool:
         return m.lao_code != DEMO_LAO.code and self.dir.last_admin(m.user)
 
-    def _hand_over_first(self, m: Member, doing: str) -> Reply:
-        return Reply(f"คุณเป็นผู้ดูแลคนเดียวของ {self._lao_name(m.lao_code)} จึงยัง{doing}ไม่ได้ค่ะ "
+    def _hand_over_first(self, lao_code: str, doing: str) -> Reply:
+        return Reply(f"คุณเป็นผู้ดูแลคนเดียวของ {self._lao_name(lao_code)} จึงยัง{doing}ไม่ได้ค่ะ "
                      "ถ้าออก จะไม่มีใครออกรหัสเข้าร่วม ลบสมาชิก หรือยกเลิกรายการของคนอื่นได้\n"
                      "ส่งต่อก่อน: พิมพ์ เชิญ ผู้ดูแล แล้วให้รหัสกับผู้รับช่วง เมื่อเขาเข้าร่วมแล้วจึงออกได้ "
                      "(หรือขอให้สำนักงานท้องถิ่นจังหวัดช่วย)", private=True)
@@ -69,7 +69,7 @@ class MembershipFlows:
                   role: Role) -> list[Reply]:
         here = self._lao_name(m.lao_code)
         if self._last_admin(m):
-            return [self._hand_over_first(m, "ย้ายไป อปท. อื่น")]
+            return [self._hand_over_first(m.lao_code, "ย้ายไป อปท. อื่น")]
         there = self._lao_name(to_lao)
         step = MoveLao.start(ctx.now, code=code, from_lao=m.lao_code, from_name=here,
                              to_name=there)
@@ -84,12 +84,15 @@ class MembershipFlows:
         if m is None or m.lao_code != step.from_lao:
             return [Reply("ข้อมูลสมาชิกของคุณเปลี่ยนไปแล้ว ยังไม่ได้ย้ายค่ะ ลองพิมพ์ เข้าร่วม รหัส อีกครั้ง")]
         if self._last_admin(m):
-            return [self._hand_over_first(m, "ย้ายไป อปท. อื่น")]
+            return [self._hand_over_first(m.lao_code, "ย้ายไป อปท. อื่น")]
         return self._redeem(ctx, step.code)
 
     def _redeem(self, ctx: Context, code: str) -> list[Reply]:
         try:
-            m = self.dir.redeem(code, ctx.user, ctx.incoming.display_name, ctx.now)
+            m = self.dir.redeem(code, ctx.user, ctx.incoming.display_name, ctx.now,
+                                exempt=(DEMO_LAO.code,))
+        except LastAdmin as exc:  # the check before asking passed; another admin left since
+            return [self._hand_over_first(exc.lao_code, "ย้ายไป อปท. อื่น")]
         except LedgerError as exc:
             return [Reply(str(exc))]
         return [Reply(f"เข้าร่วม {self._lao_name(m.lao_code)} (รหัส {m.lao_code}) "
@@ -102,15 +105,16 @@ class MembershipFlows:
         if m is None:
             return [Reply("ตอนนี้ยังไม่ได้อยู่ใน อปท. ใดค่ะ")]
         if self._last_admin(m):
-            return [self._hand_over_first(m, "ออก")]
+            return [self._hand_over_first(m.lao_code, "ออก")]
         return [Reply(f"ยืนยันออกจาก {self._lao_name(m.lao_code)} ไหมคะ "
                       "รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท. ตามเดิม",
                       (Choice("ยืนยันออก", f"leave:{m.lao_code}"), Choice("ไม่ออก", "menu:")))]
 
     def _leave_now(self, m: Member) -> list[Reply]:
-        if self._last_admin(m):
-            return [self._hand_over_first(m, "ออก")]
-        self.dir.unbind(m.user)
+        try:
+            self.dir.leave(m.user, exempt=(DEMO_LAO.code,))
+        except LastAdmin as exc:
+            return [self._hand_over_first(exc.lao_code, "ออก")]
         return [Reply("ออกจาก อปท. แล้วค่ะ รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท.")]
 
     def invite(self, ctx: Context, args: str) -> list[Reply]:
@@ -162,10 +166,10 @@ class MembershipFlows:
                       (step.yes_choice("ยืนยันลบ"), step.cancel_choice("ไม่ลบ")))]
 
     def _remove_member(self, member: Member | None, lao_code: str, user: str) -> list[Reply]:
-        if member is None or member.lao_code != lao_code or not member.is_admin:
+        if member is None:
             return [Reply("ลบสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
-        target = self.dir.member(user)
-        if target is None or target.lao_code != lao_code:
-            return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
-        self.dir.unbind(user)
+        try:
+            target = self.dir.remove(user, lao_code, by=member.user)
+        except LedgerError as exc:
+            return [Reply(str(exc))]
         return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ")]

@@ -178,6 +178,9 @@ _COUNT_AFTER_RE = re.compile(
     r"|ครอบครัว|หมู่บ้าน|โครงการ|สัญญา|ตำแหน่ง|อัตรา|นัด|สัปดาห์|อาทิตย์|ตารางวา|ตร\.ม\.|กม\.)"
     rf"(?={_POLITE}*(?![\u0e01-\u0e4f]))"
 )
+# "5 ส." (โครงการ 5 ส.), "5ส": a number with a one-letter abbreviation is part of a name,
+# never the amount (not "5 บ.", five baht, nor a month such as "5 ส.ค.").
+_NAME_AFTER_RE = re.compile(r"\s?(?!บ)[ก-ฮ]\.?(?![\u0e01-\u0e4f.])")
 # "คนละ 300", "ใบละ 20": a price per unit, not the total to key back.
 _PER_UNIT_BEFORE_RE = re.compile(r"(?:^|(?<=\s))(?P<w>[\u0e01-\u0e4f]*(?<!แ)ละ)\s?$")  # not และ
 # "1500 หรือ 1600": the clerk is not sure which.
@@ -380,6 +383,30 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
         raise NotAnEntry(text)
     kind, rest = prepared
     return _Parser(kind, rest, today).parse()
+
+
+def count_as_amount(text: str, today: date) -> ParsedEntry | None:
+    """The entry to offer for a line refused because its only candidate amount reads as a
+    count right after the kind word beside a name (``จ่าย 500 โครงการ 5 ส.``: "500 โครงการ" is
+    a count, "5 ส." part of a name): that number as the amount, for the clerk to confirm.
+    None for any other line (``รับ 3 ราย``, ``จ่าย 500 โครงการ`` stay refused)."""
+    prepared = _prepare(_normalise(text))
+    if prepared is None:
+        return None
+    kind, rest = prepared
+    refused = _Parser(kind, rest, today)
+    try:
+        refused.parse()
+        return None
+    except EntryError:
+        pass
+    end = refused.lead_count
+    if end is None or not refused.names:
+        return None
+    try:
+        return _Parser(kind, f"{rest[:end]} บาท{rest[end:]}", today).parse()
+    except EntryError:
+        return None
 
 
 def parse_entries(text: str, today: date) -> list[LineResult]:
@@ -636,6 +663,8 @@ class _Parser:
         self.bare_cheque: tuple[int, int, str] | None = None
         self.echoes: list[re.Match[str]] = []  # one amount in figures and again in words
         self.counts: list[str] = []  # "3 ราย": numbers passed over as counts
+        self.lead_count: int | None = None  # where "500 โครงการ" ends, right after the kind word
+        self.names = 0  # "5 ส.": numbers passed over as part of a name
         self.year_assumed = False
         self.ranges: list[str] = []  # "28-30 พ.ย.": date ranges, kept in the description
         self.vague: list[str] = []  # "เดือนที่แล้ว": time words that are not one day
@@ -887,7 +916,7 @@ class _Parser:
                     or _ORDINAL_BEFORE_RE.search(before)):
                 continue
             marked = bool(m["unit"] or m["csat"] or m["thuan"])
-            if not marked and _COUNT_AFTER_RE.match(self.rest, m.end()):
+            if not marked and (_COUNT_AFTER_RE.match(self.rest, m.end()) or self.in_name(m)):
                 continue
             if (m["words"] is None) != (found["words"] is None):
                 gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
@@ -923,10 +952,15 @@ class _Parser:
             if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, start - 16), start):
                 continue
             is_marked = bool(m["unit"] or m["csat"] or m["thuan"])
+            is_leading = first is None and not self.rest[:start].strip(_SEPARATORS)
             if not is_marked and (count := _COUNT_AFTER_RE.match(self.rest, m.end())):
                 self.counts.append(self.rest[m.start():count.end()].strip())
+                if is_leading and m["num"] is not None:
+                    self.lead_count = m.end()
                 continue
-            is_leading = first is None and not self.rest[:start].strip(_SEPARATORS)
+            if not is_marked and self.in_name(m):
+                self.names += 1
+                continue
             if (
                 m["num"] is None
                 and not is_marked
@@ -952,6 +986,10 @@ class _Parser:
                 first = m
         return leading or marked or first
 
+    def in_name(self, m: re.Match[str]) -> bool:
+        """Figures that are part of a name ("โครงการ 5 ส.")."""
+        return m["num"] is not None and bool(_NAME_AFTER_RE.match(self.rest, m.end()))
+
     def fail_no_amount(self) -> NoReturn:
         if self.counts:
             what = "1,500 ค่าขยะ 3 ราย" if self.kind == "receipt" else "2,500 ค่าวัสดุ 4 รายการ"
@@ -959,6 +997,8 @@ class _Parser:
                             "ใส่จำนวนเงินด้วย", f"{KIND_TH[self.kind]} {what}")
         for tok in _DIGIT_TOKEN_RE.finditer(self.rest):
             digit_at = tok.start() + next(i for i, c in enumerate(tok.group()) if c.isdigit())
+            if _NAME_AFTER_RE.match(self.rest, tok.end()) and tok.group().isdigit():
+                continue  # "โครงการ 5 ส.": no amount at all
             if not _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, digit_at - 16), digit_at):
                 raise self.fail(f"อ่านจำนวนเงิน “{tok.group()}” ไม่ได้ {_AMOUNT_HINT}")
         raise self.fail(f"ไม่พบจำนวนเงิน ใส่จำนวนเงินต่อจากคำว่า “{KIND_TH[self.kind]}”")

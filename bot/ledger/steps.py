@@ -15,7 +15,7 @@ from bot.core.steps import Step, Waits, step_kind
 from bot.core.text import command_text
 from bot.core.thaifmt import format_baht
 from bot.ledger.entries import EntryError, Kind, Method, ParsedEntry
-from bot.ledger.quickentry import parse_entry
+from bot.ledger.quickentry import count_as_amount, parse_entry
 
 # A "reason" made only of these is no reason: "ยกเลิก 2 รายการ" means "cancel 2 entries",
 # "ยกเลิก 1 บาท" names a unit. Such a void asks for the reason and shows the entry first.
@@ -68,14 +68,17 @@ def without_description(line: str, today: date) -> ParsedEntry | None:
 
 
 def amount_options(line: str, today: date) -> list[ParsedEntry]:
-    """The two readings of a line with two numbers side by side (``รับ 1500 200 ค่าขยะ``): one
-    for each number as the amount, the other dropped; empty when the line is not like that."""
+    """The readings of a refused line the bot can finish by asking for its amount: two numbers
+    side by side (``รับ 1500 200 ค่าขยะ``), one reading for each number as the amount, the other
+    dropped; a count beside a name (``จ่าย 500 โครงการ 5 ส.``), the one reading with the count
+    as the amount (see ``count_as_amount``); empty when the line is not like that."""
     text = command_text(line)
     nums = list(_NUMBER.finditer(text))
     pairs = [(a, b) for a, b in pairwise(nums)
              if not text[a.end():b.start()].strip()]
     if len(pairs) != 1:
-        return []
+        counted = count_as_amount(text, today)
+        return [counted] if counted is not None else []
     a, b = pairs[0]
     out = []
     for keep in (a, b):
@@ -228,7 +231,8 @@ class AskDescription(Step, frozen=True, kw_only=True):
 
 @step_kind
 class PickAmount(Step, frozen=True, kw_only=True):
-    """``รับ 1500 200 ค่าขยะ``: waits for the amount (typed or tapped), one of the two."""
+    """``รับ 1500 200 ค่าขยะ``: waits for the amount (typed or tapped), one of the options
+    (see ``amount_options``)."""
 
     kind: ClassVar[str] = "ledger.pick_amount"
     feature: ClassVar[str] = "ledger"
