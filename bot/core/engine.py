@@ -37,7 +37,6 @@ MAX_TEXT = 2000
 MAX_LINES_CUT = 5
 CUT_KEEP = 200
 FOLLOWUP_COVERAGE = 0.5
-GAPS_TABLE = "kb/gaps"
 SESSIONS_TABLE = "sessions"
 
 WELCOME = (
@@ -92,7 +91,7 @@ class Engine:
         self.form_gap = form_gap
         self.clock = clock or (lambda: datetime.now(BANGKOK))
         self._sessions = store.table(SESSIONS_TABLE)
-        self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
+        self.gap_log = GapLog(store, lambda: self.clock().date())
         self.memory = topic_memory(store)
         self._slash: dict[str, Command] = {}
         self._words: list[tuple[str, Command]] = []
@@ -475,6 +474,15 @@ class Engine:
     def _record_gap(self, normalized: str) -> None:
         """Remember a question we could not answer (normalised text only, no user id)."""
         self.gap_log.record(normalized)
+
+    def flush(self) -> None:
+        """Write what the engine keeps in memory between events (the gap counts); ``serve``
+        calls it every few seconds on the engine thread."""
+        self.gap_log.flush()
+
+    def close(self) -> None:
+        """At shutdown, before the store is closed: :meth:`flush`."""
+        self.flush()
 
     def gaps(self, limit: int = 30) -> list[tuple[str, int]]:
         """The most frequent unanswered questions (see :class:`bot.qa.gaps.GapLog`)."""
