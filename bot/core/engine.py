@@ -101,6 +101,14 @@ class Engine:
             for w in cmd.words:
                 self._words.append((command_text(w).lower(), cmd))
         self._words.sort(key=lambda wc: -len(wc[0]))  # longest word first: ค้างคีย์ before คีย์
+        # The same order, looked up rather than scanned (every message is tried as a command):
+        # the first whole-message word, and the words taking arguments by their first letter.
+        self._exact: dict[str, tuple[int, Command]] = {}
+        self._prefixed: dict[str, list[tuple[int, str, Command]]] = {}
+        for i, (w, cmd) in enumerate(self._words):
+            self._exact.setdefault(w, (i, cmd))
+            if cmd.takes_args:
+                self._prefixed.setdefault(w[:1], []).append((i, w, cmd))
         self.actions: ActionRegistry[Feature] = ActionRegistry()
         for f in self.features:  # a clash raises here, when serve starts, not on a press
             for prefix in f.action_prefixes:
@@ -212,10 +220,12 @@ class Engine:
             typed = t
         # "สถานะครับ", "เมนู!", "สรุปให้หน่อย" are still the command
         bare = _REQUEST_TAIL.sub("", _POLITE_TAIL.sub("", t))
-        for word, cmd in self._words:
-            if t == word or bare == word:
-                return cmd, ""
-            if cmd.takes_args and t.startswith(word):
+        hits = [h for h in (self._exact.get(t), self._exact.get(bare)) if h is not None]
+        whole = min(hits, key=lambda h: h[0]) if hits else None
+        for i, word, cmd in self._prefixed.get(t[:1], ()):
+            if whole is not None and i >= whole[0]:
+                break  # a longer word taking arguments would have come first
+            if t.startswith(word):
                 rest = _POLITE_TAIL.sub("", typed[len(word):])  # "สรุป เดือนนี้ค่ะ"
                 # A command word inside a question is not the command: the words after it must
                 # have the argument's shape (a join code, an entry number, a period...).
@@ -224,7 +234,7 @@ class Engine:
                     return cmd, rest.lstrip(" :").strip()
                 if rest[:1] not in " :" and cmd.glued is not None and cmd.glued(rest):
                     return cmd, rest.strip()
-        return None
+        return (whole[1], "") if whole is not None else None
 
     # ------------------------------------------------------------------ pending steps
 
