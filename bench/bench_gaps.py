@@ -1,4 +1,5 @@
-"""Gaps log figures: file size and time per recorded question when the table is full (capped at
+"""Gaps log figures: file size and time per question written (a flush of one: GapLog
+batches them in serve) when the table is full (capped at
 MAX_GAPS) against an uncapped table of 30,000 questions, on the TinyDB store.
 
 Run: .venv/bin/python bench/bench_gaps.py"""
@@ -28,7 +29,7 @@ def run(n_before: int, cap: int, samples: int = 200) -> tuple[float, float, int]
         today = date(2024, 7, 15).isoformat()
         table.put_many({TEXT.format(i): {"text": TEXT.format(i), "count": 1, "first": today,
                                          "last": today} for i in range(n_before)})
-        log = GapLog(table, lambda: date(2024, 7, 15), cap=cap)
+        log = GapLog(store, lambda: date(2024, 7, 15), cap=cap, max_pending=1)
         times = []
         for i in range(samples):
             t = time.perf_counter()

@@ -44,6 +44,13 @@ class Core:
     overlay: Overlay  # the console's phrasings, applied on top of base_kb
     base_kb: KnowledgeBase  # the knowledge files alone
 
+    def close(self) -> None:
+        """Write what the engine keeps in memory (gap counts), then close the store."""
+        try:
+            self.engine.close()
+        finally:
+            self.store.close()
+
 
 @functools.lru_cache(maxsize=4)
 def form_catalog(root: Path) -> FormCatalog:

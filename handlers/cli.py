@@ -49,7 +49,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     try:
         core = build_core(settings)
         run_console(core.engine, user_id=args.user, export_dir=settings.export_dir)
-        core.store.close()
+        core.close()
     finally:
         lock.release()
     return 0
@@ -111,11 +111,10 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_gaps(args: argparse.Namespace) -> int:
-    from bot.core.engine import GAPS_TABLE
     from bot.qa.gaps import GapLog
 
     settings = _settings()
-    gaps = GapLog(open_store(settings).table(GAPS_TABLE), date.today).top(args.limit)
+    gaps = GapLog(open_store(settings), date.today).top(args.limit)
     if not gaps:
         print("no unanswered questions recorded yet")
     for g in gaps:

@@ -26,7 +26,7 @@ from bot.ledger.entries import Lao
 from bot.ledger.export import export_xlsx
 from bot.notices.board import Publisher
 from bot.notices.status import BANGKOK, StatusBoard, StatusUpdate
-from bot.qa.gaps import GapLog
+from bot.qa.gaps import GAPS_TABLE, GapLog
 from handlers.app import Core
 from handlers.settings import MIN_FILE_SECRET, Settings
 from handlers.spool import SpoolRequest, apply_spool, pending_files, write_request
@@ -46,8 +46,9 @@ class Today:
 
 
 def test_gaps_capped_keeping_the_most_asked() -> None:
-    table = MemoryStore().table("kb/gaps")
-    log = GapLog(table, Today(date(2024, 7, 1)), cap=50)
+    store = MemoryStore()
+    table = store.table(GAPS_TABLE)
+    log = GapLog(store, Today(date(2024, 7, 1)), cap=50)
     for _ in range(10):
         log.record("คำถาม ที่ ถาม บ่อย")
     for i in range(500):  # a flood of one-offs
@@ -60,7 +61,7 @@ def test_gaps_capped_keeping_the_most_asked() -> None:
 
 def test_gaps_expire_and_can_be_marked_handled() -> None:
     today = Today(date(2024, 1, 1))
-    log = GapLog(MemoryStore().table("kb/gaps"), today, retention_days=90)
+    log = GapLog(MemoryStore(), today, retention_days=90)
     log.record("เก่า")
     log.record("ยัง ถาม อยู่")
     today.d = date(2024, 3, 15)
@@ -78,7 +79,8 @@ def test_engine_gaps_go_through_the_capped_log(say: Say, core: Core) -> None:
     core.engine.gap_log.cap = 5
     for i in range(20):
         say(f"ขอสูตรแกงเขียวหวานแบบที่ {i}")
-    assert 0 < len(core.store.table("kb/gaps")) <= 5
+    core.engine.flush()
+    assert 0 < len(core.store.table(GAPS_TABLE)) <= 5
 
 
 # --------------------------------------------------------------------------- file links

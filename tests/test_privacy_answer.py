@@ -33,6 +33,7 @@ def test_privacy_answer_matches_the_behaviour(core: Core, say: Say) -> None:
     text = answer(core)
     # "unanswered questions: the text only, not who asked; dropped after N days"
     say("ขอสูตรแกงเขียวหวานหน่อย", user="Usecret-asker")
+    core.engine.flush()
     gaps = core.store.table("kb/gaps").all()
     assert gaps and "Usecret-asker" not in str(gaps)
     assert "ไม่เก็บว่าใครถาม" in text

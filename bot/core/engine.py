@@ -38,7 +38,6 @@ MAX_TEXT = 2000
 MAX_LINES_CUT = 5
 CUT_KEEP = 200
 FOLLOWUP_COVERAGE = 0.5
-GAPS_TABLE = "kb/gaps"
 SESSIONS_TABLE = "sessions"
 
 WELCOME = (
@@ -93,7 +92,7 @@ class Engine:
         self.form_gap = form_gap
         self.clock = clock or (lambda: datetime.now(BANGKOK))
         self._sessions = store.table(SESSIONS_TABLE)
-        self.gap_log = GapLog(store.table(GAPS_TABLE), lambda: self.clock().date())
+        self.gap_log = GapLog(store, lambda: self.clock().date())
         self.memory = topic_memory(store)
         self.offers = offer_memory(store)
         self._slash: dict[str, Command] = {}
@@ -104,6 +103,14 @@ class Engine:
             for w in cmd.words:
                 self._words.append((command_text(w).lower(), cmd))
         self._words.sort(key=lambda wc: -len(wc[0]))  # longest word first: ค้างคีย์ before คีย์
+        # The same order, looked up rather than scanned (every message is tried as a command):
+        # the first whole-message word, and the words taking arguments by their first letter.
+        self._exact: dict[str, tuple[int, Command]] = {}
+        self._prefixed: dict[str, list[tuple[int, str, Command]]] = {}
+        for i, (w, cmd) in enumerate(self._words):
+            self._exact.setdefault(w, (i, cmd))
+            if cmd.takes_args:
+                self._prefixed.setdefault(w[:1], []).append((i, w, cmd))
         self.actions: ActionRegistry[Feature] = ActionRegistry()
         for f in self.features:  # a clash raises here, when serve starts, not on a press
             for prefix in f.action_prefixes:
@@ -236,10 +243,12 @@ class Engine:
             typed = t
         # "สถานะครับ", "เมนู!", "สรุปให้หน่อย" are still the command
         bare = _REQUEST_TAIL.sub("", _POLITE_TAIL.sub("", t))
-        for word, cmd in self._words:
-            if t == word or bare == word:
-                return cmd, ""
-            if cmd.takes_args and t.startswith(word):
+        hits = [h for h in (self._exact.get(t), self._exact.get(bare)) if h is not None]
+        whole = min(hits, key=lambda h: h[0]) if hits else None
+        for i, word, cmd in self._prefixed.get(t[:1], ()):
+            if whole is not None and i >= whole[0]:
+                break  # a longer word taking arguments would have come first
+            if t.startswith(word):
                 rest = _POLITE_TAIL.sub("", typed[len(word):])  # "สรุป เดือนนี้ค่ะ"
                 # A command word inside a question is not the command: the words after it must
                 # have the argument's shape (a join code, an entry number, a period...).
@@ -248,7 +257,7 @@ class Engine:
                     return cmd, rest.lstrip(" :").strip()
                 if rest[:1] not in " :" and cmd.glued is not None and cmd.glued(rest):
                     return cmd, rest.strip()
-        return None
+        return (whole[1], "") if whole is not None else None
 
     # ------------------------------------------------------------------ pending steps
 
@@ -498,6 +507,15 @@ class Engine:
     def _record_gap(self, normalized: str) -> None:
         """Remember a question we could not answer (normalised text only, no user id)."""
         self.gap_log.record(normalized)
+
+    def flush(self) -> None:
+        """Write what the engine keeps in memory between events (the gap counts); ``serve``
+        calls it every few seconds on the engine thread."""
+        self.gap_log.flush()
+
+    def close(self) -> None:
+        """At shutdown, before the store is closed: :meth:`flush`."""
+        self.flush()
 
     def gaps(self, limit: int = 30) -> list[tuple[str, int]]:
         """The most frequent unanswered questions (see :class:`bot.qa.gaps.GapLog`)."""

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ class Topic:
     def is_status(self) -> bool:
         return self.id.startswith("status.")
 
-    @property
+    @cached_property
     def first(self) -> str:
         """The first message: ``short``, else the whole answer when it fits one screen,
         else its first paragraph (an automatic split at the first blank line, or at a line
@@ -106,7 +107,7 @@ class Topic:
             out += "\n" + line
         return out
 
-    @property
+    @cached_property
     def has_more(self) -> bool:
         """Whether the full answer says more than the first message."""
         return self.first.strip() != self.answer.strip()
@@ -127,15 +128,21 @@ class KnowledgeBase:
     # Labelled clerk questions (examples/*.tsv): (question, topic id or "none" for off-topic).
     examples: tuple[tuple[str, str], ...] = ()
 
+    @cached_property
+    def _by_id(self) -> dict[str, Topic]:
+        # A frozen instance: built once (answers look topics up several times per event);
+        # the first of a repeated id wins, as a scan would.
+        by_id: dict[str, Topic] = {}
+        for t in self.topics:
+            by_id.setdefault(t.id, t)
+        return by_id
+
     def topic(self, topic_id: str) -> Topic:
         """The topic with this id (KeyError if none)."""
-        for t in self.topics:
-            if t.id == topic_id:
-                return t
-        raise KeyError(topic_id)
+        return self._by_id[topic_id]
 
     def has(self, topic_id: str) -> bool:
-        return any(t.id == topic_id for t in self.topics)
+        return topic_id in self._by_id
 
     @property
     def ids(self) -> set[str]:

@@ -826,7 +826,7 @@ async def gaps(req: Req) -> web.StreamResponse:
     _need(req.actor.may_edit_knowledge, "gaps page for a non-national operator",
           "หน้านี้สำหรับผู้ดูแลระดับประเทศค่ะ")
     st = req.st
-    found = await st.call(read_gaps, st.core.store, 50)
+    found = await st.call(read_gaps, st.core.engine.gap_log, 50)
     kb = st.core.engine.kb
     topics = [(t.id, f"{t.title} ({t.id})") for t in kb.topics]
     rows = []
@@ -859,8 +859,9 @@ async def gaps(req: Req) -> web.StreamResponse:
 async def gap_handled(req: Req) -> web.StreamResponse:
     _need(req.actor.may_edit_knowledge, "gap handled by a non-national operator")
     st = req.st
-    done = await st.call(lambda: mark_handled(st.core.store, req.form.get("text", "")[:200],
-                                              by=req.actor.user, now=st.clock()))
+    text = req.form.get("text", "")[:200]
+    done = await st.call(lambda: mark_handled(st.core.engine.gap_log, text, by=req.actor.user,
+                                              now=st.clock()))
     return see_other("/console/gaps?msg=" + ("handled" if done else "no_gap"))
 
 
@@ -892,7 +893,7 @@ async def gap_propose(req: Req) -> web.StreamResponse:
         engine.matcher = matcher
         core.kb = merged
         if gap_text:
-            mark_handled(core.store, gap_text, by=req.actor.user, now=st.clock())
+            mark_handled(engine.gap_log, gap_text, by=req.actor.user, now=st.clock())
         return None
 
     problem = await st.call(propose)

@@ -200,6 +200,7 @@ def build_web_app(core: Core, *, line: LineAdapter | None, telegram: TelegramAda
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/files/{token}", vault.handle)
     app.cleanup_ctx.append(_channels_ctx)
+    add_background(app, "engine-flush", _flush_engine)
     for install in extensions:
         install(app)
     app.cleanup_ctx.append(_background_ctx)
@@ -269,6 +270,15 @@ async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
         t.cancel()
     if tasks:
         await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
+
+
+async def _flush_engine(app: web.Application) -> None:
+    """Every few seconds, on the engine thread: what the engine keeps in memory (the gap
+    counts, see bot.qa.gaps) goes to the store even while nobody asks anything."""
+    engine = app[CORE].engine
+    while True:
+        await asyncio.sleep(engine.gap_log.flush_every)
+        await app[FLOW].call(engine.flush)
 
 
 async def _guard(b: Background, app: web.Application) -> None:
@@ -374,7 +384,7 @@ async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if core is not None:
-            core.store.close()
+            core.close()
         if lock is not None:
             lock.release()
 
