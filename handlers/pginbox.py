@@ -75,7 +75,7 @@ RETURNING key, verdict
 # instances locking one user's lease row in different orders deadlocked, and the loser's
 # events were left for the sweep to replay.
 _CLAIM = """
-WITH want AS (SELECT DISTINCT unnest(%(keys)b::text[]) AS order_key),
+WITH want AS (SELECT DISTINCT unnest(%(keys)s::text[]) AS order_key),
 lease AS (
     INSERT INTO elaas_inbox_lease AS l (order_key, owner, until)
     SELECT order_key, %(me)s, clock_timestamp() + make_interval(secs => %(lease)s) FROM want
@@ -90,7 +90,7 @@ lease AS (
 ), pre AS (
     -- the leased users' rows of the read-ahead tables (their session, last topic)
     SELECT d.key AS order_key, array_agg(d.tbl) AS tbls, array_agg(d.doc::text) AS docs
-    FROM elaas_docs d WHERE d.tbl = ANY(%(prefetch)b::text[])
+    FROM elaas_docs d WHERE d.tbl = ANY(%(prefetch)s::text[])
     AND d.key = ANY(ARRAY(SELECT order_key FROM lease)) GROUP BY d.key
 )
 SELECT l.order_key, t.key, t.record, t.how, t.verdict, t.attempts, p.tbls, p.docs
@@ -125,14 +125,14 @@ RETURNING e.key
 _RELEASE = """
 WITH gone AS (
     DELETE FROM elaas_inbox_lease WHERE order_key IN (
-        SELECT order_key FROM elaas_inbox_lease WHERE order_key = ANY(%(keys)b::text[])
+        SELECT order_key FROM elaas_inbox_lease WHERE order_key = ANY(%(keys)s::text[])
         AND owner = %(me)s ORDER BY order_key FOR UPDATE)
     RETURNING order_key
 ), done AS (
     -- after gone (the scalar subquery runs it first): lease rows, then inbox rows, as the
     -- claim and the sending mark lock them
     UPDATE elaas_inbox SET state = 2 WHERE key = ANY(ARRAY(
-        SELECT key FROM elaas_inbox WHERE key = ANY(%(done)b::text[])
+        SELECT key FROM elaas_inbox WHERE key = ANY(%(done)s::text[])
         AND (SELECT count(*) FROM gone) >= 0 ORDER BY key FOR UPDATE))
     RETURNING key
 ), kept AS (
@@ -144,7 +144,7 @@ WITH gone AS (
     RETURNING 1
 )
 SELECT DISTINCT order_key FROM elaas_inbox
-WHERE order_key = ANY(%(keys)b::text[]) AND state < 2 AND NOT key = ANY(%(done)b::text[])
+WHERE order_key = ANY(%(keys)s::text[]) AND state < 2 AND NOT key = ANY(%(done)s::text[])
   AND (SELECT count(*) FROM done) >= 0 AND (SELECT count(*) FROM kept) >= 0
 """
 
@@ -243,6 +243,13 @@ def _json(record: Record) -> str:
     return text
 
 
+def _text_array(values: Sequence[str]) -> str:
+    """``values`` as a PostgreSQL array literal (for ``%s::text[]``): a str parameter goes to
+    the server as it is, where psycopg dumps a list element by element in Python."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
+
+
 def _strip_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "")
@@ -273,6 +280,7 @@ class PgInbox(SharedInbox):
         self.url = url
         # tables whose row keyed by the order key the claim reads ahead (see Primed)
         self.prefetch = list(prefetch)
+        self._prefetch_array = _text_array(self.prefetch)
         self._docs: dict[str, dict[tuple[str, str], str | None]] = {}
         self.where = describe_url(url)
         self.capacity = capacity
@@ -430,9 +438,9 @@ class PgInbox(SharedInbox):
     async def _claim_batch(self, keys: list[str]) -> list[list[Claimed] | None]:
         with self._errors():
             async with self._lazy.connection() as conn:
-                cur = await conn.execute(_CLAIM, {"keys": keys, "me": self.me,
+                cur = await conn.execute(_CLAIM, {"keys": _text_array(keys), "me": self.me,
                                                   "lease": self.lease,
-                                                  "prefetch": self.prefetch})
+                                                  "prefetch": self._prefetch_array})
                 rows = await cur.fetchall()
         leased: dict[str, list[Claimed]] = {}
         for order_key, k, r, h, v, a, tbls, docs in rows:
@@ -491,7 +499,8 @@ class PgInbox(SharedInbox):
         with self._errors():
             async with self._lazy.connection() as conn:
                 cur = await conn.execute(_RELEASE, {
-                    "keys": keys, "done": done, "me": self.me, "writes": orjson.dumps([
+                    "keys": _text_array(keys), "done": _text_array(done), "me": self.me,
+                    "writes": orjson.dumps([
                         {"tbl": t, "key": k, "doc": orjson.Fragment(d), "order_key": o}
                         for (t, k), (d, o) in writes.items()]).decode()})
                 still = {str(r[0]) for r in await cur.fetchall()}
