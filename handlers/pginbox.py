@@ -405,8 +405,10 @@ class PgInbox(SharedInbox):
     async def _accept_batch(self, batches: list[list[tuple[str, str, str, Record, str]]]
                             ) -> list[dict[str, str]]:
         # One JSON parameter rather than arrays (here and in the sending marks and released
-        # writes): psycopg dumps a list element by element in Python (half of the CPU this
-        # call took in the serve process).
+        # writes; key lists go as array literals, see _text_array): psycopg dumps a list
+        # element by element in Python. With the shield gone too, the client CPU per round
+        # trip fell 7-16% (accept 626 -> 526 us, claim 1116 -> 1014, sending 1058 -> 951,
+        # release 1087 -> 971; one call per round trip, 4 x 400 calls, a loaded machine).
         rows = orjson.dumps([
             {"key": k, "order_key": o, "flood_key": f, "record": orjson.Fragment(_json(r)),
              "local": v} for b in batches for k, o, f, r, v in b]).decode()
