@@ -45,9 +45,8 @@ class InboxUnavailable(OSError):
 # "flood_key <> ''" repeated in the subqueries lets them use the partial index.
 _ACCEPT = """
 WITH input AS (
-    SELECT * FROM unnest(%(keys)b::text[], %(orders)b::text[], %(floods)b::text[],
-                         %(records)b::text[], %(locals)b::text[])
-        AS u(key, order_key, flood_key, record, local)
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS u(key text, order_key text, flood_key text, record jsonb, local text)
 ), judged AS (
     SELECT i.key, i.order_key, i.flood_key, i.record, CASE
         WHEN i.flood_key = '' OR i.local = 'drop' THEN i.local
@@ -64,7 +63,7 @@ WITH input AS (
     FROM input i
 )
 INSERT INTO elaas_inbox (key, order_key, flood_key, record, verdict, state)
-SELECT key, order_key, flood_key, record::jsonb, verdict,
+SELECT key, order_key, flood_key, record, verdict,
        CASE WHEN verdict = 'drop' THEN 2 ELSE 0 END
 FROM judged
 ON CONFLICT (key) DO NOTHING
@@ -76,7 +75,7 @@ RETURNING key, verdict
 # instances locking one user's lease row in different orders deadlocked, and the loser's
 # events were left for the sweep to replay.
 _CLAIM = """
-WITH want AS (SELECT DISTINCT unnest(%(keys)b::text[]) AS order_key),
+WITH want AS (SELECT DISTINCT unnest(%(keys)s::text[]) AS order_key),
 lease AS (
     INSERT INTO elaas_inbox_lease AS l (order_key, owner, until)
     SELECT order_key, %(me)s, clock_timestamp() + make_interval(secs => %(lease)s) FROM want
@@ -91,7 +90,7 @@ lease AS (
 ), pre AS (
     -- the leased users' rows of the read-ahead tables (their session, last topic)
     SELECT d.key AS order_key, array_agg(d.tbl) AS tbls, array_agg(d.doc::text) AS docs
-    FROM elaas_docs d WHERE d.tbl = ANY(%(prefetch)b::text[])
+    FROM elaas_docs d WHERE d.tbl = ANY(%(prefetch)s::text[])
     AND d.key = ANY(ARRAY(SELECT order_key FROM lease)) GROUP BY d.key
 )
 SELECT l.order_key, t.key, t.record, t.how, t.verdict, t.attempts, p.tbls, p.docs
@@ -104,8 +103,7 @@ LEFT JOIN pre p ON p.order_key = l.order_key ORDER BY l.order_key, t.seq
 # was stalled never sends what the instance that took the key over may already have sent.
 _SENDING = """
 WITH u AS (
-    SELECT * FROM unnest(%(keys)b::text[], %(orders)b::text[], %(hows)b::text[])
-        AS u(key, order_key, how)
+    SELECT * FROM jsonb_to_recordset(%(marks)s::jsonb) AS u(key text, order_key text, how text)
 ), l AS (
     UPDATE elaas_inbox_lease SET until = clock_timestamp() + make_interval(secs => %(lease)s)
     WHERE order_key IN (SELECT order_key FROM elaas_inbox_lease
@@ -127,27 +125,26 @@ RETURNING e.key
 _RELEASE = """
 WITH gone AS (
     DELETE FROM elaas_inbox_lease WHERE order_key IN (
-        SELECT order_key FROM elaas_inbox_lease WHERE order_key = ANY(%(keys)b::text[])
+        SELECT order_key FROM elaas_inbox_lease WHERE order_key = ANY(%(keys)s::text[])
         AND owner = %(me)s ORDER BY order_key FOR UPDATE)
     RETURNING order_key
 ), done AS (
     -- after gone (the scalar subquery runs it first): lease rows, then inbox rows, as the
     -- claim and the sending mark lock them
     UPDATE elaas_inbox SET state = 2 WHERE key = ANY(ARRAY(
-        SELECT key FROM elaas_inbox WHERE key = ANY(%(done)b::text[])
+        SELECT key FROM elaas_inbox WHERE key = ANY(%(done)s::text[])
         AND (SELECT count(*) FROM gone) >= 0 ORDER BY key FOR UPDATE))
     RETURNING key
 ), kept AS (
     INSERT INTO elaas_docs (tbl, key, doc)
-    SELECT w.tbl, w.key, w.doc::jsonb
-    FROM unnest(%(wtbls)b::text[], %(wkeys)b::text[], %(wdocs)b::text[], %(worders)b::text[])
-        AS w(tbl, key, doc, order_key)
+    SELECT w.tbl, w.key, w.doc
+    FROM jsonb_to_recordset(%(writes)s::jsonb) AS w(tbl text, key text, doc jsonb, order_key text)
     WHERE w.order_key IN (SELECT order_key FROM gone) ORDER BY w.tbl, w.key
     ON CONFLICT (tbl, key) DO UPDATE SET doc = EXCLUDED.doc, rev = EXCLUDED.rev
     RETURNING 1
 )
 SELECT DISTINCT order_key FROM elaas_inbox
-WHERE order_key = ANY(%(keys)b::text[]) AND state < 2 AND NOT key = ANY(%(done)b::text[])
+WHERE order_key = ANY(%(keys)s::text[]) AND state < 2 AND NOT key = ANY(%(done)s::text[])
   AND (SELECT count(*) FROM done) >= 0 AND (SELECT count(*) FROM kept) >= 0
 """
 
@@ -192,7 +189,7 @@ class _Batcher(Generic[T, R]):
             task = asyncio.get_running_loop().create_task(self._run())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await asyncio.shield(fut)
+        return await fut  # no shield (~3% of serve CPU): _run skips a cancelled caller's
 
     async def _run(self) -> None:
         try:
@@ -244,6 +241,12 @@ def _json(record: Record) -> str:
     return text
 
 
+def _text_array(values: Sequence[str]) -> str:
+    """``values`` as a PostgreSQL array literal (for ``%s::text[]``), cheaper than a list."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
+
+
 def _strip_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "")
@@ -274,6 +277,7 @@ class PgInbox(SharedInbox):
         self.url = url
         # tables whose row keyed by the order key the claim reads ahead (see Primed)
         self.prefetch = list(prefetch)
+        self._prefetch_array = _text_array(self.prefetch)
         self._docs: dict[str, dict[tuple[str, str], str | None]] = {}
         self.where = describe_url(url)
         self.capacity = capacity
@@ -397,21 +401,19 @@ class PgInbox(SharedInbox):
 
     async def _accept_batch(self, batches: list[list[tuple[str, str, str, Record, str]]]
                             ) -> list[dict[str, str]]:
-        rows = [r for b in batches for r in b]
-        params: Mapping[str, Any] = {
-            "keys": [r[0] for r in rows], "orders": [r[1] for r in rows],
-            "floods": [r[2] for r in rows], "records": [_json(r[3]) for r in rows],
-            "locals": [r[4] for r in rows], "period": self.period, "capacity": self.capacity,
-        }  # fmt: skip
+        # JSON, not lists psycopg dumps element by element in Python (also the sending marks
+        # and released writes; see _text_array): with no shield, client CPU per round trip
+        # 7-16% less (accept 626 -> 526 us, claim 1116 -> 1014, sending 1058 -> 951).
+        rows = orjson.dumps([
+            {"key": k, "order_key": o, "flood_key": f, "record": orjson.Fragment(_json(r)),
+             "local": v} for b in batches for k, o, f, r, v in b]).decode()
         with self._errors():
             async with self._pool.connection() as conn:
-                cur = await conn.execute(_ACCEPT, params)
+                cur = await conn.execute(_ACCEPT, {"rows": rows, "period": self.period,
+                                                   "capacity": self.capacity})
                 got = {str(k): str(v) for k, v in await cur.fetchall()}
-        out: list[dict[str, str]] = []
-        for b in batches:  # a key sent twice in one batch goes to its first sender only
-            mine = {r[0]: got.pop(r[0]) for r in b if r[0] in got}
-            out.append(mine)
-        return out
+        # a key sent twice in one batch goes to its first sender only
+        return [{r[0]: got.pop(r[0]) for r in b if r[0] in got} for b in batches]
 
     async def claim(self, order_key: str) -> list[Claimed] | None:
         got = await self._claim(order_key)
@@ -430,9 +432,9 @@ class PgInbox(SharedInbox):
     async def _claim_batch(self, keys: list[str]) -> list[list[Claimed] | None]:
         with self._errors():
             async with self._lazy.connection() as conn:
-                cur = await conn.execute(_CLAIM, {"keys": keys, "me": self.me,
+                cur = await conn.execute(_CLAIM, {"keys": _text_array(keys), "me": self.me,
                                                   "lease": self.lease,
-                                                  "prefetch": self.prefetch})
+                                                  "prefetch": self._prefetch_array})
                 rows = await cur.fetchall()
         leased: dict[str, list[Claimed]] = {}
         for order_key, k, r, h, v, a, tbls, docs in rows:
@@ -458,9 +460,9 @@ class PgInbox(SharedInbox):
     async def _sending_batch(self, items: list[tuple[str, str, str]]) -> list[bool]:
         with self._errors():
             async with self._pool.connection() as conn:
-                cur = await conn.execute(_SENDING, {
-                    "keys": [i[0] for i in items], "orders": [i[1] for i in items],
-                    "hows": [i[2] for i in items], "me": self.me, "lease": self.lease})
+                cur = await conn.execute(_SENDING, {"marks": orjson.dumps([
+                    {"key": k, "order_key": o, "how": h} for k, o, h in items]).decode(),
+                    "me": self.me, "lease": self.lease})
                 marked = {str(r[0]) for r in await cur.fetchall()}
         return [i[0] in marked for i in items]
 
@@ -491,9 +493,9 @@ class PgInbox(SharedInbox):
         with self._errors():
             async with self._lazy.connection() as conn:
                 cur = await conn.execute(_RELEASE, {
-                    "keys": keys, "done": done, "me": self.me,
-                    "wtbls": [t for t, _ in writes], "wkeys": [k for _, k in writes],
-                    "wdocs": [d for d, _ in writes.values()],
-                    "worders": [o for _, o in writes.values()]})
+                    "keys": _text_array(keys), "done": _text_array(done), "me": self.me,
+                    "writes": orjson.dumps([
+                        {"tbl": t, "key": k, "doc": orjson.Fragment(d), "order_key": o}
+                        for (t, k), (d, o) in writes.items()]).decode()})
                 still = {str(r[0]) for r in await cur.fetchall()}
         return [k in still for k in keys]

@@ -291,3 +291,23 @@ async def test_closed_database_is_a_clear_error(pg_cluster: Cluster) -> None:
         await inbox.start(lambda key: None)
     assert "wrong-Pa55" not in str(err.value)
     await inbox.close()
+
+
+async def test_keys_with_quotes_backslashes_and_braces_go_through_every_statement(
+        two: tuple[PgInbox, PgInbox]) -> None:
+    # Order and event keys travel as JSON and array literals built by hand, not as lists
+    # psycopg dumps: a quote, backslash, comma or brace in a key must still reach the row.
+    a, _ = two
+    order = 'line:U"1\\,{x}'
+    key = 'line:e"1\\}'
+    assert await a.accept_judged([row(key, order)]) == {key: "ok"}
+    got = await a.claim(order)
+    assert got is not None and [c.key for c in got] == [key]
+    assert await a.sending(key, "reply") is True
+    a.answered(key)
+    assert await a.release(order, {("sessions", order): '{"n": 1}'}) is False
+    with psycopg.connect(a.url, autocommit=True) as conn:
+        assert conn.execute("SELECT state, how FROM elaas_inbox WHERE key = %s",
+                            (key,)).fetchone() == (2, "reply")
+        assert conn.execute("SELECT doc FROM elaas_docs WHERE tbl = 'sessions' AND key = %s",
+                            (order,)).fetchone() == ({"n": 1},)
