@@ -77,11 +77,14 @@ class TfIdf:
         self._postings = Postings(rows)
 
     def vector(self, terms: Iterable[str]) -> Vector:
-        counts = Counter(terms)
-        vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self.default_idf)
-               for t, c in counts.items()}
+        """The terms' TF-IDF weights, of length 1."""
+        vec = self._weights(terms)
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
+
+    def _weights(self, terms: Iterable[str]) -> Vector:
+        idf, default = self.idf, self.default_idf
+        return {t: (1.0 + math.log(c)) * idf.get(t, default) for t, c in Counter(terms).items()}
 
     def cosine(self, terms: list[str], max_postings: int = 0) -> Floats:
         """Cosine of the query against every document, in the documents' order (0 when they
@@ -92,11 +95,12 @@ class TfIdf:
         """
         # Terms unknown to the index cannot match but still count in the query's norm, so a
         # question full of unrelated words scores low.
-        found = [(row, qw) for term, qw in self.vector(terms).items()
-                 if (row := self.rows.get(term)) is not None]
+        vec = self._weights(terms)
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        found = [(row, v) for term, v in vec.items() if (row := self.rows.get(term)) is not None]
         p = self._postings
         rows = np.fromiter((r for r, _ in found), dtype=np.intp, count=len(found))
-        weights = np.fromiter((w for _, w in found), dtype=np.float64, count=len(found))
+        weights = np.fromiter((v for _, v in found), dtype=np.float64, count=len(found)) / norm
         if max_postings:
             kept = p.lengths[rows] <= max_postings
             rows, weights = rows[kept], weights[kept]

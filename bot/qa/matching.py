@@ -37,6 +37,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,7 +270,9 @@ class Matcher:
         self._kinds = [(t, t.startswith(WORK_PREFIXES) and t != BOT_EXEMPT,
                         t.startswith(BOT_PREFIX), t.startswith(FORM_PREFIX))
                        for t in self._topics]
-        self._weights = weights.WEIGHTS
+        # Every feature has a weight here (0 when the fit left it out).
+        self._weights = dict.fromkeys((*TOPIC_FEATURES, *OOS_FEATURES, MASKED), 0.0)
+        self._weights.update(weights.WEIGHTS)
         self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
 
     @property
@@ -360,26 +363,24 @@ class Matcher:
         first, first_sum = None, -1.0
         best_near = ranked_near[0] if ranked_near else 0.0
         second_near = ranked_near[1] if len(ranked_near) > 1 else best_near
-        for i, (t, work, bot_topic, form) in enumerate(self._kinds):
+        # The topics (the signals' lists have the off-topic class last, left out here).
+        for i, (t, work, bot_topic, form), v_words, v_chars, v_bayes, v in zip(
+                range(oos), self._kinds, words, chars, bayes, near, strict=False):
             f: Features = {}
             plain = 0.0
-            v = words[i]
-            if v:
-                f["words"] = v
-                plain += v
+            if v_words:
+                f["words"] = v_words
+                plain += v_words
             if tw == i:
                 f["words_top"] = 1.0
-            v = chars[i]
-            if v:
-                f["chars"] = v
-                plain += v
+            if v_chars:
+                f["chars"] = v_chars
+                plain += v_chars
             if tc == i:
                 f["chars_top"] = 1.0
-            v = bayes[i]
-            if v:
-                f["bayes"] = v
-                plain += v
-            v = near[i]
+            if v_bayes:
+                f["bayes"] = v_bayes
+                plain += v_bayes
             if v:
                 f["near"] = v
                 plain += v
@@ -434,10 +435,11 @@ class Matcher:
         return out
 
     def _probabilities(self, feats: dict[str, Features]) -> dict[str, float]:
-        w = self._weights
+        w = self._weights.__getitem__
         bias = self._bias
-        logits = {c: (sum([w.get(k, 0.0) * v for k, v in f.items()]) if f else 0.0)
-                  + bias.get(c, 0.0) for c, f in feats.items() if MASKED not in f}
+        # Each candidate's features times their weights, added in the features' order.
+        logits = {c: sum(map(operator.mul, map(w, f), f.values())) + bias.get(c, 0.0)
+                  for c, f in feats.items() if MASKED not in f}
         top = max(logits.values())
         exp = {c: math.exp(v - top) for c, v in logits.items()}
         z = sum(exp.values())
@@ -460,7 +462,8 @@ class Matcher:
         """Candidates best first; with ``limit``, only that many topics (and the off-topic
         class where it stands)."""
         probs = self._probabilities(feats)
-        ranked = sorted(probs.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
+        # Ties keep the candidates' order (the topics', then the off-topic class): a stable sort.
+        ranked = sorted(probs.items(), key=operator.itemgetter(1), reverse=True)
         if limit:
             ranked = [kv for kv in ranked if kv[0] == OUT_OF_SCOPE or (limit := limit - 1) >= 0]
         return [Scored(t, round(100 * p, 1)) for t, p in ranked]
