@@ -24,7 +24,7 @@ revision) on the same set.
 Run: .venv/bin/python bench/fit_matcher.py --examples words,chars,bayes --target 1.5 [--write]
 [--bias] [--l2 X] [--cap N] [--fresh] (--write rewrites bot/qa/weights.py from the fit on every
 set). Features are cached in the temp dir (--fresh recomputes them: about 10 minutes with
---examples). Needs numpy (a dev extra only: the runtime reads the weights as plain constants).
+--examples). The runtime reads the weights as plain constants.
 """
 
 from __future__ import annotations

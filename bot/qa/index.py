@@ -1,16 +1,28 @@
-"""The matcher's indexes: sparse TF-IDF over documents and a multinomial naive Bayes."""
+"""The matcher's indexes: sparse TF-IDF over documents and a multinomial naive Bayes.
+
+Both keep their postings as numpy arrays in a CSR layout (one row per term: the documents that
+have it and a weight each) and score a query with one ``np.bincount`` over the rows of its
+terms. ``bincount`` adds the entries one after the other, in the rows' order, exactly as a loop
+over the postings would: the scores are the same floats as the plain Python sums.
+"""
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
 
 NGRAM = 3
 NB_ALPHA = 0.1
 NB_TEMPERATURE = 2.0  # log-likelihoods divided by this before the softmax: a softer posterior
 
 Vector = dict[str, float]
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.intp]
 
 
 def char_ngrams(flat: str, n: int = NGRAM) -> list[str]:
@@ -21,92 +33,125 @@ def char_ngrams(flat: str, n: int = NGRAM) -> list[str]:
     return [padded[i : i + n] for i in range(len(padded) - n + 1)]
 
 
+class Postings:
+    """Rows of (document, value) entries in one flat CSR layout."""
+
+    def __init__(self, rows: list[list[tuple[int, float]]]):
+        lengths = [len(r) for r in rows]
+        self.indptr: Ints = np.zeros(len(rows) + 1, dtype=np.intp)
+        np.cumsum(lengths, out=self.indptr[1:])
+        self.lengths: Ints = np.asarray(lengths, dtype=np.intp)
+        self.doc: Ints = np.fromiter((d for r in rows for d, _ in r), dtype=np.intp,
+                                     count=int(self.indptr[-1]))
+        self.value: Floats = np.fromiter((v for r in rows for _, v in r), dtype=np.float64,
+                                         count=int(self.indptr[-1]))
+
+    def entries(self, rows: Ints) -> tuple[Ints, Ints]:
+        """The positions of ``rows``' entries, row after row, and each row's length."""
+        lengths = self.lengths[rows]
+        ends = np.cumsum(lengths)
+        # Entry k of the result is indptr[row] + (k - where that row's entries start in it).
+        shift = np.repeat(self.indptr[rows] - ends + lengths, lengths)
+        return shift + np.arange(int(ends[-1]) if len(ends) else 0), lengths
+
+
 class TfIdf:
-    """A tiny sparse TF-IDF index over one document per topic, queried by cosine."""
+    """A tiny sparse TF-IDF index over documents, queried by cosine."""
 
     def __init__(self, docs: dict[str, list[str]]):
         df: Counter[str] = Counter()
         for terms in docs.values():
             df.update(set(terms))
         n = len(docs)
+        self.size = n
         self.idf = {t: math.log((n + 1) / (c + 1)) + 1.0 for t, c in df.items()}
         self.default_idf = math.log(n + 1) + 1.0
-        self.postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for topic, terms in docs.items():
+        self.rows: dict[str, int] = {}
+        rows: list[list[tuple[int, float]]] = []
+        for doc, terms in enumerate(docs.values()):
             for term, weight in self.vector(terms).items():
-                self.postings[term].append((topic, weight))
+                row = self.rows.setdefault(term, len(rows))
+                if row == len(rows):
+                    rows.append([])
+                rows[row].append((doc, weight))
+        self._postings = Postings(rows)
 
     def vector(self, terms: Iterable[str]) -> Vector:
-        counts = Counter(terms)
-        vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self.default_idf)
-               for t, c in counts.items()}
+        """The terms' TF-IDF weights, of length 1."""
+        vec = self._weights(terms)
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
 
-    def cosine(self, terms: list[str], max_postings: int = 0) -> dict[str, float]:
-        """Cosine of the query against every topic sharing a term with it.
+    def _weights(self, terms: Iterable[str]) -> Vector:
+        idf, default = self.idf, self.default_idf
+        return {t: (1.0 + math.log(c)) * idf.get(t, default) for t, c in Counter(terms).items()}
+
+    def cosine(self, terms: list[str], max_postings: int = 0) -> Floats:
+        """Cosine of the query against every document, in the documents' order (0 when they
+        share no term).
 
         With ``max_postings``, terms found in more documents than that (อย่างไร, ระบบ) are
         left out of the dot product: they add little and cost the most.
         """
-        scores: dict[str, float] = defaultdict(float)
         # Terms unknown to the index cannot match but still count in the query's norm, so a
         # question full of unrelated words scores low.
-        for term, qw in self.vector(terms).items():
-            postings = self.postings.get(term, ())
-            if max_postings and len(postings) > max_postings:
-                continue
-            for topic, dw in postings:
-                scores[topic] += qw * dw
-        return scores
+        vec = self._weights(terms)
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        found = [(row, v) for term, v in vec.items() if (row := self.rows.get(term)) is not None]
+        p = self._postings
+        rows = np.fromiter((r for r, _ in found), dtype=np.intp, count=len(found))
+        weights = np.fromiter((v for _, v in found), dtype=np.float64, count=len(found)) / norm
+        if max_postings:
+            kept = p.lengths[rows] <= max_postings
+            rows, weights = rows[kept], weights[kept]
+        at, lengths = p.entries(rows)
+        return cast(Floats, np.bincount(p.doc[at], p.value[at] * np.repeat(weights, lengths),
+                                        minlength=self.size))
 
 
 class NaiveBayes:
     """Multinomial naive Bayes over word and character features, one class per topic."""
 
     def __init__(self, docs: dict[str, list[str]]):
-        vocab: set[str] = set()
-        counts: dict[str, Counter[str]] = {}
-        for topic, feats in docs.items():
-            counts[topic] = Counter(feats)
-            vocab.update(feats)
-        size = len(vocab)
-        self.vocab = vocab
-        self.topics = list(docs)
-        self.unseen: dict[str, float] = {}
-        self._denom: dict[str, float] = {}
-        # Feature -> the topics that have it and how often, in the topics' order.
-        self._seen: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for topic, c in counts.items():
-            denom = self._denom[topic] = sum(c.values()) + NB_ALPHA * size
-            self.unseen[topic] = math.log(NB_ALPHA / denom)
+        counts = [Counter(feats) for feats in docs.values()]
+        self.rows: dict[str, int] = {}
+        seen: list[list[tuple[int, int]]] = []  # per feature: the topics that have it, how often
+        for topic, c in enumerate(counts):
             for feat, n in c.items():
-                self._seen[feat].append((topic, n))
+                row = self.rows.setdefault(feat, len(seen))
+                if row == len(seen):
+                    seen.append([])
+                seen[row].append((topic, n))
+        size = len(seen)
+        self.topics = list(docs)
+        denom = [sum(c.values()) + NB_ALPHA * size for c in counts]
+        self.unseen = [math.log(NB_ALPHA / d) for d in denom]
         # What a feature adds over "unseen" for the few topics that have it: the posterior then
-        # touches only those (sparse) instead of every topic for every feature. Worked out for a
-        # feature when a question first has it: most of the 40,000 never come up in a process.
-        self._lift: dict[str, tuple[tuple[str, float], ...]] = {}
+        # adds only those (sparse). It depends on the topic and the count alone: a few thousand
+        # logarithms (math.log, as ever: numpy's may differ in the last bit) for every feature.
+        lift: dict[tuple[int, int], float] = {}
+        for entries in seen:
+            for t, n in entries:
+                if (t, n) not in lift:
+                    lift[t, n] = math.log((n + NB_ALPHA) / denom[t]) - self.unseen[t]
+        self._postings = Postings([[(t, lift[t, n]) for t, n in entries] for entries in seen])
+        self._unseen: Floats = np.asarray(self.unseen)
+        self._classes: Ints = np.arange(len(self.topics), dtype=np.intp)
 
-    def lift(self, feat: str) -> tuple[tuple[str, float], ...]:
-        """log P(feat | topic) - log P(unseen | topic), for the topics that have ``feat``."""
-        row = self._lift.get(feat)
-        if row is None:
-            denom, unseen = self._denom, self.unseen
-            row = self._lift[feat] = tuple(
-                (t, math.log((n + NB_ALPHA) / denom[t]) - unseen[t]) for t, n in self._seen[feat])
-        return row
-
-    def posterior(self, feats: list[str]) -> dict[str, float]:
-        """P(topic | features), uniform prior; empty when no feature is known."""
-        known = [f for f in feats if f in self.vocab]
+    def posterior(self, feats: list[str]) -> list[float]:
+        """P(topic | features) per topic in the topics' order, uniform prior; 0 below 1e-4 and
+        everywhere when no feature is known."""
+        rows = self.rows
+        known = [r for f in feats if (r := rows.get(f)) is not None]
         if not known:
-            return {}
-        n = len(known)
-        logp = {t: n * self.unseen[t] for t in self.topics}
-        for f in known:
-            for t, lift in self.lift(f):
-                logp[t] += lift
-        top = max(logp.values())
-        exp = {t: math.exp((v - top) / NB_TEMPERATURE) for t, v in logp.items()}
-        z = sum(exp.values())
-        return {t: v / z for t, v in exp.items() if v / z > 1e-4}
+            return [0.0] * len(self.topics)
+        p = self._postings
+        at, _ = p.entries(np.fromiter(known, dtype=np.intp, count=len(known)))
+        # n * unseen first, then the lifts feature after feature: the order of the plain sums.
+        logp = np.bincount(np.concatenate((self._classes, p.doc[at])),
+                           np.concatenate((len(known) * self._unseen, p.value[at])),
+                           minlength=len(self.topics)).tolist()
+        top = max(logp)
+        exp = [math.exp((v - top) / NB_TEMPERATURE) for v in logp]
+        z = sum(exp)
+        return [q if (q := v / z) > 1e-4 else 0.0 for v in exp]

@@ -37,11 +37,13 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.core.text import Normalized, TextPipeline
@@ -137,12 +139,15 @@ def pipeline_for(kb: KnowledgeBase) -> TextPipeline:
                         stop_words=kb.english_stop, plain_words=kb.english_plain)
 
 
-def _features(n: Normalized) -> list[str]:
-    return [*n.tokens, *("c:" + g for g in char_ngrams(n.flat))]
+def _features(n: Normalized, grams: list[str] | None = None) -> list[str]:
+    """The naive Bayes features: the words, then the 3-grams (``grams``: already cut)."""
+    return [*n.tokens, *("c:" + g for g in (char_ngrams(n.flat) if grams is None else grams))]
 
 
-def _argmax(scores: dict[str, float]) -> str | None:
-    return max(scores.items(), key=lambda kv: kv[1])[0] if scores else None
+def _first(scores: list[float]) -> int | None:
+    """Where the highest score is (the first of equals); None when every score is 0."""
+    best = max(scores, default=0.0)
+    return scores.index(best) if best > 0 else None
 
 
 class Matcher:
@@ -232,7 +237,12 @@ class Matcher:
         self._lengths = [len(s) for s in self._by_length]
         # One document per phrasing: the single closest way of asking, not the topic's whole bag.
         self._near = TfIdf({str(i): list(n.tokens) for i, n in enumerate(self._normalized)})
-        self._near_owner = {str(i): owner for i, owner in enumerate(self._owner)}
+        # The phrasings grouped by their class, for the best of each group in one reduceat.
+        owners = np.array([self._order[o] for o in self._owner], dtype=np.intp)
+        self._near_order = np.argsort(owners, kind="stable")
+        grouped = owners[self._near_order]
+        self._near_starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        self._near_groups = grouped[self._near_starts]
         self._chars = TfIdf(chars)
         self._bayes = NaiveBayes(feats)
         # The status topics speak of e-LAAS only: a question naming another system (GFMIS,
@@ -240,18 +250,29 @@ class Matcher:
         self._other_systems = tuple(
             f for f in (pipeline.normalize(s).flat for s in kb.other_systems) if f)
         self._elaas = pipeline.normalize("e-laas").flat
-        self._keywords: dict[str, tuple[str, ...]] = {
-            t.id: tuple(k for k in (pipeline.normalize(k).flat for k in t.keywords) if len(k) > 1)
-            for t in kb.topics
-        }
+        # The topics' keywords by their first three characters: a question can only hold a
+        # keyword whose first three are one of its own 3-grams (two-character ones, under
+        # themselves, are looked for in every question).
+        self._keywords: dict[str, list[tuple[str, str]]] = {}
+        for t in kb.topics:
+            for k in (pipeline.normalize(k).flat for k in t.keywords):
+                if len(k) > 1:
+                    self._keywords.setdefault(k[:3], []).append((k, t.id))
+        self._short_keywords = [kt for kts in self._keywords.values() for kt in kts
+                                if len(kt[0]) == 2]
 
         self._topics = [t.id for t in kb.topics]
+        # Every signal is a list with one score per class: the topics in order, then the
+        # off-topic class (0 everywhere when the knowledge base has no off-topic phrasings).
+        self._oos = len(self._topics)
         # Per topic: a manual guide (out of the running when the bot is named), a bot topic, a
         # form.
         self._kinds = [(t, t.startswith(WORK_PREFIXES) and t != BOT_EXEMPT,
                         t.startswith(BOT_PREFIX), t.startswith(FORM_PREFIX))
                        for t in self._topics]
-        self._weights = weights.WEIGHTS
+        # Every feature has a weight here (0 when the fit left it out).
+        self._weights = dict.fromkeys((*TOPIC_FEATURES, *OOS_FEATURES, MASKED), 0.0)
+        self._weights.update(weights.WEIGHTS)
         self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
 
     @property
@@ -297,6 +318,21 @@ class Matcher:
                 best[owner] = score
         return best
 
+    def _classwise(self, scores: list[float]) -> list[float]:
+        """An index's scores padded to one per class (an index has no off-topic document when
+        the knowledge base has no off-topic phrasings)."""
+        return scores + [0.0] * (self._oos + 1 - len(scores))
+
+    def _closest(self, q: Normalized, leave_out: bool) -> list[float]:
+        """Per class, the cosine of its closest phrasing (``leave_out``: not the question's
+        own)."""
+        cosines = self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS)
+        if leave_out:
+            cosines[[i for i, flat in enumerate(self._flat) if flat == q.flat]] = 0.0
+        best = np.zeros(self._oos + 1)
+        best[self._near_groups] = np.maximum.reduceat(cosines[self._near_order], self._near_starts)
+        return best.tolist()
+
     def features(self, q: Normalized, raw: str = "", leave_out: bool = False,
                  verbatim: dict[str, float] | None = None) -> dict[str, Features]:
         """Per candidate (every topic, then the off-topic class), its non-zero features.
@@ -305,53 +341,46 @@ class Matcher:
         and fuzzy signals ignore phrasings identical to it, so a misfiled phrasing cannot vote
         for itself.
         """
-        words = self._words.cosine(list(q.tokens))
-        chars = self._chars.cosine(char_ngrams(q.flat))
-        bayes = self._bayes.posterior(_features(q))
-        near: dict[str, float] = {}
-        for idx, c in self._near.cosine(list(q.tokens), NEAR_MAX_POSTINGS).items():
-            if leave_out and self._flat[int(idx)] == q.flat:
-                continue
-            owner = self._near_owner[idx]
-            if c > near.get(owner, 0.0):
-                near[owner] = c
+        words = self._classwise(self._words.cosine(list(q.tokens)).tolist())
+        grams = char_ngrams(q.flat)
+        chars = self._classwise(self._chars.cosine(grams).tolist())
+        bayes = self._classwise(self._bayes.posterior(_features(q, grams)))
+        near = self._closest(q, leave_out)
         fuzzy = self._fuzzy(q, leave_out) if verbatim is None else verbatim
         flat = q.flat  # a property: joined once, not once per keyword
         toks = set(q.tokens)
         howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
         request = bool(toks & REQUEST_CUES)
-        keyed = {t for t, kws in self._keywords.items() if any(k in flat for k in kws)}
+        keyed = {t for g in {*grams} for k, t in self._keywords.get(g, ()) if k in flat}
+        keyed.update(t for k, t in self._short_keywords if k in flat)
         no_look = not any(w in flat for w in LOOK_CUES)
         bot = BOT_WORD in flat
-        topic_sig = {t: v for t, v in near.items() if t != OUT_OF_SCOPE}
-        tw, tc = (_argmax({t: v for t, v in sig.items() if t != OUT_OF_SCOPE})
-                  for sig in (words, chars))
-        ranked_near = sorted(topic_sig.values(), reverse=True)
+        oos = self._oos
+        tw, tc = _first(words[:oos]), _first(chars[:oos])
+        ranked_near = sorted([v for v in near[:oos] if v], reverse=True)
         out: dict[str, Features] = {}
         # The topic the plain signals put first (their sum): the off-topic frames depend on it.
         first, first_sum = None, -1.0
         best_near = ranked_near[0] if ranked_near else 0.0
         second_near = ranked_near[1] if len(ranked_near) > 1 else best_near
-        for t, work, bot_topic, form in self._kinds:
+        # The topics (the signals' lists have the off-topic class last, left out here).
+        for i, (t, work, bot_topic, form), v_words, v_chars, v_bayes, v in zip(
+                range(oos), self._kinds, words, chars, bayes, near, strict=False):
             f: Features = {}
             plain = 0.0
-            v = words.get(t)
-            if v:
-                f["words"] = v
-                plain += v
-            if tw == t:
+            if v_words:
+                f["words"] = v_words
+                plain += v_words
+            if tw == i:
                 f["words_top"] = 1.0
-            v = chars.get(t)
-            if v:
-                f["chars"] = v
-                plain += v
-            if tc == t:
+            if v_chars:
+                f["chars"] = v_chars
+                plain += v_chars
+            if tc == i:
                 f["chars_top"] = 1.0
-            v = bayes.get(t)
-            if v:
-                f["bayes"] = v
-                plain += v
-            v = near.get(t)
+            if v_bayes:
+                f["bayes"] = v_bayes
+                plain += v_bayes
             if v:
                 f["near"] = v
                 plain += v
@@ -380,14 +409,14 @@ class Matcher:
         # The off-topic class. Its phrasings are too varied to add up as one bag: one of them
         # being clearly closer than any topic's closest phrasing is a sign of its own.
         closest_topic = ranked_near[0] if ranked_near else 0.0
-        oos_near = near.get(OUT_OF_SCOPE, 0.0)
+        oos_near = near[oos]
         elaas = self._elaas in flat and not any(n in flat for n in self._other_systems)
         o: Features = {"oos_bias": 1.0, "oos_near_lead": oos_near - closest_topic,
                        "oos_uncovered": 1.0 - min(1.0, self.coverage(q) / COVERAGE_FULL)}
         for name, sig in (("oos_words", words), ("oos_chars", chars), ("oos_bayes", bayes),
                           ("oos_near", near)):
-            if sig.get(OUT_OF_SCOPE):
-                o[name] = sig[OUT_OF_SCOPE]
+            if sig[oos]:
+                o[name] = sig[oos]
         if OUT_OF_SCOPE in fuzzy:
             o["oos_fuzzy"] = fuzzy[OUT_OF_SCOPE] / 100
         if oos_near - closest_topic > OOS_NEAR_MARGIN and not elaas:
@@ -406,10 +435,11 @@ class Matcher:
         return out
 
     def _probabilities(self, feats: dict[str, Features]) -> dict[str, float]:
-        w = self._weights
+        w = self._weights.__getitem__
         bias = self._bias
-        logits = {c: (sum([w.get(k, 0.0) * v for k, v in f.items()]) if f else 0.0)
-                  + bias.get(c, 0.0) for c, f in feats.items() if MASKED not in f}
+        # Each candidate's features times their weights, added in the features' order.
+        logits = {c: sum(map(operator.mul, map(w, f), f.values())) + bias.get(c, 0.0)
+                  for c, f in feats.items() if MASKED not in f}
         top = max(logits.values())
         exp = {c: math.exp(v - top) for c, v in logits.items()}
         z = sum(exp.values())
@@ -432,7 +462,8 @@ class Matcher:
         """Candidates best first; with ``limit``, only that many topics (and the off-topic
         class where it stands)."""
         probs = self._probabilities(feats)
-        ranked = sorted(probs.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))
+        # Ties keep the candidates' order (the topics', then the off-topic class): a stable sort.
+        ranked = sorted(probs.items(), key=operator.itemgetter(1), reverse=True)
         if limit:
             ranked = [kv for kv in ranked if kv[0] == OUT_OF_SCOPE or (limit := limit - 1) >= 0]
         return [Scored(t, round(100 * p, 1)) for t, p in ranked]
