@@ -43,7 +43,10 @@ from bot.ledger.datewords import (
     RELATIVE_RE,
     VAGUE_DATE_RE,
     WEEKDAY_RE,
+    WORD_RE,
     YEAR_PERIOD_RE,
+    date_word_slip,
+    days_ago,
     days_back,
     earliest_entry_date,
     month_span,
@@ -213,6 +216,19 @@ _ORDINAL_BEFORE_RE = re.compile(
     r"|รอบ|มิเตอร์|เฟส|ซุ้ม|บูธ|คัน|[A-Za-z])\s?$"
 )
 _MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
+# A bare "12/3" (no year) after these words standing alone, or next to หมู่, is a house,
+# stall, meter or document number, not a date ("บ้าน 12/3", "แผง 5/7", "ใบส่งของ 1/12",
+# "12/3 หมู่ 4"); glued into a name it is the date ("ค่าเช่าแผง 31/7").
+_TEXT_NO_BEFORE_RE = re.compile(
+    r"(?:^|(?<=\s))(?:เลขที่)?(?:บ้าน|ที่อยู่|แผง|มาตร(?:วัด)?(?:น้ำ|ไฟ)?|มิเตอร์(?:น้ำ|ไฟ)?|ห้อง|ล็อ[คก]|ซุ้ม|บูธ|บิล"
+    r"|ใบส่งของ|ใบกำกับ(?:ภาษี)?|ใบแจ้งหนี้|ใบเสร็จ(?:รับเงิน)?|ใบสั่ง(?:ซื้อ|จ้าง)|สัญญา|เลข"
+    r"|หมู่|(?<![\u0e01-\u0e4f])ม\.)(?:ที่|เลขที่)?\s?:?\s?$"
+)
+_MOO_AFTER_RE = re.compile(r"\s?(?:หมู่|ม\.\s?\d)")
+# A bare "12/3" after a person's name may be the house number or the date: asked.
+_NAME_BEFORE_RE = re.compile(
+    r"(?:^|(?<=\s))(?:นาย|นางสาว|นาง|น\.ส\.|คุณ|ด\.[ชญ]\.)\s?[\u0e01-\u0e4f]+\s?$"
+)
 
 # --------------------------------------------------------------------------- dates
 
@@ -755,18 +771,29 @@ class _Parser:
             self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
             self.blank(*m.span())
         for m in BARE_DAY_MONTH_RE.finditer(self.rest):
-            if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
-                continue  # "หมู่ 3/2", "ห้อง 4/1": an address, not a date
+            before = self.rest[max(0, m.start() - 20) : m.start()]
+            if (_NOT_AMOUNT_BEFORE_RE.search(before) or _TEXT_NO_BEFORE_RE.search(before)
+                    or _MOO_AFTER_RE.match(self.rest, m.end())):
+                continue  # "หมู่ 3/2", "บ้าน 12/3", "ใบส่งของ 1/12": a number, not a date
+            if _NAME_BEFORE_RE.search(before):
+                raise self.fail(f"“{m.group()}” เป็นวันที่หรือบ้านเลขที่คะ ยังไม่ได้บันทึก "
+                                f"ถ้าเป็นวันที่ พิมพ์ “วันที่ {m.group()}” ถ้าเป็นบ้านเลขที่ "
+                                f"พิมพ์ “บ้านเลขที่ {m.group()}”", self.date_example())
             self.add_yearless(int(m["m"]), int(m["d"]), m.group())
             self.blank(*m.span())
         for m in DAY_ONLY_RE.finditer(self.rest):
             self.add_day_only(int(m["d"]), m.group().strip())
             self.blank(*m.span())
+        for m in WORD_RE.finditer(self.rest):
+            word = re.sub(f"{_POLITE}+$", "", m.group())
+            if slip := date_word_slip(word):  # "มื่อวาน": a slip for เมื่อวาน
+                self.dates.append(self.today - timedelta(days=days_back(slip)))
+                self.blank(m.start(), m.start() + len(word))
         for m in RELATIVE_RE.finditer(self.rest):
             self.dates.append(self.today - timedelta(days=days_back(m["w"])))  # ahead: refused
             self.blank(*m.span())
         for m in DAYS_AGO_RE.finditer(self.rest):
-            self.dates.append(self.today - timedelta(days=int(m["n"])))
+            self.dates.append(self.today - timedelta(days=days_ago(m["n"])))
             self.blank(*m.span())
         for m in WEEKDAY_RE.finditer(self.rest):
             self.dates.append(weekday_date(m["a"] or m["b"], m["when"], self.today))
