@@ -8,6 +8,7 @@ Today is Wednesday 2 Dec 2026 (2 ธ.ค. 2569) in every case.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -84,3 +85,40 @@ def test_a_bare_weekday_is_the_latest_such_day(day: str, when: date) -> None:
 def test_a_weekday_glued_into_a_name_stays() -> None:
     e = parse_entry("รับ 300 ค่าเช่าแผงตลาดจันทร์", TODAY)
     assert (e.description, e.date) == ("ค่าเช่าแผงตลาดจันทร์", TODAY)
+
+
+# --------------------------------------------------------------- 3. counts and codes
+
+@pytest.mark.parametrize("thing", [
+    "ค่าอาหาร 2 มื้อ", "ค่าที่พัก 2 คืน", "ค่าเช่ารถ 12 ที่นั่ง", "ค่าท่อ 4 นิ้ว", "ค่าน้ำดื่ม 20 แพ็ค",
+    "ค่าป้าย กว้าง 4 ม.", "ค่าวัสดุ รหัสบัญชี 5120100", "ค่าวัสดุ บจก.สยาม 2020",
+    "ค่าซ่อม ถนนเส้น 1089", "ค่าน้ำมัน ทะเบียน กข-1234", "ค่าสี 3 แกลลอน",
+])
+def test_a_count_or_a_code_is_not_a_second_amount(thing: str) -> None:
+    e = parse_entry(f"จ่าย 500 {thing}", TODAY)
+    assert (e.amount, e.description) == (Decimal("500"), thing)
+
+
+@pytest.mark.parametrize("text", ["จ่ายค่าจ้างเหมาโครงการ 3 จำนวนเงิน 150,000",
+                                  "จ่ายค่าจ้างเหมาโครงการที่ 3 150,000 บาท",
+                                  "จ่าย ค่าวัสดุ รหัส 5120100 จำนวนเงิน 150,000 บาท"])
+def test_a_marked_amount_wins_over_a_label_number_before_it(text: str) -> None:
+    assert parse_entry(text, TODAY).amount == Decimal("150000")
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    ("จ่าย ค่าซ่อมถนน 5,000", "5000"), ("จ่าย บจก.สยาม 2,000 ค่าวัสดุ", "2000"),
+])
+def test_a_name_word_alone_with_its_number_still_gives_the_amount(text: str, amount: str) -> None:
+    assert parse_entry(text, TODAY).amount == Decimal(amount)
+
+
+def test_an_unmarked_number_after_a_marked_amount_is_still_refused() -> None:
+    assert "สองจำนวน" in refused("จ่าย 500 บาท ค่าอาหาร 300")
+
+
+@pytest.mark.parametrize(("text", "doc_no"), [("รับ 500 ค่าขยะ เล่ม 3 เลขที่ 5/7", "3/5/7"),
+                                              ("รับ 500 ค่าขยะ เล่ม 3 เลขที่ 45", "3/45")])
+def test_a_book_and_number_is_the_document_number(text: str, doc_no: str) -> None:
+    e = parse_entry(text, TODAY)
+    assert (e.amount, e.doc_no, e.description) == (Decimal("500"), doc_no, "ค่าขยะ")

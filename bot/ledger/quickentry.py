@@ -167,8 +167,8 @@ _AMOUNT_RE = re.compile(
 _NOT_AMOUNT_BEFORE_RE = re.compile(
     r"(?:หมู่(?:ที่)?|(?<![\u0e01-\u0e4f])ม\.|ซอย|ซ\.|ห้อง(?:ที่)?|ทะเบียน|งวด(?:ที่)?|ครั้งที่|ข้อ(?:ที่)?|รุ่น(?:ที่)?"
     r"|ปี(?:งบประมาณ|งบ)?|พ\.ศ\.|ค\.ศ\.|ชั้น(?:ที่)?|เลขที่|คันที่|ลำดับที่|โทร\.?|หน้า"
-    r"|รายการ(?:ที่)?"
-    r"|(?:^|(?<=\s))(?!คน)\d?[ก-ฮ]{2})\s?$"
+    r"|รายการ(?:ที่)?|เล่ม(?:ที่)?|(?:^|(?<=\s))รหัส[\u0e01-\u0e4f]*|หมายเลข"
+    r"|(?:^|(?<=\s))(?!คน)\d?[ก-ฮ]{2})(?:\s?-)?\s?$"
 )
 # A number right before these is a count, not the amount ("3 ราย", "15 คน", "20 ลิตร"); not
 # when the word runs on ("ใบเสร็จ", "รายได้", "คนละ").
@@ -177,7 +177,9 @@ _COUNT_AFTER_RE = re.compile(
     r"|แห่ง|ครั้ง|รอบ|เครื่อง|ลิตร|ถัง|กก\.|กิโล(?:กรัม)?|โหล|แผ่น|ก้อน|ห่อ|กล่อง|ขวด|ถุง"
     r"|ม้วน|รีม|ด้าม|แท่ง|ลูก|ต้น|เส้น|ห้อง|วัน|เดือน|ปี(?!\s?(?:พ\.?\s?ศ\.?\s?)?\d)|ชั่วโมง|ชม\.|ไร่|เมตร|หน่วย"
     r"|แผง|ร้าน|ล็อก|ล็อค|แปลง|ชั้น|ป้าย|คู่|ผืน|เม็ด|กระสอบ|ตู้|ตัน|คิว|เที่ยว|งวด|จุด"
-    r"|ครอบครัว|หมู่บ้าน|โครงการ|สัญญา|ตำแหน่ง|อัตรา|นัด|สัปดาห์|อาทิตย์|ตารางวา|ตร\.ม\.|กม\.)"
+    r"|ครอบครัว|หมู่บ้าน|โครงการ|สัญญา|ตำแหน่ง|อัตรา|นัด|สัปดาห์|อาทิตย์|ตารางวา|ตร\.ม\.|กม\."
+    r"|มื้อ|คืน|ที่นั่ง|นิ้ว|ฟุต|หลา|ซม\.|มม\.|ม\.(?!\s?\d)|เซนติเมตร|เซน|แพ็[คก]|แพ[คก]|ลัง|แกลลอน|กระป๋อง"
+    r"|หลอด|ดวง|ซอง|ตลับ|ท่อน|บาน|ขีด|วัตต์|ตารางเมตร|ลูกบาศก์เมตร)"
     rf"(?={_POLITE}*(?![\u0e01-\u0e4f]))"
 )
 # "คนละ 300", "ใบละ 20": a price per unit, not the total to key back.
@@ -213,7 +215,8 @@ _HOUSE_NO_RE = re.compile(
 # A second number after these names a thing ("ชุดที่ 2", "ล็อค 12", "มาตรา 45", "Office 365").
 _ORDINAL_BEFORE_RE = re.compile(
     r"(?:[\u0e01-\u0e4f]ที่|ล็อค|ล็อก|แผง|มาตรา|เบนซิน|ดีเซล|แก๊สโซฮอล์|โซน|อาคาร|ตึก|รหัส|สาย"
-    r"|รอบ|มิเตอร์|เฟส|ซุ้ม|บูธ|คัน|[A-Za-z])\s?$"
+    r"|รอบ|มิเตอร์|เฟส|ซุ้ม|บูธ|คัน|ถนน|เส้น|ทางหลวง|[A-Za-z]"
+    r"|(?:บจก|หจก|บมจ)\.?\s?[\u0e01-\u0e4f.]*|บริษัท\s?[\u0e01-\u0e4f.]*)\s?$"
 )
 _MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
 # A bare "12/3" (no year) after these words standing alone, or next to หมู่, is a house,
@@ -248,7 +251,7 @@ _LEAD_RE = re.compile(
 _DOC_TOK = r"(?:[ก-ฮ]{1,4}\.?\s?|[A-Za-z]{1,4}-?)?\d+(?:[/.\-]\d+)*(?![\d/])"
 _DOC_RE = re.compile(
     r"(?:ใบเสร็จ(?:รับเงิน)?\s?)?เล่ม(?:ที่)?\s?(?P<book>\d+)\s?(?:/|,|เลขที่|เลข)\s?"
-    r"(?P<bno>\d+)(?![\d/])"
+    r"(?P<bno>\d+(?:/\d+)*)(?![\d/])"
     r"|(?:เลขที่ใบเสร็จ(?:รับเงิน)?|ใบเสร็จ(?:รับเงิน)?(?:\s?เลขที่)?|เลขที่(?:เอกสาร|ใบสำคัญ)?"
     r"|[ฎฏ]ีกา(?:\s?(?:เลขที่|ที่))?|ใบสำคัญ(?:จ่าย|รับ(?:เงิน)?)?(?:\s?(?:เลขที่|ที่))?|(?i:no)\.|#)"
     rf"\s?:?\s?(?P<no>{_DOC_TOK})"
@@ -886,7 +889,8 @@ class _Parser:
             if m.start() < found.end() and m.end() > found.start():
                 continue
             apart = gap.strip(" ,;:/") and not _EITHER_RE.fullmatch(gap)
-            if apart or _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
+            before = self.rest[max(0, m.start() - 16) : m.start()]
+            if apart or _NOT_AMOUNT_BEFORE_RE.search(before) or _ORDINAL_BEFORE_RE.search(before):
                 continue
             one, two = sorted((found, m), key=lambda x: x.start())
             raise self.fail(f"มีตัวเลขติดกันสองจำนวน (“{one.group().strip()}” และ "
@@ -915,6 +919,8 @@ class _Parser:
             marked = bool(m["unit"] or m["csat"] or m["thuan"])
             if not marked and _COUNT_AFTER_RE.match(self.rest, m.end()):
                 continue
+            if m.start() < found.start() and not self.is_marked(m) and self.is_marked(found):
+                continue  # "โครงการ 3 จำนวนเงิน 150,000": the marked amount wins over a label
             if (m["words"] is None) != (found["words"] is None):
                 gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
                        else self.rest[m.end() : found.start()])
@@ -948,7 +954,7 @@ class _Parser:
             start = m.start()
             if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, start - 16), start):
                 continue
-            is_marked = bool(m["unit"] or m["csat"] or m["thuan"])
+            is_marked = self.is_marked(m)
             if not is_marked and (count := _COUNT_AFTER_RE.match(self.rest, m.end())):
                 self.counts.append(self.rest[m.start():count.end()].strip())
                 continue
@@ -977,6 +983,11 @@ class _Parser:
             if first is None:
                 first = m
         return leading or marked or first
+
+    def is_marked(self, m: re.Match[str]) -> bool:
+        """Marked as money: ``บาท``/``.-``/``สตางค์`` after it or ``จำนวนเงิน``/``ยอด`` before it."""
+        return bool(m["unit"] or m["csat"] or m["thuan"]
+                    or _AMOUNT_LEAD_RE.search(self.rest, max(0, m.start() - 16), m.start()))
 
     def fail_no_amount(self) -> NoReturn:
         if self.counts:
