@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from bot.ledger.entries import EntryError, ParsedEntry
-from bot.ledger.quickentry import parse_entry
+from bot.ledger.quickentry import describe, parse_entry
 
 TODAY = date(2026, 12, 2)  # a Wednesday
 
@@ -122,3 +122,80 @@ def test_an_unmarked_number_after_a_marked_amount_is_still_refused() -> None:
 def test_a_book_and_number_is_the_document_number(text: str, doc_no: str) -> None:
     e = parse_entry(text, TODAY)
     assert (e.amount, e.doc_no, e.description) == (Decimal("500"), doc_no, "ค่าขยะ")
+
+
+# --------------------------------------------------------------- 4. other forms
+
+@pytest.mark.parametrize(("typed", "amount", "words"), [
+    ("1.5k", "1500", "หนึ่งพันห้าร้อยบาทถ้วน"), ("2k", "2000", "สองพันบาทถ้วน"),
+    ("15k", "15000", "หนึ่งหมื่นห้าพันบาทถ้วน"), ("1,500บ", "1500", "หนึ่งพันห้าร้อยบาทถ้วน"),
+])
+def test_thousands_with_k_and_a_glued_baht(typed: str, amount: str, words: str) -> None:
+    e = parse_entry(f"รับ {typed} ค่าขยะ", TODAY)
+    assert (e.amount, e.description) == (Decimal(amount), "ค่าขยะ")
+    assert f"({words})" in describe(e)  # the amount is echoed in words
+
+
+def test_a_4k_screen_is_not_an_amount() -> None:
+    e = parse_entry("จ่าย 15,000 ค่าทีวี 4K", TODAY)
+    assert (e.amount, e.description) == (Decimal("15000"), "ค่าทีวี 4K")
+
+
+@pytest.mark.parametrize(("typed", "when"), [
+    ("สองวันก่อน", date(2026, 11, 30)), ("สามวันที่แล้ว", date(2026, 11, 29)),
+    ("เมื่อสามวันก่อน", date(2026, 11, 29)), ("5 กรกฏาคม 2569", date(2026, 7, 5)),
+    ("30 พฤษจิกายน 2569", date(2026, 11, 30)),
+])
+def test_days_ago_in_words_and_misspelt_months(typed: str, when: date) -> None:
+    e = parse_entry(f"รับ 500 ค่าขยะ {typed}", TODAY)
+    assert (e.amount, e.description, e.date) == (Decimal("500"), "ค่าขยะ", when)
+
+
+def test_two_or_three_days_ago_is_still_vague() -> None:
+    assert "ไม่ใช่วันที่ที่ชัดเจน" in refused("รับ 500 ค่าขยะ สองสามวันก่อน")
+
+
+# --------------------------------------------------------------- 5. leftover words
+
+@pytest.mark.parametrize(("text", "when"), [
+    ("จ่าย 50 ค่ากาแฟ เมื่อ 30 พ.ย.", date(2026, 11, 30)),
+    ("จ่าย 50 ค่ากาแฟ ตั้งแต่เมื่อวาน", date(2026, 12, 1)),
+    ("จ่าย 50 ค่ากาแฟ ณ 30/11/2569", date(2026, 11, 30)),
+    ("จ่าย 50 ค่ากาแฟ ขอบคุณค่ะ", TODAY), ("จ่าย 50 ค่ากาแฟ ขอบคุณมากนะคะ", TODAY),
+])
+def test_tie_words_and_thanks_are_not_left_in_the_name(text: str, when: date) -> None:
+    e = parse_entry(text, TODAY)
+    assert (e.description, e.date) == ("ค่ากาแฟ", when)
+
+
+def test_a_question_glued_after_an_entry_is_not_saved_as_its_name() -> None:
+    message = refused("รับ 460 ค่าปรับ เมื่อวาน แล้วระบบกลับมายังคะ")
+    assert "แยกกัน" in message and "แล้วระบบกลับมายังคะ" in message
+    resend = parse_entry(message.split("ตัวอย่าง:", 1)[1].strip(), TODAY)
+    assert (resend.amount, resend.description, resend.date) == (
+        Decimal("460"), "ค่าปรับ", date(2026, 12, 1))
+
+
+def test_yang_inside_a_name_is_not_a_question() -> None:
+    assert parse_entry("จ่าย 500 ค่าส่งของ ไปยังอำเภอ", TODAY).description == "ค่าส่งของ ไปยังอำเภอ"
+
+
+# --------------------------------------------------------------- 6. ฎ. abbreviated
+
+@pytest.mark.parametrize("text", ["จ่าย 500 ค่าวัสดุ ฎ.45/67", "ฎ.45/67 จ่าย 500 ค่าวัสดุ",
+                                  "จ่าย 500 ค่าวัสดุ ฎ. 45/67"])
+def test_an_abbreviated_dika_number_is_the_document_number(text: str) -> None:
+    e = parse_entry(text, TODAY)
+    assert (e.doc_no, e.description) == ("45/67", "ค่าวัสดุ")
+
+
+# --------------------------------------------------------------- 7. two entries on one line
+
+@pytest.mark.parametrize("text", ["รับ 200 ค่าขยะ จ่าย 150 ค่ากาแฟ", "รับ 200 ค่าขยะ รับ 150 ค่าน้ำ"])
+def test_two_entries_on_one_line_ask_for_one_a_line(text: str) -> None:
+    message = refused(text)
+    assert "บรรทัดละรายการ" in message and "หลายบรรทัด" in message
+
+
+def test_a_kind_word_before_a_count_is_not_a_second_entry() -> None:
+    assert parse_entry("จ่าย 300 ค่ารถ รับ 2 คน", TODAY).amount == Decimal("300")

@@ -154,13 +154,15 @@ _CHAIN_END = r"(?=\s|$|บาท|บ\.|สตางค์|สต\.|ถ้วน|
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?"
 _NUM_END = r"(?!\d|[.,]\d|[A-Za-z]|/\d|-\d)"
 _SATANG = r"(?:สตางค์|สต\.)"
+# "1.5k", "15k": thousands, as typed on phones ("4K" alone is a screen, not 4,000 baht).
+_KILO = r"(?P<kilo>k|(?<!(?<![\d.,])[48])K)(?![A-Za-z\d])"
 _AMOUNT_RE = re.compile(
     r"(?<![\d,./A-Za-z])(?<!\d-)"
     r"(?:(?<!\S)(?P<neg>-))?"
     r"(?:฿\s?)?"
-    rf"(?:(?P<words>{_CHAIN}){_CHAIN_END}|(?P<num>{_NUM}){_NUM_END})"
+    rf"(?:(?P<words>{_CHAIN}){_CHAIN_END}|(?P<num>{_NUM})(?:{_KILO}|{_NUM_END}))"
     rf"(?:(?P<csat>\s?{_SATANG})"
-    r"|(?P<unit>\s?(?:บาท|บ\.|฿)|\.-|-(?!\d))(?P<thuan>\s?ถ้วน)?"
+    r"|(?P<unit>\s?(?:บาท|บ\.|บ(?![\u0e01-\u0e4f])|฿)|\.-|-(?!\d))(?P<thuan>\s?ถ้วน)?"
     rf"(?:\s?(?P<sat>\d{{1,3}}|(?:{_W})+)\s?{_SATANG})?)?"
 )
 # A number right after these words is not the amount ("หมู่ 3", "ปี 2567", "กข 1234").
@@ -218,6 +220,8 @@ _ORDINAL_BEFORE_RE = re.compile(
     r"|รอบ|มิเตอร์|เฟส|ซุ้ม|บูธ|คัน|ถนน|เส้น|ทางหลวง|[A-Za-z]"
     r"|(?:บจก|หจก|บมจ)\.?\s?[\u0e01-\u0e4f.]*|บริษัท\s?[\u0e01-\u0e4f.]*)\s?$"
 )
+# "รับ 200 ค่าขยะ จ่าย 150 ค่ากาแฟ": a second kind word with its amount is a second entry.
+_SECOND_KIND_RE = re.compile(r"(?:^|(?<=\s))(?:รายรับ|รายจ่าย|รับ|จ่าย)(?:เงิน)?\s?(?=\d)")
 _MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
 # A bare "12/3" (no year) after these words standing alone, or next to หมู่, is a house,
 # stall, meter or document number, not a date ("บ้าน 12/3", "แผง 5/7", "ใบส่งของ 1/12",
@@ -241,7 +245,8 @@ _LEAD_RE = re.compile(
     rf"^(?P<lead>(?:ลง)?(?:{LEAD_DATE_WORDS})"
     rf"|{DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
     rf"|{DATE_PREFIX}\d{{1,2}}\s?(?:{MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
-    r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|ใบสำคัญ(?:จ่าย)?)\s?[\w/.\-]+)"
+    r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|[ฎฏ]\.|ใบสำคัญ(?:จ่าย)?)"
+    r"\s?[\w/.\-]+)"
     r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|เมือวาน|วาน|วัน|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ"
     r"|ฎีกา|ฏีกา|ใบสำคัญ)"
 )
@@ -253,7 +258,7 @@ _DOC_RE = re.compile(
     r"(?:ใบเสร็จ(?:รับเงิน)?\s?)?เล่ม(?:ที่)?\s?(?P<book>\d+)\s?(?:/|,|เลขที่|เลข)\s?"
     r"(?P<bno>\d+(?:/\d+)*)(?![\d/])"
     r"|(?:เลขที่ใบเสร็จ(?:รับเงิน)?|ใบเสร็จ(?:รับเงิน)?(?:\s?เลขที่)?|เลขที่(?:เอกสาร|ใบสำคัญ)?"
-    r"|[ฎฏ]ีกา(?:\s?(?:เลขที่|ที่))?|ใบสำคัญ(?:จ่าย|รับ(?:เงิน)?)?(?:\s?(?:เลขที่|ที่))?|(?i:no)\.|#)"
+    r"|[ฎฏ]ีกา(?:\s?(?:เลขที่|ที่))?|(?<![\u0e01-\u0e4f])[ฎฏ]\.|ใบสำคัญ(?:จ่าย|รับ(?:เงิน)?)?(?:\s?(?:เลขที่|ที่))?|(?i:no)\.|#)"
     rf"\s?:?\s?(?P<no>{_DOC_TOK})"
 )
 _VIA = r"(?:(?:ชำระ|จ่าย|รับ)?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน)\s?)"
@@ -276,8 +281,13 @@ _DESC_LEAD_RE = re.compile(
     r"^(?:[\s,;:|=>·•.\-]+|(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รายการ)\s?:?)+"
 )
 _DESC_TAIL_RE = re.compile(
-    rf"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|{_POLITE})+$"
+    rf"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|{_POLITE}"
+    r"|ขอบคุณ(?:มาก)?|ขอบใจ|(?i:thank\s?you|thanks|thx))+$"
 )
+# A word left before a date that only ties it on ("เมื่อ 30 พ.ย.", "ตั้งแต่เมื่อวาน"): dropped.
+_DATE_LINK_RE = re.compile(r"(?:^|(?<=\s))(?:ตั้งแต่|เมื่อ|ณ|ลง)\s?$")
+# "... แล้วระบบกลับมายังคะ": a question (has it ... yet?) glued after the entry.
+_TAIL_QUESTION_RE = re.compile(rf"(?:^|(?<=\s))(?P<q>\S*ยัง\s?{_PARTICLES})\s*$")
 _STRAY_PUNCT_RE = re.compile(r"\(\s*\)|\[\s*\]|(?<!\S)[.,;:!~=|\-]+(?!\S)")
 _LETTER_RE = re.compile(r"[A-Za-z\u0e01-\u0e2e]")
 _PROTECT = "\ue000"
@@ -673,6 +683,11 @@ class _Parser:
     def blank(self, start: int, end: int, char: str = " ") -> None:
         self.rest = self.rest[:start] + char * (end - start) + self.rest[end:]
 
+    def blank_date(self, start: int, end: int) -> None:
+        """Blank a date taken, with a word before it that only ties it on (``เมื่อ``)."""
+        link = _DATE_LINK_RE.search(self.rest, max(0, start - 10), start)
+        self.blank(link.start() if link else start, end)
+
     def protect(self, start: int, end: int) -> None:
         self.protected.append((start, self.rest[start:end]))
         self.blank(start, end, _PROTECT)
@@ -681,6 +696,7 @@ class _Parser:
 
     def parse(self) -> ParsedEntry:
         self.refuse_both_kinds()
+        self.refuse_two_entries()
         for m in _HOUSE_NO_RE.finditer(self.rest):
             self.protect(*m.span())
         self.take_cheque_no()
@@ -691,6 +707,7 @@ class _Parser:
         amount = self.take_amount()
         entry_date = self.resolve_date()
         method = self.resolve_method()
+        question = self.take_tail_question()
         description = self.description()
         doc_no = self.doc_no
         if self.cheque_no:
@@ -703,8 +720,30 @@ class _Parser:
             raise self.fail(f"{word} {format_baht(amount)} เป็นค่าอะไรคะ ใส่ชื่อรายการต่อท้ายด้วย",
                             f"{word} {format_amount(amount).removesuffix('.00')} "
                             f"{'ค่าน้ำมันรถ' if self.kind == 'payment' else 'ค่าขยะ'}")
-        return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
-                           year_assumed=self.year_assumed)
+        entry = ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
+                            year_assumed=self.year_assumed)
+        if question:  # the question is not saved as the name: the entry alone, to send again
+            raise self.fail(f"มีคำถาม “{question}” ต่อท้าย ยังไม่ได้บันทึก ส่งรายการกับคำถาม"
+                            "แยกกันนะคะ", format_entry(entry))
+        return entry
+
+    def take_tail_question(self) -> str | None:
+        """``รับ 460 ค่าปรับ แล้วระบบกลับมายังคะ``: the question glued after the entry, taken out
+        of the name (the entry is then refused, see :meth:`parse`)."""
+        m = _TAIL_QUESTION_RE.search(self.rest)
+        if m is None:
+            return None
+        self.blank(*m.span())
+        return m["q"].strip()
+
+    def refuse_two_entries(self) -> None:
+        for m in _SECOND_KIND_RE.finditer(self.rest):
+            amount = _AMOUNT_RE.match(self.rest, m.end())
+            if amount and not _COUNT_AFTER_RE.match(self.rest, amount.end()):
+                first = self.rest[: m.start()].strip()
+                raise self.fail("มีสองรายการในบรรทัดเดียว ยังไม่ได้บันทึก ลงบรรทัดละรายการนะคะ "
+                                "(ส่งหลายบรรทัดในข้อความเดียวได้)",
+                                f"{KIND_TH[self.kind]} {first}")
 
     def refuse_both_kinds(self) -> None:
         if _BOTH_KINDS_RE[self.kind].match(self.rest):
@@ -754,11 +793,11 @@ class _Parser:
         for m in ISO_ENTRY_DATE_RE.finditer(self.rest):
             y = resolve_year(m["y"], self.today)
             self.add_date(y, int(m["m"]), int(m["d"]), m.group())
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in NUM_DATE_RE.finditer(self.rest):
             y = resolve_year(m["y"], self.today)
             self.add_date(y, int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in MONTH_DATE_RE.finditer(self.rest):
             month = MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
             end = m.end()
@@ -769,10 +808,10 @@ class _Parser:
             else:
                 end = m.end("mon")
                 self.add_yearless(month, int(m["d"]), self.rest[m.start("d") : end])
-            self.blank(m.start(), end)
+            self.blank_date(m.start(), end)
         for m in DAY_MONTH_RE.finditer(self.rest):
             self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in BARE_DAY_MONTH_RE.finditer(self.rest):
             before = self.rest[max(0, m.start() - 20) : m.start()]
             if (_NOT_AMOUNT_BEFORE_RE.search(before) or _TEXT_NO_BEFORE_RE.search(before)
@@ -783,24 +822,24 @@ class _Parser:
                                 f"ถ้าเป็นวันที่ พิมพ์ “วันที่ {m.group()}” ถ้าเป็นบ้านเลขที่ "
                                 f"พิมพ์ “บ้านเลขที่ {m.group()}”", self.date_example())
             self.add_yearless(int(m["m"]), int(m["d"]), m.group())
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in DAY_ONLY_RE.finditer(self.rest):
             self.add_day_only(int(m["d"]), m.group().strip())
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in WORD_RE.finditer(self.rest):
             word = re.sub(f"{_POLITE}+$", "", m.group())
             if slip := date_word_slip(word):  # "มื่อวาน": a slip for เมื่อวาน
                 self.dates.append(self.today - timedelta(days=days_back(slip)))
-                self.blank(m.start(), m.start() + len(word))
+                self.blank_date(m.start(), m.start() + len(word))
         for m in RELATIVE_RE.finditer(self.rest):
             self.dates.append(self.today - timedelta(days=days_back(m["w"])))  # ahead: refused
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in DAYS_AGO_RE.finditer(self.rest):
             self.dates.append(self.today - timedelta(days=days_ago(m["n"])))
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in WEEKDAY_RE.finditer(self.rest):
             self.dates.append(weekday_date(m["a"] or m["b"], m["when"], self.today))
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in VAGUE_DATE_RE.finditer(self.rest):
             self.vague.append(m.group())
 
@@ -1032,10 +1071,9 @@ class _Parser:
         typed = m.group().strip()
         formal = bool(m["thuan"] or m["sat"])
         if m["num"]:
-            num = m["num"].replace(",", "")
-            if "." in num and len(num.split(".")[1]) > 2:
+            value = Decimal(m["num"].replace(",", "")) * (1000 if m["kilo"] else 1)
+            if value != value.quantize(CENT):
                 raise self.fail("จำนวนเงินมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (สตางค์)")
-            value = Decimal(num)
         else:
             try:
                 value = _words_value(m["words"], formal)
