@@ -199,3 +199,25 @@ def test_two_entries_on_one_line_ask_for_one_a_line(text: str) -> None:
 
 def test_a_kind_word_before_a_count_is_not_a_second_entry() -> None:
     assert parse_entry("จ่าย 300 ค่ารถ รับ 2 คน", TODAY).amount == Decimal("300")
+
+
+# --------------------------------------------------------------- found while fixing the above
+
+@pytest.mark.parametrize("where", ["บ้าน เลขที่ 12/3", "ตามบิล 3/11", "ของบ้าน 4/1"])
+def test_more_house_and_document_numbers_stay_in_the_description(where: str) -> None:
+    e = parse_entry(f"จ่าย 300 ค่าวัสดุ {where}", TODAY)
+    assert (e.description, e.date, e.doc_no) == (f"ค่าวัสดุ {where}", TODAY, None)
+
+
+@pytest.mark.parametrize("slip", ["เมือ่วาน", "เม่ือวาน"])  # marks typed in the wrong order
+def test_swapped_marks_in_yesterday_are_yesterday(slip: str) -> None:
+    assert parse_entry(f"รับ 500 ค่าขยะ {slip}", TODAY).date == date(2026, 12, 1)
+
+
+def test_a_bare_athit_is_sunday_or_a_week_so_it_is_asked() -> None:
+    assert "อาทิตย์" in refused("รับ 500 ค่าขยะ อาทิตย์")
+    assert parse_entry("จ่าย 500 ค่าจ้าง 1 อาทิตย์", TODAY).description == "ค่าจ้าง 1 อาทิตย์"
+
+
+def test_a_second_entry_after_and_is_still_a_second_entry() -> None:
+    assert "บรรทัดละรายการ" in refused("รับ 200 ค่าขยะ และจ่าย 150 ค่ากาแฟ")

@@ -93,9 +93,13 @@ def date_word_slip(word: str) -> str | None:
 
 
 def _one_edit(a: str, b: str) -> bool:
-    """Exactly one insertion, deletion or substitution apart."""
+    """Exactly one insertion, deletion, substitution or swap of two neighbours apart."""
     if a == b or abs(len(a) - len(b)) > 1:
         return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:  # "เม่ือวาน": marks typed in swapped order
+            return a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
     if len(a) > len(b):
         a, b = b, a
     i = 0
@@ -139,6 +143,7 @@ VAGUE_DATE_RE = re.compile(
     r"|(?:สัปดาห์|อาทิตย์)นี้"
     r"|(?:เมื่อ)?(?:หลาย|สองสาม|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|สิบ)?วัน(?:ก่อน|ที่แล้ว)"
     rf"|วัน(?:{_WEEKDAY})\s?(?:นี้|หน้า)|วันหลัง|เมื่อคืน"
+    r"|(?<![\d\u0e01-\u0e4f])(?<!\d\s)อาทิตย์(?![\u0e01-\u0e4f])"  # Sunday or a week?
     r"|วันที่\s?(?:หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|สิบ|ยี่|เอ็ด)+"
 )
 # A date range ("28-30 พ.ย.", "28/11-30/11", "28 พ.ย. - 1 ธ.ค."): not one payment date. A bare

@@ -212,7 +212,7 @@ _BOTH_KINDS_RE = {
 }  # "รับ จ่ายด้วยเช็ค ค่าขยะ": how the payer paid, not a second kind
 # An address or a time of day: stays in the description, never an amount or a document number.
 _HOUSE_NO_RE = re.compile(
-    r"บ้านเลขที่\s?\d+(?:/\d+)*|(?:เวลา\s?)?\d{1,2}[.:]\d{2}\s?(?:น\.|นาฬิกา)|เวลา\s?\d{1,2}[.:]\d{2}"
+    r"บ้าน\s?เลขที่\s?\d+(?:/\d+)*|(?:เวลา\s?)?\d{1,2}[.:]\d{2}\s?(?:น\.|นาฬิกา)|เวลา\s?\d{1,2}[.:]\d{2}"
 )
 # A second number after these names a thing ("ชุดที่ 2", "ล็อค 12", "มาตรา 45", "Office 365").
 _ORDINAL_BEFORE_RE = re.compile(
@@ -221,20 +221,20 @@ _ORDINAL_BEFORE_RE = re.compile(
     r"|(?:บจก|หจก|บมจ)\.?\s?[\u0e01-\u0e4f.]*|บริษัท\s?[\u0e01-\u0e4f.]*)\s?$"
 )
 # "รับ 200 ค่าขยะ จ่าย 150 ค่ากาแฟ": a second kind word with its amount is a second entry.
-_SECOND_KIND_RE = re.compile(r"(?:^|(?<=\s))(?:รายรับ|รายจ่าย|รับ|จ่าย)(?:เงิน)?\s?(?=\d)")
+_SECOND_KIND_RE = re.compile(r"(?:^|(?<=\s))(?:และ|แล้ว)?(?:รายรับ|รายจ่าย|รับ|จ่าย)(?:เงิน)?\s?(?=\d)")
 _MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
 # A bare "12/3" (no year) after these words standing alone, or next to หมู่, is a house,
 # stall, meter or document number, not a date ("บ้าน 12/3", "แผง 5/7", "ใบส่งของ 1/12",
 # "12/3 หมู่ 4"); glued into a name it is the date ("ค่าเช่าแผง 31/7").
 _TEXT_NO_BEFORE_RE = re.compile(
-    r"(?:^|(?<=\s))(?:เลขที่)?(?:บ้าน|ที่อยู่|แผง|มาตร(?:วัด)?(?:น้ำ|ไฟ)?|มิเตอร์(?:น้ำ|ไฟ)?|ห้อง|ล็อ[คก]|ซุ้ม|บูธ|บิล"
+    r"(?:^|(?<=\s))(?:ตาม|ของ)?(?:เลขที่)?(?:บ้าน|ที่อยู่|แผง|มาตร(?:วัด)?(?:น้ำ|ไฟ)?|มิเตอร์(?:น้ำ|ไฟ)?|ห้อง|ล็อ[คก]|ซุ้ม|บูธ|บิล"
     r"|ใบส่งของ|ใบกำกับ(?:ภาษี)?|ใบแจ้งหนี้|ใบเสร็จ(?:รับเงิน)?|ใบสั่ง(?:ซื้อ|จ้าง)|สัญญา|เลข"
     r"|หมู่|(?<![\u0e01-\u0e4f])ม\.)(?:ที่|เลขที่)?\s?:?\s?$"
 )
 _MOO_AFTER_RE = re.compile(r"\s?(?:หมู่|ม\.\s?\d)")
 # A bare "12/3" after a person's name may be the house number or the date: asked.
 _NAME_BEFORE_RE = re.compile(
-    r"(?:^|(?<=\s))(?:นาย|นางสาว|นาง|น\.ส\.|คุณ|ด\.[ชญ]\.)\s?[\u0e01-\u0e4f]+\s?$"
+    r"(?:^|(?<=\s)|(?<=บ้าน))(?:นาย|นางสาว|นาง|น\.ส\.|คุณ|ด\.[ชญ]\.)\s?[\u0e01-\u0e4f]+\s?$"
 )
 
 # --------------------------------------------------------------------------- dates
