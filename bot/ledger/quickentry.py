@@ -341,34 +341,41 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
 
     Grammar: a kind word first (``รับ``/``รับเงิน``/``รายรับ``/``+`` or ``จ่าย``/``จ่ายเงิน``/
     ``รายจ่าย``/``-``), then in any order an amount, a description and optional date, document
-    number and payment method. Thai digits, thousands commas, ``บาท``/``บ.``/``.-``,
-    ``สตางค์`` and Thai number words are accepted.
+    number and payment method. Thai digits, thousands commas, ``บาท``/``บ.``/``บ``/``.-``,
+    ``สตางค์``, thousands as ``1.5k`` and Thai number words are accepted. A second kind word
+    with an amount (``รับ 200 ค่าขยะ จ่าย 150 ค่ากาแฟ``) is refused: one entry a line.
 
     Amount: a number before a counting word (``3 ราย``, ``15 คน``) is a count, never the amount.
     Otherwise the number directly after the kind word; otherwise the first number marked with
-    ``บาท``/``บ.``/``.-``/``สตางค์``; otherwise the first number. Numbers after ``หมู่``/``ปี``/
-    ``ซอย``/``รายการ``/a plate prefix such as ``กข`` are never the amount. Any other number
+    ``บาท``/``บ.``/``.-``/``สตางค์`` or after ``จำนวนเงิน``/``ยอด``; otherwise the first number.
+    Numbers after ``หมู่``/``ปี``/``ซอย``/``รายการ``/``รหัส…``/``เล่ม``/a plate prefix such as
+    ``กข`` are never the amount. Unmarked numbers before a marked amount are text. Any other number
     (not a count, a price per unit, an ordinal or a name such as ``ล็อค 12``) is a second
     amount and refused; the same amount again in words is dropped, other words are refused.
     Number words with a bare trailing digit (``สองพันห้าบาท``: 2,005 or 2,500?) are refused as
     ambiguous unless written formally with ``ถ้วน`` or สตางค์.
 
     Date: ``วันนี้``/``เมื่อวาน``/``วานนี้``/``เมื่อวานซืน``, ``2 วันก่อน``, ``d/m/y`` (also ``-``
-    or ``.``), ``9 ก.ค. 67``, ``9 กรกฎาคม 2567``, ``2024-07-09``, a weekday (``วันศุกร์``: the
-    latest not after today; ``วันศุกร์ที่แล้ว``: Friday of last week). Without a year (``9 ก.ค.``,
+    or ``.``), ``9 ก.ค. 67``, ``9 กรกฎาคม 2567`` (or ``กรกฏาคม``), ``2024-07-09``, ``สองวันก่อน``,
+    a weekday (``วันศุกร์`` or ``ศุกร์``: the latest not after today, today included;
+    ``วันศุกร์ที่แล้ว``: Friday of last week; a bare ``อาทิตย์`` may be a week and is asked).
+    A slip of one letter or mark in ``เมื่อวาน``/``เมื่อวานซืน`` (``มื่อวาน``) is that word;
+    ``เมื่อ``/``ตั้งแต่``/``ณ`` before a date is dropped. Without a year (``9 ก.ค.``,
     ``15/7``, ``วันที่ 15/7``): the most recent such day that is not in the future, except that
     a day at most ``YEARLESS_AHEAD_DAYS`` ahead (also across the new year) is that one and
     refused (``ParsedEntry.year_assumed`` is set so the echo can name the year). ``วันที่ 15``:
     this month, or last month (refused when last month has no such day). A date range or a
     vague time (``28-30 พ.ย.``, ``เดือนที่แล้ว``) is refused unless a date is given as well; a
     date before :func:`earliest_entry_date` is refused. A bare ``3/2`` after ``หมู่``/
-    ``ห้อง`` and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
+    ``ห้อง``/``บ้าน``/``แผง``/``มาตร``/``บิล``/``ใบส่งของ`` and the like, next to ``หมู่``, or
+    before a quantity word (``1/2 ถัง``), stays in the description; after a person's name
+    (``นายมา 12/3``) it is asked.
     A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
     Buddhist era when 25yy is within 10 years of today's BE year, else 20yy CE when that is,
     else Buddhist era (then refused as too old or ahead).
 
     Document number (``doc_no``): the number text after ``เลขที่``, ``เลขที่ใบเสร็จ``,
-    ``ใบเสร็จ``, ``ฎีกา``/``ฏีกา``, ``ใบสำคัญ``, ``No.`` or ``#``, kept as typed (slashes,
+    ``ใบเสร็จ``, ``ฎีกา``/``ฏีกา``/``ฎ.``, ``ใบสำคัญ``, ``No.`` or ``#``, kept as typed (slashes,
     leading zeros): ``ฎีกา 45/2567`` -> ``"45/2567"``; ``เล่มที่ 3 เลขที่ 45`` -> ``"3/45"``.
     The first one wins; further ones stay in the description. A cheque number
     (``เช็คเลขที่ 1234567``, or ``เช็ค 1234567`` when the amount is elsewhere) becomes the
@@ -377,7 +384,8 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     Method: ``เงินสด`` -> cash; ``เช็ค``/``เช็ก``/``cheque`` -> cheque; ``โอน``/``โอนเงิน``/
     ``transfer``/``พร้อมเพย์`` -> transfer. Date, method and document words are removed from
     the description; emoji are dropped and Thai digits become Arabic digits everywhere
-    (also in ``doc_no``).
+    (also in ``doc_no``). Polite endings and thanks (``ขอบคุณค่ะ``) at the end are dropped; a
+    question glued at the end (``…กลับมายังคะ``) is refused with the entry alone as the example.
 
     Two numbers side by side where the amount goes (``รับ 1500 200 ค่าขยะ``) are refused as
     ambiguous.
