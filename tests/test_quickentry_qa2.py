@@ -221,3 +221,13 @@ def test_a_bare_athit_is_sunday_or_a_week_so_it_is_asked() -> None:
 
 def test_a_second_entry_after_and_is_still_a_second_entry() -> None:
     assert "บรรทัดละรายการ" in refused("รับ 200 ค่าขยะ และจ่าย 150 ค่ากาแฟ")
+
+
+@pytest.mark.parametrize("remark", ["ขอบคุณค่า", "ขอบพระคุณค่ะ", "ขอบคุณที่ช่วยค่ะ", "ฝากด้วยนะคะ",
+                                    "ลงให้ด้วยค่ะ", "ขอบใจจ้า"])
+def test_a_closing_remark_is_not_left_in_the_name(remark: str) -> None:
+    assert parse_entry(f"รับ 490 ค่าปรับ {remark}", TODAY).description == "ค่าปรับ"
+
+
+def test_a_deposit_word_at_the_end_stays() -> None:
+    assert parse_entry("จ่าย 20 ค่าธรรมเนียม ฝากเงิน", TODAY).description == "ค่าธรรมเนียม ฝากเงิน"

@@ -282,8 +282,9 @@ _DESC_LEAD_RE = re.compile(
 )
 _DESC_TAIL_RE = re.compile(
     rf"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|{_POLITE}"
-    r"|ขอบคุณ(?:มาก)?|ขอบใจ|(?i:thank\s?you|thanks|thx))+$"
-)
+    r"|(?:^|(?<=\s))(?:ขอบ(?:พระ)?คุณ|ขอบใจ|ฝาก(?:ด้วย|หน่อย)|รบกวน|(?:ลง|บันทึก)ให้)[\u0e01-\u0e4f]*"
+    r"|(?i:thank\s?you|thanks|thx))+$"
+)  # a closing remark ("ขอบคุณที่ช่วยค่ะ", "ฝากด้วยนะคะ") is not part of the name
 # A word left before a date that only ties it on ("เมื่อ 30 พ.ย.", "ตั้งแต่เมื่อวาน"): dropped.
 _DATE_LINK_RE = re.compile(r"(?:^|(?<=\s))(?:ตั้งแต่|เมื่อ|ณ|ลง)\s?$")
 # "... แล้วระบบกลับมายังคะ": a question (has it ... yet?) glued after the entry.
