@@ -92,7 +92,7 @@ def test_a_weekday_glued_into_a_name_stays() -> None:
 @pytest.mark.parametrize("thing", [
     "ค่าอาหาร 2 มื้อ", "ค่าที่พัก 2 คืน", "ค่าเช่ารถ 12 ที่นั่ง", "ค่าท่อ 4 นิ้ว", "ค่าน้ำดื่ม 20 แพ็ค",
     "ค่าป้าย กว้าง 4 ม.", "ค่าวัสดุ รหัสบัญชี 5120100", "ค่าวัสดุ บจก.สยาม 2020",
-    "ค่าซ่อม ถนนเส้น 1089", "ค่าน้ำมัน ทะเบียน กข-1234", "ค่าสี 3 แกลลอน",
+    "ค่าซ่อม ถนนเส้น 1089", "ค่าน้ำมัน ทะเบียน กข-1234", "ค่าสี 3 แกลลอน", "ค่าเดินทาง 15 กิโลเมตร",
 ])
 def test_a_count_or_a_code_is_not_a_second_amount(thing: str) -> None:
     e = parse_entry(f"จ่าย 500 {thing}", TODAY)
@@ -203,7 +203,8 @@ def test_a_kind_word_before_a_count_is_not_a_second_entry() -> None:
 
 # --------------------------------------------------------------- found while fixing the above
 
-@pytest.mark.parametrize("where", ["บ้าน เลขที่ 12/3", "ตามบิล 3/11", "ของบ้าน 4/1"])
+@pytest.mark.parametrize("where", ["บ้าน เลขที่ 12/3", "ตามบิล 3/11", "ของบ้าน 4/1", "แปลง 5/2",
+                                   "โฉนด 12/3", "อาคาร 2/1"])
 def test_more_house_and_document_numbers_stay_in_the_description(where: str) -> None:
     e = parse_entry(f"จ่าย 300 ค่าวัสดุ {where}", TODAY)
     assert (e.description, e.date, e.doc_no) == (f"ค่าวัสดุ {where}", TODAY, None)
