@@ -21,16 +21,21 @@ COLLOQUIAL_MONTHS = (
     "มกรา", "กุมภา", "มีนา", "เมษา", "พฤษภา", "มิถุนา",
     "กรกฎา", "สิงหา", "กันยา", "ตุลา", "พฤศจิกา", "ธันวา",
 )  # fmt: skip
+# Common misspellings of month names (ฏ for ฎ, ษ for ศ).
+MISSPELT_MONTHS = {"กรกฏาคม": 7, "กรกฏา": 7, "พฤษจิกายน": 11, "พฤษจิกา": 11}
 # Month spelling with dots and spaces removed -> month number.
 MONTH_NO: dict[str, int] = {
-    form.replace(".", ""): i + 1
-    for i in range(12)
-    for form in (THAI_MONTHS_LONG[i], COLLOQUIAL_MONTHS[i], THAI_MONTHS_SHORT[i])
+    **{
+        form.replace(".", ""): i + 1
+        for i in range(12)
+        for form in (THAI_MONTHS_LONG[i], COLLOQUIAL_MONTHS[i], THAI_MONTHS_SHORT[i])
+    },
+    **MISSPELT_MONTHS,
 }
 
 
 def month_pattern() -> str:
-    forms = [*THAI_MONTHS_LONG, *COLLOQUIAL_MONTHS]
+    forms = [*THAI_MONTHS_LONG, *COLLOQUIAL_MONTHS, *MISSPELT_MONTHS]
     for short in THAI_MONTHS_SHORT:
         parts = [p for p in short.split(".") if p]
         forms.append(r"(?:\.\s?)?".join(parts) + r"\.?")
@@ -69,21 +74,68 @@ _YESTERDAY = r"(?:เมื่อ|เมือ)วาน(?:นี้)?|วาน
 _DAY_BEFORE = r"(?:เมื่อ|เมือ)?วานซืน(?:นี้)?"
 RELATIVE = rf"{_DAY_BEFORE}|{_YESTERDAY}|วันนี้|พรุ่งนี้|มะรืน(?:นี้)?"
 RELATIVE_RE = re.compile(rf"(?:ลง)?(?P<w>{RELATIVE})")
-# "2 วันก่อน", "เมื่อ 3 วันที่แล้ว": that many days back.
-DAYS_AGO_RE = re.compile(r"(?:เมื่อ\s?)?(?<![\d,./\-])(?P<n>\d{1,2})\s?วัน\s?(?:ก่อน|ที่แล้ว|ที่ผ่านมา)")
-# "วันศุกร์" (the latest Friday, today included), "วันศุกร์ที่แล้ว" (Friday of last week),
-# "ศุกร์ที่แล้ว"; "อาทิตย์" alone is also "a week", so it needs "วัน" before it.
+# A slip of one letter or mark in the longer yesterday words ("มื่อวาน", "เมื่อวาร", "เมื้อวาน")
+# is that word. The short ones ("วันนี้", "วานนี้") are left alone: one letter off they are
+# other words ("อันนี้", "งานนี้"); so are the real words one letter off the long ones.
+_SLIP_WORDS = ("เมื่อวาน", "เมื่อวานนี้", "เมื่อวานซืน")
+_NOT_SLIPS = frozenset({"เมื่อวัน", "เมื่อนาน", "เมื่อวาง", "เมื่อวา"})
+WORD_RE = re.compile(r"[\u0e01-\u0e4f]+")
+
+
+def date_word_slip(word: str) -> str | None:
+    """The yesterday word that ``word`` is one edit away from, or None."""
+    if word in _NOT_SLIPS or not 6 <= len(word) <= 13:
+        return None
+    for known in _SLIP_WORDS:
+        if _one_edit(word, known):
+            return known
+    return None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Exactly one insertion, deletion, substitution or swap of two neighbours apart."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:  # "เม่ือวาน": marks typed in swapped order
+            return a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)) :] == b[i + 1 :]
+
+# "2 วันก่อน", "สามวันที่แล้ว", "เมื่อ 3 วันที่แล้ว": that many days back ("สองสามวันก่อน",
+# two or three days, is vague).
+_DAY_COUNTS = ("หนึ่ง", "สอง", "สาม", "สี่", "ห้า", "หก", "เจ็ด", "แปด", "เก้า", "สิบ")
+_N_DAYS = rf"\d{{1,2}}|{'|'.join(_DAY_COUNTS)}"
+_AGO = r"\s?วัน\s?(?:ก่อน|ที่แล้ว|ที่ผ่านมา)"
+DAYS_AGO_RE = re.compile(
+    rf"(?:เมื่อ\s?|(?<![\d,./\-\u0e01-\u0e4f]))(?P<n>{_N_DAYS}){_AGO}"
+)
+
+
+def days_ago(n: str) -> int:
+    """Days back for DAYS_AGO_RE's count, in figures or a Thai word."""
+    return int(n) if n.isdigit() else _DAY_COUNTS.index(n) + 1
+
+
+# "วันศุกร์" or a bare "ศุกร์" (the latest Friday, today included), "วันศุกร์ที่แล้ว" (Friday of
+# last week), "ศุกร์ที่แล้ว"; "อาทิตย์" alone is also "a week", so it needs "วัน" before it.
 # Not glued to a word before it: "ตลาดนัดวันพุธ" is a market, not a date.
 WEEKDAY_RE = re.compile(
     r"(?:(?:ลง|เมื่อ)\s?|(?<![ก-๙])(?<!นัด )(?<!ทุก ))"
     rf"(?:วัน(?P<a>{_WEEKDAY})|(?P<b>{_WEEKDAY.replace('|อาทิตย์', '')})"
-    r"(?=\s?(?:ที่แล้ว|ก่อน|ที่ผ่านมา)))(?!\s?(?:นี้|หน้า|ที่\s?\d))"
+    r"(?=\s?(?:ที่แล้ว|ก่อน|ที่ผ่านมา)|(?:ครับ|ค่ะ|คะ|นะ)*(?![\u0e01-\u0e4f])))"
+    r"(?!\s?(?:นี้|หน้า|ที่\s?\d))"
     r"(?:\s?(?P<when>ที่แล้ว|ก่อน|ที่ผ่านมา))?"
 )
 # Date words that may come before the kind word ("วานนี้ รับ 500 ค่าขยะ").
 LEAD_DATE_WORDS = (
     rf"{RELATIVE}|(?:วัน)?(?:{_WEEKDAY})(?:\s?(?:ที่แล้ว|ก่อน|ที่ผ่านมา))?"
-    r"|\d{1,2}\s?วัน\s?(?:ก่อน|ที่แล้ว|ที่ผ่านมา)|\d{4}-\d{1,2}-\d{1,2}"
+    rf"|(?:{_N_DAYS}){_AGO}|\d{{4}}-\d{{1,2}}-\d{{1,2}}"
 )
 # Words that name a time but not one day: refused unless a date is given as well.
 VAGUE_DATE_RE = re.compile(
@@ -91,6 +143,7 @@ VAGUE_DATE_RE = re.compile(
     r"|(?:สัปดาห์|อาทิตย์)นี้"
     r"|(?:เมื่อ)?(?:หลาย|สองสาม|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|สิบ)?วัน(?:ก่อน|ที่แล้ว)"
     rf"|วัน(?:{_WEEKDAY})\s?(?:นี้|หน้า)|วันหลัง|เมื่อคืน"
+    r"|(?<![\d\u0e01-\u0e4f])(?<!\d\s)อาทิตย์(?![\u0e01-\u0e4f])"  # Sunday or a week?
     r"|วันที่\s?(?:หนึ่ง|สอง|สาม|สี่|ห้า|หก|เจ็ด|แปด|เก้า|สิบ|ยี่|เอ็ด)+"
 )
 # A date range ("28-30 พ.ย.", "28/11-30/11", "28 พ.ย. - 1 ธ.ค."): not one payment date. A bare

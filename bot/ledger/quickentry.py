@@ -44,7 +44,10 @@ from bot.ledger.datewords import (
     RELATIVE_RE,
     VAGUE_DATE_RE,
     WEEKDAY_RE,
+    WORD_RE,
     YEAR_PERIOD_RE,
+    date_word_slip,
+    days_ago,
     days_back,
     earliest_entry_date,
     month_span,
@@ -152,21 +155,23 @@ _CHAIN_END = r"(?=\s|$|บาท|บ\.|สตางค์|สต\.|ถ้วน|
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?"
 _NUM_END = r"(?!\d|[.,]\d|[A-Za-z]|/\d|-\d)"
 _SATANG = r"(?:สตางค์|สต\.)"
+# "1.5k", "15k": thousands, as typed on phones ("4K" alone is a screen, not 4,000 baht).
+_KILO = r"(?P<kilo>k|(?<!(?<![\d.,])[48])K)(?![A-Za-z\d])"
 _AMOUNT_RE = re.compile(
     r"(?<![\d,./A-Za-z])(?<!\d-)"
     r"(?:(?<!\S)(?P<neg>-))?"
     r"(?:฿\s?)?"
-    rf"(?:(?P<words>{_CHAIN}){_CHAIN_END}|(?P<num>{_NUM}){_NUM_END})"
+    rf"(?:(?P<words>{_CHAIN}){_CHAIN_END}|(?P<num>{_NUM})(?:{_KILO}|{_NUM_END}))"
     rf"(?:(?P<csat>\s?{_SATANG})"
-    r"|(?P<unit>\s?(?:บาท|บ\.|฿)|\.-|-(?!\d))(?P<thuan>\s?ถ้วน)?"
+    r"|(?P<unit>\s?(?:บาท|บ\.|บ(?![\u0e01-\u0e4f])|฿)|\.-|-(?!\d))(?P<thuan>\s?ถ้วน)?"
     rf"(?:\s?(?P<sat>\d{{1,3}}|(?:{_W})+)\s?{_SATANG})?)?"
 )
 # A number right after these words is not the amount ("หมู่ 3", "ปี 2567", "กข 1234").
 _NOT_AMOUNT_BEFORE_RE = re.compile(
     r"(?:หมู่(?:ที่)?|(?<![\u0e01-\u0e4f])ม\.|ซอย|ซ\.|ห้อง(?:ที่)?|ทะเบียน|งวด(?:ที่)?|ครั้งที่|ข้อ(?:ที่)?|รุ่น(?:ที่)?"
     r"|ปี(?:งบประมาณ|งบ)?|พ\.ศ\.|ค\.ศ\.|ชั้น(?:ที่)?|เลขที่|คันที่|ลำดับที่|โทร\.?|หน้า"
-    r"|รายการ(?:ที่)?"
-    r"|(?:^|(?<=\s))(?!คน)\d?[ก-ฮ]{2})\s?$"
+    r"|รายการ(?:ที่)?|เล่ม(?:ที่)?|(?:^|(?<=\s))รหัส[\u0e01-\u0e4f]*|หมายเลข"
+    r"|(?:^|(?<=\s))(?!คน)\d?[ก-ฮ]{2})(?:\s?-)?\s?$"
 )
 # A number right before these is a count, not the amount ("3 ราย", "15 คน", "20 ลิตร"); not
 # when the word runs on ("ใบเสร็จ", "รายได้", "คนละ").
@@ -175,7 +180,9 @@ _COUNT_AFTER_RE = re.compile(
     r"|แห่ง|ครั้ง|รอบ|เครื่อง|ลิตร|ถัง|กก\.|กิโล(?:กรัม)?|โหล|แผ่น|ก้อน|ห่อ|กล่อง|ขวด|ถุง"
     r"|ม้วน|รีม|ด้าม|แท่ง|ลูก|ต้น|เส้น|ห้อง|วัน|เดือน|ปี(?!\s?(?:พ\.?\s?ศ\.?\s?)?\d)|ชั่วโมง|ชม\.|ไร่|เมตร|หน่วย"
     r"|แผง|ร้าน|ล็อก|ล็อค|แปลง|ชั้น|ป้าย|คู่|ผืน|เม็ด|กระสอบ|ตู้|ตัน|คิว|เที่ยว|งวด|จุด"
-    r"|ครอบครัว|หมู่บ้าน|โครงการ|สัญญา|ตำแหน่ง|อัตรา|นัด|สัปดาห์|อาทิตย์|ตารางวา|ตร\.ม\.|กม\.)"
+    r"|ครอบครัว|หมู่บ้าน|โครงการ|สัญญา|ตำแหน่ง|อัตรา|นัด|สัปดาห์|อาทิตย์|ตารางวา|ตร\.ม\.|กม\."
+    r"|มื้อ|คืน|ที่นั่ง|นิ้ว|ฟุต|หลา|ซม\.|มม\.|ม\.(?!\s?\d)|เซนติเมตร|เซน|แพ็[คก]|แพ[คก]|ลัง|แกลลอน|กระป๋อง"
+    r"|หลอด|ดวง|ซอง|ตลับ|ท่อน|บาน|ขีด|วัตต์|ตารางเมตร|ลูกบาศก์เมตร|กิโลเมตร|ตร\.ว\.)"
     rf"(?={_POLITE}*(?![\u0e01-\u0e4f]))"
 )
 # "5 ส." (โครงการ 5 ส.), "5ส": a number with a one-letter abbreviation is part of a name,
@@ -209,14 +216,31 @@ _BOTH_KINDS_RE = {
 }  # "รับ จ่ายด้วยเช็ค ค่าขยะ": how the payer paid, not a second kind
 # An address or a time of day: stays in the description, never an amount or a document number.
 _HOUSE_NO_RE = re.compile(
-    r"บ้านเลขที่\s?\d+(?:/\d+)*|(?:เวลา\s?)?\d{1,2}[.:]\d{2}\s?(?:น\.|นาฬิกา)|เวลา\s?\d{1,2}[.:]\d{2}"
+    r"บ้าน\s?เลขที่\s?\d+(?:/\d+)*|(?:เวลา\s?)?\d{1,2}[.:]\d{2}\s?(?:น\.|นาฬิกา)|เวลา\s?\d{1,2}[.:]\d{2}"
 )
 # A second number after these names a thing ("ชุดที่ 2", "ล็อค 12", "มาตรา 45", "Office 365").
 _ORDINAL_BEFORE_RE = re.compile(
     r"(?:[\u0e01-\u0e4f]ที่|ล็อค|ล็อก|แผง|มาตรา|เบนซิน|ดีเซล|แก๊สโซฮอล์|โซน|อาคาร|ตึก|รหัส|สาย"
-    r"|รอบ|มิเตอร์|เฟส|ซุ้ม|บูธ|คัน|[A-Za-z])\s?$"
+    r"|รอบ|มิเตอร์|เฟส|ซุ้ม|บูธ|คัน|ถนน|เส้น|ทางหลวง|[A-Za-z]"
+    r"|(?:บจก|หจก|บมจ)\.?\s?[\u0e01-\u0e4f.]*|บริษัท\s?[\u0e01-\u0e4f.]*)\s?$"
 )
+# "รับ 200 ค่าขยะ จ่าย 150 ค่ากาแฟ": a second kind word with its amount is a second entry.
+_SECOND_KIND_RE = re.compile(r"(?:^|(?<=\s))(?:และ|แล้ว)?(?:รายรับ|รายจ่าย|รับ|จ่าย)(?:เงิน)?\s?(?=\d)")
 _MONTH_BEFORE_RE = re.compile(rf"(?:{MONTHS})\s?$")  # "ค่าไฟ ต.ค. 69": 69 is a year
+# A bare "12/3" (no year) after these words standing alone, or next to หมู่, is a house,
+# stall, meter or document number, not a date ("บ้าน 12/3", "แผง 5/7", "ใบส่งของ 1/12",
+# "12/3 หมู่ 4"); glued into a name it is the date ("ค่าเช่าแผง 31/7").
+_TEXT_NO_BEFORE_RE = re.compile(
+    r"(?:^|(?<=\s))(?:ตาม|ของ)?(?:เลขที่)?(?:บ้าน|ที่อยู่|แผง|มาตร(?:วัด)?(?:น้ำ|ไฟ)?|มิเตอร์(?:น้ำ|ไฟ)?|ห้อง|ล็อ[คก]|ซุ้ม|บูธ|บิล"
+    r"|ใบส่งของ|ใบกำกับ(?:ภาษี)?|ใบแจ้งหนี้|ใบเสร็จ(?:รับเงิน)?|ใบสั่ง(?:ซื้อ|จ้าง)|สัญญา|เลข"
+    r"|แปลง|โฉนด|อาคาร|ตึก"
+    r"|หมู่|(?<![\u0e01-\u0e4f])ม\.)(?:ที่|เลขที่)?\s?:?\s?$"
+)
+_MOO_AFTER_RE = re.compile(r"\s?(?:หมู่|ม\.\s?\d)")
+# A bare "12/3" after a person's name may be the house number or the date: asked.
+_NAME_BEFORE_RE = re.compile(
+    r"(?:^|(?<=\s)|(?<=บ้าน))(?:นาย|นางสาว|นาง|น\.ส\.|คุณ|ด\.[ชญ]\.)\s?[\u0e01-\u0e4f]+\s?$"
+)
 
 # --------------------------------------------------------------------------- dates
 
@@ -226,7 +250,8 @@ _LEAD_RE = re.compile(
     rf"^(?P<lead>(?:ลง)?(?:{LEAD_DATE_WORDS})"
     rf"|{DATE_PREFIX}\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-](?:\d{{4}}|\d{{2}}))?"
     rf"|{DATE_PREFIX}\d{{1,2}}\s?(?:{MONTHS})(?:\s?(?:\d{{4}}|\d{{2}}))?"
-    r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|ใบสำคัญ(?:จ่าย)?)\s?[\w/.\-]+)"
+    r"|(?:เลขที่(?:ใบเสร็จ)?|ใบเสร็จ(?:เลขที่)?|ฎีกา(?:เลขที่)?|ฏีกา|[ฎฏ]\.|ใบสำคัญ(?:จ่าย)?)"
+    r"\s?[\w/.\-]+)"
     r"\s+(?=รายรับ|รับ|รายจ่าย|จ่าย|เมื่อวาน|เมือวาน|วาน|วัน|พรุ่งนี้|มะรืน|\d|เลขที่|ใบเสร็จ"
     r"|ฎีกา|ฏีกา|ใบสำคัญ)"
 )
@@ -236,9 +261,9 @@ _LEAD_RE = re.compile(
 _DOC_TOK = r"(?:[ก-ฮ]{1,4}\.?\s?|[A-Za-z]{1,4}-?)?\d+(?:[/.\-]\d+)*(?![\d/])"
 _DOC_RE = re.compile(
     r"(?:ใบเสร็จ(?:รับเงิน)?\s?)?เล่ม(?:ที่)?\s?(?P<book>\d+)\s?(?:/|,|เลขที่|เลข)\s?"
-    r"(?P<bno>\d+)(?![\d/])"
+    r"(?P<bno>\d+(?:/\d+)*)(?![\d/])"
     r"|(?:เลขที่ใบเสร็จ(?:รับเงิน)?|ใบเสร็จ(?:รับเงิน)?(?:\s?เลขที่)?|เลขที่(?:เอกสาร|ใบสำคัญ)?"
-    r"|[ฎฏ]ีกา(?:\s?(?:เลขที่|ที่))?|ใบสำคัญ(?:จ่าย|รับ(?:เงิน)?)?(?:\s?(?:เลขที่|ที่))?|(?i:no)\.|#)"
+    r"|[ฎฏ]ีกา(?:\s?(?:เลขที่|ที่))?|(?<![\u0e01-\u0e4f])[ฎฏ]\.|ใบสำคัญ(?:จ่าย|รับ(?:เงิน)?)?(?:\s?(?:เลขที่|ที่))?|(?i:no)\.|#)"
     rf"\s?:?\s?(?P<no>{_DOC_TOK})"
 )
 _VIA = r"(?:(?:ชำระ|จ่าย|รับ)?(?:ด้วย|โดย|เป็น|แบบ|ผ่าน)\s?)"
@@ -261,8 +286,14 @@ _DESC_LEAD_RE = re.compile(
     r"^(?:[\s,;:|=>·•.\-]+|(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รายการ)\s?:?)+"
 )
 _DESC_TAIL_RE = re.compile(
-    rf"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|{_POLITE})+$"
-)
+    rf"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|{_POLITE}"
+    r"|(?:^|(?<=\s))(?:ขอบ(?:พระ)?คุณ|ขอบใจ|ฝาก(?:ด้วย|หน่อย)|รบกวน|(?:ลง|บันทึก)ให้)[\u0e01-\u0e4f]*"
+    r"|(?i:thank\s?you|thanks|thx))+$"
+)  # a closing remark ("ขอบคุณที่ช่วยค่ะ", "ฝากด้วยนะคะ") is not part of the name
+# A word left before a date that only ties it on ("เมื่อ 30 พ.ย.", "ตั้งแต่เมื่อวาน"): dropped.
+_DATE_LINK_RE = re.compile(r"(?:^|(?<=\s))(?:ตั้งแต่|เมื่อ|ณ|ลง)\s?$")
+# "... แล้วระบบกลับมายังคะ": a question (has it ... yet?) glued after the entry.
+_TAIL_QUESTION_RE = re.compile(rf"(?:^|(?<=\s))(?P<q>\S*ยัง\s?{_PARTICLES})\s*$")
 _STRAY_PUNCT_RE = re.compile(r"\(\s*\)|\[\s*\]|(?<!\S)[.,;:!~=|\-]+(?!\S)")
 _LETTER_RE = re.compile(r"[A-Za-z\u0e01-\u0e2e]")
 _PROTECT = "\ue000"
@@ -316,34 +347,41 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
 
     Grammar: a kind word first (``รับ``/``รับเงิน``/``รายรับ``/``+`` or ``จ่าย``/``จ่ายเงิน``/
     ``รายจ่าย``/``-``), then in any order an amount, a description and optional date, document
-    number and payment method. Thai digits, thousands commas, ``บาท``/``บ.``/``.-``,
-    ``สตางค์`` and Thai number words are accepted.
+    number and payment method. Thai digits, thousands commas, ``บาท``/``บ.``/``บ``/``.-``,
+    ``สตางค์``, thousands as ``1.5k`` and Thai number words are accepted. A second kind word
+    with an amount (``รับ 200 ค่าขยะ จ่าย 150 ค่ากาแฟ``) is refused: one entry a line.
 
     Amount: a number before a counting word (``3 ราย``, ``15 คน``) is a count, never the amount.
     Otherwise the number directly after the kind word; otherwise the first number marked with
-    ``บาท``/``บ.``/``.-``/``สตางค์``; otherwise the first number. Numbers after ``หมู่``/``ปี``/
-    ``ซอย``/``รายการ``/a plate prefix such as ``กข`` are never the amount. Any other number
+    ``บาท``/``บ.``/``.-``/``สตางค์`` or after ``จำนวนเงิน``/``ยอด``; otherwise the first number.
+    Numbers after ``หมู่``/``ปี``/``ซอย``/``รายการ``/``รหัส…``/``เล่ม``/a plate prefix such as
+    ``กข`` are never the amount. Unmarked numbers before a marked amount are text. Any other number
     (not a count, a price per unit, an ordinal or a name such as ``ล็อค 12``) is a second
     amount and refused; the same amount again in words is dropped, other words are refused.
     Number words with a bare trailing digit (``สองพันห้าบาท``: 2,005 or 2,500?) are refused as
     ambiguous unless written formally with ``ถ้วน`` or สตางค์.
 
     Date: ``วันนี้``/``เมื่อวาน``/``วานนี้``/``เมื่อวานซืน``, ``2 วันก่อน``, ``d/m/y`` (also ``-``
-    or ``.``), ``9 ก.ค. 67``, ``9 กรกฎาคม 2567``, ``2024-07-09``, a weekday (``วันศุกร์``: the
-    latest not after today; ``วันศุกร์ที่แล้ว``: Friday of last week). Without a year (``9 ก.ค.``,
+    or ``.``), ``9 ก.ค. 67``, ``9 กรกฎาคม 2567`` (or ``กรกฏาคม``), ``2024-07-09``, ``สองวันก่อน``,
+    a weekday (``วันศุกร์`` or ``ศุกร์``: the latest not after today, today included;
+    ``วันศุกร์ที่แล้ว``: Friday of last week; a bare ``อาทิตย์`` may be a week and is asked).
+    A slip of one letter or mark in ``เมื่อวาน``/``เมื่อวานซืน`` (``มื่อวาน``) is that word;
+    ``เมื่อ``/``ตั้งแต่``/``ณ`` before a date is dropped. Without a year (``9 ก.ค.``,
     ``15/7``, ``วันที่ 15/7``): the most recent such day that is not in the future, except that
     a day at most ``YEARLESS_AHEAD_DAYS`` ahead (also across the new year) is that one and
     refused (``ParsedEntry.year_assumed`` is set so the echo can name the year). ``วันที่ 15``:
     this month, or last month (refused when last month has no such day). A date range or a
     vague time (``28-30 พ.ย.``, ``เดือนที่แล้ว``) is refused unless a date is given as well; a
     date before :func:`earliest_entry_date` is refused. A bare ``3/2`` after ``หมู่``/
-    ``ห้อง`` and the like, or before a quantity word (``1/2 ถัง``), stays in the description.
+    ``ห้อง``/``บ้าน``/``แผง``/``มาตร``/``บิล``/``ใบส่งของ`` and the like, next to ``หมู่``, or
+    before a quantity word (``1/2 ถัง``), stays in the description; after a person's name
+    (``นายมา 12/3``) it is asked.
     A 4-digit year above 2400 is Buddhist era, otherwise Christian era. A 2-digit year is
     Buddhist era when 25yy is within 10 years of today's BE year, else 20yy CE when that is,
     else Buddhist era (then refused as too old or ahead).
 
     Document number (``doc_no``): the number text after ``เลขที่``, ``เลขที่ใบเสร็จ``,
-    ``ใบเสร็จ``, ``ฎีกา``/``ฏีกา``, ``ใบสำคัญ``, ``No.`` or ``#``, kept as typed (slashes,
+    ``ใบเสร็จ``, ``ฎีกา``/``ฏีกา``/``ฎ.``, ``ใบสำคัญ``, ``No.`` or ``#``, kept as typed (slashes,
     leading zeros): ``ฎีกา 45/2567`` -> ``"45/2567"``; ``เล่มที่ 3 เลขที่ 45`` -> ``"3/45"``.
     The first one wins; further ones stay in the description. A cheque number
     (``เช็คเลขที่ 1234567``, or ``เช็ค 1234567`` when the amount is elsewhere) becomes the
@@ -352,7 +390,8 @@ def parse_entry(text: str, today: date) -> ParsedEntry:
     Method: ``เงินสด`` -> cash; ``เช็ค``/``เช็ก``/``cheque`` -> cheque; ``โอน``/``โอนเงิน``/
     ``transfer``/``พร้อมเพย์`` -> transfer. Date, method and document words are removed from
     the description; emoji are dropped and Thai digits become Arabic digits everywhere
-    (also in ``doc_no``).
+    (also in ``doc_no``). Polite endings and thanks (``ขอบคุณค่ะ``) at the end are dropped; a
+    question glued at the end (``…กลับมายังคะ``) is refused with the entry alone as the example.
 
     Two numbers side by side where the amount goes (``รับ 1500 200 ค่าขยะ``) are refused as
     ambiguous.
@@ -684,6 +723,11 @@ class _Parser:
     def blank(self, start: int, end: int, char: str = " ") -> None:
         self.rest = self.rest[:start] + char * (end - start) + self.rest[end:]
 
+    def blank_date(self, start: int, end: int) -> None:
+        """Blank a date taken, with a word before it that only ties it on (``เมื่อ``)."""
+        link = _DATE_LINK_RE.search(self.rest, max(0, start - 10), start)
+        self.blank(link.start() if link else start, end)
+
     def protect(self, start: int, end: int) -> None:
         self.protected.append((start, self.rest[start:end]))
         self.blank(start, end, _PROTECT)
@@ -692,6 +736,7 @@ class _Parser:
 
     def parse(self) -> ParsedEntry:
         self.refuse_both_kinds()
+        self.refuse_two_entries()
         for m in _HOUSE_NO_RE.finditer(self.rest):
             self.protect(*m.span())
         self.take_cheque_no()
@@ -702,6 +747,7 @@ class _Parser:
         amount = self.take_amount()
         entry_date = self.resolve_date()
         method = self.resolve_method()
+        question = self.take_tail_question()
         description = self.description()
         doc_no = self.doc_no
         if self.cheque_no:
@@ -714,8 +760,30 @@ class _Parser:
             raise self.fail(f"{word} {format_baht(amount)} เป็นค่าอะไรคะ ใส่ชื่อรายการต่อท้ายด้วย",
                             f"{word} {format_amount(amount).removesuffix('.00')} "
                             f"{'ค่าน้ำมันรถ' if self.kind == 'payment' else 'ค่าขยะ'}")
-        return ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
-                           year_assumed=self.year_assumed)
+        entry = ParsedEntry(self.kind, amount, description, entry_date, doc_no, method,
+                            year_assumed=self.year_assumed)
+        if question:  # the question is not saved as the name: the entry alone, to send again
+            raise self.fail(f"มีคำถาม “{question}” ต่อท้าย ยังไม่ได้บันทึก ส่งรายการกับคำถาม"
+                            "แยกกันนะคะ", format_entry(entry))
+        return entry
+
+    def take_tail_question(self) -> str | None:
+        """``รับ 460 ค่าปรับ แล้วระบบกลับมายังคะ``: the question glued after the entry, taken out
+        of the name (the entry is then refused, see :meth:`parse`)."""
+        m = _TAIL_QUESTION_RE.search(self.rest)
+        if m is None:
+            return None
+        self.blank(*m.span())
+        return m["q"].strip()
+
+    def refuse_two_entries(self) -> None:
+        for m in _SECOND_KIND_RE.finditer(self.rest):
+            amount = _AMOUNT_RE.match(self.rest, m.end())
+            if amount and not _COUNT_AFTER_RE.match(self.rest, amount.end()):
+                first = self.rest[: m.start()].strip()
+                raise self.fail("มีสองรายการในบรรทัดเดียว ยังไม่ได้บันทึก ลงบรรทัดละรายการนะคะ "
+                                "(ส่งหลายบรรทัดในข้อความเดียวได้)",
+                                f"{KIND_TH[self.kind]} {first}")
 
     def refuse_both_kinds(self) -> None:
         if _BOTH_KINDS_RE[self.kind].match(self.rest):
@@ -765,11 +833,11 @@ class _Parser:
         for m in ISO_ENTRY_DATE_RE.finditer(self.rest):
             y = resolve_year(m["y"], self.today)
             self.add_date(y, int(m["m"]), int(m["d"]), m.group())
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in NUM_DATE_RE.finditer(self.rest):
             y = resolve_year(m["y"], self.today)
             self.add_date(y, int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in MONTH_DATE_RE.finditer(self.rest):
             month = MONTH_NO[m["mon"].replace(".", "").replace(" ", "")]
             end = m.end()
@@ -780,27 +848,38 @@ class _Parser:
             else:
                 end = m.end("mon")
                 self.add_yearless(month, int(m["d"]), self.rest[m.start("d") : end])
-            self.blank(m.start(), end)
+            self.blank_date(m.start(), end)
         for m in DAY_MONTH_RE.finditer(self.rest):
             self.add_yearless(int(m["m"]), int(m["d"]), self.rest[m.start("d") : m.end()])
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in BARE_DAY_MONTH_RE.finditer(self.rest):
-            if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
-                continue  # "หมู่ 3/2", "ห้อง 4/1": an address, not a date
+            before = self.rest[max(0, m.start() - 20) : m.start()]
+            if (_NOT_AMOUNT_BEFORE_RE.search(before) or _TEXT_NO_BEFORE_RE.search(before)
+                    or _MOO_AFTER_RE.match(self.rest, m.end())):
+                continue  # "หมู่ 3/2", "บ้าน 12/3", "ใบส่งของ 1/12": a number, not a date
+            if _NAME_BEFORE_RE.search(before):
+                raise self.fail(f"“{m.group()}” เป็นวันที่หรือบ้านเลขที่คะ ยังไม่ได้บันทึก "
+                                f"ถ้าเป็นวันที่ พิมพ์ “วันที่ {m.group()}” ถ้าเป็นบ้านเลขที่ "
+                                f"พิมพ์ “บ้านเลขที่ {m.group()}”", self.date_example())
             self.add_yearless(int(m["m"]), int(m["d"]), m.group())
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in DAY_ONLY_RE.finditer(self.rest):
             self.add_day_only(int(m["d"]), m.group().strip())
-            self.blank(*m.span())
+            self.blank_date(*m.span())
+        for m in WORD_RE.finditer(self.rest):
+            word = re.sub(f"{_POLITE}+$", "", m.group())
+            if slip := date_word_slip(word):  # "มื่อวาน": a slip for เมื่อวาน
+                self.dates.append(self.today - timedelta(days=days_back(slip)))
+                self.blank_date(m.start(), m.start() + len(word))
         for m in RELATIVE_RE.finditer(self.rest):
             self.dates.append(self.today - timedelta(days=days_back(m["w"])))  # ahead: refused
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in DAYS_AGO_RE.finditer(self.rest):
-            self.dates.append(self.today - timedelta(days=int(m["n"])))
-            self.blank(*m.span())
+            self.dates.append(self.today - timedelta(days=days_ago(m["n"])))
+            self.blank_date(*m.span())
         for m in WEEKDAY_RE.finditer(self.rest):
             self.dates.append(weekday_date(m["a"] or m["b"], m["when"], self.today))
-            self.blank(*m.span())
+            self.blank_date(*m.span())
         for m in VAGUE_DATE_RE.finditer(self.rest):
             self.vague.append(m.group())
 
@@ -889,7 +968,8 @@ class _Parser:
             if m.start() < found.end() and m.end() > found.start():
                 continue
             apart = gap.strip(" ,;:/") and not _EITHER_RE.fullmatch(gap)
-            if apart or _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, m.start() - 16), m.start()):
+            before = self.rest[max(0, m.start() - 16) : m.start()]
+            if apart or _NOT_AMOUNT_BEFORE_RE.search(before) or _ORDINAL_BEFORE_RE.search(before):
                 continue
             one, two = sorted((found, m), key=lambda x: x.start())
             raise self.fail(f"มีตัวเลขติดกันสองจำนวน (“{one.group().strip()}” และ "
@@ -918,6 +998,8 @@ class _Parser:
             marked = bool(m["unit"] or m["csat"] or m["thuan"])
             if not marked and (_COUNT_AFTER_RE.match(self.rest, m.end()) or self.in_name(m)):
                 continue
+            if m.start() < found.start() and not self.is_marked(m) and self.is_marked(found):
+                continue  # "โครงการ 3 จำนวนเงิน 150,000": the marked amount wins over a label
             if (m["words"] is None) != (found["words"] is None):
                 gap = (self.rest[found.end() : m.start()] if m.start() >= found.end()
                        else self.rest[m.end() : found.start()])
@@ -951,7 +1033,7 @@ class _Parser:
             start = m.start()
             if _NOT_AMOUNT_BEFORE_RE.search(self.rest, max(0, start - 16), start):
                 continue
-            is_marked = bool(m["unit"] or m["csat"] or m["thuan"])
+            is_marked = self.is_marked(m)
             is_leading = first is None and not self.rest[:start].strip(_SEPARATORS)
             if not is_marked and (count := _COUNT_AFTER_RE.match(self.rest, m.end())):
                 self.counts.append(self.rest[m.start():count.end()].strip())
@@ -989,6 +1071,11 @@ class _Parser:
     def in_name(self, m: re.Match[str]) -> bool:
         """Figures that are part of a name ("โครงการ 5 ส.")."""
         return m["num"] is not None and bool(_NAME_AFTER_RE.match(self.rest, m.end()))
+
+    def is_marked(self, m: re.Match[str]) -> bool:
+        """Marked as money: ``บาท``/``.-``/``สตางค์`` after it or ``จำนวนเงิน``/``ยอด`` before it."""
+        return bool(m["unit"] or m["csat"] or m["thuan"]
+                    or _AMOUNT_LEAD_RE.search(self.rest, max(0, m.start() - 16), m.start()))
 
     def fail_no_amount(self) -> NoReturn:
         if self.counts:
@@ -1035,10 +1122,9 @@ class _Parser:
         typed = m.group().strip()
         formal = bool(m["thuan"] or m["sat"])
         if m["num"]:
-            num = m["num"].replace(",", "")
-            if "." in num and len(num.split(".")[1]) > 2:
+            value = Decimal(m["num"].replace(",", "")) * (1000 if m["kilo"] else 1)
+            if value != value.quantize(CENT):
                 raise self.fail("จำนวนเงินมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (สตางค์)")
-            value = Decimal(num)
         else:
             try:
                 value = _words_value(m["words"], formal)
