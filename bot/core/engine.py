@@ -427,6 +427,8 @@ class Engine:
             if word not in JOINERS or i == 0:
                 continue
             first, second = tokens[:i], tokens[i + 1:]
+            if any(w in second[0] for w in ASKING):
+                continue  # "ขอโค้ดกับใคร": with whom, not a second question
             request = bool(REQUESTS & set(first))
             if not (request or _asks(first)):
                 continue
