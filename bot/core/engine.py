@@ -64,6 +64,14 @@ _POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค
 # "สรุปให้หน่อย", "ส่งออกให้ที" (not a bare "ด้วย": "ขอแบบฟอร์มด้วย" is the follow-up for the
 # forms of the last answer, not the forms command)
 _REQUEST_TAIL = re.compile(r"\s*ให้\s*(?:หน่อย|ที|ด้วย)$")
+# Two questions in one message ("ระบบกลับมายัง แล้วตอนนี้จ่ายเงินยังไง", "ขอฟอร์มสมุดเงินสดรับ
+# กับสมุดเงินสดจ่าย"): the words that join them (normalised tokens), the words that make a side
+# a question (a part of a token: newmm keeps "ต้องทำอะไร" whole; "...ยัง" at a side's end) or a
+# request (which carries over a list of forms: "ขอ A กับ B").
+JOINERS = frozenset({"แล้ว", "และ", "กับ", "ด้วย"})
+ASKING = ("หรือไม่", "หรือยัง", "อย่างไร", "เมื่อไร", "อะไร", "ไหน", "ใคร", "ทำไม", "เท่าไ", "กี่")
+REQUESTS = frozenset({"ขอ", "อยากได้"})
+SECOND_PART = "\n\nอีกเรื่องที่ถามมา กดปุ่ม \"{title}\" ได้เลยค่ะ"
 
 
 class Engine:
@@ -424,7 +432,7 @@ class Engine:
             if not result.off_topic or both.topic == last:
                 result = both
         if result.outcome == "answer" and result.topic:
-            return self.answer_topic(result.topic)
+            return self.answer_topic(result.topic, also=self._second_part(norm, result.topic))
         self._record_gap(norm.spaced)
         if result.outcome == "suggest":
             choices = tuple(
@@ -441,6 +449,28 @@ class Engine:
                 if len(part) <= CUT_KEEP and self.matcher.match(part).outcome == "answer":
                     return self._answer_text(ctx, part)
         return self._answer_text(ctx, f"{text[:CUT_KEEP]} {text[-CUT_KEEP:]}")
+
+    def _second_part(self, norm: Normalized, answered: str) -> str | None:
+        """The topic of the other question when the message asks two, one on each side of a
+        joining word, and the whole matched one of them (None: one question)."""
+        tokens = norm.tokens
+        for i, word in enumerate(tokens[:-1]):
+            if word not in JOINERS or i == 0:
+                continue
+            first, second = tokens[:i], tokens[i + 1:]
+            if any(w in second[0] for w in ASKING):
+                continue  # "ขอโค้ดกับใคร": with whom, not a second question
+            request = bool(REQUESTS & set(first))
+            if not (request or _asks(first)):
+                continue
+            a, b = self.matcher.match(Normalized(first)), self.matcher.match(Normalized(second))
+            if a.outcome != "answer" or b.outcome != "answer" or not a.topic or not b.topic:
+                continue
+            if not (_asks(second) or (request and b.topic.startswith("forms."))):
+                continue
+            if a.topic != b.topic and answered in (a.topic, b.topic):
+                return b.topic if answered == a.topic else a.topic
+        return None
 
     def _with_context(self, last: str, norm: Normalized, alone: MatchResult) -> MatchResult:
         """An elliptical follow-up read together with the topic answered just before."""
@@ -465,10 +495,12 @@ class Engine:
         return [Reply(FORMS_FOR.format(title=topic.title),
                       (*choices, Choice("แบบฟอร์มทั้งหมด", "cmd:forms")))]
 
-    def answer_topic(self, topic_id: str, *, full: bool = False) -> list[Reply]:
+    def answer_topic(self, topic_id: str, *, full: bool = False,
+                     also: str | None = None) -> list[Reply]:
         """The reply for a topic: the short answer first (the full answer and its sources one
         tap away), or with ``full`` the whole answer with its sources; related topics and
-        forms as choices."""
+        forms as choices. ``also``: the topic of a second question in the same message,
+        offered as the first choice after the full answer."""
         topic = self.kb.topic(topic_id)
         fields: dict[str, str] | None = None
         if topic.is_status:
@@ -484,6 +516,10 @@ class Engine:
         if not full and (topic.has_more or topic.sources or topic.see_also):
             choices.append(Choice("ดูขั้นตอนเต็ม" if topic.has_more else "ดูที่มา",
                                   f"full:{topic.id}"))
+        if also is not None and also != topic.id and self.kb.has(also):
+            second = self.kb.topic(also).title
+            text += SECOND_PART.format(title=second)
+            choices.append(Choice(second, f"topic:{also}"))
         if topic.is_status:
             choices += [FIELD_UP, FIELD_DOWN]
         if topic.is_status or topic.id == "status.notify":
@@ -521,3 +557,7 @@ class Engine:
         """The most frequent unanswered questions (see :class:`bot.qa.gaps.GapLog`)."""
         return [(g.text, g.count) for g in self.gap_log.top(limit)]
 
+
+def _asks(tokens: Sequence[str]) -> bool:
+    """A side of a two-part message is a question: a word of asking, or "...ยัง" at its end."""
+    return tokens[-1].endswith("ยัง") or any(w in t for t in tokens for w in ASKING)
