@@ -6,6 +6,7 @@ turn ledger entries into form rows all follow the one form model and are read to
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -309,6 +310,13 @@ def render_blank(form: FormDef, fmt: Fmt, *, lao: Lao | None = None) -> FileBlob
     official = form.official_path
     if official is not None and official.suffix.lower() == f".{fmt}" and official.is_file():
         return FileBlob(official.read_bytes(), f"{form.id}-official.{fmt}", MIME_TYPES[fmt])
+    return _blank(form, fmt, lao)
+
+
+@functools.lru_cache(maxsize=256)
+def _blank(form: FormDef, fmt: Fmt, lao: Lao | None) -> FileBlob:
+    # A blank depends on nothing else (no date, no entries), and clerks ask for the same few:
+    # one render (2-20 ms of the engine thread for a PDF) per form, format and LAO header.
     layout = Layout(form=form, header=_header(form, lao, None), blank_rows=form.blank_rows)
     code = f"-{_ascii(lao.code)}" if lao is not None else ""
     return _render(layout, fmt, f"{form.id}{code}-blank.{fmt}")
