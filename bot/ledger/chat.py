@@ -178,15 +178,13 @@ class LedgerFeature(MembershipFlows, Feature):
         ctx.session.set_step(step)
         if len(pending) == 1:
             text = f"{describe_duplicate(found[0])} บันทึกซ้ำไหมคะ (ยังไม่ได้บันทึก)"
-            yes = "บันทึกซ้ำ"
         else:
             lines = [f"บรรทัด {d.line + 1}: {describe_duplicate(d)}" for d in found[:10]]
             more = f"\n...และอีก {len(found) - 10} บรรทัด" if len(found) > 10 else ""
             text = (f"ยังไม่ได้บันทึกค่ะ มีรายการที่อาจซ้ำ {len(found)} บรรทัด\n" + "\n".join(lines)
                     + f"{more}\nบันทึกทั้ง {len(pending)} บรรทัดรวมที่ซ้ำไหมคะ "
                     "ถ้าจะบันทึกเฉพาะที่ไม่ซ้ำ กด “ไม่บันทึก” แล้วลบบรรทัดที่ซ้ำออกก่อนส่งใหม่")
-            yes = "บันทึกทั้งหมด"
-        return [Reply(text, (step.yes_choice(yes), step.cancel_choice()), private=True)]
+        return [Reply(text, step.choices(), private=True)]
 
     def _ask_back(self, ctx: Context, ledger: Ledger, line: str) -> list[Reply] | None:
         """A one-line entry the bot can finish by asking one question (the README promises
