@@ -407,3 +407,38 @@ def test_a_typed_dont_save_at_the_duplicate_prompt_is_just_that(core: Core, cler
     clerk("รับ 2800 ค่าน้ำ")
     out = clerk("ไม่บันทึก")
     assert len(out) == 1 and "ยังไม่ได้บันทึก" in said(out) and len(core.book.ledger(A)) == 4
+
+
+# --------------------------------------------------------------------------- 7. openings
+
+
+@pytest.mark.parametrize("text", ["สวัสดีค่ะ รับ 450 ค่าปรับ", "ขอบคุณค่ะ รับ 450 ค่าปรับ",
+                                  "สวัสดีค่ะ\nรับ 450 ค่าปรับ", "บันทึก รับ 450 ค่าปรับ",
+                                  "บันทึกรับ 450 ค่าปรับ", "ช่วยบันทึกให้หน่อยค่ะ รับ 450 ค่าปรับ",
+                                  "หวัดดีครับ, บันทึก: รับ 450 ค่าปรับ"])
+def test_a_greeting_thanks_or_save_word_before_an_entry_is_dropped(core: Core, clerk: Say,
+                                                                   text: str) -> None:
+    out = clerk(text)
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.amount == 450 and e.description == "ค่าปรับ", said(out)
+
+
+def test_a_greeting_alone_is_still_a_greeting(core: Core, clerk: Say) -> None:
+    assert "ยินดีให้บริการ" in said(clerk("สวัสดีค่ะ")) and len(core.book.ledger(A)) == 3
+
+
+@pytest.mark.parametrize("start", ["รับ 2400", "รับ 2400 300 ค่าน้ำ"])
+@pytest.mark.parametrize("change", ["เปลี่ยนใจ เป็นจ่าย 2400 ค่าน้ำมัน", "แก้เป็น จ่าย 2400 ค่าน้ำมัน"])
+def test_a_new_entry_typed_while_one_waits_replaces_it(core: Core, clerk: Say, start: str,
+                                                       change: str) -> None:
+    clerk(start)
+    out = clerk(change)
+    assert "ยังไม่ได้บันทึก" in said(out) and len(core.book.ledger(A)) == 4
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.kind == "payment" and e.description == "ค่าน้ำมัน"
+
+
+def test_a_correction_after_a_saved_entry_is_not_a_second_entry(core: Core, clerk: Say) -> None:
+    clerk("รับ 2400 ค่าน้ำ")
+    clerk("แก้เป็น รับ 2500 ค่าน้ำ")
+    assert len(core.book.ledger(A)) == 4

@@ -23,6 +23,7 @@ from bot.core.privacy import for_audience, in_private, private_only, public_acti
 from bot.core.steps import STEP_MINUTES, Step, answer_word, asks_about_step
 from bot.core.store import Store, StoreError
 from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
+from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
@@ -265,8 +266,11 @@ class Engine:
         hit = self._command(text)
         if hit is not None and hit[0].slash and step.continues(hit[0].slash[0], hit[1]):
             return self._route_text(ctx, text)  # the same request again: no "not done" note
-        if hit is not None or any(looks_like_entry(line) for line in text.splitlines()):
+        if hit is not None:
             return [Reply(step.undone_text()), *self._route_text(ctx, text)]
+        entry = entry_lines(text, correction=True)
+        if any(looks_like_entry(line) for line in entry):  # a new entry in place of this one
+            return [Reply(step.undone_text()), *self._route_text(ctx, "\n".join(entry))]
         if asks_about_step(text):  # "ต้องตอบอะไรนะ": the step's own prompt, with an example
             ctx.session.set_step(step)
             return [Reply(step.again_text(), step.choices())]

@@ -18,6 +18,7 @@ from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
 from bot.ledger.membership import CODE_EXAMPLE, DEMO_LAO, MembershipFlows
+from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.ledger.steps import (
     AskDescription,
@@ -119,7 +120,7 @@ class LedgerFeature(MembershipFlows, Feature):
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("รายการวันนี้", "cmd:today")))]
 
     def on_text(self, ctx: Context, text: str) -> list[Reply] | None:
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        lines = entry_lines(text)
         if not lines or not any(looks_like_entry(ln) for ln in lines):
             return None
         today = ctx.now.date()
