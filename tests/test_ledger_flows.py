@@ -347,7 +347,8 @@ def test_another_amount_asks_again_a_sentence_ends_the_step(core: Core, clerk: S
 # Each turns the step down or asks it to wait: never the entry's description.
 REFUSALS = ["ไม่บันทึก", "ไม่ต้องบันทึก", "ไม่บันทึกแล้วค่ะ", "พอแล้ว", "ลืมไป", "ผิดค่ะ", "เดี๋ยวก่อน",
             "พิมพ์ผิด", "ขอโทษพิมพ์ผิด", "stop", "ยกเลิกรายการนี้", "ลบทิ้ง", "ไม่ใช่ค่ะ ผิด", "อ้าว",
-            "ช่างมันเถอะ", "never mind", "รอแป๊บนะคะ", "ไม่เอาแล้วครับ"]
+            "ช่างมันเถอะ", "never mind", "รอแป๊บนะคะ", "ไม่เอาแล้วครับ", "จดผิดค่ะ", "ไม่ถูกต้อง",
+            "no thanks", "เอาใหม่"]
 
 
 @pytest.mark.parametrize("text", REFUSALS)
@@ -442,3 +443,4 @@ def test_a_correction_after_a_saved_entry_is_not_a_second_entry(core: Core, cler
     clerk("รับ 2400 ค่าน้ำ")
     clerk("แก้เป็น รับ 2500 ค่าน้ำ")
     assert len(core.book.ledger(A)) == 4
+

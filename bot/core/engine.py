@@ -235,13 +235,11 @@ class Engine:
     def _step_text(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         """A message while ``step`` waits (already cleared): the one rule for every step.
 
-        A yes, a no/cancel, a "wait" or the label of one of the step's buttons answers the step
-        (``Step.answer``): such words are never its input. A command, a quick entry, text the
-        step does not take (``Step.takes``) or anything else a confirmation step did not ask
-        for is handled as itself, with a note that the step was not done; a command that
-        repeats the step's own request (``Step.continues``) runs without that note. A question
-        is answered and the step keeps waiting; text with a confident knowledge answer is only
-        taken as the step's input after the user confirms it. Everything else is the input.
+        Its yes, no, "wait" or own button labels (``Step.answer``) are never its input. A
+        command, a quick entry, text it does not take (``Step.takes``) or what a confirmation
+        did not ask for is handled as itself, saying the step was not done (not for a command
+        that repeats it: ``Step.continues``). A question is answered and the step waits on;
+        text with a knowledge answer is only its input once confirmed; the rest is its input.
         """
         if step.expired(ctx.now):
             return [Reply(f"{step.undone_text()} (รอเกิน {STEP_MINUTES} นาทีแล้ว)"),
@@ -255,14 +253,13 @@ class Engine:
             return self._step_text(ctx, step.proposing(""), text)
         if answer == "cancel":
             return [Reply(f"ยกเลิกขั้นตอนนี้แล้วค่ะ {step.undone_text()}", MENU)]
-        if answer == "wait":
-            ctx.session.set_step(step)
-            return [Reply(f"ได้ค่ะ รอได้ {STEP_MINUTES} นาที {step.again_text()}", step.choices())]
         if answer == "yes" and step.waits == "confirm":
             return self._do_step(ctx, step, text)
-        if answer == "yes" or (step.waits == "text" and nod_reply(text) == NOD_REPLY):
-            ctx.session.set_step(step)  # a bare yes is not the text the step waits for
-            return [Reply(step.again_text(), step.choices())]
+        if answer in ("yes", "wait") or asks_about_step(text) or (  # "ต้องตอบอะไรนะ"
+                step.waits == "text" and nod_reply(text) == NOD_REPLY):
+            ctx.session.set_step(step)  # not the text the step waits for: ask for it again
+            wait = f"ได้ค่ะ รอได้ {STEP_MINUTES} นาที " if answer == "wait" else ""
+            return [Reply(wait + step.again_text(), step.choices())]
         hit = self._command(text)
         if hit is not None and hit[0].slash and step.continues(hit[0].slash[0], hit[1]):
             return self._route_text(ctx, text)  # the same request again: no "not done" note
@@ -271,9 +268,6 @@ class Engine:
         entry = entry_lines(text, correction=True)
         if any(looks_like_entry(line) for line in entry):  # a new entry in place of this one
             return [Reply(step.undone_text()), *self._route_text(ctx, "\n".join(entry))]
-        if asks_about_step(text):  # "ต้องตอบอะไรนะ": the step's own prompt, with an example
-            ctx.session.set_step(step)
-            return [Reply(step.again_text(), step.choices())]
         if self._asks(text):
             return self._answer_waiting(ctx, step, text)
         if step.waits == "confirm" or not step.takes(text):
@@ -293,12 +287,10 @@ class Engine:
 
     def _asks(self, text: str) -> bool:
         """Text that reads as a question ("ระบบกลับมายัง", "?") or a greeting, never an input."""
-        if QUESTION_RE.search(text) or _STILL_QUESTION.search(clean(text)):
+        if QUESTION_RE.search(text) or _STILL_QUESTION.search(clean(text)) or social_text(text):
             return True
-        if social_text(text) is not None:
-            return True
-        norm = self.pipeline.normalize(text)
-        return social_words(set(norm.tokens) - PARTICLES, thanks_max=0) is not None
+        words = set(self.pipeline.normalize(text).tokens) - PARTICLES
+        return social_words(words, thanks_max=0) is not None
 
     def _is_question(self, text: str, step: Step) -> bool:
         """Text with a confident knowledge answer rather than the step's input."""

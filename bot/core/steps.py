@@ -54,19 +54,19 @@ def answer_word(text: str) -> Literal["yes", "cancel"] | None:
 _REPLY_WORDS: dict[str, str] = {
     **dict.fromkeys((
         "ยกเลิก ไม่ ไม่ใช่ ไม่ต้อง ไม่เอา ไม่บันทึก ไม่จด ไม่ลง ไม่ส่ง ไม่ลบ ไม่ย้าย ไม่ยืนยัน ไม่ทำ "
-        "ไม่เป็นไร ไม่ล่ะ พอ ช่างมัน ช่าง ลืม ลบ ทิ้ง หยุด เลิก ยังก่อน ไว้ก่อน ไว้ทีหลัง "
-        "cancel stop no nope not never nevermind quit exit forget").split(), "no"),
+        "ไม่เป็นไร ไม่ล่ะ พอ ช่างมัน ช่าง ลืม ลบ ทิ้ง หยุด เลิก ยังก่อน ไว้ก่อน ไว้ทีหลัง เอาใหม่ "
+        "เริ่มใหม่ cancel stop no nope not never nevermind quit exit forget skip").split(), "no"),
     **dict.fromkeys((
-        "ผิด พิมพ์ผิด กดผิด ส่งผิด ขอโทษ โทษที ขออภัย อุ๊ย อุ้ย sorry oops wrong mistake typo"
-        ).split(), "oops"),
-    **dict.fromkeys(("เดี๋ยว เด๋ว รอ แป๊บ แปป แปบ แป๊ป อ้าว เอ๊ะ เอะ หืม wait hold hang on sec "
+        "ผิด พิมพ์ผิด กดผิด ส่งผิด ใส่ผิด จดผิด กรอกผิด ลงผิด ผิดพลาด ขอโทษ โทษที ขออภัย อุ๊ย อุ้ย "
+        "sorry oops wrong mistake typo").split(), "oops"),
+    **dict.fromkeys(("เดี๋ยว เด๋ว รอ แป๊บ แปป แปบ แป๊ป อ้าว เอ๊ะ เอะ หืม ยัง wait hold sec later "
                      "moment").split(), "wait"),
     **dict.fromkeys((*YES_WORDS, "ถูก", "ถูกต้อง", "เอา", "บันทึก", "บันทึกซ้ำ", "save", "sure"),
                     "yes"),
     **dict.fromkeys((*PARTICLES, "แล้ว", "ก่อน", "ไป", "เถอะ", "เหอะ", "ด้วย", "ละ", "ล่ะ", "รายการ",
                      "นี้", "นั้น", "อัน", "ดีกว่า", "ซ้ำ", "ทั้งหมด", "อีก", "ที", "ทีนะ", "นึง", "หนึ่ง",
-                     "สักครู่", "มัน", "it", "this", "please", "do", "i", "the", "a", "mind", "me",
-                     "ค่ะ", "ครับ"), ""),
+                     "สักครู่", "มัน", "ขอ", "it", "this", "please", "thanks", "now", "do", "i",
+                     "the", "a", "mind", "me"), ""),
 }
 _REPLY_TOKEN = re.compile("|".join(sorted(map(re.escape, _REPLY_WORDS), key=len, reverse=True)))
 # "ต้องตอบอะไรนะ", "ให้พิมพ์อะไร": a question about the step itself, answered with its prompt.
@@ -80,9 +80,9 @@ def reply_word(text: str, mistakes: bool = True) -> Answer | None:
     confirms, else a "wait" keeps the step; None for anything else (the step's input)."""
     if len(text) > 60:
         return None
-    bare = clean(text).replace(" ", "")
-    words = _REPLY_TOKEN.findall(bare)
-    if not bare or "".join(words) != bare:
+    chunks = clean(text).split()
+    words = [w for chunk in chunks for w in _REPLY_TOKEN.findall(chunk)]
+    if not chunks or "".join(words) != "".join(chunks):
         return None
     said = {_REPLY_WORDS[w] for w in words}
     if "no" in said or (mistakes and "oops" in said):
@@ -95,6 +95,7 @@ def reply_word(text: str, mistakes: bool = True) -> Answer | None:
 def asks_about_step(text: str) -> bool:
     """``text`` asks what the step wants ("ต้องตอบอะไรนะ")."""
     return bool(_ABOUT_STEP.search(clean(text)))
+
 
 S = TypeVar("S", bound="Step")
 _KINDS: dict[str, type[Step]] = {}
