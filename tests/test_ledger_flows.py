@@ -336,7 +336,111 @@ def test_another_amount_asks_again_a_sentence_ends_the_step(core: Core, clerk: S
     clerk("รับ 1500 200 ค่าขยะ")
     out = clerk("1700")
     assert "1,500.00 บาท หรือ 200.00 บาท" in said(out) and len(core.book.ledger(A)) == 3
-    out = clerk("ระบบกลับมายัง")
-    assert "ยังไม่ได้บันทึก" in said(out) and out[-1].topic is not None
+    out = clerk("ส่งเงินคลังแล้ว")
+    assert "ยังไม่ได้บันทึก" in said(out) and len(core.book.ledger(A)) == 3
     clerk("1500")  # nothing waits any more
     assert len(core.book.ledger(A)) == 3
+
+
+# --------------------------------------------------------------------------- 6. answers to a step
+
+# Each turns the step down or asks it to wait: never the entry's description.
+REFUSALS = ["ไม่บันทึก", "ไม่ต้องบันทึก", "ไม่บันทึกแล้วค่ะ", "พอแล้ว", "ลืมไป", "ผิดค่ะ", "เดี๋ยวก่อน",
+            "พิมพ์ผิด", "ขอโทษพิมพ์ผิด", "stop", "ยกเลิกรายการนี้", "ลบทิ้ง", "ไม่ใช่ค่ะ ผิด", "อ้าว",
+            "ช่างมันเถอะ", "never mind", "รอแป๊บนะคะ", "ไม่เอาแล้วครับ", "จดผิดค่ะ", "ไม่ถูกต้อง",
+            "no thanks", "เอาใหม่"]
+
+
+@pytest.mark.parametrize("text", REFUSALS)
+@pytest.mark.parametrize("start", ["รับ 2600", "รับ 2600 300 ค่าปรับ"])
+def test_no_wrong_or_wait_never_saves_the_entry_asked_about(core: Core, clerk: Say,
+                                                             start: str, text: str) -> None:
+    clerk(start)
+    out = clerk(text)
+    assert len(core.book.ledger(A)) == 3, said(out)
+    assert "ยังไม่ได้บันทึก" in said(out) or "รอได้" in said(out)
+
+
+def test_wait_keeps_the_description_step_and_the_next_answer_completes_it(
+        core: Core, clerk: Say) -> None:
+    clerk("รับ 2600")
+    assert "เป็นค่าอะไร" in said(clerk("เดี๋ยวก่อนนะ"))
+    assert "บันทึกแล้ว" in said(clerk("ค่าขยะ"))
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.amount == 2600 and e.description == "ค่าขยะ"
+
+
+@pytest.mark.parametrize("question", ["เดี๋ยวนะ ระบบกลับมายัง", "ระบบกลับมาหรือยังคะ",
+                                      "ใช้ใบเสร็จกระดาษได้ไหม"])
+def test_a_question_while_the_description_waits_is_answered_and_the_entry_kept(
+        core: Core, clerk: Say, question: str) -> None:
+    clerk("รับ 1500")
+    out = clerk(question)
+    assert out[0].topic is not None and "ยังรอ" in out[-1].text and "ยังไม่ได้" not in said(out)
+    assert "บันทึกแล้ว" in said(clerk("ค่าธรรมเนียม"))
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.amount == 1500 and e.description == "ค่าธรรมเนียม"
+
+
+@pytest.mark.parametrize("question", ["ต้องตอบอะไรนะ", "ให้พิมพ์อะไรคะ"])
+def test_a_question_about_the_step_gets_its_prompt_again(core: Core, clerk: Say,
+                                                         question: str) -> None:
+    clerk("รับ 1500 200 ค่าปรับ")
+    out = clerk(question)
+    assert "1,500.00 บาท หรือ 200.00 บาท" in said(out) and len(core.book.ledger(A)) == 3
+    assert "บันทึกแล้ว" in said(clerk("200"))
+    clerk("จ่าย 800")
+    assert "เช่น ค่าขยะ" in said(clerk(question))
+    assert "บันทึกแล้ว" in said(clerk("ค่าวัสดุ"))
+
+
+@pytest.mark.parametrize("typed", ["บันทึกซ้ำ", "ใช่ บันทึกเลย", "บันทึกซ้ำค่ะ", "ได้ค่ะ บันทึกเลย"])
+def test_a_typed_button_label_or_yes_answers_the_duplicate_prompt(core: Core, clerk: Say,
+                                                                  typed: str) -> None:
+    clerk("รับ 2800 ค่าน้ำ")
+    clerk("รับ 2800 ค่าน้ำ")
+    out = clerk(typed)
+    assert said(out).startswith("บันทึกแล้ว") and len(core.book.ledger(A)) == 5
+
+
+def test_a_typed_dont_save_at_the_duplicate_prompt_is_just_that(core: Core, clerk: Say) -> None:
+    clerk("รับ 2800 ค่าน้ำ")
+    clerk("รับ 2800 ค่าน้ำ")
+    out = clerk("ไม่บันทึก")
+    assert len(out) == 1 and "ยังไม่ได้บันทึก" in said(out) and len(core.book.ledger(A)) == 4
+
+
+# --------------------------------------------------------------------------- 7. openings
+
+
+@pytest.mark.parametrize("text", ["สวัสดีค่ะ รับ 450 ค่าปรับ", "ขอบคุณค่ะ รับ 450 ค่าปรับ",
+                                  "สวัสดีค่ะ\nรับ 450 ค่าปรับ", "บันทึก รับ 450 ค่าปรับ",
+                                  "บันทึกรับ 450 ค่าปรับ", "ช่วยบันทึกให้หน่อยค่ะ รับ 450 ค่าปรับ",
+                                  "หวัดดีครับ, บันทึก: รับ 450 ค่าปรับ"])
+def test_a_greeting_thanks_or_save_word_before_an_entry_is_dropped(core: Core, clerk: Say,
+                                                                   text: str) -> None:
+    out = clerk(text)
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.amount == 450 and e.description == "ค่าปรับ", said(out)
+
+
+def test_a_greeting_alone_is_still_a_greeting(core: Core, clerk: Say) -> None:
+    assert "ยินดีให้บริการ" in said(clerk("สวัสดีค่ะ")) and len(core.book.ledger(A)) == 3
+
+
+@pytest.mark.parametrize("start", ["รับ 2400", "รับ 2400 300 ค่าน้ำ"])
+@pytest.mark.parametrize("change", ["เปลี่ยนใจ เป็นจ่าย 2400 ค่าน้ำมัน", "แก้เป็น จ่าย 2400 ค่าน้ำมัน"])
+def test_a_new_entry_typed_while_one_waits_replaces_it(core: Core, clerk: Say, start: str,
+                                                       change: str) -> None:
+    clerk(start)
+    out = clerk(change)
+    assert "ยังไม่ได้บันทึก" in said(out) and len(core.book.ledger(A)) == 4
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.kind == "payment" and e.description == "ค่าน้ำมัน"
+
+
+def test_a_correction_after_a_saved_entry_is_not_a_second_entry(core: Core, clerk: Say) -> None:
+    clerk("รับ 2400 ค่าน้ำ")
+    clerk("แก้เป็น รับ 2500 ค่าน้ำ")
+    assert len(core.book.ledger(A)) == 4
+

@@ -21,9 +21,10 @@ from bot.core.greetings import (
 )
 from bot.core.picks import NO_CHOICES, note_offer, offer_memory, out_of_range, pick_number
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
-from bot.core.steps import STEP_MINUTES, Step, answer_word
+from bot.core.steps import STEP_MINUTES, Step, answer_word, asks_about_step
 from bot.core.store import Store, StoreError
-from bot.core.text import PARTICLES, Normalized, TextPipeline, command_text
+from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
+from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
@@ -72,6 +73,8 @@ JOINERS = frozenset({"แล้ว", "และ", "กับ", "ด้วย"})
 ASKING = ("หรือไม่", "หรือยัง", "อย่างไร", "เมื่อไร", "อะไร", "ไหน", "ใคร", "ทำไม", "เท่าไ", "กี่")
 REQUESTS = frozenset({"ขอ", "อยากได้"})
 SECOND_PART = "\n\nอีกเรื่องที่ถามมา กดปุ่ม \"{title}\" ได้เลยค่ะ"
+# "ระบบกลับมายัง": a trailing "ยัง" asks "yet?" (the parser's question words lack it)
+_STILL_QUESTION = re.compile(r"ยัง(?:\s*(?:ครับ|คับ|ค่ะ|คะ|นะ|จ๊ะ|จ้ะ|อะ|เนี่ย))*$")
 
 
 class Engine:
@@ -272,48 +275,66 @@ class Engine:
     def _step_text(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         """A message while ``step`` waits (already cleared): the one rule for every step.
 
-        A command, a quick entry, an expired step, text the step does not take (``Step.takes``)
-        or anything but a yes word for a step that waits for a confirmation is handled as itself,
-        with a note that the step was not done; a command that repeats the step's own request
-        (``Step.continues``) runs without that note.
-        A question (or text with a confident knowledge answer) is only taken as the step's input
-        after the user confirms it. Everything else is the step's input.
+        Its yes, no, "wait" or own button labels (``Step.answer``) are never its input. A
+        command, a quick entry, text it does not take (``Step.takes``) or what a confirmation
+        did not ask for is handled as itself, saying the step was not done (not for a command
+        that repeats it: ``Step.continues``). A question is answered and the step waits on;
+        text with a knowledge answer is only its input once confirmed; the rest is its input.
         """
         if step.expired(ctx.now):
             return [Reply(f"{step.undone_text()} (รอเกิน {STEP_MINUTES} นาทีแล้ว)"),
                     *self._route_text(ctx, text)]
-        answer = answer_word(text)
-        if answer == "cancel" or (answer is None and nod_reply(text) == DECLINE_REPLY):
-            if step.proposed:
-                return [Reply(step.undone_text()), *self._route_text(ctx, step.proposed)]
-            return [Reply(f"ยกเลิกขั้นตอนนี้แล้วค่ะ {step.undone_text()}", MENU)]
-        if step.proposed or step.waits == "confirm":
+        answer = step.answer(text)
+        if step.proposed:  # "…ใช่ไหมคะ" was asked about earlier text
             if answer == "yes":
-                return self._do_step(ctx, step, step.proposed or text)
-            return [Reply(step.undone_text()), *self._route_text(ctx, text)]
-        if answer == "yes" or nod_reply(text) == NOD_REPLY or step.goes_ahead(text):
-            ctx.session.set_step(step)  # a bare yes is not the text the step waits for
-            return [Reply(step.again_text(), (step.cancel_choice(),))]
+                return self._do_step(ctx, step, step.proposed)
+            if answer == "cancel":  # not the input: it was a question, answer it
+                return self._answer_waiting(ctx, step.proposing(""), step.proposed)
+            return self._step_text(ctx, step.proposing(""), text)
+        if answer == "cancel":
+            return [Reply(f"ยกเลิกขั้นตอนนี้แล้วค่ะ {step.undone_text()}", MENU)]
+        if answer == "yes" and step.waits == "confirm":
+            return self._do_step(ctx, step, text)
+        if answer in ("yes", "wait") or asks_about_step(text) or (  # "ต้องตอบอะไรนะ"
+                step.waits == "text" and nod_reply(text) == NOD_REPLY):
+            ctx.session.set_step(step)  # not the text the step waits for: ask for it again
+            wait = f"ได้ค่ะ รอได้ {STEP_MINUTES} นาที " if answer == "wait" else ""
+            return [Reply(wait + step.again_text(), step.choices())]
         hit = self._command(text)
         if hit is not None and hit[0].slash and step.continues(hit[0].slash[0], hit[1]):
             return self._route_text(ctx, text)  # the same request again: no "not done" note
-        if hit is not None or any(looks_like_entry(line) for line in text.splitlines()) or (
-                not step.takes(text)):
+        if hit is not None:
+            return [Reply(step.undone_text()), *self._route_text(ctx, text)]
+        entry = entry_lines(text, correction=True)
+        if any(looks_like_entry(line) for line in entry):  # a new entry in place of this one
+            return [Reply(step.undone_text()), *self._route_text(ctx, "\n".join(entry))]
+        if self._asks(text):
+            return self._answer_waiting(ctx, step, text)
+        if step.waits == "confirm" or not step.takes(text):
             return [Reply(step.undone_text()), *self._route_text(ctx, text)]
         if self._is_question(text, step):
             asked = step.proposing(text[:200])
             ctx.session.set_step(asked)
             return [Reply(asked.confirm_text(asked.proposed),
-                          (asked.yes_choice(), Choice("ไม่ใช่", f"step:no:{asked.token}")))]
+                          (asked.yes_choice("ใช่"), Choice("ไม่ใช่", f"step:no:{asked.token}")))]
         return self._do_step(ctx, step, text)
 
+    def _answer_waiting(self, ctx: Context, step: Step, text: str) -> list[Reply]:
+        """A question asked while ``step`` waits: its answer, and the step still waiting."""
+        ctx.session.set_step(step)
+        answer = self._answer_text(ctx, text)[:MAX_REPLIES - 1]
+        return [*answer, Reply(step.waiting_text(), step.choices())]
+
+    def _asks(self, text: str) -> bool:
+        """Text that reads as a question ("ระบบกลับมายัง", "?") or a greeting, never an input."""
+        if QUESTION_RE.search(text) or _STILL_QUESTION.search(clean(text)) or social_text(text):
+            return True
+        words = set(self.pipeline.normalize(text).tokens) - PARTICLES
+        return social_words(words, thanks_max=0) is not None
+
     def _is_question(self, text: str, step: Step) -> bool:
-        """Text that reads as a question or a greeting rather than as the step's input."""
-        if QUESTION_RE.search(text):
-            return True
+        """Text with a confident knowledge answer rather than the step's input."""
         norm = self.pipeline.normalize(text)
-        if social_words(set(norm.tokens) - PARTICLES, thanks_max=0) is not None:
-            return True
         if not norm.tokens:
             return False
         result = self.matcher.match(norm)
@@ -338,8 +359,8 @@ class Engine:
             return [Reply(f"{step.undone_text()} (รอเกิน {STEP_MINUTES} นาทีแล้ว)", MENU)]
         if verb == "yes":
             return self._do_step(ctx, step, step.proposed)
-        if verb == "no" and step.proposed:
-            return [Reply(step.undone_text()), *self._route_text(ctx, step.proposed)]
+        if verb == "no" and step.proposed:  # not the input: a question, answered; still waits
+            return self._answer_waiting(ctx, step.proposing(""), step.proposed)
         return [Reply(f"ยกเลิกขั้นตอนนี้แล้วค่ะ {step.undone_text()}", MENU)]
 
     def _action(self, ctx: Context, action: str) -> list[Reply]:

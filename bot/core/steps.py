@@ -16,6 +16,7 @@ from bot.core.text import PARTICLES, clean
 
 STEP_MINUTES = 10
 Waits = Literal["text", "confirm"]
+Answer = Literal["yes", "cancel", "wait"]
 
 # Short answers to "…ใช่ไหม" / a preview; compared after text.clean (lower case, no spaces) and
 # without polite endings ("ได้ครับ", "ยืนยันค่ะ", "ใช่ครับผม").
@@ -46,6 +47,56 @@ def answer_word(text: str) -> Literal["yes", "cancel"] | None:
         return "yes"
     return None
 
+
+# Words that, alone or run together ("ไม่บันทึกแล้วค่ะ", "ขอโทษพิมพ์ผิด", "ไม่ใช่ค่ะ ผิด"), answer
+# a waiting step: no/stop, an own mistake ("oops, wrong"), wait, yes; the fillers carry nothing.
+# A reply made only of them is never a step's input (never saved as an entry's description).
+_REPLY_WORDS: dict[str, str] = {
+    **dict.fromkeys((
+        "ยกเลิก ไม่ ไม่ใช่ ไม่ต้อง ไม่เอา ไม่บันทึก ไม่จด ไม่ลง ไม่ส่ง ไม่ลบ ไม่ย้าย ไม่ยืนยัน ไม่ทำ "
+        "ไม่เป็นไร ไม่ล่ะ พอ ช่างมัน ช่าง ลืม ลบ ทิ้ง หยุด เลิก ยังก่อน ไว้ก่อน ไว้ทีหลัง เอาใหม่ "
+        "เริ่มใหม่ cancel stop no nope not never nevermind quit exit forget skip").split(), "no"),
+    **dict.fromkeys((
+        "ผิด พิมพ์ผิด กดผิด ส่งผิด ใส่ผิด จดผิด กรอกผิด ลงผิด ผิดพลาด ขอโทษ โทษที ขออภัย อุ๊ย อุ้ย "
+        "sorry oops wrong mistake typo").split(), "oops"),
+    **dict.fromkeys(("เดี๋ยว เด๋ว รอ แป๊บ แปป แปบ แป๊ป อ้าว เอ๊ะ เอะ หืม ยัง wait hold sec later "
+                     "moment").split(), "wait"),
+    **dict.fromkeys((*YES_WORDS, "ถูก", "ถูกต้อง", "เอา", "บันทึก", "บันทึกซ้ำ", "save", "sure"),
+                    "yes"),
+    **dict.fromkeys((*PARTICLES, "แล้ว", "ก่อน", "ไป", "เถอะ", "เหอะ", "ด้วย", "ละ", "ล่ะ", "รายการ",
+                     "นี้", "นั้น", "อัน", "ดีกว่า", "ซ้ำ", "ทั้งหมด", "อีก", "ที", "ทีนะ", "นึง", "หนึ่ง",
+                     "สักครู่", "มัน", "ขอ", "it", "this", "please", "thanks", "now", "do", "i",
+                     "the", "a", "mind", "me"), ""),
+}
+_REPLY_TOKEN = re.compile("|".join(sorted(map(re.escape, _REPLY_WORDS), key=len, reverse=True)))
+# "ต้องตอบอะไรนะ", "ให้พิมพ์อะไร": a question about the step itself, answered with its prompt.
+_ABOUT_STEP = re.compile(r"(?:ตอบ|พิมพ์|ใส่|กรอก|เลือก|กด)\s*(?:ว่า)?\s*(?:อะไร|ยังไง|ไง|ตรงไหน)"
+                         r"|หมายถึง(?:อะไร)?|ถามอะไร|^งง|what (?:do|should) i")
+
+
+def reply_word(text: str, mistakes: bool = True) -> Answer | None:
+    """What a short reply made only of answer words says to a waiting step (see
+    ``_REPLY_WORDS``): any no (or, with ``mistakes``, an own mistake) cancels, else a yes
+    confirms, else a "wait" keeps the step; None for anything else (the step's input)."""
+    if len(text) > 60:
+        return None
+    chunks = clean(text).split()
+    words = [w for chunk in chunks for w in _REPLY_TOKEN.findall(chunk)]
+    if not chunks or "".join(words) != "".join(chunks):
+        return None
+    said = {_REPLY_WORDS[w] for w in words}
+    if "no" in said or (mistakes and "oops" in said):
+        return "cancel"
+    if "yes" in said:
+        return "yes"
+    return "wait" if "wait" in said else None
+
+
+def asks_about_step(text: str) -> bool:
+    """``text`` asks what the step wants ("ต้องตอบอะไรนะ")."""
+    return bool(_ABOUT_STEP.search(clean(text)))
+
+
 S = TypeVar("S", bound="Step")
 _KINDS: dict[str, type[Step]] = {}
 
@@ -71,6 +122,9 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     # how-to-void topic): such a match is the step's input, not a question to answer.
     input_topics: ClassVar[frozenset[str]] = frozenset()
     cancel_label: ClassVar[str] = "ยกเลิกขั้นตอนนี้"
+    yes_label: ClassVar[str] = "ใช่"
+    # "พิมพ์ผิด" ends most steps ("oops, wrong"), but it is a reason for a void.
+    mistake_is_input: ClassVar[bool] = False
     # Words that only say "go ahead" to this step ("ยกเลิกเลย" to a void): never its input.
     go_ahead_words: ClassVar[frozenset[str]] = frozenset()
     # Free text that matches a knowledge topic is still this step's input (a ledger description
@@ -106,6 +160,23 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
         """``text`` only says "go ahead" (see ``go_ahead_words``)."""
         return _bare(text) in self.go_ahead_words
 
+    def answer(self, text: str) -> Answer | None:
+        """What ``text`` says to this step: a yes (or "go ahead"), a cancel, a "wait", or None
+        (it may be the step's input). The labels of the step's own buttons count as typed."""
+        word = answer_word(text)
+        if word is not None:
+            return word
+        bare = _bare(text)
+        if bare in (_bare(c.label) for c in self.choices() if c.action.startswith("step:")):
+            return "cancel" if bare == _bare(self.cancel_label) else "yes"
+        if self.goes_ahead(text):
+            return "yes"
+        return reply_word(text, mistakes=not self.mistake_is_input)
+
+    def waiting_text(self) -> str:
+        """Said after answering something else (a question) while this step still waits."""
+        return f"(ยังรอ{self.prompt} อยู่ค่ะ พิมพ์ได้เลย หรือกด “{self.cancel_label}”)"
+
     def again_text(self) -> str:
         """Said when a bare yes ("ได้ค่ะ", "ok") comes instead of the text the step waits for."""
         return f"ขอ{self.prompt}ด้วยค่ะ หรือกด “{self.cancel_label}”"
@@ -127,11 +198,17 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
 
     # ---------------------------------------------------------------- buttons
 
-    def yes_choice(self, label: str = "ใช่") -> Choice:
-        return Choice(label, f"step:yes:{self.token}")
+    def yes_choice(self, label: str = "") -> Choice:
+        return Choice(label or self.yes_label, f"step:yes:{self.token}")
 
     def cancel_choice(self, label: str = "") -> Choice:
         return Choice(label or self.cancel_label, f"step:cancel:{self.token}")
+
+    def choices(self) -> tuple[Choice, ...]:
+        """The step's buttons: yes and cancel when it waits for a confirmation, else cancel."""
+        if self.waits == "confirm":
+            return (self.yes_choice(), self.cancel_choice())
+        return (self.cancel_choice(),)
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at

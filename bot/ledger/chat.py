@@ -13,12 +13,13 @@ from bot.core.feature import Command, Context, Feature, Handler
 from bot.core.privacy import private_only
 from bot.core.steps import STEP_MINUTES, Step
 from bot.core.thaifmt import amount_in_words, be_year, format_baht, thai_date
-from bot.ledger import listing
+from bot.ledger import listing, voidwords
 from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member
 from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
 from bot.ledger.membership import CODE_EXAMPLE, DEMO_LAO, MembershipFlows
+from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.ledger.steps import (
     AskDescription,
@@ -73,18 +74,27 @@ class LedgerFeature(MembershipFlows, Feature):
             c(("members",), ("สมาชิก",), self.members),
             c(("today",), ("วันนี้", "รายการวันนี้"), self._scoped(self.today)),
             c(("recent",), ("ล่าสุด", "รายการล่าสุด"), self._scoped(self.recent)),
+            c(("entries",), ("รายการ", "ดูรายการ", "ขอดูรายการ", "ขอรายการ", "แสดงรายการ"),
+              self._scoped(self.entries), takes_args=True, accepts=listing.list_period,
+              glued=listing.list_period),
             c(("summary",), ("สรุป", "สรุปรายวัน", "สรุปวันนี้"), self._scoped(self.summary),
               takes_args=True, accepts=shape.period, glued=shape.glued_period),
             c(("void",), ("ยกเลิก", "ยกเลิกรายการ", "ยกเลิกรายการที่", "ยกเลิก รายการที่",
-                          "ยกเลิก รายการ", "ยกเลิกที่"),
-              self._scoped(self.void_cmd), takes_args=True, accepts=shape.entry_number),
+                          "ยกเลิก รายการ", "ยกเลิกที่", "ลบ", "ลบรายการ", "ลบรายการที่"),
+              self._scoped(self.void_cmd), takes_args=True, accepts=voidwords.entry_target,
+              glued=voidwords.names_latest),
+            c(("edit",), ("แก้ไข", "แก้", "แก้ไขรายการ", "แก้รายการ", "แก้ไขรายการที่", "แก้รายการที่"),
+              self._scoped(self.edit_cmd), takes_args=True, accepts=voidwords.entry_target,
+              glued=voidwords.names_latest),
             c(("keyed",), ("คีย์แล้ว",), self._scoped(self.keyed), takes_args=True,
               accepts=shape.entry_numbers),
             c(("pending",), ("ค้างคีย์", "ยังไม่คีย์"), self._scoped(self.pending)),
             c(("unkeyed",), ("ยกเลิกคีย์", "ยังไม่คีย์"), self._scoped(self.unkeyed),
               takes_args=True, accepts=shape.entry_numbers),
-            c(("export",), ("ส่งออก", "export"), self._scoped(self.export), takes_args=True,
-              accepts=shape.export_args, glued=shape.glued_period),
+            c(("export",), ("ส่งออก", "export", "ขอไฟล์excel", "ขอไฟล์ excel", "ไฟล์excel",
+                            "ไฟล์ excel", "ขอexcel", "ขอ excel"),
+              self._scoped(self.export), takes_args=True, accepts=shape.export_args,
+              glued=shape.glued_period),
             c(("log",), ("บันทึกรายการ", "บันทึก"), self.log_help),
             c(("demo",), ("ทดลองใช้", "ทดลอง"), self.demo),
         ]
@@ -122,7 +132,7 @@ class LedgerFeature(MembershipFlows, Feature):
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("รายการวันนี้", "cmd:today")))]
 
     def on_text(self, ctx: Context, text: str) -> list[Reply] | None:
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        lines = entry_lines(text)
         if not lines or not any(looks_like_entry(ln) for ln in lines):
             return None
         today = ctx.today
@@ -183,15 +193,13 @@ class LedgerFeature(MembershipFlows, Feature):
         ctx.session.set_step(step)
         if len(pending) == 1:
             text = f"{describe_duplicate(found[0])} บันทึกซ้ำไหมคะ (ยังไม่ได้บันทึก)"
-            yes = "บันทึกซ้ำ"
         else:
             lines = [f"บรรทัด {d.line + 1}: {describe_duplicate(d)}" for d in found[:10]]
             more = f"\n...และอีก {len(found) - 10} บรรทัด" if len(found) > 10 else ""
             text = (f"ยังไม่ได้บันทึกค่ะ มีรายการที่อาจซ้ำ {len(found)} บรรทัด\n" + "\n".join(lines)
                     + f"{more}\nบันทึกทั้ง {len(pending)} บรรทัดรวมที่ซ้ำไหมคะ "
                     "ถ้าจะบันทึกเฉพาะที่ไม่ซ้ำ กด “ไม่บันทึก” แล้วลบบรรทัดที่ซ้ำออกก่อนส่งใหม่")
-            yes = "บันทึกทั้งหมด"
-        return [Reply(text, (step.yes_choice(yes), step.cancel_choice()), private=True)]
+        return [Reply(text, step.choices(), private=True)]
 
     def _ask_back(self, ctx: Context, ledger: Ledger, line: str) -> list[Reply] | None:
         """A one-line entry the bot can finish by asking one question (the README promises
@@ -267,6 +275,9 @@ class LedgerFeature(MembershipFlows, Feature):
         return listing.entry_list("รายการล่าสุด", ledger.recent(LIST_LIMIT),
                                   f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")
 
+    def entries(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
+        return listing.period_list(ledger, args, ctx.now.date())
+
     def pending(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         return listing.pending_list(ledger)
 
@@ -276,12 +287,42 @@ class LedgerFeature(MembershipFlows, Feature):
     # ------------------------------------------------------------------ void / keyed
 
     def void_cmd(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
+        several = voidwords.several_numbers(args)
+        if several:  # one reason each: one at a time, a button for each
+            return [Reply(f"ยกเลิกได้ทีละรายการค่ะ (ยังไม่ได้ยกเลิก) กดทีละปุ่ม แล้วพิมพ์เหตุผล "
+                          f"หรือพิมพ์ ยกเลิก {several[0]} เหตุผล",
+                          self._void_choices(ledger, several))]
+        if voidwords.names_latest(args):  # shown first, whatever else was typed
+            latest = ledger.recent(1)
+            if not latest:
+                return [Reply(f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")]
+            return self._void_or_ask(ctx, member, ledger, latest[0].no, "")
         head, _, reason = args.strip().lstrip("#").partition(" ")
         if not head.isdigit():
             return [Reply("พิมพ์ ยกเลิก ตามด้วยเลขรายการ เช่น ยกเลิก 12 พิมพ์ยอดผิด")]
         if is_no_reason(reason):  # "ยกเลิก 2 รายการ", "ยกเลิก 1 บาท": show it, ask why
             reason = ""
         return self._void_or_ask(ctx, member, ledger, int(head), reason)
+
+    def edit_cmd(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
+        """Saved entries are never changed: the way is to void one and enter it again."""
+        text = ("รายการที่บันทึกแล้วแก้ไขไม่ได้ค่ะ ให้ยกเลิกรายการเดิม (บอกเหตุผล) "
+                "แล้วพิมพ์รายการที่ถูกต้องใหม่ เช่น รับ 1,500 ค่าขยะ")
+        if voidwords.names_latest(args):
+            numbers = [e.no for e in ledger.recent(1)]
+        else:
+            numbers = voidwords.named_numbers(args)
+        choices = self._void_choices(ledger, numbers)
+        shown = "\n".join(f"รายการที่ {e.no}: {KIND_TH[e.kind]} {format_baht(e.amount)} "
+                          f"{e.description}" for no in numbers if (e := ledger.get(no)))
+        return [Reply(f"{text}\n{shown}" if shown else text,
+                      choices or (Choice("รายการล่าสุด", "cmd:recent"),))]
+
+    def _void_choices(self, ledger: Ledger, numbers: Sequence[int]) -> tuple[Choice, ...]:
+        """A void button for each of ``numbers`` that exists and is not voided yet."""
+        return tuple(Choice(f"ยกเลิกรายการ {no}", f"void:{ledger.lao_code}:{no}")
+                     for no in numbers[:voidwords.MAX_SEVERAL]
+                     if (e := ledger.get(no)) is not None and not e.voided)
 
     def _void_or_ask(self, ctx: Context, member: Member, ledger: Ledger, no: int,
                      reason: str) -> list[Reply]:

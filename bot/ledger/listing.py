@@ -137,6 +137,36 @@ def list_text(title: str, entries: Sequence[Entry], *, oldest_first: bool = Fals
             f"รวมจ่าย {format_baht(pay)}\nสุทธิ {format_baht(rec - pay)}")
 
 
+# "รายการทั้งหมด", "ขอดูรายการของเดือนนี้": every entry, or a period after a linking word
+_ALL = frozenset({"", "ทั้งหมด", "ทั้งหมดเลย", "ทุกรายการ", "ทั้งหมดที่จด", "ทั้งหมดที่บันทึก"})
+_LINK = re.compile(r"^(?:ของ|ใน|ช่วง|ประจำ|ที่จด(?:ไว้)?|ที่บันทึก(?:ไว้)?)\s*")
+
+
+def list_period(args: str) -> bool:
+    """``args`` of ``รายการ …`` names every entry (nothing, ``ทั้งหมด``) or a period."""
+    text = _LINK.sub("", command_text(args).strip())
+    if text.replace(" ", "") in _ALL:
+        return True
+    try:
+        read_period(text, date.today())
+    except EntryError:
+        return False
+    return True
+
+
+def period_list(ledger: Ledger, args: str, today: date) -> list[Reply]:
+    """``รายการ [period]``: the entries of a period (of every period), the newest shown."""
+    text = _LINK.sub("", command_text(args).strip())
+    if text.replace(" ", "") in _ALL:
+        return entry_list("รายการทั้งหมด", ledger.entries(), f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")
+    try:
+        lo, hi = read_period(text, today)
+    except EntryError as exc:
+        return [Reply(str(exc))]
+    period = period_label(lo, hi)
+    return entry_list(f"รายการ {period}", ledger.entries(lo, hi), f"ไม่มีรายการในช่วง {period} ค่ะ")
+
+
 def entry_list(title: str, entries: Sequence[Entry], empty: str) -> list[Reply]:
     if not entries:
         return [Reply(empty, (Choice("วิธีบันทึก", "topic:bot.log_howto"),))]

@@ -27,6 +27,7 @@ _FILLER = sorted({
 _NO_REASON = re.compile(r"(?:" + "|".join(map(re.escape, _FILLER)) + r"|[\s.,!#:;\-])*")
 _NUMBER = re.compile(r"(?<![\d/.,:])\d[\d,]*(?:\.\d+)?(?![\d/:])")
 _PLACEHOLDER = "ค่าทดสอบระบบ"
+_VOID_VERB = re.compile(r"^\s*(?:ยกเลิก|ลบ)(?:ทิ้ง|ออก)?")
 
 
 def is_no_reason(text: str) -> bool:
@@ -113,6 +114,7 @@ class VoidReason(Step, frozen=True, kw_only=True):
     input_topics: ClassVar[frozenset[str]] = frozenset(
         {"bot.void_howto", "guide.receipt_void", "guide.mismatch"})
     cancel_label: ClassVar[str] = "ไม่ยกเลิก"
+    mistake_is_input: ClassVar[bool] = True
     go_ahead_words: ClassVar[frozenset[str]] = frozenset(
         {"ยกเลิกเลย", "ยกเลิกได้เลย", "ยกเลิกได้", "ยกเลิกรายการ", "ลบ", "ลบเลย", "ลบได้เลย"})
     lao: str
@@ -123,7 +125,9 @@ class VoidReason(Step, frozen=True, kw_only=True):
         return f"เหตุผลที่ยกเลิกรายการที่ {self.no}"
 
     def goes_ahead(self, text: str) -> bool:
-        return super().goes_ahead(text) or is_no_reason(text)
+        # "ยกเลิกรายการนี้", "ลบทิ้งเลย": the void itself, asked again ("ยกเลิก" alone cancels)
+        return (super().goes_ahead(text) or is_no_reason(text)
+                or is_no_reason(_VOID_VERB.sub("", command_text(text), count=1)))
 
     def continues(self, command: str, args: str) -> bool:
         return command == "void" and args.split(" ", 1)[0].lstrip("#") == str(self.no)
@@ -146,6 +150,8 @@ class RemoveMember(Step, frozen=True, kw_only=True):
     kind: ClassVar[str] = "ledger.remove_member"
     feature: ClassVar[str] = "ledger"
     waits: ClassVar[Waits] = "confirm"
+    cancel_label: ClassVar[str] = "ไม่ลบ"
+    yes_label: ClassVar[str] = "ยืนยันลบ"
     lao: str
     user: str
     name: str
@@ -166,6 +172,7 @@ class MoveLao(Step, frozen=True, kw_only=True):
     feature: ClassVar[str] = "ledger"
     waits: ClassVar[Waits] = "confirm"
     cancel_label: ClassVar[str] = "ไม่ย้าย"
+    yes_label: ClassVar[str] = "ย้าย"
     code: str
     from_lao: str
     from_name: str
@@ -194,6 +201,11 @@ class ConfirmDuplicates(Step, frozen=True, kw_only=True):
     @property
     def prompt(self) -> str:
         return "ยืนยันบันทึกซ้ำ"
+
+    def choices(self) -> tuple[Choice, ...]:
+        """"บันทึกซ้ำ" (one entry) or "บันทึกทั้งหมด" (a batch), then "ไม่บันทึก"."""
+        yes = "บันทึกซ้ำ" if len(self.entries) == 1 else "บันทึกทั้งหมด"
+        return (self.yes_choice(yes), self.cancel_choice())
 
     def undone_text(self) -> str:
         n = len(self.entries)
