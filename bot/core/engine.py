@@ -1,4 +1,10 @@
-"""The engine: one Incoming in, a few Replies out. Sync, no I/O to chat services."""
+"""The engine: one Incoming in, a few Replies out. Sync, no I/O to chat services.
+
+Over 500 lines, for a reason: this file is the one routing decision (a pick of an offered
+choice, a waiting step, a command, a quick entry, a follow-up, a question) and its order is the
+behaviour; split across files, the order would be hidden. What each branch does lives elsewhere
+(features, ``bot/core/steps.py``, ``bot/core/picks.py``, ``bot/qa/``).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ from bot.qa.followup import is_followup, topic_memory, wants_forms
 from bot.qa.gaps import GapLog
 from bot.qa.knowledge import KnowledgeBase, citations
 from bot.qa.matching import Matcher, MatchResult
+from bot.qa.twoparts import SECOND_PART, second_part
 
 _LOG = logging.getLogger(__name__)
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
@@ -65,14 +72,6 @@ _POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค
 # "สรุปให้หน่อย", "ส่งออกให้ที" (not a bare "ด้วย": "ขอแบบฟอร์มด้วย" is the follow-up for the
 # forms of the last answer, not the forms command)
 _REQUEST_TAIL = re.compile(r"\s*ให้\s*(?:หน่อย|ที|ด้วย)$")
-# Two questions in one message ("ระบบกลับมายัง แล้วตอนนี้จ่ายเงินยังไง", "ขอฟอร์มสมุดเงินสดรับ
-# กับสมุดเงินสดจ่าย"): the words that join them (normalised tokens), the words that make a side
-# a question (a part of a token: newmm keeps "ต้องทำอะไร" whole; "...ยัง" at a side's end) or a
-# request (which carries over a list of forms: "ขอ A กับ B").
-JOINERS = frozenset({"แล้ว", "และ", "กับ", "ด้วย"})
-ASKING = ("หรือไม่", "หรือยัง", "อย่างไร", "เมื่อไร", "อะไร", "ไหน", "ใคร", "ทำไม", "เท่าไ", "กี่")
-REQUESTS = frozenset({"ขอ", "อยากได้"})
-SECOND_PART = "\n\nอีกเรื่องที่ถามมา กดปุ่ม \"{title}\" ได้เลยค่ะ"
 # "ระบบกลับมายัง": a trailing "ยัง" asks "yet?" (the parser's question words lack it)
 _STILL_QUESTION = re.compile(r"ยัง(?:\s*(?:ครับ|คับ|ค่ะ|คะ|นะ|จ๊ะ|จ้ะ|อะ|เนี่ย))*$")
 
@@ -453,7 +452,8 @@ class Engine:
             if not result.off_topic or both.topic == last:
                 result = both
         if result.outcome == "answer" and result.topic:
-            return self.answer_topic(result.topic, also=self._second_part(norm, result.topic))
+            also = second_part(self.matcher, norm, result.topic)
+            return self.answer_topic(result.topic, also=also)
         self._record_gap(norm.spaced)
         if result.outcome == "suggest":
             choices = tuple(
@@ -470,28 +470,6 @@ class Engine:
                 if len(part) <= CUT_KEEP and self.matcher.match(part).outcome == "answer":
                     return self._answer_text(ctx, part)
         return self._answer_text(ctx, f"{text[:CUT_KEEP]} {text[-CUT_KEEP:]}")
-
-    def _second_part(self, norm: Normalized, answered: str) -> str | None:
-        """The topic of the other question when the message asks two, one on each side of a
-        joining word, and the whole matched one of them (None: one question)."""
-        tokens = norm.tokens
-        for i, word in enumerate(tokens[:-1]):
-            if word not in JOINERS or i == 0:
-                continue
-            first, second = tokens[:i], tokens[i + 1:]
-            if any(w in second[0] for w in ASKING):
-                continue  # "ขอโค้ดกับใคร": with whom, not a second question
-            request = bool(REQUESTS & set(first))
-            if not (request or _asks(first)):
-                continue
-            a, b = self.matcher.match(Normalized(first)), self.matcher.match(Normalized(second))
-            if a.outcome != "answer" or b.outcome != "answer" or not a.topic or not b.topic:
-                continue
-            if not (_asks(second) or (request and b.topic.startswith("forms."))):
-                continue
-            if a.topic != b.topic and answered in (a.topic, b.topic):
-                return b.topic if answered == a.topic else a.topic
-        return None
 
     def _with_context(self, last: str, norm: Normalized, alone: MatchResult) -> MatchResult:
         """An elliptical follow-up read together with the topic answered just before."""
@@ -578,7 +556,3 @@ class Engine:
         """The most frequent unanswered questions (see :class:`bot.qa.gaps.GapLog`)."""
         return [(g.text, g.count) for g in self.gap_log.top(limit)]
 
-
-def _asks(tokens: Sequence[str]) -> bool:
-    """A side of a two-part message is a question: a word of asking, or "...ยัง" at its end."""
-    return tokens[-1].endswith("ยัง") or any(w in t for t in tokens for w in ASKING)
