@@ -44,6 +44,12 @@ class Core:
     overlay: Overlay  # the console's phrasings, applied on top of base_kb
     base_kb: KnowledgeBase  # the knowledge files alone
 
+    def warm_up(self) -> None:
+        """Do the one-off work of the first requests now (serve, before it listens)."""
+        for feature in self.engine.features:
+            if isinstance(feature, FormsFeature):
+                feature.warm_up()
+
     def close(self) -> None:
         """Write what the engine keeps in memory (gap counts), then close the store."""
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -28,6 +29,29 @@ def test_any_form_in_two_taps(core: Core, say: Say) -> None:
         assert "แบบช่วยบันทึก" in r.text
         x = say(action=f"formx:{choice.action.split(':', 1)[1]}")[0]
         assert x.file is not None and x.file.filename.endswith(".xlsx")
+
+
+def _undated(pdf: bytes) -> bytes:
+    """A PDF without its creation time and the /ID fpdf derives from it."""
+    return re.sub(rb"/CreationDate \(D:\d+Z\)|/ID \[<[0-9A-F]+><[0-9A-F]+>\]", b"", pdf)
+
+
+def test_serve_warms_every_blank_form_and_sends_the_same_file(core: Core, say: Say) -> None:
+    from bot.forms import catalog
+
+    catalog._blank.cache_clear()
+    core.warm_up()  # serve calls it before it listens: no import or render on a clerk's request
+    assert catalog._blank.cache_info().currsize == len(core.engine.form_labels)
+    warmed = catalog._blank.cache_info().misses
+    forms = next(f for f in core.engine.features if isinstance(f, FormsFeature))
+    for action in (c.action for c in say(action="cmd:forms")[0].choices):
+        r = say(action=action)[0]
+        form = forms.catalog.get(action.split(":", 1)[1])
+        assert form is not None and r.file is not None
+        fresh = catalog._blank.__wrapped__(form, "pdf", None)  # as rendered on a request
+        assert (r.file.filename, r.file.mime_type) == (fresh.filename, fresh.mime_type)
+        assert _undated(r.file.data) == _undated(fresh.data)
+    assert catalog._blank.cache_info().misses == warmed
 
 
 def test_guide_answers_offer_their_forms(say: Say) -> None:

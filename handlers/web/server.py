@@ -357,6 +357,7 @@ async def serve(settings: Settings, *, extensions: Iterable[Extension] | None = 
     core: Core | None = None
     try:
         core = build_core(settings)
+        core.warm_up()
         try:
             app = create_app(core, extensions=extensions, poll_interval=poll_interval)
         except ValueError as exc:  # an empty or short file-link key file, named in exc
