@@ -307,7 +307,8 @@ class Engine:
         entry = entry_lines(text, correction=True)
         if any(looks_like_entry(line) for line in entry):  # a new entry in place of this one
             return [Reply(step.undone_text()), *self._route_text(ctx, "\n".join(entry))]
-        if self._asks(text):
+        # A greeting keeps a text step waiting, not a confirmation (a notice's draft is dropped)
+        if self._asks(text, greeting=step.waits != "confirm"):
             return self._answer_waiting(ctx, step, text)
         if step.waits == "confirm" or not step.takes(text):
             return [Reply(step.undone_text()), *self._route_text(ctx, text)]
@@ -324,9 +325,13 @@ class Engine:
         answer = self._answer_text(ctx, text)[:MAX_REPLIES - 1]
         return [*answer, Reply(step.waiting_text(), step.choices())]
 
-    def _asks(self, text: str) -> bool:
-        """Text that reads as a question ("ระบบกลับมายัง", "?") or a greeting, never an input."""
-        if QUESTION_RE.search(text) or _STILL_QUESTION.search(clean(text)) or social_text(text):
+    def _asks(self, text: str, *, greeting: bool = True) -> bool:
+        """Text that reads as a question ("ระบบกลับมายัง", "?") or (``greeting``) a greeting."""
+        if QUESTION_RE.search(text) or _STILL_QUESTION.search(clean(text)):
+            return True
+        if not greeting:
+            return False
+        if social_text(text):
             return True
         words = set(self.pipeline.normalize(text).tokens) - PARTICLES
         return social_words(words, thanks_max=0) is not None
