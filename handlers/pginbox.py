@@ -1,4 +1,8 @@
-"""The inbox in PostgreSQL: several ``serve`` instances accept, lease and answer events once."""
+"""The inbox in PostgreSQL: several ``serve`` instances accept, lease and answer events once.
+
+About 500 lines, for a reason: the SQL, the group commit that batches it and the one class that
+runs both must change together (every statement's round trips are measured as a whole).
+"""
 
 from __future__ import annotations
 

@@ -10,17 +10,9 @@ import pytest
 
 from bot.ledger.entries import ParsedEntry
 from handlers.app import Core
-from tests.conftest import FIXED_NOW, Say, make_lao_admin
+from tests.conftest import FIXED_NOW, Say
 from tests.test_ledger_flows import A, _voided, said, tap
-
-
-@pytest.fixture
-def clerk(core: Core, say: Say) -> Say:
-    make_lao_admin(core, "console:u1", A, "อบต.เอ")
-    for line in ("รับ 1,500 ค่าขยะ", "รับ 200 ค่าน้ำ", "จ่าย 300 ค่าน้ำมัน"):
-        assert "บันทึกแล้ว" in said(say(line))
-    return say
-
+from tests.test_ledger_flows import clerk as clerk  # the same fixture
 
 # ----------------------------------------------------------------------- 8. void, edit in words
 

@@ -39,6 +39,8 @@ def visible(text: str) -> str:
     """``text`` without invisible characters: the one place both the questions and the quick
     entries (and the knowledge side) drop them."""
     return _INVISIBLE.sub("", text)
+
+
 # English contractions, with or without the apostrophe (clerks type "dont", "doesnt"): the
 # negation is a word of its own ("don't forget" is "ไม่ลืม"), the rest are frames ("it's").
 # "can't", "won't" and "cannot" keep their verb; the bare "n't" is cut from the others.
