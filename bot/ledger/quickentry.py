@@ -75,6 +75,8 @@ __all__ = [
     "QUESTION_RE",
     "LineResult",
     "describe",
+    "dot_amount_readings",
+    "dot_readings",
     "format_entry",
     "format_example",
     "looks_like_entry",
@@ -117,11 +119,6 @@ _BULLET_RE = re.compile(r"^(?:[-*•·▪►➤>]+|\d{1,2}[.)])\s*(?=ราย�
 
 # --------------------------------------------------------------------------- kind word
 
-_KIND_RE = re.compile(
-    r"(?P<receipt>รายรับ|รับเงิน(?=[\s\d]|$|ค่า)|รับ)"
-    r"|(?P<payment>รายจ่าย|จ่ายเงิน(?=[\s\d]|$|ค่า)|จ่าย)"
-    r"|(?P<sym>[+-])"
-)
 # Words glued to the kind word that make an ordinary sentence, not an entry ("รับทราบ").
 # "จ่ายผิด 2 ครั้ง", "รับซ้ำกับรายการ 1": a mistake told (a void reason), not an entry.
 _STOP_RE = re.compile(r"ทราบ|รอง|ประทาน|ผิด|ซ้ำ|สมัคร|ฟัง|มือ|รู้|ปาก|ไม่|ไหว|รายรับ|รายจ่าย")
@@ -148,13 +145,22 @@ _MULTS: dict[str, int] = {
 _MILLION = 1_000_000
 _W = "|".join(sorted([*_DIGIT_WORDS, *_MULTS], key=len, reverse=True))
 _M = "|".join(_MULTS)
+# "รับเงิน" is the kind word before a space, a figure, "ค่า…" or a number word ("รับเงินห้าร้อย
+# บาทค่าขยะ" typed by voice): "เงิน" is then part of the verb, never the item.
+_KIND_RE = re.compile(
+    rf"(?P<receipt>รายรับ|รับเงิน(?=[\s\d]|$|ค่า|{_W})|รับ)"
+    rf"|(?P<payment>รายจ่าย|จ่ายเงิน(?=[\s\d]|$|ค่า|{_W})|จ่าย)"
+    r"|(?P<sym>[+-])"
+)
 _WTOK_RE = re.compile(rf"\d+(?:\.\d+)?|{_W}")
 _ITEM = rf"(?:\d+(?:\.\d+)?\s?(?:{_M})|(?:{_W}))"
 _CHAIN = rf"{_ITEM}(?:\s?{_ITEM})*(?:\d+(?![\d.,]))?"
 _CHAIN_END = r"(?=\s|$|บาท|บ\.|สตางค์|สต\.|ถ้วน|ค่า|[^\u0e00-\u0e7f])"
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d+(?:\.\d+)?"
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|\d{1,3}(?:\.\d{3}){2,}|\d+(?:\.\d+)?"
 _NUM_END = r"(?!\d|[.,]\d|[A-Za-z]|/\d|-\d)"
 _SATANG = r"(?:สตางค์|สต\.)"
+# "1.200", "1.200.000": dots where thousands commas may be meant (see dot_readings).
+_DOT_GROUPS_RE = re.compile(r"\d{1,3}(?:\.\d{3})+")
 # "1.5k", "15k": thousands, as typed on phones ("4K" alone is a screen, not 4,000 baht).
 _KILO = r"(?P<kilo>k|(?<!(?<![\d.,])[48])K)(?![A-Za-z\d])"
 _AMOUNT_RE = re.compile(
@@ -196,7 +202,8 @@ _AMOUNT_LEAD_RE = re.compile(r"(?:จำนวน(?:เงิน)?|เป็น�
 _SYM_AMOUNT_RE = re.compile(rf"\s?(?:[\d฿]|(?:{_W})|ค่า)")  # "+ 1500", "+ สองพันบาท", "+ค่า"
 # After a spaced kind word and no number, these make a chat line, not an entry ("รับ แจ้งเตือน").
 _CHAT_AFTER_KIND_RE = re.compile(r"แจ้ง|แล้ว|ได้|ครับ|ค่ะ|คะ|จ้า|นะ|ก่อน|เลย|ด้วย|หน่อย|ทราบ")
-_TRIES_RE = re.compile(rf"\d|บาท|สตางค์|^[\s:=\-]*(?:{_W})+(?=\s|$)")
+# A number in figures or words ("รับห้าร้อยค่าขยะ", typed by voice without spaces).
+_TRIES_RE = re.compile(rf"\d|บาท|สตางค์|^[\s:=\-]*(?:{_W})+(?=\s|$|ค่า)")
 _DIGIT_TOKEN_RE = re.compile(r"\S*\d\S*")
 _HAS_DIGIT_RE = re.compile(r"\d")
 _SEPARATORS = " \t,;:|=>·•-"
@@ -282,8 +289,10 @@ _METHOD_RE = re.compile(
 
 # --------------------------------------------------------------------------- description
 
+# A separator before the item is the parser's; "=" or "-" glued to it is the clerk's text
+# ("=SUM(A1)", "-ค่าส่ง": stored as typed; exports neutralise formulas).
 _DESC_LEAD_RE = re.compile(
-    r"^(?:[\s,;:|=>·•.\-]+|(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รายการ)\s?:?)+"
+    r"^(?:(?:[\s,;:|>·•.]|[=\-](?!\S))+|(?:จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|รายการ)\s?:?)+"
 )
 _DESC_TAIL_RE = re.compile(
     rf"(?:[\s,;:|=·•\-]+|จำนวน(?:เงิน)?|เป็นเงิน|ยอด(?:เงิน)?|{_POLITE}"
@@ -446,6 +455,42 @@ def count_as_amount(text: str, today: date) -> ParsedEntry | None:
         return _Parser(kind, f"{rest[:end]} บาท{rest[end:]}", today).parse()
     except EntryError:
         return None
+
+
+def dot_readings(num: str) -> list[Decimal]:
+    """The amounts figures such as ``1.200`` may mean: a dot typed for a thousands comma
+    (1,200), and the decimal reading (1.20) when it makes whole satang; empty for figures
+    without that doubt (``1.20``, ``1,200``, ``1500.500``)."""
+    if not _DOT_GROUPS_RE.fullmatch(num):
+        return []
+    out = [Decimal(num.replace(".", ""))]
+    if num.count(".") == 1 and num.endswith("0"):
+        out.append(Decimal(num).quantize(CENT))
+    return out
+
+
+def dot_amount_readings(text: str, today: date) -> list[ParsedEntry]:
+    """The entries a line refused for an amount such as ``จ่าย 1.200 ค่าน้ำมัน`` may mean, one
+    for each of :func:`dot_readings`, for the clerk to pick; empty for any other line."""
+    prepared = _prepare(_normalise(text))
+    if prepared is None:
+        return []
+    kind, rest = prepared
+    dotted = [m for m in _AMOUNT_RE.finditer(rest)
+              if m["num"] and not m["kilo"] and dot_readings(m["num"])]
+    if len(dotted) != 1:
+        return []
+    start, end = dotted[0].span("num")
+    out = []
+    for value in dot_readings(dotted[0]["num"]):
+        try:
+            entry = _Parser(kind, f"{rest[:start]}{value:f}{rest[end:]}", today).parse()
+        except EntryError:
+            return []
+        if entry.amount != value:  # the dotted figures were not the amount
+            return []
+        out.append(entry)
+    return out
 
 
 def parse_entries(text: str, today: date) -> list[LineResult]:
@@ -1122,8 +1167,12 @@ class _Parser:
         typed = m.group().strip()
         formal = bool(m["thuan"] or m["sat"])
         if m["num"]:
+            readings = [] if m["kilo"] else dot_readings(m["num"])
+            if readings:
+                raise self.fail_dot(typed, readings)
             value = Decimal(m["num"].replace(",", "")) * (1000 if m["kilo"] else 1)
-            if value != value.quantize(CENT):
+            decimals = "" if m["kilo"] else m["num"].partition(".")[2]  # "1500.500": not silently
+            if value != value.quantize(CENT) or len(decimals) > 2:
                 raise self.fail("จำนวนเงินมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (สตางค์)")
         else:
             try:
@@ -1144,6 +1193,8 @@ class _Parser:
                 if value != value.to_integral_value():
                     raise self.fail("ใส่สตางค์ซ้ำกับทศนิยม ใส่อย่างใดอย่างหนึ่ง")
                 value += satang / 100
+        if m["neg"] and self.kind == "payment":
+            raise self.fail("จำนวนเงินติดลบไม่ได้ ยังไม่ได้บันทึก ใส่จำนวนเงินโดยไม่ต้องมีเครื่องหมายลบ")
         if m["neg"]:
             raise self.fail("จำนวนเงินติดลบไม่ได้ ถ้าเป็นรายจ่ายให้ขึ้นต้นด้วย “จ่าย”", EXAMPLE_PAYMENT)
         if value > MAX_AMOUNT:
@@ -1153,6 +1204,14 @@ class _Parser:
         if value != value.quantize(CENT):
             raise self.fail("จำนวนเงินมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (สตางค์)")
         return value.quantize(CENT)
+
+    def fail_dot(self, typed: str, readings: list[Decimal]) -> EntryError:
+        """``1.200``: 1,200 or 1.20 baht? Never read silently (see :func:`dot_readings`)."""
+        shown = " หรือ ".join(format_baht(r) for r in readings)
+        ask = "คะ" if len(readings) > 1 else "ใช่ไหมคะ"
+        thousands = format_amount(readings[0]).removesuffix(".00")
+        return self.fail(f"“{typed}” คือ {shown}{ask} ยังไม่ได้บันทึก "
+                         f"หลักพันคั่นด้วยจุลภาค เช่น {thousands} ทศนิยมใช้จุดไม่เกิน 2 ตำแหน่ง")
 
     def satang_value(self, sat: str, typed: str) -> Decimal:
         if sat.isdigit():

@@ -15,7 +15,7 @@ from bot.core.steps import Step, Waits, step_kind
 from bot.core.text import command_text
 from bot.core.thaifmt import format_baht
 from bot.ledger.entries import EntryError, Kind, Method, ParsedEntry
-from bot.ledger.quickentry import count_as_amount, parse_entry
+from bot.ledger.quickentry import count_as_amount, dot_amount_readings, dot_readings, parse_entry
 
 # A "reason" made only of these is no reason: "ยกเลิก 2 รายการ" means "cancel 2 entries",
 # "ยกเลิก 1 บาท" names a unit. Such a void asks for the reason and shows the entry first.
@@ -72,14 +72,16 @@ def amount_options(line: str, today: date) -> list[ParsedEntry]:
     """The readings of a refused line the bot can finish by asking for its amount: two numbers
     side by side (``รับ 1500 200 ค่าขยะ``), one reading for each number as the amount, the other
     dropped; a count beside a name (``จ่าย 500 โครงการ 5 ส.``), the one reading with the count
-    as the amount (see ``count_as_amount``); empty when the line is not like that."""
+    as the amount (see ``count_as_amount``); a dot where a thousands comma may be meant
+    (``จ่าย 1.200 ค่าน้ำมัน``), 1,200 and 1.20 (see ``dot_amount_readings``); empty when the
+    line is not like that."""
     text = command_text(line)
     nums = list(_NUMBER.finditer(text))
     pairs = [(a, b) for a, b in pairwise(nums)
              if not text[a.end():b.start()].strip()]
     if len(pairs) != 1:
         counted = count_as_amount(text, today)
-        return [counted] if counted is not None else []
+        return [counted] if counted is not None else dot_amount_readings(text, today)
     a, b = pairs[0]
     out = []
     for keep in (a, b):
@@ -264,6 +266,8 @@ class PickAmount(Step, frozen=True, kw_only=True):
         return action.startswith(f"pick:{self.token}:")
 
     def pick(self, text: str) -> PendingEntry | None:
+        if any(dot_readings(n) for n in _NUMBER.findall(command_text(text))):
+            return None  # "1.200" typed again: still 1,200 or 1.20?
         value = typed_amount(text)
         return next((o for o in self.options if o.amount == value), None)
 
