@@ -19,7 +19,7 @@ from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
 from bot.ledger.membership import CODE_EXAMPLE, DEMO_LAO, MembershipFlows
-from bot.ledger.opening import entry_lines
+from bot.ledger.opening import numbered_entry_lines
 from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.ledger.steps import (
     AskDescription,
@@ -132,13 +132,14 @@ class LedgerFeature(MembershipFlows, Feature):
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("รายการวันนี้", "cmd:today")))]
 
     def on_text(self, ctx: Context, text: str) -> list[Reply] | None:
-        lines = entry_lines(text)
+        numbered = numbered_entry_lines(text)  # "บรรทัด 3" as the clerk counts the paste's lines
+        lines = [line for _, line in numbered]
         if not lines or not any(looks_like_entry(ln) for ln in lines):
             return None
         today = ctx.today
         parsed: list[ParsedEntry] = []
         errors: list[str] = []
-        for i, line in enumerate(lines[:MAX_LINES + 1], 1):
+        for i, line in numbered[:MAX_LINES + 1]:
             try:
                 parsed.append(parse_entry(line, today))
             except NotAnEntry:
@@ -165,10 +166,10 @@ class LedgerFeature(MembershipFlows, Feature):
         eid = ctx.incoming.event_id
         return self._save(ctx, ledger, [
             PendingEntry.of(p, f"{eid}#{i}" if eid and len(parsed) > 1 else eid)
-            for i, p in enumerate(parsed)])
+            for i, p in enumerate(parsed)], line_nos=[no for no, _ in numbered])
 
     def _save(self, ctx: Context, ledger: Ledger, pending: Sequence[PendingEntry],
-              check: bool = True) -> list[Reply]:
+              check: bool = True, line_nos: Sequence[int] = ()) -> list[Reply]:
         """Save ``pending`` (all or nothing); with ``check``, ask first about duplicates."""
         parsed = [p.parsed() for p in pending]
         items = [(p, e.event_id) for p, e in zip(parsed, pending, strict=True)]
@@ -178,7 +179,7 @@ class LedgerFeature(MembershipFlows, Feature):
                                     channel=ctx.incoming.channel, now=ctx.now,
                                     check_duplicates=check)
         except DuplicateFound as dup:
-            return self._ask_duplicates(ctx, ledger, pending, dup.found)
+            return self._ask_duplicates(ctx, ledger, pending, dup.found, line_nos)
         reply = self._saved_reply(ledger.lao_code, saved)
         assumed = sorted({be_year(p.date) for p in parsed if p.year_assumed})
         if assumed:  # "10/7" typed without a year: say which year was taken
@@ -188,13 +189,14 @@ class LedgerFeature(MembershipFlows, Feature):
         return [reply]
 
     def _ask_duplicates(self, ctx: Context, ledger: Ledger, pending: Sequence[PendingEntry],
-                        found: Sequence[Duplicate]) -> list[Reply]:
+                        found: Sequence[Duplicate], line_nos: Sequence[int]) -> list[Reply]:
         step = ConfirmDuplicates.start(ctx.now, lao=ledger.lao_code, entries=tuple(pending))
         ctx.session.set_step(step)
         if len(pending) == 1:
             text = f"{describe_duplicate(found[0])} บันทึกซ้ำไหมคะ (ยังไม่ได้บันทึก)"
         else:
-            lines = [f"บรรทัด {d.line + 1}: {describe_duplicate(d)}" for d in found[:10]]
+            nos = list(line_nos) or list(range(1, len(pending) + 1))
+            lines = [f"บรรทัด {nos[d.line]}: {describe_duplicate(d, nos)}" for d in found[:10]]
             more = f"\n...และอีก {len(found) - 10} บรรทัด" if len(found) > 10 else ""
             text = (f"ยังไม่ได้บันทึกค่ะ มีรายการที่อาจซ้ำ {len(found)} บรรทัด\n" + "\n".join(lines)
                     + f"{more}\nบันทึกทั้ง {len(pending)} บรรทัดรวมที่ซ้ำไหมคะ "
@@ -260,10 +262,10 @@ class LedgerFeature(MembershipFlows, Feature):
                          meta={META_SAVED: "1"})
         rec = sum((e.amount for e in entries if e.kind == "receipt"), Decimal(0))
         pay = sum((e.amount for e in entries if e.kind == "payment"), Decimal(0))
-        lines = [f"{e.no}. {KIND_TH[e.kind]} {format_baht(e.amount)} {e.description} "
+        lines = [f"{e.no}. {KIND_TH[e.kind]} {_in_words(e.amount)} {e.description} · "
                  f"{thai_date(e.date)}" for e in entries]
         text = (f"{head} {len(entries)} รายการ\n" + "\n".join(lines)
-                + f"\nรวมรับ {format_baht(rec)} · รวมจ่าย {format_baht(pay)}")
+                + f"\nรวมรับ {_in_words(rec)} · รวมจ่าย {_in_words(pay)}")
         voids = tuple(Choice(f"ยกเลิก {e.no}", f"void:{lao_code}:{e.no}") for e in entries[:10])
         return Reply(text, (*voids, Choice("รายการวันนี้", "cmd:today")), private=True,
                      meta={META_SAVED: "1"})
@@ -419,6 +421,11 @@ class LedgerFeature(MembershipFlows, Feature):
         if member is None or member.lao_code != step.lao or int(index) >= len(step.options):
             return [Reply(step.undone_text())]
         return self._picked(ctx, step, step.options[int(index)])
+
+
+def _in_words(amount: Decimal) -> str:
+    """``200.00 บาท (สองร้อยบาทถ้วน)``: every amount a save echoes is said in words too."""
+    return f"{format_baht(amount)} ({amount_in_words(amount)})" if amount else format_baht(amount)
 
 
 def _extras(doc_no: str | None, method: str | None) -> str:

@@ -41,16 +41,16 @@ class DuplicateFound(ValueError):
         self.found = list(found)
 
 
-def _same(p: ParsedEntry, e: Entry) -> bool:
-    return (p.kind, p.amount, p.description, p.date, p.method) == (
-        e.kind, e.amount, e.description, e.date, e.method)
+def _key(e: ParsedEntry | Entry) -> tuple[object, ...]:
+    return e.kind, e.amount, e.description, e.date, e.method
 
 
 def find_duplicates(
     items: Sequence[ParsedEntry], *, by_doc: Callable[[str, str], Entry | None],
     recent: Iterable[Entry], author: str, now: datetime,
 ) -> list[Duplicate]:
-    """The items that repeat a saved entry or an earlier item of the same batch.
+    """The items that repeat a saved entry or an earlier item of the same batch (the same
+    document number, or the same line pasted twice: asked as if it were sent twice).
 
     Args:
         items: The parsed entries about to be saved, in order.
@@ -63,6 +63,7 @@ def find_duplicates(
              if e.author == author and not e.voided and not e.doc_no]
     out: list[Duplicate] = []
     seen: dict[tuple[str, str], int] = {}
+    pasted: dict[tuple[object, ...], int] = {}
     for i, p in enumerate(items):
         if p.doc_no:
             key = (p.kind, doc_key(p.doc_no))
@@ -72,9 +73,10 @@ def find_duplicates(
                                      True, p.doc_no))
             seen.setdefault(key, i)
             continue
-        twin = next((e for e in fresh if _same(p, e)), None)
-        if twin is not None:
-            out.append(Duplicate(i, twin, None, False, None))
+        twin = next((e for e in fresh if _key(e) == _key(p)), None)
+        if twin is not None or _key(p) in pasted:
+            out.append(Duplicate(i, twin, None if twin else pasted[_key(p)], False, None))
+        pasted.setdefault(_key(p), i)
     return out
 
 
@@ -87,11 +89,18 @@ def _recent_until(entries: Iterable[Entry], since: datetime) -> list[Entry]:
     return out
 
 
-def describe_duplicate(d: Duplicate) -> str:
-    """``เลขที่ 12/345 มีแล้ว (รายการที่ 1 รับ 1,500.00 บาท ค่าขยะ 2 ธ.ค. 2569)``."""
+def describe_duplicate(d: Duplicate, line_nos: Sequence[int] = ()) -> str:
+    """``เลขที่ 12/345 มีแล้ว (รายการที่ 1 รับ 1,500.00 บาท ค่าขยะ 2 ธ.ค. 2569)``.
+
+    Args:
+        d: The duplicate.
+        line_nos: Each item's line number as the clerk sees it (by default item i is line i+1).
+    """
     e = d.earlier
     if e is None:
-        return f"เลขที่ {d.doc_no} ซ้ำกับบรรทัด {(d.earlier_line or 0) + 1}"
+        i = d.earlier_line or 0
+        line = line_nos[i] if i < len(line_nos) else i + 1
+        return f"เลขที่ {d.doc_no} ซ้ำกับบรรทัด {line}" if d.by_doc else f"เหมือนบรรทัด {line}"
     shown = f"รายการที่ {e.no} {KIND_TH[e.kind]} {format_baht(e.amount)} {e.description[:30]}"
     if d.by_doc:
         return f"เลขที่ {d.doc_no} มีแล้ว ({shown} {thai_date(e.date)})"

@@ -33,10 +33,17 @@ def entry_line(line: str, correction: bool = False) -> str:
     return rest if rest and rest != line and looks_like_entry(rest) else line
 
 
-def entry_lines(text: str, correction: bool = False) -> list[str]:
-    """The non-empty lines of ``text`` as quick entries would read them: openings dropped, and
-    a line that only greets or thanks left out of a paste that has an entry."""
-    lines = [entry_line(ln, correction) for ln in text.splitlines() if ln.strip()]
-    if len(lines) > 1 and any(looks_like_entry(ln) for ln in lines):
-        lines = [ln for ln in lines if social_text(ln) is None]
+def numbered_entry_lines(text: str, correction: bool = False) -> list[tuple[int, str]]:
+    """The non-empty lines of ``text`` as quick entries would read them, each with its line
+    number as the clerk sees it (from 1, blank and left-out lines counted): openings dropped,
+    and a line that only greets or thanks left out of a paste that has an entry."""
+    lines = [(no, entry_line(ln, correction))
+             for no, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    if len(lines) > 1 and any(looks_like_entry(ln) for _, ln in lines):
+        lines = [(no, ln) for no, ln in lines if social_text(ln) is None]
     return lines
+
+
+def entry_lines(text: str, correction: bool = False) -> list[str]:
+    """The lines of :func:`numbered_entry_lines` without their numbers."""
+    return [ln for _, ln in numbered_entry_lines(text, correction)]
