@@ -36,7 +36,7 @@ from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
 from bot.qa.followup import is_followup, topic_memory, wants_forms
 from bot.qa.gaps import GapLog
-from bot.qa.knowledge import KnowledgeBase, citations
+from bot.qa.knowledge import KnowledgeBase, Topic, citations
 from bot.qa.matching import Matcher, MatchResult
 from bot.qa.twoparts import SECOND_PART, second_part
 
@@ -74,6 +74,14 @@ _POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค
 _REQUEST_TAIL = re.compile(r"\s*ให้\s*(?:หน่อย|ที|ด้วย)$")
 # "ระบบกลับมายัง": a trailing "ยัง" asks "yet?" (the parser's question words lack it)
 _STILL_QUESTION = re.compile(r"ยัง(?:\s*(?:ครับ|คับ|ค่ะ|คะ|นะ|จ๊ะ|จ้ะ|อะ|เนี่ย))*$")
+
+
+def status_citations(kb: KnowledgeBase, topic: Topic, ref: str) -> str:
+    """The lines under a full status answer: "ที่มา" is the letter the live announcement gave
+    (or that it gave none); the topic's own sources (the July 2024 letters) are background."""
+    own = ref if ref not in ("", "-") else "ประกาศล่าสุดไม่ได้ระบุหนังสืออ้างอิง"
+    background = dataclasses.replace(topic, sources=(), see_also=topic.sources + topic.see_also)
+    return f"\n\nที่มา: {own}" + citations(kb, background).replace("\n\n", "\n", 1)
 
 
 class Engine:
@@ -515,7 +523,8 @@ class Engine:
         if fields is not None:
             text = text.format(**fields)
         if full:
-            text += citations(self.kb, topic)
+            text += (citations(self.kb, topic) if fields is None
+                     else status_citations(self.kb, topic, fields["ref"]))
         choices: list[Choice] = []
         if not full and (topic.has_more or topic.sources or topic.see_also):
             choices.append(Choice("ดูขั้นตอนเต็ม" if topic.has_more else "ดูที่มา",
