@@ -16,6 +16,7 @@ from bot.core.codec import decode, encode
 from bot.core.store import Store
 from bot.ledger.entries import Lao
 from bot.ledger.summary import Summaries
+from bot.notices.outbox import normalize_province
 
 _LOG = logging.getLogger(__name__)
 K = TypeVar("K", bound=msgspec.Struct)
@@ -97,6 +98,27 @@ def valid_lao_code(code: str) -> bool:
     return bool(_LAO_CODE.match(code))
 
 
+def _lao_problems(code: str, name: str) -> list[str]:
+    out = [] if valid_lao_code(code) else [f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {code!r})"]
+    return out if name.strip() else [*out, "ต้องมีชื่อ อปท."]
+
+
+def checked_lao(code: str, name: str, province: str) -> Lao:
+    """An LAO as an operator typed it, checked: a DLA code of digits, a name, and a Thai
+    province folded as operators' provinces are ("จ.ลำพูน" -> "ลำพูน"; none given: "").
+
+    Raises:
+        LedgerError: every problem found, in Thai.
+    """
+    problems = _lao_problems(code, name)
+    folded = normalize_province(province) if province.strip() else ""
+    if folded is None:
+        problems.append(f"ไม่รู้จักจังหวัด \"{province.strip()}\"")
+    if problems:
+        raise LedgerError(" · ".join(problems))
+    return Lao(code, name.strip(), folded or "")
+
+
 class Directory:
     """LAOs, their members and join codes (one small table each)."""
 
@@ -116,10 +138,9 @@ class Directory:
     # LAOs -----------------------------------------------------------------
     def add_lao(self, lao: Lao) -> Lao:
         """Register an LAO (or update its name/province)."""
-        if not valid_lao_code(lao.code):
-            raise LedgerError(f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {lao.code!r})")
-        if not lao.name.strip():
-            raise LedgerError("ต้องมีชื่อ อปท.")
+        problems = _lao_problems(lao.code, lao.name)
+        if problems:
+            raise LedgerError(problems[0])
         self._laos.put(lao.code, encode(Lao(lao.code, lao.name.strip(), lao.province.strip())))
         self._summaries.on_lao(lao.code, lao.name.strip(), lao.province.strip())
         return lao
