@@ -41,11 +41,16 @@ def _settings() -> Settings:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    import logging
+
     from handlers.app import build_core
     from handlers.console_adapter import run_console
+    from handlers.web.server import configure_logging
 
     settings = _settings()
     lock = lock_data_dir(settings.data_dir)
+    # Warnings go to a file: a log line printed between chat messages reads as the bot's.
+    configure_logging(settings, level=logging.WARNING, path=settings.data_dir / "chat.log")
     try:
         core = build_core(settings)
         run_console(core.engine, user_id=args.user, export_dir=settings.export_dir)
