@@ -461,8 +461,10 @@ def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     st.add_argument("--state", required=True,
                     help="normal|down|partial|maintenance (or the Thai name)")
     st.add_argument("--message", required=True, help="what happened, in Thai")
-    st.add_argument("--expected", help="expected restoration, as announced")
-    st.add_argument("--ref", help="the source letter")
+    st.add_argument("--expected", help="expected restoration, as announced (this update only: "
+                    "an earlier estimate is not carried over)")
+    st.add_argument("--ref", help="the source letter (this update only: give it again to keep "
+                    "citing an earlier letter)")
     st.add_argument("--phase", choices=tuple(PHASES), default="update")
     st.add_argument("--notify", action="store_true", help="send a notice to subscribers")
     st.add_argument("--wait", type=float, default=5.0,
