@@ -41,11 +41,16 @@ def _settings() -> Settings:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    import logging
+
     from handlers.app import build_core
     from handlers.console_adapter import run_console
+    from handlers.web.server import configure_logging
 
     settings = _settings()
     lock = lock_data_dir(settings.data_dir)
+    # Warnings go to a file: a log line printed between chat messages reads as the bot's.
+    configure_logging(settings, level=logging.WARNING, path=settings.data_dir / "chat.log")
     try:
         core = build_core(settings)
         run_console(core.engine, user_id=args.user, export_dir=settings.export_dir)
@@ -126,7 +131,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from bot.ledger.entries import EntryError, NotAnEntry
     from bot.ledger.quickentry import parse_entry
 
-    today = _iso_day(args.today, "--today") if args.today else date.today()
+    today = _day(args.today, "--today") or date.today()
     text = " ".join(args.text)
     try:
         entry = parse_entry(text, today)
@@ -169,16 +174,29 @@ def _lao_request(kind: str, **fields: Any) -> SpoolRequest:
 
 
 def cmd_lao_add(args: argparse.Namespace) -> int:
-    from bot.ledger.book import valid_lao_code
+    """Register an LAO; an existing code is refused unless ``--rename`` asks to change it."""
+    from bot.ledger.directory import Directory, LedgerError, checked_lao
 
-    if not valid_lao_code(args.code) or not args.name.strip():
-        print("elaas-bot: the code must be 4-10 digits (leading zeros kept) and the name "
-              "non-empty", file=sys.stderr)
+    settings = _settings()
+    old = Directory(open_store(settings)).lao(args.code)  # read-only: no lock needed
+    if args.rename and old is None:
+        print(f"elaas-bot: ยังไม่มี อปท. รหัส {args.code} (เพิ่มใหม่: ไม่ต้องใส่ --rename)",
+              file=sys.stderr)
         return 2
-    req = _lao_request("lao_add", lao_code=args.code, lao_name=args.name.strip(),
-                       province=args.province.strip())
-    how = _post_lao(_settings(), req)
-    print(f"added {args.code} {args.name} ({args.province or '-'}){how}")
+    if old is not None and not args.rename:
+        print(f"elaas-bot: มี อปท. รหัส {old.code} แล้ว: {old.name} ({old.province or '-'}) "
+              "ไม่ได้เปลี่ยนอะไร ถ้าจะเปลี่ยนชื่อหรือจังหวัด เพิ่ม --rename", file=sys.stderr)
+        return 2
+    province = args.province if args.province.strip() or old is None else old.province
+    try:
+        lao = checked_lao(args.code, args.name, province)
+    except LedgerError as exc:
+        print(f"elaas-bot: {exc}", file=sys.stderr)
+        return 2
+    req = _lao_request("lao_add", lao_code=lao.code, lao_name=lao.name, province=lao.province)
+    how = _post_lao(settings, req)
+    done = "added" if old is None else f"renamed {old.name} ({old.province or '-'}) ->"
+    print(f"{done} {lao.code} {lao.name} ({lao.province or '-'}){how}")
     return 0
 
 
@@ -218,29 +236,19 @@ def cmd_lao_invite(args: argparse.Namespace) -> int:
     return 0
 
 
-def _iso_day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option}: {text!r} is not a date (use YYYY-MM-DD)") from None
-
-
 def _day(text: str | None, option: str = "--from", *, end: bool = False) -> date | None:
-    """A day typed as YYYY-MM-DD or as in chat (9/7/2567, ก.ค. 2567: its first or last day)."""
+    """A day typed as in chat (2024-07-09, 2567-07-09: years from 2400 are BE, 9/7/2567,
+    ก.ค. 2567: its first or last day); the one reader of every CLI date option."""
     from bot.ledger.entries import EntryError
     from bot.ledger.quickentry import parse_period
 
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
         lo, hi = parse_period(text, datetime.now(BANGKOK).date())
     except EntryError:
         raise UsageError(f"{option}: cannot read the date {text!r} "
-                         "(use YYYY-MM-DD, e.g. 2024-07-01, or 1/7/2567)") from None
+                         "(use YYYY-MM-DD, e.g. 2024-07-01 or 2567-07-01, or 1/7/2567)") from None
     return hi if end else lo
 
 
@@ -453,8 +461,10 @@ def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     st.add_argument("--state", required=True,
                     help="normal|down|partial|maintenance (or the Thai name)")
     st.add_argument("--message", required=True, help="what happened, in Thai")
-    st.add_argument("--expected", help="expected restoration, as announced")
-    st.add_argument("--ref", help="the source letter")
+    st.add_argument("--expected", help="expected restoration, as announced (this update only: "
+                    "an earlier estimate is not carried over)")
+    st.add_argument("--ref", help="the source letter (this update only: give it again to keep "
+                    "citing an earlier letter)")
     st.add_argument("--phase", choices=tuple(PHASES), default="update")
     st.add_argument("--notify", action="store_true", help="send a notice to subscribers")
     st.add_argument("--wait", type=float, default=5.0,
@@ -618,7 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
     add = laos.add_parser("add", help="register an LAO")
     add.add_argument("code", help="DLA code (digits, leading zeros kept)")
     add.add_argument("name")
-    add.add_argument("--province", default="")
+    add.add_argument("--province", default="", help="a Thai province, e.g. ลำพูน")
+    add.add_argument("--rename", action="store_true",
+                     help="change the name/province of an existing code (refused otherwise)")
     add.set_defaults(func=cmd_lao_add)
     laos.add_parser("list", help="list LAOs").set_defaults(func=cmd_lao_list)
     inv = laos.add_parser("invite", help="print a one-time join code")
@@ -629,8 +641,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser("export", help="export an LAO's entries (xlsx or csv)")
     exp.add_argument("code")
-    exp.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
-    exp.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD")
+    exp.add_argument("--from", dest="date_from",
+                     help="first day, YYYY-MM-DD (a year from 2400 is BE) or 1/7/2567")
+    exp.add_argument("--to", dest="date_to",
+                     help="last day, YYYY-MM-DD (a year from 2400 is BE) or 31/7/2567")
     exp.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     exp.add_argument("-o", "--output", help="file to write (default: a name with code and date)")
     exp.set_defaults(func=cmd_export)
@@ -638,8 +652,8 @@ def build_parser() -> argparse.ArgumentParser:
     form = sub.add_parser("form", help="a printable form, blank or filled from an LAO's entries")
     form.add_argument("id", help="form id, e.g. cash-receipts-book (see knowledge/forms)")
     form.add_argument("--lao", help="LAO code: fill the form from its entries")
-    form.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (default today)")
-    form.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default --from)")
+    form.add_argument("--from", dest="date_from", help="first day, as for export (default today)")
+    form.add_argument("--to", dest="date_to", help="last day, as for export (default --from)")
     form.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
     form.add_argument("-o", "--output", help="file to write")
     form.set_defaults(func=cmd_form)

@@ -63,3 +63,68 @@ def test_a_real_process_prints_no_traceback(data_dir: Path) -> None:
     )
     assert run.returncode == 2 and "Traceback" not in run.stderr and "before" in run.stderr
     assert not list(data_dir.parent.glob("*.xlsx"))
+
+
+def test_lao_add_refuses_an_existing_code_and_renames_only_when_asked(
+    data_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.ledger.book import Directory
+    from handlers.settings import Settings
+    from handlers.storage import open_store
+
+    capsys.readouterr()
+    assert main(["lao", "add", CODE, "อบต.ซ้ำ", "--province", "ลำพูน"]) == 2
+    err = capsys.readouterr().err
+    assert "05510101" in err and "อบต.ตัวอย่าง" in err and "--rename" in err
+    store = open_store(Settings(data_dir=data_dir))
+    lao = Directory(store).lao(CODE)
+    assert lao is not None and lao.name == "อบต.ตัวอย่าง"
+    store.close()
+    assert main(["lao", "add", CODE, "อบต.ใหม่", "--province", "จ.ลำพูน", "--rename"]) == 0
+    store = open_store(Settings(data_dir=data_dir))
+    assert Directory(store).lao(CODE) == type(lao)(CODE, "อบต.ใหม่", "ลำพูน")
+    store.close()
+    assert main(["lao", "add", "05510102", "อบต.ไม่มี", "--rename"]) == 2
+    assert "05510102" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["lao", "add", "05510199", "อบต.พิมพ์ผิด", "--province", "ลำภูน"], "ไม่รู้จักจังหวัด"),
+    (["lao", "add", "0551-01", "อบต.รหัสผิด", "--province", "ลำพูน"], "รหัส อปท."),
+    (["lao", "add", "05510199", " ", "--province", "ลำพูน"], "ชื่อ อปท."),
+])
+def test_lao_add_checks_code_name_and_province(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str,
+) -> None:
+    assert main(argv) == 2
+    assert says in capsys.readouterr().err
+    assert main(["lao", "list"]) == 0
+    assert "05510199" not in capsys.readouterr().out
+
+
+def test_export_reads_a_buddhist_era_year(data_dir: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import date, datetime
+
+    from bot.ledger.book import LedgerBook
+    from bot.ledger.quickentry import parse_entry
+    from bot.notices.status import BANGKOK
+    from handlers.settings import Settings
+    from handlers.storage import open_store
+
+    store = open_store(Settings(data_dir=data_dir))
+    item = parse_entry("รับ 1500 ค่าขยะ 15/12/2569", date(2026, 12, 15))
+    LedgerBook(store).ledger(CODE).add_many(
+        [(item, "ev1")], author="console:u1", author_name="ก", channel="console",
+        now=datetime(2026, 12, 15, 10, 0, tzinfo=BANGKOK))
+    store.close()
+    capsys.readouterr()
+    for lo, hi in (("2569-12-01", "2569-12-31"), ("2026-12-01", "2026-12-31")):
+        assert main(["export", CODE, "--from", lo, "--to", hi, "--format", "csv",
+                     "-o", "x.csv"]) == 0
+        assert "(1 entries" in capsys.readouterr().out, lo
+    assert main(["export", CODE, "--from", "2569-12-31", "--to", "2026-12-01"]) == 2
+    assert "before --from" in capsys.readouterr().err
+    # the chat reads a period the same way ("สรุป 2569-12-01")
+    from bot.ledger.quickentry import parse_period
+    assert parse_period("2569-12-01", date(2026, 12, 2)) == (date(2026, 12, 1),) * 2

@@ -265,6 +265,11 @@ def test_lamphun_operator_sees_and_acts_only_on_lamphun(browser: Any, served: Se
     assert served.on_engine(d.lao, "05019999") is None
     assert len(served.on_engine(Outbox(served.core.store).entries)) == outbox_before
     assert served.on_engine(Operators(served.core.store).get, "line:Uevil") is None
+    # An existing code in scope is not renamed in passing either.
+    again = page.request.post(f"{served.base}/console/laos/add", form={
+        "code": "05510101", "name": "อบต.ซ้ำ", "province": "ลำพูน", "csrf": csrf})
+    assert again.status == 409 and "มี อปท. รหัส 05510101 แล้ว" in again.text()
+    assert served.on_engine(d.lao, "05510101").name != "อบต.ซ้ำ"
 
     # No CSRF token, a wrong one, a huge form: refused with a Thai message.
     for form in ({"role": "member"}, {"role": "member", "csrf": _tampered(csrf)}):

@@ -109,7 +109,7 @@ def test_join_code_guesses_locked_out_per_user_per_day(core: Core, say: Say,
     for i in range(MAX_JOIN_FAILURES):
         assert "ไม่ถูกต้อง" in say(f"เข้าร่วม ZZZZ{i:04d}", user="guesser")[0].text
     refused = say(f"เข้าร่วม {good}", user="guesser")[0].text
-    assert "ผิดครบ" in refused and "พรุ่งนี้" in refused
+    assert "ผิดครบ" in refused and "ลองใหม่ได้ตั้งแต่วันที่ 16 ก.ค. 2567" in refused
     assert core.book.directory.member("console:guesser") is None
     assert any("locked out" in r.getMessage() for r in caplog.records)
     assert sum("wrong code from" in r.getMessage() for r in caplog.records) == MAX_JOIN_FAILURES

@@ -313,6 +313,7 @@ def test_cli_status_set_writes_straight_to_postgres(pg: PgStore, pg_url: str,
     assert delivery.status == "pending" and notice.state == "normal"
     view = StatusBoard(pg).current()  # what every running instance now answers
     assert view is not None and view.state == "normal"
+    assert (view.ref, view.expected) == ("", "")  # not the seed's letter: none was given
     assert not (tmp_path / "data" / "spool").exists()  # no spool, no lock in this mode
     assert not (tmp_path / "data" / "serve.lock").exists()
 

@@ -341,3 +341,30 @@ def test_settings_for_the_signals() -> None:
                            "ELAAS_STATUS_STALE_DAYS": "two"}, dotenv=Path("/nonexistent"))
     for name in ("ELAAS_PROBE_URL", "ELAAS_PROBE_INTERVAL", "ELAAS_STATUS_STALE_DAYS"):
         assert name in str(err.value)
+
+
+# --------------------------------------------------------------------------- own letter only
+
+NEW_REF = "หนังสือ สถ. ที่ มท 0808.4/ว 9999"
+
+
+def test_a_new_status_cites_only_what_was_given_with_it(tmp_path: Path) -> None:
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=BANGKOK)
+    core = make_core(tmp_path, now)
+    core.status.post(state="partial", message="ใช้ได้บางเมนู", ref=NEW_REF,
+                     at=now - timedelta(hours=2))
+    full = ask(core, action="full:status.current")[0].text
+    sources = full[full.index("ที่มา:"):].splitlines()[0]
+    assert "ว 9999" in sources and "ว 2963" not in sources  # the seed letter is background
+    core.status.post(state="normal", message="ใช้งานได้ตามปกติ", at=now - timedelta(hours=1))
+    back = ask(core, "ระบบกลับมายัง")[0].text
+    assert "ว 9999" not in back and "ว 2963" not in back
+    doc = snapshot(core.status, core.store, now).to_json()
+    assert doc["source"] in ("", None)
+    core.status.post(state="down", message="ขัดข้องอีกครั้ง", at=now)
+    eta = ask(core, "ระบบจะกลับมาเมื่อไหร่")[0].text
+    assert eta.startswith("กำหนดที่ประกาศล่าสุด: ยังไม่มีการประกาศ")
+    assert "2 สัปดาห์" not in eta.splitlines()[0]
+    view = core.status.current()
+    assert view is not None and (view.ref, view.expected) == ("", "")
+    core.store.close()

@@ -30,13 +30,14 @@ from bot.core.privacy import for_audience, in_private, private_only, public_acti
 from bot.core.steps import STEP_MINUTES, Step, answer_word, asks_about_step
 from bot.core.store import Store, StoreError
 from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
+from bot.ledger.directory import bare_join_code
 from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
 from bot.qa.followup import is_followup, topic_memory, wants_forms
 from bot.qa.gaps import GapLog
-from bot.qa.knowledge import KnowledgeBase, citations
+from bot.qa.knowledge import KnowledgeBase, Topic, citations
 from bot.qa.matching import Matcher, MatchResult
 from bot.qa.twoparts import SECOND_PART, second_part
 
@@ -72,8 +73,18 @@ _POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค
 # "สรุปให้หน่อย", "ส่งออกให้ที" (not a bare "ด้วย": "ขอแบบฟอร์มด้วย" is the follow-up for the
 # forms of the last answer, not the forms command)
 _REQUEST_TAIL = re.compile(r"\s*ให้\s*(?:หน่อย|ที|ด้วย)$")
+JOIN_ASK = ("ข้อความนี้ดูเหมือนรหัสเข้าร่วม อปท. จะเข้าร่วมด้วยรหัสนี้ใช่ไหมคะ "
+            "(หรือพิมพ์ เข้าร่วม {code})")
 # "ระบบกลับมายัง": a trailing "ยัง" asks "yet?" (the parser's question words lack it)
 _STILL_QUESTION = re.compile(r"ยัง(?:\s*(?:ครับ|คับ|ค่ะ|คะ|นะ|จ๊ะ|จ้ะ|อะ|เนี่ย))*$")
+
+
+def status_citations(kb: KnowledgeBase, topic: Topic, ref: str) -> str:
+    """The lines under a full status answer: "ที่มา" is the letter the live announcement gave
+    (or that it gave none); the topic's own sources (the July 2024 letters) are background."""
+    own = ref if ref not in ("", "-") else "ประกาศล่าสุดไม่ได้ระบุหนังสืออ้างอิง"
+    background = dataclasses.replace(topic, sources=(), see_also=topic.sources + topic.see_also)
+    return f"\n\nที่มา: {own}" + citations(kb, background).replace("\n\n", "\n", 1)
 
 
 class Engine:
@@ -223,6 +234,10 @@ class Engine:
             out = f.on_text(ctx, text)
             if out is not None:
                 return in_private(inc, out)
+        code = bare_join_code(text)
+        if code is not None and not inc.anonymous:  # a pasted code: ask, so no try is used
+            return in_private(inc, [Reply(JOIN_ASK.format(code=code), (
+                Choice("เข้าร่วมด้วยรหัสนี้", f"cmd:join {code}"), Choice("ไม่ใช่", "menu:")))])
         return self._answer_text(ctx, text)
 
     def _event(self, ctx: Context) -> list[Reply]:
@@ -395,11 +410,12 @@ class Engine:
             return [Reply(CANT_READ, MENU)]
         if kind == "menu":
             return [Reply(WELCOME, MENU)]
-        if kind == "cmd":
-            cmd = self._slash.get(arg)
+        if kind == "cmd":  # "cmd:join H4KP7W2M": a command with its arguments
+            name, _, args = arg.partition(" ")
+            cmd = self._slash.get(name)
             if cmd is not None:
-                ctx.done = f"cmd:{cmd.slash[0]}" if cmd.slash else ""
-                return cmd.handler(ctx, "")
+                ctx.done = f"cmd:{cmd.slash[0]}" if cmd.slash and not args else ""
+                return cmd.handler(ctx, args)
         owner = self.actions.owner(Action.decode(action)) if kind else None
         out = owner.on_action(ctx, action) if owner is not None else None
         if out is not None:
@@ -515,7 +531,8 @@ class Engine:
         if fields is not None:
             text = text.format(**fields)
         if full:
-            text += citations(self.kb, topic)
+            text += (citations(self.kb, topic) if fields is None
+                     else status_citations(self.kb, topic, fields["ref"]))
         choices: list[Choice] = []
         if not full and (topic.has_more or topic.sources or topic.see_also):
             choices.append(Choice("ดูขั้นตอนเต็ม" if topic.has_more else "ดูที่มา",

@@ -200,6 +200,12 @@ def resolve_year(year: str, today: date, era: str | None = None) -> int:
     return be_candidate - BE_OFFSET
 
 
+def iso_day(text: str, today: date) -> date:
+    """``2024-07-09`` or, with a BE year, ``2567-07-09`` (ValueError if no such day)."""
+    y, m, d = text.split("-")
+    return date(resolve_year(y, today), int(m), int(d))
+
+
 def plausible_year(year: str) -> bool:
     if len(year) == 2:
         return True

@@ -7,15 +7,17 @@ import re
 import secrets
 from collections.abc import Container, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, NoReturn, TypeVar
 
 import msgspec
 
 from bot.core.codec import decode, encode
 from bot.core.store import Store
+from bot.core.thaifmt import thai_date
 from bot.ledger.entries import Lao
 from bot.ledger.summary import Summaries
+from bot.notices.outbox import normalize_province
 
 _LOG = logging.getLogger(__name__)
 K = TypeVar("K", bound=msgspec.Struct)
@@ -97,6 +99,45 @@ def valid_lao_code(code: str) -> bool:
     return bool(_LAO_CODE.match(code))
 
 
+def _locked(today: date) -> str:
+    """What a user locked out of joining for ``today`` may do: wait for the next day (the lock
+    stops guessing, so a good code is refused too until then)."""
+    return (f"ใส่รหัสผิดครบ {MAX_JOIN_FAILURES} ครั้งแล้ววันนี้ เพื่อความปลอดภัยบอทจะไม่รับรหัสใด ๆ "
+            f"จากบัญชีนี้จนถึงเที่ยงคืน ลองใหม่ได้ตั้งแต่วันที่ {thai_date(today + timedelta(days=1))} "
+            "(รหัสที่ยังไม่หมดอายุใช้ได้ตามเดิม)")
+
+
+def bare_join_code(text: str) -> str | None:
+    """The join code when ``text`` is only something shaped like one (``DH3QFQPL``, spaces or
+    dashes allowed): eight characters of the code alphabet with a letter, and a digit unless
+    typed in capitals (a lower-case word such as ``statuses`` is not taken for a code)."""
+    key = code_key(text)
+    if len(key) != 8 or not set(key) <= set(_CODE_ALPHABET) or key.isdigit():
+        return None
+    return key if any(c.isdigit() for c in key) or text.strip().isupper() else None
+
+
+def _lao_problems(code: str, name: str) -> list[str]:
+    out = [] if valid_lao_code(code) else [f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {code!r})"]
+    return out if name.strip() else [*out, "ต้องมีชื่อ อปท."]
+
+
+def checked_lao(code: str, name: str, province: str) -> Lao:
+    """An LAO as an operator typed it, checked: a DLA code of digits, a name, and a Thai
+    province folded as operators' provinces are ("จ.ลำพูน" -> "ลำพูน"; none given: "").
+
+    Raises:
+        LedgerError: every problem found, in Thai.
+    """
+    problems = _lao_problems(code, name)
+    folded = normalize_province(province) if province.strip() else ""
+    if folded is None:
+        problems.append(f"ไม่รู้จักจังหวัด \"{province.strip()}\"")
+    if problems:
+        raise LedgerError(" · ".join(problems))
+    return Lao(code, name.strip(), folded or "")
+
+
 class Directory:
     """LAOs, their members and join codes (one small table each)."""
 
@@ -116,10 +157,9 @@ class Directory:
     # LAOs -----------------------------------------------------------------
     def add_lao(self, lao: Lao) -> Lao:
         """Register an LAO (or update its name/province)."""
-        if not valid_lao_code(lao.code):
-            raise LedgerError(f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {lao.code!r})")
-        if not lao.name.strip():
-            raise LedgerError("ต้องมีชื่อ อปท.")
+        problems = _lao_problems(lao.code, lao.name)
+        if problems:
+            raise LedgerError(problems[0])
         self._laos.put(lao.code, encode(Lao(lao.code, lao.name.strip(), lao.province.strip())))
         self._summaries.on_lao(lao.code, lao.name.strip(), lao.province.strip())
         return lao
@@ -295,8 +335,7 @@ class Directory:
         failed = int(tries.get("count", 0)) if tries.get("day") == day else 0
         if failed >= MAX_JOIN_FAILURES:
             _LOG.warning("join: %s locked out for today after %d wrong codes", user, failed)
-            raise LedgerError(f"ใส่รหัสเข้าร่วมผิดครบ {MAX_JOIN_FAILURES} ครั้งแล้ววันนี้ "
-                              "ลองใหม่พรุ่งนี้ หรือขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+            raise LedgerError(_locked(now.date()))
         return day, failed, tries
 
     def _wrong_code(self, user: str, day: str, failed: int) -> NoReturn:
@@ -304,7 +343,10 @@ class Directory:
         self._note_failure(user, day, failed)
         _LOG.warning("join: wrong code from %s (%d of %d today)", user, failed,
                      MAX_JOIN_FAILURES)
-        raise LedgerError("รหัสเข้าร่วมไม่ถูกต้อง หรือถูกใช้ไปแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ")
+        if failed >= MAX_JOIN_FAILURES:
+            raise LedgerError(f"รหัสเข้าร่วมไม่ถูกต้องค่ะ {_locked(date.fromisoformat(day))}")
+        raise LedgerError("รหัสเข้าร่วมไม่ถูกต้อง หรือถูกใช้ไปแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ "
+                          f"(วันนี้ลองได้อีก {MAX_JOIN_FAILURES - failed} ครั้ง)")
 
     def _note_failure(self, user: str, day: str, count: int) -> None:
         # Counts of earlier days are dropped here, so the table holds at most one day.

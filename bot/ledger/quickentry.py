@@ -50,6 +50,7 @@ from bot.ledger.datewords import (
     days_ago,
     days_back,
     earliest_entry_date,
+    iso_day,
     month_span,
     named_period,
     plausible_year,
@@ -699,7 +700,7 @@ def _period_one(text: str, today: date) -> tuple[date, date] | None:
             return today - timedelta(days=days - 1), today
     if ISO_DATE_RE.fullmatch(text):
         try:
-            d = date.fromisoformat(text)
+            d = iso_day(text, today)
         except ValueError:
             raise EntryError(f"ไม่มีวันที่ “{text}” ในปฏิทิน\n{PERIOD_EXAMPLE}") from None
         return d, d

@@ -233,12 +233,10 @@ class Publisher:
         self.status_url = status_url
 
     def status_text(self, update: StatusUpdate, *, restored: bool) -> str:
-        """The notice text of ``update`` (only its own letter is cited, not an older one)."""
+        """The notice text of ``update`` (only its own letter and estimate, not older ones)."""
         if restored:
             return restored_notice_text(update, ref=update.ref, status_url=self.status_url)
-        view = self.status.current()
-        expected = update.expected or (view.expected if view else "")
-        return status_notice_text(update, expected=expected, ref=update.ref,
+        return status_notice_text(update, expected=update.expected, ref=update.ref,
                                   status_url=self.status_url)
 
     def set_status(self, *, state: str, message: str, key: str, now: datetime,

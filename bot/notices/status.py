@@ -229,11 +229,10 @@ def _current(docs: dict[str, Doc]) -> StatusView | None:
         if u.began is not None:
             since, since_time = datetime(u.began.year, u.began.month, u.began.day,
                                          tzinfo=BANGKOK), False
-    expected = next((u.expected for u in reversed(updates) if u.expected), "")
-    ref = next((u.ref for u in reversed(updates) if u.ref), "")
-    if latest.state == "normal":
-        expected = ""
-    return StatusView(latest.state, since, latest, expected, ref, since_time)
+    # Only what the latest announcement itself gave: an older letter or estimate belongs to
+    # an earlier announcement (the seed's "2 weeks" is no answer for a later outage).
+    expected = "" if latest.state == "normal" else latest.expected
+    return StatusView(latest.state, since, latest, expected, latest.ref, since_time)
 
 
 class StatusBoard:

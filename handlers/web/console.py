@@ -729,6 +729,10 @@ async def lao_add(req: Req) -> web.StreamResponse:
     existing = await req.st.call(req.st.directory.lao, code)
     _need(existing is None or req.actor.sees_lao(existing),
           f"LAO {code} exists outside the scope", "รหัสนี้เป็นของ อปท. ที่อยู่นอกขอบเขตที่คุณดูแลค่ะ")
+    if existing is not None:  # never renamed in passing, with its members and entries
+        body = message(f"มี อปท. รหัส {code} แล้ว: {existing.name} ไม่ได้เปลี่ยนอะไร",
+                       ok=False) + _add_lao_form(req, f)
+        return req.render("อปท. และรหัสเข้าร่วม", body, status=409)
     await req.st.call(req.st.directory.add_lao, Lao(code, name, province))
     _LOG.info("console: %s added LAO %s (%s)", req.actor.user, code, province)
     return see_other(f"/console/laos/{code}")

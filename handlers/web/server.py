@@ -29,6 +29,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -431,9 +432,12 @@ def _redactor(settings: Settings) -> RedactSecrets:
     ])  # fmt: skip
 
 
-def configure_logging(settings: Settings, *, level: int = logging.INFO) -> None:
-    """Log to stderr with secrets redacted; no access log, no HTTP client request lines."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(settings: Settings, *, level: int = logging.INFO,
+                      path: Path | None = None) -> None:
+    """Log to stderr (or to the file ``path``) with secrets redacted; no access log, no HTTP
+    client request lines."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        filename=path, encoding="utf-8")
     for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # At DEBUG (--verbose) the SDKs log whole requests and updates, i.e. what users typed:
