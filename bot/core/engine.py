@@ -32,6 +32,7 @@ from bot.core.store import Store, StoreError
 from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
 from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
+from bot.notices.backnote import back_note
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
 from bot.qa.followup import is_followup, topic_memory, wants_forms
@@ -507,10 +508,12 @@ class Engine:
         offered as the first choice after the full answer."""
         topic = self.kb.topic(topic_id)
         fields: dict[str, str] | None = None
-        if topic.is_status:
-            now = self.clock()
-            fields = snapshot(self.status, self.store, now,
-                              probe_on=self.status.probe_enabled).fields()
+        note = ""
+        if topic.is_status or (topic.manual and not full):
+            snap = snapshot(self.status, self.store, self.clock(),
+                            probe_on=self.status.probe_enabled)
+            fields = snap.fields() if topic.is_status else None
+            note = back_note(snap) if topic.manual else ""  # e-LAAS works again: said first
         text = topic.answer if full else topic.first
         if fields is not None:
             text = text.format(**fields)
@@ -542,7 +545,8 @@ class Engine:
         for c in choices:
             first.setdefault(c.action, c)
         unique = tuple(first.values())
-        return [Reply(text, unique[:MAX_CHOICES], topic=topic.id)]
+        answer = Reply(text, unique[:MAX_CHOICES], topic=topic.id)
+        return [Reply(note), answer] if note else [answer]
 
     def _record_gap(self, normalized: str) -> None:
         """Remember a question we could not answer (normalised text only, no user id)."""
