@@ -458,6 +458,9 @@ class Engine:
             if not result.off_topic or both.topic == last:
                 result = both
         if result.outcome == "answer" and result.topic:
+            own = self._own_data(ctx, result.topic, text)
+            if own is not None:
+                return own
             also = second_part(self.matcher, norm, result.topic)
             return self.answer_topic(result.topic, also=also)
         self._record_gap(norm.spaced)
@@ -467,6 +470,19 @@ class Engine:
             )
             return [Reply(SUGGEST_TEXT, (*choices, Choice("เมนูหลัก", "menu:")))]
         return [Reply(OUT_OF_SCOPE, MENU)]
+
+    def _own_data(self, ctx: Context, topic_id: str, text: str) -> list[Reply] | None:
+        """A question about the clerk's own data ("ยอดวันนี้เท่าไหร่") naming the word of the
+        topic's command ("วันนี้"): that command's reply, the topic's answer one tap away."""
+        topic = self.kb.topic(topic_id)
+        cmd = self._slash.get(topic.command) if topic.command else None
+        said = text.lower()
+        if cmd is None or ctx.incoming.anonymous or not any(
+                w.lower() in said for w in (*cmd.words, *cmd.slash)):
+            return None
+        *head, last = in_private(ctx.incoming, cmd.handler(ctx, "")) or [Reply(CANT_READ)]
+        how = Choice(topic.title, f"topic:{topic.id}")
+        return [*head, dataclasses.replace(last, choices=(*last.choices, how), topic=topic.id)]
 
     def _answer_long(self, ctx: Context, text: str) -> list[Reply]:
         """A question after (or before) a pasted letter: the end, then the start, carry it."""

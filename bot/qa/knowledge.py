@@ -81,6 +81,7 @@ class Topic:
     short: str = ""
     see_also: tuple[str, ...] = ()
     manual: bool = False  # a manual-procedure answer: headed by a note once e-LAAS works
+    command: str = ""  # the command showing the clerk's own data this topic asks about
 
     @property
     def is_status(self) -> bool:
@@ -216,6 +217,7 @@ def _topic_from(item: dict[str, Any], name: str, problems: list[Problem]) -> Top
         short=(spec.short or "").strip(),
         see_also=words(spec.see_also),
         manual=spec.manual,
+        command=(spec.command or "").strip(),
     )
 
 
