@@ -92,3 +92,15 @@ def test_ask_reads_the_status_the_operators_set(tmp_path: Path) -> None:
     assert doc["replies"][0]["text"].startswith("e-LAAS กลับมาใช้งานได้ปกติแล้ว")
     status = json.loads(cli("ask", "--json", "ระบบกลับมายัง"))
     assert "ใช้งานได้ปกติ" in status["replies"][0]["text"]
+
+
+def test_a_new_state_does_not_borrow_the_old_letter(core: Core, say: Say) -> None:
+    # The seed's letter (ว 2963) announced the outage, not the restoration.
+    core.status.post(state="normal", message="ใช้งานได้ตามปกติ", at=FIXED_NOW)
+    view = core.status.current()
+    assert view is not None and view.ref == ""
+    assert "2963" not in say("ระบบกลับมายัง")[0].text
+    core.status.post(state="normal", message="ยืนยัน", ref="หนังสือ สถ. ฉบับใหม่", at=FIXED_NOW)
+    core.status.post(state="normal", message="ปกติดี", at=FIXED_NOW)
+    view = core.status.current()
+    assert view is not None and view.ref == "หนังสือ สถ. ฉบับใหม่"  # the same state keeps it

@@ -222,15 +222,18 @@ def _current(docs: dict[str, Doc]) -> StatusView | None:
         return None
     latest = updates[-1]
     since, since_time = latest.at, latest.time_known
+    ref = ""
     for u in reversed(updates):
         if u.state != latest.state:
             break
         since, since_time = u.at, u.time_known
+        # the source of this state, never the letter of an earlier one (the outage's letter
+        # does not announce the restoration)
+        ref = ref or u.ref
         if u.began is not None:
             since, since_time = datetime(u.began.year, u.began.month, u.began.day,
                                          tzinfo=BANGKOK), False
     expected = next((u.expected for u in reversed(updates) if u.expected), "")
-    ref = next((u.ref for u in reversed(updates) if u.ref), "")
     if latest.state == "normal":
         expected = ""
     return StatusView(latest.state, since, latest, expected, ref, since_time)
