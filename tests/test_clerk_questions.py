@@ -37,6 +37,7 @@ def matcher() -> Matcher:
     ("วันนี้จ่ายไปกี่บาทแล้ว", "bot.today_howto"),
     ("วันนี้เก็บเงินได้เท่าไหร่", "bot.today_howto"),
     ("วันนี้รับจ่ายไปเท่าไหร่แล้วเจ้า", "bot.today_howto"),
+    ("มื้อนี้รับเงินได้เท่าใดแล้ว", "bot.today_howto"),  # Isan: มื้อนี้ is วันนี้
 ])
 def test_clerk_questions_find_their_topic(matcher: Matcher, question: str, topic: str) -> None:
     r = matcher.match(question)
@@ -44,7 +45,8 @@ def test_clerk_questions_find_their_topic(matcher: Matcher, question: str, topic
 
 
 @pytest.mark.parametrize("question", ["ยอดวันนี้เท่าไหร่", "วันนี้รับเงินไปเท่าไร",
-                                      "ยอดรับวันนี้ได้เท่าไหร่แล้วจ้า", "วันนี้จดอะไรไปบ้าง"])
+                                      "ยอดรับวันนี้ได้เท่าไหร่แล้วจ้า", "วันนี้จดอะไรไปบ้าง",
+                                      "มื้อนี้รับเงินได้เท่าใดแล้ว", "today's total please"])
 def test_a_member_asking_todays_figures_gets_them(core: Core, say: Say, question: str) -> None:
     make_lao_admin(core, "console:u1", "6340101")
     say("รับ 1500 ค่าขยะ")

@@ -458,7 +458,7 @@ class Engine:
             if not result.off_topic or both.topic == last:
                 result = both
         if result.outcome == "answer" and result.topic:
-            own = self._own_data(ctx, result.topic, text)
+            own = self._own_data(ctx, result.topic, f"{text} {norm.spaced}")
             if own is not None:
                 return own
             also = second_part(self.matcher, norm, result.topic)
@@ -473,7 +473,8 @@ class Engine:
 
     def _own_data(self, ctx: Context, topic_id: str, text: str) -> list[Reply] | None:
         """A question about the clerk's own data ("ยอดวันนี้เท่าไหร่") naming the word of the
-        topic's command ("วันนี้"): that command's reply, the topic's answer one tap away."""
+        topic's command ("วันนี้", as typed or normalised): that command's reply, the topic's
+        answer one tap away."""
         topic = self.kb.topic(topic_id)
         cmd = self._slash.get(topic.command) if topic.command else None
         said = text.lower()
