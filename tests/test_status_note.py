@@ -46,7 +46,11 @@ def test_partial_says_what_to_do_in_both_parts(core: Core, say: Say) -> None:
     core.status.post(state="partial", message="ใช้ได้เฉพาะรับเงิน", at=FIXED_NOW)
     note, answer = say(PAY)
     assert note.text.startswith("e-LAAS กลับมาใช้งานได้บางส่วน") and "ทำมือ" in note.text
+    assert "ใช้ได้เฉพาะรับเงิน" in note.text  # which part works: the operators' words
     assert answer.topic == "guide.pay"
+    core.status.post(state="partial", message="รายละเอียด " * 40, at=FIXED_NOW)
+    note, _ = say(PAY)
+    assert "รายละเอียด" not in note.text and len(note.text) <= MAX_FIRST  # too long for a line
 
 
 def test_an_old_normal_record_is_said_to_be_old(core: Core, say: Say) -> None:

@@ -10,6 +10,7 @@ DO_NOW: dict[str, str] = {
     "partial": "งานที่ระบบรับได้ทำในระบบ งานที่ยังทำไม่ได้ทำมือตามด้านล่างไปก่อน แล้วคีย์ย้อนหลัง",
 }
 FOR_REFERENCE = "ขั้นตอนทำมือด้านล่างไว้อ้างอิงค่ะ"
+MAX_MESSAGE = 100  # which part works, in the operators' words, when it fits the line
 
 
 def back_note(snap: Snapshot) -> str:
@@ -24,4 +25,7 @@ def back_note(snap: Snapshot) -> str:
         return (f"ประกาศล่าสุด ({when}, {snap.age_days:,} วันก่อน) แจ้งว่า e-LAAS "
                 f"{view.state_th} ถ้ายังเป็นเช่นนั้น {DO_NOW[view.state]} {FOR_REFERENCE}")
     back = "ใช้งานได้ปกติแล้วค่ะ" if view.state == "normal" else "ใช้งานได้บางส่วนแล้วค่ะ"
+    said = " ".join(view.latest.message.split())
+    if view.state == "partial" and said and len(said) <= MAX_MESSAGE:
+        when += f": {said}"
     return f"e-LAAS กลับมา{back} (ประกาศ {when}) {DO_NOW[view.state]} {FOR_REFERENCE}"
