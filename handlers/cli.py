@@ -74,8 +74,10 @@ def _ask(args: argparse.Namespace) -> int:
     from handlers.app import build_core
 
     text = " ".join(args.text)
-    # An in-memory core (status seeded from knowledge/): what the bot would send, no writes.
-    core = build_core(_settings(), memory=True)
+    # An in-memory core with the operators' status (the seed when none was set yet): what
+    # the bot would send now, no writes.
+    settings = _settings()
+    core = build_core(settings, store=_status_copy(settings))
     replies = core.engine.reply_to(Incoming("console", "ask", "ask", text=text, event_id="ask"))
     if args.json:
         result = core.engine.matcher.match(text)
@@ -95,6 +97,27 @@ def _ask(args: argparse.Namespace) -> int:
         for i, c in enumerate(r.choices, 1):
             print(f"  {i}) {c.label}")
     return 0
+
+
+def _status_copy(settings: Settings) -> Store:
+    """An in-memory store holding the status signals of the data dir (or database), read
+    without the lock as ``status show`` does; empty when there is no data dir yet."""
+    from bot.core.store import MemoryStore
+    from bot.notices.signals import FIELD_TABLE, PROBE_TABLE
+    from bot.notices.status import TABLE
+
+    copy = MemoryStore()
+    if not settings.database_url and not settings.data_dir.is_dir():
+        return copy
+    store = open_store(settings)
+    try:
+        for name in (TABLE, PROBE_TABLE, FIELD_TABLE):
+            docs = store.table(name).all()
+            if docs:
+                copy.table(name).put_many(docs)
+    finally:
+        store.close()
+    return copy
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_te
 from bot.ledger.directory import bare_join_code
 from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
+from bot.notices.backnote import back_note
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
 from bot.qa.followup import is_followup, topic_memory, wants_forms
@@ -473,6 +474,9 @@ class Engine:
             if not result.off_topic or both.topic == last:
                 result = both
         if result.outcome == "answer" and result.topic:
+            own = self._own_data(ctx, result.topic, f"{text} {norm.spaced}")
+            if own is not None:
+                return own
             also = second_part(self.matcher, norm, result.topic)
             return self.answer_topic(result.topic, also=also)
         self._record_gap(norm.spaced)
@@ -482,6 +486,20 @@ class Engine:
             )
             return [Reply(SUGGEST_TEXT, (*choices, Choice("เมนูหลัก", "menu:")))]
         return [Reply(OUT_OF_SCOPE, MENU)]
+
+    def _own_data(self, ctx: Context, topic_id: str, text: str) -> list[Reply] | None:
+        """A question about the clerk's own data ("ยอดวันนี้เท่าไหร่") naming the word of the
+        topic's command ("วันนี้", as typed or normalised): that command's reply, the topic's
+        answer one tap away."""
+        topic = self.kb.topic(topic_id)
+        cmd = self._slash.get(topic.command) if topic.command else None
+        said = text.lower()
+        if cmd is None or ctx.incoming.anonymous or not any(
+                w.lower() in said for w in (*cmd.words, *cmd.slash)):
+            return None
+        *head, last = in_private(ctx.incoming, cmd.handler(ctx, "")) or [Reply(CANT_READ)]
+        how = Choice(topic.title, f"topic:{topic.id}")
+        return [*head, dataclasses.replace(last, choices=(*last.choices, how), topic=topic.id)]
 
     def _answer_long(self, ctx: Context, text: str) -> list[Reply]:
         """A question after (or before) a pasted letter: the end, then the start, carry it."""
@@ -523,10 +541,12 @@ class Engine:
         offered as the first choice after the full answer."""
         topic = self.kb.topic(topic_id)
         fields: dict[str, str] | None = None
-        if topic.is_status:
-            now = self.clock()
-            fields = snapshot(self.status, self.store, now,
-                              probe_on=self.status.probe_enabled).fields()
+        note = ""
+        if topic.is_status or (topic.manual and not full):
+            snap = snapshot(self.status, self.store, self.clock(),
+                            probe_on=self.status.probe_enabled)
+            fields = snap.fields() if topic.is_status else None
+            note = back_note(snap) if topic.manual else ""  # e-LAAS works again: said first
         text = topic.answer if full else topic.first
         if fields is not None:
             text = text.format(**fields)
@@ -559,7 +579,8 @@ class Engine:
         for c in choices:
             first.setdefault(c.action, c)
         unique = tuple(first.values())
-        return [Reply(text, unique[:MAX_CHOICES], topic=topic.id)]
+        answer = Reply(text, unique[:MAX_CHOICES], topic=topic.id)
+        return [Reply(note), answer] if note else [answer]
 
     def _record_gap(self, normalized: str) -> None:
         """Remember a question we could not answer (normalised text only, no user id)."""

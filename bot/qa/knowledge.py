@@ -80,6 +80,8 @@ class Topic:
     phrasing_lines: tuple[int, ...] = field(default=(), compare=False)
     short: str = ""
     see_also: tuple[str, ...] = ()
+    manual: bool = False  # a manual-procedure answer: headed by a note once e-LAAS works
+    command: str = ""  # the command showing the clerk's own data this topic asks about
 
     @property
     def is_status(self) -> bool:
@@ -214,6 +216,8 @@ def _topic_from(item: dict[str, Any], name: str, problems: list[Problem]) -> Top
         phrasing_lines=tuple(first + 1 + i for i in range(len(phrasings))),
         short=(spec.short or "").strip(),
         see_also=words(spec.see_also),
+        manual=spec.manual,
+        command=(spec.command or "").strip(),
     )
 
 
@@ -354,6 +358,8 @@ def _check_topics(kb: KnowledgeBase, problems: list[Problem], form_ids: set[str]
             add("stray { or } in the answer")
         if names and not t.is_status:
             add("placeholders are only for status.* answers")
+        if t.manual and t.is_status:
+            add("manual: is for manual-procedure answers, not status.* ones")
         if names - STATUS_FIELDS:
             add(f"unknown placeholder(s): {', '.join(sorted(names - STATUS_FIELDS))}")
         for s in (*t.sources, *t.see_also):

@@ -32,6 +32,8 @@ class TopicSpec(msgspec.Struct, frozen=True, kw_only=True):
     forms: Words | None = None
     see_also: Words | None = None
     short: str | None = None
+    manual: bool = False
+    command: str | None = None
 
 
 def words(value: Words | None) -> tuple[str, ...]:
