@@ -18,7 +18,7 @@ from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member
 from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
-from bot.ledger.membership import CODE_EXAMPLE, DEMO_LAO, MembershipFlows
+from bot.ledger.membership import CODE_EXAMPLE, MembershipFlows
 from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.ledger.steps import (
@@ -35,7 +35,7 @@ from bot.ledger.steps import (
 )
 from bot.qa import command_args as shape
 
-__all__ = ["DEMO_LAO", "NO_LAO", "LedgerFeature", "VoidReason"]
+__all__ = ["NO_LAO", "LedgerFeature", "VoidReason"]
 
 ScopedHandler = Callable[[Context, str, Member, Ledger], list[Reply]]
 MAX_LINES = 30

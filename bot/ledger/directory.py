@@ -14,7 +14,7 @@ import msgspec
 
 from bot.core.codec import decode, encode
 from bot.core.store import Store
-from bot.ledger.entries import Lao
+from bot.ledger.entries import SANDBOX_PREFIX, Lao, is_sandbox
 from bot.ledger.summary import Summaries
 
 _LOG = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ LAOS = "laos"
 MEMBERS = "members"
 INVITES = "invites"
 JOIN_FAILURES = "join_failures"
+SANDBOXES = "sandboxes"
 INVITE_DAYS = 7
 EXPIRED_CODE = "รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ"
 MAX_JOIN_FAILURES = 5
@@ -106,6 +107,7 @@ class Directory:
         self._members = store.table(MEMBERS)
         self._invites = store.table(INVITES)
         self._failures = store.table(JOIN_FAILURES)
+        self._sandboxes = store.table(SANDBOXES)
 
     @property
     def _summaries(self) -> Summaries:
@@ -114,10 +116,13 @@ class Directory:
         return Summaries.of(self._store)
 
     # LAOs -----------------------------------------------------------------
-    def add_lao(self, lao: Lao) -> Lao:
-        """Register an LAO (or update its name/province)."""
+    def add_lao(self, lao: Lao, *, sandbox: bool = False) -> Lao:
+        """Register an LAO (or update its name/province); ``sandbox``: a demo's (its code
+        must be reserved for demos, see :func:`is_sandbox`; a real LAO's must not)."""
         if not valid_lao_code(lao.code):
             raise LedgerError(f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {lao.code!r})")
+        if is_sandbox(lao.code) != sandbox:
+            raise LedgerError(f"รหัส อปท. ที่ขึ้นต้นด้วย {SANDBOX_PREFIX} สงวนไว้สำหรับโหมดทดลองใช้")
         if not lao.name.strip():
             raise LedgerError("ต้องมีชื่อ อปท.")
         self._laos.put(lao.code, encode(Lao(lao.code, lao.name.strip(), lao.province.strip())))
@@ -129,19 +134,46 @@ class Directory:
         return decode(d, Lao, where=f"{LAOS}/{code}") if d else None
 
     def laos(self) -> list[Lao]:
-        return sorted((decode(d, Lao, where=f"{LAOS}/{k}") for k, d in self._laos.all().items()),
-                      key=lambda x: x.code)
+        """The real LAOs (no demo sandbox), by code."""
+        return sorted((decode(d, Lao, where=f"{LAOS}/{k}") for k, d in self._laos.all().items()
+                       if not is_sandbox(k)), key=lambda x: x.code)
+
+    # demo sandboxes ---------------------------------------------------------
+    def sandbox(self, user: str) -> str | None:
+        """The code of ``user``'s own demo LAO, None if they have none yet."""
+        d = self._sandboxes.get(user)
+        return str(d["code"]) if d else None
+
+    def add_sandbox(self, user: str, name: str, province: str) -> Lao:
+        """``user``'s own demo LAO, made on first use (nobody else is ever bound to it)."""
+        with self._store.transaction(f"sandbox:{user}"):
+            code = self.sandbox(user)
+            while code is None:
+                code = SANDBOX_PREFIX + "".join(secrets.choice("0123456789") for _ in range(8))
+                if self.lao(code) is not None:
+                    code = None  # taken (by another user's demo): draw again
+                else:
+                    self._sandboxes.put(user, {"code": code})
+            lao = self.lao(code)
+            return lao or self.add_lao(Lao(code, name, province), sandbox=True)
 
     # members --------------------------------------------------------------
     def member(self, user: str) -> Member | None:
+        """``user``'s membership; None also for a binding to a demo LAO not their own (the
+        demo old installs shared: what others logged there stays out of sight)."""
         d = self._members.get(user)
-        return _keyed(d, Member, user, MEMBERS) if d else None
+        if d is None or (is_sandbox(d["lao_code"]) and d["lao_code"] != self.sandbox(user)):
+            return None
+        return _keyed(d, Member, user, MEMBERS)
 
     def members(self, lao_code: str) -> list[Member]:
         out = []
         for user, d in self._members.all().items():
-            if d["lao_code"] == lao_code:
-                out.append(_keyed(d, Member, user, MEMBERS))
+            if d["lao_code"] != lao_code:
+                continue
+            if is_sandbox(lao_code) and self.sandbox(user) != lao_code:
+                continue  # bound to the demo old installs shared: not its member
+            out.append(_keyed(d, Member, user, MEMBERS))
         return sorted(out, key=lambda m: m.joined_at)
 
     def admins(self, lao_code: str) -> list[Member]:
@@ -181,7 +213,8 @@ class Directory:
         """Raises :class:`LastAdmin` when ``user`` is the last admin of an LAO not ``exempt``
         (call it under that LAO's :meth:`_admins_lock`)."""
         m = self.member(user)
-        if m is not None and m.lao_code not in exempt and self.last_admin(user):
+        if (m is not None and m.lao_code not in exempt and not is_sandbox(m.lao_code)
+                and self.last_admin(user)):
             raise LastAdmin(m.lao_code)
 
     def leave(self, user: str, *, exempt: Container[str] = ()) -> Member | None:
