@@ -37,6 +37,7 @@ from bot.core.privacy import for_audience, in_private, private_only, public_acti
 from bot.core.steps import STEP_MINUTES, Step, answer_word, asks_about_step
 from bot.core.store import Store, StoreError
 from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
+from bot.core.thaifmt import shorten
 from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
@@ -506,7 +507,8 @@ class Engine:
             return None
         if len(topic.forms) == 1:
             return self._action(ctx, f"form:{topic.forms[0]}")
-        choices = tuple(Choice(self.form_labels.get(f, f)[:20], f"form:{f}") for f in topic.forms)
+        choices = tuple(Choice(shorten(self.form_labels.get(f, f), 20), f"form:{f}")
+                        for f in topic.forms)
         return [Reply(FORMS_FOR.format(title=topic.title),
                       (*choices, Choice("แบบฟอร์มทั้งหมด", "cmd:forms")))]
 
@@ -539,7 +541,8 @@ class Engine:
             choices += [FIELD_UP, FIELD_DOWN]
         if topic.is_status or topic.id == "status.notify":
             choices.append(Choice("รับแจ้งเตือน", "cmd:subscribe"))
-        forms = [Choice(self.form_labels.get(f, f)[:20], f"form:{f}") for f in topic.forms]
+        forms = [Choice(shorten(self.form_labels.get(f, f), 20), f"form:{f}")
+                 for f in topic.forms]
         if topic.id.startswith("forms."):  # a forms topic lists its forms: buttons first, in
             choices = [*forms, *choices]   # that order (the terminal numbers them as listed)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.core.contract import Choice, Reply
 from bot.core.feature import Context
-from bot.core.thaifmt import thai_datetime
+from bot.core.thaifmt import shorten, thai_datetime
 from bot.ledger.book import Directory, LastAdmin, LedgerError, Member, Role, code_key
 from bot.ledger.entries import is_sandbox
 from bot.ledger.listing import EXAMPLE
@@ -134,7 +134,8 @@ class MembershipFlows:
             return [Reply("ดูรายชื่อสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
         ms = self.dir.members(m.lao_code)
         lines = [f"{i}. {x.name or x.user} ({role_th(x.role)})" for i, x in enumerate(ms, 1)]
-        choices = tuple(Choice(f"ลบ {i}. {(x.name or x.user)[:12]}", f"kick:{m.lao_code}:{x.user}")
+        choices = tuple(Choice(f"ลบ {i}. {shorten(x.name or x.user, 12)}",
+                               f"kick:{m.lao_code}:{x.user}")
                         for i, x in enumerate(ms, 1) if x.user != ctx.user)
         return [Reply("สมาชิก อปท.\n" + "\n".join(lines), choices[:12], private=True)]
 
