@@ -293,6 +293,35 @@ def test_another_clerk_sending_the_same_small_receipt_is_not_asked(core: Core,
 # --------------------------------------------------------------------------- 3, 5. voids
 
 
+def _void_buttons(replies: list[Reply]) -> list[str]:
+    return [c.action.rsplit(":", 1)[1] for r in replies for c in r.choices
+            if c.action.startswith("void:")]
+
+
+def test_several_numbers_to_void_name_the_missing_and_offer_only_those_named(
+    core: Core, clerk: Say,
+) -> None:
+    none = clerk("ยกเลิก 68,69")
+    assert "ไม่พบรายการที่ 68-69" in said(none) and "กดทีละปุ่ม" not in said(none)
+    assert _void_buttons(none) == [] and none[0].choices
+    some = clerk("ยกเลิก 2,99 ทดสอบ")
+    assert "ไม่พบรายการที่ 99" in said(some) and _void_buttons(some) == ["2"]
+    counted = clerk("ยกเลิก 3 2 รายการ")  # "2 รายการ" counts, names no entry 2
+    assert "2" not in _void_buttons(counted) and "รายการที่ 3" in said(counted)
+    clerk("ไม่ยกเลิก")
+    clerk("ยกเลิก 3 ผิด")
+    voided = clerk("ยกเลิก 1,3")
+    assert "รายการที่ 3 ยกเลิกไปแล้ว" in said(voided) and _void_buttons(voided) == ["1"]
+    assert not any(_voided(core, n) for n in (1, 2))
+
+
+def test_the_latest_to_void_is_the_newest_entry_still_active(core: Core, clerk: Say) -> None:
+    clerk("ยกเลิก 3 ผิด")
+    ask = clerk("ยกเลิกรายการล่าสุด")
+    assert "รายการที่ 2" in said(ask) and "ยกเลิกไปแล้ว" not in said(ask)
+    assert "ยกเลิกรายการที่ 2 แล้ว" in said(clerk("พิมพ์ผิด")) and _voided(core, 2)
+
+
 @pytest.mark.parametrize("text", ["ยกเลิก 2 รายการ", "ยกเลิก 2 บาท", "ยกเลิก 2 อัน", "ยกเลิก 2 ครั้ง",
                                   "ยกเลิก 2 ค่ะ", "ยกเลิก 2 รายการค่ะ", "ยกเลิกรายการที่ 2 ด้วยครับ"])
 def test_a_unit_or_counter_word_is_no_reason(core: Core, clerk: Say, text: str) -> None:

@@ -289,14 +289,13 @@ class LedgerFeature(MembershipFlows, Feature):
     def void_cmd(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         several = voidwords.several_numbers(args)
         if several:  # one reason each: one at a time, a button for each
-            return [Reply(f"ยกเลิกได้ทีละรายการค่ะ (ยังไม่ได้ยกเลิก) กดทีละปุ่ม แล้วพิมพ์เหตุผล "
-                          f"หรือพิมพ์ ยกเลิก {several[0]} เหตุผล",
-                          self._void_choices(ledger, several))]
+            choices = self._void_choices(ledger, several) or (Choice("รายการล่าสุด", "cmd:recent"),)
+            return [Reply(voidwords.several_text(ledger, several), choices)]
         if voidwords.names_latest(args):  # shown first, whatever else was typed
-            latest = ledger.recent(1)
-            if not latest:
-                return [Reply(f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")]
-            return self._void_or_ask(ctx, member, ledger, latest[0].no, "")
+            latest = ledger.newest_live()
+            if latest is None:
+                return [Reply(f"ยังไม่มีรายการที่ยกเลิกได้ค่ะ\n{EXAMPLE}")]
+            return self._void_or_ask(ctx, member, ledger, latest.no, "")
         head, _, reason = args.strip().lstrip("#").partition(" ")
         if not head.isdigit():
             return [Reply("พิมพ์ ยกเลิก ตามด้วยเลขรายการ เช่น ยกเลิก 12 พิมพ์ยอดผิด")]
@@ -309,7 +308,7 @@ class LedgerFeature(MembershipFlows, Feature):
         text = ("รายการที่บันทึกแล้วแก้ไขไม่ได้ค่ะ ให้ยกเลิกรายการเดิม (บอกเหตุผล) "
                 "แล้วพิมพ์รายการที่ถูกต้องใหม่ เช่น รับ 1,500 ค่าขยะ")
         if voidwords.names_latest(args):
-            numbers = [e.no for e in ledger.recent(1)]
+            numbers = [e.no for e in (ledger.newest_live(),) if e is not None]
         else:
             numbers = voidwords.named_numbers(args)
         choices = self._void_choices(ledger, numbers)
