@@ -296,7 +296,7 @@ class LedgerFeature(MembershipFlows, Feature):
             if latest is None:
                 return [Reply(f"ยังไม่มีรายการที่ยกเลิกได้ค่ะ\n{EXAMPLE}")]
             return self._void_or_ask(ctx, member, ledger, latest.no, "")
-        head, _, reason = args.strip().lstrip("#").partition(" ")
+        head, _, reason = voidwords.without_count(args).lstrip("#").partition(" ")
         if not head.isdigit():
             return [Reply("พิมพ์ ยกเลิก ตามด้วยเลขรายการ เช่น ยกเลิก 12 พิมพ์ยอดผิด")]
         if is_no_reason(reason):  # "ยกเลิก 2 รายการ", "ยกเลิก 1 บาท": show it, ask why

@@ -26,10 +26,16 @@ def names_latest(args: str) -> bool:
     return m is not None and not looks_like_question(m.group(1) or "")
 
 
+def without_count(args: str) -> str:
+    """``args`` without a count after the entry numbers ("31 2 รายการ" -> "31 รายการ"): the
+    count names no entry, nor is it a reason to void one."""
+    return _COUNT.sub(" ", args.strip())
+
+
 def several_numbers(args: str) -> list[int]:
     """The entry numbers of ``12,13`` or ``6-7 ทดสอบ`` (ranges expanded, at most
     ``MAX_SEVERAL + 1``); empty when ``args`` does not name several entries."""
-    m = _SEVERAL.fullmatch(_COUNT.sub(" ", args.strip()))
+    m = _SEVERAL.fullmatch(without_count(args))
     if m is None or looks_like_question(m.group(2) or ""):
         return []
     numbers: list[int] = []
