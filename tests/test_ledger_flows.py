@@ -155,6 +155,8 @@ def test_each_user_tries_the_demo_in_a_sandbox_nobody_else_sees(two_laos: Core,
     assert _member_of(two_laos, "u5") is None
     say("ทดลองใช้", user="u5")
     assert _member_of(two_laos, "u5") == demo5 and "นายสมชาย" in said(say("ล่าสุด", user="u5"))
+    assert "รหัสเข้าร่วม" not in said(say("เชิญ", user="u5"))  # nobody else may come in
+    assert not two_laos.book.directory.invites(demo5, FIXED_NOW)
 
 
 def test_the_demo_old_installs_shared_shows_nobody_what_others_logged(two_laos: Core,

@@ -122,6 +122,9 @@ class MembershipFlows:
         m = self.dir.member(ctx.user)
         if m is None or not m.is_admin:
             return [Reply("สร้างรหัสเข้าร่วมได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
+        if is_sandbox(m.lao_code):  # a demo is its owner's alone
+            return [Reply("โหมดทดลองใช้เป็นของคุณคนเดียว เชิญคนอื่นเข้ามาไม่ได้ค่ะ "
+                          "(ให้แต่ละคนพิมพ์ ทดลองใช้ เอง)")]
         role: Role = "admin" if "ผู้ดูแล" in args or "admin" in args else "member"
         inv = self.dir.invite(m.lao_code, role, ctx.user, ctx.now)
         return [Reply(f"รหัสเข้าร่วม ({role_th(role)}): {inv.code}\nใช้ได้ครั้งเดียว หมดอายุ "
