@@ -1,4 +1,4 @@
-"""LAOs, their members and join codes: who may use which LAO's ledger."""
+"""LAOs, their members, join codes and demo sandboxes: who may use which LAO's ledger."""
 
 from __future__ import annotations
 
