@@ -172,8 +172,8 @@ def cmd_lao_add(args: argparse.Namespace) -> int:
     from bot.ledger.book import valid_lao_code
 
     if not valid_lao_code(args.code) or not args.name.strip():
-        print("elaas-bot: the code must be 4-10 digits (leading zeros kept) and the name "
-              "non-empty", file=sys.stderr)
+        print("elaas-bot: the code must be 4-10 digits (leading zeros kept, not starting "
+              "with 99: the demos') and the name non-empty", file=sys.stderr)
         return 2
     req = _lao_request("lao_add", lao_code=args.code, lao_name=args.name.strip(),
                        province=args.province.strip())

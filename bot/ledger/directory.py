@@ -94,8 +94,9 @@ def code_key(code: str) -> str:
 
 
 def valid_lao_code(code: str) -> bool:
-    """DLA codes are strings of digits; leading zeros matter."""
-    return bool(_LAO_CODE.match(code))
+    """A real LAO's code: DLA codes are strings of digits (leading zeros matter), never
+    one reserved for the demo sandboxes."""
+    return bool(_LAO_CODE.match(code)) and not is_sandbox(code)
 
 
 class Directory:
@@ -119,7 +120,7 @@ class Directory:
     def add_lao(self, lao: Lao, *, sandbox: bool = False) -> Lao:
         """Register an LAO (or update its name/province); ``sandbox``: a demo's (its code
         must be reserved for demos, see :func:`is_sandbox`; a real LAO's must not)."""
-        if not valid_lao_code(lao.code):
+        if not _LAO_CODE.match(lao.code):
             raise LedgerError(f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {lao.code!r})")
         if is_sandbox(lao.code) != sandbox:
             raise LedgerError(f"รหัส อปท. ที่ขึ้นต้นด้วย {SANDBOX_PREFIX} สงวนไว้สำหรับโหมดทดลองใช้")
