@@ -34,6 +34,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (["form", "daily-cash-report", "--from", "2024-02-30"], "cannot read the date"),
     (["form", "no-such-form"], "no form 'no-such-form'"),
     (["lao", "invite", "99999998"], "no LAO with code 99999998"),
+    (["lao", "add", "99123456", "อบต.ทดลอง"], "ไม่ขึ้นต้นด้วย 99"),  # the demos' codes
     (["parse", "--today", "2024-99-01", "รับ 1 ค่าขยะ"], "--today"),
 ])
 def test_bad_input_is_refused_with_exit_2(

@@ -16,13 +16,13 @@ import pytest
 
 from bot.core.store import TinyStore
 from bot.ledger.book import LedgerBook
+from bot.ledger.entries import SANDBOX_PREFIX
 from handlers.app import Core
 from handlers.cli import main
 from handlers.console_adapter import PASTE_END, PASTE_ON, PASTE_START, ConsoleAdapter
 from tests.conftest import make_lao_admin
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = "99999999"
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -38,9 +38,13 @@ def _chat_cmd() -> list[str]:
 
 
 def _demo_entries(tmp_path: Path) -> list[str]:
+    """What the terminal's user logged in their own demo LAO."""
     store = TinyStore(tmp_path / "data")
     try:
-        return [e.description for e in LedgerBook(store).ledger(DEMO).entries()]
+        book = LedgerBook(store)
+        demo = book.directory.sandbox("console:local")
+        assert demo is not None
+        return [e.description for e in book.ledger(demo).entries()]
     finally:
         store.close()
 
@@ -162,7 +166,7 @@ def test_interactive_terminal_enables_bracketed_paste_and_reads_a_paste_whole(
             proc.wait()
         os.close(master)
     assert _demo_entries(tmp_path) == ["ค่าขยะ", "ค่าน้ำ", "ค่าน้ำดื่ม"]
-    assert list((tmp_path / "out").glob("elaas-99999999-*.xlsx"))
+    assert list((tmp_path / "out").glob(f"elaas-{SANDBOX_PREFIX}*.xlsx"))
 
 
 def test_the_readme_newcomer_walk_works_as_written(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from bot.forms.chat import FormsFeature
 from bot.ledger.entries import Lao
 from handlers.app import Core
-from tests.conftest import FIXED_NOW, Say
+from tests.conftest import FIXED_NOW, Say, make_lao_admin
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,3 +160,18 @@ def test_answer_buttons_never_share_a_label(core: Core) -> None:
     for topic in core.kb.topics:
         labels = [c.label for c in core.engine.answer_topic(topic.id)[0].choices]
         assert len(labels) == len(set(labels)), (topic.id, labels)
+
+
+@pytest.mark.parametrize("channel", ["console", "line"])
+def test_a_typed_button_label_is_a_press(core: Core, say: Say, channel: str) -> None:
+    """Typing the label of a button just shown ("ขอเป็น Excel") presses it, as tapping would."""
+    make_lao_admin(core, f"{channel}:u1", "01234567")
+    say("รับ 1,500 ค่าขยะ", channel=channel)
+    shown = say("แบบฟอร์ม", channel=channel)[0].choices
+    say(action=shown[6].action, channel=channel)  # the daily cash report, as PDF
+    x = say("ขอเป็น Excel ค่ะ", channel=channel)[0]
+    assert x.file is not None and x.file.filename.endswith(".xlsx"), x.text
+    pdf = say(action=shown[0].action, channel=channel)[0]
+    fill = next(c for c in pdf.choices if c.action.startswith("formfill:"))
+    filled = say(fill.label, channel=channel)[0]
+    assert filled.file is not None and "กรอกจากรายการ" in filled.text, filled.text

@@ -7,7 +7,10 @@ from datetime import timedelta
 import pytest
 
 from bot.core.contract import Reply
+from bot.ledger.book import LedgerError
 from bot.ledger.entries import Lao
+from bot.ledger.quickentry import parse_entry
+from bot.ledger.summary import Summaries
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, Say, make_lao_admin
 
@@ -129,6 +132,53 @@ def test_a_demo_user_may_join_a_real_lao(two_laos: Core, say: Say) -> None:
     assert _member_of(two_laos, "u1") == A
 
 
+def test_each_user_tries_the_demo_in_a_sandbox_nobody_else_sees(two_laos: Core,
+                                                                 say: Say) -> None:
+    say("ทดลองใช้", user="u5")
+    assert "บันทึกแล้ว" in said(say("จ่าย 4,321 ค่าซ่อมท่อประปา นายสมชาย 081-234-5678",
+                                    user="u5"))
+    say("ทดลองใช้", user="u6")
+    demo5, demo6 = _member_of(two_laos, "u5"), _member_of(two_laos, "u6")
+    assert demo5 and demo6 and demo5 != demo6
+    assert "นายสมชาย" not in said(say("ล่าสุด", user="u6"))
+    say("ยกเลิก 1 ลองลบของคนอื่น", user="u6")
+    members = say("สมาชิก", user="u6")
+    assert "สมศรี" in said(members) and said(members).count("(ผู้ดูแล)") == 1
+    assert not any(c.action.startswith("kick:") for r in members for c in r.choices)
+    entry = two_laos.book.ledger(demo5).get(1)
+    assert entry is not None and not entry.voided
+    # operators never count a demo as an LAO
+    assert {s.code for s in Summaries.of(two_laos.store).all()} == {A, B}
+    assert [lao.code for lao in two_laos.book.directory.laos()] == [A, B]
+    # a demo left and tried again is the same sandbox, with what was tried there
+    tap(say, say("ออกจาก อปท.", user="u5"), "ยืนยันออก", user="u5")
+    assert _member_of(two_laos, "u5") is None
+    say("ทดลองใช้", user="u5")
+    assert _member_of(two_laos, "u5") == demo5 and "นายสมชาย" in said(say("ล่าสุด", user="u5"))
+    assert "รหัสเข้าร่วม" not in said(say("เชิญ", user="u5"))  # nobody else may come in
+    assert not two_laos.book.directory.invites(demo5, FIXED_NOW)
+
+
+def test_the_demo_old_installs_shared_shows_nobody_what_others_logged(two_laos: Core,
+                                                                      say: Say) -> None:
+    d = two_laos.book.directory
+    d.add_lao(Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง"), sandbox=True)
+    for user in ("console:u5", "console:u6"):
+        d.bind(user, "99999999", "admin", "ผู้ทดลอง", FIXED_NOW)
+    logged = parse_entry("จ่าย 4,321 ค่าซ่อม นายสมชาย 081-234-5678", FIXED_NOW.date())
+    two_laos.book.ledger("99999999").add_many([(logged, "ev1")], author="console:u5",
+                                              author_name="ผู้ทดลอง", channel="console",
+                                              now=FIXED_NOW)
+    assert _member_of(two_laos, "u6") is None
+    assert "นายสมชาย" not in said(say("ล่าสุด", user="u6"))
+    say("ทดลองใช้", user="u6")
+    assert _member_of(two_laos, "u6") not in (None, "99999999")
+    assert "นายสมชาย" not in said(say("ล่าสุด", user="u6"))
+    assert d.members("99999999") == []
+    with pytest.raises(LedgerError):
+        d.add_lao(Lao("99123456", "อบต.จริง", "ลำพูน"))  # the demos' codes are reserved
+
+
 # --------------------------------------------------------------------------- 6. join wording
 
 
@@ -243,6 +293,36 @@ def test_another_clerk_sending_the_same_small_receipt_is_not_asked(core: Core,
 
 
 # --------------------------------------------------------------------------- 3, 5. voids
+
+
+def _void_buttons(replies: list[Reply]) -> list[str]:
+    return [c.action.rsplit(":", 1)[1] for r in replies for c in r.choices
+            if c.action.startswith("void:")]
+
+
+def test_several_numbers_to_void_name_the_missing_and_offer_only_those_named(
+    core: Core, clerk: Say,
+) -> None:
+    none = clerk("ยกเลิก 68,69")
+    assert "ไม่พบรายการที่ 68-69" in said(none) and "กดทีละปุ่ม" not in said(none)
+    assert _void_buttons(none) == [] and none[0].choices
+    some = clerk("ยกเลิก 2,99 ทดสอบ")
+    assert "ไม่พบรายการที่ 99" in said(some) and _void_buttons(some) == ["2"]
+    counted = clerk("ยกเลิก 3 2 รายการ")  # "2 รายการ" counts: names no entry 2, nor a reason
+    assert "2" not in _void_buttons(counted) and "ยกเลิกรายการที่ 3:" in said(counted)
+    assert not _voided(core, 3)
+    clerk("ไม่ยกเลิก")
+    clerk("ยกเลิก 3 ผิด")
+    voided = clerk("ยกเลิก 1,3")
+    assert "รายการที่ 3 ยกเลิกไปแล้ว" in said(voided) and _void_buttons(voided) == ["1"]
+    assert not any(_voided(core, n) for n in (1, 2))
+
+
+def test_the_latest_to_void_is_the_newest_entry_still_active(core: Core, clerk: Say) -> None:
+    clerk("ยกเลิก 3 ผิด")
+    ask = clerk("ยกเลิกรายการล่าสุด")
+    assert "รายการที่ 2" in said(ask) and "ยกเลิกไปแล้ว" not in said(ask)
+    assert "ยกเลิกรายการที่ 2 แล้ว" in said(clerk("พิมพ์ผิด")) and _voided(core, 2)
 
 
 @pytest.mark.parametrize("text", ["ยกเลิก 2 รายการ", "ยกเลิก 2 บาท", "ยกเลิก 2 อัน", "ยกเลิก 2 ครั้ง",

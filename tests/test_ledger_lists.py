@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 
 from bot.core.contract import Reply
+from bot.core.thaifmt import shorten
 from bot.ledger.entries import EntryError
 from bot.ledger.listing import period_label, read_period
 from bot.ledger.summary import Summaries, recount
@@ -271,3 +272,31 @@ def test_period_label_names_fiscal_and_calendar_years() -> None:
     assert period_label(date(2023, 10, 1), date(2024, 9, 30)).startswith("ปีงบประมาณ 2567")
     assert period_label(date(2024, 1, 1), date(2024, 12, 31)).startswith("ปี พ.ศ. 2567")
     assert period_label(date(2024, 7, 1), date(2024, 7, 1)) == "1 ก.ค. 2567"
+
+
+# --------------------------------------------------------------------------- shortened texts
+
+
+@pytest.mark.parametrize(("text", "limit", "shown"), [
+    ("ค่าซ่อมท่อประปา นายสมชาย 081-234-5678", 30, "ค่าซ่อมท่อประปา นายสมชาย…"),
+    ("ผู้ใช้ในเครื่อง", 12, "ผู้ใช้ในเค…"),
+    ("ค่าน้ำประปา", 30, "ค่าน้ำประปา"),
+    ("ค่าน้ำ", 6, "ค่าน้ำ"),
+])
+def test_a_shortened_text_is_cut_between_whole_characters_and_says_so(
+    text: str, limit: int, shown: str,
+) -> None:
+    assert shorten(text, limit) == shown
+    assert len(shown) <= limit
+
+
+def test_lists_and_member_buttons_never_cut_a_thai_character_or_hide_the_cut(
+    core: Core, clerk: Say,
+) -> None:
+    _saved(clerk, "จ่าย 4,321 ค่าซ่อมท่อประปา นายสมชาย 081-234-5678")
+    listed = said(clerk("ล่าสุด"))
+    assert "นายสมชาย…" in listed and "081-2" not in listed
+    code = clerk("เชิญ")[0].text.split("เข้าร่วม ")[-1].strip()
+    clerk(f"เข้าร่วม {code}", user="u2", name="ผู้ใช้ในเครื่อง")
+    labels = [c.label for r in clerk("สมาชิก") for c in r.choices]
+    assert len(labels) == 1 and labels[0].endswith(". ผู้ใช้ในเค…"), labels

@@ -43,6 +43,17 @@ def test_a_number_out_of_range_names_the_valid_ones_and_keeps_the_choices(say: S
                                                       channel="line"))
 
 
+def test_a_typed_label_presses_only_a_button_still_shown(core: Core, say: Say) -> None:
+    """Typing a button's label presses it while it is shown; once the choices expired, the
+    same words are plain text again (no stale press)."""
+    say(action="form:daily-cash-report", channel="line")
+    excel = say("ขอเป็น Excel ค่ะ", channel="line")[0]
+    assert excel.file is not None and excel.file.filename.endswith(".xlsx"), excel.text
+    say(action="form:daily-cash-report", channel="line")
+    core.engine.clock = lambda: FIXED_NOW + timedelta(minutes=PICK_MINUTES, seconds=1)
+    assert say("ขอเป็น Excel", channel="line")[0].file is None
+
+
 def test_an_amount_is_not_a_pick(say: Say) -> None:
     _suggested(say)
     out = said(say("500", channel="line"))

@@ -25,11 +25,19 @@ from bot.core.greetings import (
     social_text,
     social_words,
 )
-from bot.core.picks import NO_CHOICES, note_offer, offer_memory, out_of_range, pick_number
+from bot.core.picks import (
+    MAX_LABEL,
+    NO_CHOICES,
+    note_offer,
+    offer_memory,
+    out_of_range,
+    pick_number,
+)
 from bot.core.privacy import for_audience, in_private, private_only, public_action, public_command
 from bot.core.steps import STEP_MINUTES, Step, answer_word, asks_about_step
 from bot.core.store import Store, StoreError
 from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
+from bot.core.thaifmt import shorten
 from bot.ledger.directory import bare_join_code
 from bot.ledger.opening import entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
@@ -211,11 +219,15 @@ class Engine:
         return self._route_text(ctx, text)
 
     def _pick(self, ctx: Context, text: str) -> list[Reply] | None:
-        """A message that is only a list number (see bot.core.picks); None: route it as text."""
+        """A message that is only a list number or the label of a choice just offered (see
+        bot.core.picks); None: route it as text."""
         n = pick_number(text)
-        if n is None or ctx.incoming.anonymous:
+        if ctx.incoming.anonymous or (n is None and len(text) > MAX_LABEL):
             return None
         offer = self.offers.offered(ctx.user, ctx.incoming.chat_id, ctx.now)
+        if n is None:  # a typed label
+            n = offer.labelled(text) if offer is not None else None
+            return None if offer is None or n is None else self._action(ctx, offer.actions[n - 1])
         if offer is None:
             return None if ctx.incoming.is_group else [Reply(NO_CHOICES, MENU)]
         if not 1 <= n <= len(offer.actions):  # the same choices again, to pick from
@@ -529,7 +541,8 @@ class Engine:
             return None
         if len(topic.forms) == 1:
             return self._action(ctx, f"form:{topic.forms[0]}")
-        choices = tuple(Choice(self.form_labels.get(f, f)[:20], f"form:{f}") for f in topic.forms)
+        choices = tuple(Choice(shorten(self.form_labels.get(f, f), 20), f"form:{f}")
+                        for f in topic.forms)
         return [Reply(FORMS_FOR.format(title=topic.title),
                       (*choices, Choice("แบบฟอร์มทั้งหมด", "cmd:forms")))]
 
@@ -565,7 +578,8 @@ class Engine:
             choices += [FIELD_UP, FIELD_DOWN]
         if topic.is_status or topic.id == "status.notify":
             choices.append(Choice("รับแจ้งเตือน", "cmd:subscribe"))
-        forms = [Choice(self.form_labels.get(f, f)[:20], f"form:{f}") for f in topic.forms]
+        forms = [Choice(shorten(self.form_labels.get(f, f), 20), f"form:{f}")
+                 for f in topic.forms]
         if topic.id.startswith("forms."):  # a forms topic lists its forms: buttons first, in
             choices = [*forms, *choices]   # that order (the terminal numbers them as listed)
         else:

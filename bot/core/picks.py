@@ -1,4 +1,5 @@
-"""Typed list numbers: "2", "๒", "ข้อ 2", "เอาอันที่ 2 ค่ะ" pick the 2nd choice last offered.
+"""Typed list numbers: "2", "๒", "ข้อ 2", "เอาอันที่ 2 ค่ะ" pick the 2nd choice last offered;
+a typed button label ("ขอเป็น Excel ค่ะ") picks that button.
 
 The engine remembers, per conversation (channel + user), the choices of the last reply that
 offered any (what LINE shows as quick replies and what the terminal numbers), for
@@ -27,6 +28,7 @@ import msgspec
 from bot.core.codec import encode
 from bot.core.contract import Choice, Incoming, Reply
 from bot.core.sharing import is_shared, put_without_flush_wait
+from bot.core.steps import bare_text
 from bot.core.store import Store, StoreError
 from bot.core.text import command_text
 
@@ -35,6 +37,7 @@ OFFERS_TABLE = "offers"
 MAX_USERS = 20_000  # the in-memory offers: the least recently offered users are dropped
 
 PICK_MINUTES = 10
+MAX_LABEL = 40  # longer texts are never a typed label (LINE shows at most 20 characters)
 _PICK_RE = re.compile(
     r"(?:(?:เอา|เลือก)\s?)?(?:(?:ข้อ|อัน|ตัวเลือก|หมายเลข|เลข|ตัว)\s?(?:ที่)?|ที่)?\s?"
     r"(?P<n>\d{1,2})"
@@ -64,6 +67,13 @@ class Offered(msgspec.Struct, frozen=True, kw_only=True):
         return cls(labels=tuple(c.label for c in choices),
                    actions=tuple(c.action for c in choices),
                    expires_at=now + timedelta(minutes=PICK_MINUTES), chat=chat)
+
+    def labelled(self, text: str) -> int | None:
+        """The 1-based number of the choice whose label ``text`` is (spaces and polite
+        endings aside), or None."""
+        bare = bare_text(text)
+        return next((i for i, label in enumerate(self.labels, 1)
+                     if bare and bare_text(label) == bare), None)
 
     def usable(self, chat: str, now: datetime) -> bool:
         """Not expired, and shown in ``chat``."""

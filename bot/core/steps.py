@@ -32,7 +32,7 @@ _POLITE_TAIL = re.compile("(?:" + "|".join(sorted(
     key=len, reverse=True)) + ")+$")
 
 
-def _bare(text: str) -> str:
+def bare_text(text: str) -> str:
     """``text`` cleaned, without spaces and polite endings ("ได้ ครับ" -> "ได้")."""
     word = clean(text).replace(" ", "")
     return _POLITE_TAIL.sub("", word) or word
@@ -40,7 +40,7 @@ def _bare(text: str) -> str:
 
 def answer_word(text: str) -> Literal["yes", "cancel"] | None:
     """Whether ``text`` is a bare yes or a bare no/cancel to a waiting step, or neither."""
-    bare = _bare(text)
+    bare = bare_text(text)
     if bare in CANCEL_WORDS:
         return "cancel"
     if bare in YES_WORDS:
@@ -158,7 +158,7 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
 
     def goes_ahead(self, text: str) -> bool:
         """``text`` only says "go ahead" (see ``go_ahead_words``)."""
-        return _bare(text) in self.go_ahead_words
+        return bare_text(text) in self.go_ahead_words
 
     def answer(self, text: str) -> Answer | None:
         """What ``text`` says to this step: a yes (or "go ahead"), a cancel, a "wait", or None
@@ -166,9 +166,9 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
         word = answer_word(text)
         if word is not None:
             return word
-        bare = _bare(text)
-        if bare in (_bare(c.label) for c in self.choices() if c.action.startswith("step:")):
-            return "cancel" if bare == _bare(self.cancel_label) else "yes"
+        bare = bare_text(text)
+        if bare in (bare_text(c.label) for c in self.choices() if c.action.startswith("step:")):
+            return "cancel" if bare == bare_text(self.cancel_label) else "yes"
         if self.goes_ahead(text):
             return "yes"
         return reply_word(text, mistakes=not self.mistake_is_input)

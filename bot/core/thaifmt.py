@@ -1,10 +1,12 @@
-"""Thai display helpers shared by every feature: money, amount in words, Buddhist-era dates."""
+"""Thai display helpers shared by every feature: money, amount in words, Buddhist-era dates,
+shortened texts."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from pythainlp.tokenize import tcc
 from pythainlp.util import bahttext
 
 THAI_MONTHS_SHORT = (
@@ -77,3 +79,25 @@ def thai_datetime(dt: datetime) -> str:
 def fiscal_year_be(d: date) -> int:
     """Thai government fiscal year (1 Oct - 30 Sep), Buddhist era: 1 Oct 2024 is FY 2568."""
     return be_year(d) + (1 if d.month >= 10 else 0)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, ended with "…" when cut.
+
+    The cut falls between Thai character clusters (a vowel or tone mark never leaves its
+    consonant: "เครื่" is no cut of "เครื่อง"), at the last space when one is in the second
+    half (a phone number is dropped whole, not shown as a wrong shorter one).
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    room = limit - 1
+    kept = ""
+    for cluster in tcc.segment(text):
+        if len(kept) + len(cluster) > room:
+            break
+        kept += cluster
+    space = kept.rfind(" ")
+    if space >= room // 2:
+        kept = kept[:space]
+    return kept.rstrip() + "…"

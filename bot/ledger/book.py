@@ -263,6 +263,11 @@ class Ledger:
         ]  # fmt: skip
         return sorted(out, key=lambda e: (e.date, e.no))
 
+    def newest_live(self) -> Entry | None:
+        """The newest entry not voided: what "the latest" names to void or correct."""
+        self._sync()
+        return next((e for e in self._newest() if not e.voided), None)
+
     def recent(self, n: int = 10) -> list[Entry]:
         """The last ``n`` entries by number."""
         self._sync()

@@ -1,4 +1,4 @@
-"""LAOs, their members and join codes: who may use which LAO's ledger."""
+"""LAOs, their members, join codes and demo sandboxes: who may use which LAO's ledger."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import msgspec
 from bot.core.codec import decode, encode
 from bot.core.store import Store
 from bot.core.thaifmt import thai_date
-from bot.ledger.entries import Lao
+from bot.ledger.entries import SANDBOX_PREFIX, Lao, is_sandbox
 from bot.ledger.summary import Summaries
 from bot.notices.outbox import normalize_province
 
@@ -26,6 +26,7 @@ LAOS = "laos"
 MEMBERS = "members"
 INVITES = "invites"
 JOIN_FAILURES = "join_failures"
+SANDBOXES = "sandboxes"
 INVITE_DAYS = 7
 EXPIRED_CODE = "รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ"
 MAX_JOIN_FAILURES = 5
@@ -95,8 +96,9 @@ def code_key(code: str) -> str:
 
 
 def valid_lao_code(code: str) -> bool:
-    """DLA codes are strings of digits; leading zeros matter."""
-    return bool(_LAO_CODE.match(code))
+    """A real LAO's code: DLA codes are strings of digits (leading zeros matter), never
+    one reserved for the demo sandboxes."""
+    return bool(_LAO_CODE.match(code)) and not is_sandbox(code)
 
 
 def _locked(today: date) -> str:
@@ -118,7 +120,9 @@ def bare_join_code(text: str) -> str | None:
 
 
 def _lao_problems(code: str, name: str) -> list[str]:
-    out = [] if valid_lao_code(code) else [f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก (ได้รับ {code!r})"]
+    out = [] if valid_lao_code(code) else [
+        f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก ไม่ขึ้นต้นด้วย {SANDBOX_PREFIX} (รหัสโหมดทดลอง) "
+        f"(ได้รับ {code!r})"]
     return out if name.strip() else [*out, "ต้องมีชื่อ อปท."]
 
 
@@ -147,6 +151,7 @@ class Directory:
         self._members = store.table(MEMBERS)
         self._invites = store.table(INVITES)
         self._failures = store.table(JOIN_FAILURES)
+        self._sandboxes = store.table(SANDBOXES)
 
     @property
     def _summaries(self) -> Summaries:
@@ -155,10 +160,13 @@ class Directory:
         return Summaries.of(self._store)
 
     # LAOs -----------------------------------------------------------------
-    def add_lao(self, lao: Lao) -> Lao:
-        """Register an LAO (or update its name/province)."""
-        problems = _lao_problems(lao.code, lao.name)
-        if problems:
+    def add_lao(self, lao: Lao, *, sandbox: bool = False) -> Lao:
+        """Register an LAO (or update its name/province); ``sandbox``: a demo's (its code
+        must be reserved for demos, see :func:`is_sandbox`; a real LAO's must not)."""
+        if sandbox:
+            if not (_LAO_CODE.match(lao.code) and is_sandbox(lao.code) and lao.name.strip()):
+                raise LedgerError(f"รหัสโหมดทดลองต้องขึ้นต้นด้วย {SANDBOX_PREFIX} (ได้รับ {lao.code!r})")
+        elif problems := _lao_problems(lao.code, lao.name):
             raise LedgerError(problems[0])
         self._laos.put(lao.code, encode(Lao(lao.code, lao.name.strip(), lao.province.strip())))
         self._summaries.on_lao(lao.code, lao.name.strip(), lao.province.strip())
@@ -169,19 +177,46 @@ class Directory:
         return decode(d, Lao, where=f"{LAOS}/{code}") if d else None
 
     def laos(self) -> list[Lao]:
-        return sorted((decode(d, Lao, where=f"{LAOS}/{k}") for k, d in self._laos.all().items()),
-                      key=lambda x: x.code)
+        """The real LAOs (no demo sandbox), by code."""
+        return sorted((decode(d, Lao, where=f"{LAOS}/{k}") for k, d in self._laos.all().items()
+                       if not is_sandbox(k)), key=lambda x: x.code)
+
+    # demo sandboxes ---------------------------------------------------------
+    def sandbox(self, user: str) -> str | None:
+        """The code of ``user``'s own demo LAO, None if they have none yet."""
+        d = self._sandboxes.get(user)
+        return str(d["code"]) if d else None
+
+    def add_sandbox(self, user: str, name: str, province: str) -> Lao:
+        """``user``'s own demo LAO, made on first use (nobody else is ever bound to it)."""
+        with self._store.transaction(f"sandbox:{user}"):
+            code = self.sandbox(user)
+            while code is None:
+                code = SANDBOX_PREFIX + "".join(secrets.choice("0123456789") for _ in range(8))
+                if self.lao(code) is not None:
+                    code = None  # taken (by another user's demo): draw again
+                else:
+                    self._sandboxes.put(user, {"code": code})
+            lao = self.lao(code)
+            return lao or self.add_lao(Lao(code, name, province), sandbox=True)
 
     # members --------------------------------------------------------------
     def member(self, user: str) -> Member | None:
+        """``user``'s membership; None also for a binding to a demo LAO not their own (the
+        demo old installs shared: what others logged there stays out of sight)."""
         d = self._members.get(user)
-        return _keyed(d, Member, user, MEMBERS) if d else None
+        if d is None or (is_sandbox(d["lao_code"]) and d["lao_code"] != self.sandbox(user)):
+            return None
+        return _keyed(d, Member, user, MEMBERS)
 
     def members(self, lao_code: str) -> list[Member]:
         out = []
         for user, d in self._members.all().items():
-            if d["lao_code"] == lao_code:
-                out.append(_keyed(d, Member, user, MEMBERS))
+            if d["lao_code"] != lao_code:
+                continue
+            if is_sandbox(lao_code) and self.sandbox(user) != lao_code:
+                continue  # bound to the demo old installs shared: not its member
+            out.append(_keyed(d, Member, user, MEMBERS))
         return sorted(out, key=lambda m: m.joined_at)
 
     def admins(self, lao_code: str) -> list[Member]:
@@ -221,7 +256,8 @@ class Directory:
         """Raises :class:`LastAdmin` when ``user`` is the last admin of an LAO not ``exempt``
         (call it under that LAO's :meth:`_admins_lock`)."""
         m = self.member(user)
-        if m is not None and m.lao_code not in exempt and self.last_admin(user):
+        if (m is not None and m.lao_code not in exempt and not is_sandbox(m.lao_code)
+                and self.last_admin(user)):
             raise LastAdmin(m.lao_code)
 
     def leave(self, user: str, *, exempt: Container[str] = ()) -> Member | None:

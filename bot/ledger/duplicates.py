@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.thaifmt import format_baht, thai_date
+from bot.core.thaifmt import format_baht, shorten, thai_date
 from bot.ledger.entries import KIND_TH, Entry, ParsedEntry
 
 DOUBLE_SEND = timedelta(minutes=2)
@@ -101,7 +101,8 @@ def describe_duplicate(d: Duplicate, line_nos: Sequence[int] = ()) -> str:
         i = d.earlier_line or 0
         line = line_nos[i] if i < len(line_nos) else i + 1
         return f"เลขที่ {d.doc_no} ซ้ำกับบรรทัด {line}" if d.by_doc else f"เหมือนบรรทัด {line}"
-    shown = f"รายการที่ {e.no} {KIND_TH[e.kind]} {format_baht(e.amount)} {e.description[:30]}"
+    shown = (f"รายการที่ {e.no} {KIND_TH[e.kind]} {format_baht(e.amount)} "
+             f"{shorten(e.description, 30)}")
     if d.by_doc:
         return f"เลขที่ {d.doc_no} มีแล้ว ({shown} {thai_date(e.date)})"
     return f"เหมือน{shown} ที่เพิ่งบันทึกเมื่อสักครู่"

@@ -102,3 +102,13 @@ class Lao(msgspec.Struct, frozen=True):
     code: str
     name: str
     province: str = ""
+
+
+SANDBOX_PREFIX = "99"
+"""LAO codes starting so are demo sandboxes, one per user: no province has code 99, so no
+real DLA code starts with it (the shared demo of old installs, 99999999, does too)."""
+
+
+def is_sandbox(code: str) -> bool:
+    """``code`` is a demo sandbox's, never a real LAO's (not counted in operators' views)."""
+    return code.startswith(SANDBOX_PREFIX)

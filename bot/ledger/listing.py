@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from bot.core.contract import Choice, Reply
 from bot.core.text import command_text
-from bot.core.thaifmt import be_year, format_baht, thai_date
+from bot.core.thaifmt import be_year, format_baht, shorten, thai_date
 from bot.ledger.book import Directory, Ledger, LedgerError, Member, parse_numbers
 from bot.ledger.entries import KIND_TH, Entry, EntryError, Lao
 from bot.ledger.export import brought_forward, export_file
@@ -18,6 +18,7 @@ from bot.ledger.summary import BANGKOK
 
 LIST_LIMIT = 15
 MARKS_SHOWN = 10
+DESCRIPTION_SHOWN = 30  # characters of a description in a list line (a phone's width)
 """A key-back mark (or its undo) of at most this many entries names each one."""
 EXAMPLE = "ตัวอย่าง: รับ 1,500 ค่าขยะ หรือ จ่าย 3,200 ค่าน้ำมัน เช็ค เมื่อวาน"
 LIST_CHOICES = (Choice("ส่งออก Excel", "cmd:export"), Choice("ค้างคีย์", "cmd:pending"))
@@ -108,7 +109,7 @@ def entry_line(e: Entry, marks: bool = True) -> str:
     # both marks: a keyed entry voided here must still be reversed in e-LAAS
     mark = ((" [ยกเลิก]" if e.voided else "") + (" ✓คีย์แล้ว" if e.keyed else "")) if marks else ""
     return (f"{e.no}. {thai_date(e.date)} {KIND_TH[e.kind]} {format_baht(e.amount)} "
-            f"{e.description[:30]}{mark}")
+            f"{shorten(e.description, DESCRIPTION_SHOWN)}{mark}")
 
 
 def _totals(entries: Sequence[Entry]) -> tuple[Decimal, Decimal]:

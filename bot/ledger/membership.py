@@ -1,17 +1,19 @@
-"""Membership in chat: join (or move to another LAO), leave, invite, members, the demo LAO."""
+"""Membership in chat: join (or move to another LAO), leave, invite, members, the demo LAO
+(each user's own sandbox)."""
 
 from __future__ import annotations
 
 from bot.core.contract import Choice, Reply
 from bot.core.feature import Context
-from bot.core.thaifmt import thai_datetime
+from bot.core.thaifmt import shorten, thai_datetime
 from bot.ledger.book import Directory, LastAdmin, LedgerError, Member, Role, code_key
-from bot.ledger.entries import Lao
+from bot.ledger.entries import is_sandbox
 from bot.ledger.listing import EXAMPLE
 from bot.ledger.steps import MoveLao, RemoveMember
 from bot.qa.command_args import join_code_text
 
-DEMO_LAO = Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง")
+DEMO_NAME = "อบต.ตัวอย่าง (ทดลองใช้)"
+DEMO_PROVINCE = "ทดลอง"
 CODE_EXAMPLE = "H4KP7W2M"  # eight characters of the join-code alphabet (no 0/O, 1/I)
 
 
@@ -34,7 +36,7 @@ class MembershipFlows:
         return lao.name if lao else code
 
     def _last_admin(self, m: Member) -> bool:
-        return m.lao_code != DEMO_LAO.code and self.dir.last_admin(m.user)
+        return not is_sandbox(m.lao_code) and self.dir.last_admin(m.user)
 
     def _hand_over_first(self, lao_code: str, doing: str) -> Reply:
         return Reply(f"คุณเป็นผู้ดูแลคนเดียวของ {self._lao_name(lao_code)} จึงยัง{doing}ไม่ได้ค่ะ "
@@ -89,8 +91,7 @@ class MembershipFlows:
 
     def _redeem(self, ctx: Context, code: str) -> list[Reply]:
         try:
-            m = self.dir.redeem(code, ctx.user, ctx.incoming.display_name, ctx.now,
-                                exempt=(DEMO_LAO.code,))
+            m = self.dir.redeem(code, ctx.user, ctx.incoming.display_name, ctx.now)
         except LastAdmin as exc:  # the check before asking passed; another admin left since
             return [self._hand_over_first(exc.lao_code, "ย้ายไป อปท. อื่น")]
         except LedgerError as exc:
@@ -112,7 +113,7 @@ class MembershipFlows:
 
     def _leave_now(self, m: Member) -> list[Reply]:
         try:
-            self.dir.leave(m.user, exempt=(DEMO_LAO.code,))
+            self.dir.leave(m.user)
         except LastAdmin as exc:
             return [self._hand_over_first(exc.lao_code, "ออก")]
         return [Reply("ออกจาก อปท. แล้วค่ะ รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท.")]
@@ -121,6 +122,9 @@ class MembershipFlows:
         m = self.dir.member(ctx.user)
         if m is None or not m.is_admin:
             return [Reply("สร้างรหัสเข้าร่วมได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
+        if is_sandbox(m.lao_code):  # a demo is its owner's alone
+            return [Reply("โหมดทดลองใช้เป็นของคุณคนเดียว เชิญคนอื่นเข้ามาไม่ได้ค่ะ "
+                          "(ให้แต่ละคนพิมพ์ ทดลองใช้ เอง)")]
         role: Role = "admin" if "ผู้ดูแล" in args or "admin" in args else "member"
         inv = self.dir.invite(m.lao_code, role, ctx.user, ctx.now)
         return [Reply(f"รหัสเข้าร่วม ({role_th(role)}): {inv.code}\nใช้ได้ครั้งเดียว หมดอายุ "
@@ -133,7 +137,8 @@ class MembershipFlows:
             return [Reply("ดูรายชื่อสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
         ms = self.dir.members(m.lao_code)
         lines = [f"{i}. {x.name or x.user} ({role_th(x.role)})" for i, x in enumerate(ms, 1)]
-        choices = tuple(Choice(f"ลบ {i}. {(x.name or x.user)[:12]}", f"kick:{m.lao_code}:{x.user}")
+        choices = tuple(Choice(f"ลบ {i}. {shorten(x.name or x.user, 12)}",
+                               f"kick:{m.lao_code}:{x.user}")
                         for i, x in enumerate(ms, 1) if x.user != ctx.user)
         return [Reply("สมาชิก อปท.\n" + "\n".join(lines), choices[:12], private=True)]
 
@@ -141,14 +146,14 @@ class MembershipFlows:
         if not (self.offer_demo and ctx.incoming.channel == "console"):
             return [Reply("โหมดทดลองใช้ได้เฉพาะในเครื่อง (elaas-bot chat) ค่ะ")]
         m = self.dir.member(ctx.user)
-        if m is not None and m.lao_code != DEMO_LAO.code and self.dir.lao(m.lao_code):
+        if m is not None and not is_sandbox(m.lao_code) and self.dir.lao(m.lao_code):
             return [Reply(f"คุณอยู่ใน {self._lao_name(m.lao_code)} แล้วค่ะ โหมดทดลองใช้สำหรับผู้ที่ยัง"
                           "ไม่ได้เข้าร่วม อปท. (ยังไม่ได้เปลี่ยนอะไร)")]
-        if self.dir.lao(DEMO_LAO.code) is None:
-            self.dir.add_lao(DEMO_LAO)
-        self.dir.bind(ctx.user, DEMO_LAO.code, "admin", ctx.incoming.display_name or "ผู้ทดลอง",
+        # Each user's own sandbox: what one tries out (names, phone numbers) nobody else sees.
+        demo = self.dir.add_sandbox(ctx.user, DEMO_NAME, DEMO_PROVINCE)
+        self.dir.bind(ctx.user, demo.code, "admin", ctx.incoming.display_name or "ผู้ทดลอง",
                       ctx.now)
-        return [Reply(f"เข้าร่วม {DEMO_LAO.name} ในฐานะผู้ดูแลแล้ว ลองบันทึกได้เลย\n{EXAMPLE}\n"
+        return [Reply(f"เข้าร่วม {demo.name} ในฐานะผู้ดูแลแล้ว ลองบันทึกได้เลย\n{EXAMPLE}\n"
                       "แล้วลองพิมพ์: วันนี้ · สรุป · ค้างคีย์ · ส่งออก",
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")))]
 

@@ -29,7 +29,7 @@ from msgspec.structs import replace
 from bot.core.codec import decode, encode
 from bot.core.sharing import is_shared
 from bot.core.store import Doc, Store
-from bot.ledger.entries import Entry
+from bot.ledger.entries import Entry, is_sandbox
 
 SHARDS = 32
 FULL_SECONDS = 900.0
@@ -194,11 +194,12 @@ class Summaries:
             return self._by_code.get(code) or LaoSummary(code)
 
     def all(self) -> list[LaoSummary]:
-        """Every LAO's summary (a snapshot; the objects are immutable)."""
+        """Every real LAO's summary, no demo sandbox's (a snapshot; the objects are
+        immutable): what every operator view and export counts."""
         with self._lock:
             if self._shared:
                 self._catch_up()
-            return list(self._by_code.values())
+            return [s for code, s in self._by_code.items() if not is_sandbox(code)]
 
     def _catch_up(self) -> None:
         """Shared store: fetch the summaries other instances changed since the last call.

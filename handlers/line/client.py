@@ -13,6 +13,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 
 from bot.core.contract import MAX_CHOICES, Choice
 from bot.core.splitting import split_text
+from bot.core.thaifmt import shorten
 
 MAX_TEXT = 5000
 MAX_MESSAGES = 5
@@ -186,8 +187,7 @@ def quick_reply(choices: tuple[Choice, ...]) -> dict[str, Any]:
     """
     items = []
     for c in choices[:MAX_CHOICES]:
-        label = c.label if len(c.label) <= MAX_LABEL else c.label[:MAX_LABEL - 1] + "…"
         items.append({"type": "action", "action": {
-            "type": "postback", "label": label, "data": c.action[:MAX_DATA],
+            "type": "postback", "label": shorten(c.label, MAX_LABEL), "data": c.action[:MAX_DATA],
             "displayText": c.label[:MAX_DATA]}})
     return {"items": items}
