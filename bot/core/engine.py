@@ -187,8 +187,9 @@ class Engine:
         if not text:
             return [Reply(WELCOME, MENU)]
         step = ctx.session.step
-        # A typed list number picks a choice, unless a step waits for text ("2" may be its
-        # amount); a step that waits for a yes may be answered by its button's number.
+        # A typed list number picks a choice, unless a step waits for text: that step reads it
+        # ("2" at an amount choice is its button 2, see PickAmount); a step that waits for a
+        # yes may be answered by its button's number.
         if step is None or step.waits == "confirm" or step.proposed or step.expired(ctx.now):
             picked = self._pick(ctx, text)
             if picked is not None:

@@ -370,6 +370,10 @@ class LedgerFeature(MembershipFlows, Feature):
         if isinstance(step, AskDescription):
             return self._describe(ctx, step, text)
         if isinstance(step, PickAmount):
+            unclear = step.unclear(text)
+            if unclear is not None:  # never guessed: asked, the step still waits
+                ctx.session.set_step(step)
+                return [Reply(unclear, step.choices())]
             return self._picked(ctx, step, step.pick(text))
         return [Reply(step.undone_text())]
 

@@ -11,7 +11,8 @@ from typing import ClassVar
 import msgspec
 
 from bot.core.contract import Choice
-from bot.core.steps import Step, Waits, step_kind
+from bot.core.picks import names_item, pick_number
+from bot.core.steps import Answer, Step, Waits, step_kind
 from bot.core.text import command_text
 from bot.core.thaifmt import format_baht
 from bot.ledger.entries import EntryError, Kind, Method, ParsedEntry
@@ -244,7 +245,12 @@ class AskDescription(Step, frozen=True, kw_only=True):
 @step_kind
 class PickAmount(Step, frozen=True, kw_only=True):
     """``รับ 1500 200 ค่าขยะ``: waits for the amount (typed or tapped), one of the options
-    (see ``amount_options``)."""
+    (see ``amount_options``).
+
+    A typed list number picks a button, as in every other list ("2": the 2nd, "3" of three:
+    "ไม่บันทึก"); "2 บาท" is an amount. A number that is one button and another option's amount
+    ("2" with 2.00 as button 1) is asked about, never guessed.
+    """
 
     kind: ClassVar[str] = "ledger.pick_amount"
     feature: ClassVar[str] = "ledger"
@@ -263,9 +269,35 @@ class PickAmount(Step, frozen=True, kw_only=True):
     def owns_action(self, action: str) -> bool:
         return action.startswith(f"pick:{self.token}:")
 
+    def _reading(self, text: str) -> tuple[int | None, int | None]:
+        """The index in ``choices()`` of the button a typed list number names, and that of the
+        option whose amount was typed (None: none)."""
+        n = pick_number(text)
+        button = n - 1 if n is not None and 1 <= n <= len(self.options) + 1 else None
+        value = None if names_item(text) else typed_amount(text)
+        amount = next((i for i, o in enumerate(self.options) if o.amount == value), None)
+        return button, amount
+
+    def answer(self, text: str) -> Answer | None:
+        button, amount = self._reading(text)
+        if button == len(self.options) and amount is None:  # the number of "ไม่บันทึก"
+            return "cancel"
+        return super().answer(text)
+
+    def unclear(self, text: str) -> str | None:
+        """The question for a number that names one button and another option's amount."""
+        button, amount = self._reading(text)
+        if button is None or amount is None or button == amount:
+            return None
+        labels = [c.label for c in self.choices()]
+        return (f"“{text.strip()}” หมายถึงข้อ {button + 1} ({labels[button]}) "
+                f"หรือ {labels[amount]}คะ (ยังไม่ได้บันทึก) กดเลือกด้านล่างได้เลย")
+
     def pick(self, text: str) -> PendingEntry | None:
-        value = typed_amount(text)
-        return next((o for o in self.options if o.amount == value), None)
+        """The option ``text`` names, by its amount or by its button's number."""
+        button, amount = self._reading(text)
+        i = amount if amount is not None else button
+        return self.options[i] if i is not None and i < len(self.options) else None
 
     def choices(self) -> tuple[Choice, ...]:
         """One button per amount, then "ไม่บันทึก"."""
