@@ -3,12 +3,18 @@ day a message was sent, a question typed after an entry. Nothing not meant is ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from handlers.app import Core
-from tests.conftest import Say
+from bot.core.contract import Incoming, Reply, UserKey
+from bot.core.privacy import SAVED_NOT_SENT, undelivered
+from bot.ledger.quickentry import parse_entry
+from handlers.app import Core, build_core
+from handlers.settings import Settings
+from tests.conftest import FIXED_NOW, Say, make_lao_admin
 from tests.test_ledger_flows import A, said, tap
 from tests.test_ledger_flows import clerk as clerk  # the same fixture
 
@@ -67,3 +73,94 @@ def test_the_one_amount_of_a_count_beside_a_name_is_button_1(core: Core, clerk: 
     ask = clerk("จ่าย 500 โครงการ 5 ส.")
     assert ask[-1].choices[0].label == "500.00 บาท", said(ask)
     assert "บันทึกแล้ว" in said(clerk("1")) and _amounts(core)[-1] == 500
+
+
+# --------------------------------------------------------------------------- 2. writes in a group
+
+GroupSay = Callable[..., list[Reply]]
+
+
+@pytest.fixture
+def group(core: Core) -> GroupSay:
+    """Say (or tap) in LINE group g1 as ``user``; u1 is the admin of A with entries 1-3."""
+    make_lao_admin(core, "line:u1", A, "อบต.เอ")
+    ledger = core.book.ledger(A)
+    for p in ("รับ 1,500 ค่าขยะ", "รับ 200 ค่าน้ำ", "จ่าย 300 ค่าน้ำมัน"):
+        ledger.add_many([(parse_entry(p, FIXED_NOW.date()), "")], author="line:u1",
+                        author_name="สมศรี", channel="line", now=FIXED_NOW)
+    counter = iter(range(10**9))
+
+    def _say(text: str | None = None, *, user: str = "u1", action: str | None = None,
+             chat: str = "g1") -> list[Reply]:
+        return core.engine.reply_to(Incoming("line", user, chat, text=text, action=action,
+                                             event_id=f"g{next(counter)}", is_group=chat == "g1",
+                                             display_name="สมชาย"))
+
+    return _say
+
+
+def _group_sees(replies: list[Reply]) -> str:
+    """What the group is told when none of the private replies reached the user."""
+    private = [r for r in replies if r.private]
+    assert private and not [r for r in replies if not r.private], said(replies)
+    return undelivered("line", private).text
+
+
+def _done(text: str) -> bool:
+    return text.startswith(SAVED_NOT_SENT.split("{")[0]) and "พิมพ์อีกครั้ง" not in text
+
+
+def test_an_entry_done_in_a_group_says_done(core: Core, group: GroupSay) -> None:
+    assert _done(_group_sees(group("รับ 450 ค่าปรับ"))) and len(core.book.ledger(A)) == 4
+
+
+def test_a_void_done_in_a_group_says_done_whether_typed_or_answered(core: Core,
+                                                                    group: GroupSay) -> None:
+    assert _done(_group_sees(group("ยกเลิก 1 พิมพ์ยอดผิด")))
+    asked = group("ยกเลิก 2")  # asks the reason: nothing done yet, ask again in 1:1
+    assert not _done(_group_sees(asked))
+    assert _done(_group_sees(group("จดซ้ำ")))
+    assert all(e.voided for e in core.book.ledger(A).entries() if e.no in (1, 2))
+
+
+def test_keyed_marks_done_in_a_group_say_done(core: Core, group: GroupSay) -> None:
+    assert _done(_group_sees(group("คีย์แล้ว 1-2")))
+    assert _done(_group_sees(group("ยกเลิกคีย์ 2")))
+    assert [e.keyed for e in core.book.ledger(A).entries()] == [True, False, False]
+
+
+def test_membership_writes_in_a_group_say_done(core: Core, group: GroupSay) -> None:
+    code = core.book.directory.invite(A, "member", "line:u1", FIXED_NOW).code
+    assert _done(_group_sees(group(f"เข้าร่วม {code}", user="u2")))
+    ask = group(action=f"kick:{A}:line:u2")  # asks first: nothing done yet
+    assert not _done(_group_sees(ask))
+    assert _done(_group_sees(group("ยืนยันลบ")))
+    assert core.book.directory.member("line:u2") is None
+    code = core.book.directory.invite(A, "member", "line:u1", FIXED_NOW).code
+    group(f"เข้าร่วม {code}", user="u3")
+    assert _done(_group_sees(group(action=f"leave:{A}", user="u3")))
+    assert core.book.directory.member("line:u3") is None
+
+
+def test_unsubscribing_in_a_group_says_done(core: Core, group: GroupSay) -> None:
+    assert "รับแจ้งเตือนแล้ว" in said(group("รับแจ้งเตือน", chat="u1"))  # in the 1:1 chat
+    assert _done(_group_sees(group("เลิกรับแจ้งเตือน")))
+
+
+def test_a_notice_confirmed_in_a_group_says_sent(tmp_path: Path) -> None:
+    core = build_core(Settings(data_dir=tmp_path / "d", admins=frozenset({UserKey("line",
+                                                                                  "boss")})))
+    core.engine.clock = lambda: FIXED_NOW
+    try:
+        def say(text: str) -> list[Reply]:
+            return core.engine.reply_to(Incoming("line", "boss", "g1", text=text,
+                                                 event_id=text, is_group=True))
+        assert not _done(_group_sees(say("ประกาศ คืนนี้ 20:00 น. e-LAAS ปิดปรับปรุง")))
+        assert _done(_group_sees(say("ยืนยันส่ง")))
+    finally:
+        core.store.close()
+
+
+def test_a_read_or_a_refusal_in_a_group_still_asks_to_type_again(group: GroupSay) -> None:
+    for text in ("วันนี้", "ยกเลิก 9 จดซ้ำ", "คีย์แล้ว 9"):
+        assert "พิมพ์อีกครั้ง" in _group_sees(group(text)), text

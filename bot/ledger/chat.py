@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from msgspec.structs import replace
 
-from bot.core.contract import META_SAVED, Choice, Reply
+from bot.core.contract import Choice, Reply, wrote
 from bot.core.feature import Command, Context, Feature, Handler
 from bot.core.privacy import private_only
 from bot.core.steps import STEP_MINUTES, Step
@@ -257,7 +257,7 @@ class LedgerFeature(MembershipFlows, Feature):
                     + _extras(e.doc_no, e.method))
             return Reply(text, (Choice(f"ยกเลิกรายการ {e.no}", f"void:{lao_code}:{e.no}"),
                                 Choice("รายการวันนี้", "cmd:today")), private=True,
-                         meta={META_SAVED: "1"})
+                         meta=wrote("ล่าสุด"))
         rec = sum((e.amount for e in entries if e.kind == "receipt"), Decimal(0))
         pay = sum((e.amount for e in entries if e.kind == "payment"), Decimal(0))
         lines = [f"{e.no}. {KIND_TH[e.kind]} {format_baht(e.amount)} {e.description} "
@@ -266,7 +266,7 @@ class LedgerFeature(MembershipFlows, Feature):
                 + f"\nรวมรับ {format_baht(rec)} · รวมจ่าย {format_baht(pay)}")
         voids = tuple(Choice(f"ยกเลิก {e.no}", f"void:{lao_code}:{e.no}") for e in entries[:10])
         return Reply(text, (*voids, Choice("รายการวันนี้", "cmd:today")), private=True,
-                     meta={META_SAVED: "1"})
+                     meta=wrote("ล่าสุด"))
 
     def today(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         return listing.today_list(ledger, ctx.now)
@@ -347,7 +347,7 @@ class LedgerFeature(MembershipFlows, Feature):
         keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
         return [Reply(f"ยกเลิกรายการที่ {v.no} แล้วค่ะ (เหตุผล: {reason.strip()})\n"
                       f"รายการยังอยู่ในสมุดโดยมีเครื่องหมายยกเลิก ไม่ถูกลบ{keyed}",
-                      (Choice("รายการวันนี้", "cmd:today"),))]
+                      (Choice("รายการวันนี้", "cmd:today"),), meta=wrote("ล่าสุด"))]
 
     def on_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         member = self._member(ctx)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from bot.core.contract import Choice, Reply
+from bot.core.contract import Choice, Reply, wrote
 from bot.core.text import command_text
 from bot.core.thaifmt import be_year, format_baht, thai_date
 from bot.ledger.book import Directory, Ledger, LedgerError, Member, parse_numbers
@@ -317,7 +317,8 @@ def mark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Reply]
         lines.append(f"คีย์ไว้แล้วก่อนหน้านี้: {number_ranges(again)}")
     if done:
         lines.append(f"ถ้าทำผิด พิมพ์: ยกเลิกคีย์ {number_ranges([e.no for e in done])}")
-    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True)]
+    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True,
+                  meta=wrote("ค้างคีย์") if done else {})]
 
 
 def unmark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Reply]:
@@ -337,4 +338,5 @@ def unmark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Repl
     plain = [n for n, e in before.items() if e is not None and not e.keyed]
     if plain:
         lines.append(f"ยังไม่ได้ทำเครื่องหมายคีย์แล้ว: {number_ranges(plain)}")
-    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True)]
+    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True,
+                  meta=wrote("ค้างคีย์") if done else {})]
