@@ -4,6 +4,7 @@ day a message was sent, a question typed after an entry. Nothing not meant is ev
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from bot.core.privacy import SAVED_NOT_SENT, undelivered
 from bot.ledger.quickentry import parse_entry
 from handlers.app import Core, build_core
 from handlers.settings import Settings
-from tests.conftest import FIXED_NOW, Say, make_lao_admin
+from tests.conftest import BANGKOK, FIXED_NOW, Say, make_lao_admin
 from tests.test_ledger_flows import A, said, tap
 from tests.test_ledger_flows import clerk as clerk  # the same fixture
 
@@ -164,3 +165,39 @@ def test_a_notice_confirmed_in_a_group_says_sent(tmp_path: Path) -> None:
 def test_a_read_or_a_refusal_in_a_group_still_asks_to_type_again(group: GroupSay) -> None:
     for text in ("วันนี้", "ยกเลิก 9 จดซ้ำ", "คีย์แล้ว 9"):
         assert "พิมพ์อีกครั้ง" in _group_sees(group(text)), text
+
+
+# --------------------------------------------------------------------------- 3. the send day
+
+SENT = datetime(2024, 7, 14, 23, 58, tzinfo=BANGKOK)  # a backlog handled after midnight
+HANDLED = datetime(2024, 7, 15, 0, 7, tzinfo=BANGKOK)
+
+
+@pytest.fixture
+def late(core: Core, clerk: Say) -> Callable[[str], str]:
+    """Text sent at 23:58 on 14 Jul, handled at 00:07 on 15 Jul (entries 1-3 are of 15 Jul)."""
+    core.engine.clock = lambda: HANDLED
+    counter = iter(range(10**9))
+
+    def _say(text: str) -> str:
+        return said(core.engine.reply_to(Incoming("console", "u1", "u1", text=text,
+                                                  event_id=f"late{next(counter)}",
+                                                  received_at=SENT)))
+
+    assert "14 ก.ค. 2567" in _say("รับ 450 ค่าปรับ")
+    return _say
+
+
+def test_today_is_the_day_the_list_was_asked_for(late: Callable[[str], str]) -> None:
+    out = late("วันนี้")
+    assert "รายการวันที่ 14 ก.ค. 2567" in out and "ค่าปรับ" in out and "ค่าขยะ" not in out
+
+
+def test_the_summary_is_of_the_day_it_was_asked_for(late: Callable[[str], str]) -> None:
+    out = late("สรุป")
+    assert "14 ก.ค. 2567" in out and "รวมรับ 450.00 บาท" in out
+
+
+def test_yesterday_is_the_day_before_the_send_day(late: Callable[[str], str]) -> None:
+    out = late("รายการ เมื่อวาน")
+    assert "13 ก.ค. 2567" in out and "ค่าปรับ" not in out

@@ -269,20 +269,20 @@ class LedgerFeature(MembershipFlows, Feature):
                      meta=wrote("ล่าสุด"))
 
     def today(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return listing.today_list(ledger, ctx.now)
+        return listing.today_list(ledger, ctx.today)
 
     def recent(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         return listing.entry_list("รายการล่าสุด", ledger.recent(LIST_LIMIT),
                                   f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")
 
     def entries(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return listing.period_list(ledger, args, ctx.now.date())
+        return listing.period_list(ledger, args, ctx.today)
 
     def pending(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         return listing.pending_list(ledger)
 
     def summary(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return listing.summary_reply(ledger, args, ctx.now.date())
+        return listing.summary_reply(ledger, args, ctx.today)
 
     # ------------------------------------------------------------------ void / keyed
 
@@ -386,7 +386,7 @@ class LedgerFeature(MembershipFlows, Feature):
     # ------------------------------------------------------------------ export
 
     def export(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return listing.export_reply(self.dir, member, ledger, args, ctx.now)
+        return listing.export_reply(self.dir, member, ledger, args, ctx.now, ctx.today)
 
     # ------------------------------------------------------------------ buttons
 
