@@ -201,3 +201,41 @@ def test_the_summary_is_of_the_day_it_was_asked_for(late: Callable[[str], str]) 
 def test_yesterday_is_the_day_before_the_send_day(late: Callable[[str], str]) -> None:
     out = late("รายการ เมื่อวาน")
     assert "13 ก.ค. 2567" in out and "ค่าปรับ" not in out
+
+
+# --------------------------------------------------------------------------- 4. entry + question
+
+GLUED = ["จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม", "จ่ายค่าน้ำ 500 บาท ต้องเก็บใบเสร็จไหมคะ",
+         "สวัสดีค่ะ จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม"]
+
+
+@pytest.mark.parametrize("text", GLUED)
+def test_a_question_after_an_entry_is_answered_and_the_entry_offered(core: Core, clerk: Say,
+                                                                     text: str) -> None:
+    out = clerk(text)
+    assert len(core.book.ledger(A)) == 3, said(out)  # nothing saved before the clerk says so
+    assert out[0].topic is not None, said(out)  # the question answered first
+    assert "ยังไม่ได้บันทึก" in out[-1].text and "500.00 บาท" in out[-1].text
+    assert "ห้าร้อยบาทถ้วน" in out[-1].text and "ค่าน้ำ" in out[-1].text
+    saved = tap(clerk, out, "บันทึก")
+    assert "บันทึกแล้ว" in said(saved)
+    e = core.book.ledger(A).get(4)
+    assert e is not None and e.kind == "payment" and e.amount == 500 and e.description == "ค่าน้ำ"
+
+
+@pytest.mark.parametrize(("answer", "saved"), [("1", True), ("บันทึก", True), ("ใช่ค่ะ", True),
+                                               ("2", False), ("ไม่บันทึก", False)])
+def test_the_offered_entry_is_saved_only_on_a_yes(core: Core, clerk: Say, answer: str,
+                                                  saved: bool) -> None:
+    clerk(GLUED[0])
+    out = clerk(answer)
+    assert len(core.book.ledger(A)) == (4 if saved else 3), said(out)
+
+
+def test_a_bare_question_word_after_an_entry_is_not_a_question(core: Core, clerk: Say) -> None:
+    assert "ยังไม่ได้บันทึก" not in said(clerk("รับ 1500 ค่าขยะ ไหมคะ"))
+
+
+def test_without_an_lao_the_question_is_answered_and_joining_explained(say: Say) -> None:
+    out = say(GLUED[0])
+    assert out[0].topic is not None and "ยังไม่ได้เชื่อมกับ อปท." in out[-1].text, said(out)

@@ -106,6 +106,9 @@ META_LISTED = "listed"
 # its value is what to type in the 1:1 chat to see the result ("" for nothing). If the reply
 # cannot reach the user, the group is told it was done: typing it again would do it twice.
 META_SAVED = "saved"
+# Reply.meta key: a question the user typed along with the input this reply is about ("จ่ายค่าน้ำ
+# 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม"); the engine answers it before this reply.
+META_ASKED = "asked"
 MAX_CHOICES = 13
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.core.actions import Action, ActionRegistry
 from bot.core.choices import offered_choices
-from bot.core.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
+from bot.core.contract import MAX_CHOICES, MAX_REPLIES, META_ASKED, Choice, Incoming, Reply
 from bot.core.feature import MENU, Command, Context, Feature, Session
 from bot.core.greetings import (
     DECLINE_REPLY,
@@ -223,8 +223,16 @@ class Engine:
         for f in self.features:
             out = f.on_text(ctx, text)
             if out is not None:
-                return in_private(inc, out)
+                return in_private(inc, self._also_answered(ctx, out))
         return self._answer_text(ctx, text)
+
+    def _also_answered(self, ctx: Context, replies: list[Reply]) -> list[Reply]:
+        """A feature's replies after the answer to a question typed with its input (see
+        ``META_ASKED``): the answer first, the feature's buttons last (a typed "1" picks them)."""
+        asked = next((r.meta[META_ASKED] for r in replies if META_ASKED in r.meta), None)
+        if asked is None:
+            return replies
+        return [*self._answer_text(ctx, asked)[:MAX_REPLIES - len(replies)], *replies]
 
     def _event(self, ctx: Context) -> list[Reply]:
         replies: list[Reply] = []

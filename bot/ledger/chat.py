@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from msgspec.structs import replace
 
-from bot.core.contract import Choice, Reply, wrote
+from bot.core.contract import META_ASKED, Choice, Reply, wrote
 from bot.core.feature import Command, Context, Feature, Handler
 from bot.core.privacy import private_only
 from bot.core.steps import STEP_MINUTES, Step
@@ -19,11 +19,12 @@ from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
 from bot.ledger.membership import CODE_EXAMPLE, DEMO_LAO, MembershipFlows
-from bot.ledger.opening import entry_lines
+from bot.ledger.opening import entry_and_question, entry_lines
 from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.ledger.steps import (
     AskDescription,
     ConfirmDuplicates,
+    ConfirmEntry,
     MoveLao,
     PendingEntry,
     PickAmount,
@@ -134,7 +135,8 @@ class LedgerFeature(MembershipFlows, Feature):
     def on_text(self, ctx: Context, text: str) -> list[Reply] | None:
         lines = entry_lines(text)
         if not lines or not any(looks_like_entry(ln) for ln in lines):
-            return None
+            glued = entry_and_question(text, ctx.today)
+            return None if glued is None else self._ask_glued(ctx, *glued)
         today = ctx.today
         parsed: list[ParsedEntry] = []
         errors: list[str] = []
@@ -166,6 +168,21 @@ class LedgerFeature(MembershipFlows, Feature):
         return self._save(ctx, ledger, [
             PendingEntry.of(p, f"{eid}#{i}" if eid and len(parsed) > 1 else eid)
             for i, p in enumerate(parsed)])
+
+    def _ask_glued(self, ctx: Context, parsed: ParsedEntry, question: str) -> list[Reply] | None:
+        """An entry with a question after it: the question is answered (``META_ASKED``) and
+        the entry only offered, saved once the clerk says so; someone else's words (forwarded)
+        or an anonymous event: only a question (None)."""
+        if ctx.incoming.forwarded or ctx.incoming.anonymous:
+            return None
+        need = self._need_member(ctx)
+        if isinstance(need, list):
+            return [dataclasses.replace(r, meta={**r.meta, META_ASKED: question}) for r in need]
+        step = ConfirmEntry.start(ctx.now, lao=need[1].lao_code,
+                                  entry=PendingEntry.of(parsed, ctx.incoming.event_id))
+        ctx.session.set_step(step)
+        return [Reply(step.ask_text(), step.choices(), private=True,
+                      meta={META_ASKED: question})]
 
     def _save(self, ctx: Context, ledger: Ledger, pending: Sequence[PendingEntry],
               check: bool = True) -> list[Reply]:
@@ -362,11 +379,13 @@ class LedgerFeature(MembershipFlows, Feature):
             return self._remove_member(member, step.lao, step.user)
         if isinstance(step, MoveLao):
             return self._move(ctx, step)
-        if isinstance(step, ConfirmDuplicates | AskDescription | PickAmount) and (
+        if isinstance(step, ConfirmDuplicates | ConfirmEntry | AskDescription | PickAmount) and (
                 member is None or member.lao_code != step.lao):
             return [Reply(f"{step.undone_text()} (คุณไม่ได้อยู่ใน อปท. นี้แล้ว)")]
         if isinstance(step, ConfirmDuplicates):
             return self._save(ctx, self.book.ledger(step.lao), step.entries, check=False)
+        if isinstance(step, ConfirmEntry):
+            return self._save(ctx, self.book.ledger(step.lao), [step.entry])
         if isinstance(step, AskDescription):
             return self._describe(ctx, step, text)
         if isinstance(step, PickAmount):

@@ -1,11 +1,14 @@
-"""Words before a quick entry that are not part of it: a greeting, thanks, "บันทึก", "เปลี่ยนใจ"."""
+"""Words around a quick entry that are not part of it: a greeting, thanks, "บันทึก", "เปลี่ยนใจ"
+before it, a question after it."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from bot.core.greetings import social_text
-from bot.ledger.quickentry import looks_like_entry
+from bot.ledger.entries import EntryError, NotAnEntry, ParsedEntry
+from bot.ledger.quickentry import QUESTION_RE, looks_like_entry, parse_entry
 
 _POLITE = r"(?:\s*(?:ค่ะ|ครับ|คะ|คับ|ค่า|จ้า|นะคะ|นะครับ|นะ|มาก|ๆ|[,.!]))*"
 # "สวัสดีค่ะ รับ 450 ค่าปรับ", "ขอบคุณค่ะ รับ…", "บันทึกรับ 500 ค่าขยะ", "เปลี่ยนใจ เป็นจ่าย 2400…"
@@ -40,3 +43,24 @@ def entry_lines(text: str, correction: bool = False) -> list[str]:
     if len(lines) > 1 and any(looks_like_entry(ln) for ln in lines):
         lines = [ln for ln in lines if social_text(ln) is None]
     return lines
+
+
+def entry_and_question(text: str, today: date) -> tuple[ParsedEntry, str] | None:
+    """A whole entry with a question typed after it ("จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม"):
+    the entry and the question; None for anything else (a one-line message only). The longest
+    entry is taken whose rest still asks something beyond a bare "ไหม"."""
+    line = text.strip()
+    if "\n" in line or looks_like_entry(line):
+        return None
+    cuts = [m.start() for m in re.finditer(r"\s+", line)]
+    for cut in reversed(cuts):
+        head, question = entry_line(line[:cut]), line[cut:].strip()
+        if not QUESTION_RE.search(question) or len(QUESTION_RE.sub("", question).strip()) < 2:
+            continue
+        if not looks_like_entry(head):
+            continue
+        try:
+            return parse_entry(head, today), question
+        except (EntryError, NotAnEntry):
+            continue
+    return None

@@ -14,8 +14,8 @@ from bot.core.contract import Choice
 from bot.core.picks import names_item, pick_number
 from bot.core.steps import Answer, Step, Waits, step_kind
 from bot.core.text import command_text
-from bot.core.thaifmt import format_baht
-from bot.ledger.entries import EntryError, Kind, Method, ParsedEntry
+from bot.core.thaifmt import amount_in_words, format_baht, thai_date
+from bot.ledger.entries import KIND_TH, EntryError, Kind, Method, ParsedEntry
 from bot.ledger.quickentry import count_as_amount, parse_entry
 
 # A "reason" made only of these is no reason: "ยกเลิก 2 รายการ" means "cancel 2 entries",
@@ -211,6 +211,36 @@ class ConfirmDuplicates(Step, frozen=True, kw_only=True):
     def undone_text(self) -> str:
         n = len(self.entries)
         return "ยังไม่ได้บันทึกรายการซ้ำค่ะ" if n == 1 else f"ยังไม่ได้บันทึกทั้ง {n} รายการค่ะ"
+
+
+@step_kind
+class ConfirmEntry(Step, frozen=True, kw_only=True):
+    """An entry with a question typed after it ("จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม"): the
+    question is answered, the entry waits for "บันทึก" (the clerk may only have been telling)."""
+
+    kind: ClassVar[str] = "ledger.confirm_entry"
+    feature: ClassVar[str] = "ledger"
+    waits: ClassVar[Waits] = "confirm"
+    yes_label: ClassVar[str] = "บันทึก"
+    cancel_label: ClassVar[str] = "ไม่บันทึก"
+    lao: str
+    entry: PendingEntry
+
+    @property
+    def prompt(self) -> str:
+        return "ยืนยันบันทึกรายการ"
+
+    @property
+    def what(self) -> str:
+        e = self.entry
+        return f"{KIND_TH[e.kind]} {format_baht(e.amount)} {e.description}"
+
+    def ask_text(self) -> str:
+        return (f"บันทึกรายการนี้ด้วยไหมคะ (ยังไม่ได้บันทึก)\n{self.what}\n"
+                f"({amount_in_words(self.entry.amount)}) · {thai_date(self.entry.date)}")
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้บันทึก {self.what} ค่ะ"
 
 
 @step_kind
