@@ -206,7 +206,8 @@ def test_yesterday_is_the_day_before_the_send_day(late: Callable[[str], str]) ->
 # --------------------------------------------------------------------------- 4. entry + question
 
 GLUED = ["จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม", "จ่ายค่าน้ำ 500 บาท ต้องเก็บใบเสร็จไหมคะ",
-         "สวัสดีค่ะ จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม"]
+         "สวัสดีค่ะ จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม",
+         "จ่ายค่าน้ำ 500 บาท\nต้องเก็บใบเสร็จไว้ไหมคะ"]
 
 
 @pytest.mark.parametrize("text", GLUED)
@@ -239,3 +240,8 @@ def test_a_bare_question_word_after_an_entry_is_not_a_question(core: Core, clerk
 def test_without_an_lao_the_question_is_answered_and_joining_explained(say: Say) -> None:
     out = say(GLUED[0])
     assert out[0].topic is not None and "ยังไม่ได้เชื่อมกับ อปท." in out[-1].text, said(out)
+
+
+def test_a_question_after_two_entries_is_not_glued_to_the_first(core: Core, clerk: Say) -> None:
+    out = clerk("รับ 100 ค่าปรับ\nรับ 200 ค่าขยะ\nต้องนำส่งวันไหน")
+    assert "บันทึกรายการนี้ด้วยไหม" not in said(out) and len(core.book.ledger(A)) == 3

@@ -133,10 +133,13 @@ class LedgerFeature(MembershipFlows, Feature):
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("รายการวันนี้", "cmd:today")))]
 
     def on_text(self, ctx: Context, text: str) -> list[Reply] | None:
+        glued = entry_and_question(text, ctx.today)
+        asked = self._ask_glued(ctx, *glued) if glued is not None else None
+        if asked is not None:
+            return asked
         lines = entry_lines(text)
         if not lines or not any(looks_like_entry(ln) for ln in lines):
-            glued = entry_and_question(text, ctx.today)
-            return None if glued is None else self._ask_glued(ctx, *glued)
+            return None
         today = ctx.today
         parsed: list[ParsedEntry] = []
         errors: list[str] = []

@@ -46,18 +46,19 @@ def entry_lines(text: str, correction: bool = False) -> list[str]:
 
 
 def entry_and_question(text: str, today: date) -> tuple[ParsedEntry, str] | None:
-    """A whole entry with a question typed after it ("จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม"):
-    the entry and the question; None for anything else (a one-line message only). The longest
-    entry is taken whose rest still asks something beyond a bare "ไหม"."""
+    """A whole entry with a question typed after it ("จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม",
+    or on the next line): the entry and the question; None for anything else. The longest
+    entry is taken whose rest still asks something beyond a bare "ไหม" and holds no entry."""
     line = text.strip()
-    if "\n" in line or looks_like_entry(line):
+    if not QUESTION_RE.search(line) or looks_like_entry(line):
         return None
-    cuts = [m.start() for m in re.finditer(r"\s+", line)]
+    first = line.split("\n", 1)[0]  # the entry is on the first line
+    cuts = [m.start() for m in re.finditer(r"\s+", line) if m.start() <= len(first)]
     for cut in reversed(cuts):
         head, question = entry_line(line[:cut]), line[cut:].strip()
         if not QUESTION_RE.search(question) or len(QUESTION_RE.sub("", question).strip()) < 2:
             continue
-        if not looks_like_entry(head):
+        if not looks_like_entry(head) or any(map(looks_like_entry, question.splitlines())):
             continue
         try:
             return parse_entry(head, today), question
