@@ -245,3 +245,18 @@ def test_without_an_lao_the_question_is_answered_and_joining_explained(say: Say)
 def test_a_question_after_two_entries_is_not_glued_to_the_first(core: Core, clerk: Say) -> None:
     out = clerk("รับ 100 ค่าปรับ\nรับ 200 ค่าขยะ\nต้องนำส่งวันไหน")
     assert "บันทึกรายการนี้ด้วยไหม" not in said(out) and len(core.book.ledger(A)) == 3
+
+
+def test_an_entry_and_question_while_an_amount_is_asked_replaces_it(core: Core,
+                                                                    clerk: Say) -> None:
+    clerk("รับ 2 1500 ค่าปรับ")
+    out = clerk(GLUED[0])
+    assert "ยังไม่ได้บันทึกรายการ ค่าปรับ" in out[0].text and "ค่าน้ำ" in out[-1].text, said(out)
+    assert "บันทึกแล้ว" in said(clerk("1")) and _amounts(core)[-1] == 500
+
+
+def test_the_ambiguous_number_says_how_to_type_each_reading(core: Core, clerk: Say) -> None:
+    clerk("รับ 2 1500 ค่าปรับ")
+    out = said(clerk("2"))
+    assert "“ข้อ 2”" in out and "“2.00 บาท”" in out
+    assert "บันทึกแล้ว" in said(clerk("ข้อ 2")) and _amounts(core)[-1] == 1500

@@ -30,7 +30,7 @@ from bot.core.privacy import for_audience, in_private, private_only, public_acti
 from bot.core.steps import STEP_MINUTES, Step, answer_word, asks_about_step
 from bot.core.store import Store, StoreError
 from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
-from bot.ledger.opening import entry_lines
+from bot.ledger.opening import entry_and_question, entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
@@ -316,6 +316,8 @@ class Engine:
         entry = entry_lines(text, correction=True)
         if any(looks_like_entry(line) for line in entry):  # a new entry in place of this one
             return [Reply(step.undone_text()), *self._route_text(ctx, "\n".join(entry))]
+        if entry_and_question(text, ctx.today):  # the same, with a question after it
+            return [Reply(step.undone_text()), *self._route_text(ctx, text)]
         # A greeting keeps a text step waiting, not a confirmation (a notice's draft is dropped)
         if self._asks(text, greeting=step.waits != "confirm"):
             return self._answer_waiting(ctx, step, text)

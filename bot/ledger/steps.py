@@ -320,8 +320,9 @@ class PickAmount(Step, frozen=True, kw_only=True):
         if button is None or amount is None or button == amount:
             return None
         labels = [c.label for c in self.choices()]
-        return (f"“{text.strip()}” หมายถึงข้อ {button + 1} ({labels[button]}) "
-                f"หรือ {labels[amount]}คะ (ยังไม่ได้บันทึก) กดเลือกด้านล่างได้เลย")
+        n = button + 1
+        return (f"“{text.strip()}” หมายถึงข้อ {n} ({labels[button]}) หรือ {labels[amount]}คะ "
+                f"(ยังไม่ได้บันทึก)\nกดเลือกด้านล่าง หรือพิมพ์ “ข้อ {n}” หรือ “{labels[amount]}”")
 
     def pick(self, text: str) -> PendingEntry | None:
         """The option ``text`` names, by its amount or by its button's number."""
