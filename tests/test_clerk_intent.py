@@ -260,3 +260,19 @@ def test_the_ambiguous_number_says_how_to_type_each_reading(core: Core, clerk: S
     out = said(clerk("2"))
     assert "“ข้อ 2”" in out and "“2.00 บาท”" in out
     assert "บันทึกแล้ว" in said(clerk("ข้อ 2")) and _amounts(core)[-1] == 1500
+
+
+def test_the_number_of_the_dont_void_button_voids_nothing(core: Core, clerk: Say) -> None:
+    ask = clerk("ยกเลิก 1")
+    assert [c.label for c in ask[-1].choices] == ["ไม่ยกเลิก"]  # the terminal shows "1)"
+    out = clerk("1")
+    assert "ยังไม่ได้ยกเลิกรายการที่ 1" in said(out)
+    e = core.book.ledger(A).get(1)
+    assert e is not None and not e.voided
+
+
+def test_the_dont_save_number_that_is_also_an_amount_is_asked(core: Core, clerk: Say) -> None:
+    clerk("รับ 3 1500 ค่าปรับ")  # 1. 3.00  2. 1,500.00  3. ไม่บันทึก
+    out = said(clerk("3"))
+    assert "ไม่บันทึก" in out and "3.00 บาท" in out and len(core.book.ledger(A)) == 3, out
+    assert "บันทึกแล้ว" in said(clerk("3 บาท")) and _amounts(core)[-1] == 3

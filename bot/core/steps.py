@@ -12,6 +12,7 @@ from msgspec.structs import replace
 
 from bot.core.codec import encode
 from bot.core.contract import Choice
+from bot.core.picks import pick_number
 from bot.core.text import PARTICLES, clean
 
 STEP_MINUTES = 10
@@ -162,12 +163,17 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
 
     def answer(self, text: str) -> Answer | None:
         """What ``text`` says to this step: a yes (or "go ahead"), a cancel, a "wait", or None
-        (it may be the step's input). The labels of the step's own buttons count as typed."""
+        (it may be the step's input). The labels of the step's own buttons count as typed, and
+        so do their list numbers ("1" for "ไม่ยกเลิก", the terminal's "1)"), as in every list."""
         word = answer_word(text)
         if word is not None:
             return word
         bare = _bare(text)
-        if bare in (_bare(c.label) for c in self.choices() if c.action.startswith("step:")):
+        choices = self.choices()
+        n = pick_number(text)
+        if n is not None and 1 <= n <= len(choices) and choices[n - 1].action.startswith("step:"):
+            return "cancel" if choices[n - 1].action.startswith("step:cancel:") else "yes"
+        if bare in (_bare(c.label) for c in choices if c.action.startswith("step:")):
             return "cancel" if bare == _bare(self.cancel_label) else "yes"
         if self.goes_ahead(text):
             return "yes"

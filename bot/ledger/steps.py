@@ -310,8 +310,8 @@ class PickAmount(Step, frozen=True, kw_only=True):
 
     def answer(self, text: str) -> Answer | None:
         button, amount = self._reading(text)
-        if button == len(self.options) and amount is None:  # the number of "ไม่บันทึก"
-            return "cancel"
+        if button == len(self.options) and amount is not None:  # "ไม่บันทึก" or an amount:
+            return None  # asked (see unclear)
         return super().answer(text)
 
     def unclear(self, text: str) -> str | None:
