@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.core.contract import Incoming
-from bot.core.privacy import OPEN_PRIVATE, PRIVATE_ONLY, SENT_PRIVATELY
+from bot.core.privacy import OPEN_PRIVATE, PRIVATE_ONLY, SAVED_NOT_SENT, SENT_PRIVATELY
 from bot.ledger.entries import Lao
 from handlers.app import Core, build_core
 from handlers.settings import Settings
@@ -176,7 +176,8 @@ async def test_line_member_without_1to1_chat_gets_a_link_and_nothing_leaks(line:
     eid = "stranger00AAAAAAAAAAAAAAAAA"
     await line.post(line_event(f"บอท เข้าร่วม {code}", eid, user=stranger))
     said = "\n".join(await wait_for(lambda: group_texts(line, GROUP, eid)))
-    assert OPEN_PRIVATE.splitlines()[0] in said and ADD_FRIEND in said
+    # the join was done: said so, never "type it again" (see test_clerk_intent)
+    assert SAVED_NOT_SENT.splitlines()[0] in said and ADD_FRIEND in said
     assert_nothing_private(said)
     refused = [c for c in line.fake.calls_to(tl.PUSH) if c.body["to"] == stranger]
     assert refused and refused[0].status == 400  # the attempt is recorded, and refused
@@ -249,7 +250,7 @@ async def test_telegram_member_without_1to1_chat_gets_a_start_link(tg: tt.Rig) -
     assert await tg.post(tg_update(f"/join {code}", user=7007)) == 200
     await wait_for(lambda: tg.fake.sent_texts(tt.GROUP))
     group = tg_group_said(tg)
-    assert OPEN_PRIVATE.splitlines()[0] in group
+    assert SAVED_NOT_SENT.splitlines()[0] in group  # the join was done: said so
     assert "https://t.me/elaas_test_bot?start=private" in group
     assert_nothing_private(group)
     refused = [c for c in tg.fake.calls if str(c.body.get("chat_id")) == "7007"]

@@ -222,6 +222,10 @@ def _pick_amount(core: Core, chat: Chat) -> list[Reply]:
     return chat("รับ 1500 250 ค่าปรับ")
 
 
+def _entry_and_question(core: Core, chat: Chat) -> list[Reply]:
+    return chat("จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม")
+
+
 def _announce(core: Core, chat: Chat) -> list[Reply]:
     return chat("/announce คืนนี้ e-LAAS ปิดปรับปรุง")
 
@@ -246,6 +250,7 @@ WAITING = [
     Waiting("ledger.description", _ask_description,
             lambda c: any(e.amount == 700 for e in c.book.ledger(CODE).entries())),
     Waiting("ledger.pick_amount", _pick_amount, _with("ค่าปรับ")),
+    Waiting("ledger.confirm_entry", _entry_and_question, _with("ค่าน้ำ", "500.00")),
     Waiting("notices.draft", _announce, _nothing_sent),
     Waiting("notices.draft", _setstatus, _nothing_sent),
 ]

@@ -102,7 +102,17 @@ MAX_REPLIES = 5
 # Reply.meta key: the text already lists the choices as "1. …" in order, so a channel that
 # numbers choices itself (the terminal) need not print them again.
 META_LISTED = "listed"
-# Reply.meta key: the reply reports a write already done (entries saved). If it cannot reach
-# the user, the group is told so: asking to type it again would save it twice.
+# Reply.meta key: the reply reports a write already done (an entry saved, a void, a join...);
+# its value is what to type in the 1:1 chat to see the result ("" for nothing). If the reply
+# cannot reach the user, the group is told it was done: typing it again would do it twice.
 META_SAVED = "saved"
+# Reply.meta key: a question the user typed along with the input this reply is about ("จ่ายค่าน้ำ
+# 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม"); the engine answers it before this reply.
+META_ASKED = "asked"
 MAX_CHOICES = 13
+
+
+def wrote(see: str = "") -> dict[str, str]:
+    """The ``Reply.meta`` of a reply that reports a write just done (see ``META_SAVED``); set
+    where the write happens, never guessed from the reply's text."""
+    return {META_SAVED: see}

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.core.actions import Action, ActionRegistry
 from bot.core.choices import offered_choices
-from bot.core.contract import MAX_CHOICES, MAX_REPLIES, Choice, Incoming, Reply
+from bot.core.contract import MAX_CHOICES, MAX_REPLIES, META_ASKED, Choice, Incoming, Reply
 from bot.core.feature import MENU, Command, Context, Feature, Session
 from bot.core.greetings import (
     DECLINE_REPLY,
@@ -39,7 +39,7 @@ from bot.core.store import Store, StoreError
 from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
 from bot.core.thaifmt import shorten
 from bot.ledger.directory import bare_join_code
-from bot.ledger.opening import entry_lines
+from bot.ledger.opening import entry_and_question, entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.backnote import back_note
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
@@ -207,8 +207,9 @@ class Engine:
         if not text:
             return [Reply(WELCOME, MENU)]
         step = ctx.session.step
-        # A typed list number picks a choice, unless a step waits for text ("2" may be its
-        # amount); a step that waits for a yes may be answered by its button's number.
+        # A typed list number picks a choice, unless a step waits for text: that step reads it
+        # ("2" at an amount choice is its button 2, see PickAmount); a step that waits for a
+        # yes may be answered by its button's number.
         if step is None or step.waits == "confirm" or step.proposed or step.expired(ctx.now):
             picked = self._pick(ctx, text)
             if picked is not None:
@@ -246,12 +247,20 @@ class Engine:
         for f in self.features:
             out = f.on_text(ctx, text)
             if out is not None:
-                return in_private(inc, out)
+                return in_private(inc, self._also_answered(ctx, out))
         code = bare_join_code(text)
         if code is not None and not inc.anonymous:  # a pasted code: ask, so no try is used
             return in_private(inc, [Reply(JOIN_ASK.format(code=code), (
                 Choice("เข้าร่วมด้วยรหัสนี้", f"cmd:join {code}"), Choice("ไม่ใช่", "menu:")))])
         return self._answer_text(ctx, text)
+
+    def _also_answered(self, ctx: Context, replies: list[Reply]) -> list[Reply]:
+        """A feature's replies after the answer to a question typed with its input (see
+        ``META_ASKED``): the answer first, the feature's buttons last (a typed "1" picks them)."""
+        asked = next((r.meta[META_ASKED] for r in replies if META_ASKED in r.meta), None)
+        if asked is None:
+            return replies
+        return [*self._answer_text(ctx, asked)[:MAX_REPLIES - len(replies)], *replies]
 
     def _event(self, ctx: Context) -> list[Reply]:
         replies: list[Reply] = []
@@ -335,6 +344,8 @@ class Engine:
         entry = entry_lines(text, correction=True)
         if any(looks_like_entry(line) for line in entry):  # a new entry in place of this one
             return [Reply(step.undone_text()), *self._route_text(ctx, "\n".join(entry))]
+        if entry_and_question(text, ctx.today):  # the same, with a question after it
+            return [Reply(step.undone_text()), *self._route_text(ctx, text)]
         # A greeting keeps a text step waiting, not a confirmation (a notice's draft is dropped)
         if self._asks(text, greeting=step.waits != "confirm"):
             return self._answer_waiting(ctx, step, text)

@@ -28,9 +28,8 @@ import msgspec
 from bot.core.codec import encode
 from bot.core.contract import Choice, Incoming, Reply
 from bot.core.sharing import is_shared, put_without_flush_wait
-from bot.core.steps import bare_text
 from bot.core.store import Store, StoreError
-from bot.core.text import command_text
+from bot.core.text import bare_text, command_text
 
 _LOG = logging.getLogger(__name__)
 OFFERS_TABLE = "offers"
@@ -39,7 +38,7 @@ MAX_USERS = 20_000  # the in-memory offers: the least recently offered users are
 PICK_MINUTES = 10
 MAX_LABEL = 40  # longer texts are never a typed label (LINE shows at most 20 characters)
 _PICK_RE = re.compile(
-    r"(?:(?:เอา|เลือก)\s?)?(?:(?:ข้อ|อัน|ตัวเลือก|หมายเลข|เลข|ตัว)\s?(?:ที่)?|ที่)?\s?"
+    r"(?P<word>(?:(?:เอา|เลือก)\s?)?(?:(?:ข้อ|อัน|ตัวเลือก|หมายเลข|เลข|ตัว)\s?(?:ที่)?|ที่)?)\s?"
     r"(?P<n>\d{1,2})"
     r"(?:\s?(?:ค่ะ|คะ|ค่า|ครับ|คับ|จ้า|จ้ะ|นะ|เลย|[.!)]))*"
 )
@@ -98,6 +97,12 @@ def pick_number(text: str) -> int | None:
     """The number of a message that is only a pick ("2", "๒", "ข้อ 2", "เอาอันที่ 2 ค่ะ")."""
     m = _PICK_RE.fullmatch(command_text(text))
     return int(m["n"]) if m else None
+
+
+def names_item(text: str) -> bool:
+    """A pick that says it is one in words ("ข้อ 2", "เลือก 2"): never an amount of 2."""
+    m = _PICK_RE.fullmatch(command_text(text))
+    return bool(m and m["word"])
 
 
 def out_of_range(n: int, count: int) -> str:

@@ -27,9 +27,10 @@ OPEN_PRIVATE = (
     "กดลิงก์ด้านล่างเพื่อเปิดแชตส่วนตัวกับบอท{how} แล้วพิมพ์อีกครั้งนะคะ"
 )
 SAVED_NOT_SENT = (
-    "บันทึกแล้วค่ะ ไม่ต้องพิมพ์ซ้ำ (รายละเอียดส่งทางแชตส่วนตัวไม่ได้)\n"
-    "กดลิงก์ด้านล่างเพื่อเปิดแชตส่วนตัวกับบอท{how} แล้วพิมพ์ \"วันนี้\" เพื่อดูรายการ"
+    "ทำให้เรียบร้อยแล้วค่ะ ไม่ต้องพิมพ์ซ้ำ (ส่งรายละเอียดทางแชตส่วนตัวไม่ได้)\n"
+    "กดลิงก์ด้านล่างเพื่อเปิดแชตส่วนตัวกับบอท{how}{see}"
 )
+SEE_IN_PRIVATE = " แล้วพิมพ์ \"{word}\" เพื่อดูค่ะ"
 # What the user must do before the bot may write 1:1, in each channel's own words.
 PRIVATE_CHAT_HOW = {
     "line": " (เพิ่มเพื่อนก่อนถ้ายังไม่ได้เพิ่ม)",
@@ -41,9 +42,12 @@ def undelivered(channel: str, private: Sequence[Reply]) -> Reply:
     """What a group sees when the private replies of its member could not be delivered: a
     write already done is said to be done (retyping it would save it twice), anything else
     is to be asked again in the 1:1 chat."""
-    saved = any(r.meta.get(META_SAVED) for r in private)
-    text = SAVED_NOT_SENT if saved else OPEN_PRIVATE
-    return Reply(text.format(how=PRIVATE_CHAT_HOW.get(channel, "")), open_private=True)
+    how = PRIVATE_CHAT_HOW.get(channel, "")
+    see = next((r.meta[META_SAVED] for r in private if META_SAVED in r.meta), None)
+    if see is None:
+        return Reply(OPEN_PRIVATE.format(how=how), open_private=True)
+    see = SEE_IN_PRIVATE.format(word=see) if see else ""
+    return Reply(SAVED_NOT_SENT.format(how=how, see=see), open_private=True)
 
 
 def private_only() -> Reply:

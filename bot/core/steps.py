@@ -12,7 +12,8 @@ from msgspec.structs import replace
 
 from bot.core.codec import encode
 from bot.core.contract import Choice
-from bot.core.text import PARTICLES, clean
+from bot.core.picks import pick_number
+from bot.core.text import PARTICLES, bare_text, clean
 
 STEP_MINUTES = 10
 Waits = Literal["text", "confirm"]
@@ -26,18 +27,6 @@ YES_WORDS = frozenset({"ใช่", "ใช่แล้ว", "ใช่เลย
 CANCEL_WORDS = frozenset({"ยกเลิก", "ไม่", "ไม่ใช่", "ไม่ยกเลิก", "ไม่ส่ง", "ไม่ลบ", "ยกเลิกขั้นตอน",
                           "พอ", "ไม่ต้อง", "ไม่ต้องแล้ว", "ไม่เอา", "ไม่เอาแล้ว", "ไม่เป็นไร", "ยังก่อน",
                           "cancel", "no", "n", "nope", "/cancel"})
-# Polite endings an answer may carry ("เลย" stays: "ยกเลิกเลย" is not "ยกเลิก").
-_POLITE_TAIL = re.compile("(?:" + "|".join(sorted(
-    map(re.escape, PARTICLES - {"เลย", "หน่อย", "ที", "ๆ", "สิ", "พี่"}),
-    key=len, reverse=True)) + ")+$")
-
-
-def bare_text(text: str) -> str:
-    """``text`` cleaned, without spaces and polite endings ("ได้ ครับ" -> "ได้")."""
-    word = clean(text).replace(" ", "")
-    return _POLITE_TAIL.sub("", word) or word
-
-
 def answer_word(text: str) -> Literal["yes", "cancel"] | None:
     """Whether ``text`` is a bare yes or a bare no/cancel to a waiting step, or neither."""
     bare = bare_text(text)
@@ -162,12 +151,17 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
 
     def answer(self, text: str) -> Answer | None:
         """What ``text`` says to this step: a yes (or "go ahead"), a cancel, a "wait", or None
-        (it may be the step's input). The labels of the step's own buttons count as typed."""
+        (it may be the step's input). The labels of the step's own buttons count as typed, and
+        so do their list numbers ("1" for "ไม่ยกเลิก", the terminal's "1)"), as in every list."""
         word = answer_word(text)
         if word is not None:
             return word
         bare = bare_text(text)
-        if bare in (bare_text(c.label) for c in self.choices() if c.action.startswith("step:")):
+        choices = self.choices()
+        n = pick_number(text)
+        if n is not None and 1 <= n <= len(choices) and choices[n - 1].action.startswith("step:"):
+            return "cancel" if choices[n - 1].action.startswith("step:cancel:") else "yes"
+        if bare in (bare_text(c.label) for c in choices if c.action.startswith("step:")):
             return "cancel" if bare == bare_text(self.cancel_label) else "yes"
         if self.goes_ahead(text):
             return "yes"

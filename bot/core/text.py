@@ -493,3 +493,15 @@ class TextPipeline:
                 out.append(tokens[i])
                 i += 1
         return out
+
+
+# Polite endings an answer may carry ("เลย" stays: "ยกเลิกเลย" is not "ยกเลิก").
+_POLITE_TAIL = re.compile("(?:" + "|".join(sorted(
+    map(re.escape, PARTICLES - {"เลย", "หน่อย", "ที", "ๆ", "สิ", "พี่"}),
+    key=len, reverse=True)) + ")+$")
+
+
+def bare_text(text: str) -> str:
+    """``text`` cleaned, without spaces and polite endings ("ได้ ครับ" -> "ได้")."""
+    word = clean(text).replace(" ", "")
+    return _POLITE_TAIL.sub("", word) or word

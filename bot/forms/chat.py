@@ -112,7 +112,7 @@ class FormsFeature(Feature):
         if member is None or lao is None:
             return [Reply("แบบที่กรอกจากรายการใช้ได้เมื่อเข้าร่วม อปท. แล้วค่ะ",
                           (Choice("วิธีเข้าร่วม", "topic:bot.join_howto"),))]
-        today = ctx.now.date()
+        today = ctx.today
         try:
             lo, hi = (today, today) if period in ("", "today") else parse_period(period, today)
         except EntryError as exc:

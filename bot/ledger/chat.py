@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from msgspec.structs import replace
 
-from bot.core.contract import META_SAVED, Choice, Reply
+from bot.core.contract import META_ASKED, Choice, Reply, wrote
 from bot.core.feature import Command, Context, Feature, Handler
 from bot.core.privacy import private_only
 from bot.core.steps import STEP_MINUTES, Step
@@ -19,11 +19,12 @@ from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
 from bot.ledger.membership import CODE_EXAMPLE, MembershipFlows
-from bot.ledger.opening import numbered_entry_lines
+from bot.ledger.opening import entry_and_question, numbered_entry_lines
 from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.ledger.steps import (
     AskDescription,
     ConfirmDuplicates,
+    ConfirmEntry,
     MoveLao,
     PendingEntry,
     PickAmount,
@@ -132,6 +133,10 @@ class LedgerFeature(MembershipFlows, Feature):
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("รายการวันนี้", "cmd:today")))]
 
     def on_text(self, ctx: Context, text: str) -> list[Reply] | None:
+        glued = entry_and_question(text, ctx.today)
+        asked = self._ask_glued(ctx, *glued) if glued is not None else None
+        if asked is not None:
+            return asked
         numbered = numbered_entry_lines(text)  # "บรรทัด 3" as the clerk counts the paste's lines
         lines = [line for _, line in numbered]
         if not lines or not any(looks_like_entry(ln) for ln in lines):
@@ -167,6 +172,21 @@ class LedgerFeature(MembershipFlows, Feature):
         return self._save(ctx, ledger, [
             PendingEntry.of(p, f"{eid}#{i}" if eid and len(parsed) > 1 else eid)
             for i, p in enumerate(parsed)], line_nos=[no for no, _ in numbered])
+
+    def _ask_glued(self, ctx: Context, parsed: ParsedEntry, question: str) -> list[Reply] | None:
+        """An entry with a question after it: the question is answered (``META_ASKED``) and
+        the entry only offered, saved once the clerk says so; someone else's words (forwarded)
+        or an anonymous event: only a question (None)."""
+        if ctx.incoming.forwarded or ctx.incoming.anonymous:
+            return None
+        need = self._need_member(ctx)
+        if isinstance(need, list):
+            return [dataclasses.replace(r, meta={**r.meta, META_ASKED: question}) for r in need]
+        step = ConfirmEntry.start(ctx.now, lao=need[1].lao_code,
+                                  entry=PendingEntry.of(parsed, ctx.incoming.event_id))
+        ctx.session.set_step(step)
+        return [Reply(step.ask_text(), step.choices(), private=True,
+                      meta={META_ASKED: question})]
 
     def _save(self, ctx: Context, ledger: Ledger, pending: Sequence[PendingEntry],
               check: bool = True, line_nos: Sequence[int] = ()) -> list[Reply]:
@@ -259,7 +279,7 @@ class LedgerFeature(MembershipFlows, Feature):
                     + _extras(e.doc_no, e.method))
             return Reply(text, (Choice(f"ยกเลิกรายการ {e.no}", f"void:{lao_code}:{e.no}"),
                                 Choice("รายการวันนี้", "cmd:today")), private=True,
-                         meta={META_SAVED: "1"})
+                         meta=wrote("ล่าสุด"))
         rec = sum((e.amount for e in entries if e.kind == "receipt"), Decimal(0))
         pay = sum((e.amount for e in entries if e.kind == "payment"), Decimal(0))
         lines = [f"{e.no}. {KIND_TH[e.kind]} {_in_words(e.amount)} {e.description} · "
@@ -268,23 +288,23 @@ class LedgerFeature(MembershipFlows, Feature):
                 + f"\nรวมรับ {_in_words(rec)} · รวมจ่าย {_in_words(pay)}")
         voids = tuple(Choice(f"ยกเลิก {e.no}", f"void:{lao_code}:{e.no}") for e in entries[:10])
         return Reply(text, (*voids, Choice("รายการวันนี้", "cmd:today")), private=True,
-                     meta={META_SAVED: "1"})
+                     meta=wrote("ล่าสุด"))
 
     def today(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return listing.today_list(ledger, ctx.now)
+        return listing.today_list(ledger, ctx.today)
 
     def recent(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         return listing.entry_list("รายการล่าสุด", ledger.recent(LIST_LIMIT),
                                   f"ยังไม่มีรายการค่ะ\n{EXAMPLE}")
 
     def entries(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return listing.period_list(ledger, args, ctx.now.date())
+        return listing.period_list(ledger, args, ctx.today)
 
     def pending(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         return listing.pending_list(ledger)
 
     def summary(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return listing.summary_reply(ledger, args, ctx.now.date())
+        return listing.summary_reply(ledger, args, ctx.today)
 
     # ------------------------------------------------------------------ void / keyed
 
@@ -348,7 +368,7 @@ class LedgerFeature(MembershipFlows, Feature):
         keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
         return [Reply(f"ยกเลิกรายการที่ {v.no} แล้วค่ะ (เหตุผล: {reason.strip()})\n"
                       f"รายการยังอยู่ในสมุดโดยมีเครื่องหมายยกเลิก ไม่ถูกลบ{keyed}",
-                      (Choice("รายการวันนี้", "cmd:today"),))]
+                      (Choice("รายการวันนี้", "cmd:today"),), meta=wrote("ล่าสุด"))]
 
     def on_step(self, ctx: Context, step: Step, text: str) -> list[Reply]:
         member = self._member(ctx)
@@ -363,14 +383,20 @@ class LedgerFeature(MembershipFlows, Feature):
             return self._remove_member(member, step.lao, step.user)
         if isinstance(step, MoveLao):
             return self._move(ctx, step)
-        if isinstance(step, ConfirmDuplicates | AskDescription | PickAmount) and (
+        if isinstance(step, ConfirmDuplicates | ConfirmEntry | AskDescription | PickAmount) and (
                 member is None or member.lao_code != step.lao):
             return [Reply(f"{step.undone_text()} (คุณไม่ได้อยู่ใน อปท. นี้แล้ว)")]
         if isinstance(step, ConfirmDuplicates):
             return self._save(ctx, self.book.ledger(step.lao), step.entries, check=False)
+        if isinstance(step, ConfirmEntry):
+            return self._save(ctx, self.book.ledger(step.lao), [step.entry])
         if isinstance(step, AskDescription):
             return self._describe(ctx, step, text)
         if isinstance(step, PickAmount):
+            unclear = step.unclear(text)
+            if unclear is not None:  # never guessed: asked, the step still waits
+                ctx.session.set_step(step)
+                return [Reply(unclear, step.choices())]
             return self._picked(ctx, step, step.pick(text))
         return [Reply(step.undone_text())]
 
@@ -383,7 +409,7 @@ class LedgerFeature(MembershipFlows, Feature):
     # ------------------------------------------------------------------ export
 
     def export(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
-        return listing.export_reply(self.dir, member, ledger, args, ctx.now)
+        return listing.export_reply(self.dir, member, ledger, args, ctx.now, ctx.today)
 
     # ------------------------------------------------------------------ buttons
 

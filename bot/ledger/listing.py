@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from bot.core.contract import Choice, Reply
+from bot.core.contract import Choice, Reply, wrote
 from bot.core.text import command_text
 from bot.core.thaifmt import be_year, format_baht, shorten, thai_date
 from bot.ledger.book import Directory, Ledger, LedgerError, Member, parse_numbers
@@ -174,13 +174,13 @@ def entry_list(title: str, entries: Sequence[Entry], empty: str) -> list[Reply]:
     return [Reply(list_text(title, entries), LIST_CHOICES, private=True)]
 
 
-def today_list(ledger: Ledger, now: datetime) -> list[Reply]:
-    """Entries dated today, then those recorded today for an earlier date.
+def today_list(ledger: Ledger, day: date) -> list[Reply]:
+    """Entries dated ``day`` (the day the list was asked for), then those recorded that day
+    for an earlier date.
 
     A clerk who types yesterday's receipt today and taps "รายการวันนี้" looks for what they
     just recorded; the day's totals stay the day's own (they match the daily cash report).
     """
-    day = now.astimezone(BANGKOK).date()
     dated = ledger.entries(day, day)
     late = sorted((e for e in ledger.entries(None, day - timedelta(days=1))
                    if e.recorded_at.astimezone(BANGKOK).date() == day), key=lambda e: e.no)
@@ -243,15 +243,16 @@ def summary_reply(ledger: Ledger, args: str, today: date) -> list[Reply]:
 
 
 def export_reply(directory: Directory, member: Member, ledger: Ledger, args: str,
-                 now: datetime) -> list[Reply]:
-    """``ส่งออก [csv] [period]``: the key-back file of the member's LAO."""
+                 now: datetime, today: date) -> list[Reply]:
+    """``ส่งออก [csv] [period]``: the key-back file of the member's LAO; ``today`` (the send
+    day) reads the period, ``now`` is printed on the file."""
     fmt = "csv" if "csv" in args.lower() else "xlsx"
     rng = args.lower().replace("csv", "").replace("xlsx", "").replace("excel", "").strip()
     lo: date | None = None
     hi: date | None = None
     if rng:
         try:
-            lo, hi = read_period(rng, now.date())
+            lo, hi = read_period(rng, today)
         except EntryError as exc:
             return [Reply(str(exc))]
     lao = directory.lao(member.lao_code) or Lao(member.lao_code, member.lao_code)
@@ -318,7 +319,8 @@ def mark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Reply]
         lines.append(f"คีย์ไว้แล้วก่อนหน้านี้: {number_ranges(again)}")
     if done:
         lines.append(f"ถ้าทำผิด พิมพ์: ยกเลิกคีย์ {number_ranges([e.no for e in done])}")
-    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True)]
+    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True,
+                  meta=wrote("ค้างคีย์") if done else {})]
 
 
 def unmark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Reply]:
@@ -338,4 +340,5 @@ def unmark_keyed(ledger: Ledger, args: str, by: str, now: datetime) -> list[Repl
     plain = [n for n, e in before.items() if e is not None and not e.keyed]
     if plain:
         lines.append(f"ยังไม่ได้ทำเครื่องหมายคีย์แล้ว: {number_ranges(plain)}")
-    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True)]
+    return [Reply("\n".join(lines), (Choice("ค้างคีย์", "cmd:pending"),), private=True,
+                  meta=wrote("ค้างคีย์") if done else {})]

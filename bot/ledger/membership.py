@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.core.contract import Choice, Reply
+from bot.core.contract import Choice, Reply, wrote
 from bot.core.feature import Context
 from bot.core.thaifmt import shorten, thai_datetime
 from bot.ledger.book import Directory, LastAdmin, LedgerError, Member, Role, code_key
@@ -99,7 +99,7 @@ class MembershipFlows:
         return [Reply(f"เข้าร่วม {self._lao_name(m.lao_code)} (รหัส {m.lao_code}) "
                       f"ในฐานะ{role_th(m.role)}แล้วค่ะ\nเริ่มบันทึกได้เลย {EXAMPLE}",
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")),
-                      private=True)]
+                      private=True, meta=wrote())]
 
     def leave(self, ctx: Context, args: str) -> list[Reply]:
         m = self.dir.member(ctx.user)
@@ -116,7 +116,7 @@ class MembershipFlows:
             self.dir.leave(m.user)
         except LastAdmin as exc:
             return [self._hand_over_first(exc.lao_code, "ออก")]
-        return [Reply("ออกจาก อปท. แล้วค่ะ รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท.")]
+        return [Reply("ออกจาก อปท. แล้วค่ะ รายการที่บันทึกไว้ยังอยู่ในสมุดของ อปท.", meta=wrote())]
 
     def invite(self, ctx: Context, args: str) -> list[Reply]:
         m = self.dir.member(ctx.user)
@@ -127,6 +127,8 @@ class MembershipFlows:
                           "(ให้แต่ละคนพิมพ์ ทดลองใช้ เอง)")]
         role: Role = "admin" if "ผู้ดูแล" in args or "admin" in args else "member"
         inv = self.dir.invite(m.lao_code, role, ctx.user, ctx.now)
+        # Not marked as a write done (wrote): the code is only in this reply, and typing
+        # "เชิญ" again only makes another single-use code.
         return [Reply(f"รหัสเข้าร่วม ({role_th(role)}): {inv.code}\nใช้ได้ครั้งเดียว หมดอายุ "
                       f"{thai_datetime(inv.expires_at)}\nให้ผู้ใช้พิมพ์: เข้าร่วม {inv.code}",
                       private=True)]
@@ -155,7 +157,8 @@ class MembershipFlows:
                       ctx.now)
         return [Reply(f"เข้าร่วม {demo.name} ในฐานะผู้ดูแลแล้ว ลองบันทึกได้เลย\n{EXAMPLE}\n"
                       "แล้วลองพิมพ์: วันนี้ · สรุป · ค้างคีย์ · ส่งออก",
-                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")))]
+                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")),
+                      meta=wrote())]
 
     def _kick(self, ctx: Context, member: Member, lao_code: str, user: str) -> list[Reply]:
         if not member.is_admin:
@@ -177,4 +180,4 @@ class MembershipFlows:
             target = self.dir.remove(user, lao_code, by=member.user)
         except LedgerError as exc:
             return [Reply(str(exc))]
-        return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ")]
+        return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ", meta=wrote("สมาชิก"))]

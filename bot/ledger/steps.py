@@ -11,11 +11,17 @@ from typing import ClassVar
 import msgspec
 
 from bot.core.contract import Choice
-from bot.core.steps import Step, Waits, step_kind
+from bot.core.picks import names_item, pick_number
+from bot.core.steps import Answer, Step, Waits, step_kind
 from bot.core.text import command_text
-from bot.core.thaifmt import format_baht
-from bot.ledger.entries import EntryError, Kind, Method, ParsedEntry
-from bot.ledger.quickentry import count_as_amount, dot_amount_readings, dot_readings, parse_entry
+from bot.core.thaifmt import amount_in_words, format_baht, thai_date
+from bot.ledger.entries import KIND_TH, EntryError, Kind, Method, ParsedEntry
+from bot.ledger.quickentry import (
+    count_as_amount,
+    dot_amount_readings,
+    dot_readings,
+    parse_entry,
+)
 
 # A "reason" made only of these is no reason: "ยกเลิก 2 รายการ" means "cancel 2 entries",
 # "ยกเลิก 1 บาท" names a unit. Such a void asks for the reason and shows the entry first.
@@ -215,6 +221,36 @@ class ConfirmDuplicates(Step, frozen=True, kw_only=True):
 
 
 @step_kind
+class ConfirmEntry(Step, frozen=True, kw_only=True):
+    """An entry with a question typed after it ("จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม"): the
+    question is answered, the entry waits for "บันทึก" (the clerk may only have been telling)."""
+
+    kind: ClassVar[str] = "ledger.confirm_entry"
+    feature: ClassVar[str] = "ledger"
+    waits: ClassVar[Waits] = "confirm"
+    yes_label: ClassVar[str] = "บันทึก"
+    cancel_label: ClassVar[str] = "ไม่บันทึก"
+    lao: str
+    entry: PendingEntry
+
+    @property
+    def prompt(self) -> str:
+        return "ยืนยันบันทึกรายการ"
+
+    @property
+    def what(self) -> str:
+        e = self.entry
+        return f"{KIND_TH[e.kind]} {format_baht(e.amount)} {e.description}"
+
+    def ask_text(self) -> str:
+        return (f"บันทึกรายการนี้ด้วยไหมคะ (ยังไม่ได้บันทึก)\n{self.what}\n"
+                f"({amount_in_words(self.entry.amount)}) · {thai_date(self.entry.date)}")
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้บันทึก {self.what} ค่ะ"
+
+
+@step_kind
 class AskDescription(Step, frozen=True, kw_only=True):
     """``รับ 1500`` without a description: the next short text is the description."""
 
@@ -246,7 +282,12 @@ class AskDescription(Step, frozen=True, kw_only=True):
 @step_kind
 class PickAmount(Step, frozen=True, kw_only=True):
     """``รับ 1500 200 ค่าขยะ``: waits for the amount (typed or tapped), one of the options
-    (see ``amount_options``)."""
+    (see ``amount_options``).
+
+    A typed list number picks a button, as in every other list ("2": the 2nd, "3" of three:
+    "ไม่บันทึก"); "2 บาท" is an amount. A number that is one button and another option's amount
+    ("2" with 2.00 as button 1) is asked about, never guessed.
+    """
 
     kind: ClassVar[str] = "ledger.pick_amount"
     feature: ClassVar[str] = "ledger"
@@ -265,11 +306,38 @@ class PickAmount(Step, frozen=True, kw_only=True):
     def owns_action(self, action: str) -> bool:
         return action.startswith(f"pick:{self.token}:")
 
+    def _reading(self, text: str) -> tuple[int | None, int | None]:
+        """The index in ``choices()`` of the button a typed list number names, and that of the
+        option whose amount was typed (None: none)."""
+        n = pick_number(text)
+        button = n - 1 if n is not None and 1 <= n <= len(self.options) + 1 else None
+        value = None if names_item(text) else typed_amount(text)
+        amount = next((i for i, o in enumerate(self.options) if o.amount == value), None)
+        return button, amount
+
+    def answer(self, text: str) -> Answer | None:
+        button, amount = self._reading(text)
+        if button == len(self.options) and amount is not None:  # "ไม่บันทึก" or an amount:
+            return None  # asked (see unclear)
+        return super().answer(text)
+
+    def unclear(self, text: str) -> str | None:
+        """The question for a number that names one button and another option's amount."""
+        button, amount = self._reading(text)
+        if button is None or amount is None or button == amount:
+            return None
+        labels = [c.label for c in self.choices()]
+        n = button + 1
+        return (f"“{text.strip()}” หมายถึงข้อ {n} ({labels[button]}) หรือ {labels[amount]}คะ "
+                f"(ยังไม่ได้บันทึก)\nกดเลือกด้านล่าง หรือพิมพ์ “ข้อ {n}” หรือ “{labels[amount]}”")
+
     def pick(self, text: str) -> PendingEntry | None:
+        """The option ``text`` names, by its amount or by its button's number."""
         if any(dot_readings(n) for n in _NUMBER.findall(command_text(text))):
             return None  # "1.200" typed again: still 1,200 or 1.20?
-        value = typed_amount(text)
-        return next((o for o in self.options if o.amount == value), None)
+        button, amount = self._reading(text)
+        i = amount if amount is not None else button
+        return self.options[i] if i is not None and i < len(self.options) else None
 
     def choices(self) -> tuple[Choice, ...]:
         """One button per amount, then "ไม่บันทึก"."""

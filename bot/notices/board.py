@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from bot.core.contract import Choice, Reply, UserKey
+from bot.core.contract import Choice, Reply, UserKey, wrote
 from bot.core.feature import Command, Context, Feature
 from bot.core.steps import STEP_MINUTES, Step, Waits, step_kind
 from bot.core.store import Store
@@ -377,13 +377,14 @@ class NoticesFeature(Feature):
         return [Reply(
             "รับแจ้งเตือนแล้วค่ะ เมื่อสถานะ e-LAAS เปลี่ยนหรือมีประกาศใหม่ บอทจะส่งข้อความมาที่แชทนี้"
             + scope + "\nเลิกรับได้ทุกเมื่อ พิมพ์ \"เลิกรับแจ้งเตือน\"",
-            (STATUS, UNSUBSCRIBE),
+            (STATUS, UNSUBSCRIBE), meta=wrote(),
         )]  # fmt: skip
 
     def unsubscribe(self, ctx: Context, args: str) -> list[Reply]:
         if self.subs.unsubscribe(ctx.incoming.user, ctx.now):
             return [Reply("เลิกรับแจ้งเตือนแล้วค่ะ จะไม่ส่งประกาศมาอีก\n"
-                          "ถ้าต้องการรับอีกครั้ง พิมพ์ \"รับแจ้งเตือน\"", (SUBSCRIBE,))]
+                          "ถ้าต้องการรับอีกครั้ง พิมพ์ \"รับแจ้งเตือน\"", (SUBSCRIBE,),
+                          meta=wrote())]
         return [Reply("ตอนนี้ไม่ได้รับแจ้งเตือนอยู่ค่ะ ไม่มีอะไรต้องยกเลิก", (SUBSCRIBE,))]
 
     def on_event(self, ctx: Context) -> list[Reply] | None:
@@ -492,7 +493,7 @@ class NoticesFeature(Feature):
         total = sum(self.publisher.audience_size(notice.province).values())
         return [Reply(f"{head}\nบอทจะทยอยส่งถึงผู้รับ {total:,} ราย "
                       "(Telegram ส่งได้ราว 30 ข้อความต่อวินาที รายชื่อมากอาจใช้เวลาหลายนาที)\n"
-                      f"เลขที่ประกาศ {notice.id}", (STATUS,))]
+                      f"เลขที่ประกาศ {notice.id}", (STATUS,), meta=wrote())]
 
 
 
