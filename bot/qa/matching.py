@@ -278,6 +278,7 @@ class Matcher:
         self._weights = dict.fromkeys((*TOPIC_FEATURES, *OOS_FEATURES, MASKED), 0.0)
         self._weights.update(weights.WEIGHTS)
         self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
+        self._bias[OUT_OF_SCOPE] = 0.0
 
     @property
     def size(self) -> int:
@@ -355,7 +356,8 @@ class Matcher:
         toks = set(q.tokens)
         howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
         request = bool(toks & REQUEST_CUES)
-        keyed = {t for g in {*grams} for k, t in self._keywords.get(g, ()) if k in flat}
+        keywords = self._keywords.get
+        keyed = {t for g in grams for k, t in keywords(g, ()) if k in flat}
         keyed.update(t for k, t in self._short_keywords if k in flat)
         no_look = not any(w in flat for w in LOOK_CUES)
         bot = BOT_WORD in flat
@@ -442,12 +444,12 @@ class Matcher:
         w = self._weights.__getitem__
         bias = self._bias
         # Each candidate's features times their weights, added in the features' order.
-        logits = {c: sum(map(operator.mul, map(w, f), f.values())) + bias.get(c, 0.0)
+        logits = {c: sum(map(operator.mul, map(w, f), f.values())) + bias[c]
                   for c, f in feats.items() if MASKED not in f}
         top = max(logits.values())
-        exp = {c: math.exp(v - top) for c, v in logits.items()}
-        z = sum(exp.values())
-        return {c: v / z for c, v in exp.items()}
+        exp = list(map(math.exp, [v - top for v in logits.values()]))
+        z = sum(exp)
+        return {c: v / z for c, v in zip(logits, exp, strict=True)}
 
     def rank(self, question: str | Normalized, *, leave_out: bool = False) -> list[Scored]:
         """Every candidate, best first (the off-topic class included); scores in percent.
