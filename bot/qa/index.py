@@ -177,11 +177,10 @@ class NaiveBayes:
                             len(self.topics))
         self._unseen: Floats = np.asarray(self.unseen)
 
-    def posterior(self, feats: list[str]) -> list[float]:
-        """P(topic | features) per topic in the topics' order, uniform prior; 0 below 1e-4 and
-        everywhere when no feature is known."""
-        rows = self.rows
-        known = [r for f in feats if (r := rows.get(f)) is not None]
+    def posterior(self, known: list[int]) -> list[float]:
+        """P(topic | features) per topic in the topics' order, uniform prior, for the features
+        of ``rows`` (``known``: the query's, in its order, unknown ones left out); 0 below 1e-4
+        and everywhere when no feature is known."""
         if not known:
             return [0.0] * len(self.topics)
         # n * unseen first, then the lifts feature after feature: the order of the plain sums.

@@ -143,9 +143,9 @@ def pipeline_for(kb: KnowledgeBase) -> TextPipeline:
                         stop_words=kb.english_stop, plain_words=kb.english_plain)
 
 
-def _features(n: Normalized, grams: list[str] | None = None) -> list[str]:
-    """The naive Bayes features: the words, then the 3-grams (``grams``: already cut)."""
-    return [*n.tokens, *("c:" + g for g in (char_ngrams(n.flat) if grams is None else grams))]
+def _features(n: Normalized) -> list[str]:
+    """The naive Bayes features: the words, then the 3-grams."""
+    return [*n.tokens, *("c:" + g for g in char_ngrams(n.flat))]
 
 
 def _first(scores: list[float]) -> int | None:
@@ -249,6 +249,9 @@ class Matcher:
         self._near_groups = grouped[self._near_starts]
         self._chars = TfIdf(chars)
         self._bayes = NaiveBayes(feats)
+        # The 3-grams' rows by the 3-gram itself: a question's are looked up without their
+        # "c:" (see ``_features``).
+        self._gram_rows = {f[2:]: r for f, r in self._bayes.rows.items() if f.startswith("c:")}
         # The status topics speak of e-LAAS only: a question naming another system (GFMIS,
         # e-GP) and not e-LAAS is not answered with e-LAAS's state.
         self._other_systems = tuple(
@@ -349,7 +352,10 @@ class Matcher:
         words = self._classwise(self._words.cosine(list(q.tokens)).tolist())
         grams = char_ngrams(q.flat)
         chars = self._classwise(self._chars.cosine(grams).tolist())
-        bayes = self._classwise(self._bayes.posterior(_features(q, grams)))
+        rows, gram_rows = self._bayes.rows, self._gram_rows
+        bayes = self._classwise(self._bayes.posterior(  # the rows of _features(q)
+            [r for f in q.tokens if (r := rows.get(f)) is not None]
+            + [r for g in grams if (r := gram_rows.get(g)) is not None]))
         near = self._closest(q, leave_out)
         fuzzy = self._fuzzy(q, leave_out) if verbatim is None else verbatim
         flat = q.flat  # a property: joined once, not once per keyword
