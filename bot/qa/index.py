@@ -46,8 +46,10 @@ DENSE_MAX = 64
 def dense(rows: list[list[tuple[int, float]]], size: int) -> Floats:
     """The rows as a matrix, one column per document (0.0 where a row has no entry)."""
     matrix = np.zeros((len(rows), size))
-    for i, r in enumerate(rows):
-        matrix[i, [d for d, _ in r]] = [v for _, v in r]
+    count = sum(len(r) for r in rows)
+    matrix[np.repeat(np.arange(len(rows)), [len(r) for r in rows]),
+           np.fromiter((d for r in rows for d, _ in r), dtype=np.intp, count=count)] = np.fromiter(
+        (v for r in rows for _, v in r), dtype=np.float64, count=count)
     return matrix
 
 
