@@ -1,14 +1,20 @@
 """The matcher's indexes: sparse TF-IDF over documents and a multinomial naive Bayes.
 
-Both keep their postings as numpy arrays in a CSR layout (one row per term: the documents that
-have it and a weight each) and score a query with one ``np.bincount`` over the rows of its
-terms. ``bincount`` adds the entries one after the other, in the rows' order, exactly as a loop
-over the postings would: the scores are the same floats as the plain Python sums.
+Both keep one row of values per term (the documents that have it and a weight each) and score a
+query by adding its terms' rows, weighted, one after the other. Over a few documents (the
+topics) a row is a row of a dense matrix and the rows are added with ``np.add.reduce`` along
+the matrix's first axis; over many (the phrasings) a row is a slice of a CSR layout and the
+rows' entries are added with ``np.bincount``. Both add entry after entry in the rows' order, as
+a loop over the postings would (``add.reduce`` sums pairwise only along the fast axis; a
+missing entry adds 0.0, which changes no float): the scores are the plain Python sums, to the
+last bit. A few numpy calls per query, whatever its length: each costs microseconds.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Iterable
 from typing import cast
@@ -33,26 +39,53 @@ def char_ngrams(flat: str, n: int = NGRAM) -> list[str]:
     return [padded[i : i + n] for i in range(len(padded) - n + 1)]
 
 
+# Up to this many documents, the rows are a dense matrix (a few MB for the topics' 3-grams).
+DENSE_MAX = 64
+
+
+def dense(rows: list[list[tuple[int, float]]], size: int) -> Floats:
+    """The rows as a matrix, one column per document (0.0 where a row has no entry)."""
+    matrix = np.zeros((len(rows), size))
+    count = sum(len(r) for r in rows)
+    matrix[np.repeat(np.arange(len(rows)), [len(r) for r in rows]),
+           np.fromiter((d for r in rows for d, _ in r), dtype=np.intp, count=count)] = np.fromiter(
+        (v for r in rows for _, v in r), dtype=np.float64, count=count)
+    return matrix
+
+
 class Postings:
-    """Rows of (document, value) entries in one flat CSR layout."""
+    """Per term, the documents that have it and a value each."""
 
-    def __init__(self, rows: list[list[tuple[int, float]]]):
-        lengths = [len(r) for r in rows]
-        self.indptr: Ints = np.zeros(len(rows) + 1, dtype=np.intp)
-        np.cumsum(lengths, out=self.indptr[1:])
-        self.lengths: Ints = np.asarray(lengths, dtype=np.intp)
-        self.doc: Ints = np.fromiter((d for r in rows for d, _ in r), dtype=np.intp,
-                                     count=int(self.indptr[-1]))
-        self.value: Floats = np.fromiter((v for r in rows for _, v in r), dtype=np.float64,
-                                         count=int(self.indptr[-1]))
+    def __init__(self, rows: list[list[tuple[int, float]]], size: int):
+        self.length = [len(r) for r in rows]
+        self.matrix: Floats | None = None
+        self.doc: list[Ints] = []
+        self.value: list[Floats] = []
+        if size <= DENSE_MAX:
+            self.matrix = dense(rows, size)
+            return
+        # Views, cut once, of the flat layout: a query concatenates its few rows.
+        count = sum(self.length)
+        doc = np.fromiter((d for r in rows for d, _ in r), dtype=np.intp, count=count)
+        value = np.fromiter((v for r in rows for _, v in r), dtype=np.float64, count=count)
+        ends = list(itertools.accumulate(self.length))
+        for start, end in zip([0, *ends[:-1]], ends, strict=True):
+            self.doc.append(doc[start:end])
+            self.value.append(value[start:end])
 
-    def entries(self, rows: Ints) -> tuple[Ints, Ints]:
-        """The positions of ``rows``' entries, row after row, and each row's length."""
-        lengths = self.lengths[rows]
-        ends = np.cumsum(lengths)
-        # Entry k of the result is indptr[row] + (k - where that row's entries start in it).
-        shift = np.repeat(self.indptr[rows] - ends + lengths, lengths)
-        return shift + np.arange(int(ends[-1]) if len(ends) else 0), lengths
+    def weighted(self, rows: list[int], weights: list[float], size: int) -> Floats:
+        """Per document, the sum of its entries in ``rows`` times their row's weight, added
+        row after row."""
+        if self.matrix is not None:
+            block = self.matrix.take(rows, axis=0)  # a third cheaper than matrix[rows]
+            block *= np.array(weights)[:, None]
+            return cast(Floats, np.add.reduce(block, axis=0))
+        if not rows:
+            return np.zeros(size)
+        lengths = [self.length[r] for r in rows]
+        return cast(Floats, np.bincount(np.concatenate([self.doc[r] for r in rows]),
+                                        np.concatenate([self.value[r] for r in rows])
+                                        * np.repeat(weights, lengths), minlength=size))
 
 
 class TfIdf:
@@ -74,7 +107,9 @@ class TfIdf:
                 if row == len(rows):
                     rows.append([])
                 rows[row].append((doc, weight))
-        self._postings = Postings(rows)
+        self._postings = Postings(rows, n)
+        # Per term, all a query needs of it in one look-up: its IDF, its row, the row's length.
+        self._terms = {t: (self.idf[t], r, self._postings.length[r]) for t, r in self.rows.items()}
 
     def vector(self, terms: Iterable[str]) -> Vector:
         """The terms' TF-IDF weights, of length 1."""
@@ -83,8 +118,10 @@ class TfIdf:
         return {t: v / norm for t, v in vec.items()}
 
     def _weights(self, terms: Iterable[str]) -> Vector:
-        idf, default = self.idf, self.default_idf
-        return {t: (1.0 + math.log(c)) * idf.get(t, default) for t, c in Counter(terms).items()}
+        idf, default = self.idf.get, self.default_idf
+        # (1 + log 1) * w is w: the logarithm only for repeated terms.
+        return {t: idf(t, default) if c == 1 else (1.0 + math.log(c)) * idf(t, default)
+                for t, c in Counter(terms).items()}
 
     def cosine(self, terms: list[str], max_postings: int = 0) -> Floats:
         """Cosine of the query against every document, in the documents' order (0 when they
@@ -94,19 +131,23 @@ class TfIdf:
         left out of the dot product: they add little and cost the most.
         """
         # Terms unknown to the index cannot match but still count in the query's norm, so a
-        # question full of unrelated words scores low.
-        vec = self._weights(terms)
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        found = [(row, v) for term, v in vec.items() if (row := self.rows.get(term)) is not None]
-        p = self._postings
-        rows = np.fromiter((r for r, _ in found), dtype=np.intp, count=len(found))
-        weights = np.fromiter((v for _, v in found), dtype=np.float64, count=len(found)) / norm
-        if max_postings:
-            kept = p.lengths[rows] <= max_postings
-            rows, weights = rows[kept], weights[kept]
-        at, lengths = p.entries(rows)
-        return cast(Floats, np.bincount(p.doc[at], p.value[at] * np.repeat(weights, lengths),
-                                        minlength=self.size))
+        # question full of unrelated words scores low. The weights of ``_weights``, in its order.
+        terms_get, default = self._terms.get, self.default_idf
+        vec: list[float] = []
+        found: list[tuple[int, float]] = []
+        for term, c in Counter(terms).items():
+            hit = terms_get(term)
+            if hit is None:
+                vec.append(default if c == 1 else (1.0 + math.log(c)) * default)
+                continue
+            idf, row, length = hit
+            v = idf if c == 1 else (1.0 + math.log(c)) * idf
+            vec.append(v)
+            if not max_postings or length <= max_postings:
+                found.append((row, v))
+        norm = math.sqrt(sum(map(operator.mul, vec, vec))) or 1.0
+        return self._postings.weighted([r for r, _ in found], [v / norm for _, v in found],
+                                       self.size)
 
 
 class NaiveBayes:
@@ -134,24 +175,22 @@ class NaiveBayes:
             for t, n in entries:
                 if (t, n) not in lift:
                     lift[t, n] = math.log((n + NB_ALPHA) / denom[t]) - self.unseen[t]
-        self._postings = Postings([[(t, lift[t, n]) for t, n in entries] for entries in seen])
+        self._lifts = dense([[(t, lift[t, n]) for t, n in entries] for entries in seen],
+                            len(self.topics))
         self._unseen: Floats = np.asarray(self.unseen)
-        self._classes: Ints = np.arange(len(self.topics), dtype=np.intp)
 
-    def posterior(self, feats: list[str]) -> list[float]:
-        """P(topic | features) per topic in the topics' order, uniform prior; 0 below 1e-4 and
-        everywhere when no feature is known."""
-        rows = self.rows
-        known = [r for f in feats if (r := rows.get(f)) is not None]
+    def posterior(self, known: list[int]) -> list[float]:
+        """P(topic | features) per topic in the topics' order, uniform prior, for the features
+        of ``rows`` (``known``: the query's, in its order, unknown ones left out); 0 below 1e-4
+        and everywhere when no feature is known."""
         if not known:
             return [0.0] * len(self.topics)
-        p = self._postings
-        at, _ = p.entries(np.fromiter(known, dtype=np.intp, count=len(known)))
         # n * unseen first, then the lifts feature after feature: the order of the plain sums.
-        logp = np.bincount(np.concatenate((self._classes, p.doc[at])),
-                           np.concatenate((len(known) * self._unseen, p.value[at])),
-                           minlength=len(self.topics)).tolist()
-        top = max(logp)
-        exp = [math.exp((v - top) / NB_TEMPERATURE) for v in logp]
+        block = np.empty((len(known) + 1, len(self.topics)))
+        np.multiply(len(known), self._unseen, out=block[0])
+        np.take(self._lifts, known, axis=0, out=block[1:])
+        logp = np.add.reduce(block, axis=0)
+        # (v - top) / T the same floats in numpy; math.exp, as ever (numpy's may differ).
+        exp = list(map(math.exp, ((logp - logp.max()) / NB_TEMPERATURE).tolist()))
         z = sum(exp)
         return [q if (q := v / z) > 1e-4 else 0.0 for v in exp]

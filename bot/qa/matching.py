@@ -143,9 +143,9 @@ def pipeline_for(kb: KnowledgeBase) -> TextPipeline:
                         stop_words=kb.english_stop, plain_words=kb.english_plain)
 
 
-def _features(n: Normalized, grams: list[str] | None = None) -> list[str]:
-    """The naive Bayes features: the words, then the 3-grams (``grams``: already cut)."""
-    return [*n.tokens, *("c:" + g for g in (char_ngrams(n.flat) if grams is None else grams))]
+def _features(n: Normalized) -> list[str]:
+    """The naive Bayes features: the words, then the 3-grams."""
+    return [*n.tokens, *("c:" + g for g in char_ngrams(n.flat))]
 
 
 def _first(scores: list[float]) -> int | None:
@@ -249,6 +249,9 @@ class Matcher:
         self._near_groups = grouped[self._near_starts]
         self._chars = TfIdf(chars)
         self._bayes = NaiveBayes(feats)
+        # The 3-grams' rows by the 3-gram itself: a question's are looked up without their
+        # "c:" (see ``_features``).
+        self._gram_rows = {f[2:]: r for f, r in self._bayes.rows.items() if f.startswith("c:")}
         # The status topics speak of e-LAAS only: a question naming another system (GFMIS,
         # e-GP) and not e-LAAS is not answered with e-LAAS's state.
         self._other_systems = tuple(
@@ -278,6 +281,7 @@ class Matcher:
         self._weights = dict.fromkeys((*TOPIC_FEATURES, *OOS_FEATURES, MASKED), 0.0)
         self._weights.update(weights.WEIGHTS)
         self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
+        self._bias[OUT_OF_SCOPE] = 0.0
 
     @property
     def size(self) -> int:
@@ -348,14 +352,18 @@ class Matcher:
         words = self._classwise(self._words.cosine(list(q.tokens)).tolist())
         grams = char_ngrams(q.flat)
         chars = self._classwise(self._chars.cosine(grams).tolist())
-        bayes = self._classwise(self._bayes.posterior(_features(q, grams)))
+        rows, gram_rows = self._bayes.rows, self._gram_rows
+        bayes = self._classwise(self._bayes.posterior(  # the rows of _features(q)
+            [r for f in q.tokens if (r := rows.get(f)) is not None]
+            + [r for g in grams if (r := gram_rows.get(g)) is not None]))
         near = self._closest(q, leave_out)
         fuzzy = self._fuzzy(q, leave_out) if verbatim is None else verbatim
         flat = q.flat  # a property: joined once, not once per keyword
         toks = set(q.tokens)
         howto = bool(toks & HOWTO_CUES) and not toks & REQUEST_CUES
         request = bool(toks & REQUEST_CUES)
-        keyed = {t for g in {*grams} for k, t in self._keywords.get(g, ()) if k in flat}
+        keywords = self._keywords.get
+        keyed = {t for g in grams for k, t in keywords(g, ()) if k in flat}
         keyed.update(t for k, t in self._short_keywords if k in flat)
         no_look = not any(w in flat for w in LOOK_CUES)
         bot = BOT_WORD in flat
@@ -442,12 +450,12 @@ class Matcher:
         w = self._weights.__getitem__
         bias = self._bias
         # Each candidate's features times their weights, added in the features' order.
-        logits = {c: sum(map(operator.mul, map(w, f), f.values())) + bias.get(c, 0.0)
+        logits = {c: sum(map(operator.mul, map(w, f), f.values())) + bias[c]
                   for c, f in feats.items() if MASKED not in f}
         top = max(logits.values())
-        exp = {c: math.exp(v - top) for c, v in logits.items()}
-        z = sum(exp.values())
-        return {c: v / z for c, v in exp.items()}
+        exp = list(map(math.exp, [v - top for v in logits.values()]))
+        z = sum(exp)
+        return {c: v / z for c, v in zip(logits, exp, strict=True)}
 
     def rank(self, question: str | Normalized, *, leave_out: bool = False) -> list[Scored]:
         """Every candidate, best first (the off-topic class included); scores in percent.

@@ -62,14 +62,20 @@ ORG_TOPICS = ("contact", "refs.elaas", "bot.help", "status.")
 def _has(flat: str, words: tuple[str, ...]) -> bool:
     """A Thai word anywhere (Thai has no spaces); an English one only where a word starts, so
     "store" is not found in "restored" nor "line" in "online"."""
-    return _any_of(words).search(flat) is not None
+    thai, english, pattern = _split(words)
+    # ``in`` for the Thai words (a regex alternation tries every word at every position); the
+    # pattern only when an English word is there at all.
+    return (any(w in flat for w in thai)
+            or (any(w in flat for w in english) and pattern.search(flat) is not None))
 
 
 @functools.cache
-def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern for the words: a search finds one of them where ``_has`` says."""
-    return re.compile("|".join((r"(?<![a-z])" if w.isascii() else "") + re.escape(w)
-                               for w in words) or "(?!)")
+def _split(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], re.Pattern[str]]:
+    """The Thai words, the English ones, and a pattern that finds the English ones where a
+    word starts."""
+    english = tuple(w for w in words if w.isascii())
+    pattern = re.compile("|".join(r"(?<![a-z])" + re.escape(w) for w in english) or "(?!)")
+    return tuple(w for w in words if not w.isascii()), english, pattern
 
 
 def off_topic_frame(q: Normalized, raw: str, topic: str) -> bool:
