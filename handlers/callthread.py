@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_Job = tuple["_Outbox", "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
-_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+_Job = tuple["Handover", "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
-class _Outbox:
+class Handover:
     """Outcomes waiting to be handed to one event loop, and whether a hand-over is scheduled.
 
     The worker appends and schedules one hand-over only when none is pending; the loop clears
@@ -26,10 +26,10 @@ class _Outbox:
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
-        self.items: deque[_Outcome] = deque()
+        self.items: deque[Outcome] = deque()
         self.scheduled = False
 
-    def put(self, outcome: _Outcome) -> None:
+    def put(self, outcome: Outcome) -> None:
         """(worker thread) Queue ``outcome``; wake the loop unless a wake-up is pending."""
         self.items.append(outcome)
         if self.scheduled:
@@ -54,6 +54,23 @@ class _Outbox:
                 future.set_result(result)
 
 
+class Handovers:
+    """One :class:`Handover` per event loop, for a thread whose callers' futures belong to
+    whichever loop called it (a thread outlives the loops of tests that share it)."""
+
+    def __init__(self) -> None:
+        self._by_loop: dict[asyncio.AbstractEventLoop, Handover] = {}
+
+    def of(self, loop: asyncio.AbstractEventLoop) -> Handover:
+        """(loop thread) The hand-over to ``loop``; closed loops' ones go when a new loop comes."""
+        handover = self._by_loop.get(loop)
+        if handover is None:
+            for old in [k for k in self._by_loop if k.is_closed()]:
+                del self._by_loop[old]
+            handover = self._by_loop[loop] = Handover(loop)
+        return handover
+
+
 class CallThread:
     """Runs ``fn(*args)`` calls one after the other on its own thread.
 
@@ -61,7 +78,7 @@ class CallThread:
     per-call locks (an idle semaphore and a shutdown lock taken by both threads, which under
     load made the event loop wait for the GIL behind the worker) and without a second future
     chained to the first: a C queue in; out, one ``call_soon_threadsafe`` per batch of calls
-    that finished while the loop was busy (see :class:`_Outbox`).
+    that finished while the loop was busy (see :class:`Handover`).
     """
 
     def __init__(self, name: str):
@@ -69,7 +86,7 @@ class CallThread:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._outboxes: dict[asyncio.AbstractEventLoop, _Outbox] = {}
+        self._handovers = Handovers()
 
     def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Queue ``fn(*args)``; the returned future (of the running loop) gets its outcome.
@@ -80,13 +97,7 @@ class CallThread:
         if self._closed:
             raise RuntimeError(f"{self.name}: cannot run calls after shutdown")
         loop = asyncio.get_running_loop()
-        outbox = self._outboxes.get(loop)
-        if outbox is None:
-            # One per loop: a thread outlives the loops of tests that share it. Closed loops'
-            # outboxes go when the next new loop comes.
-            for old in [k for k in self._outboxes if k.is_closed()]:
-                del self._outboxes[old]
-            outbox = self._outboxes[loop] = _Outbox(loop)
+        outbox = self._handovers.of(loop)
         future: asyncio.Future[T] = loop.create_future()
         if self._thread is None:
             # A daemon: an owner that forgets shutdown() must not hang the interpreter's exit.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
+
+import pytest
 
 from bot.core.contract import Incoming
 from handlers.inbox import FileInbox
@@ -75,3 +78,45 @@ async def test_a_lone_surrogate_is_journaled(tmp_path: Path) -> None:
     await inbox.close()
     assert FileInbox(tmp_path / "inbox.journal").load().pending == [
         ("telegram:1", {"text": "a\ud800b"})]
+
+
+async def test_compactions_between_queued_lines_lose_nothing(tmp_path: Path) -> None:
+    # Compactions are queued among the lines of concurrent events: each snapshot holds what was
+    # queued before it, and every line queued after it reaches the new file.
+    path = tmp_path / "inbox.journal"
+    inbox = FileInbox(path, compact_after=10)
+    inbox.load()
+
+    async def event(i: int) -> None:
+        await inbox.accept([(f"line:{i}", {"i": i})])
+        await inbox.sending(f"line:{i}", "reply")
+        if i % 3:
+            inbox.answered(f"line:{i}")
+
+    await asyncio.gather(*(event(i) for i in range(100)))
+    await inbox.close()
+    assert inbox.fsyncs < 300
+    state = FileInbox(path).load()
+    assert state.pending == [(f"line:{i}", {"i": i, "prior": "reply"}) for i in range(0, 100, 3)]
+    assert sorted(state.answered) == sorted(f"line:{i}" for i in range(100) if i % 3)
+
+
+async def test_a_failed_write_fails_its_accepts_and_the_next_ones_go_through(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "inbox.journal"
+    inbox = FileInbox(path)
+    inbox.load()
+    real_write = os.write
+    failures = [OSError(28, "No space left on device")]
+
+    def write(fd: int, data: bytes) -> int:
+        if failures:
+            raise failures.pop()
+        return real_write(fd, data)
+
+    monkeypatch.setattr("handlers.inbox.os.write", write)
+    with pytest.raises(OSError):
+        await inbox.accept([("line:a", {"n": 1})])
+    await inbox.accept([("line:b", {"n": 2})])
+    await inbox.close()
+    assert FileInbox(path).load().pending == [("line:b", {"n": 2})]
