@@ -111,7 +111,8 @@ WITH u AS (
 ), l AS (
     UPDATE elaas_inbox_lease SET until = clock_timestamp() + make_interval(secs => %(lease)s)
     WHERE order_key IN (SELECT order_key FROM elaas_inbox_lease
-                        WHERE owner = %(me)s AND order_key IN (SELECT order_key FROM u)
+                        WHERE owner = %(me)s AND until > '-infinity'
+                        AND order_key IN (SELECT order_key FROM u)
                         ORDER BY order_key FOR UPDATE)
     RETURNING order_key
 )
@@ -120,7 +121,9 @@ FROM u WHERE e.key = u.key AND e.state < 2 AND u.order_key IN (SELECT order_key 
 RETURNING e.key
 """
 
-# Answered marks, the leases given up, the writes that waited for the release (documents
+# Answered marks, the leases given up (the row stays, until = -infinity: the next claim of the
+# user is then a HOT update, not an insert; see 0005_inbox_hot.sql), the writes that waited
+# for the release (documents
 # without a flush wait, e.g. the user's last topic: kept only while the lease was still
 # ours) and the look for events still open, in one statement.
 # The look reads the statement's snapshot: an event another instance committed after it, whose
@@ -128,7 +131,7 @@ RETURNING e.key
 # between the snapshot and the lease row lock; the event is late by SWEEP_AGE, never lost).
 _RELEASE = """
 WITH gone AS (
-    DELETE FROM elaas_inbox_lease WHERE order_key IN (
+    UPDATE elaas_inbox_lease SET until = '-infinity' WHERE order_key IN (
         SELECT order_key FROM elaas_inbox_lease WHERE order_key = ANY(%(keys)s::text[])
         AND owner = %(me)s ORDER BY order_key FOR UPDATE)
     RETURNING order_key
@@ -372,7 +375,8 @@ class PgInbox(SharedInbox):
                 await conn.execute(
                     "UPDATE elaas_inbox_lease SET until = clock_timestamp()"
                     " + make_interval(secs => %s) WHERE order_key IN (SELECT order_key"
-                    " FROM elaas_inbox_lease WHERE owner = %s ORDER BY order_key FOR UPDATE)",
+                    " FROM elaas_inbox_lease WHERE owner = %s AND until > '-infinity'"
+                    " ORDER BY order_key FOR UPDATE)",
                     (self.lease, self.me))
 
     async def _sweep(self) -> None:
@@ -394,6 +398,7 @@ class PgInbox(SharedInbox):
                 await conn.execute(
                     "DELETE FROM elaas_inbox WHERE state = 2 AND accepted_at < "
                     "clock_timestamp() - make_interval(secs => %s)", (KEEP_ANSWERED_S,))
+                await conn.execute("DELETE FROM elaas_inbox_lease WHERE until = '-infinity'")
 
     # ------------------------------------------------------------------ events
 
