@@ -219,6 +219,13 @@ class _Batcher(Generic[T, R]):
             self._running -= 1
 
 
+class _Conn(psycopg.AsyncConnection[Any]):
+    """A pooled connection that keeps one cursor for the inbox's statements: a new cursor per
+    statement copies the adapters map (about 25 us of client CPU a round trip)."""
+
+    kept: psycopg.AsyncCursor[Any] | None = None
+
+
 async def _fast_json(conn: psycopg.AsyncConnection[Any]) -> None:
     set_json_loads(orjson.loads, conn)  # claimed records: a few times faster than json.loads
     # The statements here take arrays, whose sizes the planner cannot see: with the default
@@ -294,11 +301,13 @@ class PgInbox(SharedInbox):
         self.timeout = timeout
         kwargs = {"autocommit": True, "connect_timeout": 5}
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout,
-                                         open=False, kwargs=kwargs, configure=_fast_json)
+                                         open=False, kwargs=kwargs, configure=_fast_json,
+                                         connection_class=_Conn)
         # Leases and answered marks need no flush to disk of their own: after a database
         # crash a lost one only means a replay, which the (durable) sending mark makes safe.
         self._lazy = AsyncConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout,
-                                         open=False, kwargs=kwargs, configure=_no_flush)
+                                         open=False, kwargs=kwargs, configure=_no_flush,
+                                         connection_class=_Conn)
         self._answered: dict[str, list[str]] = {}
         self._orders: dict[str, str] = {}  # claimed event key -> its order key
         self._keys: set[str] = set()  # order keys this instance holds a lease on
@@ -325,6 +334,17 @@ class PgInbox(SharedInbox):
         except psycopg.Error as exc:
             raise InboxUnavailable(f"PostgreSQL {self.where}: {_one_line(exc, self.url)}") \
                 from None
+
+    async def _fetch(self, pool: AsyncConnectionPool[_Conn], sql: str,
+                     params: Mapping[str, Any]) -> list[Any]:
+        """One statement's rows, run on a connection of ``pool`` with its kept cursor."""
+        with self._errors():
+            async with pool.connection() as conn:
+                cur = conn.kept
+                if cur is None:
+                    cur = conn.kept = conn.cursor()
+                await cur.execute(sql, params)
+                return await cur.fetchall()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -383,11 +403,8 @@ class PgInbox(SharedInbox):
         limit, age = self._room()
         if limit <= 0:
             return
-        with self._errors():
-            async with self._lazy.connection() as conn:
-                cur = await conn.execute(_SWEEP, {"age": max(age, SWEEP_AGE),
-                                                  "limit": min(limit, SWEEP_LIMIT)})
-                rows = await cur.fetchall()
+        rows = await self._fetch(self._lazy, _SWEEP, {"age": max(age, SWEEP_AGE),
+                                                      "limit": min(limit, SWEEP_LIMIT)})
         for (key,) in rows:
             self.stats["swept"] += 1
             self._wake(str(key))
@@ -416,11 +433,8 @@ class PgInbox(SharedInbox):
         rows = orjson.dumps([
             {"key": k, "order_key": o, "flood_key": f, "record": orjson.Fragment(_json(r)),
              "local": v} for b in batches for k, o, f, r, v in b]).decode()
-        with self._errors():
-            async with self._pool.connection() as conn:
-                cur = await conn.execute(_ACCEPT, {"rows": rows, "period": self.period,
-                                                   "capacity": self.capacity})
-                got = {str(k): str(v) for k, v in await cur.fetchall()}
+        got = {str(k): str(v) for k, v in await self._fetch(self._pool, _ACCEPT, {
+            "rows": rows, "period": self.period, "capacity": self.capacity})}
         # a key sent twice in one batch goes to its first sender only
         return [{r[0]: got.pop(r[0]) for r in b if r[0] in got} for b in batches]
 
@@ -439,12 +453,9 @@ class PgInbox(SharedInbox):
         return self._docs.pop(order_key, {})
 
     async def _claim_batch(self, keys: list[str]) -> list[list[Claimed] | None]:
-        with self._errors():
-            async with self._lazy.connection() as conn:
-                cur = await conn.execute(_CLAIM, {"keys": _text_array(keys), "me": self.me,
-                                                  "lease": self.lease,
-                                                  "prefetch": self._prefetch_array})
-                rows = await cur.fetchall()
+        rows = await self._fetch(self._lazy, _CLAIM, {
+            "keys": _text_array(keys), "me": self.me, "lease": self.lease,
+            "prefetch": self._prefetch_array})
         leased: dict[str, list[Claimed]] = {}
         for order_key, k, r, h, v, a, tbls, docs in rows:
             key = str(order_key)
@@ -467,12 +478,10 @@ class PgInbox(SharedInbox):
         return ok
 
     async def _sending_batch(self, items: list[tuple[str, str, str]]) -> list[bool]:
-        with self._errors():
-            async with self._pool.connection() as conn:
-                cur = await conn.execute(_SENDING, {"marks": orjson.dumps([
-                    {"key": k, "order_key": o, "how": h} for k, o, h in items]).decode(),
-                    "me": self.me, "lease": self.lease})
-                marked = {str(r[0]) for r in await cur.fetchall()}
+        marked = {str(r[0]) for r in await self._fetch(self._pool, _SENDING, {
+            "marks": orjson.dumps([{"key": k, "order_key": o, "how": h}
+                                   for k, o, h in items]).decode(),
+            "me": self.me, "lease": self.lease})}
         return [i[0] in marked for i in items]
 
     def answered(self, key: str) -> None:
@@ -499,12 +508,9 @@ class PgInbox(SharedInbox):
         for k, _, ws in items:  # one row per document (a second one would fail the upsert)
             for doc_key, text in ws.items():
                 writes[doc_key] = (text, k)
-        with self._errors():
-            async with self._lazy.connection() as conn:
-                cur = await conn.execute(_RELEASE, {
-                    "keys": _text_array(keys), "done": _text_array(done), "me": self.me,
-                    "writes": orjson.dumps([
-                        {"tbl": t, "key": k, "doc": orjson.Fragment(d), "order_key": o}
-                        for (t, k), (d, o) in writes.items()]).decode()})
-                still = {str(r[0]) for r in await cur.fetchall()}
+        still = {str(r[0]) for r in await self._fetch(self._lazy, _RELEASE, {
+            "keys": _text_array(keys), "done": _text_array(done), "me": self.me,
+            "writes": orjson.dumps([
+                {"tbl": t, "key": k, "doc": orjson.Fragment(d), "order_key": o}
+                for (t, k), (d, o) in writes.items()]).decode()})}
         return [k in still for k in keys]
