@@ -102,7 +102,9 @@ FROM lease l LEFT JOIN todo t ON t.order_key = l.order_key
 LEFT JOIN pre p ON p.order_key = l.order_key ORDER BY l.order_key, t.seq
 """
 
-# The sending mark is also a fence: it is written only while this instance still holds the
+# The sending mark is a non-empty ``how`` (state stays 0: an update that changes no indexed
+# column, nor the open index's predicate, is HOT; rows of older versions may have state 1).
+# It is also a fence: it is written only while this instance still holds the
 # key's lease (renewed by the same statement), so an instance whose lease ran out while it
 # was stalled never sends what the instance that took the key over may already have sent.
 _SENDING = """
@@ -116,7 +118,7 @@ WITH u AS (
                         ORDER BY order_key FOR UPDATE)
     RETURNING order_key
 )
-UPDATE elaas_inbox e SET state = 1, how = CASE WHEN e.how = '' THEN u.how ELSE e.how END
+UPDATE elaas_inbox e SET how = CASE WHEN e.how = '' THEN u.how ELSE e.how END
 FROM u WHERE e.key = u.key AND e.state < 2 AND u.order_key IN (SELECT order_key FROM l)
 RETURNING e.key
 """
