@@ -53,9 +53,10 @@ async def rounds(url: str, users: int, n: int, tag: str) -> None:
 
 def counters(cluster: Cluster) -> dict[str, Any]:
     with cluster.admin("elaas") as conn:
-        wal = conn.execute("SELECT wal_records, wal_bytes FROM pg_stat_wal").fetchone()
-        tables = conn.execute("SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_all_tables"
-                              " WHERE relname LIKE 'elaas_%'").fetchall()
+        wal: Any = conn.execute("SELECT wal_records, wal_bytes FROM pg_stat_wal").fetchone()
+        tables: Any = conn.execute("SELECT relname, n_tup_upd, n_tup_hot_upd"
+                                   " FROM pg_stat_all_tables WHERE relname LIKE 'elaas_%'"
+                                   ).fetchall()
     assert wal is not None
     return {"wal": (int(wal[0]), int(wal[1])), **{str(t): (int(u), int(h)) for t, u, h in tables}}
 
