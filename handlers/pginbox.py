@@ -104,9 +104,9 @@ LEFT JOIN pre p ON p.order_key = l.order_key ORDER BY l.order_key, t.seq
 
 # The sending mark is a non-empty ``how`` (state stays 0: an update that changes no indexed
 # column, nor the open index's predicate, is HOT; rows of older versions may have state 1).
-# It is also a fence: it is written only while this instance still holds the
-# key's lease (renewed by the same statement), so an instance whose lease ran out while it
-# was stalled never sends what the instance that took the key over may already have sent.
+# It is also a fence: it is written only while this instance still holds the key's lease
+# (renewed by the same statement), so an instance whose lease ran out while it was stalled
+# never sends what the instance that took the key over may already have sent.
 _SENDING = """
 WITH u AS (
     SELECT * FROM jsonb_to_recordset(%(marks)s::jsonb) AS u(key text, order_key text, how text)
@@ -125,9 +125,8 @@ RETURNING e.key
 
 # Answered marks, the leases given up (the row stays, until = -infinity: the next claim of the
 # user is then a HOT update, not an insert; see 0005_inbox_hot.sql), the writes that waited
-# for the release (documents
-# without a flush wait, e.g. the user's last topic: kept only while the lease was still
-# ours) and the look for events still open, in one statement.
+# for the release (documents without a flush wait, e.g. the user's last topic: kept only
+# while the lease was still ours) and the look for events still open, in one statement.
 # The look reads the statement's snapshot: an event another instance committed after it, whose
 # claim then failed on the lease not yet given up, is left to the sweeper (a short window
 # between the snapshot and the lease row lock; the event is late by SWEEP_AGE, never lost).
