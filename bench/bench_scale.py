@@ -210,14 +210,18 @@ def print_statements(cluster: Cluster, events: int) -> None:
     """Statements run per event since the last reset, the most frequent first."""
     with cluster.admin("elaas") as conn:
         rows = conn.execute(
-            "SELECT calls, total_exec_time, query FROM pg_stat_statements s JOIN pg_roles r"
-            " ON r.oid = s.userid WHERE r.rolname = 'elaas' ORDER BY calls DESC").fetchall()
+            "SELECT calls, total_exec_time, wal_bytes, shared_blks_hit + shared_blks_read, query"
+            " FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid"
+            " WHERE r.rolname = 'elaas' ORDER BY calls DESC").fetchall()
     total = sum(int(r[0]) for r in rows)
     print(f"  statements: {total / events:.2f} per event "
-          f"(server time {sum(float(r[1]) for r in rows) / events:.2f} ms per event)")
-    for calls, ms, query in rows[:25]:
-        print(f"  {int(calls) / events:6.3f}/event {float(ms) / max(int(calls), 1):6.3f} ms  "
-              f"{' '.join(str(query).split())[:110]}")
+          f"(server time {sum(float(r[1]) for r in rows) / events:.2f} ms, WAL "
+          f"{sum(int(r[2]) for r in rows) / events:.0f} bytes, buffers "
+          f"{sum(int(r[3]) for r in rows) / events:.0f} per event)")
+    for calls, ms, wal, blks, query in rows[:25]:
+        n = max(int(calls), 1)
+        print(f"  {int(calls) / events:6.3f}/event {float(ms) / n:6.3f} ms {int(wal) / n:7.0f} B "
+              f"{int(blks) / n:5.0f} buf  {' '.join(str(query).split())[:90]}")
 
 
 async def run_mode(mode: str, cluster: Cluster, root: Path, events: int, concurrency: int,

@@ -114,6 +114,23 @@ async def test_a_stalled_instance_loses_its_lease_and_may_not_send(
     assert again is not None and again[0].how == "reply"  # the first mark is kept
 
 
+async def test_a_released_key_is_neither_renewed_nor_a_licence_to_send(
+        two: tuple[PgInbox, PgInbox]) -> None:
+    # Released lease rows stay (their next claim is a HOT update, not an insert): the
+    # heartbeat must not revive one, nor the sending fence let its last owner through.
+    a, b = two
+    await a.accept_judged([row("line:e1")])
+    assert await a.claim("line:U1")
+    a._keys.add("line:U1")  # a heartbeat whose list was read before the release
+    assert await a.release("line:U1") is True
+    a._keys.add("line:U1")
+    await a._heartbeat()
+    assert await a.sending("line:e1", "reply") is False
+    got = await b.claim("line:U1")  # at once: the lease was given up, not renewed
+    assert got is not None and [c.key for c in got] == ["line:e1"]
+    assert await b.sending("line:e1", "reply") is True
+
+
 async def test_flood_limit_holds_across_instances(two: tuple[PgInbox, PgInbox]) -> None:
     a, b = two
     verdicts = []
@@ -207,7 +224,8 @@ async def test_a_long_queue_waits_in_the_inbox_and_a_full_one_answers_503(
     async def count_leases() -> None:
         async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
             while True:
-                cur = await conn.execute("SELECT count(*) FROM elaas_inbox_lease")
+                cur = await conn.execute(
+                    "SELECT count(*) FROM elaas_inbox_lease WHERE until > clock_timestamp()")
                 row = await cur.fetchone()
                 leases.append(int(row[0]) if row else 0)
                 await asyncio.sleep(0.05)
