@@ -1,4 +1,9 @@
-"""Thai text pipeline: one normalisation for knowledge phrasings and user questions alike."""
+"""Thai text pipeline: one normalisation for knowledge phrasings and user questions alike.
+
+Just over 500 lines, for a reason: every cleaning rule (digits, particles, spelling folds,
+tokens, the bare form of a short answer) lives here once, so the matcher, the steps and the
+button picks read text the same way.
+"""
 
 from __future__ import annotations
 
