@@ -124,7 +124,7 @@ async def test_line_group_entry_without_1to1_chat_is_saved_once_and_said_so(
     said = "\n".join(await wait_for(lambda: [t for c in line.replies_to(token)
                                              for t in tl.texts(c)]))
     assert len(ledger) == before + 1
-    assert "บันทึกแล้ว" in said and "อีกครั้ง" not in said, said
+    assert "ไม่ต้องพิมพ์ซ้ำ" in said and "อีกครั้ง" not in said, said
     assert "1,234" not in said  # no detail in the group
     assert "เพิ่มเพื่อน" in said and "https://line.me/R/ti/p/" in said
 
@@ -137,7 +137,7 @@ async def test_telegram_group_entry_without_started_chat_is_saved_once_and_said_
                                     chat=tt.GROUP)) == 200
     said = "\n".join(await wait_for(lambda: tg.fake.sent_texts(tt.GROUP)))
     assert len(ledger) == before + 1
-    assert "บันทึกแล้ว" in said and "อีกครั้ง" not in said and "2,345" not in said, said
+    assert "ไม่ต้องพิมพ์ซ้ำ" in said and "อีกครั้ง" not in said and "2,345" not in said, said
     assert "Start" in said and "เพิ่มเพื่อน" not in said, said
     assert "https://t.me/elaas_test_bot?start=private" in said
 
