@@ -48,6 +48,7 @@ def main() -> int:
     from handlers.settings import Settings
 
     core = build_core(Settings.from_env())
+    core.warm_up()  # as serve does before it listens: a typed form label renders at once
     engine = core.engine
     varied = mix_questions("varied")
     run(engine, QUESTIONS, 2_000, 0)  # warm-up
