@@ -4,7 +4,9 @@ release: the engine on PostgreSQL reads and writes as if it went to the database
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +100,44 @@ async def test_the_claim_reads_ahead_and_the_release_writes_while_leased(
     assert await b.claim("line:U2") is not None
     await a.release("line:U2", {("followups", "line:U2"): '{"topic": "stale"}'})
     assert pg.table("followups").get("line:U2") is None
+
+
+def test_everyday_messages_need_no_read_beyond_the_claims_read_ahead(pg_url: str,
+                                                                      tmp_path: Path) -> None:
+    """Each per-user read of a Q&A text (session, last topic, the choices last offered: a
+    short text may be a typed button label) comes from the claim's read-ahead on PostgreSQL:
+    a round trip from the engine thread per event halves what one instance answers."""
+    from bot.core.contract import Incoming
+    from bot.core.pgstore import PgTable
+    from handlers.app import build_core
+    from handlers.settings import Settings
+    from handlers.web.server import default_inbox
+
+    pg = PgStore(pg_url, max_size=2)
+    core = build_core(Settings(data_dir=tmp_path / "d", database_url=pg_url), store=pg)
+    inbox = default_inbox(core)
+    assert isinstance(inbox, PgInbox)
+    user = "line:U1"
+    reads: list[str] = []
+    real_get = PgTable.get
+
+    def counted(table: PgTable, key: str) -> object:
+        primed = pg.primed_now()
+        if primed is None or (table.name, key) not in primed.docs:
+            reads.append(f"{table.name}/{key}")
+        return real_get(table, key)
+
+    try:
+        core.engine.reply_to(Incoming("line", "U1", "U1", text="ระบบล่มไหม", event_id="e0"))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(PgTable, "get", counted)
+            for i, text in enumerate(("ระบบล่มไหม", "จ่ายเงินยังไง", "ขอบคุณค่ะ")):
+                docs = {(t, user): real_get(pg.table(t), user) for t in inbox.prefetch}
+                primed = pg.prime({k: None if d is None else json.dumps(d)
+                                   for k, d in docs.items()})
+                with pg.primed(primed):
+                    core.engine.reply_to(Incoming("line", "U1", "U1", text=text,
+                                                  event_id=f"e{i + 1}"))
+        assert [r for r in reads if r.endswith(user)] == []
+    finally:
+        pg.close()

@@ -108,11 +108,14 @@ def default_inbox(core: Core) -> Inbox | SharedInbox:
         return MemoryInbox()
     if core.settings.database_url:
         from bot.core.engine import SESSIONS_TABLE
+        from bot.core.picks import OFFERS_TABLE
         from bot.qa.followup import TABLE as FOLLOWUPS_TABLE
         from handlers.pginbox import PgInbox
 
-        # the claim reads each user's session and last topic ahead for the engine
-        return PgInbox(core.settings.database_url, prefetch=(SESSIONS_TABLE, FOLLOWUPS_TABLE))
+        # the claim reads each user's session, last topic and last offered choices ahead for
+        # the engine (every short text may be a typed button label)
+        return PgInbox(core.settings.database_url,
+                       prefetch=(SESSIONS_TABLE, FOLLOWUPS_TABLE, OFFERS_TABLE))
     return FileInbox(core.settings.data_dir / INBOX_FILE)
 
 
