@@ -23,13 +23,16 @@ revision) on the same set.
 
 Run: .venv/bin/python bench/fit_matcher.py --examples words,chars,bayes --target 1.5 [--write]
 [--bias] [--l2 X] [--cap N] [--fresh] (--write rewrites bot/qa/weights.py from the fit on every
-set). Features are cached in the temp dir (--fresh recomputes them: about 10 minutes with
---examples). The runtime reads the weights as plain constants.
+set). Features are cached in ELAAS_CACHE_DIR (~/.cache/elaas-bot, as the examples' tokens),
+under a hash of what they are computed from, so another user or checkout never reads them
+(--fresh recomputes them: about 10 minutes with --examples). The runtime reads the weights as
+plain constants.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pickle
 import sys
 import tempfile
@@ -40,6 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.qa.examples import cache_dir  # noqa: E402
 from bot.qa.knowledge import load_knowledge  # noqa: E402
 from bot.qa.matching import (  # noqa: E402
     MASKED,
@@ -82,7 +86,26 @@ FILES = (
 SIX = ("blind3", "blind4", "blind5", "dev5", "new_holdout", "blind2")
 # The last hand-tuned matcher (issue 15 round 6).
 BEFORE = "0707bfc"
-CACHE = Path(tempfile.gettempdir()) / "elaas-fit-matcher.pkl"
+# What the features are computed from (under the checkout): the cache is keyed by their bytes.
+FEATURE_INPUTS = ("knowledge", "bot/qa", "bot/core/text.py", "tests/data")
+
+
+def feature_cache(root: Path, variant: str) -> Path:
+    """The feature cache of checkout ``root`` for ``variant`` (the --examples/--cap/--before
+    setting), in the user's cache directory and named by a hash of ``FEATURE_INPUTS``: a
+    change to the knowledge, the matcher or the sets is a new file, never a stale one."""
+    h = hashlib.sha256(variant.encode())
+    for part in FEATURE_INPUTS:
+        base = root / part
+        for path in sorted(base.rglob("*") if base.is_dir() else [base]):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return cache_dir() / f"fit-matcher-{h.hexdigest()[:24]}.pkl"
+
+
+def write_cache(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(rows))
 
 
 def load(name: str, column: int) -> list[tuple[str, str | None]]:
@@ -102,13 +125,14 @@ def old_matcher(rev: str) -> Matcher:
 
     src = subprocess.run(["git", "show", f"{rev}:bot/qa/matching.py"], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout
-    path = Path(tempfile.gettempdir()) / "elaas_old_matching.py"
-    path.write_text(src, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("elaas_old_matching", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["elaas_old_matching"] = module
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory() as private:  # owner-only: nobody can swap the file
+        path = Path(private) / "elaas_old_matching.py"
+        path.write_text(src, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("elaas_old_matching", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["elaas_old_matching"] = module
+        spec.loader.exec_module(module)
     kb = load_knowledge()
     return module.Matcher(kb, module.pipeline_for(kb))  # type: ignore[no-any-return]
 
@@ -317,11 +341,11 @@ def main() -> None:
     args = ap.parse_args()
     kb = load_knowledge()
     candidates = [t.id for t in kb.topics] + [OUT_OF_SCOPE]
-    cache = CACHE.with_suffix(f".{args.examples or 'kb'}{args.cap or ''}.pkl")
+    cache = feature_cache(ROOT, f"{args.examples or 'kb'}{args.cap or ''} {args.before}")
     if cache.exists() and not args.fresh:
         rows = pickle.loads(cache.read_bytes())
     else:
-        before_cache = CACHE.with_suffix(f".before-{args.before}.pkl")
+        before_cache = feature_cache(ROOT, f"before-{args.before}")
         if before_cache.exists():
             rows = pickle.loads(before_cache.read_bytes())
         else:
@@ -329,12 +353,12 @@ def main() -> None:
             old = old_matcher(args.before)
             for r in rows:
                 r["shipped"] = old.match(r["question"]).topic
-            before_cache.write_bytes(pickle.dumps(rows))
+            write_cache(before_cache, rows)
         if args.examples:
             examples(rows, args.examples, args.cap)
         else:
             extract(Matcher(kb, pipeline_for(kb), ()), rows)
-        cache.write_bytes(pickle.dumps(rows))
+        write_cache(cache, rows)
     names = [n for n in (*TOPIC_FEATURES, *OOS_FEATURES) if n not in args.drop.split(",")]
     if args.bias:
         names += ["bias:" + t.id for t in kb.topics]

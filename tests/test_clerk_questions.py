@@ -38,6 +38,13 @@ def matcher() -> Matcher:
     ("วันนี้เก็บเงินได้เท่าไหร่", "bot.today_howto"),
     ("วันนี้รับจ่ายไปเท่าไหร่แล้วเจ้า", "bot.today_howto"),
     ("มื้อนี้รับเงินได้เท่าใดแล้ว", "bot.today_howto"),  # Isan: มื้อนี้ is วันนี้
+    # keeping receipts as evidence: the paper-evidence answer, not the one on a receipt written
+    # wrong (which only a voided receipt is about)
+    ("ต้องเก็บใบเสร็จไว้ไหม", "status.data"),
+    ("เก็บใบเสร็จไว้ด้วยไหม", "status.data"),
+    ("สำเนาใบเสร็จเก็บไว้ไหมคะ", "status.data"),
+    ("ใบเสร็จยกเลิกต้องเก็บไว้มั้ย", "guide.receipt_void"),
+    ("ใบเสร็จที่เขียนผิดต้องเก็บไว้ไหม", "guide.receipt_void"),
 ])
 def test_clerk_questions_find_their_topic(matcher: Matcher, question: str, topic: str) -> None:
     r = matcher.match(question)

@@ -138,3 +138,36 @@ def test_the_core_flushes_the_engines_gaps_when_closed(say: Say, core: Core) -> 
     finally:
         reopened.close()
     store.close()  # closing twice is harmless (the fixture does it again)
+
+
+def operator_mark_survives(store_a: Store, store_b: Store) -> None:
+    """Instance A holds an ask in its buffer while an operator marks the question handled
+    through instance B: A's flush adds the count and keeps the mark; an ask A counts after it
+    has seen the mark brings the question back (asked again after the fix)."""
+    a = GapLog(store_a, lambda: DAY, clock=Clock())
+    b = GapLog(store_b, lambda: DAY, clock=Clock())
+    a.record("ถาม ก่อน แก้")
+    b.record("ถาม ก่อน แก้")
+    assert b.mark_handled("ถาม ก่อน แก้", by="console:op", at="2024-07-15T10:00:00+07:00")
+    a.flush()  # an ask from before the mark
+    (gap,) = b.top(include_handled=True)
+    assert gap.handled and gap.count == 2
+    assert b.top() == []
+    a.record("ถาม ก่อน แก้")  # after A's flush saw the mark
+    a.flush()
+    assert [(g.text, g.count, g.handled) for g in b.top()] == [("ถาม ก่อน แก้", 3, False)]
+
+
+def test_a_flush_keeps_a_mark_set_through_another_log(any_store: Store) -> None:
+    operator_mark_survives(any_store, any_store)
+
+
+def test_a_flush_keeps_a_mark_set_through_another_instance_on_postgres(pg_url: str) -> None:
+    from bot.core.pgstore import PgStore
+
+    one, two = PgStore(pg_url, max_size=2), PgStore(pg_url, max_size=2)
+    try:
+        operator_mark_survives(one, two)
+    finally:
+        one.close()
+        two.close()

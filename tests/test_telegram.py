@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,11 +17,13 @@ import pytest
 from bot.core.contract import Choice, FileBlob, Reply
 from bot.core.engine import Engine
 from bot.core.feature import Command, Context, Feature
+from bot.core.greetings import COMMAND_DESCRIPTIONS
+from bot.core.registry import registered_commands
 from handlers.app import Core, build_core
 from handlers.inbox import MemoryInbox
 from handlers.ratelimit import RateLimiter
 from handlers.settings import Settings
-from handlers.telegram.adapter import COMMANDS, SECRET_HEADER, TelegramAdapter
+from handlers.telegram.adapter import SECRET_HEADER, TelegramAdapter
 from handlers.telegram.callbacks import CallbackIds
 from handlers.web.server import FLOW, PIPELINE, TELEGRAM, RunningServer, create_app
 from tests.conftest import make_lao_admin
@@ -144,15 +147,33 @@ async def test_start_up_sets_thai_commands_and_webhook(rig: Rig) -> None:
     assert methods[:1] == ["getMe"]
     commands = json.loads(next(c for c in rig.fake.calls if c.method == "setMyCommands")
                           .body["commands"])
-    assert [c["command"] for c in commands] == [c for c, _ in COMMANDS]
-    assert {"start", "help", "status", "guide", "forms", "log", "today", "export", "subscribe",
-            "unsubscribe", "join"} == {c["command"] for c in commands}
+    names = [c["command"] for c in commands]
+    assert names[:4] == ["start", "help", "status", "guide"]
+    assert {"forms", "log", "today", "export", "subscribe", "unsubscribe", "join"} <= set(names)
     assert all(any("\u0e00" <= ch <= "\u0e7f" for ch in c["description"]) for c in commands)
     hook = next(c for c in rig.fake.calls if c.method == "setWebhook").body
     assert hook["url"] == f"{PUBLIC}/telegram/webhook"
     assert hook["secret_token"] == WEBHOOK_SECRET
     assert "getUpdates" not in methods
     assert all(TOKEN in c.path for c in rig.fake.calls)  # token appended to TELEGRAM_API_BASE
+
+
+async def test_command_menu_is_every_command_the_engine_answers(rig: Rig) -> None:
+    """The menu was a list of its own and fell behind (no /edit, no /entries): it is built
+    from the engine's commands, each once, under a name Telegram accepts."""
+    sent = json.loads(next(c for c in rig.fake.calls if c.method == "setMyCommands")
+                      .body["commands"])
+    names = [c["command"] for c in sent]
+    engine = rig.core.engine
+    assert sorted(names) == sorted(c.slash[0] for c in registered_commands(engine))
+    assert {"edit", "entries", "summary", "void"} <= set(names)
+    assert len(names) == len(set(names)) <= 100
+    assert all(re.fullmatch(r"[a-z0-9_]{1,32}", n) for n in names)
+    described = {c["command"]: c["description"] for c in sent}
+    assert all(0 < len(d) <= 256 for d in described.values())
+    # each has its own description, not the fallback (its first Thai word)
+    assert described["edit"] == COMMAND_DESCRIPTIONS["edit"]
+    assert set(COMMAND_DESCRIPTIONS) == set(names)
 
 
 # ---------------------------------------------------------------------------- answers

@@ -22,20 +22,38 @@ _TELEGRAM_GROUP_HELLO = (
     "ตามด้วยคำถาม"
 )
 
-TELEGRAM_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "เริ่มต้นและเมนูหลัก"),
-    ("help", "วิธีใช้บอท"),
-    ("status", "สถานะระบบ e-LAAS"),
-    ("guide", "วิธีปฏิบัติช่วงระบบขัดข้อง"),
-    ("forms", "แบบฟอร์ม"),
-    ("log", "วิธีบันทึกรายการรับ/จ่าย"),
-    ("today", "รายการวันนี้"),
-    ("export", "ส่งออกไฟล์ Excel"),
-    ("subscribe", "รับแจ้งเตือนสถานะระบบ"),
-    ("unsubscribe", "เลิกรับแจ้งเตือน"),
-    ("join", "เข้าร่วม อปท. ด้วยรหัส"),
-)
-"""The Telegram command menu (setMyCommands): command, Thai description."""
+COMMAND_DESCRIPTIONS: dict[str, str] = {
+    "start": "เริ่มต้นและเมนูหลัก",
+    "help": "วิธีใช้บอท",
+    "status": "สถานะระบบ e-LAAS",
+    "guide": "วิธีปฏิบัติช่วงระบบขัดข้อง",
+    "forms": "แบบฟอร์ม",
+    "log": "วิธีบันทึกรายการรับ/จ่าย",
+    "today": "รายการวันนี้",
+    "recent": "รายการล่าสุด",
+    "entries": "ดูรายการ เช่น เดือนนี้",
+    "summary": "สรุปยอดรับ/จ่าย",
+    "edit": "แก้ไขรายการ",
+    "void": "ยกเลิกรายการ",
+    "keyed": "ทำเครื่องหมายว่าคีย์เข้า e-LAAS แล้ว",
+    "pending": "รายการที่ยังไม่ได้คีย์",
+    "unkeyed": "เอาเครื่องหมายคีย์แล้วออก",
+    "export": "ส่งออกไฟล์ Excel",
+    "subscribe": "รับแจ้งเตือนสถานะระบบ",
+    "unsubscribe": "เลิกรับแจ้งเตือน",
+    "join": "เข้าร่วม อปท. ด้วยรหัส",
+    "leave": "ออกจาก อปท.",
+    "members": "สมาชิกของ อปท.",
+    "invite": "สร้างรหัสเข้าร่วม (ผู้ดูแล อปท.)",
+    "demo": "ทดลองใช้กับ อปท. ตัวอย่าง",
+    "console": "เข้าคอนโซล (เจ้าหน้าที่)",
+    "announce": "ส่งประกาศ (เจ้าหน้าที่)",
+    "setstatus": "ตั้งสถานะระบบ (เจ้าหน้าที่)",
+}
+"""A command menu's Thai description of each command, by slash name, in the menu's order.
+
+The menu lists the engine's commands (``bot.core.registry``), not these keys: a command missing
+here is still listed, described by its first Thai word, and after these."""
 
 NO_PRIVATE_LINK = "(ค้นหาบัญชีบอทใน LINE แล้วกดเพิ่มเพื่อน เพื่อเปิดแชตส่วนตัว)"
 """When the bot's add-friend link is unknown: how to open the 1:1 chat by hand."""

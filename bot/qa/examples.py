@@ -40,11 +40,19 @@ def _key(kb: KnowledgeBase, texts: list[str]) -> str:
     return h.hexdigest()
 
 
-def _path(key: str) -> Path:
-    # Not the shared temporary directory: another local user could plant a file there.
+def cache_dir() -> Path:
+    """Where the bot's and its tools' disk caches live: ``ELAAS_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/elaas-bot`` (``~/.cache/elaas-bot``).
+
+    Not the shared temporary directory: another local user could plant a file there.
+    """
     base = os.environ.get("ELAAS_CACHE_DIR") or Path(
         os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "elaas-bot"
-    return Path(base) / f"elaas-examples-{key[:24]}.json"
+    return Path(base)
+
+
+def _path(key: str) -> Path:
+    return cache_dir() / f"elaas-examples-{key[:24]}.json"
 
 
 def normalized_examples(kb: KnowledgeBase, pipeline: TextPipeline,

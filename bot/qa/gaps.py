@@ -46,6 +46,12 @@ def _gap(doc: dict[str, object]) -> Gap:
                last, bool(doc.get("handled", False)))
 
 
+def _mark(doc: dict[str, Any]) -> int:
+    """The number of the question's latest mark (0: never marked)."""
+    mark = doc.get("mark", 0)
+    return mark if isinstance(mark, int) else 0
+
+
 @dataclass
 class _Pending:
     count: int
@@ -71,6 +77,12 @@ class GapLog:
     not clerk data. A batch adds its counts to the stored ones under one store lock
     (:data:`GAPS_LOCK`), so the instances sharing a database add up, never overwrite each
     other. One thread uses a log at a time (the engine thread).
+
+    A question asked again after it was marked handled is back on the list, but only a mark
+    this log had seen before it counted the asks is cleared: with several instances an
+    instance's buffer may hold asks from before an operator marked the question through
+    another one, and their flush keeps that mark (each mark is numbered; the log remembers
+    the numbers it saw at its last flush, read or mark).
     """
 
     def __init__(self, store: Store, today: Callable[[], date], *, cap: int = MAX_GAPS,
@@ -86,6 +98,7 @@ class GapLog:
         self._clock = clock
         self._pending: dict[str, _Pending] = {}
         self._due = self._retry_at = 0.0
+        self._seen: dict[str, int] = {}  # handled question -> the number of the mark seen
 
     def record(self, normalized: str) -> None:
         """Count one more ask of ``normalized`` (cut to 200 characters)."""
@@ -116,13 +129,16 @@ class GapLog:
         try:
             with self._store.transaction(GAPS_LOCK):
                 stored = self._table.all()
-                merged = {k: self._merge(stored.get(k), k, p) for k, p in pending.items()}
+                merged = {k: self._merge(stored.get(k), k, p, self._seen.get(k))
+                          for k, p in pending.items()}
                 self._table.put_many(merged)
         except (OSError, StoreError) as exc:
             _LOG.warning("gaps: %d question(s) not written yet: %s", len(pending), exc)
             self._pending = pending  # nothing was written: all of them next time
             self._due = self._retry_at = self._clock() + self.flush_every
             return 0
+        # The marks standing now: the asks counted from here on come after them.
+        self._seen = {k: _mark(d) for k, d in {**stored, **merged}.items() if d.get("handled")}
         if len(stored.keys() | merged.keys()) > self.cap:
             try:
                 self.prune()
@@ -131,11 +147,14 @@ class GapLog:
         return len(pending)
 
     @staticmethod
-    def _merge(doc: dict[str, Any] | None, key: str, p: _Pending) -> dict[str, Any]:
+    def _merge(doc: dict[str, Any] | None, key: str, p: _Pending,
+               seen: int | None) -> dict[str, Any]:
         doc = doc or {"text": key, "count": 0, "first": p.first}
-        # asked again after a fix: worth another look
+        # Asked again after a fix: worth another look, when this log had seen the mark before
+        # counting (else some of the asks may be older than it).
+        handled = bool(doc.get("handled")) and _mark(doc) != seen
         return {**doc, "count": int(doc.get("count", 0)) + p.count,
-                "last": max(str(doc.get("last") or ""), p.last), "handled": False}
+                "last": max(str(doc.get("last") or ""), p.last), "handled": handled}
 
     def close(self) -> None:
         """Write what is buffered (at shutdown)."""
@@ -159,7 +178,9 @@ class GapLog:
     def top(self, limit: int = 30, *, include_handled: bool = False) -> list[Gap]:
         """The most asked questions first (then the most recent)."""
         self.flush()
-        gaps = [_gap(d) for d in self._table.all().values()]
+        docs = self._table.all()
+        self._seen = {k: _mark(d) for k, d in docs.items() if d.get("handled")}
+        gaps = [_gap(d) for d in docs.values()]
         if not include_handled:
             gaps = [g for g in gaps if not g.handled]
         gaps.sort(key=lambda g: (-g.count, -g.last.toordinal(), g.text))
@@ -172,8 +193,9 @@ class GapLog:
             doc = self._table.get(text)
             if doc is None:
                 return False
-            doc.update(handled=True, handled_by=by, handled_at=at)
+            doc.update(handled=True, handled_by=by, handled_at=at, mark=_mark(doc) + 1)
             self._table.put(text, doc)
+        self._seen[text] = doc["mark"]
         return True
 
     def __len__(self) -> int:

@@ -5,12 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.core.engine import Engine
+from bot.core.registry import registered_commands
+from bot.core.store import MemoryStore
 from bot.core.yamlload import DataError
-from bot.notices.signals import sample_snapshot
-from bot.notices.status import load_seed
+from bot.forms.chat import FormsFeature
+from bot.forms.model import FormCatalog
+from bot.ledger.book import LedgerBook
+from bot.ledger.chat import LedgerFeature
+from bot.notices.board import NoticesFeature
+from bot.notices.console_chat import ConsoleFeature
+from bot.notices.signals import FieldReportsFeature, sample_snapshot
+from bot.notices.status import StatusBoard, load_seed
 from bot.qa.knowledge import (
     MAX_ANSWER,
     MAX_FIRST,
+    KnowledgeBase,
     Problem,
     check_knowledge,
     citations,
@@ -74,6 +84,7 @@ def run_checks(root: Path | None = None, overlay: Path | Overlay | None = None,
                 problems.append(Problem(t.file, t.line, t.id,
                                         f"full answer is {len(full)} characters when filled"
                                         f" (at most {MAX_ANSWER})"))
+    problems.extend(_check_commands(kb))
     # Phrasings judged against each other: the labelled examples (knowledge/examples/) are the
     # writers' questions, not the knowledge base's own ways of asking.
     matcher = Matcher(kb, pipeline_for(kb), ())
@@ -83,6 +94,34 @@ def run_checks(root: Path | None = None, overlay: Path | Overlay | None = None,
             if problem:
                 problems.append(Problem(t.file, line, t.id, problem))
     return problems
+
+
+def check_engine(kb: KnowledgeBase) -> Engine:
+    """An engine over an in-memory store with the features serve gives it (handlers/app.py
+    builds the real one; bot/ may not import it): only its command table is read.
+
+    ``tests/test_yaml_schemas.py`` holds its commands equal to serve's, so a feature added
+    there and not here fails a test instead of a topic naming its command failing this check.
+    """
+    store = MemoryStore()
+    status = StatusBoard(store)
+    book = LedgerBook(store)
+    features = [LedgerFeature(book), FormsFeature(FormCatalog(()), book),
+                NoticesFeature(store, status), ConsoleFeature(store, (), lambda: b"", ""),
+                FieldReportsFeature(store, status)]
+    return Engine(kb, pipeline_for(kb), store, status, features)
+
+
+def _check_commands(kb: KnowledgeBase) -> list[Problem]:
+    """A topic's ``command:`` is a slash name the engine answers, as written (the engine looks
+    it up as is when a member's question matches the topic)."""
+    named = [t for t in kb.topics if t.command]
+    if not named:
+        return []
+    known = sorted({s.lower() for c in registered_commands(check_engine(kb)) for s in c.slash})
+    return [Problem(t.file, t.command_line or t.line, t.id,
+                    f"command: no command '{t.command}' (known: {', '.join(known)})")
+            for t in named if t.command not in known]
 
 
 def _check_status_seed(path: Path) -> list[Problem]:

@@ -82,6 +82,7 @@ class Topic:
     see_also: tuple[str, ...] = ()
     manual: bool = False  # a manual-procedure answer: headed by a note once e-LAAS works
     command: str = ""  # the command showing the clerk's own data this topic asks about
+    command_line: int = field(default=0, compare=False)
 
     @property
     def is_status(self) -> bool:
@@ -218,6 +219,7 @@ def _topic_from(item: dict[str, Any], name: str, problems: list[Problem]) -> Top
         see_also=words(spec.see_also),
         manual=spec.manual,
         command=(spec.command or "").strip(),
+        command_line=line_of(item, "command") if spec.command else 0,
     )
 
 

@@ -28,7 +28,8 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.core.contract import Choice, Incoming, Reply
-from bot.core.greetings import GROUP_HELLO, TELEGRAM_COMMANDS
+from bot.core.greetings import GROUP_HELLO
+from bot.core.registry import registered_commands
 from handlers.line.client import Outcome, with_retries
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
@@ -41,6 +42,7 @@ from handlers.telegram.client import (
     keyboard,
     text_payloads,
 )
+from handlers.telegram.menu import command_menu
 
 _LOG = logging.getLogger(__name__)
 
@@ -54,7 +56,6 @@ POLL_RETRY_MAX = 2.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 
-COMMANDS = TELEGRAM_COMMANDS
 
 class TelegramAdapter:
     """The Bot API side of the bot, on python-telegram-bot's manual lifecycle.
@@ -67,13 +68,15 @@ class TelegramAdapter:
     channel = "telegram"
 
     def __init__(self, settings: Settings, pipeline: Pipeline, *, poll_interval: float = 0.0,
-                 commands: Sequence[tuple[str, str]] = COMMANDS, max_retries: int = 3,
+                 commands: Sequence[tuple[str, str]] | None = None, max_retries: int = 3,
                  callbacks: CallbackIds | None = None):
         self.settings = settings
         self.pipeline = pipeline
         self.flow = pipeline.flow
         self.poll_interval = poll_interval
-        self.commands = tuple(commands)
+        # The menu: the engine's own commands unless given, so it cannot fall behind them.
+        self.commands = tuple(commands if commands is not None
+                              else command_menu(registered_commands(pipeline.flow.engine)))
         self.max_retries = max_retries
         self.webhook_mode = settings.telegram_webhook
         self.callbacks = callbacks or CallbackIds()
