@@ -120,6 +120,21 @@ def _status_copy(settings: Settings) -> Store:
     return copy
 
 
+def _engine_commands(settings: Settings) -> set[str] | None:
+    """The slash names serve's engine answers (built in memory), for a topic's ``command:``;
+    None when the shipped knowledge does not load (kb check then reports why)."""
+    from handlers.app import build_core
+
+    try:
+        core = build_core(settings, memory=True)
+    except DataError:
+        return None
+    try:
+        return core.engine.slash_names()
+    finally:
+        core.store.close()
+
+
 def cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.qa.kbcheck import run_checks
     from bot.qa.overlay import OVERLAY_NAME, Overlay
@@ -128,7 +143,8 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     path = settings.data_dir / OVERLAY_NAME
     # Several instances keep the console's phrasings in the database.
     overlay = Overlay(open_store(settings), path) if settings.database_url else path
-    problems = run_checks(Path(args.knowledge) if args.knowledge else None, overlay=overlay)
+    problems = run_checks(Path(args.knowledge) if args.knowledge else None, overlay=overlay,
+                          commands=_engine_commands(settings))
     for p in problems:
         print(p)
     if problems:

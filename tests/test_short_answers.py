@@ -137,9 +137,12 @@ def test_kb_check_cli_exits_nonzero_on_a_bad_dir(tmp_path: Path) -> None:
     root = bad_copy(tmp_path)
     edit(root / "topics" / "guide.yaml", "  sources: [moi-money, general-practice]\n"
          "  see_also: [dla-w3369]", "  sources: [moi-money, dla-w3369, general-practice]")
+    edit(root / "topics" / "bot.yaml", "  command: today", "  command: todya")
     out = subprocess.run([*CLI, "kb", "check", "--knowledge", str(root)], cwd=REPO,
                          capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 1 and "marked see-also" in out.stdout
+    # the command names come from serve's own engine, built by the CLI
+    assert "bot.today_howto: command: no command 'todya'" in out.stdout
 
 
 def test_bot_privacy_first_message_is_split_at_a_line(late: Core) -> None:

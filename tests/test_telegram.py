@@ -18,7 +18,6 @@ from bot.core.contract import Choice, FileBlob, Reply
 from bot.core.engine import Engine
 from bot.core.feature import Command, Context, Feature
 from bot.core.greetings import COMMAND_DESCRIPTIONS
-from bot.core.registry import registered_commands
 from handlers.app import Core, build_core
 from handlers.inbox import MemoryInbox
 from handlers.ratelimit import RateLimiter
@@ -165,7 +164,7 @@ async def test_command_menu_is_every_command_the_engine_answers(rig: Rig) -> Non
                       .body["commands"])
     names = [c["command"] for c in sent]
     engine = rig.core.engine
-    assert sorted(names) == sorted(c.slash[0] for c in registered_commands(engine))
+    assert sorted(names) == sorted(c.slash[0] for c in engine.commands())
     assert {"edit", "entries", "summary", "void"} <= set(names)
     assert len(names) == len(set(names)) <= 100
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", n) for n in names)

@@ -219,6 +219,15 @@ class Engine:
             return in_private(inc, self._step_text(ctx, step, text))
         return self._route_text(ctx, text)
 
+    def commands(self) -> list[Command]:
+        """The commands this engine answers, once each, in the order they were registered (its
+        own, then each feature's): what a channel's command menu shows."""
+        return list(dict.fromkeys(self._slash.values()))
+
+    def slash_names(self) -> set[str]:
+        """Every slash name a message (or a topic's ``command:``) can reach a command by."""
+        return set(self._slash)
+
     def _pick(self, ctx: Context, text: str) -> list[Reply] | None:
         """A message that is only a list number or the label of a choice just offered (see
         bot.core.picks); None: route it as text."""

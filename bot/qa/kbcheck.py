@@ -5,18 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.core.engine import Engine
-from bot.core.registry import registered_commands
-from bot.core.store import MemoryStore
 from bot.core.yamlload import DataError
-from bot.forms.chat import FormsFeature
-from bot.forms.model import FormCatalog
-from bot.ledger.book import LedgerBook
-from bot.ledger.chat import LedgerFeature
-from bot.notices.board import NoticesFeature
-from bot.notices.console_chat import ConsoleFeature
-from bot.notices.signals import FieldReportsFeature, sample_snapshot
-from bot.notices.status import StatusBoard, load_seed
+from bot.notices.signals import sample_snapshot
+from bot.notices.status import load_seed
 from bot.qa.knowledge import (
     MAX_ANSWER,
     MAX_FIRST,
@@ -30,15 +21,19 @@ from bot.qa.matching import Matcher, pipeline_for
 from bot.qa.overlay import phrasing_problem
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from bot.qa.overlay import Overlay
 
 
 def run_checks(root: Path | None = None, overlay: Path | Overlay | None = None,
-               ) -> list[Problem]:
+               commands: Collection[str] | None = None) -> list[Problem]:
     """Schema, ids, references, lengths, the form catalog, and phrasings that match elsewhere.
 
     ``overlay`` is the console's phrasings (``bot.qa.overlay``): a file, checked when it
     exists, or an :class:`~bot.qa.overlay.Overlay` (the database's table when shared).
+    ``commands``: the slash names the engine answers (``Engine.slash_names``; the composition
+    root builds the engine), to check each topic's ``command:`` against; None: not checked.
     """
     root = root or default_knowledge_dir()
     form_ids: set[str] | None = None
@@ -84,7 +79,8 @@ def run_checks(root: Path | None = None, overlay: Path | Overlay | None = None,
                 problems.append(Problem(t.file, t.line, t.id,
                                         f"full answer is {len(full)} characters when filled"
                                         f" (at most {MAX_ANSWER})"))
-    problems.extend(_check_commands(kb))
+    if commands is not None:
+        problems.extend(_check_commands(kb, commands))
     # Phrasings judged against each other: the labelled examples (knowledge/examples/) are the
     # writers' questions, not the knowledge base's own ways of asking.
     matcher = Matcher(kb, pipeline_for(kb), ())
@@ -96,29 +92,13 @@ def run_checks(root: Path | None = None, overlay: Path | Overlay | None = None,
     return problems
 
 
-def check_engine(kb: KnowledgeBase) -> Engine:
-    """An engine over an in-memory store with the features serve gives it (handlers/app.py
-    builds the real one; bot/ may not import it): only its command table is read.
-
-    ``tests/test_yaml_schemas.py`` holds its commands equal to serve's, so a feature added
-    there and not here fails a test instead of a topic naming its command failing this check.
-    """
-    store = MemoryStore()
-    status = StatusBoard(store)
-    book = LedgerBook(store)
-    features = [LedgerFeature(book), FormsFeature(FormCatalog(()), book),
-                NoticesFeature(store, status), ConsoleFeature(store, (), lambda: b"", ""),
-                FieldReportsFeature(store, status)]
-    return Engine(kb, pipeline_for(kb), store, status, features)
-
-
-def _check_commands(kb: KnowledgeBase) -> list[Problem]:
+def _check_commands(kb: KnowledgeBase, commands: Collection[str]) -> list[Problem]:
     """A topic's ``command:`` is a slash name the engine answers, as written (the engine looks
     it up as is when a member's question matches the topic)."""
     named = [t for t in kb.topics if t.command]
     if not named:
         return []
-    known = sorted({s.lower() for c in registered_commands(check_engine(kb)) for s in c.slash})
+    known = sorted(commands)
     return [Problem(t.file, t.command_line or t.line, t.id,
                     f"command: no command '{t.command}' (known: {', '.join(known)})")
             for t in named if t.command not in known]

@@ -29,7 +29,6 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.core.contract import Choice, Incoming, Reply
 from bot.core.greetings import GROUP_HELLO
-from bot.core.registry import registered_commands
 from handlers.line.client import Outcome, with_retries
 from handlers.pipeline import Busy, Inbound, Pipeline
 from handlers.private_chats import PrivateChats, group_notice, split_private
@@ -76,7 +75,7 @@ class TelegramAdapter:
         self.poll_interval = poll_interval
         # The menu: the engine's own commands unless given, so it cannot fall behind them.
         self.commands = tuple(commands if commands is not None
-                              else command_menu(registered_commands(pipeline.flow.engine)))
+                              else command_menu(pipeline.flow.engine.commands()))
         self.max_retries = max_retries
         self.webhook_mode = settings.telegram_webhook
         self.callbacks = callbacks or CallbackIds()
