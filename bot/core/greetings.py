@@ -52,7 +52,7 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
 }
 """A command menu's Thai description of each command, by slash name, in the menu's order.
 
-The menu lists the engine's commands (``bot.core.registry``), not these keys: a command missing
+The menu lists the engine's commands (``Engine.commands``), not these keys: a command missing
 here is still listed, described by its first Thai word, and after these."""
 
 NO_PRIVATE_LINK = "(ค้นหาบัญชีบอทใน LINE แล้วกดเพิ่มเพื่อน เพื่อเปิดแชตส่วนตัว)"
