@@ -126,9 +126,17 @@ def _lao_problems(code: str, name: str) -> list[str]:
     return out if name.strip() else [*out, "ต้องมีชื่อ อปท."]
 
 
+NO_PROVINCE = ("ต้องระบุจังหวัด เช่น --province ลำพูน "
+               "(ผู้ดูแลจังหวัดเห็นเฉพาะ อปท. ในจังหวัดของตน ไม่มีจังหวัดจะไม่มีใครเห็น)")
+
+
 def checked_lao(code: str, name: str, province: str) -> Lao:
     """An LAO as an operator typed it, checked: a DLA code of digits, a name, and a Thai
-    province folded as operators' provinces are ("จ.ลำพูน" -> "ลำพูน"; none given: "").
+    province folded as operators' provinces are ("จ.ลำพูน" -> "ลำพูน").
+
+    The province is required: provincial operators see the LAOs of their provinces only, so
+    an LAO without one would be seen by national admins only. It is not read from the code:
+    the DLA code's layout (type, province, district, number) is an unconfirmed lead.
 
     Raises:
         LedgerError: every problem found, in Thai.
@@ -137,6 +145,8 @@ def checked_lao(code: str, name: str, province: str) -> Lao:
     folded = normalize_province(province) if province.strip() else ""
     if folded is None:
         problems.append(f"ไม่รู้จักจังหวัด \"{province.strip()}\"")
+    elif not folded:
+        problems.append(NO_PROVINCE)
     if problems:
         raise LedgerError(" · ".join(problems))
     return Lao(code, name.strip(), folded or "")
