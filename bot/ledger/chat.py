@@ -197,7 +197,7 @@ class LedgerFeature(MembershipFlows, Feature):
             saved = ledger.add_many(items, author=ctx.user,
                                     author_name=ctx.incoming.display_name,
                                     channel=ctx.incoming.channel, now=ctx.now,
-                                    check_duplicates=check)
+                                    check_duplicates=check, sent_on=ctx.today)
         except DuplicateFound as dup:
             return self._ask_duplicates(ctx, ledger, pending, dup.found, line_nos)
         reply = self._saved_reply(ledger.lao_code, saved)
