@@ -179,6 +179,23 @@ def test_the_demo_old_installs_shared_shows_nobody_what_others_logged(two_laos: 
         d.add_lao(Lao("99123456", "อบต.จริง", "ลำพูน"))  # the demos' codes are reserved
 
 
+@pytest.mark.parametrize("channel", ["console", "line"])
+@pytest.mark.parametrize("first", ["รับ 1,500 ค่าขยะ", "วันนี้", "ล่าสุด"])
+def test_a_user_of_the_old_shared_demo_is_told_once_it_closed_and_what_to_do(
+        two_laos: Core, say: Say, first: str, channel: str) -> None:
+    d = two_laos.book.directory
+    d.add_lao(Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง"), sandbox=True)
+    d.bind(f"{channel}:u6", "99999999", "admin", "ผู้ทดลอง", FIXED_NOW)
+    out = say(first, user="u6", channel=channel)
+    text = said(out)
+    assert "อปท.ตัวอย่างที่ใช้ร่วมกัน" in text and "ปิดแล้ว" in text and "เข้าร่วม" in text
+    demo_offered = "demo:create" in [c.action for r in out for c in r.choices]
+    assert demo_offered == ("ทดลองใช้" in text) == (channel == "console")  # the demo is local
+    assert len(two_laos.book.ledger("99999999")) == 0  # nothing saved there
+    again = said(say(first, user="u6", channel=channel))
+    assert "ปิดแล้ว" not in again and "ยังไม่ได้เชื่อมกับ อปท." in again  # told once
+
+
 # --------------------------------------------------------------------------- 6. join wording
 
 

@@ -47,6 +47,12 @@ NO_LAO = (
     "ขอรหัสเข้าร่วมจากผู้ดูแลของ อปท. หรือสำนักงานท้องถิ่นจังหวัด แล้วพิมพ์\n"
     f"เข้าร่วม รหัส (เช่น เข้าร่วม {CODE_EXAMPLE})"
 )
+# Said once to a user still bound to the demo old installs shared (see left_shared_demo)
+SHARED_DEMO_CLOSED = ("อปท.ตัวอย่างที่ใช้ร่วมกัน (โหมดทดลองแบบเดิม) ปิดแล้วค่ะ "
+                      "รายการที่เคยลองไว้ที่นั่นไม่แสดงอีก\n")
+SHARED_DEMO_TRY = "ลองต่อได้ด้วย อปท.ตัวอย่างของคุณเอง พิมพ์ ทดลองใช้\n"
+SHARED_DEMO_JOIN = (f"บันทึกจริง: ขอรหัสเข้าร่วมจากผู้ดูแล อปท. แล้วพิมพ์ เข้าร่วม รหัส "
+                    f"(เช่น เข้าร่วม {CODE_EXAMPLE})")
 KEYED_VOID_WARNING = ("รายการนี้คีย์เข้า e-LAAS แล้ว ยกเลิกในบอทแล้วต้องไปกลับรายการใน e-LAAS ด้วย"
                       "ค่ะ")
 
@@ -119,10 +125,14 @@ class LedgerFeature(MembershipFlows, Feature):
             return [private_only()]
         m = self._member(ctx)
         if m is None or self.dir.lao(m.lao_code) is None:
+            demo = self.offer_demo and ctx.incoming.channel == "console"
             choices: tuple[Choice, ...] = (Choice("วิธีเข้าร่วม", "topic:bot.join_howto"),)
-            if self.offer_demo and ctx.incoming.channel == "console":
+            if demo:
                 choices = (Choice("ทดลองใช้ อปท.ตัวอย่าง", "demo:create"), *choices)
-            return [Reply(NO_LAO, (*choices, Choice("เมนูหลัก", "menu:")))]
+            text = NO_LAO
+            if m is None and self.dir.left_shared_demo(ctx.user):
+                text = SHARED_DEMO_CLOSED + (SHARED_DEMO_TRY if demo else "") + SHARED_DEMO_JOIN
+            return [Reply(text, (*choices, Choice("เมนูหลัก", "menu:")))]
         return m, self.book.ledger(m.lao_code)
 
     # ------------------------------------------------------------------ entries

@@ -211,21 +211,32 @@ class Directory:
             return lao or self.add_lao(Lao(code, name, province), sandbox=True)
 
     # members --------------------------------------------------------------
+    def _shared_demo(self, user: str, lao_code: str) -> bool:
+        """``lao_code`` is a demo's but not ``user``'s own: the demo old installs shared (what
+        others logged there stays out of sight: such a binding is no membership)."""
+        return is_sandbox(lao_code) and lao_code != self.sandbox(user)
+
     def member(self, user: str) -> Member | None:
-        """``user``'s membership; None also for a binding to a demo LAO not their own (the
-        demo old installs shared: what others logged there stays out of sight)."""
+        """``user``'s membership; None also for a binding to the shared demo of old installs."""
         d = self._members.get(user)
-        if d is None or (is_sandbox(d["lao_code"]) and d["lao_code"] != self.sandbox(user)):
+        if d is None or self._shared_demo(user, d["lao_code"]):
             return None
         return _keyed(d, Member, user, MEMBERS)
+
+    def left_shared_demo(self, user: str) -> bool:
+        """Whether ``user`` was still bound to the shared demo of old installs; that binding
+        is dropped here, so this is True once (they are told once that it closed)."""
+        d = self._members.get(user)
+        if d is None or not self._shared_demo(user, d["lao_code"]):
+            return False
+        self._members.delete(user)
+        return True
 
     def members(self, lao_code: str) -> list[Member]:
         out = []
         for user, d in self._members.all().items():
-            if d["lao_code"] != lao_code:
+            if d["lao_code"] != lao_code or self._shared_demo(user, lao_code):
                 continue
-            if is_sandbox(lao_code) and self.sandbox(user) != lao_code:
-                continue  # bound to the demo old installs shared: not its member
             out.append(_keyed(d, Member, user, MEMBERS))
         return sorted(out, key=lambda m: m.joined_at)
 
