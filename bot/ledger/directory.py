@@ -127,7 +127,7 @@ def _lao_problems(code: str, name: str) -> list[str]:
 
 
 NO_PROVINCE = ("ต้องระบุจังหวัด เช่น --province ลำพูน "
-               "(ผู้ดูแลจังหวัดเห็นเฉพาะ อปท. ในจังหวัดของตน ไม่มีจังหวัดจะไม่มีใครเห็น)")
+               "(ผู้ดูแลจังหวัดเห็นเฉพาะ อปท. ในจังหวัดของตน)")
 
 
 def checked_lao(code: str, name: str, province: str) -> Lao:
