@@ -252,6 +252,11 @@ def cmd_lao_list(args: argparse.Namespace) -> int:
         admins = sum(1 for m in members if m.is_admin)
         print(f"{lao.code}\t{lao.name}\t{lao.province or '-'}\t"
               f"{len(members)} member(s), {admins} admin(s)")
+    unseen = [lao.code for lao in laos if not lao.province]
+    if unseen:  # added before a province was required: only national admins see them
+        print(f"elaas-bot: {len(unseen)} LAO(s) without a province, no provincial operator "
+              f"sees them: {', '.join(unseen)}\n  set one: elaas-bot lao add CODE NAME "
+              "--rename --province P", file=sys.stderr)
     return 0
 
 
@@ -667,7 +672,9 @@ def build_parser() -> argparse.ArgumentParser:
     add = laos.add_parser("add", help="register an LAO")
     add.add_argument("code", help="DLA code (digits, leading zeros kept)")
     add.add_argument("name")
-    add.add_argument("--province", default="", help="a Thai province, e.g. ลำพูน")
+    add.add_argument("--province", default="",
+                     help="a Thai province, e.g. ลำพูน (required for a new LAO: provincial "
+                          "operators see their provinces' LAOs only)")
     add.add_argument("--rename", action="store_true",
                      help="change the name/province of an existing code (refused otherwise)")
     add.set_defaults(func=cmd_lao_add)

@@ -203,6 +203,25 @@ def test_yesterday_is_the_day_before_the_send_day(late: Callable[[str], str]) ->
     assert "13 ก.ค. 2567" in out and "ค่าปรับ" not in out
 
 
+def test_recorded_today_for_an_earlier_date_counts_the_day_it_was_sent(
+        late: Callable[[str], str]) -> None:
+    """Sent at 23:58 on 14 Jul, handled after midnight: recorded on the 14th, not the 15th."""
+    assert "13 ก.ค. 2567" in late("รับ 80 ค่าวัสดุ เมื่อวาน")
+    out = late("วันนี้")
+    assert "รายการวันที่ 14 ก.ค. 2567" in out and "ค่าปรับ" in out
+    assert "บันทึกวันนี้ ลงวันที่ย้อนหลัง 1 รายการ" in out and "ค่าวัสดุ" in out
+
+
+def test_an_entry_sent_before_midnight_is_not_listed_as_recorded_the_next_day(
+        core: Core, late: Callable[[str], str]) -> None:
+    next_day = datetime(2024, 7, 15, 8, 0, tzinfo=BANGKOK)
+    core.engine.clock = lambda: next_day
+    out = said(core.engine.reply_to(Incoming("console", "u1", "u1", text="วันนี้",
+                                             event_id="morning", received_at=next_day)))
+    assert "รายการวันที่ 15 ก.ค. 2567" in out and "ค่าขยะ" in out
+    assert "ค่าปรับ" not in out and "ลงวันที่ย้อนหลัง" not in out  # sent and dated 14 Jul
+
+
 # --------------------------------------------------------------------------- 4. entry + question
 
 GLUED = ["จ่ายค่าน้ำ 500 บาท แล้วต้องเก็บใบเสร็จไว้ไหม", "จ่ายค่าน้ำ 500 บาท ต้องเก็บใบเสร็จไหมคะ",

@@ -129,3 +129,40 @@ def test_export_reads_a_buddhist_era_year(data_dir: Path,
     # the chat reads a period the same way ("สรุป 2569-12-01")
     from bot.ledger.quickentry import parse_period
     assert parse_period("2569-12-01", date(2026, 12, 2)) == (date(2026, 12, 1),) * 2
+
+
+def test_lao_add_without_a_province_is_refused_as_no_operator_would_see_it(
+    data_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    capsys.readouterr()
+    assert main(["lao", "add", "05510103", "อบต.ไม่มีจังหวัด"]) == 2
+    err = capsys.readouterr().err
+    assert "ต้องระบุจังหวัด" in err and "--province" in err and "Traceback" not in err
+    assert main(["lao", "list"]) == 0
+    assert "05510103" not in capsys.readouterr().out
+    assert main(["lao", "add", CODE, "อบต.ชื่อใหม่", "--rename"]) == 0  # keeps its province
+    assert "อบต.ชื่อใหม่ (ลำพูน)" in capsys.readouterr().out
+
+
+def test_lao_list_names_an_lao_left_without_a_province_and_how_to_set_it(
+    data_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.ledger.book import Directory
+    from bot.ledger.entries import Lao
+    from handlers.settings import Settings
+    from handlers.storage import open_store
+
+    store = open_store(Settings(data_dir=data_dir))
+    Directory(store).add_lao(Lao("05510104", "อบต.เก่า"))  # added before --province was required
+    store.close()
+    capsys.readouterr()
+    assert main(["lao", "list"]) == 0
+    out = capsys.readouterr()
+    assert "05510104\tอบต.เก่า\t-" in out.out
+    assert "05510104" in out.err and "--rename --province" in out.err
+    assert main(["lao", "add", "05510104", "อบต.เก่า", "--rename"]) == 2  # still none: refused
+    assert "ต้องระบุจังหวัด" in capsys.readouterr().err
+    assert main(["lao", "add", "05510104", "อบต.เก่า", "--rename", "--province", "ลำพูน"]) == 0
+    capsys.readouterr()
+    assert main(["lao", "list"]) == 0
+    assert "05510104" not in capsys.readouterr().err

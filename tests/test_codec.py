@@ -32,6 +32,8 @@ ENTRY_DOC: dict[str, Any] = {
     "void": {"by": "line:U2", "at": "2024-07-11T10:00:00+07:00", "reason": "ยอดผิด"},
     "keyed_at": "2024-07-12T08:00:00+07:00", "keyed_by": "line:U3",
 }  # fmt: skip
+# Fields added since, as a re-encoded old document carries them (readers ignore unknown keys).
+LATER: dict[Any, dict[str, Any]] = {Entry: {"sent_on": None}}
 SUMMARY_DOC: dict[str, Any] = {
     "code": "05510101", "name": "อบต.ตัวอย่าง", "province": "ลำพูน", "members": 3, "logged": 5,
     "voided": 1, "keyed": 2, "last": "2024-07-12T08:00:00+07:00",
@@ -66,8 +68,8 @@ def test_old_documents_round_trip_exactly(doc: dict[str, Any], type_: Any) -> No
         assert encode(Subscriptions(store).get("line:U1")) == doc
         return
     value = decode(doc, type_)
-    assert encode(value) == doc
-    assert json.loads(json.dumps(encode(value))) == doc  # JSON-safe, no Decimal/date left
+    assert encode(value) == {**doc, **LATER.get(type_, {})}
+    assert json.loads(json.dumps(encode(value))) == encode(value)  # JSON-safe, no Decimal left
 
 
 def test_entry_values_are_typed_and_exact() -> None:
@@ -90,6 +92,8 @@ def test_documents_missing_later_fields_take_defaults() -> None:
                            "doc_no", "method")}
     e = decode(oldest, Entry)
     assert (e.author_name, e.event_id, e.channel, e.void, e.keyed_at) == ("", "", "", None, None)
+    assert e.sent_on is None and decode({**ENTRY_DOC, "sent_on": "2024-07-09"},
+                                        Entry).sent_on == date(2024, 7, 9)
     assert decode({"code": "1"}, LaoSummary) == LaoSummary("1")
     store = MemoryStore()
     store.table(SUBSCRIBERS).put("telegram:5", {"channel": "telegram", "user_id": "5",
@@ -206,7 +210,7 @@ def test_rows_in_the_older_shape_load_from_every_store(any_store: Store) -> None
     any_store.table(SUBSCRIBERS).put("line:U1", SUBSCRIBER_DOC)
     any_store.table(OUTBOX).put("n1", {**NOTICE_DOC, "delivery": DELIVERY_DOC})
     (entry,) = Ledger(any_store, code).entries()
-    assert encode(entry) == ENTRY_DOC
+    assert encode(entry) == {**ENTRY_DOC, **LATER[Entry]}
     assert Directory(any_store).member("line:U1") == Member(
         "line:U1", code, "admin", "สมศรี", datetime(2024, 7, 10, 9, tzinfo=BKK))
     assert update_doc(StatusBoard(any_store).timeline()[0], "seed-1") == {**STATUS_DOC,

@@ -179,6 +179,23 @@ def test_the_demo_old_installs_shared_shows_nobody_what_others_logged(two_laos: 
         d.add_lao(Lao("99123456", "อบต.จริง", "ลำพูน"))  # the demos' codes are reserved
 
 
+@pytest.mark.parametrize("channel", ["console", "line"])
+@pytest.mark.parametrize("first", ["รับ 1,500 ค่าขยะ", "วันนี้", "ล่าสุด"])
+def test_a_user_of_the_old_shared_demo_is_told_once_it_closed_and_what_to_do(
+        two_laos: Core, say: Say, first: str, channel: str) -> None:
+    d = two_laos.book.directory
+    d.add_lao(Lao("99999999", "อบต.ตัวอย่าง (ทดลองใช้)", "ทดลอง"), sandbox=True)
+    d.bind(f"{channel}:u6", "99999999", "admin", "ผู้ทดลอง", FIXED_NOW)
+    out = say(first, user="u6", channel=channel)
+    text = said(out)
+    assert "อปท.ตัวอย่างที่ใช้ร่วมกัน" in text and "ปิดแล้ว" in text and "เข้าร่วม" in text
+    demo_offered = "demo:create" in [c.action for r in out for c in r.choices]
+    assert demo_offered == ("ทดลองใช้" in text) == (channel == "console")  # the demo is local
+    assert len(two_laos.book.ledger("99999999")) == 0  # nothing saved there
+    again = said(say(first, user="u6", channel=channel))
+    assert "ปิดแล้ว" not in again and "ยังไม่ได้เชื่อมกับ อปท." in again  # told once
+
+
 # --------------------------------------------------------------------------- 6. join wording
 
 
@@ -266,6 +283,76 @@ def test_a_batch_pasted_twice_is_refused_whole_and_lists_the_duplicates(clerk: S
     assert "บรรทัด 2" in said(ask) and "บรรทัด 1:" not in said(ask)
     assert "บันทึกแล้วค่ะ 2 รายการ" in said(tap(clerk, ask, "บันทึกทั้งหมด"))
     assert len(core.book.ledger(A)) == 8
+
+
+ASKED = "รับ 300 ค่าน้ำ\nรับ 100 ค่าขยะ เลขที่ 1/1"  # line 2 repeats entry 4 below
+
+
+@pytest.fixture
+def asked(clerk: Say, core: Core) -> list[Reply]:
+    """Entry 4 has document 1/1; a paste repeating it waits on "บันทึกทั้งหมด?"."""
+    assert "รายการที่ 4" in said(clerk("รับ 100 ค่าขยะ เลขที่ 1/1"))
+    ask = clerk(ASKED)
+    assert "บันทึกทั้ง 2 บรรทัด" in said(ask) and len(core.book.ledger(A)) == 4
+    return ask
+
+
+def _descriptions(core: Core) -> list[str]:
+    return [e.description for e in core.book.ledger(A).entries()]
+
+
+def test_a_new_paste_while_the_duplicate_question_waits_gets_one_reply_for_both(
+        clerk: Say, core: Core, asked: list[Reply]) -> None:
+    out = clerk("รับ 500 ค่าปรับ\nจ่าย 50 ค่าไปรษณีย์")
+    assert len(out) == 1, said(out)
+    text = said(out)
+    assert "บันทึกแล้วค่ะ 2 รายการ" in text and "ค่าปรับ" in text
+    head = text.split("บันทึกแล้วค่ะ")[0]  # what became of the question: not saved, each named
+    assert "ยังไม่ได้บันทึก" in head and "ค่าน้ำ" in head and "เลขที่ 1/1" in head
+    assert _descriptions(core)[3:] == ["ค่าขยะ", "ค่าปรับ", "ค่าไปรษณีย์"]
+    assert "หมดอายุ" in said(tap(clerk, asked, "บันทึกทั้งหมด"))  # the old question is over
+    assert len(core.book.ledger(A)) == 6
+
+
+def test_lines_of_the_question_pasted_again_are_not_reported_as_dropped(
+        clerk: Say, core: Core, asked: list[Reply]) -> None:
+    out = clerk("รับ 300 ค่าน้ำ\nจ่าย 50 ค่าไปรษณีย์")
+    assert len(out) == 1 and "บันทึกแล้วค่ะ 2 รายการ" in said(out)
+    head = said(out).split("บันทึกแล้วค่ะ")[0]
+    assert "เลขที่ 1/1" in head and "ค่าน้ำ" not in head
+    again = clerk(ASKED)  # the whole question pasted again: asked again, nothing else said
+    assert len(again) == 1 and "ยังไม่ได้บันทึกค่ะ มีรายการที่อาจซ้ำ" in said(again)
+
+
+def test_the_same_paste_again_is_asked_again_and_its_buttons_work(
+        clerk: Say, core: Core, asked: list[Reply]) -> None:
+    again = clerk(ASKED)
+    assert len(again) == 1 and said(again).startswith("ยังไม่ได้บันทึกค่ะ มีรายการที่อาจซ้ำ")
+    assert "บันทึกแล้วค่ะ 2 รายการ" in said(tap(clerk, again, "บันทึกทั้งหมด"))
+    assert _descriptions(core)[4:] == ["ค่าน้ำ", "ค่าขยะ"]
+
+
+def test_a_new_paste_with_its_own_duplicate_asks_once_about_the_new_lines_only(
+        clerk: Say, core: Core, asked: list[Reply]) -> None:
+    out = clerk("รับ 700 ค่าเช่า\nรับ 100 ค่าขยะ เลขที่ 1/1")
+    assert len(out) == 1
+    assert "ค่าน้ำ" in said(out) and "บันทึกทั้ง 2 บรรทัด" in said(out)
+    assert "ยังไม่ได้บันทึกทั้ง 2 รายการ" in said(tap(clerk, out, "ไม่บันทึก"))
+    assert len(core.book.ledger(A)) == 4
+
+
+@pytest.mark.parametrize(("answer", "saved"), [
+    ("บันทึกซ้ำ", ["ค่าน้ำ", "ค่าขยะ", "ค่าปรับ"]), ("ใช่ค่ะ", ["ค่าน้ำ", "ค่าขยะ", "ค่าปรับ"]),
+    ("ไม่บันทึก", ["ค่าปรับ"]), ("ไม่ค่ะ", ["ค่าปรับ"]),
+])  # fmt: skip
+def test_an_answer_on_the_first_line_of_a_new_paste_answers_the_question(
+        clerk: Say, core: Core, asked: list[Reply], answer: str, saved: list[str]) -> None:
+    out = clerk(f"{answer}\nรับ 500 ค่าปรับ")
+    assert len(out) == 1, said(out)
+    assert _descriptions(core)[4:] == saved
+    text = said(out)
+    assert "ค่าปรับ" in text and "ไม่ใช่รายการ" not in text
+    assert ("ยังไม่ได้บันทึกทั้ง 2 รายการ" in text) == (len(saved) == 1)
 
 
 def test_a_batch_repeating_a_document_number_inside_itself_asks(clerk: Say, core: Core) -> None:

@@ -139,8 +139,10 @@ class Ledger:
     def add_many(
         self, items: Sequence[tuple[ParsedEntry, str]], *, author: str, author_name: str,
         channel: str, now: datetime, check_duplicates: bool = False,
+        sent_on: date | None = None,
     ) -> list[tuple[Entry, bool]]:
-        """Save parsed entries (each with its event id) in one atomic write.
+        """Save parsed entries (each with its event id) in one atomic write; ``sent_on``:
+        the day the clerk sent them (see ``Entry.sent_on``).
 
         Returns:
             ``(entry, created)`` pairs; ``created`` is False for an event id already saved
@@ -171,7 +173,7 @@ class Ledger:
                     lao_code=self.lao_code, no=nxt, kind=parsed.kind, amount=parsed.amount,
                     description=parsed.description, date=parsed.date, doc_no=parsed.doc_no,
                     method=parsed.method, author=author, author_name=author_name,
-                    recorded_at=now, event_id=event_id, channel=channel,
+                    recorded_at=now, sent_on=sent_on, event_id=event_id, channel=channel,
                 )
                 nxt += 1
                 fresh[f"{e.no:07d}"] = e

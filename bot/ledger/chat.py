@@ -11,14 +11,20 @@ from msgspec.structs import replace
 from bot.core.contract import META_ASKED, Choice, Reply, wrote
 from bot.core.feature import Command, Context, Feature, Handler
 from bot.core.privacy import private_only
-from bot.core.steps import STEP_MINUTES, Step
+from bot.core.steps import STEP_MINUTES, Answer, Step
 from bot.core.thaifmt import amount_in_words, be_year, format_baht, thai_date
 from bot.ledger import listing, voidwords
 from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member
 from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
-from bot.ledger.membership import CODE_EXAMPLE, MembershipFlows
+from bot.ledger.membership import (
+    CODE_EXAMPLE,
+    SHARED_DEMO_CLOSED,
+    SHARED_DEMO_JOIN,
+    SHARED_DEMO_TRY,
+    MembershipFlows,
+)
 from bot.ledger.opening import entry_and_question, numbered_entry_lines
 from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.ledger.steps import (
@@ -119,10 +125,14 @@ class LedgerFeature(MembershipFlows, Feature):
             return [private_only()]
         m = self._member(ctx)
         if m is None or self.dir.lao(m.lao_code) is None:
+            demo = self.offer_demo and ctx.incoming.channel == "console"
             choices: tuple[Choice, ...] = (Choice("วิธีเข้าร่วม", "topic:bot.join_howto"),)
-            if self.offer_demo and ctx.incoming.channel == "console":
+            if demo:
                 choices = (Choice("ทดลองใช้ อปท.ตัวอย่าง", "demo:create"), *choices)
-            return [Reply(NO_LAO, (*choices, Choice("เมนูหลัก", "menu:")))]
+            text = NO_LAO
+            if m is None and self.dir.left_shared_demo(ctx.user):
+                text = SHARED_DEMO_CLOSED + (SHARED_DEMO_TRY if demo else "") + SHARED_DEMO_JOIN
+            return [Reply(text, (*choices, Choice("เมนูหลัก", "menu:")))]
         return m, self.book.ledger(m.lao_code)
 
     # ------------------------------------------------------------------ entries
@@ -197,7 +207,7 @@ class LedgerFeature(MembershipFlows, Feature):
             saved = ledger.add_many(items, author=ctx.user,
                                     author_name=ctx.incoming.display_name,
                                     channel=ctx.incoming.channel, now=ctx.now,
-                                    check_duplicates=check)
+                                    check_duplicates=check, sent_on=ctx.today)
         except DuplicateFound as dup:
             return self._ask_duplicates(ctx, ledger, pending, dup.found, line_nos)
         reply = self._saved_reply(ledger.lao_code, saved)
@@ -222,6 +232,25 @@ class LedgerFeature(MembershipFlows, Feature):
                     + f"{more}\nบันทึกทั้ง {len(pending)} บรรทัดรวมที่ซ้ำไหมคะ "
                     "ถ้าจะบันทึกเฉพาะที่ไม่ซ้ำ กด “ไม่บันทึก” แล้วลบบรรทัดที่ซ้ำออกก่อนส่งใหม่")
         return [Reply(text, step.choices(), private=True)]
+
+    def _pasted_over(self, ctx: Context, step: ConfirmDuplicates, said: Answer | None,
+                     text: str) -> Reply:
+        """Entries pasted while the duplicate question ``step`` waits, in one reply: first
+        what became of the question (answered by the paste's first line, else not saved, and
+        its lines the paste does not repeat named), then what became of the new lines."""
+        member = self._member(ctx)
+        if said == "yes" and member is not None and member.lao_code == step.lao:
+            before = self._save(ctx, self.book.ledger(step.lao), step.entries, check=False)
+        elif said == "yes":
+            before = [_left_lao(step)]
+        elif said == "cancel":
+            before = [Reply(step.undone_text())]
+        else:
+            left = step.unanswered_text(text, ctx.today)
+            before = [Reply(left)] if left else []
+        parts = [*before, *(self.on_text(ctx, text) or [])]
+        return _one_reply(parts or [Reply(step.undone_text())],
+                          asking=ctx.session.step is not None)
 
     def _ask_back(self, ctx: Context, ledger: Ledger, line: str) -> list[Reply] | None:
         """A one-line entry the bot can finish by asking one question (the README promises
@@ -383,9 +412,11 @@ class LedgerFeature(MembershipFlows, Feature):
             return self._remove_member(member, step.lao, step.user)
         if isinstance(step, MoveLao):
             return self._move(ctx, step)
+        if isinstance(step, ConfirmDuplicates) and (pasted := step.pasted(text)) is not None:
+            return [self._pasted_over(ctx, step, *pasted)]
         if isinstance(step, ConfirmDuplicates | ConfirmEntry | AskDescription | PickAmount) and (
                 member is None or member.lao_code != step.lao):
-            return [Reply(f"{step.undone_text()} (คุณไม่ได้อยู่ใน อปท. นี้แล้ว)")]
+            return [_left_lao(step)]
         if isinstance(step, ConfirmDuplicates):
             return self._save(ctx, self.book.ledger(step.lao), step.entries, check=False)
         if isinstance(step, ConfirmEntry):
@@ -446,6 +477,21 @@ class LedgerFeature(MembershipFlows, Feature):
         if member is None or member.lao_code != step.lao or int(index) >= len(step.options):
             return [Reply(step.undone_text())]
         return self._picked(ctx, step, step.options[int(index)])
+
+
+def _left_lao(step: Step) -> Reply:
+    return Reply(f"{step.undone_text()} (คุณไม่ได้อยู่ใน อปท. นี้แล้ว)")
+
+
+def _one_reply(parts: Sequence[Reply], *, asking: bool) -> Reply:
+    """``parts`` as one message, a blank line between: the buttons of the last one when it
+    asks something (a step waits), else everyone's (each once, the lists' after the voids)."""
+    choices = parts[-1].choices if asking else tuple(sorted(
+        dict.fromkeys(c for r in parts for c in r.choices), key=lambda c: c.action[:4] == "cmd:"))
+    return dataclasses.replace(
+        parts[-1], text="\n\n".join(r.text for r in parts), choices=choices,
+        private=any(r.private for r in parts),
+        meta={k: v for r in parts for k, v in r.meta.items()})
 
 
 def _in_words(amount: Decimal) -> str:

@@ -126,9 +126,17 @@ def _lao_problems(code: str, name: str) -> list[str]:
     return out if name.strip() else [*out, "ต้องมีชื่อ อปท."]
 
 
+NO_PROVINCE = ("ต้องระบุจังหวัด เช่น --province ลำพูน "
+               "(ผู้ดูแลจังหวัดเห็นเฉพาะ อปท. ในจังหวัดของตน)")
+
+
 def checked_lao(code: str, name: str, province: str) -> Lao:
     """An LAO as an operator typed it, checked: a DLA code of digits, a name, and a Thai
-    province folded as operators' provinces are ("จ.ลำพูน" -> "ลำพูน"; none given: "").
+    province folded as operators' provinces are ("จ.ลำพูน" -> "ลำพูน").
+
+    The province is required: provincial operators see the LAOs of their provinces only, so
+    an LAO without one would be seen by national admins only. It is not read from the code:
+    the DLA code's layout (type, province, district, number) is an unconfirmed lead.
 
     Raises:
         LedgerError: every problem found, in Thai.
@@ -137,6 +145,8 @@ def checked_lao(code: str, name: str, province: str) -> Lao:
     folded = normalize_province(province) if province.strip() else ""
     if folded is None:
         problems.append(f"ไม่รู้จักจังหวัด \"{province.strip()}\"")
+    elif not folded:
+        problems.append(NO_PROVINCE)
     if problems:
         raise LedgerError(" · ".join(problems))
     return Lao(code, name.strip(), folded or "")
@@ -201,21 +211,32 @@ class Directory:
             return lao or self.add_lao(Lao(code, name, province), sandbox=True)
 
     # members --------------------------------------------------------------
+    def _shared_demo(self, user: str, lao_code: str) -> bool:
+        """``lao_code`` is a demo's but not ``user``'s own: the demo old installs shared (what
+        others logged there stays out of sight: such a binding is no membership)."""
+        return is_sandbox(lao_code) and lao_code != self.sandbox(user)
+
     def member(self, user: str) -> Member | None:
-        """``user``'s membership; None also for a binding to a demo LAO not their own (the
-        demo old installs shared: what others logged there stays out of sight)."""
+        """``user``'s membership; None also for a binding to the shared demo of old installs."""
         d = self._members.get(user)
-        if d is None or (is_sandbox(d["lao_code"]) and d["lao_code"] != self.sandbox(user)):
+        if d is None or self._shared_demo(user, d["lao_code"]):
             return None
         return _keyed(d, Member, user, MEMBERS)
+
+    def left_shared_demo(self, user: str) -> bool:
+        """Whether ``user`` was still bound to the shared demo of old installs; that binding
+        is dropped here, so this is True once (they are told once that it closed)."""
+        d = self._members.get(user)
+        if d is None or not self._shared_demo(user, d["lao_code"]):
+            return False
+        self._members.delete(user)
+        return True
 
     def members(self, lao_code: str) -> list[Member]:
         out = []
         for user, d in self._members.all().items():
-            if d["lao_code"] != lao_code:
+            if d["lao_code"] != lao_code or self._shared_demo(user, lao_code):
                 continue
-            if is_sandbox(lao_code) and self.sandbox(user) != lao_code:
-                continue  # bound to the demo old installs shared: not its member
             out.append(_keyed(d, Member, user, MEMBERS))
         return sorted(out, key=lambda m: m.joined_at)
 

@@ -14,6 +14,7 @@ Method = Literal["cash", "cheque", "transfer"]
 
 KIND_TH: dict[str, str] = {"receipt": "รับ", "payment": "จ่าย"}
 METHOD_TH: dict[str, str] = {"cash": "เงินสด", "cheque": "เช็ค", "transfer": "โอน"}
+Day = date  # the type, where a field named ``date`` hides the name
 MAX_AMOUNT = Decimal("999999999.99")
 CENT = Decimal("0.01")
 
@@ -77,6 +78,10 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     author: str
     author_name: str = ""
     recorded_at: datetime
+    # The day the clerk sent the message that saved it (Context.today): "recorded today" in
+    # their lists, even when it was handled after midnight; None in entries saved before it
+    # was kept (their recording day stands in).
+    sent_on: Day | None = None
     event_id: str = ""
     channel: str = ""
     void: Void | None = None

@@ -174,16 +174,22 @@ def entry_list(title: str, entries: Sequence[Entry], empty: str) -> list[Reply]:
     return [Reply(list_text(title, entries), LIST_CHOICES, private=True)]
 
 
+def recorded_on(e: Entry) -> date:
+    """The day ``e`` was recorded as its clerk sees it: the day they sent it (a message sent at
+    23:59 and handled at 00:01 was recorded the day before), else the day it was saved."""
+    return e.sent_on or e.recorded_at.astimezone(BANGKOK).date()
+
+
 def today_list(ledger: Ledger, day: date) -> list[Reply]:
     """Entries dated ``day`` (the day the list was asked for), then those recorded that day
-    for an earlier date.
+    (see :func:`recorded_on`) for an earlier date.
 
     A clerk who types yesterday's receipt today and taps "รายการวันนี้" looks for what they
     just recorded; the day's totals stay the day's own (they match the daily cash report).
     """
     dated = ledger.entries(day, day)
     late = sorted((e for e in ledger.entries(None, day - timedelta(days=1))
-                   if e.recorded_at.astimezone(BANGKOK).date() == day), key=lambda e: e.no)
+                   if recorded_on(e) == day), key=lambda e: e.no)
     if not dated and not late:
         return [Reply(f"วันนี้ ({thai_date(day)}) ยังไม่มีรายการค่ะ\n{EXAMPLE}",
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"),))]

@@ -15,6 +15,12 @@ from bot.qa.command_args import join_code_text
 DEMO_NAME = "อบต.ตัวอย่าง (ทดลองใช้)"
 DEMO_PROVINCE = "ทดลอง"
 CODE_EXAMPLE = "H4KP7W2M"  # eight characters of the join-code alphabet (no 0/O, 1/I)
+# Said once to a user still bound to the demo old installs shared (see left_shared_demo)
+SHARED_DEMO_CLOSED = ("อปท.ตัวอย่างที่ใช้ร่วมกัน (โหมดทดลองแบบเดิม) ปิดแล้วค่ะ "
+                      "รายการที่เคยลองไว้ที่นั่นไม่แสดงอีก\n")
+SHARED_DEMO_TRY = "ลองต่อได้ด้วย อปท.ตัวอย่างของคุณเอง พิมพ์ ทดลองใช้\n"
+SHARED_DEMO_JOIN = (f"บันทึกจริง: ขอรหัสเข้าร่วมจากผู้ดูแล อปท. แล้วพิมพ์ เข้าร่วม รหัส "
+                    f"(เช่น เข้าร่วม {CODE_EXAMPLE})")
 
 
 def role_th(role: Role) -> str:

@@ -14,12 +14,14 @@ from bot.core.contract import Choice
 from bot.core.picks import names_item, pick_number
 from bot.core.steps import Answer, Step, Waits, step_kind
 from bot.core.text import command_text
-from bot.core.thaifmt import amount_in_words, format_baht, thai_date
+from bot.core.thaifmt import amount_in_words, format_baht, shorten, thai_date
 from bot.ledger.entries import KIND_TH, EntryError, Kind, Method, ParsedEntry
+from bot.ledger.opening import entry_line
 from bot.ledger.quickentry import (
     count_as_amount,
     dot_amount_readings,
     dot_readings,
+    looks_like_entry,
     parse_entry,
 )
 
@@ -214,6 +216,42 @@ class ConfirmDuplicates(Step, frozen=True, kw_only=True):
         """"บันทึกซ้ำ" (one entry) or "บันทึกทั้งหมด" (a batch), then "ไม่บันทึก"."""
         yes = "บันทึกซ้ำ" if len(self.entries) == 1 else "บันทึกทั้งหมด"
         return (self.yes_choice(yes), self.cancel_choice())
+
+    def answer(self, text: str) -> Answer | None:
+        # New entries pasted instead of an answer go to the ledger the way a confirmation's
+        # text does (LedgerFeature.on_step), never saved as a yes: there one reply says what
+        # became of this question and of the new lines (two replies contradicted each other).
+        return "yes" if self.pasted(text) is not None else super().answer(text)
+
+    def unanswered_text(self, text: str, today: date) -> str | None:
+        """This question's entries that the new paste ``text`` does not repeat, named as not
+        saved (nothing dropped unseen); None when it repeats them all."""
+        again = []
+        for line in text.splitlines():
+            try:
+                again.append(parse_entry(line, today))
+            except (EntryError, ValueError):
+                continue
+        left = [p for p in (e.parsed() for e in self.entries) if p not in again]
+        if not left:
+            return None
+        shown = [f"- {KIND_TH[p.kind]} {format_baht(p.amount)} {shorten(p.description, 30)}"
+                 + (f" · เลขที่ {p.doc_no}" if p.doc_no else "") for p in left[:5]]
+        more = [f"...และอีก {len(left) - 5} รายการ"] if len(left) > 5 else []
+        return "\n".join([f"รายการที่ถามว่าซ้ำเมื่อครู่ ยังไม่ได้บันทึก {len(left)} รายการค่ะ",
+                          *shown, *more, "ถ้าจะบันทึก ส่งบรรทัดนั้นมาใหม่"])
+
+    def pasted(self, text: str) -> tuple[Answer | None, str] | None:
+        """New entries sent while this question waits: what the first line says to it
+        ("บันทึกซ้ำ", "ไม่บันทึก"; None: nothing) and the entry lines (an answer line left blank,
+        so that lines keep the numbers the clerk sees); None when ``text`` holds no entry."""
+        lines = [entry_line(ln, correction=True) for ln in text.strip().splitlines()]
+        if not any(map(looks_like_entry, lines)):
+            return None
+        said = super().answer(lines[0])
+        if said in ("yes", "cancel") and any(map(looks_like_entry, lines[1:])):
+            return said, "\n".join(["", *lines[1:]])
+        return None, "\n".join(lines)
 
     def undone_text(self) -> str:
         n = len(self.entries)
