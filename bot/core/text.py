@@ -506,7 +506,12 @@ _POLITE_TAIL = re.compile("(?:" + "|".join(sorted(
     key=len, reverse=True)) + ")+$")
 
 
+@lru_cache(maxsize=4096)
 def bare_text(text: str) -> str:
-    """``text`` cleaned, without spaces and polite endings ("ได้ ครับ" -> "ได้")."""
+    """``text`` cleaned, without spaces and polite endings ("ได้ ครับ" -> "ได้").
+
+    Cached: every short message is compared with each label just offered, the same few dozen
+    labels all day.
+    """
     word = clean(text).replace(" ", "")
     return _POLITE_TAIL.sub("", word) or word

@@ -65,6 +65,7 @@ COVERAGE_FULL = 0.8
 VERBATIM = 95.0
 FUZZY_CUTOFF = 75.0
 SHORTLIST = 8
+MATCH_CACHE = 4096  # decisions remembered (a few MB at most)
 
 FORM_PREFIX = "forms."
 STATUS_PREFIX = "status."
@@ -282,6 +283,10 @@ class Matcher:
         self._weights.update(weights.WEIGHTS)
         self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
         self._bias[OUT_OF_SCOPE] = 0.0
+        # A decision depends on the question alone (the indexes never change once built):
+        # everyday questions come back all day, and one message may be matched several times
+        # (the forms follow-up, the answer, the second part).
+        self._decided = functools.lru_cache(maxsize=MATCH_CACHE)(self._decide)
 
     @property
     def size(self) -> int:
@@ -481,11 +486,14 @@ class Matcher:
         return [Scored(t, round(100 * p, 1)) for t, p in ranked]
 
     def match(self, question: str | Normalized) -> MatchResult:
-        """Answer, suggest or give up, by the learned probability cutoffs."""
+        """Answer, suggest or give up, by the learned probability cutoffs (the last
+        ``MATCH_CACHE`` decisions are remembered)."""
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
         if not q.tokens:
             return MatchResult("none", ())
-        raw = question if isinstance(question, str) else q.spaced
+        return self._decided(q, question if isinstance(question, str) else q.spaced)
+
+    def _decide(self, q: Normalized, raw: str) -> MatchResult:
         verbatim = self._fuzzy(q)
         feats = self.features(q, raw, verbatim=verbatim)
         every = self._ranked(feats, limit=4)
