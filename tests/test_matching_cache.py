@@ -36,3 +36,12 @@ def test_the_memory_is_bounded(matcher: Matcher) -> None:
     assert info.maxsize == MATCH_CACHE
     assert 0 < info.currsize <= MATCH_CACHE
 
+
+
+def test_a_matcher_may_remember_nothing() -> None:
+    kb = load_knowledge()
+    forgetful = Matcher(kb, pipeline_for(kb), remember=0)
+    first = forgetful.match(QUESTIONS[0])
+    assert forgetful.match(QUESTIONS[0]) is not first
+    assert forgetful.match(QUESTIONS[0]) == first
+    assert forgetful._decided.cache_info().currsize == 0

@@ -160,10 +160,12 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, pipeline: TextPipeline,
                  examples: Iterable[tuple[str, str]] | None = None,
-                 example_signals: frozenset[str] = frozenset({"words", "chars", "bayes"})):
+                 example_signals: frozenset[str] = frozenset({"words", "chars", "bayes"}),
+                 remember: int = MATCH_CACHE):
         """``examples``: (question, topic or the off-topic class) pairs added to the classes'
         bags of the signals named in ``example_signals`` (never to the closest phrasing);
-        by default the knowledge base's labelled questions (``knowledge/examples/``)."""
+        by default the knowledge base's labelled questions (``knowledge/examples/``).
+        ``remember``: how many decisions :meth:`match` keeps (0: none, to time deciding)."""
         classes = [(t.id, (t.title, *t.phrasings), t.keywords) for t in kb.topics]
         if kb.out_of_scope:
             classes.append((OUT_OF_SCOPE, kb.out_of_scope, ()))
@@ -286,7 +288,7 @@ class Matcher:
         # A decision depends on the question alone (the indexes never change once built):
         # everyday questions come back all day, and one message may be matched several times
         # (the forms follow-up, the answer, the second part).
-        self._decided = functools.lru_cache(maxsize=MATCH_CACHE)(self._decide)
+        self._decided = functools.lru_cache(maxsize=remember)(self._decide)
 
     @property
     def size(self) -> int:
