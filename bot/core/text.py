@@ -279,12 +279,14 @@ def _negation(m: re.Match[str]) -> str:
     return {"wo": "will", "ca": "can"}.get(verb.lower(), verb) + " not"
 
 
+@lru_cache(maxsize=4096)
 def command_text(text: str) -> str:
     """A light clean-up for commands and their arguments (join codes, numbers, dates).
 
     Unlike :func:`clean` it keeps punctuation and repeated letters, which a join code such as
     ``KKK2M3PQ`` needs; it only unifies Unicode, drops zero-width characters, turns Thai
-    digits into Arabic ones and collapses white space.
+    digits into Arabic ones and collapses white space. Cached like :func:`clean`: the list
+    number, the command and the entry readers each ask for it.
     """
     text = visible(unicodedata.normalize("NFC", text)).translate(_THAI_DIGITS)
     return _SPACES.sub(" ", text).strip()
@@ -506,7 +508,12 @@ _POLITE_TAIL = re.compile("(?:" + "|".join(sorted(
     key=len, reverse=True)) + ")+$")
 
 
+@lru_cache(maxsize=4096)
 def bare_text(text: str) -> str:
-    """``text`` cleaned, without spaces and polite endings ("ได้ ครับ" -> "ได้")."""
+    """``text`` cleaned, without spaces and polite endings ("ได้ ครับ" -> "ได้").
+
+    Cached: every short message is compared with each label just offered, the same few dozen
+    labels all day.
+    """
     word = clean(text).replace(" ", "")
     return _POLITE_TAIL.sub("", word) or word

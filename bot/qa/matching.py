@@ -65,6 +65,7 @@ COVERAGE_FULL = 0.8
 VERBATIM = 95.0
 FUZZY_CUTOFF = 75.0
 SHORTLIST = 8
+MATCH_CACHE = 4096  # decisions remembered (a few MB at most)
 
 FORM_PREFIX = "forms."
 STATUS_PREFIX = "status."
@@ -159,10 +160,12 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, pipeline: TextPipeline,
                  examples: Iterable[tuple[str, str]] | None = None,
-                 example_signals: frozenset[str] = frozenset({"words", "chars", "bayes"})):
+                 example_signals: frozenset[str] = frozenset({"words", "chars", "bayes"}),
+                 remember: int = MATCH_CACHE):
         """``examples``: (question, topic or the off-topic class) pairs added to the classes'
         bags of the signals named in ``example_signals`` (never to the closest phrasing);
-        by default the knowledge base's labelled questions (``knowledge/examples/``)."""
+        by default the knowledge base's labelled questions (``knowledge/examples/``).
+        ``remember``: how many decisions :meth:`match` keeps (0: none, to time deciding)."""
         classes = [(t.id, (t.title, *t.phrasings), t.keywords) for t in kb.topics]
         if kb.out_of_scope:
             classes.append((OUT_OF_SCOPE, kb.out_of_scope, ()))
@@ -282,6 +285,10 @@ class Matcher:
         self._weights.update(weights.WEIGHTS)
         self._bias = {t: weights.WEIGHTS.get("bias:" + t, 0.0) for t in self._topics}
         self._bias[OUT_OF_SCOPE] = 0.0
+        # A decision depends on the question alone (the indexes never change once built):
+        # everyday questions come back all day, and one message may be matched several times
+        # (the forms follow-up, the answer, the second part).
+        self._decided = functools.lru_cache(maxsize=remember)(self._decide)
 
     @property
     def size(self) -> int:
@@ -481,11 +488,14 @@ class Matcher:
         return [Scored(t, round(100 * p, 1)) for t, p in ranked]
 
     def match(self, question: str | Normalized) -> MatchResult:
-        """Answer, suggest or give up, by the learned probability cutoffs."""
+        """Answer, suggest or give up, by the learned probability cutoffs (the last
+        ``MATCH_CACHE`` decisions are remembered)."""
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
         if not q.tokens:
             return MatchResult("none", ())
-        raw = question if isinstance(question, str) else q.spaced
+        return self._decided(q, question if isinstance(question, str) else q.spaced)
+
+    def _decide(self, q: Normalized, raw: str) -> MatchResult:
         verbatim = self._fuzzy(q)
         feats = self.features(q, raw, verbatim=verbatim)
         every = self._ranked(feats, limit=4)
