@@ -182,6 +182,21 @@ def test_typed_confirmation_and_province_scope(engine: Engine, core: Core) -> No
     assert notice.text.startswith("ประกาศจากผู้ดูแลระบบ (เฉพาะจังหวัดลำพูน)")
 
 
+def test_announcements_are_dated_like_status_notices(engine: Engine, core: Core) -> None:
+    # qa11 item 8: announcements came with no date while status notices had one.
+    admin = Chat(engine, "line", "Uadmin")
+    preview = admin("ประกาศ ขอให้ทุก อปท. เก็บเอกสารไว้")
+    assert "ประกาศเมื่อ 15 ก.ค. 2567 10:30 น." in text(preview)
+    admin("ยืนยัน")
+    pub = Publisher(core.store, core.status)
+    pub.announce(text="เฉพาะลำพูน", key="a1", now=FIXED_NOW, province="ลำพูน")
+    pub.set_status(state="down", message="ล่ม", key="s1", now=FIXED_NOW)
+    dated = [n.text.splitlines() for n, _ in Outbox(core.store).entries()]
+    assert len(dated) == 3
+    for lines in dated:
+        assert "ประกาศเมื่อ 15 ก.ค. 2567 10:30 น." in lines
+
+
 def test_other_text_drops_the_draft(engine: Engine, core: Core) -> None:
     admin = Chat(engine, "line", "Uadmin")
     preview = admin("ประกาศ ทดสอบ")

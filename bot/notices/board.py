@@ -81,6 +81,11 @@ def scope_th(province: str) -> str:
     return f" (เฉพาะจังหวัด{province})" if province else ""
 
 
+def posted_line(at: datetime) -> str:
+    """The line that dates every notice subscribers get: when it was posted."""
+    return f"ประกาศเมื่อ {thai_datetime(at.astimezone(BANGKOK))}"
+
+
 def status_notice_text(update: StatusUpdate, *, expected: str = "", ref: str = "",
                        status_url: str = "") -> str:
     """The text subscribers get for a status update that is not a restoration."""
@@ -93,7 +98,7 @@ def status_notice_text(update: StatusUpdate, *, expected: str = "", ref: str = "
         lines.append(f"คาดว่าจะกลับมา: {expected}")
     if ref:
         lines.append(f"อ้างอิง: {ref}")
-    lines.append(f"ประกาศเมื่อ {thai_datetime(update.at.astimezone(BANGKOK))}")
+    lines.append(posted_line(update.at))
     if status_url:
         lines.append(f"ดูสถานะล่าสุด: {status_url}")
     return "\n".join(lines)
@@ -106,7 +111,7 @@ def restored_notice_text(update: StatusUpdate, *, ref: str = "", status_url: str
         lines.append(update.message)
     if ref:
         lines.append(f"อ้างอิง: {ref}")
-    lines.append(f"ประกาศเมื่อ {thai_datetime(update.at.astimezone(BANGKOK))}")
+    lines.append(posted_line(update.at))
     if status_url:
         lines.append(f"ดูสถานะล่าสุด: {status_url}")
     return "\n".join(lines) + "\n\n" + KEYBACK_GUIDE
@@ -121,8 +126,9 @@ def member_keyback_text(lao: Lao, pending: int) -> str:
     return f"{lao.name}: ไม่มีรายการค้างคีย์ในบอทค่ะ"
 
 
-def announce_text(text: str, province: str = "") -> str:
-    return f"ประกาศจากผู้ดูแลระบบ{scope_th(province)}\n{text.strip()}"
+def announce_text(text: str, at: datetime, province: str = "") -> str:
+    """An announcement as subscribers get it: who, the scope, the text, when."""
+    return f"ประกาศจากผู้ดูแลระบบ{scope_th(province)}\n{text.strip()}\n{posted_line(at)}"
 
 
 # --------------------------------------------------------------------------- audience
@@ -262,7 +268,7 @@ class Publisher:
     def announce(self, *, text: str, key: str, now: datetime, by: str = "",
                  province: str = "") -> Notice:
         """Queue a free-text announcement (optionally for one province)."""
-        notice = Notice(id=f"n-{key}", kind="announce", text=announce_text(text, province),
+        notice = Notice(id=f"n-{key}", kind="announce", text=announce_text(text, now, province),
                         created_at=now, by=by, province=province)
         return self.outbox.add(notice)
 
@@ -410,7 +416,7 @@ class NoticesFeature(Feature):
         if len(body) > MAX_NOTICE_TEXT:
             return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_NOTICE_TEXT:,} ตัวอักษร) ช่วยย่อให้สั้นลง")]
         draft = {"what": "announce", "text": body, "province": province}
-        return self._preview(ctx, draft, announce_text(body, province), province)
+        return self._preview(ctx, draft, announce_text(body, ctx.now, province), province)
 
     def setstatus(self, ctx: Context, args: str) -> list[Reply]:
         if not self.is_admin(ctx):

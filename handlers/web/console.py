@@ -507,7 +507,7 @@ def _check_text(req: Req, draft: Draft) -> str:
 def _sample(st: ConsoleState, draft: Draft, now: datetime) -> tuple[str, str]:
     """The text subscribers will get (the chat commands' own texts) and a heading."""
     if draft.kind == "announce":
-        return announce_text(draft.message, draft.province), ""
+        return announce_text(draft.message, now, draft.province), ""
     view = st.core.status.current()
     restored = draft.state == "normal" and view is not None and view.state != "normal"
     probe = StatusUpdate(0, now, draft.state, draft.message,
