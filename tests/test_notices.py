@@ -230,6 +230,31 @@ def test_setstatus_to_normal_makes_a_restoration_notice(engine: Engine, core: Co
     assert "ใบผ่านทั่วไป" in notice.text and "ส่งออก" not in notice.text.split("ขั้นต่อไป")[0]
 
 
+def test_setstatus_in_chat_takes_a_reference_and_an_expected_date(engine: Engine,
+                                                                  core: Core) -> None:
+    # qa11 item 9: the CLI and the console take --ref/--expected, chat had no way to.
+    admin = Chat(engine, "line", "Uadmin")
+    assert "อ้างอิง:" in text(admin("ตั้งสถานะ")) and "คาดว่า:" in text(admin("ตั้งสถานะ"))
+    ref = "หนังสือ สถ. ที่ มท 0808.4/ว 9999 ลงวันที่ 1 ธ.ค. 2569"
+    preview = admin(f"ตั้งสถานะ ขัดข้อง\ne-LAAS ขัดข้องอีกครั้ง\nอ้างอิง: {ref}\n"
+                    "คาดว่า : 15 ธ.ค. 2569")
+    body = text(preview)
+    assert f"อ้างอิง: {ref}" in body and "คาดว่าจะกลับมา: 15 ธ.ค. 2569" in body
+    admin("ยืนยัน")
+    view = core.status.current()
+    assert view is not None and view.state == "down"
+    assert view.latest.message == "e-LAAS ขัดข้องอีกครั้ง"
+    assert view.ref == ref and view.expected == "15 ธ.ค. 2569"
+    (notice, _), = Outbox(core.store).entries()
+    assert f"อ้างอิง: {ref}" in notice.text
+
+
+def test_setstatus_fields_alone_are_no_message(engine: Engine, core: Core) -> None:
+    admin = Chat(engine, "line", "Uadmin")
+    out = text(admin("ตั้งสถานะ ขัดข้อง\nอ้างอิง: หนังสือ"))
+    assert "ขอข้อความ" in out and Outbox(core.store).entries() == []
+
+
 # --------------------------------------------------------------------------- audience
 
 

@@ -68,9 +68,15 @@ ANNOUNCE_HELP = (
 SETSTATUS_HELP = (
     "พิมพ์ ตั้งสถานะ ตามด้วยสถานะและข้อความ เช่น\n"
     "ตั้งสถานะ ปกติ ระบบกลับมาใช้งานได้แล้ว\n"
-    "สถานะที่ใช้ได้: ใช้งานได้ปกติ (ปกติ), ขัดข้อง, ใช้งานได้บางส่วน, ปิดปรับปรุง"
+    "สถานะที่ใช้ได้: ใช้งานได้ปกติ (ปกติ), ขัดข้อง, ใช้งานได้บางส่วน, ปิดปรับปรุง\n"
+    "ใส่หนังสืออ้างอิงและกำหนดที่คาดได้ (ถ้ามี) บรรทัดละอย่าง เช่น\n"
+    "อ้างอิง: หนังสือ สถ. ที่ ... ลงวันที่ ...\n"
+    "คาดว่า: 15 ธ.ค. 2569"
 )
 EXPIRED = "รายการนี้หมดอายุหรือจัดการไปแล้วค่ะ ถ้าต้องการส่ง พิมพ์คำสั่งใหม่อีกครั้ง"
+MAX_REF = 200  # as the console's form and the spool take them
+MAX_EXPECTED = 100
+_FIELD_LINE = re.compile(r"^\s*(อ้างอิง|คาดว่า(?:จะกลับมา)?)\s*[:：]\s*(.*)$")
 DIRECT = "direct"  # the variant of an addressed notice: sent whether subscribed or not
 
 
@@ -287,14 +293,35 @@ def new_key(now: datetime) -> str:
     return f"{now.astimezone(BANGKOK):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
-def parse_status_args(text: str) -> tuple[str, str]:
-    """``"ปกติ ระบบกลับมาแล้ว"`` -> ``("normal", "ระบบกลับมาแล้ว")``; ValueError if no state."""
-    head, _, rest = text.strip().partition(" ")
-    if not head:
+@dataclass(frozen=True)
+class StatusArgs:
+    """What ``/setstatus`` was given: the state, the message, and the optional fields the
+    CLI takes as ``--ref`` and ``--expected`` (free text, as announced)."""
+
+    state: str
+    message: str
+    ref: str = ""
+    expected: str = ""
+
+
+def parse_status_args(text: str) -> StatusArgs:
+    """``"ปกติ ระบบกลับมาแล้ว"`` -> ``StatusArgs("normal", "ระบบกลับมาแล้ว")``; lines
+    ``อ้างอิง: …`` and ``คาดว่า: …`` (or ``คาดว่าจะกลับมา: …``) give the reference and the
+    expected restoration. ValueError if no state."""
+    parts = text.strip().split(maxsplit=1)
+    if not parts:
         raise ValueError("no state")
-    word = head.lower()
+    word = parts[0].lower()
     state = STATE_WORDS.get(word) or parse_state(word)
-    return state, rest.strip()
+    fields = {"ref": "", "expected": ""}
+    said = []
+    for line in (parts[1] if len(parts) > 1 else "").splitlines():
+        m = _FIELD_LINE.match(line)
+        if m:
+            fields["ref" if m.group(1) == "อ้างอิง" else "expected"] = m.group(2).strip()
+        else:
+            said.append(line)
+    return StatusArgs(state, "\n".join(said).strip(), **fields)
 
 
 def split_scope(text: str) -> tuple[str, str]:
@@ -423,18 +450,23 @@ class NoticesFeature(Feature):
             return [Reply(REFUSED, (STATUS, SUBSCRIBE))]
         text = raw_args(ctx, args)
         try:
-            state, message = parse_status_args(text)
+            got = parse_status_args(text)
         except ValueError:
             return [Reply(SETSTATUS_HELP)]
-        if not message:
+        state = got.state
+        if not got.message:
             return [Reply("ขอข้อความอธิบายด้วยค่ะ\n" + SETSTATUS_HELP)]
-        if len(message) > MAX_NOTICE_TEXT:
-            return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_NOTICE_TEXT:,} ตัวอักษร) ช่วยย่อให้สั้นลง")]
+        for value, limit in ((got.message, MAX_NOTICE_TEXT), (got.ref, MAX_REF),
+                             (got.expected, MAX_EXPECTED)):
+            if len(value) > limit:
+                return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {limit:,} ตัวอักษร) ช่วยย่อให้สั้นลง")]
         view = self.status.current()
         restored = state == "normal" and view is not None and view.state != "normal"
-        probe = StatusUpdate(0, ctx.now, state, message, "resolved" if restored else "update")
+        probe = StatusUpdate(0, ctx.now, state, got.message,
+                             "resolved" if restored else "update", got.expected, got.ref)
         sample = self.publisher.status_text(probe, restored=restored)
-        draft = {"what": "status", "state": state, "message": message, "phase": probe.phase}
+        draft = {"what": "status", "state": state, "message": got.message, "phase": probe.phase,
+                 "ref": got.ref, "expected": got.expected}
         head = f"สถานะจะเปลี่ยนเป็น \"{STATES[state]}\" ทันทีที่ยืนยัน\n"
         if restored:
             head += "สมาชิก อปท. จะได้จำนวนรายการค้างคีย์ของ อปท. ตัวเองต่อท้ายข้อความนี้\n"
@@ -491,7 +523,7 @@ class NoticesFeature(Feature):
         else:
             update, maybe = self.publisher.set_status(
                 state=draft.state, message=draft.message, phase=draft.phase or "update",
-                key=key, now=ctx.now, by=ctx.user,
+                key=key, now=ctx.now, by=ctx.user, ref=draft.ref, expected=draft.expected,
             )  # fmt: skip
             assert maybe is not None
             notice = maybe
@@ -517,6 +549,8 @@ class NoticeDraft(Step, frozen=True, kw_only=True):
     state: str = ""
     message: str = ""
     phase: str = ""
+    ref: str = ""
+    expected: str = ""
 
     @property
     def prompt(self) -> str:
