@@ -12,6 +12,7 @@ from bot.core.engine import Engine
 from bot.ledger.book import Directory, Ledger
 from bot.ledger.entries import Lao, ParsedEntry
 from bot.notices.board import NoticesFeature, Publisher, build_audience, store_pending_count
+from bot.notices.operators import Operators
 from bot.notices.outbox import Outbox, Subscriptions, normalize_province
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, STORE_KINDS, core_on
@@ -141,6 +142,14 @@ def test_non_admin_is_refused_and_nothing_is_queued(engine: Engine, core: Core,
     assert not any(a.startswith("notice:") for a in actions(out))
     assert Outbox(core.store).entries() == []
     assert core.status.timeline() == before
+
+
+def test_provincial_operator_is_pointed_to_the_console(engine: Engine, core: Core) -> None:
+    # qa11 item 14: "admins only" and no word of the console, where they can send it.
+    Operators(core.store).add("line:Uprov", ["ลำพูน"], by="t", now=FIXED_NOW)
+    out = Chat(engine, "line", "Uprov")("/announce ขอให้ส่งรายงานภายในวันศุกร์")
+    assert "/console" in text(out) and "จังหวัดลำพูน" in text(out)
+    assert Outbox(core.store).entries() == []
 
 
 def test_admin_announce_previews_then_confirm_queues_once(engine: Engine, core: Core) -> None:

@@ -20,6 +20,7 @@ from bot.core.store import Store
 from bot.core.thaifmt import thai_datetime
 from bot.ledger.book import Directory, Ledger
 from bot.ledger.entries import Lao
+from bot.notices.operators import Operators, resolve_actor
 from bot.notices.outbox import (
     PUSH_CHANNELS,
     Notice,
@@ -57,6 +58,10 @@ FOLLOW_OFFER = (
 REFUSED = (
     "ขออภัยค่ะ การส่งประกาศและเปลี่ยนสถานะระบบทำได้เฉพาะผู้ดูแลระบบ\n"
     "ดูสถานะล่าสุดหรือรับแจ้งเตือนได้จากปุ่มด้านล่างค่ะ"
+)
+TO_CONSOLE = (
+    "ในแชตส่งประกาศได้เฉพาะผู้ดูแลระบบค่ะ ผู้ดูแลจังหวัดส่งประกาศถึงจังหวัด{provinces}"
+    "ได้ทางคอนโซล พิมพ์ /console เพื่อรับลิงก์เข้าใช้ (ใช้ได้ในแชตส่วนตัว)"
 )
 NO_PUSH = "ช่องทางนี้ส่งแจ้งเตือนให้ไม่ได้ค่ะ สมัครรับแจ้งเตือนผ่าน LINE หรือ Telegram นะคะ"
 IN_GROUP = "สมัครรับแจ้งเตือนได้ในแชทส่วนตัวกับบอทค่ะ เปิดแชทกับบอทแล้วพิมพ์ \"รับแจ้งเตือน\""
@@ -432,6 +437,11 @@ class NoticesFeature(Feature):
 
     def announce(self, ctx: Context, args: str) -> list[Reply]:
         if not self.is_admin(ctx):
+            actor = resolve_actor(ctx.user, self.admins, Operators(self.publisher.store),
+                                  self.publisher.directory)
+            if actor is not None and actor.role == "provincial":  # they send from the console
+                provinces = ", ".join(sorted(actor.provinces))
+                return [Reply(TO_CONSOLE.format(provinces=provinces), (STATUS,))]
             return [Reply(REFUSED, (STATUS, SUBSCRIBE))]
         text = raw_args(ctx, args)
         try:
