@@ -342,3 +342,28 @@ def test_verbose_keeps_sdk_loggers_quiet() -> None:
     finally:
         for n, lvl in saved.items():
             logging.getLogger(n).setLevel(lvl)
+
+
+def test_verbose_is_debug_for_our_own_modules_only() -> None:
+    # qa11 item 15: serve --verbose printed ~1,800 fontTools/fpdf DEBUG lines at start.
+    from handlers.web.server import configure_logging
+
+    root = logging.getLogger()
+    names = ("", "bot", "handlers", "fontTools")
+    saved = {n: logging.getLogger(n).level for n in names}
+    handlers = root.handlers[:]
+    root.handlers.clear()  # as in a fresh process: basicConfig configures an empty root
+    try:
+        configure_logging(Settings(), level=logging.DEBUG)
+        for ours in ("bot.core.engine", "handlers.pipeline", "handlers.web.console"):
+            assert logging.getLogger(ours).isEnabledFor(logging.DEBUG), ours
+        for theirs in ("fontTools.ttLib.ttFont", "fpdf.output", "PIL.PngImagePlugin"):
+            assert not logging.getLogger(theirs).isEnabledFor(logging.DEBUG), theirs
+        # fpdf's font subsetting: ~600 INFO lines at every start, with or without --verbose
+        assert not logging.getLogger("fontTools.subset").isEnabledFor(logging.INFO)
+    finally:
+        for h in root.handlers[:]:
+            root.removeHandler(h)
+        root.handlers[:] = handlers
+        for n, lvl in saved.items():
+            logging.getLogger(n).setLevel(lvl)

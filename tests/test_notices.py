@@ -12,6 +12,7 @@ from bot.core.engine import Engine
 from bot.ledger.book import Directory, Ledger
 from bot.ledger.entries import Lao, ParsedEntry
 from bot.notices.board import NoticesFeature, Publisher, build_audience, store_pending_count
+from bot.notices.operators import Operators
 from bot.notices.outbox import Outbox, Subscriptions, normalize_province
 from handlers.app import Core
 from tests.conftest import FIXED_NOW, STORE_KINDS, core_on
@@ -143,6 +144,14 @@ def test_non_admin_is_refused_and_nothing_is_queued(engine: Engine, core: Core,
     assert core.status.timeline() == before
 
 
+def test_provincial_operator_is_pointed_to_the_console(engine: Engine, core: Core) -> None:
+    # qa11 item 14: "admins only" and no word of the console, where they can send it.
+    Operators(core.store).add("line:Uprov", ["ลำพูน"], by="t", now=FIXED_NOW)
+    out = Chat(engine, "line", "Uprov")("/announce ขอให้ส่งรายงานภายในวันศุกร์")
+    assert "/console" in text(out) and "จังหวัดลำพูน" in text(out)
+    assert Outbox(core.store).entries() == []
+
+
 def test_admin_announce_previews_then_confirm_queues_once(engine: Engine, core: Core) -> None:
     Chat(engine, "line", "Usub")("รับแจ้งเตือน")
     admin = Chat(engine, "line", "Uadmin")
@@ -182,6 +191,21 @@ def test_typed_confirmation_and_province_scope(engine: Engine, core: Core) -> No
     assert notice.text.startswith("ประกาศจากผู้ดูแลระบบ (เฉพาะจังหวัดลำพูน)")
 
 
+def test_announcements_are_dated_like_status_notices(engine: Engine, core: Core) -> None:
+    # qa11 item 8: announcements came with no date while status notices had one.
+    admin = Chat(engine, "line", "Uadmin")
+    preview = admin("ประกาศ ขอให้ทุก อปท. เก็บเอกสารไว้")
+    assert "ประกาศเมื่อ 15 ก.ค. 2567 10:30 น." in text(preview)
+    admin("ยืนยัน")
+    pub = Publisher(core.store, core.status)
+    pub.announce(text="เฉพาะลำพูน", key="a1", now=FIXED_NOW, province="ลำพูน")
+    pub.set_status(state="down", message="ล่ม", key="s1", now=FIXED_NOW)
+    dated = [n.text.splitlines() for n, _ in Outbox(core.store).entries()]
+    assert len(dated) == 3
+    for lines in dated:
+        assert "ประกาศเมื่อ 15 ก.ค. 2567 10:30 น." in lines
+
+
 def test_other_text_drops_the_draft(engine: Engine, core: Core) -> None:
     admin = Chat(engine, "line", "Uadmin")
     preview = admin("ประกาศ ทดสอบ")
@@ -213,6 +237,31 @@ def test_setstatus_to_normal_makes_a_restoration_notice(engine: Engine, core: Co
     (notice, _), = Outbox(core.store).entries()
     assert notice.kind == "restored" and notice.status_seq == view.latest.seq
     assert "ใบผ่านทั่วไป" in notice.text and "ส่งออก" not in notice.text.split("ขั้นต่อไป")[0]
+
+
+def test_setstatus_in_chat_takes_a_reference_and_an_expected_date(engine: Engine,
+                                                                  core: Core) -> None:
+    # qa11 item 9: the CLI and the console take --ref/--expected, chat had no way to.
+    admin = Chat(engine, "line", "Uadmin")
+    assert "อ้างอิง:" in text(admin("ตั้งสถานะ")) and "คาดว่า:" in text(admin("ตั้งสถานะ"))
+    ref = "หนังสือ สถ. ที่ มท 0808.4/ว 9999 ลงวันที่ 1 ธ.ค. 2569"
+    preview = admin(f"ตั้งสถานะ ขัดข้อง\ne-LAAS ขัดข้องอีกครั้ง\nอ้างอิง: {ref}\n"
+                    "คาดว่า : 15 ธ.ค. 2569")
+    body = text(preview)
+    assert f"อ้างอิง: {ref}" in body and "คาดว่าจะกลับมา: 15 ธ.ค. 2569" in body
+    admin("ยืนยัน")
+    view = core.status.current()
+    assert view is not None and view.state == "down"
+    assert view.latest.message == "e-LAAS ขัดข้องอีกครั้ง"
+    assert view.ref == ref and view.expected == "15 ธ.ค. 2569"
+    (notice, _), = Outbox(core.store).entries()
+    assert f"อ้างอิง: {ref}" in notice.text
+
+
+def test_setstatus_fields_alone_are_no_message(engine: Engine, core: Core) -> None:
+    admin = Chat(engine, "line", "Uadmin")
+    out = text(admin("ตั้งสถานะ ขัดข้อง\nอ้างอิง: หนังสือ"))
+    assert "ขอข้อความ" in out and Outbox(core.store).entries() == []
 
 
 # --------------------------------------------------------------------------- audience

@@ -111,3 +111,41 @@ def test_a_new_state_does_not_borrow_the_old_letter(core: Core, say: Say) -> Non
     view = core.status.current()
     # Each announcement carries only its own letter (``status set --help``), even in one state.
     assert view is not None and view.ref == ""
+
+
+# --------------------------------------------------------------------------- the latest letter
+
+NEW_REF = "หนังสือ สถ. ที่ มท 0808.4/ว 9999 ลงวันที่ 1 ธ.ค. 2569"
+
+
+@pytest.mark.parametrize("question", ["อ้างอิงหนังสือฉบับไหน", "มีหนังสือสั่งการเลขที่อะไร"])
+def test_letters_lead_with_the_operators_latest_reference(core: Core, say: Say,
+                                                          question: str) -> None:
+    # qa11 item 3: during a new outage the 2567 letter alone was cited as "the" letter.
+    core.status.post(state="down", message="e-LAAS ขัดข้องอีกครั้ง", ref=NEW_REF,
+                     at=FIXED_NOW - timedelta(hours=3))
+    note, answer = say(question)
+    assert answer.topic == "refs.letters" and "2963" in answer.text  # background follows
+    assert NEW_REF in note.text  # quoted as given
+    assert "ประกาศล่าสุด" in note.text and "15 ก.ค. 2567" in note.text  # labelled and dated
+    assert "2963" not in note.text and len(note.text) <= MAX_FIRST
+
+
+def test_letters_alone_when_the_latest_announcement_names_no_letter(core: Core,
+                                                                    say: Say) -> None:
+    # The seed's own letter is the topic's text: no note to repeat it.
+    assert [r.topic for r in say("อ้างอิงหนังสือฉบับไหน")] == ["refs.letters"]
+    core.status.post(state="down", message="ขัดข้อง", at=FIXED_NOW)
+    assert [r.topic for r in say("อ้างอิงหนังสือฉบับไหน")] == ["refs.letters"]
+
+
+def test_an_old_reference_is_told_with_its_age(core: Core, say: Say) -> None:
+    core.status.post(state="down", message="ขัดข้อง", ref=NEW_REF,
+                     at=FIXED_NOW - timedelta(days=40))
+    note, _ = say("อ้างอิงหนังสือฉบับไหน")
+    assert NEW_REF in note.text and "40 วันก่อน" in note.text
+
+
+def test_the_letters_topic_is_marked_in_the_data() -> None:
+    kb = load_knowledge()
+    assert {t.id for t in kb.topics if t.latest_ref} == {"refs.letters"}

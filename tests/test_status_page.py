@@ -187,3 +187,24 @@ async def test_three_signals_with_ages_at_phone_width(signals_server: TestServer
     assert "เข้าได้ 2 · ยังเข้าไม่ได้ 2" in text and "2 ชม.ล่าสุด" in text  # field
     # the three signals come before the timeline (on the first screen of a phone)
     assert text.index('id="sig-field"') < text.index('class="tl"')
+
+
+@pytest.mark.parametrize("state", ["partial", "down"])
+async def test_the_advice_does_not_contradict_a_partial_status(board: StatusBoard,
+                                                                state: str) -> None:
+    # qa11 item 9: "only receiving works" was followed by "do receiving ... by hand".
+    board.post(state=state, message="ใช้งานได้บางส่วน เฉพาะเมนูรับเงิน",
+               at=FRESH_NOW - timedelta(hours=1))
+    app = web.Application()
+    add_status_routes(app, board, BASE, clock=lambda: FRESH_NOW)
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    try:
+        _, _, html = await get(srv, "/status")
+    finally:
+        await srv.close()
+    advice = html.split('class="next warn">', 1)[1].split("</div>", 1)[0]
+    blanket = "รับเงิน จ่ายเงิน" in advice
+    assert blanket == (state == "down")
+    if state == "partial":
+        assert "ตามที่ประกาศ" in advice and "ใช้ไม่ได้" in advice and "ด้วยมือ" in advice

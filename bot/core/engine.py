@@ -41,7 +41,7 @@ from bot.core.thaifmt import shorten
 from bot.ledger.directory import bare_join_code
 from bot.ledger.opening import entry_and_question, entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
-from bot.notices.backnote import back_note
+from bot.notices.backnote import back_note, ref_note
 from bot.notices.signals import FIELD_DOWN, FIELD_UP, snapshot
 from bot.notices.status import StatusBoard
 from bot.qa.followup import is_followup, topic_memory, wants_forms
@@ -575,11 +575,12 @@ class Engine:
         topic = self.kb.topic(topic_id)
         fields: dict[str, str] | None = None
         note = ""
-        if topic.is_status or (topic.manual and not full):
+        if topic.is_status or (topic.manual and not full) or topic.latest_ref:
             snap = snapshot(self.status, self.store, self.clock(),
                             probe_on=self.status.probe_enabled)
             fields = snap.fields() if topic.is_status else None
-            note = back_note(snap) if topic.manual else ""  # e-LAAS works again: said first
+            # said first: e-LAAS works again, or the operators cite a letter of their own
+            note = back_note(snap) if topic.manual else ref_note(snap) if topic.latest_ref else ""
         text = topic.answer if full else topic.first
         if fields is not None:
             text = text.format(**fields)

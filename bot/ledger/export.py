@@ -11,6 +11,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from bot.core.cells import clean_cell, safe_cell
+from bot.core.cells import xlsx_text as _text
+from bot.core.cells import xlsx_text_cell as _text_cell
 from bot.core.contract import FileBlob
 from bot.core.thaifmt import amount_in_words, thai_date, thai_date_numeric, thai_datetime
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, Lao
@@ -79,33 +81,6 @@ def _period(entries: Sequence[Entry], date_from: date | None, date_to: date | No
     if lo is None or hi is None:
         return "-"
     return thai_date(lo) if lo == hi else f"{thai_date(lo)} ถึง {thai_date(hi)}"
-
-
-def _text(ws: Worksheet, value: str) -> Any:
-    """Text as typed that is never a formula, with no apostrophe to copy into e-LAAS.
-
-    openpyxl stores a string as a formula when it starts with ``=`` (and as an error when it
-    is ``#N/A`` and the like): such a text gets a cell forced to the string type, with
-    Excel's quote prefix so that editing the cell keeps it text. Text starting with ``+``,
-    ``-`` or ``@`` is already a plain string cell, which no spreadsheet evaluates.
-    """
-    value = clean_cell(value)
-    if value == safe_cell(value) and not value.startswith("#"):
-        return value
-    return _text_cell(ws, value)
-
-
-def _text_cell(ws: Worksheet, value: str) -> WriteOnlyCell:
-    """A cell holding ``value`` as a string whatever it starts with (see :func:`_text`)."""
-    from openpyxl.cell import WriteOnlyCell
-
-    value = clean_cell(value)
-    c = WriteOnlyCell(ws, value=value)
-    if c.data_type != "s":  # "=..." became a formula, "#N/A" an error: neither was typed so
-        c.data_type = "s"
-    if value != safe_cell(value) or value.startswith("#"):
-        c.quotePrefix = True
-    return c
 
 
 def _cell(ws: Worksheet, value: Any, *, bold: bool = False, money: bool = False) -> Any:

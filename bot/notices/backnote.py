@@ -1,4 +1,5 @@
-"""The line that heads a manual-procedure answer once e-LAAS works again (normal or partial)."""
+"""The dated status lines that head some answers: a manual-procedure answer once e-LAAS works
+again (normal or partial), the letters answer when the operators cite a letter of their own."""
 
 from __future__ import annotations
 
@@ -29,3 +30,17 @@ def back_note(snap: Snapshot) -> str:
     if view.state == "partial" and said and len(said) <= MAX_MESSAGE:
         when += f": {said}"
     return f"e-LAAS กลับมา{back} (ประกาศ {when}) {DO_NOW[view.state]} {FOR_REFERENCE}"
+
+
+def ref_note(snap: Snapshot) -> str:
+    """One line quoting the letter the operators' latest announcement cites, dated and
+    labelled, with the knowledge answer after it as background ("" when that announcement
+    cites none, or is the knowledge seed, whose letter the answer itself tells)."""
+    view = snap.view
+    if view is None or not view.ref or view.latest.by == "seed":
+        return ""
+    when = view.latest.when_th
+    if snap.stale:
+        when += f", {snap.age_days:,} วันก่อน"
+    return (f"ประกาศล่าสุดจากผู้ดูแลระบบ ({when}) อ้างอิง {view.ref}\n"
+            "ด้านล่างคือหนังสือและระเบียบเดิมเรื่อง e-LAAS ขัดข้อง ไว้ประกอบค่ะ")

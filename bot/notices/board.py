@@ -20,6 +20,7 @@ from bot.core.store import Store
 from bot.core.thaifmt import thai_datetime
 from bot.ledger.book import Directory, Ledger
 from bot.ledger.entries import Lao
+from bot.notices.operators import Operators, resolve_actor
 from bot.notices.outbox import (
     PUSH_CHANNELS,
     Notice,
@@ -58,6 +59,10 @@ REFUSED = (
     "ขออภัยค่ะ การส่งประกาศและเปลี่ยนสถานะระบบทำได้เฉพาะผู้ดูแลระบบ\n"
     "ดูสถานะล่าสุดหรือรับแจ้งเตือนได้จากปุ่มด้านล่างค่ะ"
 )
+TO_CONSOLE = (
+    "ในแชตส่งประกาศได้เฉพาะผู้ดูแลระบบค่ะ ผู้ดูแลจังหวัดส่งประกาศถึงจังหวัด{provinces}"
+    "ได้ทางคอนโซล พิมพ์ /console เพื่อรับลิงก์เข้าใช้ (ใช้ได้ในแชตส่วนตัว)"
+)
 NO_PUSH = "ช่องทางนี้ส่งแจ้งเตือนให้ไม่ได้ค่ะ สมัครรับแจ้งเตือนผ่าน LINE หรือ Telegram นะคะ"
 IN_GROUP = "สมัครรับแจ้งเตือนได้ในแชทส่วนตัวกับบอทค่ะ เปิดแชทกับบอทแล้วพิมพ์ \"รับแจ้งเตือน\""
 ANNOUNCE_HELP = (
@@ -68,9 +73,15 @@ ANNOUNCE_HELP = (
 SETSTATUS_HELP = (
     "พิมพ์ ตั้งสถานะ ตามด้วยสถานะและข้อความ เช่น\n"
     "ตั้งสถานะ ปกติ ระบบกลับมาใช้งานได้แล้ว\n"
-    "สถานะที่ใช้ได้: ใช้งานได้ปกติ (ปกติ), ขัดข้อง, ใช้งานได้บางส่วน, ปิดปรับปรุง"
+    "สถานะที่ใช้ได้: ใช้งานได้ปกติ (ปกติ), ขัดข้อง, ใช้งานได้บางส่วน, ปิดปรับปรุง\n"
+    "ใส่หนังสืออ้างอิงและกำหนดที่คาดได้ (ถ้ามี) บรรทัดละอย่าง เช่น\n"
+    "อ้างอิง: หนังสือ สถ. ที่ ... ลงวันที่ ...\n"
+    "คาดว่า: 15 ธ.ค. 2569"
 )
 EXPIRED = "รายการนี้หมดอายุหรือจัดการไปแล้วค่ะ ถ้าต้องการส่ง พิมพ์คำสั่งใหม่อีกครั้ง"
+MAX_REF = 200  # as the console's form and the spool take them
+MAX_EXPECTED = 100
+_FIELD_LINE = re.compile(r"^\s*(อ้างอิง|คาดว่า(?:จะกลับมา)?)\s*[:：]\s*(.*)$")
 DIRECT = "direct"  # the variant of an addressed notice: sent whether subscribed or not
 
 
@@ -79,6 +90,11 @@ DIRECT = "direct"  # the variant of an addressed notice: sent whether subscribed
 
 def scope_th(province: str) -> str:
     return f" (เฉพาะจังหวัด{province})" if province else ""
+
+
+def posted_line(at: datetime) -> str:
+    """The line that dates every notice subscribers get: when it was posted."""
+    return f"ประกาศเมื่อ {thai_datetime(at.astimezone(BANGKOK))}"
 
 
 def status_notice_text(update: StatusUpdate, *, expected: str = "", ref: str = "",
@@ -93,7 +109,7 @@ def status_notice_text(update: StatusUpdate, *, expected: str = "", ref: str = "
         lines.append(f"คาดว่าจะกลับมา: {expected}")
     if ref:
         lines.append(f"อ้างอิง: {ref}")
-    lines.append(f"ประกาศเมื่อ {thai_datetime(update.at.astimezone(BANGKOK))}")
+    lines.append(posted_line(update.at))
     if status_url:
         lines.append(f"ดูสถานะล่าสุด: {status_url}")
     return "\n".join(lines)
@@ -106,7 +122,7 @@ def restored_notice_text(update: StatusUpdate, *, ref: str = "", status_url: str
         lines.append(update.message)
     if ref:
         lines.append(f"อ้างอิง: {ref}")
-    lines.append(f"ประกาศเมื่อ {thai_datetime(update.at.astimezone(BANGKOK))}")
+    lines.append(posted_line(update.at))
     if status_url:
         lines.append(f"ดูสถานะล่าสุด: {status_url}")
     return "\n".join(lines) + "\n\n" + KEYBACK_GUIDE
@@ -121,8 +137,9 @@ def member_keyback_text(lao: Lao, pending: int) -> str:
     return f"{lao.name}: ไม่มีรายการค้างคีย์ในบอทค่ะ"
 
 
-def announce_text(text: str, province: str = "") -> str:
-    return f"ประกาศจากผู้ดูแลระบบ{scope_th(province)}\n{text.strip()}"
+def announce_text(text: str, at: datetime, province: str = "") -> str:
+    """An announcement as subscribers get it: who, the scope, the text, when."""
+    return f"ประกาศจากผู้ดูแลระบบ{scope_th(province)}\n{text.strip()}\n{posted_line(at)}"
 
 
 # --------------------------------------------------------------------------- audience
@@ -262,7 +279,7 @@ class Publisher:
     def announce(self, *, text: str, key: str, now: datetime, by: str = "",
                  province: str = "") -> Notice:
         """Queue a free-text announcement (optionally for one province)."""
-        notice = Notice(id=f"n-{key}", kind="announce", text=announce_text(text, province),
+        notice = Notice(id=f"n-{key}", kind="announce", text=announce_text(text, now, province),
                         created_at=now, by=by, province=province)
         return self.outbox.add(notice)
 
@@ -281,14 +298,35 @@ def new_key(now: datetime) -> str:
     return f"{now.astimezone(BANGKOK):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
-def parse_status_args(text: str) -> tuple[str, str]:
-    """``"ปกติ ระบบกลับมาแล้ว"`` -> ``("normal", "ระบบกลับมาแล้ว")``; ValueError if no state."""
-    head, _, rest = text.strip().partition(" ")
-    if not head:
+@dataclass(frozen=True)
+class StatusArgs:
+    """What ``/setstatus`` was given: the state, the message, and the optional fields the
+    CLI takes as ``--ref`` and ``--expected`` (free text, as announced)."""
+
+    state: str
+    message: str
+    ref: str = ""
+    expected: str = ""
+
+
+def parse_status_args(text: str) -> StatusArgs:
+    """``"ปกติ ระบบกลับมาแล้ว"`` -> ``StatusArgs("normal", "ระบบกลับมาแล้ว")``; lines
+    ``อ้างอิง: …`` and ``คาดว่า: …`` (or ``คาดว่าจะกลับมา: …``) give the reference and the
+    expected restoration. ValueError if no state."""
+    parts = text.strip().split(maxsplit=1)
+    if not parts:
         raise ValueError("no state")
-    word = head.lower()
+    word = parts[0].lower()
     state = STATE_WORDS.get(word) or parse_state(word)
-    return state, rest.strip()
+    fields = {"ref": "", "expected": ""}
+    said = []
+    for line in (parts[1] if len(parts) > 1 else "").splitlines():
+        m = _FIELD_LINE.match(line)
+        if m:
+            fields["ref" if m.group(1) == "อ้างอิง" else "expected"] = m.group(2).strip()
+        else:
+            said.append(line)
+    return StatusArgs(state, "\n".join(said).strip(), **fields)
 
 
 def split_scope(text: str) -> tuple[str, str]:
@@ -399,6 +437,11 @@ class NoticesFeature(Feature):
 
     def announce(self, ctx: Context, args: str) -> list[Reply]:
         if not self.is_admin(ctx):
+            actor = resolve_actor(ctx.user, self.admins, Operators(self.publisher.store),
+                                  self.publisher.directory)
+            if actor is not None and actor.role == "provincial":  # they send from the console
+                provinces = ", ".join(sorted(actor.provinces))
+                return [Reply(TO_CONSOLE.format(provinces=provinces), (STATUS,))]
             return [Reply(REFUSED, (STATUS, SUBSCRIBE))]
         text = raw_args(ctx, args)
         try:
@@ -410,25 +453,30 @@ class NoticesFeature(Feature):
         if len(body) > MAX_NOTICE_TEXT:
             return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_NOTICE_TEXT:,} ตัวอักษร) ช่วยย่อให้สั้นลง")]
         draft = {"what": "announce", "text": body, "province": province}
-        return self._preview(ctx, draft, announce_text(body, province), province)
+        return self._preview(ctx, draft, announce_text(body, ctx.now, province), province)
 
     def setstatus(self, ctx: Context, args: str) -> list[Reply]:
         if not self.is_admin(ctx):
             return [Reply(REFUSED, (STATUS, SUBSCRIBE))]
         text = raw_args(ctx, args)
         try:
-            state, message = parse_status_args(text)
+            got = parse_status_args(text)
         except ValueError:
             return [Reply(SETSTATUS_HELP)]
-        if not message:
+        state = got.state
+        if not got.message:
             return [Reply("ขอข้อความอธิบายด้วยค่ะ\n" + SETSTATUS_HELP)]
-        if len(message) > MAX_NOTICE_TEXT:
-            return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {MAX_NOTICE_TEXT:,} ตัวอักษร) ช่วยย่อให้สั้นลง")]
+        for value, limit in ((got.message, MAX_NOTICE_TEXT), (got.ref, MAX_REF),
+                             (got.expected, MAX_EXPECTED)):
+            if len(value) > limit:
+                return [Reply(f"ข้อความยาวเกินไปค่ะ (เกิน {limit:,} ตัวอักษร) ช่วยย่อให้สั้นลง")]
         view = self.status.current()
         restored = state == "normal" and view is not None and view.state != "normal"
-        probe = StatusUpdate(0, ctx.now, state, message, "resolved" if restored else "update")
+        probe = StatusUpdate(0, ctx.now, state, got.message,
+                             "resolved" if restored else "update", got.expected, got.ref)
         sample = self.publisher.status_text(probe, restored=restored)
-        draft = {"what": "status", "state": state, "message": message, "phase": probe.phase}
+        draft = {"what": "status", "state": state, "message": got.message, "phase": probe.phase,
+                 "ref": got.ref, "expected": got.expected}
         head = f"สถานะจะเปลี่ยนเป็น \"{STATES[state]}\" ทันทีที่ยืนยัน\n"
         if restored:
             head += "สมาชิก อปท. จะได้จำนวนรายการค้างคีย์ของ อปท. ตัวเองต่อท้ายข้อความนี้\n"
@@ -485,7 +533,7 @@ class NoticesFeature(Feature):
         else:
             update, maybe = self.publisher.set_status(
                 state=draft.state, message=draft.message, phase=draft.phase or "update",
-                key=key, now=ctx.now, by=ctx.user,
+                key=key, now=ctx.now, by=ctx.user, ref=draft.ref, expected=draft.expected,
             )  # fmt: skip
             assert maybe is not None
             notice = maybe
@@ -511,6 +559,8 @@ class NoticeDraft(Step, frozen=True, kw_only=True):
     state: str = ""
     message: str = ""
     phase: str = ""
+    ref: str = ""
+    expected: str = ""
 
     @property
     def prompt(self) -> str:

@@ -78,6 +78,11 @@ class Actor:
         return self.role == "provincial" and bool(province) and province in self.provinces
 
     @property
+    def may_see_notices(self) -> bool:
+        """The notices and subscribers pages: provincial operators and national admins."""
+        return self.role != "lao_admin"
+
+    @property
     def may_set_status(self) -> bool:
         return self.national
 

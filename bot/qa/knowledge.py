@@ -81,6 +81,7 @@ class Topic:
     short: str = ""
     see_also: tuple[str, ...] = ()
     manual: bool = False  # a manual-procedure answer: headed by a note once e-LAAS works
+    latest_ref: bool = False  # about letters: headed by the letter the operators cite now
     command: str = ""  # the command showing the clerk's own data this topic asks about
     command_line: int = field(default=0, compare=False)
 
@@ -218,6 +219,7 @@ def _topic_from(item: dict[str, Any], name: str, problems: list[Problem]) -> Top
         short=(spec.short or "").strip(),
         see_also=words(spec.see_also),
         manual=spec.manual,
+        latest_ref=spec.latest_ref,
         command=(spec.command or "").strip(),
         command_line=line_of(item, "command") if spec.command else 0,
     )
@@ -362,6 +364,8 @@ def _check_topics(kb: KnowledgeBase, problems: list[Problem], form_ids: set[str]
             add("placeholders are only for status.* answers")
         if t.manual and t.is_status:
             add("manual: is for manual-procedure answers, not status.* ones")
+        if t.latest_ref and t.is_status:
+            add("latest_ref: is for answers about letters; status.* ones cite {ref}")
         if names - STATUS_FIELDS:
             add(f"unknown placeholder(s): {', '.join(sorted(names - STATUS_FIELDS))}")
         for s in (*t.sources, *t.see_also):

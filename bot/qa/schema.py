@@ -33,6 +33,7 @@ class TopicSpec(msgspec.Struct, frozen=True, kw_only=True):
     see_also: Words | None = None
     short: str | None = None
     manual: bool = False
+    latest_ref: bool = False
     command: str | None = None
 
 

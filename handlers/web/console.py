@@ -138,9 +138,7 @@ class Req:
 
     def render(self, title: str, body: str, *, status: int = 200,
                script: str = "") -> web.Response:
-        nav = list(NAV)
-        if self.actor.national:
-            nav.append(("/console/operators", "ผู้ดูแลจังหวัด"))
+        nav = [(url, title) for url, title in NAV if may_open(self.actor, url)]
         who = f"{self.actor.role_th} · {self.actor.user}"
         if self.actor.provinces:
             who += " · จังหวัด" + ", ".join(sorted(self.actor.provinces))
@@ -332,19 +330,36 @@ async def logout(req: Req) -> web.StreamResponse:
 # --------------------------------------------------------------------------- home
 
 
+# Who may open each menu page: the pages check these same Actor rights (the others are open
+# to every role, scoped inside), and the menus show only what the actor may open.
+MENU_RIGHTS: dict[str, Callable[[Actor], bool]] = {
+    "/console/notices": lambda a: a.may_see_notices,
+    "/console/subscribers": lambda a: a.may_see_notices,
+    "/console/gaps": lambda a: a.may_edit_knowledge,
+    "/console/operators": lambda a: a.national,
+}
+HOME_ITEMS = (
+    ("/console/notices", "ประกาศสถานะหรือแจ้งข่าวถึงผู้รับแจ้งเตือน"),
+    ("/console/progress", "ดูความคืบหน้าการคีย์ย้อนหลังของ อปท. ในความดูแล"),
+    ("/console/laos", "เพิ่ม อปท. ออกรหัสเข้าร่วม และดูสมาชิก"),
+    ("/console/subscribers", "จำนวนผู้รับแจ้งเตือน"),
+    ("/console/gaps", "คำถามที่บอทตอบไม่ได้"),
+)
+
+
+def may_open(actor: Actor, url: str) -> bool:
+    """Whether ``actor`` may open the console page ``url`` (see MENU_RIGHTS)."""
+    right = MENU_RIGHTS.get(url)
+    return right is None or right(actor)
+
+
 async def home(req: Req) -> web.StreamResponse:
     st = req.st
     view = await st.call(st.core.status.current)
     status = (f"สถานะ e-LAAS ตอนนี้: <strong>{h(view.state_th)}</strong> "
               f"(อัปเดต {h(thai_when(view.latest.at.isoformat()))})" if view else
               "ยังไม่มีบันทึกสถานะ")
-    items = [("/console/progress", "ดูความคืบหน้าการคีย์ย้อนหลังของ อปท. ในความดูแล"),
-             ("/console/laos", "เพิ่ม อปท. ออกรหัสเข้าร่วม และดูสมาชิก")]
-    if req.actor.role != "lao_admin":
-        items.insert(0, ("/console/notices", "ประกาศสถานะหรือแจ้งข่าวถึงผู้รับแจ้งเตือน"))
-        items.append(("/console/subscribers", "จำนวนผู้รับแจ้งเตือน"))
-    if req.actor.national:
-        items.append(("/console/gaps", "คำถามที่บอทตอบไม่ได้"))
+    items = [(url, title) for url, title in HOME_ITEMS if may_open(req.actor, url)]
     links = "".join(f'<li><a href="{u}">{h(t)}</a></li>' for u, t in items)
     return req.render("หน้าแรก", f'<div class="card">{status}</div><ul>{links}</ul>')
 
@@ -452,7 +467,7 @@ async def _history(req: Req) -> str:
 
 @signed_in
 async def notices(req: Req) -> web.StreamResponse:
-    _need(req.actor.role != "lao_admin", "notices page for an LAO admin",
+    _need(req.actor.may_see_notices, "notices page for an LAO admin",
           "หน้านี้สำหรับผู้ดูแลระดับจังหวัดขึ้นไปค่ะ")
     body = _notice_form(req, {}) + "<h2>ประวัติการประกาศ</h2>" + await _history(req)
     return req.render("สถานะและประกาศ", body)
@@ -472,7 +487,7 @@ def _draft(req: Req) -> Draft:
     """The notice in the form, checked against the actor's rights (raises Refused)."""
     f = req.form
     actor = req.actor
-    _need(actor.role != "lao_admin", "notice by an LAO admin")
+    _need(actor.may_see_notices, "notice by an LAO admin")
     kind = f.get("kind", "announce")
     _need(kind in ("announce", "status"), f"unknown notice kind {kind!r}", status=400)
     raw_province = f.get("province", "").strip()
@@ -507,7 +522,7 @@ def _check_text(req: Req, draft: Draft) -> str:
 def _sample(st: ConsoleState, draft: Draft, now: datetime) -> tuple[str, str]:
     """The text subscribers will get (the chat commands' own texts) and a heading."""
     if draft.kind == "announce":
-        return announce_text(draft.message, draft.province), ""
+        return announce_text(draft.message, now, draft.province), ""
     view = st.core.status.current()
     restored = draft.state == "normal" and view is not None and view.state != "normal"
     probe = StatusUpdate(0, now, draft.state, draft.message,
@@ -635,7 +650,7 @@ setTimeout(tick,1000);})();
 
 @signed_in
 async def notice_page(req: Req) -> web.StreamResponse:
-    _need(req.actor.role != "lao_admin", "notice page for an LAO admin")
+    _need(req.actor.may_see_notices, "notice page for an LAO admin")
     notice, counts = await _progress_of(req.st, req.actor, req.request.match_info["nid"])
     rows = "".join(
         f'<tr><th>{h(label)}</th><td class="n" id="c-{key}">'
@@ -653,7 +668,7 @@ async def notice_page(req: Req) -> web.StreamResponse:
 
 @signed_in
 async def notice_json(req: Req) -> web.StreamResponse:
-    _need(req.actor.role != "lao_admin", "notice progress for an LAO admin")
+    _need(req.actor.may_see_notices, "notice progress for an LAO admin")
     _, counts = await _progress_of(req.st, req.actor, req.request.match_info["nid"])
     return web.json_response(counts, headers=_headers())
 
@@ -934,7 +949,7 @@ def subscriber_counts(st: ConsoleState, actor: Actor) -> list[tuple[str, str, in
 
 @signed_in
 async def subscribers(req: Req) -> web.StreamResponse:
-    _need(req.actor.role != "lao_admin", "subscribers page for an LAO admin",
+    _need(req.actor.may_see_notices, "subscribers page for an LAO admin",
           "หน้านี้สำหรับผู้ดูแลระดับจังหวัดขึ้นไปค่ะ")
     rows = await req.st.call(subscriber_counts, req.st, req.actor)
     total = sum(r[2] for r in rows)

@@ -91,11 +91,12 @@ NAV = (
     ("/console/laos", "อปท. และรหัสเข้าร่วม"),
     ("/console/gaps", "คำถามที่ตอบไม่ได้"),
     ("/console/subscribers", "ผู้รับแจ้งเตือน"),
+    ("/console/operators", "ผู้ดูแลจังหวัด"),
 )
 
 
 def page(title: str, body: str, *, nonce: str, who: str = "", csrf: str = "",
-         nav: Sequence[tuple[str, str]] = NAV, script: str = "") -> str:
+         nav: Sequence[tuple[str, str]] = (), script: str = "") -> str:
     """A whole console page; ``body`` must already be escaped HTML."""
     top = ""
     if who:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
 from openpyxl import Workbook
 
-from bot.core.cells import safe_cell
+from bot.core.cells import safe_cell, xlsx_text
 from bot.ledger.summary import LaoSummary
 from bot.notices.operators import Actor
 from bot.notices.outbox import province_of
@@ -194,10 +194,12 @@ EXPORT_HEAD = ("รหัส อปท.", "ชื่อ อปท.", "จัง�
                "คีย์แล้ว", "ยกเลิก", "ใช้งานล่าสุด")
 
 
-def export_rows(rows: Sequence[LaoSummary]) -> list[list[object]]:
-    """Rows for CSV/XLSX; text cells pass through safe_cell (formula neutralisation)."""
-    return [[safe_cell(s.code), safe_cell(s.name), safe_cell(province_of(s.province)),
-             s.members, s.logged, s.pending, s.keyed, s.voided, safe_cell(thai_when(s.last))]
+def export_rows(rows: Sequence[LaoSummary],
+                text: Callable[[str], object] = safe_cell) -> list[list[object]]:
+    """Rows for CSV/XLSX; text cells pass through ``text`` (formula neutralisation: the CSV's
+    apostrophe by default, an XLSX string cell from :func:`to_xlsx`)."""
+    return [[text(s.code), text(s.name), text(province_of(s.province)),
+             s.members, s.logged, s.pending, s.keyed, s.voided, text(thai_when(s.last))]
             for s in rows]
 
 
@@ -213,7 +215,7 @@ def to_xlsx(rows: Sequence[LaoSummary]) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("ความคืบหน้า")
     ws.append(list(EXPORT_HEAD))
-    for r in export_rows(rows):
+    for r in export_rows(rows, lambda value: xlsx_text(ws, value)):
         ws.append(r)
     out = io.BytesIO()
     wb.save(out)

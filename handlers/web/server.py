@@ -447,9 +447,11 @@ def configure_logging(settings: Settings, *, level: int = logging.INFO,
                       path: Path | None = None) -> None:
     """Log to stderr (or to the file ``path``) with secrets redacted; no access log, no HTTP
     client request lines."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        filename=path, encoding="utf-8")
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
+    logging.basicConfig(level=max(level, logging.INFO), filename=path, encoding="utf-8",
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for ours in ("bot", "handlers"):  # --verbose: our own modules only (fontTools, fpdf: INFO)
+        logging.getLogger(ours).setLevel(level)
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # At DEBUG (--verbose) the SDKs log whole requests and updates, i.e. what users typed:
     # our own modules go verbose, theirs stay at INFO.

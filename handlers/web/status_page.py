@@ -177,6 +177,7 @@ footer{color:#5a6472;font-size:.82rem;padding:0 .2rem 1.5rem}
 a{color:#1559b0}
 """
 
+_PARTIAL_WORK = "ระหว่างนี้ทำในระบบตามที่ประกาศระบุ งานที่ระบบยังใช้ไม่ได้ให้ทำด้วยมือ"
 _KEYBACK = (
     "คีย์ทุกรายการที่ทำด้วยมือเข้า e-LAAS ผ่านหน้าจอรับเงินและจ่ายเงินตามปกติ เรียงตามวันที่",
     "กระทบยอดรายงานจาก e-LAAS กับสมุดที่ทำด้วยมือ และเก็บเอกสารกระดาษไว้เป็นหลักฐาน",
@@ -275,8 +276,11 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
                 parts.append(f'<div class="next"><strong>ขั้นต่อไป: คีย์ข้อมูลย้อนหลัง</strong>'
                              f"<ol>{steps}</ol></div>")
             else:
-                parts.append('<div class="next warn">ระหว่างนี้ทำงบประมาณ รับเงิน จ่ายเงิน และบัญชี'
-                             "ด้วยมือ ตามแนวทางในหนังสือ สถ. ที่ มท 0808.4/ว 3369 (23 ส.ค. 2562) "
+                # partial: which part works is the operators' word above, not ours
+                work = (_PARTIAL_WORK if view.state == "partial" else
+                        "ระหว่างนี้ทำงบประมาณ รับเงิน จ่ายเงิน และบัญชีด้วยมือ")
+                parts.append(f'<div class="next warn">{work} ตามแนวทางในหนังสือ สถ. '
+                             "ที่ มท 0808.4/ว 3369 (23 ส.ค. 2562) "
                              "และเก็บเอกสารทุกฉบับไว้คีย์ย้อนหลัง</div>")
         parts.append("</section>")
     if snap is not None:

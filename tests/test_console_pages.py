@@ -1,0 +1,86 @@
+"""Console pages over real HTTP on 127.0.0.1 (no browser): the menu per role, the progress
+downloads."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import openpyxl
+import pytest
+
+from bot.core.contract import UserKey
+from bot.ledger.summary import LaoSummary
+from bot.notices.console_auth import LoginLinks
+from bot.notices.operators import Operators
+from handlers.app import Core
+from handlers.settings import Settings
+from handlers.web.console import install_console
+from handlers.web.progress import to_csv, to_xlsx
+from handlers.web.server import RunningServer, build_web_app
+from tests.conftest import FIXED_NOW, make_lao_admin
+
+NATIONAL = "line:Unational"
+PROVINCIAL = "line:Uprovince"
+LAO_ADMIN = "telegram:7001"
+MENU = ("/console/notices", "/console/progress", "/console/laos", "/console/gaps",
+        "/console/subscribers", "/console/operators")
+
+
+@pytest.fixture
+async def served(core: Core, tmp_path: Path) -> AsyncIterator[tuple[Core, str]]:
+    settings = Settings(data_dir=tmp_path / "data", file_secret="s" * 32,
+                        admins=frozenset({UserKey.parse(NATIONAL)}))
+    core = dataclasses.replace(core, settings=settings)
+    Operators(core.store).add(PROVINCIAL, ["ลำพูน"], by="t", now=FIXED_NOW)
+    make_lao_admin(core, LAO_ADMIN, "05510101")
+    server = RunningServer(build_web_app(core, line=None, telegram=None,
+                                         extensions=[install_console]))
+    await server.start()
+    try:
+        yield core, server.base_url
+    finally:
+        await server.stop()
+
+
+async def _menu_and_status(core: Core, base: str, user: str) -> tuple[set[str], dict[str, int]]:
+    """The console links ``user`` is shown, and the status each menu page answers them."""
+    token = LoginLinks(core.settings.resolved_file_secret()).mint(user)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{base}/console/login", data={"token": token}) as resp:
+            home = await resp.text()
+        shown = set(re.findall(r'href="(/console/[a-z]+)"', home))
+        status = {}
+        for url in MENU:
+            async with http.get(base + url, allow_redirects=False) as resp:
+                status[url] = resp.status
+    return shown, status
+
+
+@pytest.mark.parametrize("user", [NATIONAL, PROVINCIAL, LAO_ADMIN])
+async def test_the_menu_shows_only_pages_the_role_may_open(served: tuple[Core, str],
+                                                           user: str) -> None:
+    # qa11 item 15: a provincial operator saw the gaps link, an LAO admin notices and
+    # subscribers, and each got a 403 page.
+    core, base = served
+    shown, status = await _menu_and_status(core, base, user)
+    assert shown == {url for url, code in status.items() if code == 200}
+    assert shown and all(code in (200, 403) for code in status.values())
+
+
+def test_progress_xlsx_keeps_text_as_typed_and_csv_neutralises_formulas() -> None:
+    # qa11 item 15: progress.xlsx showed a literal '- (never used) and '=1+2 (a name).
+    rows = [LaoSummary("05510101", "=1+2", "ลำพูน"), LaoSummary("05510102", "-ลบ", "ลำพูน")]
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(rows))).active
+    assert sheet is not None
+    cells = {(r, c): sheet.cell(r, c) for r in (2, 3) for c in (2, 9)}
+    assert [cells[2, 2].value, cells[3, 2].value] == ["=1+2", "-ลบ"]
+    assert cells[2, 9].value == "-" and cells[3, 9].value == "-"
+    assert all(c.data_type == "s" for c in cells.values())  # text, never a formula
+    csv = to_csv(rows).decode("utf-8")
+    assert "'=1+2" in csv and "'-ลบ" in csv  # a CSV cannot say "text": the apostrophe stays
+
