@@ -611,3 +611,14 @@ def test_a_correction_after_a_saved_entry_is_not_a_second_entry(core: Core, cler
     clerk("แก้เป็น รับ 2500 ค่าน้ำ")
     assert len(core.book.ledger(A)) == 4
 
+
+
+def test_a_member_pressing_the_void_button_of_another_members_entry_is_refused_at_once(
+        core: Core, clerk: Say) -> None:
+    core.book.directory.bind("console:m2", A, "member", "สมชาย", FIXED_NOW)
+    for out in (clerk(action=f"void:{A}:1", user="m2"), clerk("ยกเลิก 1", user="m2")):
+        assert "ยกเลิกได้เฉพาะรายการที่ตัวเองบันทึก" in said(out)
+        assert "เหตุผล" not in said(out)
+    assert "ไม่พบสมาชิก" not in said(clerk("ยกเลิก 1 x", user="m2"))
+    assert not _voided(core, 1)
+    assert "เหตุผล" in said(clerk(action=f"void:{A}:1"))  # its author (an admin) is asked why

@@ -202,6 +202,20 @@ def _moved(core: Core) -> bool:
     return m is not None and m.lao_code == OTHER
 
 
+def _bare_code(core: Core, chat: Chat) -> list[Reply]:
+    make_lao_admin(core, "console:u9", OTHER, "อบต.ปลายทาง")
+    return chat(core.book.directory.invite(OTHER, "member", "cli", FIXED_NOW).code)
+
+
+def _ask_name(core: Core, chat: Chat) -> list[Reply]:
+    return chat("ชื่อ")
+
+
+def _renamed(core: Core) -> bool:
+    m = core.book.directory.member("console:u1")
+    return m is not None and m.name != "สมศรี"
+
+
 def _duplicate(core: Core, chat: Chat) -> list[Reply]:
     assert "บันทึกแล้ว" in said(chat("รับ 300 ค่าปรับ เลขที่ 9/99"))
     return chat("รับ 300 ค่าปรับ เลขที่ 9/99")
@@ -245,6 +259,8 @@ WAITING = [
     Waiting("ledger.remove_member", _remove_member,
             lambda c: c.book.directory.member("console:u2") is None),
     Waiting("ledger.move_lao", _move_lao, _moved),
+    Waiting("ledger.join_code", _bare_code, _moved),
+    Waiting("ledger.name", _ask_name, _renamed),
     Waiting("ledger.duplicates", _duplicate,
             lambda c: sum(e.doc_no == "9/99" for e in c.book.ledger(CODE).entries()) > 1),
     Waiting("ledger.description", _ask_description,

@@ -38,7 +38,6 @@ from bot.core.steps import STEP_MINUTES, Step, answer_word, asks_about_step
 from bot.core.store import Store, StoreError
 from bot.core.text import PARTICLES, Normalized, TextPipeline, clean, command_text
 from bot.core.thaifmt import shorten
-from bot.ledger.directory import bare_join_code
 from bot.ledger.opening import entry_and_question, entry_lines
 from bot.ledger.quickentry import QUESTION_RE, looks_like_entry
 from bot.notices.backnote import back_note, ref_note
@@ -82,8 +81,6 @@ _POLITE_TAIL = re.compile(r"(?:\s*(?:ครับ|คับ|ค่ะ|คะ|ค
 # "สรุปให้หน่อย", "ส่งออกให้ที" (not a bare "ด้วย": "ขอแบบฟอร์มด้วย" is the follow-up for the
 # forms of the last answer, not the forms command)
 _REQUEST_TAIL = re.compile(r"\s*ให้\s*(?:หน่อย|ที|ด้วย)$")
-JOIN_ASK = ("ข้อความนี้ดูเหมือนรหัสเข้าร่วม อปท. จะเข้าร่วมด้วยรหัสนี้ใช่ไหมคะ "
-            "(หรือพิมพ์ เข้าร่วม {code})")
 # "ระบบกลับมายัง": a trailing "ยัง" asks "yet?" (the parser's question words lack it)
 _STILL_QUESTION = re.compile(r"ยัง(?:\s*(?:ครับ|คับ|ค่ะ|คะ|นะ|จ๊ะ|จ้ะ|อะ|เนี่ย))*$")
 
@@ -257,10 +254,6 @@ class Engine:
             out = f.on_text(ctx, text)
             if out is not None:
                 return in_private(inc, self._also_answered(ctx, out))
-        code = bare_join_code(text)
-        if code is not None and not inc.anonymous:  # a pasted code: ask, so no try is used
-            return in_private(inc, [Reply(JOIN_ASK.format(code=code), (
-                Choice("เข้าร่วมด้วยรหัสนี้", f"cmd:join {code}"), Choice("ไม่ใช่", "menu:")))])
         return self._answer_text(ctx, text)
 
     def _also_answered(self, ctx: Context, replies: list[Reply]) -> list[Reply]:

@@ -43,6 +43,7 @@ from bot.forms.model import (
     Row,
 )
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, Lao
+from bot.ledger.names import shown_name
 from bot.qa.knowledge import Problem
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "forms"
@@ -481,7 +482,7 @@ def _entry_values(e: Entry) -> dict[str, Cell]:
         "description": e.description,
         "method": METHOD_TH.get(e.method, e.method) if e.method else "",
         "amount": e.amount,
-        "author": e.author_name or e.author,
+        "author": shown_name(e.author, e.author_name),
     }
 
 

@@ -62,6 +62,19 @@ class DaySummary:
         return self.receipts - self.payments
 
 
+def refuse_void(e: Entry, by: str, *, may_void_any: bool) -> None:
+    """The one rule of who may void ``e``: its author, or an LAO admin (``may_void_any``);
+    checked when the void is asked for (before its reason) and again when it is done.
+
+    Raises:
+        LedgerError: ``e`` is voided already, or ``by`` may not void it.
+    """
+    if e.voided:
+        raise LedgerError(f"รายการที่ {e.no} ยกเลิกไปแล้วค่ะ")
+    if e.author != by and not may_void_any:
+        raise LedgerError("ยกเลิกได้เฉพาะรายการที่ตัวเองบันทึก หรือผู้ดูแล อปท. เท่านั้นค่ะ")
+
+
 class Ledger:
     """The entries of one LAO, in one table, with an in-memory copy kept up to date.
 
@@ -206,10 +219,7 @@ class Ledger:
             e = self._entries.get(no)
             if e is None:
                 raise LedgerError(f"ไม่พบรายการที่ {no}")
-            if e.voided:
-                raise LedgerError(f"รายการที่ {no} ยกเลิกไปแล้วค่ะ")
-            if e.author != by and not may_void_any:
-                raise LedgerError("ยกเลิกได้เฉพาะรายการที่ตัวเองบันทึก หรือผู้ดูแล อปท. เท่านั้นค่ะ")
+            refuse_void(e, by, may_void_any=may_void_any)
             voided = replace(e, void=Void(by, now, reason.strip() or "-"))
             self._write([voided], written)
         return voided

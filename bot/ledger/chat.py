@@ -14,7 +14,8 @@ from bot.core.privacy import private_only
 from bot.core.steps import STEP_MINUTES, Answer, Step
 from bot.core.thaifmt import amount_in_words, be_year, format_baht, thai_date
 from bot.ledger import listing, voidwords
-from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member
+from bot.ledger.book import Ledger, LedgerBook, LedgerError, Member, refuse_void
+from bot.ledger.directory import bare_join_code
 from bot.ledger.duplicates import Duplicate, DuplicateFound, describe_duplicate
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, EntryError, NotAnEntry, ParsedEntry
 from bot.ledger.listing import EXAMPLE, LIST_LIMIT
@@ -24,13 +25,16 @@ from bot.ledger.membership import (
     SHARED_DEMO_JOIN,
     SHARED_DEMO_TRY,
     MembershipFlows,
+    name_args,
 )
 from bot.ledger.opening import entry_and_question, numbered_entry_lines
 from bot.ledger.quickentry import looks_like_entry, parse_entry
 from bot.ledger.steps import (
     AskDescription,
+    AskName,
     ConfirmDuplicates,
     ConfirmEntry,
+    JoinWithCode,
     MoveLao,
     PendingEntry,
     PickAmount,
@@ -79,6 +83,8 @@ class LedgerFeature(MembershipFlows, Feature):
             c(("invite",), ("เชิญ", "สร้างรหัสเข้าร่วม"), self.invite, takes_args=True,
               accepts=shape.invite_role),
             c(("members",), ("สมาชิก",), self.members),
+            c(("name",), ("ชื่อ", "ชื่อในรายงาน"), self._scoped(self.set_name),
+              takes_args=True, accepts=name_args),
             c(("today",), ("วันนี้", "รายการวันนี้"), self._scoped(self.today)),
             c(("recent",), ("ล่าสุด", "รายการล่าสุด"), self._scoped(self.recent)),
             c(("entries",), ("รายการ", "ดูรายการ", "ขอดูรายการ", "ขอรายการ", "แสดงรายการ"),
@@ -150,7 +156,7 @@ class LedgerFeature(MembershipFlows, Feature):
         numbered = numbered_entry_lines(text)  # "บรรทัด 3" as the clerk counts the paste's lines
         lines = [line for _, line in numbered]
         if not lines or not any(looks_like_entry(ln) for ln in lines):
-            return None
+            return self._bare_code(ctx, text)
         today = ctx.today
         parsed: list[ParsedEntry] = []
         errors: list[str] = []
@@ -183,6 +189,15 @@ class LedgerFeature(MembershipFlows, Feature):
             PendingEntry.of(p, f"{eid}#{i}" if eid and len(parsed) > 1 else eid)
             for i, p in enumerate(parsed)], line_nos=[no for no, _ in numbered])
 
+    def _bare_code(self, ctx: Context, text: str) -> list[Reply] | None:
+        """A pasted join code alone: asked about first, so no try at a code is used."""
+        code = bare_join_code(text)
+        if code is None or ctx.incoming.anonymous:
+            return None
+        step = JoinWithCode.start(ctx.now, code=code)
+        ctx.session.set_step(step)
+        return [Reply(step.ask_text(), step.choices(), private=True)]
+
     def _ask_glued(self, ctx: Context, parsed: ParsedEntry, question: str) -> list[Reply] | None:
         """An entry with a question after it: the question is answered (``META_ASKED``) and
         the entry only offered, saved once the clerk says so; someone else's words (forwarded)
@@ -205,7 +220,7 @@ class LedgerFeature(MembershipFlows, Feature):
         items = [(p, e.event_id) for p, e in zip(parsed, pending, strict=True)]
         try:
             saved = ledger.add_many(items, author=ctx.user,
-                                    author_name=ctx.incoming.display_name,
+                                    author_name=self._author_name(ctx),
                                     channel=ctx.incoming.channel, now=ctx.now,
                                     check_duplicates=check, sent_on=ctx.today)
         except DuplicateFound as dup:
@@ -380,8 +395,10 @@ class LedgerFeature(MembershipFlows, Feature):
         if e is None:
             return [Reply(f"ไม่พบรายการที่ {no} ใน อปท. ของคุณค่ะ")]
         if not reason.strip():
-            if e.voided:
-                return [Reply(f"รายการที่ {no} ยกเลิกไปแล้วค่ะ", (Choice("รายการวันนี้", "cmd:today"),))]
+            try:  # refused before the reason is asked for, not after it is typed
+                refuse_void(e, ctx.user, may_void_any=member.is_admin)
+            except LedgerError as exc:
+                return [Reply(str(exc), (Choice("รายการวันนี้", "cmd:today"),))]
             step = VoidReason.start(ctx.now, lao=ledger.lao_code, no=no)
             ctx.session.set_step(step)
             keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
@@ -414,6 +431,10 @@ class LedgerFeature(MembershipFlows, Feature):
             return self._move(ctx, step)
         if isinstance(step, ConfirmDuplicates) and (pasted := step.pasted(text)) is not None:
             return [self._pasted_over(ctx, step, *pasted)]
+        if isinstance(step, JoinWithCode):
+            return self.join(ctx, step.code)
+        if isinstance(step, AskName):
+            return self._rename(ctx, text)
         if isinstance(step, ConfirmDuplicates | ConfirmEntry | AskDescription | PickAmount) and (
                 member is None or member.lao_code != step.lao):
             return [_left_lao(step)]

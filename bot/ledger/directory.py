@@ -16,6 +16,7 @@ from bot.core.codec import decode, encode
 from bot.core.store import Store
 from bot.core.thaifmt import thai_date
 from bot.ledger.entries import SANDBOX_PREFIX, Lao, is_sandbox
+from bot.ledger.names import name_problem, tidy_name
 from bot.ledger.summary import Summaries
 from bot.notices.outbox import normalize_province
 
@@ -28,7 +29,10 @@ INVITES = "invites"
 JOIN_FAILURES = "join_failures"
 SANDBOXES = "sandboxes"
 INVITE_DAYS = 7
-EXPIRED_CODE = "รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ"
+EXPIRED_KEPT_DAYS = 30
+"""An expired join code is kept this long after its expiry, so typing it says it expired."""
+NOT_A_CODE = ("รหัสเข้าร่วมไม่ถูกต้องค่ะ รหัสมี 8 ตัว เป็นตัวอักษรภาษาอังกฤษกับตัวเลข 2-9 "
+              "(ไม่มี 0, O, 1, I) เช่น H4KP7W2M ตรวจแล้วพิมพ์ใหม่ได้ (ครั้งนี้ไม่นับเป็นการใส่ผิด)")
 MAX_JOIN_FAILURES = 5
 """Wrong join codes a user may type per day before further tries are refused until tomorrow."""
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
@@ -109,12 +113,18 @@ def _locked(today: date) -> str:
             "(รหัสที่ยังไม่หมดอายุใช้ได้ตามเดิม)")
 
 
+def code_shaped(key: str) -> bool:
+    """``key`` (see :func:`code_key`) could be a join code: eight characters of its alphabet.
+    Anything else is refused without counting as a wrong try (it was never a guess)."""
+    return len(key) == 8 and set(key) <= set(_CODE_ALPHABET)
+
+
 def bare_join_code(text: str) -> str | None:
     """The join code when ``text`` is only something shaped like one (``DH3QFQPL``, spaces or
     dashes allowed): eight characters of the code alphabet with a letter, and a digit unless
     typed in capitals (a lower-case word such as ``statuses`` is not taken for a code)."""
     key = code_key(text)
-    if len(key) != 8 or not set(key) <= set(_CODE_ALPHABET) or key.isdigit():
+    if not code_shaped(key) or key.isdigit():
         return None
     return key if any(c.isdigit() for c in key) or text.strip().isupper() else None
 
@@ -251,19 +261,39 @@ class Directory:
 
     def bind(self, user: str, lao_code: str, role: Role, name: str, now: datetime,
              code: str = "") -> Member:
-        """Bind ``user`` to an LAO (replacing an earlier binding)."""
+        """Bind ``user`` to an LAO (replacing an earlier binding). A name already known is
+        kept (a move to another LAO keeps it; only :meth:`rename` changes it); else ``name``,
+        the channel's, tidied (see :func:`tidy_name`)."""
         _, _, user_id = user.partition(":")
         if not user_id.strip():  # an anonymous event (no real user id) is never a member
             raise LedgerError("เข้าร่วม อปท. ได้เฉพาะในแชตส่วนตัวกับบอทค่ะ")
         if self.lao(lao_code) is None:
             raise LedgerError("ไม่พบ อปท. นี้ในระบบ")
         old = self.member(user)
+        name = old.name if old is not None and old.name else tidy_name(name)
         member = Member(user, lao_code, role, name, now, code)
         self._members.put(user, _unkeyed(member, "user"))
         if old is None or old.lao_code != lao_code:
             if old is not None:
                 self._summaries.on_member(old.lao_code, -1)
             self._summaries.on_member(lao_code, +1)
+        return member
+
+    def rename(self, user: str, name: str) -> Member:
+        """Set the name ``user`` is shown by in reports (their own membership only).
+
+        Raises:
+            LedgerError: ``user`` is in no LAO, or ``name`` cannot be a name (see
+                :func:`name_problem`).
+        """
+        problem = name_problem(name)
+        if problem is not None:
+            raise LedgerError(problem)
+        old = self.member(user)
+        if old is None:
+            raise LedgerError("ตอนนี้ยังไม่ได้อยู่ใน อปท. ใดค่ะ")
+        member = msgspec.structs.replace(old, name=tidy_name(name))
+        self._members.put(user, _unkeyed(member, "user"))
         return member
 
     @contextmanager
@@ -345,8 +375,8 @@ class Directory:
         Wrong codes are counted per user per day; after MAX_JOIN_FAILURES the user is refused
         until the next day without the code even being looked up (no guessing at speed).
         """
+        key = self._shaped(code)
         day, failed, tries = self._tries(user, now)
-        key = code_key(code)
         # One transaction: two people typing the same code at once, on any instance, bind
         # one account; the code is gone together with the binding it made.
         with self._store.transaction(f"invite:{key}"):
@@ -361,11 +391,11 @@ class Directory:
                         if leaving:
                             self._refuse_last_admin(user, exempt)
                         member = self.bind(user, inv.lao_code, inv.role, name, now, key)
-                self._invites.delete(key)
+                    self._invites.delete(key)  # an expired one is kept: see EXPIRED_KEPT_DAYS
         if d is None:
             self._wrong_code(user, day, failed)
-        if expired:
-            raise LedgerError(EXPIRED_CODE)
+        if expired and inv is not None:
+            raise LedgerError(self._expired(inv))
         if tries:
             self._failures.delete(user)
         return member
@@ -375,15 +405,31 @@ class Directory:
 
         A wrong code counts as a failed try, as in :meth:`redeem`.
         """
+        key = self._shaped(code)
         day, failed, _ = self._tries(user, now)
-        key = code_key(code)
         d = self._invites.get(key)
         if d is None:
             self._wrong_code(user, day, failed)
         inv = _keyed(d, Invite, key, INVITES)
         if inv.expires_at < now:
-            raise LedgerError(EXPIRED_CODE)
+            raise LedgerError(self._expired(inv))
         return inv
+
+    @staticmethod
+    def _shaped(code: str) -> str:
+        """The stored form of ``code``; refuses, without counting a try, a text of another
+        shape (``1234``)."""
+        key = code_key(code)
+        if not code_shaped(key):
+            raise LedgerError(NOT_A_CODE)
+        return key
+
+    def _expired(self, inv: Invite) -> str:
+        """What to say about an expired code: whose it was, when it expired, who to ask."""
+        lao = self.lao(inv.lao_code)
+        whose = lao.name if lao else f"อปท. รหัส {inv.lao_code}"
+        return (f"รหัสเข้าร่วมนี้ของ {whose} หมดอายุแล้ว (เมื่อ {thai_date(inv.expires_at.date())}) "
+                f"ขอรหัสใหม่จากผู้ดูแลของ {whose} ค่ะ")
 
     def _tries(self, user: str, now: datetime) -> tuple[str, int, dict[str, Any]]:
         """Today, the wrong codes ``user`` typed today, their record; refuses a locked user."""
@@ -429,5 +475,5 @@ class Directory:
 
     def _purge(self, now: datetime) -> None:
         for key, d in self._invites.all().items():
-            if datetime.fromisoformat(d["expires_at"]) < now:
+            if datetime.fromisoformat(d["expires_at"]) < now - timedelta(days=EXPIRED_KEPT_DAYS):
                 self._invites.delete(key)

@@ -16,6 +16,7 @@ from bot.core.cells import xlsx_text_cell as _text_cell
 from bot.core.contract import FileBlob
 from bot.core.thaifmt import amount_in_words, thai_date, thai_date_numeric, thai_datetime
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, Lao
+from bot.ledger.names import shown_name
 from bot.ledger.xlsx_cache import add_cached_values
 
 if TYPE_CHECKING:  # openpyxl is imported when a workbook is written: 0.1-0.2 s of every start
@@ -52,13 +53,15 @@ def _head_fill() -> PatternFill:
 def entry_row(e: Entry, names: Mapping[str, str] | None = None) -> list[Any]:
     """One entry as the cells of the all-entries sheet and the CSV, texts as typed.
 
-    People are named by their display name (``names``: user id -> the member directory's
-    name), never by their channel id (``line:U…`` is nobody's business in a spreadsheet).
+    People are named by the name recorded with the entry, else their name in the member
+    directory (``names``: user id -> name), else the neutral label of :func:`shown_name`;
+    never by their channel id (``line:U…`` is nobody's business in a spreadsheet).
     """
     names = names or {}
     void = ""
     if e.void is not None:
-        who = names.get(e.void.by) or (e.author_name if e.void.by == e.author else "")
+        who = shown_name(e.void.by, names.get(e.void.by) or (
+            e.author_name if e.void.by == e.author else ""))
         when = f"{who}, {thai_datetime(e.void.at)}" if who else thai_datetime(e.void.at)
         void = f"ยกเลิก: {e.void.reason} ({when})"
     return [
@@ -69,7 +72,7 @@ def entry_row(e: Entry, names: Mapping[str, str] | None = None) -> list[Any]:
         clean_cell(e.description),
         METHOD_TH.get(e.method or "", ""),
         e.amount,
-        clean_cell(e.author_name or names.get(e.author, "")),
+        clean_cell(shown_name(e.author, e.author_name or names.get(e.author, ""))),
         clean_cell(void),
         thai_date(e.keyed_at.date()) if e.keyed_at else "",
     ]

@@ -3,14 +3,25 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.core.contract import Choice, Reply, wrote
 from bot.core.feature import Context
 from bot.core.thaifmt import shorten, thai_datetime
-from bot.ledger.book import Directory, LastAdmin, LedgerError, Member, Role, code_key
+from bot.ledger.book import (
+    Directory,
+    LastAdmin,
+    Ledger,
+    LedgerError,
+    Member,
+    Role,
+    code_key,
+)
 from bot.ledger.entries import is_sandbox
 from bot.ledger.listing import EXAMPLE
-from bot.ledger.steps import MoveLao, RemoveMember
-from bot.qa.command_args import join_code_text
+from bot.ledger.names import ASK_NAME, MAX_NAME, name_problem, shown_name, tidy_name
+from bot.ledger.steps import AskName, MoveLao, RemoveMember
+from bot.qa.command_args import join_code_text, looks_like_question
 
 DEMO_NAME = "อบต.ตัวอย่าง (ทดลองใช้)"
 DEMO_PROVINCE = "ทดลอง"
@@ -21,10 +32,20 @@ SHARED_DEMO_CLOSED = ("อปท.ตัวอย่างที่ใช้ร�
 SHARED_DEMO_TRY = "ลองต่อได้ด้วย อปท.ตัวอย่างของคุณเอง พิมพ์ ทดลองใช้\n"
 SHARED_DEMO_JOIN = (f"บันทึกจริง: ขอรหัสเข้าร่วมจากผู้ดูแล อปท. แล้วพิมพ์ เข้าร่วม รหัส "
                     f"(เช่น เข้าร่วม {CODE_EXAMPLE})")
+_NOT_A_PERSON = re.compile(r"อปท|อบต|อบจ|เทศบาล|แบบฟอร์ม|ฟอร์ม|ไฟล์|รายการ|บัญชี|e-?laas|ระบบ|ผู้รับ|"
+                           r"ผู้จ่าย|ผู้ขาย|บริษัท|ร้าน", re.I)
 
 
 def role_th(role: Role) -> str:
     return "ผู้ดูแล" if role == "admin" else "สมาชิก"
+
+
+def name_args(args: str) -> bool:
+    """``สมศรี ใจดี`` after ``ชื่อ``: a few words, no digits, no question, no word of the work
+    (``ชื่อ อปท. ใส่ตรงไหน``, ``ชื่อ แบบฟอร์ม`` are about other names, not a name)."""
+    return (len(args.split()) <= 5 and not any(ch.isdigit() for ch in args)
+            and not looks_like_question(args) and not _NOT_A_PERSON.search(args)
+            and name_problem(args) is None)
 
 
 class MembershipFlows:
@@ -102,10 +123,46 @@ class MembershipFlows:
             return [self._hand_over_first(exc.lao_code, "ย้ายไป อปท. อื่น")]
         except LedgerError as exc:
             return [Reply(str(exc))]
-        return [Reply(f"เข้าร่วม {self._lao_name(m.lao_code)} (รหัส {m.lao_code}) "
-                      f"ในฐานะ{role_th(m.role)}แล้วค่ะ\nเริ่มบันทึกได้เลย {EXAMPLE}",
+        return [self._joined(ctx, m, f"เข้าร่วม {self._lao_name(m.lao_code)} (รหัส {m.lao_code}) "
+                             f"ในฐานะ{role_th(m.role)}แล้วค่ะ\nเริ่มบันทึกได้เลย {EXAMPLE}")]
+
+    def _joined(self, ctx: Context, m: Member, text: str) -> Reply:
+        """The reply to a join: when the channel gave no name (LINE), it asks for the name
+        shown in reports (a step the clerk may skip)."""
+        if m.name:
+            return Reply(text, (Choice("วิธีบันทึก", "topic:bot.log_howto"),
+                                Choice("เมนูหลัก", "menu:")), private=True, meta=wrote())
+        step = AskName.start(ctx.now)
+        ctx.session.set_step(step)
+        return Reply(f"{text}\n\n{ASK_NAME}", step.choices(), private=True, meta=wrote())
+
+    def set_name(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
+        """``ชื่อ สมศรี ใจดี``: the caller's own name in reports; alone, the name now and a
+        question for the new one."""
+        if not args.strip():
+            step = AskName.start(ctx.now)
+            ctx.session.set_step(step)
+            now = f"ชื่อที่แสดงในรายงานตอนนี้: {member.name}\n" if member.name else ""
+            return [Reply(f"{now}พิมพ์ชื่อ-นามสกุลที่จะแสดงในรายงานได้เลยค่ะ (ไม่เกิน {MAX_NAME} "
+                          "ตัวอักษร)", step.choices(), private=True)]
+        return self._rename(ctx, args)
+
+    def _rename(self, ctx: Context, name: str) -> list[Reply]:
+        try:
+            m = self.dir.rename(ctx.user, name)
+        except LedgerError as exc:
+            step = AskName.start(ctx.now)
+            ctx.session.set_step(step)
+            return [Reply(f"{exc}\n{step.again_text()}", step.choices(), private=True)]
+        return [Reply(f"ตั้งชื่อที่แสดงในรายงานเป็น “{m.name}” แล้วค่ะ ชื่อนี้จะแสดงในรายการที่คุณ"
+                      f"บันทึก ไฟล์ส่งออก และรายชื่อสมาชิก\n{EXAMPLE}",
                       (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")),
                       private=True, meta=wrote())]
+
+    def _author_name(self, ctx: Context) -> str:
+        """The name an entry or void is recorded under: the member's, else the channel's."""
+        m = self.dir.member(ctx.user)
+        return m.name if m is not None and m.name else tidy_name(ctx.incoming.display_name)
 
     def leave(self, ctx: Context, args: str) -> list[Reply]:
         m = self.dir.member(ctx.user)
@@ -144,8 +201,9 @@ class MembershipFlows:
         if m is None or not m.is_admin:
             return [Reply("ดูรายชื่อสมาชิกได้เฉพาะผู้ดูแลของ อปท. ค่ะ")]
         ms = self.dir.members(m.lao_code)
-        lines = [f"{i}. {x.name or x.user} ({role_th(x.role)})" for i, x in enumerate(ms, 1)]
-        choices = tuple(Choice(f"ลบ {i}. {shorten(x.name or x.user, 12)}",
+        lines = [f"{i}. {shown_name(x.user, x.name)} ({role_th(x.role)})"
+                 for i, x in enumerate(ms, 1)]
+        choices = tuple(Choice(f"ลบ {i}. {shorten(shown_name(x.user, x.name), 12)}",
                                f"kick:{m.lao_code}:{x.user}")
                         for i, x in enumerate(ms, 1) if x.user != ctx.user)
         return [Reply("สมาชิก อปท.\n" + "\n".join(lines), choices[:12], private=True)]
@@ -159,12 +217,9 @@ class MembershipFlows:
                           "ไม่ได้เข้าร่วม อปท. (ยังไม่ได้เปลี่ยนอะไร)")]
         # Each user's own sandbox: what one tries out (names, phone numbers) nobody else sees.
         demo = self.dir.add_sandbox(ctx.user, DEMO_NAME, DEMO_PROVINCE)
-        self.dir.bind(ctx.user, demo.code, "admin", ctx.incoming.display_name or "ผู้ทดลอง",
-                      ctx.now)
-        return [Reply(f"เข้าร่วม {demo.name} ในฐานะผู้ดูแลแล้ว ลองบันทึกได้เลย\n{EXAMPLE}\n"
-                      "แล้วลองพิมพ์: วันนี้ · สรุป · ค้างคีย์ · ส่งออก",
-                      (Choice("วิธีบันทึก", "topic:bot.log_howto"), Choice("เมนูหลัก", "menu:")),
-                      meta=wrote())]
+        m = self.dir.bind(ctx.user, demo.code, "admin", ctx.incoming.display_name, ctx.now)
+        return [self._joined(ctx, m, f"เข้าร่วม {demo.name} ในฐานะผู้ดูแลแล้ว ลองบันทึกได้เลย\n"
+                             f"{EXAMPLE}\nแล้วลองพิมพ์: วันนี้ · สรุป · ค้างคีย์ · ส่งออก")]
 
     def _kick(self, ctx: Context, member: Member, lao_code: str, user: str) -> list[Reply]:
         if not member.is_admin:
@@ -173,7 +228,7 @@ class MembershipFlows:
         if target is None or target.lao_code != lao_code:
             return [Reply("ไม่พบสมาชิกนี้แล้วค่ะ")]
         step = RemoveMember.start(ctx.now, lao=lao_code, user=user,
-                                  name=target.name or target.user)
+                                  name=shown_name(target.user, target.name))
         ctx.session.set_step(step)
         return [Reply(f"ลบ {step.name} ออกจาก อปท. ใช่ไหมคะ\n"
                       "รายการที่คนนี้บันทึกไว้ยังอยู่ในสมุดของ อปท.",
@@ -186,4 +241,5 @@ class MembershipFlows:
             target = self.dir.remove(user, lao_code, by=member.user)
         except LedgerError as exc:
             return [Reply(str(exc))]
-        return [Reply(f"ลบ {target.name or target.user} ออกจาก อปท. แล้วค่ะ", meta=wrote("สมาชิก"))]
+        return [Reply(f"ลบ {shown_name(target.user, target.name)} ออกจาก อปท. แล้วค่ะ",
+                      meta=wrote("สมาชิก"))]

@@ -1,4 +1,5 @@
-"""The ledger's waiting steps (void reason, member removal, LAO move, duplicates, ask-backs)."""
+"""The ledger's waiting steps (void reason, member removal, joining, LAO move, duplicates,
+ask-backs, the name for reports)."""
 
 from __future__ import annotations
 
@@ -195,6 +196,51 @@ class MoveLao(Step, frozen=True, kw_only=True):
     def undone_text(self) -> str:
         return (f"ยังไม่ได้ย้ายค่ะ ยังอยู่ใน {self.from_name} ตามเดิม "
                 "(รหัสเข้าร่วมยังใช้ได้จนหมดอายุ)")
+
+
+@step_kind
+class JoinWithCode(Step, frozen=True, kw_only=True):
+    """A text that is only something shaped like a join code: waits for "yes, join with it"
+    (asking first uses none of the day's tries at a code)."""
+
+    kind: ClassVar[str] = "ledger.join_code"
+    feature: ClassVar[str] = "ledger"
+    waits: ClassVar[Waits] = "confirm"
+    cancel_label: ClassVar[str] = "ไม่ใช่"
+    yes_label: ClassVar[str] = "เข้าร่วมด้วยรหัสนี้"
+    code: str
+
+    @property
+    def prompt(self) -> str:
+        return "ยืนยันเข้าร่วมด้วยรหัสนี้"
+
+    def ask_text(self) -> str:
+        return ("ข้อความนี้ดูเหมือนรหัสเข้าร่วม อปท. จะเข้าร่วมด้วยรหัสนี้ใช่ไหมคะ "
+                f"(หรือพิมพ์ เข้าร่วม {self.code})")
+
+    def undone_text(self) -> str:
+        return f"ยังไม่ได้เข้าร่วมด้วยรหัส {self.code} ค่ะ"
+
+
+@step_kind
+class AskName(Step, frozen=True, kw_only=True):
+    """A member the channel named nobody (LINE): waits for the name shown in reports; "ข้าม"
+    skips it (``ชื่อ …`` sets it any time)."""
+
+    kind: ClassVar[str] = "ledger.name"
+    feature: ClassVar[str] = "ledger"
+    cancel_label: ClassVar[str] = "ข้าม"
+    any_topic_is_input: ClassVar[bool] = True
+
+    @property
+    def prompt(self) -> str:
+        return "ชื่อ-นามสกุลที่จะแสดงในรายงาน"
+
+    def continues(self, command: str, args: str) -> bool:
+        return command == "name"
+
+    def undone_text(self) -> str:
+        return "ยังไม่ได้ตั้งชื่อที่แสดงในรายงานค่ะ (ตั้งภายหลังได้ พิมพ์ ชื่อ ตามด้วยชื่อ-นามสกุล)"
 
 
 @step_kind

@@ -32,6 +32,7 @@ from bot.core.store import StoreError
 from bot.core.yamlload import DataError
 from bot.ledger.book import Directory, LedgerError, Role, valid_lao_code
 from bot.ledger.entries import Lao
+from bot.ledger.names import shown_name
 from bot.ledger.summary import Summaries
 from bot.notices.board import MAX_NOTICE_TEXT, Publisher, announce_text, new_key
 from bot.notices.console_auth import LoginLinks, LoginRefused, Sessions
@@ -773,7 +774,8 @@ async def lao_page(req: Req) -> web.StreamResponse:
              f"{s.members:,} · บันทึก {s.logged:,} · ค้างคีย์ {s.pending:,} · "
              f"ใช้งานล่าสุด {h(thai_when(s.last))}</div>")
     mem = table((("ชื่อ", False), ("ช่องทาง", False), ("บทบาท", False), ("เข้าร่วมเมื่อ", False)),
-                ([h(m.name or "-"), h(m.user.partition(":")[0]), h(ROLE_LABEL.get(m.role, m.role)),
+                ([h(shown_name(m.user, m.name)), h(m.user.partition(":")[0]),
+                  h(ROLE_LABEL.get(m.role, m.role)),
                   h(thai_when(m.joined_at.isoformat()))] for m in members)) \
         if members else '<p class="muted">ยังไม่มีสมาชิก</p>'
     inv_rows = [[h("••••••" + i.code[-2:]), h(ROLE_LABEL.get(i.role, i.role)),
