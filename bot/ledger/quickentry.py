@@ -133,6 +133,9 @@ _QUESTION_RE = re.compile(
     rf"|เหรอ|หรอ|ไหนเหรอ)\s*{_PARTICLES}\s*$"
 )
 QUESTION_RE = _QUESTION_RE  # the engine asks before taking a question as a step's input
+# Without an amount, a question word anywhere makes the text a question, not an entry missing
+# its amount: "รับเงินค่าน้ำประปาต้องออกใบเสร็จไหมตอนระบบล่ม" (ไหม mid-sentence).
+_ASKS_RE = re.compile(r"(?<!ผ้า)ไหม|มั้ย|มั๊ย|หรือไม่|หรือเปล่า|รึเปล่า|หรือยัง|รึยัง")
 
 # --------------------------------------------------------------------------- Thai number words
 
@@ -634,7 +637,7 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
         alone = not m["sym"] and not re.sub(_PARTICLES, "", bare).strip()  # "จ่าย" alone
         if not (bare.startswith("ค่า") or alone or (rest[:1].isspace() and not m["sym"])):
             return None
-        if _STOP_RE.match(bare) or _CHAT_AFTER_KIND_RE.match(bare):
+        if _STOP_RE.match(bare) or _CHAT_AFTER_KIND_RE.match(bare) or _ASKS_RE.search(bare):
             return None
     return kind, rest
 
