@@ -6,6 +6,7 @@ exports). Pure data and small pure functions; refusals are worded by the parser.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, timedelta
 
@@ -261,6 +262,17 @@ def weekday_date(name: str, when: str | None, today: date) -> date:
     if back == 0 and when == "ที่ผ่านมา":
         back = 7
     return today - timedelta(days=back)
+
+
+def latest_year_with(month: int, day: int, today: date) -> int:
+    """The latest year, not after ``today``, whose calendar has ``day``/``month`` (for a date
+    typed without a year): this year or last, and for 29 Feb the latest leap year before that.
+    A day no year has (31/4) gives the plain year, for the caller to refuse."""
+    year = today.year if (month, day) <= (today.month, today.day) else today.year - 1
+    if (month, day) == (2, 29):
+        while not calendar.isleap(year):
+            year -= 1
+    return year
 
 
 def earliest_entry_date(today: date) -> date:

@@ -51,6 +51,7 @@ from bot.ledger.datewords import (
     days_back,
     earliest_entry_date,
     iso_day,
+    latest_year_with,
     month_span,
     named_period,
     plausible_year,
@@ -957,8 +958,7 @@ class _Parser:
             if 0 < ahead <= YEARLESS_AHEAD_DAYS:
                 self.dates.append(date(y, mo, d))
                 return
-        y = t.year if (mo, d) <= (t.month, t.day) else t.year - 1
-        self.dates.append(self.make_date(y, mo, d, typed))
+        self.dates.append(self.make_date(latest_year_with(mo, d, t), mo, d, typed))
 
     def add_day_only(self, d: int, typed: str) -> None:
         """``วันที่ 28``: this month's 28th if not after today, else last month's. A day last
