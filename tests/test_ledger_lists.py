@@ -300,3 +300,14 @@ def test_lists_and_member_buttons_never_cut_a_thai_character_or_hide_the_cut(
     clerk(f"เข้าร่วม {code}", user="u2", name="ผู้ใช้ในเครื่อง")
     labels = [c.label for r in clerk("สมาชิก") for c in r.choices]
     assert len(labels) == 1 and labels[0].endswith(". ผู้ใช้ในเค…"), labels
+
+
+@pytest.mark.parametrize(("typed", "bad"), [
+    ("รายการ 32/1", "32/1"), ("รายการ 1/13", "1/13"), ("รายการ 32/1/2567", "32/1/2567"),
+    ("รายการ 30/2 - 5/3", "30/2"), ("รายการ 1/3 ถึง 32/3", "32/3"), ("สรุป 32/1", "32/1"),
+    ("ส่งออก 32/1", "32/1"),
+])
+def test_a_list_of_a_date_not_in_the_calendar_says_so(clerk: Say, typed: str, bad: str) -> None:
+    """qa11 item 7: "รายการ 32/1" was out of scope instead of "no such date"."""
+    out = said(clerk(typed))
+    assert f"ไม่มีวันที่ “{bad}” ในปฏิทิน" in out, out

@@ -163,6 +163,10 @@ ISO_ENTRY_DATE_RE = re.compile(
 )
 
 # Periods for summaries and exports ("ก.ค. 2567", "เดือนนี้", "1/7/2567 - 15/7/2567").
+# Numeric dates and nothing else ("32/1", "1/13/67", "30/2 - 5/3"): what a clerk meant as dates,
+# so a day not in the calendar is named as such, not read as words.
+NUMERIC_DATE = r"\d{1,2}[/.]\d{1,2}(?:[/.](?:\d{4}|\d{2}))?"
+NUMERIC_DATES_RE = re.compile(rf"{NUMERIC_DATE}(?:\s?(?:-|–|ถึง|จนถึง)\s?{NUMERIC_DATE})?")
 PERIOD_EXAMPLE = "ตัวอย่าง: เมื่อวาน · 9/7/2567 · ก.ค. 2567 · เดือนนี้ · 1/7/2567 - 15/7/2567"
 PERIOD_LEAD_RE = re.compile(r"^(?:ช่วง|ตั้งแต่|ของ|ระหว่าง)\s?(?:วันที่\s?)?")
 PERIOD_SPLIT_RE = re.compile(r"\s?(?:ถึง|จนถึง|to|~|–|—)\s?|\s-\s|-")

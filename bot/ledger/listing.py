@@ -11,6 +11,7 @@ from bot.core.contract import Choice, Reply, wrote
 from bot.core.text import command_text
 from bot.core.thaifmt import be_year, format_baht, shorten, thai_date
 from bot.ledger.book import Directory, Ledger, LedgerError, Member, parse_numbers
+from bot.ledger.datewords import NUMERIC_DATES_RE
 from bot.ledger.entries import KIND_TH, Entry, EntryError, Lao
 from bot.ledger.export import brought_forward, export_file
 from bot.ledger.quickentry import parse_period
@@ -151,7 +152,7 @@ def list_period(args: str) -> bool:
     try:
         read_period(text, date.today())
     except EntryError:
-        return False
+        return NUMERIC_DATES_RE.fullmatch(text) is not None  # "32/1": told it is no date
     return True
 
 

@@ -38,6 +38,8 @@ from bot.ledger.datewords import (
     MONTHS,
     NAMED_PERIODS,
     NUM_DATE_RE,
+    NUMERIC_DATE,
+    NUMERIC_DATES_RE,
     PERIOD_EXAMPLE,
     PERIOD_LEAD_RE,
     PERIOD_SPLIT_RE,
@@ -595,6 +597,9 @@ def parse_period(text: str, today: date) -> tuple[date, date]:
                 found = (min(left[0], right[0]), max(left[1], right[1]))
                 break
     if found is None:
+        if NUMERIC_DATES_RE.fullmatch(text):  # "32/1": the date that no calendar has
+            bad = next((d for d in re.findall(NUMERIC_DATE, text) if not _reads(d, today)), text)
+            raise EntryError(f"ไม่มีวันที่ “{bad}” ในปฏิทิน\n{PERIOD_EXAMPLE}")
         raise EntryError(f"อ่านช่วงวันที่ “{text}” ไม่ได้\n{PERIOD_EXAMPLE}")
     return found
 
@@ -688,6 +693,14 @@ def _words_value(text: str, formal: bool) -> Decimal:
             raise _Ambiguous
         group += pending
     return total + group
+
+
+def _reads(text: str, today: date) -> bool:
+    """True when ``text`` alone reads as a period."""
+    try:
+        return _period_one(text, today) is not None
+    except EntryError:
+        return False
 
 
 def _period_one(text: str, today: date) -> tuple[date, date] | None:
