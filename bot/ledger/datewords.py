@@ -185,6 +185,14 @@ NAMED_PERIODS = (
     "เดือนที่แล้ว", "เดือนก่อน", "ปีนี้", "ปีที่แล้ว", "ปีงบนี้", "ปีงบประมาณนี้",
 )  # fmt: skip
 
+# The same periods in English ("export csv this month").
+ENGLISH_PERIODS = {
+    "today": "วันนี้", "yesterday": "เมื่อวาน", "this week": "สัปดาห์นี้",
+    "last week": "สัปดาห์ที่แล้ว", "this month": "เดือนนี้", "last month": "เดือนที่แล้ว",
+    "this year": "ปีนี้", "last year": "ปีที่แล้ว",
+}  # fmt: skip
+
+
 def resolve_year(year: str, today: date, era: str | None = None) -> int:
     """Christian-era year for a typed 2- or 4-digit year (see :func:`parse_entry`)."""
     y = int(year)

@@ -16,6 +16,7 @@ from bot.ledger.entries import KIND_TH, Entry, EntryError, Lao
 from bot.ledger.export import brought_forward, export_file
 from bot.ledger.quickentry import parse_period
 from bot.ledger.summary import BANGKOK
+from bot.qa.exportwords import export_request
 
 LIST_LIMIT = 15
 MARKS_SHOWN = 10
@@ -247,8 +248,7 @@ def export_reply(directory: Directory, member: Member, ledger: Ledger, args: str
                  now: datetime, today: date) -> list[Reply]:
     """``ส่งออก [csv] [period]``: the key-back file of the member's LAO; ``today`` (the send
     day) reads the period, ``now`` is printed on the file."""
-    fmt = "csv" if "csv" in args.lower() else "xlsx"
-    rng = args.lower().replace("csv", "").replace("xlsx", "").replace("excel", "").strip()
+    fmt, rng = export_request(args)
     lo: date | None = None
     hi: date | None = None
     if rng:

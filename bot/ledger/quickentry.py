@@ -29,6 +29,7 @@ from bot.ledger.datewords import (
     DAY_MONTH_RE,
     DAY_ONLY_RE,
     DAYS_AGO_RE,
+    ENGLISH_PERIODS,
     ISO_DATE_RE,
     ISO_ENTRY_DATE_RE,
     LEAD_DATE_WORDS,
@@ -586,6 +587,7 @@ def parse_period(text: str, today: date) -> tuple[date, date]:
     """
     text = _normalise(text)
     text = PERIOD_LEAD_RE.sub("", text).strip()
+    text = ENGLISH_PERIODS.get(text.lower(), text)
     if not text:
         return today, today
     found = _period_one(text, today)
