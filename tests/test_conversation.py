@@ -244,3 +244,17 @@ def test_topic_memory_is_bounded_and_expires() -> None:
     assert memory.recall("c", FIXED_NOW + timedelta(minutes=4)) == "guide.receive"
     assert memory.recall("c", FIXED_NOW + timedelta(minutes=6)) is None
     assert memory.recall("c", FIXED_NOW - timedelta(minutes=1)) is None  # clock went back
+
+
+@pytest.mark.parametrize("question", ["ระบบล่ม", "ระบบเจ๊ง"])
+def test_a_message_that_stands_on_its_own_is_not_read_as_a_followup(say: Say, core: Core,
+                                                                    question: str) -> None:
+    """The tester's report (qa11 item 4): after the letters answer, "ระบบล่ม" got the letters
+    answer again. A short message with no follow-up mark that the matcher places near topics
+    of its own gets the same reply as from someone who asked nothing before."""
+    fresh = say(question, user="fresh")[0]
+    assert say("มีหนังสือสั่งการเลขที่อะไร")[0].topic == "refs.letters"
+    later(core, 1)
+    after = say(question)[0]
+    assert after.topic != "refs.letters"
+    assert (after.text, after.choices) == (fresh.text, fresh.choices)

@@ -300,3 +300,38 @@ def test_lists_and_member_buttons_never_cut_a_thai_character_or_hide_the_cut(
     clerk(f"เข้าร่วม {code}", user="u2", name="ผู้ใช้ในเครื่อง")
     labels = [c.label for r in clerk("สมาชิก") for c in r.choices]
     assert len(labels) == 1 and labels[0].endswith(". ผู้ใช้ในเค…"), labels
+
+
+@pytest.mark.parametrize(("typed", "bad"), [
+    ("รายการ 32/1", "32/1"), ("รายการ 1/13", "1/13"), ("รายการ 32/1/2567", "32/1/2567"),
+    ("รายการ 30/2 - 5/3", "30/2"), ("รายการ 1/3 ถึง 32/3", "32/3"), ("สรุป 32/1", "32/1"),
+    ("ส่งออก 32/1", "32/1"),
+])
+def test_a_list_of_a_date_not_in_the_calendar_says_so(clerk: Say, typed: str, bad: str) -> None:
+    """qa11 item 7: "รายการ 32/1" was out of scope instead of "no such date"."""
+    out = said(clerk(typed))
+    assert f"ไม่มีวันที่ “{bad}” ในปฏิทิน" in out, out
+
+
+@pytest.mark.parametrize(("typed", "ext"), [
+    ("ส่งออกไฟล์เอ็กเซลเดือนนี้หน่อยค่ะ", "xlsx"),  # qa11 item 7, as typed
+    ("export csv this month", "csv"),  # qa11 item 7, as typed
+    ("ส่งออก ไฟล์ เอกเซล เดือนนี้", "xlsx"),
+    ("ส่งออกเป็นไฟล์เอ็กเซลล์ เดือนนี้ให้หน่อย", "xlsx"),
+    ("ส่งออกไฟล์ csv เดือนนี้ด้วยครับ", "csv"),
+    ("export this month to excel", "xlsx"),
+    ("export excel for this month please", "xlsx"),
+])
+def test_export_words_around_a_period_run_the_export(clerk: Say, typed: str, ext: str) -> None:
+    """The command word, a file format in any common spelling and a period run the export,
+    as "ขอไฟล์excelเดือนนี้" did, instead of the export how-to."""
+    _saved(clerk, "รับ 100 ค่าขยะ 1/7/2567")
+    r = clerk(typed)[0]
+    assert r.file is not None and r.file.filename == f"elaas-{CODE}-20240701-20240731.{ext}"
+
+
+@pytest.mark.parametrize("typed", ["export excel last month", "ส่งออกไฟล์เอ็กเซลเดือนที่แล้ว"])
+def test_export_of_an_empty_period_named_in_english_or_thai_says_so(clerk: Say,
+                                                                     typed: str) -> None:
+    _saved(clerk, "รับ 100 ค่าขยะ 1/7/2567")
+    assert "ไม่มีรายการในช่วง 1 มิ.ย. 2567 - 30 มิ.ย. 2567" in said(clerk(typed))

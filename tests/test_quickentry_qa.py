@@ -191,6 +191,9 @@ def test_a_yearless_date_just_after_new_year_is_refused(typed: str, today: date)
     ("3/1", date(2026, 1, 3)),  # 32 days ahead: the latest 3 Jan
     ("1/12", date(2026, 12, 1)),
     ("5 ก.พ.", date(2026, 2, 5)),
+    # qa11 item 7: 29 Feb without a year is the latest leap day (29 ก.พ. 2567), not refused
+    ("29/2", date(2024, 2, 29)),
+    ("29 ก.พ.", date(2024, 2, 29)),
 ])
 def test_a_yearless_date_further_ahead_is_the_latest_one(typed: str, when: date) -> None:
     e = parse_entry(f"รับ 800 ค่าปรับ {typed}", TODAY)
@@ -353,3 +356,9 @@ def test_a_time_or_a_numbered_thing_stays_in_the_description(text: str, descript
 def test_an_amount_before_a_date_is_not_a_range(text: str, amount: str, when: date) -> None:
     e = parse_entry(text, TODAY)
     assert (e.amount, e.date) == (Decimal(amount), when)
+
+
+def test_a_yearless_leap_day_before_the_oldest_allowed_date_is_refused_as_too_old() -> None:
+    """29/2 typed in late 2027: the latest leap day (2024) is before 1 Oct 2024."""
+    message = refused("รับ 800 ค่าปรับ 29/2", date(2027, 12, 1))
+    assert "ในปฏิทิน" not in message and "2567" in message

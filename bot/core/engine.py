@@ -492,7 +492,7 @@ class Engine:
             if forms:
                 return forms
         result = self.matcher.match(norm)
-        if last is not None and result.outcome != "answer" and is_followup(norm):
+        if last is not None and result.outcome != "answer" and is_followup(norm, result):
             # A word with an everyday sense ("เช็ค": to check) may sit nearest an off-topic
             # example; read with the last topic, it may then only continue that same topic.
             both = self._with_context(last, norm, result)

@@ -6,6 +6,7 @@ exports). Pure data and small pure functions; refusals are worded by the parser.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, timedelta
 
@@ -162,6 +163,10 @@ ISO_ENTRY_DATE_RE = re.compile(
 )
 
 # Periods for summaries and exports ("ก.ค. 2567", "เดือนนี้", "1/7/2567 - 15/7/2567").
+# Numeric dates and nothing else ("32/1", "1/13/67", "30/2 - 5/3"): what a clerk meant as dates,
+# so a day not in the calendar is named as such, not read as words.
+NUMERIC_DATE = r"\d{1,2}[/.]\d{1,2}(?:[/.](?:\d{4}|\d{2}))?"
+NUMERIC_DATES_RE = re.compile(rf"{NUMERIC_DATE}(?:\s?(?:-|–|ถึง|จนถึง)\s?{NUMERIC_DATE})?")
 PERIOD_EXAMPLE = "ตัวอย่าง: เมื่อวาน · 9/7/2567 · ก.ค. 2567 · เดือนนี้ · 1/7/2567 - 15/7/2567"
 PERIOD_LEAD_RE = re.compile(r"^(?:ช่วง|ตั้งแต่|ของ|ระหว่าง)\s?(?:วันที่\s?)?")
 PERIOD_SPLIT_RE = re.compile(r"\s?(?:ถึง|จนถึง|to|~|–|—)\s?|\s-\s|-")
@@ -179,6 +184,14 @@ NAMED_PERIODS = (
     "สัปดาห์ที่แล้ว", "อาทิตย์ที่แล้ว", "สัปดาห์ก่อน", "อาทิตย์ก่อน", "เดือนนี้",
     "เดือนที่แล้ว", "เดือนก่อน", "ปีนี้", "ปีที่แล้ว", "ปีงบนี้", "ปีงบประมาณนี้",
 )  # fmt: skip
+
+# The same periods in English ("export csv this month").
+ENGLISH_PERIODS = {
+    "today": "วันนี้", "yesterday": "เมื่อวาน", "this week": "สัปดาห์นี้",
+    "last week": "สัปดาห์ที่แล้ว", "this month": "เดือนนี้", "last month": "เดือนที่แล้ว",
+    "this year": "ปีนี้", "last year": "ปีที่แล้ว",
+}  # fmt: skip
+
 
 def resolve_year(year: str, today: date, era: str | None = None) -> int:
     """Christian-era year for a typed 2- or 4-digit year (see :func:`parse_entry`)."""
@@ -261,6 +274,17 @@ def weekday_date(name: str, when: str | None, today: date) -> date:
     if back == 0 and when == "ที่ผ่านมา":
         back = 7
     return today - timedelta(days=back)
+
+
+def latest_year_with(month: int, day: int, today: date) -> int:
+    """The latest year, not after ``today``, whose calendar has ``day``/``month`` (for a date
+    typed without a year): this year or last, and for 29 Feb the latest leap year before that.
+    A day no year has (31/4) gives the plain year, for the caller to refuse."""
+    year = today.year if (month, day) <= (today.month, today.day) else today.year - 1
+    if (month, day) == (2, 29):
+        while not calendar.isleap(year):
+            year -= 1
+    return year
 
 
 def earliest_entry_date(today: date) -> date:

@@ -11,10 +11,12 @@ from bot.core.contract import Choice, Reply, wrote
 from bot.core.text import command_text
 from bot.core.thaifmt import be_year, format_baht, shorten, thai_date
 from bot.ledger.book import Directory, Ledger, LedgerError, Member, parse_numbers
+from bot.ledger.datewords import NUMERIC_DATES_RE
 from bot.ledger.entries import KIND_TH, Entry, EntryError, Lao
 from bot.ledger.export import brought_forward, export_file
 from bot.ledger.quickentry import parse_period
 from bot.ledger.summary import BANGKOK
+from bot.qa.exportwords import export_request
 
 LIST_LIMIT = 15
 MARKS_SHOWN = 10
@@ -151,7 +153,7 @@ def list_period(args: str) -> bool:
     try:
         read_period(text, date.today())
     except EntryError:
-        return False
+        return NUMERIC_DATES_RE.fullmatch(text) is not None  # "32/1": told it is no date
     return True
 
 
@@ -252,8 +254,7 @@ def export_reply(directory: Directory, member: Member, ledger: Ledger, args: str
                  now: datetime, today: date) -> list[Reply]:
     """``ส่งออก [csv] [period]``: the key-back file of the member's LAO; ``today`` (the send
     day) reads the period, ``now`` is printed on the file."""
-    fmt = "csv" if "csv" in args.lower() else "xlsx"
-    rng = args.lower().replace("csv", "").replace("xlsx", "").replace("excel", "").strip()
+    fmt, rng = export_request(args)
     lo: date | None = None
     hi: date | None = None
     if rng:

@@ -29,6 +29,7 @@ from bot.ledger.datewords import (
     DAY_MONTH_RE,
     DAY_ONLY_RE,
     DAYS_AGO_RE,
+    ENGLISH_PERIODS,
     ISO_DATE_RE,
     ISO_ENTRY_DATE_RE,
     LEAD_DATE_WORDS,
@@ -38,6 +39,8 @@ from bot.ledger.datewords import (
     MONTHS,
     NAMED_PERIODS,
     NUM_DATE_RE,
+    NUMERIC_DATE,
+    NUMERIC_DATES_RE,
     PERIOD_EXAMPLE,
     PERIOD_LEAD_RE,
     PERIOD_SPLIT_RE,
@@ -51,6 +54,7 @@ from bot.ledger.datewords import (
     days_back,
     earliest_entry_date,
     iso_day,
+    latest_year_with,
     month_span,
     named_period,
     plausible_year,
@@ -133,6 +137,9 @@ _QUESTION_RE = re.compile(
     rf"|เหรอ|หรอ|ไหนเหรอ)\s*{_PARTICLES}\s*$"
 )
 QUESTION_RE = _QUESTION_RE  # the engine asks before taking a question as a step's input
+# Without an amount, a question word anywhere makes the text a question, not an entry missing
+# its amount: "รับเงินค่าน้ำประปาต้องออกใบเสร็จไหมตอนระบบล่ม" (ไหม mid-sentence).
+_ASKS_RE = re.compile(r"(?<!ผ้า)ไหม|มั้ย|มั๊ย|หรือไม่|หรือเปล่า|รึเปล่า|หรือยัง|รึยัง")
 
 # --------------------------------------------------------------------------- Thai number words
 
@@ -580,6 +587,7 @@ def parse_period(text: str, today: date) -> tuple[date, date]:
     """
     text = _normalise(text)
     text = PERIOD_LEAD_RE.sub("", text).strip()
+    text = ENGLISH_PERIODS.get(text.lower(), text)
     if not text:
         return today, today
     found = _period_one(text, today)
@@ -591,6 +599,9 @@ def parse_period(text: str, today: date) -> tuple[date, date]:
                 found = (min(left[0], right[0]), max(left[1], right[1]))
                 break
     if found is None:
+        if NUMERIC_DATES_RE.fullmatch(text):  # "32/1": the date that no calendar has
+            bad = next((d for d in re.findall(NUMERIC_DATE, text) if not _reads(d, today)), text)
+            raise EntryError(f"ไม่มีวันที่ “{bad}” ในปฏิทิน\n{PERIOD_EXAMPLE}")
         raise EntryError(f"อ่านช่วงวันที่ “{text}” ไม่ได้\n{PERIOD_EXAMPLE}")
     return found
 
@@ -634,7 +645,7 @@ def _prepare(text: str) -> tuple[Kind, str] | None:
         alone = not m["sym"] and not re.sub(_PARTICLES, "", bare).strip()  # "จ่าย" alone
         if not (bare.startswith("ค่า") or alone or (rest[:1].isspace() and not m["sym"])):
             return None
-        if _STOP_RE.match(bare) or _CHAT_AFTER_KIND_RE.match(bare):
+        if _STOP_RE.match(bare) or _CHAT_AFTER_KIND_RE.match(bare) or _ASKS_RE.search(bare):
             return None
     return kind, rest
 
@@ -684,6 +695,14 @@ def _words_value(text: str, formal: bool) -> Decimal:
             raise _Ambiguous
         group += pending
     return total + group
+
+
+def _reads(text: str, today: date) -> bool:
+    """True when ``text`` alone reads as a period."""
+    try:
+        return _period_one(text, today) is not None
+    except EntryError:
+        return False
 
 
 def _period_one(text: str, today: date) -> tuple[date, date] | None:
@@ -954,8 +973,7 @@ class _Parser:
             if 0 < ahead <= YEARLESS_AHEAD_DAYS:
                 self.dates.append(date(y, mo, d))
                 return
-        y = t.year if (mo, d) <= (t.month, t.day) else t.year - 1
-        self.dates.append(self.make_date(y, mo, d, typed))
+        self.dates.append(self.make_date(latest_year_with(mo, d, t), mo, d, typed))
 
     def add_day_only(self, d: int, typed: str) -> None:
         """``วันที่ 28``: this month's 28th if not after today, else last month's. A day last

@@ -9,6 +9,7 @@ from datetime import date
 from bot.ledger.entries import EntryError
 from bot.ledger.listing import read_period
 from bot.notices.outbox import normalize_province
+from bot.qa.exportwords import export_request
 
 ArgShape = Callable[[str], bool]
 
@@ -21,7 +22,6 @@ _QUESTION = re.compile(
 _JOIN_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\- ]{3,19}")
 _LEADING_NUMBER = re.compile(r"#?\d+(?:\s+(.*))?", re.S)
 _NUMBERS = re.compile(r"\d[\d\s,\-–]*(?:ถึง\s*\d+)?[\d\s,\-–]*")
-_FORMATS = re.compile(r"\b(csv|xlsx|excel)\b", re.I)
 _PROVINCE_WORD = re.compile(r"^(จังหวัด|จ\.)")
 _ROLE_WORDS = frozenset({"ผู้ดูแล", "admin", "สมาชิก", "member"})
 
@@ -88,15 +88,15 @@ def glued_period(args: str) -> bool:
     if not text or looks_like_question(text):
         return False
     try:
-        read_period(_FORMATS.sub(" ", text).strip() or "วันนี้", date.today())
+        read_period(export_request(text)[1] or "วันนี้", date.today())
     except EntryError:
         return False
     return True
 
 
 def export_args(args: str) -> bool:
-    """A file format (``csv``, ``excel``) and/or a period."""
-    return period(_FORMATS.sub(" ", args))
+    """A file format (``csv``, ``excel``, ``เอ็กเซล``) and/or a period."""
+    return period(export_request(args)[1])
 
 
 def province(args: str) -> bool:

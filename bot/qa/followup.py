@@ -12,6 +12,7 @@ from typing import Protocol
 from bot.core.sharing import is_shared, put_without_flush_wait
 from bot.core.store import Store, StoreError
 from bot.core.text import Normalized
+from bot.qa.matching import MatchResult
 
 FOLLOWUP_TTL = timedelta(minutes=5)
 MAX_USERS = 20_000
@@ -39,15 +40,22 @@ SHORT = 4
 TABLE = "followups"
 
 
-def is_followup(q: Normalized) -> bool:
-    """True when the question reads as a continuation of the previous one."""
+def is_followup(q: Normalized, alone: MatchResult) -> bool:
+    """True when the question reads as a continuation of the previous one.
+
+    A follow-up mark ("แล้ว…ล่ะ", "อันนี้", "what about") makes it one. A short message with
+    no mark is one only when it does not stand on its own: ``alone`` (its match without the
+    previous topic) found no topic near it. "เช็ค" after the payment answer continues it;
+    "ระบบล่ม" after the letters answer is a new question with topics of its own.
+    """
     toks = q.tokens
     if not toks:
         return False
     pairs = list(itertools.pairwise(toks))
     this = toks[0] in _THIS or any(b in _THIS and a not in _TIMES for a, b in pairs)
-    return (toks[0] in _LEAD or toks[-1] in _TAIL or bool(set(pairs) & set(_ABOUT))
-            or this or len(toks) <= SHORT)
+    if toks[0] in _LEAD or toks[-1] in _TAIL or bool(set(pairs) & set(_ABOUT)) or this:
+        return True
+    return len(toks) <= SHORT and alone.outcome == "none"
 
 
 def wants_forms(q: Normalized) -> bool:

@@ -58,6 +58,7 @@ from bot.qa.index import NaiveBayes, TfIdf, char_ngrams
 from bot.qa.knowledge import KnowledgeBase, load_knowledge
 from bot.qa.labelled import OFF_TOPIC_LABEL
 from bot.qa.offtopic import off_topic_frame
+from bot.qa.spelling import Respeller
 
 NEAR_MAX_POSTINGS = 100
 OOS_NEAR_MARGIN = 0.05
@@ -222,6 +223,10 @@ class Matcher:
         # Words the topics use: a question made mostly of other words is about something else.
         self._known = {w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE
                        for w in w_list}
+        self._respeller = Respeller(
+            (w for topic_id, w_list in words.items() if topic_id != OUT_OF_SCOPE for w in w_list),
+            (*(w for w_list in words.values() for w in w_list),
+             *(w for n, _ in labelled for w in n.tokens)))
         for n, topic_id in labelled:
             if topic_id not in words or not n.tokens:
                 continue
@@ -488,14 +493,25 @@ class Matcher:
         return [Scored(t, round(100 * p, 1)) for t, p in ranked]
 
     def match(self, question: str | Normalized) -> MatchResult:
-        """Answer, suggest or give up, by the learned probability cutoffs (the last
-        ``MATCH_CACHE`` decisions are remembered)."""
+        """Answer, suggest or give up, by the learned probability cutoffs; a question left
+        unanswered is read once more with its slips of one letter respelled (bot/qa/spelling).
+        The last ``MATCH_CACHE`` decisions are remembered."""
         q = self.pipeline.normalize(question) if isinstance(question, str) else question
-        if not q.tokens:
-            return MatchResult("none", ())
         return self._decided(q, question if isinstance(question, str) else q.spaced)
 
     def _decide(self, q: Normalized, raw: str) -> MatchResult:
+        result = self._match(q, raw)
+        return result if result.outcome == "answer" else self._respelled(q, result)
+
+    def _respelled(self, q: Normalized, plain: MatchResult) -> MatchResult:
+        """The answer to ``q`` with its unknown words respelled, or ``plain``."""
+        tokens = self._respeller.respelled(q.tokens)
+        again = self._match(Normalized(tokens), " ".join(tokens)) if tokens else plain
+        return again if again.outcome == "answer" else plain
+
+    def _match(self, q: Normalized, raw: str) -> MatchResult:
+        if not q.tokens:
+            return MatchResult("none", ())
         verbatim = self._fuzzy(q)
         feats = self.features(q, raw, verbatim=verbatim)
         every = self._ranked(feats, limit=4)
