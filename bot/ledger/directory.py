@@ -28,6 +28,9 @@ INVITES = "invites"
 JOIN_FAILURES = "join_failures"
 SANDBOXES = "sandboxes"
 INVITE_DAYS = 7
+# How long a join code may live, by role, on every path that makes one (chat, console, CLI,
+# spool): an admin code hands over the LAO's books, so it lives a week at most.
+MAX_INVITE_DAYS: dict[Role, int] = {"member": 30, "admin": 7}
 EXPIRED_CODE = "รหัสเข้าร่วมหมดอายุแล้ว ขอรหัสใหม่จากผู้ดูแล อปท. ค่ะ"
 MAX_JOIN_FAILURES = 5
 """Wrong join codes a user may type per day before further tries are refused until tomorrow."""
@@ -93,6 +96,14 @@ def new_join_code() -> str:
 def code_key(code: str) -> str:
     """A typed join code as stored: no spaces or dashes, upper case."""
     return re.sub(r"[\s\-]", "", code).upper()
+
+
+def check_invite_days(role: Role, days: int) -> None:
+    """Raise LedgerError (Thai) unless a ``role`` join code may live ``days`` days."""
+    top = MAX_INVITE_DAYS[role]
+    if not 1 <= days <= top:
+        raise LedgerError(f"รหัสเข้าร่วม{'ผู้ดูแล' if role == 'admin' else 'สมาชิก'}มีอายุได้ "
+                          f"1-{top} วัน (ได้รับ {days})")
 
 
 def valid_lao_code(code: str) -> bool:
@@ -308,6 +319,7 @@ class Directory:
         ``code`` is one made earlier by :func:`new_join_code` (the CLI prints it before a
         running server stores it); by default a fresh one is made here.
         """
+        check_invite_days(role, days)
         if self.lao(lao_code) is None:
             raise LedgerError(f"ไม่พบ อปท. รหัส {lao_code}")
         self._purge(now)

@@ -33,7 +33,6 @@ from bot.notices.status import BANGKOK, STATES, StatusBoard, StatusUpdate, parse
 from bot.qa import command_args as shape
 
 MAX_NOTICE_TEXT = 1500
-STATE_WORDS = {"ปกติ": "normal", "ล่ม": "down", "บางส่วน": "partial", "ปิดปรับปรุง": "maintenance"}
 
 UNSUBSCRIBE = Choice("เลิกรับแจ้งเตือน", "cmd:unsubscribe")
 STATUS = Choice("สถานะระบบ", "cmd:status")
@@ -286,9 +285,7 @@ def parse_status_args(text: str) -> tuple[str, str]:
     head, _, rest = text.strip().partition(" ")
     if not head:
         raise ValueError("no state")
-    word = head.lower()
-    state = STATE_WORDS.get(word) or parse_state(word)
-    return state, rest.strip()
+    return parse_state(head), rest.strip()
 
 
 def split_scope(text: str) -> tuple[str, str]:
