@@ -547,7 +547,7 @@ def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def cmd_form(args: argparse.Namespace) -> int:
-    from bot.forms.catalog import render_blank, render_filled
+    from bot.forms.catalog import lists_pending, render_blank, render_filled, render_pending
     from bot.ledger.book import LedgerBook
     from bot.qa.knowledge import default_knowledge_dir
     from handlers.app import form_catalog
@@ -569,6 +569,12 @@ def cmd_form(args: argparse.Namespace) -> int:
             return 2
         if not form.fillable:
             blob = render_blank(form, args.format, lao=lao)
+        elif lists_pending(form) and not (args.date_from or args.date_to):
+            sheet = render_pending(form, args.format, lao=lao, printed_at=datetime.now(BANGKOK),
+                                   pending=book.ledger(lao.code).pending_keyback())
+            blob = sheet.file
+            print(f"{len(sheet.shown)} entries still to key"
+                  + (f", {sheet.left} more after these are marked keyed" if sheet.left else ""))
         else:
             assert lo is not None and hi is not None  # the default fills both
             try:
@@ -728,7 +734,8 @@ def build_parser() -> argparse.ArgumentParser:
     form = sub.add_parser("form", help="a printable form, blank or filled from an LAO's entries")
     form.add_argument("id", help="form id, e.g. cash-receipts-book (see knowledge/forms)")
     form.add_argument("--lao", help="LAO code: fill the form from its entries")
-    form.add_argument("--from", dest="date_from", help="first day, as for export (default today)")
+    form.add_argument("--from", dest="date_from", help="first day, as for export (default today; "
+                      "keyback-worksheet: every entry still to key)")
     form.add_argument("--to", dest="date_to", help="last day, as for export (default --from)")
     form.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
     form.add_argument("-o", "--output", help="file to write")

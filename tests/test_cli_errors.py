@@ -239,3 +239,31 @@ def test_a_count_below_one_is_a_usage_error(
         main(argv)
     assert exit_.value.code == 2 and "not a whole number from 1" in capsys.readouterr().err
 
+
+def test_form_keyback_worksheet_lists_every_entry_still_to_key(
+    data_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import date, datetime
+
+    from openpyxl import load_workbook
+
+    from bot.ledger.book import LedgerBook
+    from bot.ledger.quickentry import parse_entry
+    from bot.notices.status import BANGKOK
+    from handlers.settings import Settings
+    from handlers.storage import open_store
+
+    store = open_store(Settings(data_dir=data_dir))
+    items = [(parse_entry(t, date(2026, 12, 2)), f"ev{i}")
+             for i, t in enumerate(("จ่าย 1250 ค่าน้ำมัน 1/12/2569", "รับ 70 ค่าขยะ 2/12/2569"))]
+    LedgerBook(store).ledger(CODE).add_many(
+        items, author="console:u1", author_name="ก", channel="console",
+        now=datetime(2026, 12, 2, 10, 0, tzinfo=BANGKOK))
+    store.close()
+    capsys.readouterr()
+    assert main(["form", "keyback-worksheet", "--lao", CODE, "--format", "xlsx",
+                 "-o", "k.xlsx"]) == 0
+    assert "2 entries still to key" in capsys.readouterr().out
+    cells = [c.value for row in load_workbook(data_dir.parent / "k.xlsx").active.iter_rows()
+             for c in row]
+    assert "ค่าน้ำมัน" in cells and "ค่าขยะ" in cells
