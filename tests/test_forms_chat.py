@@ -186,7 +186,7 @@ def test_keyback_worksheet_fills_every_entry_still_to_key(core: Core, say: Say) 
     say("คีย์แล้ว 3")
     blank = say(action="form:keyback-worksheet")[0]
     fill = next(c for c in blank.choices if c.action.startswith("formfill:"))
-    assert fill.label == "กรอกรายการที่ยังไม่คีย์"
+    assert fill.label == "กรอกรายการค้างคีย์"
     for action in (fill.action, "formfill:keyback-worksheet:today"):  # an old button too
         r = say(action=action)[0]
         assert r.file is not None and r.file.data.startswith(b"%PDF")
