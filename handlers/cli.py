@@ -7,6 +7,7 @@ place, each command a short function; the console and operator commands are in c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from handlers.storage import open_store
 
 if TYPE_CHECKING:
     from bot.core.store import Store
+    from bot.ledger.directory import Role
     from handlers.spool import SpoolRequest
 
 
@@ -31,6 +33,45 @@ MAX_FORM_DAYS = 400  # bot.forms.catalog.render_filled refuses longer periods
 
 class UsageError(Exception):
     """Bad input on the command line: printed as ``elaas-bot: message``, exit code 2."""
+
+
+def _write_output(path: Path, data: bytes) -> None:
+    """Write a file the operator asked for (``-o``), all or nothing: a temp file beside it,
+    renamed over it; a missing folder, a folder as the target or a failed write is a
+    UsageError (one line), never a traceback or a half-written file."""
+    import os
+    import tempfile
+
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: give a file name (e.g. {path / 'file'})")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"no folder {folder} (create it first, or write elsewhere)")
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        mask = os.umask(0)  # mkstemp makes 0600; the operator's file gets the usual mode
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number from 1 (``--limit``, ``--notices``)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number from 1: {text!r}")
+    return n
 
 
 def _settings() -> Settings:
@@ -139,6 +180,8 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.qa.kbcheck import run_checks
     from bot.qa.overlay import OVERLAY_NAME, Overlay
 
+    if args.knowledge and not Path(args.knowledge).is_dir():
+        raise UsageError(f"--knowledge: no folder {args.knowledge}")
     settings = _settings()
     path = settings.data_dir / OVERLAY_NAME
     # Several instances keep the console's phrasings in the database.
@@ -262,14 +305,19 @@ def cmd_lao_list(args: argparse.Namespace) -> int:
 
 def cmd_lao_invite(args: argparse.Namespace) -> int:
     from bot.core.thaifmt import thai_datetime
-    from bot.ledger.book import Directory, new_join_code
+    from bot.ledger.book import Directory, LedgerError, new_join_code
+    from bot.ledger.directory import check_invite_days
 
     settings = _settings()
     if Directory(open_store(settings)).lao(args.code) is None:
         print(f"elaas-bot: no LAO with code {args.code}: elaas-bot lao add first",
               file=sys.stderr)
         return 2
-    role = "admin" if args.admin else "member"
+    role: Role = "admin" if args.admin else "member"
+    try:
+        check_invite_days(role, args.days)
+    except LedgerError as exc:
+        raise UsageError(f"--days: {exc}") from None
     code = new_join_code()
     req = _lao_request("lao_invite", lao_code=args.code, role=role, join_code=code,
                        days=args.days)
@@ -328,7 +376,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     blob = export_file(lao, entries, args.format, lo, hi, now=datetime.now(BANGKOK),
                        opening=opening, names=names)
     out = Path(args.output or blob.filename)
-    out.write_bytes(blob.data)
+    _write_output(out, blob.data)
     print(f"wrote {out} ({len(entries)} entries, {len(blob.data):,} bytes)")
     return 0
 
@@ -364,7 +412,7 @@ def cmd_line_richmenu(args: argparse.Namespace) -> int:
     from handlers.line.richmenu import install_rich_menu, menu_image
 
     if args.save_image:
-        Path(args.save_image).write_bytes(menu_image())
+        _write_output(Path(args.save_image), menu_image())
         print(f"rich menu image written to {args.save_image}")
         return 0
     settings = _settings()
@@ -372,7 +420,10 @@ def cmd_line_richmenu(args: argparse.Namespace) -> int:
         print("elaas-bot line richmenu: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN",
               file=sys.stderr)
         return 2
-    image = Path(args.image).read_bytes() if args.image else None
+    try:
+        image = Path(args.image).read_bytes() if args.image else None
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.image}: {exc.strerror or exc}") from None
     ctype = "image/jpeg" if args.image and args.image.lower().endswith((".jpg", ".jpeg")) \
         else "image/png"
     from linebot.v3.messaging.exceptions import ApiException
@@ -498,8 +549,8 @@ def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     sts = status.add_subparsers(dest="status_command", required=True)
     show = sts.add_parser("show", help="current status, timeline, notices (no lock needed)")
     show.add_argument("--json", action="store_true", help="print as JSON")
-    show.add_argument("--limit", type=int, default=10, help="timeline entries to show")
-    show.add_argument("--notices", type=int, default=5, help="recent notices to show")
+    show.add_argument("--limit", type=_count, default=10, help="timeline entries to show")
+    show.add_argument("--notices", type=_count, default=5, help="recent notices to show")
     show.set_defaults(func=cmd_status_show)
     st = sts.add_parser("set", help="post a status update (spooled to serve when it runs)")
     st.add_argument("--state", required=True,
@@ -517,7 +568,7 @@ def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def cmd_form(args: argparse.Namespace) -> int:
-    from bot.forms.catalog import render_blank, render_filled
+    from bot.forms.catalog import lists_pending, render_blank, render_filled, render_pending
     from bot.ledger.book import LedgerBook
     from bot.qa.knowledge import default_knowledge_dir
     from handlers.app import form_catalog
@@ -539,6 +590,12 @@ def cmd_form(args: argparse.Namespace) -> int:
             return 2
         if not form.fillable:
             blob = render_blank(form, args.format, lao=lao)
+        elif lists_pending(form) and not (args.date_from or args.date_to):
+            sheet = render_pending(form, args.format, lao=lao, printed_at=datetime.now(BANGKOK),
+                                   pending=book.ledger(lao.code).pending_keyback())
+            blob = sheet.file
+            print(f"{len(sheet.shown)} entries still to key"
+                  + (f", {sheet.left} more after these are marked keyed" if sheet.left else ""))
         else:
             assert lo is not None and hi is not None  # the default fills both
             try:
@@ -548,7 +605,7 @@ def cmd_form(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
     out = Path(args.output or blob.filename)
-    out.write_bytes(blob.data)
+    _write_output(out, blob.data)
     print(f"wrote {out} ({len(blob.data):,} bytes)")
     return 0
 
@@ -644,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--knowledge", help="knowledge folder (default: the shipped one)")
     check.set_defaults(func=cmd_kb_check)
     gaps = kbs.add_parser("gaps", help="most frequent unanswered questions")
-    gaps.add_argument("--limit", type=int, default=30)
+    gaps.add_argument("--limit", type=_count, default=30)
     gaps.set_defaults(func=cmd_kb_gaps)
 
     serve = sub.add_parser("serve", help="run LINE + Telegram + file links in one process")
@@ -682,7 +739,9 @@ def build_parser() -> argparse.ArgumentParser:
     inv = laos.add_parser("invite", help="print a one-time join code")
     inv.add_argument("code")
     inv.add_argument("--admin", action="store_true", help="the code makes an LAO admin")
-    inv.add_argument("--days", type=int, default=7, help="days until it expires (default 7)")
+    inv.add_argument("--days", type=int, default=7,
+                     help="days until it expires (default 7; an admin code may live less "
+                     "long than a member code)")
     inv.set_defaults(func=cmd_lao_invite)
 
     exp = sub.add_parser("export", help="export an LAO's entries (xlsx or csv)")
@@ -698,7 +757,8 @@ def build_parser() -> argparse.ArgumentParser:
     form = sub.add_parser("form", help="a printable form, blank or filled from an LAO's entries")
     form.add_argument("id", help="form id, e.g. cash-receipts-book (see knowledge/forms)")
     form.add_argument("--lao", help="LAO code: fill the form from its entries")
-    form.add_argument("--from", dest="date_from", help="first day, as for export (default today)")
+    form.add_argument("--from", dest="date_from", help="first day, as for export (default today; "
+                      "keyback-worksheet: every entry still to key)")
     form.add_argument("--to", dest="date_to", help="last day, as for export (default --from)")
     form.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
     form.add_argument("-o", "--output", help="file to write")

@@ -37,10 +37,22 @@ def cmd_operator_add(args: argparse.Namespace) -> int:
 
 
 def cmd_operator_remove(args: argparse.Namespace) -> int:
-    from handlers.cli import _lao_request, _post_lao
+    from bot.notices.operators import Operators
+    from bot.notices.outbox import normalize_province
+    from handlers.cli import UsageError, _lao_request, _post_lao
 
-    how = _post_lao(_settings(), _lao_request("operator_remove", user=args.user.strip(),
-                                              province=",".join(args.province or [])))
+    settings = _settings()
+    user = args.user.strip()
+    op = Operators(open_store(settings)).get(user)  # read-only: no lock needed
+    if op is None:
+        raise UsageError(f"{user} is not a provincial operator: nothing removed "
+                         "(see elaas-bot operator list)")
+    not_held = [p for p in args.province or () if normalize_province(p) not in op.provinces]
+    if not_held:
+        raise UsageError(f"{user} is not an operator for {', '.join(not_held)} "
+                         f"(has {', '.join(op.provinces)}): nothing removed")
+    how = _post_lao(settings, _lao_request("operator_remove", user=user,
+                                           province=",".join(args.province or [])))
     print(f"{args.user}: removed{' from ' + ', '.join(args.province) if args.province else ''}"
           f"{how}")
     return 0

@@ -26,7 +26,8 @@ from typing import Any
 
 from bot.core.contract import UserKey
 from bot.core.store import Store, atomic_write
-from bot.ledger.book import Role, valid_lao_code
+from bot.ledger.book import LedgerError, Role, valid_lao_code
+from bot.ledger.directory import check_invite_days
 from bot.ledger.entries import Lao
 from bot.notices.board import MAX_NOTICE_TEXT, Publisher
 from bot.notices.operators import Operators
@@ -42,7 +43,6 @@ MAX_AGE = timedelta(hours=1)
 """A status or announce request older than this is refused: it would post stale news."""
 MAX_SKEW = timedelta(minutes=5)
 MAX_FILE = 64 * 1024
-MAX_DAYS = 90
 _ID = re.compile(r"^[0-9A-Za-z_.\-]{1,80}$")
 _JOIN_CODE = re.compile(r"^[A-HJ-NP-Z2-9]{8}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -60,7 +60,7 @@ def validate_doc(doc: Any) -> dict[str, Any]:
 
     Types (strings, a real bool, an int), lengths and control characters, an aware
     ``created_at``, the kind's own rules (state and phase names, LAO code, join code
-    alphabet, province name, days 1-90). Unknown fields are refused too.
+    alphabet, province name, a join code's lifetime). Unknown fields are refused too.
     """
     if not isinstance(doc, dict):
         raise SpoolRejected("not a JSON object")
@@ -89,8 +89,8 @@ def validate_doc(doc: Any) -> dict[str, Any]:
     if not isinstance(doc.get("notify", False), bool):
         raise SpoolRejected("notify is not true/false")
     days = doc.get("days", 7)
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise SpoolRejected(f"days is not a whole number 1-{MAX_DAYS}")
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise SpoolRejected("days is not a whole number")
     out["notify"], out["days"] = doc.get("notify", False), days
     if not out["by"]:
         raise SpoolRejected("by is empty")
@@ -111,6 +111,11 @@ def validate_doc(doc: Any) -> dict[str, Any]:
     if kind == "lao_invite" and (out["role"] not in ("admin", "member") or
                                  (out["join_code"] and not _JOIN_CODE.match(out["join_code"]))):
         raise SpoolRejected("lao_invite needs role admin/member and an 8-letter join code")
+    if kind == "lao_invite":
+        try:
+            check_invite_days("admin" if out["role"] == "admin" else "member", days)
+        except LedgerError:
+            raise SpoolRejected(f"days {days} is out of range for a {out['role']} code") from None
     if kind in ("operator_add", "operator_remove"):
         try:
             UserKey.parse(out["user"])

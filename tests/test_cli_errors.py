@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.notices.status import STATES
 from handlers.cli import main
 
 CODE = "05510101"
@@ -166,3 +167,139 @@ def test_lao_list_names_an_lao_left_without_a_province_and_how_to_set_it(
     capsys.readouterr()
     assert main(["lao", "list"]) == 0
     assert "05510104" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["export", CODE, "-o", "/nonexistent/x.xlsx"], "no folder /nonexistent"),
+    (["export", CODE, "--format", "csv", "-o", "."], "is a folder"),
+    (["form", "cash-receipts-book", "-o", "/nonexistent/x.pdf"], "no folder /nonexistent"),
+    (["form", "cash-receipts-book", "--lao", CODE, "-o", "."], "is a folder"),
+    (["line", "richmenu", "--save-image", "/nonexistent/menu.png"], "no folder /nonexistent"),
+])
+def test_a_bad_output_path_is_one_line_and_exit_2(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str,
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1 and err.startswith("elaas-bot: ")
+
+
+def test_a_failed_write_leaves_neither_the_file_nor_a_part(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    out = data_dir.parent / "out"
+    out.mkdir()
+
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "replace", disk_full)
+        assert main(["export", CODE, "-o", str(out / "x.xlsx")]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+    assert main(["export", CODE, "-o", str(out / "x.xlsx")]) == 0
+    assert [p.name for p in out.iterdir()] == ["x.xlsx"]
+    assert (out / "x.xlsx").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("argv", [
+    ["--days", "-3"], ["--days", "0"], ["--days", "100000"], ["--days", "31"],
+    ["--admin", "--days", "8"],
+])
+def test_lao_invite_refuses_a_lifetime_out_of_range(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+) -> None:
+    capsys.readouterr()
+    assert main(["lao", "invite", CODE, *argv]) == 2
+    captured = capsys.readouterr()
+    assert "1-" in captured.err and "join code" not in captured.out
+
+
+def test_lao_invite_accepts_the_longest_lifetimes(
+    data_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.ledger.directory import MAX_INVITE_DAYS
+
+    for role, days in (("member", MAX_INVITE_DAYS["member"]), ("admin", MAX_INVITE_DAYS["admin"])):
+        extra = ["--admin"] if role == "admin" else []
+        assert main(["lao", "invite", CODE, "--days", str(days), *extra]) == 0
+        assert f"join code ({role})" in capsys.readouterr().out
+
+
+def test_operator_remove_says_when_there_is_no_such_operator(
+    data_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["operator", "remove", "line:Unobody"]) == 2
+    assert "not a provincial operator" in capsys.readouterr().err
+    assert main(["operator", "add", "line:Uop1", "--province", "ลำพูน"]) == 0
+    assert main(["operator", "remove", "line:Uop1", "--province", "เชียงใหม่"]) == 2
+    assert "เชียงใหม่" in capsys.readouterr().err
+    assert main(["operator", "remove", "line:Uop1"]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert main(["operator", "remove", "line:Uop1"]) == 2
+
+
+@pytest.mark.parametrize(("word", "state"), [
+    ("ปกติ", "normal"), ("ใช้งานได้ปกติ", "normal"), ("ล่ม", "down"), ("ขัดข้อง", "down"),
+    ("บางส่วน", "partial"), ("ปิดปรับปรุง", "maintenance"), ("Down", "down"),
+])
+def test_status_set_takes_the_thai_names_the_chat_takes(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], word: str, state: str,
+) -> None:
+    from bot.notices.board import StatusArgs, parse_status_args
+
+    assert parse_status_args(f"{word} ข้อความ") == StatusArgs(state, "ข้อความ")
+    assert main(["status", "set", "--state", word, "--message", "ทดสอบ"]) == 0
+    assert STATES[state] in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["status", "show", "--limit", "-2"], ["kb", "gaps", "--limit", "0"],
+    ["status", "show", "--notices", "x"],
+])
+def test_a_count_below_one_is_a_usage_error(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and "not a whole number from 1" in capsys.readouterr().err
+
+
+def test_form_keyback_worksheet_lists_every_entry_still_to_key(
+    data_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import date, datetime
+
+    from openpyxl import load_workbook
+
+    from bot.ledger.book import LedgerBook
+    from bot.ledger.quickentry import parse_entry
+    from bot.notices.status import BANGKOK
+    from handlers.settings import Settings
+    from handlers.storage import open_store
+
+    store = open_store(Settings(data_dir=data_dir))
+    items = [(parse_entry(t, date(2026, 12, 2)), f"ev{i}")
+             for i, t in enumerate(("จ่าย 1250 ค่าน้ำมัน 1/12/2569", "รับ 70 ค่าขยะ 2/12/2569"))]
+    LedgerBook(store).ledger(CODE).add_many(
+        items, author="console:u1", author_name="ก", channel="console",
+        now=datetime(2026, 12, 2, 10, 0, tzinfo=BANGKOK))
+    store.close()
+    capsys.readouterr()
+    assert main(["form", "keyback-worksheet", "--lao", CODE, "--format", "xlsx",
+                 "-o", "k.xlsx"]) == 0
+    assert "2 entries still to key" in capsys.readouterr().out
+    cells = [c.value for row in load_workbook(data_dir.parent / "k.xlsx").active.iter_rows()
+             for c in row]
+    assert "ค่าน้ำมัน" in cells and "ค่าขยะ" in cells

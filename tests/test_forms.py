@@ -19,16 +19,19 @@ from bot.forms.catalog import (
     FORMS_DIR,
     GUIDE_TOPICS,
     MIME_TYPES,
+    PENDING_ROWS,
     CatalogError,
     FormDef,
     check_catalog,
     load_catalog,
     render_blank,
     render_filled,
+    render_pending,
     render_text_sample,
 )
 from bot.forms.model import HELPER_LABEL
 from bot.ledger.entries import Entry, Lao, Void
+from bot.notices.status import BANGKOK
 
 DATA = Path(__file__).parent / "data"
 SHAPING_REFERENCE = DATA / "shaping_reference.pgm"
@@ -474,6 +477,38 @@ def test_keyback_worksheet_lists_unkeyed_live_entries() -> None:
     assert all(r["keyed"] == "☐" for r in rows)
 
 
+def test_pending_worksheet_lists_every_entry_still_to_key_whatever_its_date() -> None:
+    """The tester's report: the worksheet "for today" left out entry 3 of 1 Dec, still to key."""
+    f = form("keyback-worksheet")
+    sheet_ = render_pending(f, "xlsx", lao=LAO, pending=ledger(),
+                            printed_at=datetime(2024, 7, 20, 9, 0, tzinfo=BANGKOK))
+    rows = table_rows(sheet(sheet_.file.data), f)
+    assert [r["entry_no"] for r in rows] == [3, 1, 2, 8, 6]  # oldest first, day 9 too
+    assert [e.no for e in sheet_.shown] == [3, 1, 2, 8, 6] and sheet_.left == 0
+    assert sheet_.file.filename == "keyback-worksheet-5340101-pending-20240720.xlsx"
+    texts = cell_texts(sheet(sheet_.file.data))
+    assert "1 กรกฎาคม" in texts and "9 กรกฎาคม" in texts  # the period the entries span
+    with pytest.raises(ValueError):
+        render_pending(form("cash-receipts-book"), "pdf", lao=LAO, pending=[],
+                       printed_at=datetime(2024, 7, 20, tzinfo=BANGKOK))
+
+
+def test_pending_worksheet_says_how_many_are_left_off() -> None:
+    many = [entry(i, "receipt", "10", day=1 + i % 28) for i in range(PENDING_ROWS + 7, 0, -1)]
+    f = form("keyback-worksheet")
+    got = render_pending(f, "xlsx", lao=LAO, pending=many,
+                         printed_at=datetime(2024, 7, 30, tzinfo=BANGKOK))
+    rows = table_rows(sheet(got.file.data), f)
+    assert len(rows) == PENDING_ROWS and got.left == 7
+    oldest = sorted(many, key=lambda e: (e.date, e.no))[:PENDING_ROWS]
+    assert [r["entry_no"] for r in rows] == [e.no for e in oldest]
+    assert "ยังเหลืออีก 7 รายการ" in cell_texts(sheet(got.file.data))
+
+
+def cell_texts(ws: Worksheet) -> str:
+    return " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
+
+
 def test_filled_pdf_shows_amounts_and_page_numbers(tmp_path: Path) -> None:
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext not installed (apt-get install poppler-utils); CI installs it")
@@ -482,6 +517,26 @@ def test_filled_pdf_shows_amounts_and_page_numbers(tmp_path: Path) -> None:
         assert amount in text
     assert "999.00" not in text  # voided
     assert "1/1" in text
+
+
+@pytest.mark.parametrize("count", range(15, 24))
+def test_the_signatures_never_sit_alone_on_a_page(tmp_path: Path, count: int) -> None:
+    """The tester's report: a full receipts book (17 rows) put the signatures alone on page 2;
+    the last row (the total) keeps the notes and signatures company."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils); CI installs it")
+    many = [entry(i, "receipt", "100", day=1) for i in range(1, count + 1)]
+    data = fill("cash-receipts-book", "pdf", entries=many)
+    pages = pdf_text(data, tmp_path).split("\f")
+    signed = [p for p in pages if "ลงชื่อ" in p]
+    assert len(signed) == 1 and f"{count * 100:,}.00" in signed[0].split("รวมรับทั้งสิ้น")[0]
+
+
+@pytest.mark.parametrize("form_id", sorted(EXPECTED_IDS))
+def test_every_form_carries_the_lao_name_code_and_province(form_id: str) -> None:
+    """The tester's report: the budget control register lacked the code and the province."""
+    texts = cell_texts(sheet(render_blank(form(form_id), "xlsx", lao=LAO).data))
+    assert LAO.name in texts and LAO.code in texts and LAO.province in texts
 
 
 def test_long_pdf_repeats_the_header_row(tmp_path: Path) -> None:

@@ -175,3 +175,64 @@ def test_a_typed_button_label_is_a_press(core: Core, say: Say, channel: str) -> 
     fill = next(c for c in pdf.choices if c.action.startswith("formfill:"))
     filled = say(fill.label, channel=channel)[0]
     assert filled.file is not None and "กรอกจากรายการ" in filled.text, filled.text
+
+
+def test_keyback_worksheet_fills_every_entry_still_to_key(core: Core, say: Say) -> None:
+    """The tester's report: entries dated earlier and still to key were left off the sheet
+    "กรอกจากรายการวันนี้"; the sheet is for everything not yet keyed into e-LAAS."""
+    make_lao_admin(core, "console:u1", "01234567")
+    for text in ("จ่าย 1,250 ค่าน้ำมัน 1/7/2567", "รับ 300 ค่าขยะ 10/7/2567", "รับ 99 ค่าปรับ"):
+        say(text)
+    say("คีย์แล้ว 3")
+    blank = say(action="form:keyback-worksheet")[0]
+    fill = next(c for c in blank.choices if c.action.startswith("formfill:"))
+    assert fill.label == "กรอกรายการค้างคีย์"
+    for action in (fill.action, "formfill:keyback-worksheet:today"):  # an old button too
+        r = say(action=action)[0]
+        assert r.file is not None and r.file.data.startswith(b"%PDF")
+        assert "2 รายการ" in r.text and "1 ก.ค. 2567 - 10 ก.ค. 2567" in r.text, r.text
+    say("คีย์แล้ว 1-2")
+    r = say(action=fill.action)[0]
+    assert r.file is None and "ไม่มีรายการที่ยังไม่ได้คีย์" in r.text
+
+
+def test_keyback_worksheet_says_how_to_get_the_rest(core: Core, say: Say) -> None:
+    from bot.forms.catalog import PENDING_ROWS
+
+    ledger = make_lao_admin(core, "console:u1", "01234567")
+    from bot.ledger.quickentry import parse_entry
+
+    items = [(parse_entry(f"รับ {n} ค่าขยะ 1/7/2567", FIXED_NOW.date()), f"e{n}")
+             for n in range(1, PENDING_ROWS + 4)]
+    ledger.add_many(items, author="console:u1", author_name="ก", channel="console", now=FIXED_NOW)
+    r = say(action="formfill:keyback-worksheet:pending")[0]
+    assert r.file is not None
+    assert f"{PENDING_ROWS} รายการ" in r.text and "ยังเหลืออีก 3 รายการ" in r.text
+    assert f"คีย์แล้ว 1-{PENDING_ROWS}" in r.text
+
+
+@pytest.mark.parametrize("channel", ["console", "line"])
+def test_a_form_number_past_the_list_says_there_is_no_such_form(
+    say: Say, channel: str,
+) -> None:
+    forms = say("แบบฟอร์ม", channel=channel)[0].choices
+    r = say(f"แบบฟอร์ม {len(forms) + 1}", channel=channel)[0]
+    assert f"ไม่มีแบบฟอร์มที่ {len(forms) + 1}" in r.text and r.file is None
+    assert [c.action for c in r.choices] == [c.action for c in forms]
+    third = say("แบบฟอร์ม ๓", channel=channel)[0]
+    assert third.file is not None
+    assert third.file.filename == say(action=forms[2].action, channel=channel)[0].file.filename
+
+
+def test_todays_book_points_to_the_days_typed_today_for_earlier_dates(
+    core: Core, say: Say,
+) -> None:
+    make_lao_admin(core, "console:u1", "01234567")
+    say("รับ 300 ค่าขยะ 10/7/2567")
+    say("รับ 50 ค่าปรับ 12/7/2567")
+    r = say(action="formfill:cash-receipts-book:today")[0]
+    assert "ลงวันที่ย้อนหลัง 2 รายการ (10 ก.ค. 2567 - 12 ก.ค. 2567)" in r.text, r.text
+    back = next(c for c in r.choices if c.label == "กรอกวันที่ย้อนหลัง")
+    filled = say(action=back.action)[0]
+    assert filled.file is not None and "10 ก.ค. 2567 - 12 ก.ค. 2567" in filled.text
+    assert "ลงวันที่ย้อนหลัง" not in filled.text  # that fill is of those days

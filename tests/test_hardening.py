@@ -143,6 +143,10 @@ BAD: dict[str, Any] = {
                   "lao_code": "05510101", "days": True},
     "days-range": {"id": "x3", "kind": "lao_invite", "created_at": "now", "by": "cli",
                    "lao_code": "05510101", "days": 10_000},
+    "days-admin": {"id": "x7", "kind": "lao_invite", "created_at": "now", "by": "cli",
+                   "lao_code": "05510101", "role": "admin", "days": 8},
+    "days-zero": {"id": "x8", "kind": "lao_invite", "created_at": "now", "by": "cli",
+                  "lao_code": "05510101", "days": 0},
     "bad-join-code": {"id": "x4", "kind": "lao_invite", "created_at": "now", "by": "cli",
                       "lao_code": "05510101", "join_code": "00000000"},
     "bad-lao-code": {"id": "x5", "kind": "lao_add", "created_at": "now", "by": "cli",
@@ -198,7 +202,7 @@ def test_good_spool_requests_of_every_kind_pass_validation(tmp_path: Path) -> No
         SpoolRequest("r1", "lao_add", now, "cli", lao_code="05510101", lao_name="อบต.ก",
                      province="ลำพูน"),
         SpoolRequest("r2", "lao_invite", now, "cli", lao_code="05510101", role="admin",
-                     join_code="ABCD2345", days=30),
+                     join_code="ABCD2345", days=7),
         SpoolRequest("r3", "announce", now, "cli", message="ประกาศ", province="จังหวัดลำพูน"),
         SpoolRequest("r4", "status", now, "cli", state="normal", message="กลับมาแล้ว",
                      phase="resolved", notify=True),
@@ -367,3 +371,16 @@ def test_verbose_is_debug_for_our_own_modules_only() -> None:
         root.handlers[:] = handlers
         for n, lvl in saved.items():
             logging.getLogger(n).setLevel(lvl)
+
+
+def test_spool_checks_a_join_code_lifetime_by_the_core_rule() -> None:
+    from bot.ledger.directory import MAX_INVITE_DAYS
+    from handlers.spool import SpoolRejected, validate_doc
+
+    base = {"id": "x9", "kind": "lao_invite", "created_at": datetime.now(BANGKOK).isoformat(),
+            "by": "cli", "lao_code": "05510101"}
+    for role, top in MAX_INVITE_DAYS.items():
+        assert validate_doc({**base, "role": role, "days": top})["days"] == top
+        for days in (0, -3, top + 1):
+            with pytest.raises(SpoolRejected, match="days"):
+                validate_doc({**base, "role": role, "days": days})

@@ -91,7 +91,21 @@ REFUSALS = [
     ("รับ 1.234 ค่าขยะ", "1,234.00 บาท"),
     ("รับ 1500.500 ค่าปรับ", "ทศนิยม"),
     ("จ่าย -500 ค่าน้ำมัน", "ไม่ต้องมีเครื่องหมายลบ"),
+    # under one satang: too small, never read as 1 baht (the tester's "0.001" -> "1.00 บาท")
+    ("รับ 0.001 ค่าขยะ", "น้อยกว่า 1 สตางค์"),
+    ("รับ ๐.๐๐๕ ค่าขยะ", "น้อยกว่า 1 สตางค์"),
+    ("รับ 0.0049 ค่าขยะ", "น้อยกว่า 1 สตางค์"),
 ]
+
+
+def test_an_amount_under_one_satang_offers_no_other_amount() -> None:
+    from bot.ledger.quickentry import dot_amount_readings, dot_readings
+
+    assert dot_readings("0.001") == [] and dot_readings("0.500") == []
+    assert dot_amount_readings("รับ 0.001 ค่าขยะ", TODAY) == []
+    with pytest.raises(EntryError) as err:
+        parse_entry("รับ 0.001 ค่าขยะ", TODAY)
+    assert "1.00" not in str(err.value)
 
 
 @pytest.mark.parametrize(("text", "fragment"), REFUSALS)

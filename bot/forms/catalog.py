@@ -13,7 +13,7 @@ from collections.abc import Set as AbstractSet
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
 from msgspec import Meta
@@ -54,6 +54,11 @@ HEADER_LAO_CODE = frozenset({"รหัส อปท."})
 HEADER_PROVINCE = frozenset({"จังหวัด"})
 HEADER_PERIOD = frozenset({"วันที่", "ช่วงวันที่", "ประจำวันที่", "ระหว่างวันที่"})
 HEADER_FISCAL_YEAR = frozenset({"ปีงบประมาณ"})
+MAX_FILL_DAYS = 400
+"""The longest period a form is filled for (days after the first)."""
+PENDING_ROWS = 100
+"""Entries on one key-back worksheet (a few pages to key in a sitting); the rest come on the
+next sheet, asked for once these are marked keyed."""
 
 # Column keys each filler needs in a fillable form; keys a filler does not know stay blank
 # (columns the clerk completes by hand, such as an account code).
@@ -368,7 +373,7 @@ def render_filled(
         raise ValueError(f"form {form.id!r} cannot be pre-filled")
     if date_to < date_from:
         raise ValueError("date_to is before date_from")
-    if (date_to - date_from).days > 400:
+    if (date_to - date_from).days > MAX_FILL_DAYS:
         raise ValueError("the period is longer than 400 days")
     for e in entries:
         if e.lao_code != lao.code:
@@ -377,22 +382,82 @@ def render_filled(
     in_range.sort(key=lambda e: (e.date, e.no))
     if form.id == "daily-cash-report":
         rows, notes, intro = _fill_daily(form, in_range, date_from, date_to, opening_balance)
-    elif form.id == "keyback-worksheet":
+    elif lists_pending(form):
         rows, notes, intro = _fill_keyback(form, in_range), _keyback_notes(in_range), None
     else:
         kind = "receipt" if form.id == "cash-receipts-book" else "payment"
         rows, notes, intro = *_fill_book(form, in_range, kind), None
+    span = f"{date_from:%Y%m%d}" + (f"-{date_to:%Y%m%d}" if date_to != date_from else "")
+    return _filled(form, fmt, lao, (date_from, date_to), rows, notes, intro, printed_at,
+                   f"{form.id}-{_ascii(lao.code)}-{span}.{fmt}")
+
+
+class PendingSheet(NamedTuple):
+    """A key-back worksheet of pending entries (:func:`render_pending`)."""
+
+    file: FileBlob
+    shown: tuple[Entry, ...]
+    left: int
+
+
+def lists_pending(form: FormDef) -> bool:
+    """Whether ``form`` is filled with what is still to key into e-LAAS (the key-back
+    worksheet): by default every such entry (:func:`render_pending`), not a day's."""
+    return form.id == "keyback-worksheet"
+
+
+def render_pending(
+    form: FormDef,
+    fmt: Fmt,
+    *,
+    lao: Lao,
+    pending: Sequence[Entry],
+    printed_at: datetime,
+) -> PendingSheet:
+    """The key-back worksheet of the entries still to key into e-LAAS, whatever their date.
+
+    Args:
+        form: A form for which :func:`lists_pending` is true.
+        fmt: ``"pdf"`` or ``"xlsx"``.
+        lao: The LAO the entries belong to.
+        pending: Its entries neither voided nor keyed (``Ledger.pending_keyback``). The
+            oldest :data:`PENDING_ROWS` are listed, oldest first; the sheet says how many
+            more there are and how to get them.
+        printed_at: When it is printed (also names the file).
+
+    Returns:
+        The file, the entries on it and how many it left off.
+    """
+    _check_fmt(fmt)
+    if not lists_pending(form):
+        raise ValueError(f"form {form.id!r} does not list pending entries")
+    todo = sorted((e for e in pending if not e.voided and not e.keyed),
+                  key=lambda e: (e.date, e.no))
+    shown, left = todo[:PENDING_ROWS], len(todo) - len(todo[:PENDING_ROWS])
+    notes = _keyback_notes(shown, empty="ไม่มีรายการที่ยังไม่ได้คีย์เข้า e-LAAS")
+    if left:
+        notes.insert(0, f"ใบนี้มี {len(shown)} รายการที่เก่าที่สุด ยังเหลืออีก {left} รายการ "
+                        "คีย์ใบนี้ให้ครบ บันทึกว่าคีย์แล้วในบอท แล้วขอใบงานอีกครั้ง")
+    day = printed_at.date()
+    period = (shown[0].date, shown[-1].date) if shown else (day, day)
+    blob = _filled(form, fmt, lao, period, _fill_keyback(form, shown), notes, None, printed_at,
+                   f"{form.id}-{_ascii(lao.code)}-pending-{day:%Y%m%d}.{fmt}")
+    return PendingSheet(blob, tuple(shown), left)
+
+
+def _filled(form: FormDef, fmt: Fmt, lao: Lao, period: tuple[date, date], rows: Sequence[Row],
+            notes: Sequence[str], intro: str | None, printed_at: datetime | None,
+            filename: str) -> FileBlob:
     layout = Layout(
         form=form,
-        header=_header(form, lao, (date_from, date_to)),
+        header=_header(form, lao, period),
         rows=tuple(rows),
         notes=tuple(notes),
         count_intro=intro,
         printed_at=f"พิมพ์เมื่อ {thai_datetime(printed_at)}" if printed_at else None,
         filled=True,
     )
-    span = f"{date_from:%Y%m%d}" + (f"-{date_to:%Y%m%d}" if date_to != date_from else "")
-    return _render(layout, fmt, f"{form.id}-{_ascii(lao.code)}-{span}.{fmt}")
+    return _render(layout, fmt, filename)
 
 
 def render_text_sample(text: str, *, shaping: bool = True) -> bytes:
@@ -563,7 +628,8 @@ def _fill_keyback(form: FormDef, entries: Sequence[Entry]) -> list[Row]:
     return [Row(_cells(form, _entry_values(e))) for e in todo]
 
 
-def _keyback_notes(entries: Sequence[Entry]) -> list[str]:
+def _keyback_notes(entries: Sequence[Entry],
+                   empty: str = "ไม่มีรายการที่ต้องคีย์ย้อนหลังในช่วงวันที่นี้") -> list[str]:
     todo = [e for e in entries if not e.voided and not e.keyed]
     notes = []
     for kind, label in (("receipt", "รายการรับ"), ("payment", "รายการจ่าย")):
@@ -574,6 +640,6 @@ def _keyback_notes(entries: Sequence[Entry]) -> list[str]:
     if keyed:
         notes.append(f"คีย์แล้ว {keyed} รายการ (ไม่แสดงในใบงานนี้)")
     if not todo:
-        notes.insert(0, "ไม่มีรายการที่ต้องคีย์ย้อนหลังในช่วงวันที่นี้")
+        notes.insert(0, empty)
     notes.append("คีย์เรียงตามวันที่ ติ๊กช่อง คีย์แล้ว และจดเลขที่เอกสารใน e-LAAS ทุกรายการ")
     return notes

@@ -8,11 +8,20 @@ from datetime import date
 from bot.core.contract import META_LISTED, Choice, Reply
 from bot.core.feature import Command, Context, Feature
 from bot.core.thaifmt import thai_date
-from bot.forms.catalog import FormCatalog, FormDef, render_blank, render_filled
+from bot.forms.catalog import (
+    MAX_FILL_DAYS,
+    FormCatalog,
+    FormDef,
+    lists_pending,
+    render_blank,
+    render_filled,
+    render_pending,
+)
 from bot.forms.catalog import warm_up as warm_renderers
 from bot.forms.paper import PaperForm, asked_paper_form
 from bot.ledger.book import LedgerBook
-from bot.ledger.entries import EntryError
+from bot.ledger.entries import EntryError, Lao
+from bot.ledger.listing import number_ranges
 from bot.ledger.quickentry import parse_period
 from bot.qa import command_args as shape
 
@@ -20,6 +29,7 @@ HELPER_NOTE = "แบบช่วยบันทึก (ไม่ใช่แบ
 NO_SUCH_FORM = "บอทไม่มีแบบ{name}ให้ค่ะ\n{note}"
 USE_PAPER = "ถ้าไม่แน่ใจว่าใช้แบบไหน ดูตามระเบียบและแนวทาง ว 3369 หรือสอบถาม สถจ. หรืออำเภอ"
 OUR_FORMS = "แบบที่บอทส่งให้ได้ เลือกด้านล่างค่ะ"
+FILL_PENDING = "กรอกรายการค้างคีย์"
 
 
 class FormsFeature(Feature):
@@ -51,14 +61,20 @@ class FormsFeature(Feature):
                         takes_args=True, accepts=shape.number_or_nothing)]
 
     def list_forms(self, ctx: Context, args: str) -> list[Reply]:
+        """The catalog; ``แบบฟอร์ม 3`` sends the third form, a number past the list says so."""
         forms = self.catalog.all()
+        typed = args.strip()  # accepts: a number (๐-๙ too) or nothing
+        asked = int(typed) if typed.isdecimal() else 0
+        if 1 <= asked <= len(forms):
+            return [self._blank(ctx, forms[asked - 1], "pdf")]
+        head = f"ไม่มีแบบฟอร์มที่ {typed} ค่ะ มีแบบที่ 1-{len(forms)}\n" if typed else ""
         choices = tuple(Choice(f.button, f"form:{f.id}") for f in forms)
         # Only the terminal picks a choice by a typed number (it numbers the choices in this
         # order); on LINE and Telegram the choices are buttons and a typed "2" picks nothing,
         # so the list there has no numbers to type.
         numbered = ctx.incoming.channel == "console"
         lines = [f"{i}. {f.name}" if numbered else f"• {f.name}" for i, f in enumerate(forms, 1)]
-        return [Reply("เลือกแบบฟอร์มที่ต้องการได้เลยค่ะ (ส่งเป็น PDF พิมพ์ได้ทันที และขอเป็น Excel ได้)\n"
+        return [Reply(f"{head}เลือกแบบฟอร์มที่ต้องการได้เลยค่ะ (ส่งเป็น PDF พิมพ์ได้ทันที และขอเป็น Excel ได้)\n"
                       + "\n".join(lines) + f"\nทุกแบบเป็น{HELPER_NOTE}", choices,
                       meta={META_LISTED: "1"} if numbered else {})]
 
@@ -100,7 +116,9 @@ class FormsFeature(Feature):
         choices: list[Choice] = []
         if fmt == "pdf":
             choices.append(Choice("ขอเป็น Excel", f"formx:{form.id}"))
-        if form.fillable and lao is not None:
+        if form.fillable and lao is not None and lists_pending(form):
+            choices.append(Choice(FILL_PENDING, f"formfill:{form.id}:pending"))
+        elif form.fillable and lao is not None:
             choices.append(Choice("กรอกจากรายการวันนี้", f"formfill:{form.id}:today"))
         choices.append(Choice("แบบฟอร์มอื่น", "cmd:forms"))
         return Reply(f"{form.name} ({'Excel' if fmt == 'xlsx' else 'PDF'})\n{form.purpose}\n"
@@ -112,6 +130,8 @@ class FormsFeature(Feature):
         if member is None or lao is None:
             return [Reply("แบบที่กรอกจากรายการใช้ได้เมื่อเข้าร่วม อปท. แล้วค่ะ",
                           (Choice("วิธีเข้าร่วม", "topic:bot.join_howto"),))]
+        if lists_pending(form) and period in ("", "today", "pending"):
+            return [self._pending(ctx, form, lao)]
         today = ctx.today
         try:
             lo, hi = (today, today) if period in ("", "today") else parse_period(period, today)
@@ -122,9 +142,35 @@ class FormsFeature(Feature):
                              printed_at=ctx.now)
         blank = ("\nบอทไม่ทราบยอดยกมา จึงเว้นช่องยอดยกมาและยอดคงเหลือไว้ให้กรอกเอง"
                  if form.id == "daily-cash-report" else "")
+        choices = [Choice("แบบฟอร์มอื่น", "cmd:forms")]
+        # Typed today for earlier days: not on today's page; one tap fills those days.
+        late = sorted(e.date for e in entries if e.date < lo == hi == today and not e.voided
+                      and e.recorded_at.astimezone(ctx.now.tzinfo).date() == today)
+        if late and (late[-1] - late[0]).days <= MAX_FILL_DAYS:
+            span = _period(late[0], late[-1])
+            blank += (f"\nรายการที่บันทึกวันนี้แต่ลงวันที่ย้อนหลัง {len(late)} รายการ ({span}) "
+                      "ไม่อยู่ในแบบของวันนี้")
+            choices.insert(0, Choice("กรอกวันที่ย้อนหลัง",
+                                     f"formfill:{form.id}:{late[0]} - {late[-1]}"))
         return [Reply(f"{form.name} ของ {lao.name} {_period(lo, hi)} กรอกจากรายการที่บันทึกในบอท"
                       f"{blank}\nตรวจทานก่อนลงนามทุกครั้งค่ะ",
-                      (Choice("แบบฟอร์มอื่น", "cmd:forms"),), file=blob, private=True)]
+                      tuple(choices), file=blob, private=True)]
+
+    def _pending(self, ctx: Context, form: FormDef, lao: Lao) -> Reply:
+        """The key-back worksheet of every entry still to key, oldest first."""
+        pending = self.book.ledger(lao.code).pending_keyback()
+        more = (Choice("ค้างคีย์", "cmd:pending"), Choice("แบบฟอร์มอื่น", "cmd:forms"))
+        if not pending:
+            return Reply("ไม่มีรายการที่ยังไม่ได้คีย์เข้า e-LAAS ค่ะ จึงไม่มีอะไรให้กรอกในใบงาน", more)
+        blob, shown, left = render_pending(form, "pdf", lao=lao, pending=pending,
+                                           printed_at=ctx.now)
+        text = (f"{form.name} ของ {lao.name}: รายการที่ยังไม่ได้คีย์เข้า e-LAAS {len(shown)} รายการ "
+                f"({_period(shown[0].date, shown[-1].date)}) เก่าสุดก่อน")
+        if left:
+            text += (f"\nยังเหลืออีก {left} รายการ คีย์ใบนี้ให้ครบแล้วพิมพ์ "
+                     f"คีย์แล้ว {number_ranges([e.no for e in shown])} "
+                     "จากนั้นกดขอใบงานอีกครั้ง")
+        return Reply(f"{text}\nตรวจทานก่อนลงนามทุกครั้งค่ะ", more, file=blob, private=True)
 
 
 def _period(lo: date, hi: date) -> str:

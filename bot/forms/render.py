@@ -253,7 +253,9 @@ class _TableDrawer:
             x += w
         pdf.set_xy(pdf.l_margin, y + h)
 
-    def row(self, row: Row) -> None:
+    def row(self, row: Row, keep_with: float = 0.0) -> None:
+        """Draw ``row``; with ``keep_with`` it starts a page unless that much more fits below
+        it too (the last row keeps the notes and signatures company)."""
         pdf = self.pdf
         pdf.set_font(FONT, "B" if row.bold else "", BODY_PT)
         span = 0
@@ -266,7 +268,7 @@ class _TableDrawer:
             for i, (t, w) in enumerate(zip(texts, self.widths, strict=True))
         ]
         h = max(6.5, max(len(x) for x in lines) * LINE_H + 1.3)
-        pdf.ensure(h)
+        pdf.ensure(h + keep_with)
         pdf.set_font(FONT, "B" if row.bold else "", BODY_PT)  # a page break drew the header
         y = pdf.get_y()
         x = pdf.l_margin
@@ -287,11 +289,11 @@ class _TableDrawer:
             x += w
         pdf.set_xy(pdf.l_margin, y + h)
 
-    def blank(self, count: int) -> None:
+    def blank(self, count: int, keep_with: float = 0.0) -> None:
         pdf = self.pdf
         pdf.set_line_width(0.2)
-        for _ in range(count):
-            pdf.ensure(BLANK_ROW_H)
+        for i in range(count):
+            pdf.ensure(BLANK_ROW_H + (keep_with if i == count - 1 else 0.0))
             y = pdf.get_y()
             x = pdf.l_margin
             for w in self.widths:
@@ -358,6 +360,19 @@ def _pdf_header_fields(pdf: FormPDF, fields: Sequence[tuple[str, str | None]]) -
         pdf.set_y(y + row_h)
 
 
+def _tail_height(pdf: FormPDF, layout: Layout) -> float:
+    """The height of what follows the table: notes, count section and signatures."""
+    return (_notes_height(pdf, layout.notes) + _count_height(pdf, layout)
+            + _signatures_height(layout.form.signatures, layout.form.orientation == "landscape"))
+
+
+def _notes_height(pdf: FormPDF, notes: Sequence[str]) -> float:
+    if not notes:
+        return 0.0
+    pdf.set_font(FONT, "", BODY_PT)
+    return 2 + sum(len(pdf.wrap(note, pdf.epw)) * LINE_H for note in notes)
+
+
 def _pdf_notes(pdf: FormPDF, notes: Sequence[str]) -> None:
     if not notes:
         return
@@ -372,15 +387,29 @@ def _pdf_notes(pdf: FormPDF, notes: Sequence[str]) -> None:
             pdf.set_y(y + LINE_H)
 
 
+COUNT_LINE_H = 8.0
+
+
+def _count_intro(pdf: FormPDF, layout: Layout) -> list[str]:
+    pdf.set_font(FONT, "", 11)
+    return pdf.wrap(layout.count_intro, pdf.epw) if layout.count_intro else []
+
+
+def _count_height(pdf: FormPDF, layout: Layout) -> float:
+    section = layout.form.count_section
+    if section is None:
+        return 0.0
+    return 4 + 7 + len(_count_intro(pdf, layout)) * 6 + len(section.lines) * COUNT_LINE_H
+
+
 def _pdf_count_section(pdf: FormPDF, layout: Layout) -> None:
     section = layout.form.count_section
     if section is None:
         return
     pdf.on_new_page = None
-    pdf.set_font(FONT, "", 11)
-    intro = pdf.wrap(layout.count_intro, pdf.epw) if layout.count_intro else []
-    line_h = 8.0
-    pdf.ensure(4 + 7 + len(intro) * 6 + len(section.lines) * line_h)
+    intro = _count_intro(pdf, layout)
+    line_h = COUNT_LINE_H
+    pdf.ensure(_count_height(pdf, layout))
     pdf.set_y(pdf.get_y() + 4)
     pdf.set_font(FONT, "B", 11)
     y = pdf.get_y()
@@ -403,19 +432,32 @@ def _pdf_count_section(pdf: FormPDF, layout: Layout) -> None:
         pdf.set_y(y + line_h)
 
 
+SIGN_LINE_H = 6.5
+
+
+def _signature_rows(signatures: Sequence[str], landscape: bool) -> list[Sequence[str]]:
+    per_row = min(len(signatures), 3 if landscape else 2)
+    return [signatures[i : i + per_row] for i in range(0, len(signatures), per_row)]
+
+
+def _signatures_height(signatures: Sequence[str], landscape: bool) -> float:
+    if not signatures:
+        return 0.0
+    return 6 + len(_signature_rows(signatures, landscape)) * (3 * SIGN_LINE_H + 4)
+
+
 def _pdf_signatures(pdf: FormPDF, signatures: Sequence[str], landscape: bool) -> None:
     if not signatures:
         return
     pdf.on_new_page = None
-    per_row = min(len(signatures), 3 if landscape else 2)
-    block_w = pdf.epw / per_row
-    lh = 6.5
-    rows = [signatures[i : i + per_row] for i in range(0, len(signatures), per_row)]
+    rows = _signature_rows(signatures, landscape)
+    block_w = pdf.epw / len(rows[0])
+    lh = SIGN_LINE_H
     pdf.set_font(FONT, "", 10.5)
     sign_w = pdf.width_of("ลงชื่อ") + 2
     dots_w = min(55.0, block_w - sign_w - 8)
     total_w = sign_w + dots_w
-    pdf.ensure(6 + len(rows) * (3 * lh + 4))
+    pdf.ensure(_signatures_height(signatures, landscape))
     pdf.set_y(pdf.get_y() + 6)
     for row in rows:
         y = pdf.get_y()
@@ -450,9 +492,14 @@ def pdf_bytes(layout: Layout) -> bytes:
     pdf.ensure(20)
     table.header()
     pdf.on_new_page = table.header
-    for row in layout.rows:
-        table.row(row)
-    table.blank(layout.blank_rows)
+    # The last row keeps the notes and signatures company on their page (never a signature
+    # block alone on a page), unless they take half a page or more.
+    tail = _tail_height(pdf, layout)
+    keep = tail if tail < (pdf.bottom - MARGIN) / 2 else 0.0
+    for i, row in enumerate(layout.rows):
+        last = i == len(layout.rows) - 1 and not layout.blank_rows
+        table.row(row, keep_with=keep if last else 0.0)
+    table.blank(layout.blank_rows, keep_with=keep)
     pdf.on_new_page = None
     _pdf_notes(pdf, layout.notes)
     _pdf_count_section(pdf, layout)

@@ -33,6 +33,9 @@ EXPIRED_KEPT_DAYS = 30
 """An expired join code is kept this long after its expiry, so typing it says it expired."""
 NOT_A_CODE = ("รหัสเข้าร่วมไม่ถูกต้องค่ะ รหัสมี 8 ตัว เป็นตัวอักษรภาษาอังกฤษกับตัวเลข 2-9 "
               "(ไม่มี 0, O, 1, I) เช่น H4KP7W2M ตรวจแล้วพิมพ์ใหม่ได้ (ครั้งนี้ไม่นับเป็นการใส่ผิด)")
+# How long a join code may live, by role, on every path that makes one (chat, console, CLI,
+# spool): an admin code hands over the LAO's books, so it lives a week at most.
+MAX_INVITE_DAYS: dict[Role, int] = {"member": 30, "admin": 7}
 MAX_JOIN_FAILURES = 5
 """Wrong join codes a user may type per day before further tries are refused until tomorrow."""
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
@@ -97,6 +100,14 @@ def new_join_code() -> str:
 def code_key(code: str) -> str:
     """A typed join code as stored: no spaces or dashes, upper case."""
     return re.sub(r"[\s\-]", "", code).upper()
+
+
+def check_invite_days(role: Role, days: int) -> None:
+    """Raise LedgerError (Thai) unless a ``role`` join code may live ``days`` days."""
+    top = MAX_INVITE_DAYS[role]
+    if not 1 <= days <= top:
+        raise LedgerError(f"รหัสเข้าร่วม{'ผู้ดูแล' if role == 'admin' else 'สมาชิก'}มีอายุได้ "
+                          f"1-{top} วัน (ได้รับ {days})")
 
 
 def valid_lao_code(code: str) -> bool:
@@ -359,6 +370,7 @@ class Directory:
         ``code`` is one made earlier by :func:`new_join_code` (the CLI prints it before a
         running server stores it); by default a fresh one is made here.
         """
+        check_invite_days(role, days)
         if self.lao(lao_code) is None:
             raise LedgerError(f"ไม่พบ อปท. รหัส {lao_code}")
         self._purge(now)

@@ -469,8 +469,8 @@ def dot_readings(num: str) -> list[Decimal]:
     """The amounts figures such as ``1.200`` may mean: a dot typed for a thousands comma
     (1,200), and the decimal reading (1.20) when it makes whole satang; empty for figures
     without that doubt (``1.20``, ``1,200``, ``1500.500``)."""
-    if not _DOT_GROUPS_RE.fullmatch(num):
-        return []
+    if not _DOT_GROUPS_RE.fullmatch(num) or not num.split(".")[0].strip("0"):
+        return []  # "0.001" is no thousands grouping
     out = [Decimal(num.replace(".", ""))]
     if num.count(".") == 1 and num.endswith("0"):
         out.append(Decimal(num).quantize(CENT))
@@ -1191,6 +1191,8 @@ class _Parser:
                 raise self.fail_dot(typed, readings)
             value = Decimal(m["num"].replace(",", "")) * (1000 if m["kilo"] else 1)
             decimals = "" if m["kilo"] else m["num"].partition(".")[2]  # "1500.500": not silently
+            if 0 < value < CENT:  # "0.001": too small, never rounded to another amount
+                raise self.fail("จำนวนเงินน้อยกว่า 1 สตางค์ บันทึกไม่ได้")
             if value != value.quantize(CENT) or len(decimals) > 2:
                 raise self.fail("จำนวนเงินมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (สตางค์)")
         else:

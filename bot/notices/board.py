@@ -34,7 +34,6 @@ from bot.notices.status import BANGKOK, STATES, StatusBoard, StatusUpdate, parse
 from bot.qa import command_args as shape
 
 MAX_NOTICE_TEXT = 1500
-STATE_WORDS = {"ปกติ": "normal", "ล่ม": "down", "บางส่วน": "partial", "ปิดปรับปรุง": "maintenance"}
 
 UNSUBSCRIBE = Choice("เลิกรับแจ้งเตือน", "cmd:unsubscribe")
 STATUS = Choice("สถานะระบบ", "cmd:status")
@@ -317,7 +316,7 @@ def parse_status_args(text: str) -> StatusArgs:
     if not parts:
         raise ValueError("no state")
     word = parts[0].lower()
-    state = STATE_WORDS.get(word) or parse_state(word)
+    state = parse_state(word)
     fields = {"ref": "", "expected": ""}
     said = []
     for line in (parts[1] if len(parts) > 1 else "").splitlines():

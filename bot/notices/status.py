@@ -35,15 +35,21 @@ TABLE = "status/updates"
 DEFAULT_STALE_DAYS = 14
 
 
+# The short words operators type (the chat's ตั้งสถานะ, the CLI's --state) besides the names.
+STATE_WORDS = {"ปกติ": "normal", "ล่ม": "down", "บางส่วน": "partial", "ปิดปรับปรุง": "maintenance"}
+
+
 def parse_state(text: str) -> str:
-    """A state key from its key or its Thai name (``ขัดข้อง`` -> ``down``); ValueError if none."""
+    """A state key from its key, its Thai name (``ขัดข้อง`` -> ``down``) or a short word
+    (``ปกติ``); ValueError if none."""
     t = text.strip().lower()
     if t in STATES:
         return t
-    for key, thai in STATES.items():
-        if t == thai:
-            return key
-    raise ValueError(f"unknown state {text!r}: one of {', '.join(STATES)}")
+    names = {**{thai: key for key, thai in STATES.items()}, **STATE_WORDS}
+    if t in names:
+        return names[t]
+    raise ValueError(f"unknown state {text!r}: one of {', '.join(STATES)} "
+                     f"or {', '.join(STATE_WORDS)}")
 
 
 class StatusUpdate(msgspec.Struct, frozen=True):
