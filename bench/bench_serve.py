@@ -111,6 +111,21 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
+    """(user, system) CPU seconds used so far by each thread of ``pid``: "loop" (the main
+    thread) and the others by thread id (Python does not name the OS threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, tuple[float, float]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = "loop" if task.name == str(pid) else f"t{task.name}"
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[name] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    return out
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
@@ -146,6 +161,8 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
            "ELAAS_DATA_DIR": str(Path(data) / "data"), "HOST": "127.0.0.1", "PORT": str(port),
            "LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": "bench-token",
            "LINE_API_BASE": fake.base_url}
+    if os.environ.get("PYTHONPATH"):  # an A/B against another checkout's code
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     cli = Path(sys.executable).parent / "elaas-bot"
     cmd = [str(cli), "serve"] if cli.exists() else [sys.executable, "-m", "handlers.cli", "serve"]
     if os.environ.get("BENCH_SERVE_CMD"):  # e.g. a profiling wrapper
@@ -209,6 +226,7 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
             gc.collect()
             gc.disable()
             cpu0, own0 = proc_cpu(proc.pid), time.process_time()
+            threads0 = thread_cpu(proc.pid)
             t0 = time.perf_counter()
             try:
                 if rate > 0:
@@ -228,6 +246,7 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
             t_done = time.perf_counter() - t0
             cpu_serve = proc_cpu(proc.pid) - cpu0
             cpu_bench = time.process_time() - own0
+            threads1 = thread_cpu(proc.pid)
             got = replied()
             pushes = sum(1 for c in fake.calls if c.path.endswith("/message/push"))
             await asyncio.sleep(0.5)
@@ -263,6 +282,12 @@ async def run(events: int, concurrency: int, users: int, max_seconds: float,
     print(f"CPU                    serve {cpu_serve:.1f} s ({cpu_serve / t_done:.0%} of a core, "
           f"{cpu_serve / max(got, 1) * 1000:.2f} ms/event); load generator + fake "
           f"{cpu_bench:.1f} s")
+    per = 1000 / max(got, 1)
+    busy = sorted(((u1 - threads0.get(n, (0.0, 0.0))[0], s1 - threads0.get(n, (0.0, 0.0))[1], n)
+                   for n, (u1, s1) in threads1.items()), key=lambda t: -(t[0] + t[1]))
+    print("CPU per thread         " + ", ".join(
+        f"{n} {(u + s_) * per:.2f} (sys {s_ * per:.2f})" for u, s_, n in busy if u + s_ > 0)
+        + " ms/event")
     print(f"serve exit code        {proc.returncode}  (log: {log_path})")
     print(f"load average           {' '.join(Path('/proc/loadavg').read_text().split()[:3])} "
           f"(on {os.cpu_count()} cores; other processes skew every figure)")

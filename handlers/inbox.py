@@ -28,6 +28,9 @@ SWEEP_AGE = 0.3
 # write + fdatasync. Each call hands the GIL over, and getting it back behind the engine thread
 # took up to a switch interval (5 ms): the journal wait was most of a webhook's time in serve.
 _DSYNC = getattr(os, "O_DSYNC", 0)
+# Answered marks need not be durable at once (a replayed answered event finds its reply token
+# used, or is not sent twice): they go with the next synced write, or after this many seconds.
+DONE_DELAY = 0.05
 
 Record = Mapping[str, Any]
 
@@ -205,6 +208,8 @@ class FileInbox:
         self._queue: queue.SimpleQueue[_Entry] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._handovers = Handovers()
+        self._done: list[bytes] = []  # answered marks waiting for the next write
+        self._done_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -297,10 +302,29 @@ class FileInbox:
         self._answered[key] = None
         if len(self._answered) > self.keep_answered:
             self._answered.popitem(last=False)
-        self._append((_line({"d": key}), None, None), 1)
+        self._done.append(_line({"d": key}))
+        if self._done_timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop to wait on: write it now
+                self._flush_done()
+                return
+            self._done_timer = loop.call_later(DONE_DELAY, self._flush_done)
+
+    def _flush_done(self) -> None:
+        """Queue the answered marks that no synced write took along."""
+        self._done_timer = None
+        if self._done:
+            done, self._done = self._done, []
+            self._append((b"".join(done), None, None), len(done))
 
     async def _durable(self, data: bytes, lines: int) -> None:
-        """Append ``data`` (``lines`` lines); return once it is durable."""
+        """Append ``data`` (``lines`` lines) and the waiting answered marks; return once it is
+        durable."""
+        if self._done:  # one queue entry, one wake-up of the writer for both
+            lines += len(self._done)
+            data = b"".join(self._done) + data
+            self._done = []
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._append((data, future, self._handovers.of(loop)), lines)
@@ -377,6 +401,9 @@ class FileInbox:
 
     async def close(self) -> None:
         """Write what is queued, close the file, stop the writer thread."""
+        if self._done_timer is not None:
+            self._done_timer.cancel()
+        self._flush_done()
         if self._thread is None:
             if self._fd >= 0:
                 os.close(self._fd)

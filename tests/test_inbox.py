@@ -120,3 +120,34 @@ async def test_a_failed_write_fails_its_accepts_and_the_next_ones_go_through(
     await inbox.accept([("line:b", {"n": 2})])
     await inbox.close()
     assert FileInbox(path).load().pending == [("line:b", {"n": 2})]
+
+
+async def test_answered_marks_go_with_the_next_synced_write(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.journal"
+    inbox = FileInbox(path)
+    inbox.load()
+    await inbox.accept([("line:a", {"n": 1})])
+    inbox.answered("line:a")
+    await asyncio.sleep(0.01)  # (the writer thread is idle meanwhile)
+    await inbox.accept([("line:b", {"n": 2})])
+    assert inbox.fsyncs == 2  # the mark of a went with the accept of b, no write of its own
+    assert b'{"d":"line:a"}' in path.read_bytes()  # before close: it was synced with b
+    await inbox.close()
+    assert FileInbox(path).load().pending == [("line:b", {"n": 2})]
+
+
+async def test_an_answered_mark_is_written_soon_without_other_writes(tmp_path: Path) -> None:
+    from handlers.inbox import DONE_DELAY
+
+    path = tmp_path / "inbox.journal"
+    inbox = FileInbox(path)
+    inbox.load()
+    await inbox.accept([("line:a", {"n": 1})])
+    inbox.answered("line:a")
+    for _ in range(100):  # the writer thread takes the mark after DONE_DELAY
+        await asyncio.sleep(DONE_DELAY)
+        if b'{"d":"line:a"}' in path.read_bytes():
+            break
+    assert b'{"d":"line:a"}' in path.read_bytes()
+    assert FileInbox(path).load().pending == []
+    await inbox.close()

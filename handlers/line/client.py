@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 
 from bot.core.contract import MAX_CHOICES, Choice
@@ -20,6 +21,7 @@ MAX_MESSAGES = 5
 MAX_LABEL = 20
 MAX_DATA = 300
 REQUEST_TIMEOUT = 15.0
+SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
 
 Message = dict[str, Any]
 
@@ -92,20 +94,26 @@ class LineClient:
         self.http = http
         self.base = base.rstrip("/")
         self._auth = f"Bearer {token}"
+        # Built once: aiohttp turns a plain dict into a CIMultiDict on every request.
+        self._headers = CIMultiDict({"Authorization": self._auth,
+                                     "Content-Type": "application/json"})
 
     @classmethod
     def session(cls) -> aiohttp.ClientSession:
         """A session for the client: no proxy lookups (trust_env off), a bounded pool."""
         return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=32),
+            # LINE needs none of aiohttp's automatic User-Agent, Accept and Accept-Encoding
+            skip_auto_headers=SKIP_AUTO_HEADERS,
             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT, connect=10),
             json_serialize=lambda o: orjson.dumps(o).decode(),
         )
 
     async def post(self, path: str, body: dict[str, Any], *, retry_key: str = "") -> Outcome:
         """POST ``body`` to ``path`` (``/v2/bot/message/reply``, …)."""
-        headers = {"Authorization": self._auth, "Content-Type": "application/json"}
+        headers = self._headers
         if retry_key:
+            headers = headers.copy()
             headers["X-Line-Retry-Key"] = retry_key
         try:
             # The body as bytes (not json=: a str from the serializer, encoded again, in a
