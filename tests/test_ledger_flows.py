@@ -1,4 +1,6 @@
-"""Ledger chat flows a clerk meets: moving between LAOs, leaving, duplicates, voids, ask-backs."""
+"""Ledger chat flows a clerk meets: moving between LAOs, leaving, duplicates, voids, ask-backs.
+
+Over 500 lines: each flow is a whole conversation on the same clerk fixtures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""LINE end to end: signed webhooks into the real server, replies recorded by FakeLine."""
+"""LINE end to end: signed webhooks into the real server, replies recorded by FakeLine.
+
+Over 500 lines: every test shares the one signed-webhook server and FakeLine fixture."""
 
 from __future__ import annotations
 

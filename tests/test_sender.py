@@ -1,4 +1,6 @@
-"""Notice delivery over real HTTP against the fakes: batches, retries, blocks, crashes, spool."""
+"""Notice delivery over real HTTP against the fakes: batches, retries, blocks, crashes, spool.
+
+Over 500 lines: every delivery case shares the fake servers and the journal fixtures."""
 
 from __future__ import annotations
 

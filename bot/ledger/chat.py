@@ -1,4 +1,8 @@
-"""The ledger in chat: join an LAO, quick entries, lists, voids, key-back marks, export."""
+"""The ledger in chat: join an LAO, quick entries, lists, voids, key-back marks, export.
+
+Over 500 lines, for a reason: this is the ledger feature's one routing table (commands, the
+text hook, the steps' answers and the buttons) in front of the modules that do the work
+(membership, listing, steps, opening); splitting it would split the routing, not the work."""
 
 from __future__ import annotations
 
