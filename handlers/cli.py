@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from handlers.spool import SpoolRequest
 
 
-MAX_FORM_DAYS = 400  # bot.forms.catalog.render_filled refuses longer periods
 
 
 class UsageError(Exception):
@@ -372,9 +371,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     ledger = book.ledger(args.code)
     entries = ledger.entries(lo, hi)
     opening = brought_forward(ledger.entries(), lo or (entries[0].date if entries else date.max))
-    names = {m.user: m.name for m in book.directory.members(args.code) if m.name}
     blob = export_file(lao, entries, args.format, lo, hi, now=datetime.now(BANGKOK),
-                       opening=opening, names=names)
+                       opening=opening, names=book.directory.names(args.code))
     out = Path(args.output or blob.filename)
     _write_output(out, blob.data)
     print(f"wrote {out} ({len(entries)} entries, {len(blob.data):,} bytes)")
@@ -568,7 +566,13 @@ def _add_status_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def cmd_form(args: argparse.Namespace) -> int:
-    from bot.forms.catalog import lists_pending, render_blank, render_filled, render_pending
+    from bot.forms.catalog import (
+        MAX_FILL_DAYS,
+        lists_pending,
+        render_blank,
+        render_filled,
+        render_pending,
+    )
     from bot.ledger.book import LedgerBook
     from bot.qa.knowledge import default_knowledge_dir
     from handlers.app import form_catalog
@@ -579,7 +583,7 @@ def cmd_form(args: argparse.Namespace) -> int:
         print(f"elaas-bot: no form {args.id!r}; one of: {', '.join(catalog.ids())}",
               file=sys.stderr)
         return 2
-    lo, hi = _period(args, max_days=MAX_FORM_DAYS, default=datetime.now(BANGKOK).date())
+    lo, hi = _period(args, max_days=MAX_FILL_DAYS, default=datetime.now(BANGKOK).date())
     if args.lao is None:
         blob = render_blank(form, args.format)
     else:

@@ -261,6 +261,11 @@ class Directory:
             out.append(_keyed(d, Member, user, MEMBERS))
         return sorted(out, key=lambda m: m.joined_at)
 
+    def names(self, lao_code: str) -> dict[str, str]:
+        """The members' names shown in exports and lists, by user (members without one left
+        out: bot.ledger.names.shown_name labels them)."""
+        return {m.user: m.name for m in self.members(lao_code) if m.name}
+
     def admins(self, lao_code: str) -> list[Member]:
         return [m for m in self.members(lao_code) if m.is_admin]
 

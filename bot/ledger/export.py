@@ -10,9 +10,7 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from bot.core.cells import clean_cell, safe_cell
-from bot.core.cells import xlsx_text as _text
-from bot.core.cells import xlsx_text_cell as _text_cell
+from bot.core.cells import clean_cell, safe_cell, xlsx_text, xlsx_text_cell
 from bot.core.contract import FileBlob
 from bot.core.thaifmt import amount_in_words, thai_date, thai_date_numeric, thai_datetime
 from bot.ledger.entries import KIND_TH, METHOD_TH, Entry, Lao
@@ -89,7 +87,7 @@ def _period(entries: Sequence[Entry], date_from: date | None, date_to: date | No
 def _cell(ws: Worksheet, value: Any, *, bold: bool = False, money: bool = False) -> Any:
     """A styled cell for headers and money, a safe one for text; others go in plain."""
     if isinstance(value, str) and not bold:
-        return _text(ws, value)
+        return xlsx_text(ws, value)
     if not (bold or money):
         return value
     from openpyxl.cell import WriteOnlyCell
@@ -128,7 +126,7 @@ def _title_rows(ws: Worksheet, title: str, lao: Lao, period: str, width: int) ->
 
     last = get_column_letter(width)
     for row, text in enumerate(lines, 1):
-        c = _text_cell(ws, text)
+        c = xlsx_text_cell(ws, text)
         c.font = _font(16, bold=True) if row == 1 else _font()
         c.alignment = Alignment(horizontal="center", vertical="center")
         ws.append([c])

@@ -269,8 +269,8 @@ def export_reply(directory: Directory, member: Member, ledger: Ledger, args: str
                       "ยังไม่มีรายการให้ส่งออกค่ะ")]
     period = period_label(lo or entries[0].date, hi or entries[-1].date)
     opening = brought_forward(ledger.entries(), lo or entries[0].date)
-    names = {m.user: m.name for m in directory.members(member.lao_code) if m.name}
-    blob = export_file(lao, entries, fmt, lo, hi, now=now, opening=opening, names=names)
+    blob = export_file(lao, entries, fmt, lo, hi, now=now, opening=opening,
+                       names=directory.names(member.lao_code))
     voided = sum(1 for e in entries if e.voided)
     kind = "Excel" if fmt == "xlsx" else "CSV"
     return [Reply(f"ไฟล์ {kind} รายการของ {lao.name} ช่วง {period} "

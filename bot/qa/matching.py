@@ -1,5 +1,9 @@
 """Score a question against every topic and the off-topic class, and decide.
 
+Over 500 lines, for a reason: the features and the decision are one model, and
+``bench/fit_matcher.py`` fits the weights on exactly what ``features`` returns; the indexes live
+in ``index.py``, the off-topic frames in ``offtopic.py``, the two-question rule in ``twoparts.py``.
+
 Signals per topic, from the knowledge base's phrasings (``bot/qa/index.py``):
 
 - **words**: TF-IDF cosine of the question's newmm tokens (synonyms folded) against each
@@ -30,10 +34,6 @@ logistic regression), judged by leave-one-set-out cross-validation, not hand-tun
 too: the top candidate's probability answers above ``ANSWER_P``, suggests the top three above
 ``SUGGEST_P``, and gives up below; the off-topic class on top is a rejection.
 A near-verbatim phrasing (fuzzy >= ``VERBATIM``) is answered directly.
-
-Over 500 lines, for a reason: the features and the decision are one model, and
-``bench/fit_matcher.py`` fits the weights on exactly what ``features`` returns; the indexes live
-in ``index.py``, the off-topic frames in ``offtopic.py``, the two-question rule in ``twoparts.py``.
 """
 
 from __future__ import annotations
