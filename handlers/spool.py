@@ -27,7 +27,7 @@ from typing import Any
 from bot.core.contract import UserKey
 from bot.core.store import Store, atomic_write
 from bot.ledger.book import LedgerError, Role, valid_lao_code
-from bot.ledger.directory import check_invite_days
+from bot.ledger.directory import check_invite_days, checked_lao
 from bot.ledger.entries import Lao
 from bot.notices.board import MAX_NOTICE_TEXT, Publisher
 from bot.notices.operators import Operators
@@ -60,7 +60,8 @@ def validate_doc(doc: Any) -> dict[str, Any]:
 
     Types (strings, a real bool, an int), lengths and control characters, an aware
     ``created_at``, the kind's own rules (state and phase names, LAO code, join code
-    alphabet, province name, a join code's lifetime). Unknown fields are refused too.
+    alphabet, province name, a join code's lifetime; an LAO by :func:`checked_lao`, the CLI's
+    and the console's rule). Unknown fields are refused too.
     """
     if not isinstance(doc, dict):
         raise SpoolRejected("not a JSON object")
@@ -104,10 +105,14 @@ def validate_doc(doc: Any) -> dict[str, Any]:
         raise SpoolRejected("status needs a known state and phase and a message")
     if kind == "announce" and not out["message"].strip():
         raise SpoolRejected("announce needs a message")
-    if kind in ("lao_add", "lao_invite") and not valid_lao_code(out["lao_code"]):
+    if kind == "lao_invite" and not valid_lao_code(out["lao_code"]):
         raise SpoolRejected("lao_code is not 4-10 digits")
-    if kind == "lao_add" and not out["lao_name"].strip():
-        raise SpoolRejected("lao_add needs a name")
+    if kind == "lao_add":  # the rule `lao add` and the console apply: code, name, province
+        try:
+            lao = checked_lao(out["lao_code"], out["lao_name"], out["province"])
+        except LedgerError as exc:
+            raise SpoolRejected(f"lao_add: {exc}") from None
+        out["lao_name"], out["province"] = lao.name, lao.province
     if kind == "lao_invite" and (out["role"] not in ("admin", "member") or
                                  (out["join_code"] and not _JOIN_CODE.match(out["join_code"]))):
         raise SpoolRejected("lao_invite needs role admin/member and an 8-letter join code")

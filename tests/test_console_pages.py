@@ -84,3 +84,31 @@ def test_progress_xlsx_keeps_text_as_typed_and_csv_neutralises_formulas() -> Non
     csv = to_csv(rows).decode("utf-8")
     assert "'=1+2" in csv and "'-ลบ" in csv  # a CSV cannot say "text": the apostrophe stays
 
+
+
+@pytest.mark.parametrize("code, name", [("0551-01", "อบต.รหัสผิด"), ("05510177", "ก" * 121)])
+async def test_the_console_adds_an_lao_by_the_rule_the_cli_and_spool_use(
+        served: tuple[Core, str], code: str, name: str) -> None:
+    """The console's LAO form is checked by ``checked_lao``: the same Thai reason as
+    ``elaas-bot lao add`` and a spooled ``lao_add``, and nothing written."""
+    from html import unescape
+
+    from bot.ledger.book import Directory, LedgerError
+    from bot.ledger.directory import checked_lao
+
+    core, base = served
+    with pytest.raises(LedgerError) as rule:
+        checked_lao(code, name, "ลำพูน")
+    token = LoginLinks(core.settings.resolved_file_secret()).mint(NATIONAL)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{base}/console/login", data={"token": token}) as resp:
+            assert resp.status == 200
+        async with http.get(f"{base}/console/laos") as resp:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', await resp.text())
+        assert csrf
+        form = {"csrf": csrf.group(1), "code": code, "name": name, "province": "ลำพูน"}
+        async with http.post(f"{base}/console/laos/add", data=form,
+                             allow_redirects=False) as resp:
+            assert resp.status == 400
+            assert str(rule.value) in unescape(await resp.text())
+    assert Directory(core.store).lao(code) is None

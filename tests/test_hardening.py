@@ -384,3 +384,26 @@ def test_spool_checks_a_join_code_lifetime_by_the_core_rule() -> None:
         for days in (0, -3, top + 1):
             with pytest.raises(SpoolRejected, match="days"):
                 validate_doc({**base, "role": role, "days": days})
+
+
+@pytest.mark.parametrize("province, why", [("", "ต้องระบุจังหวัด"), ("แอตแลนติส", "ไม่รู้จักจังหวัด")])
+def test_spooled_lao_add_without_a_known_province_is_refused_as_the_cli_refuses_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, province: str, why: str,
+) -> None:
+    """An operator's hand-written lao_add file is checked by the rule `lao add` uses: an
+    LAO without a province would be seen by no provincial operator."""
+    from bot.ledger.directory import Directory, LedgerError, checked_lao
+
+    with pytest.raises(LedgerError) as cli_says:
+        checked_lao("05510109", "อบต.ไม่มีจังหวัด", province)
+    req = SpoolRequest("20240715T103000-cli-noprov", "lao_add", datetime.now(BANGKOK), "cli",
+                       lao_code="05510109", lao_name="อบต.ไม่มีจังหวัด", province=province)
+    path = write_request(tmp_path, req)
+    store, publisher = _publisher(tmp_path)
+    caplog.set_level(logging.ERROR, logger="handlers.spool")
+    assert apply_spool(tmp_path, publisher) == []
+    assert Directory(store).lao("05510109") is None  # nothing written
+    assert (path.parent / "rejected" / path.name).exists()
+    logged = [r.getMessage() for r in caplog.records if path.name in r.getMessage()]
+    assert logged and why in logged[0] and str(cli_says.value) in logged[0]
+    store.close()

@@ -40,6 +40,7 @@ MAX_JOIN_FAILURES = 5
 """Wrong join codes a user may type per day before further tries are refused until tomorrow."""
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 _LAO_CODE = re.compile(r"^\d{4,10}$")
+MAX_LAO_NAME = 120
 
 
 class LedgerError(ValueError):
@@ -144,7 +145,10 @@ def _lao_problems(code: str, name: str) -> list[str]:
     out = [] if valid_lao_code(code) else [
         f"รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก ไม่ขึ้นต้นด้วย {SANDBOX_PREFIX} (รหัสโหมดทดลอง) "
         f"(ได้รับ {code!r})"]
-    return out if name.strip() else [*out, "ต้องมีชื่อ อปท."]
+    if not name.strip():
+        return [*out, "ต้องมีชื่อ อปท."]
+    return out if len(name.strip()) <= MAX_LAO_NAME else [
+        *out, f"ชื่อ อปท. ยาวได้ไม่เกิน {MAX_LAO_NAME} ตัวอักษร"]
 
 
 NO_PROVINCE = ("ต้องระบุจังหวัด เช่น --province ลำพูน "

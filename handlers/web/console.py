@@ -31,6 +31,7 @@ from bot.core.sharing import is_shared
 from bot.core.store import StoreError
 from bot.core.yamlload import DataError
 from bot.ledger.book import Directory, LedgerError, Role, valid_lao_code
+from bot.ledger.directory import checked_lao
 from bot.ledger.entries import Lao
 from bot.ledger.names import shown_name
 from bot.ledger.summary import Summaries
@@ -734,13 +735,10 @@ async def lao_add(req: Req) -> web.StreamResponse:
           "ไม่รู้จักจังหวัดที่เลือกค่ะ", 400)
     _need(req.actor.may_add_lao(province), f"LAO add in {province!r} out of scope",
           "คุณเพิ่ม อปท. ในจังหวัดนี้ไม่ได้ค่ะ")
-    errors = []
-    if not valid_lao_code(code):
-        errors.append("รหัส อปท. ต้องเป็นตัวเลข 4-10 หลัก")
-    if not name or len(name) > 120:
-        errors.append("ต้องมีชื่อ อปท. (ไม่เกิน 120 ตัวอักษร)")
-    if errors:
-        body = message(" · ".join(errors), ok=False) + _add_lao_form(req, f)
+    try:  # the rule `elaas-bot lao add` and the spool apply
+        lao = checked_lao(code, name, province)
+    except LedgerError as exc:
+        body = message(str(exc), ok=False) + _add_lao_form(req, f)
         return req.render("อปท. และรหัสเข้าร่วม", body, status=400)
     existing = await req.st.call(req.st.directory.lao, code)
     _need(existing is None or req.actor.sees_lao(existing),
@@ -749,7 +747,7 @@ async def lao_add(req: Req) -> web.StreamResponse:
         body = message(f"มี อปท. รหัส {code} แล้ว: {existing.name} ไม่ได้เปลี่ยนอะไร",
                        ok=False) + _add_lao_form(req, f)
         return req.render("อปท. และรหัสเข้าร่วม", body, status=409)
-    await req.st.call(req.st.directory.add_lao, Lao(code, name, province))
+    await req.st.call(req.st.directory.add_lao, lao)
     _LOG.info("console: %s added LAO %s (%s)", req.actor.user, code, province)
     return see_other(f"/console/laos/{code}")
 
