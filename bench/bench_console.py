@@ -77,7 +77,8 @@ def sample_summaries(n: int, entries: int, tinydb: bool) -> tuple[list[LaoSummar
                                   now.date()), f"{code}-{b}-{k}") for k in range(20)]
             led.add_many(items, author="u", author_name="u", channel="line", now=now)
         for no in rng.sample(range(1, entries + 1), entries // 50):
-            led.void(no, by="u", reason="ผิด", now=start + timedelta(days=30), may_void_any=True)
+            led.void(no, by="u", by_name="u", reason="ผิด",
+                     now=start + timedelta(days=30), may_void_any=True)
         led.mark_keyed(range(1, entries // 3), by="u", now=start + timedelta(days=31))
         for m in range(rng.randint(1, 6)):
             d.bind(f"line:U{i}-{m}", code, "member", "ก", start)

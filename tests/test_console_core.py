@@ -59,7 +59,8 @@ def test_summary_kept_on_write_matches_a_full_recount(store: Store, tmp_path: Pa
             no = rng.randint(1, len(led))
             e = led.get(no)
             if e is not None and not e.voided:
-                led.void(no, by="line:U1", reason="ผิด", now=now, may_void_any=True)
+                led.void(no, by="line:U1", by_name="ก", reason="ผิด", now=now,
+                         may_void_any=True)
         elif op < 0.85 and len(led):
             led.mark_keyed(rng.sample(range(1, len(led) + 1), min(3, len(led))), by="x", now=now)
         elif op < 0.95:

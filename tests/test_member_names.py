@@ -137,3 +137,38 @@ def test_other_names_after_the_word_name_are_no_member_name(text: str) -> None:
     from bot.ledger.membership import name_args
 
     assert not name_args(text.removeprefix("ชื่อ "))
+
+
+def test_a_void_keeps_the_voiders_name_after_they_leave(core: Core, say: Say) -> None:
+    """The void note names who voided by the name they had then, as the author column does:
+    a member who has left is no longer in the directory to look the name up."""
+    say(f"เข้าร่วม {_invite(core, 'admin')}", user="41", channel="telegram", name="สมศรี ใจดี")
+    say(f"เข้าร่วม {_invite(core, 'admin')}", user="42", channel="telegram", name="สมชาย ขยัน")
+    say("รับ 500 ค่าขยะ", user="41", channel="telegram", name="สมศรี ใจดี")
+    say("ยกเลิก 1 จำนวนเงินผิด", user="42", channel="telegram", name="สมชาย ขยัน")
+    say(action=f"leave:{CODE}", user="42", channel="telegram", name="สมชาย ขยัน")
+    assert core.book.directory.member("telegram:42") is None
+    rows = _csv(say, "41", channel="telegram")
+    note = rows[1][rows[0].index("ยกเลิก")]
+    assert "จำนวนเงินผิด" in note and "สมชาย ขยัน" in note and "ลงท้าย" not in note
+    assert core.book.ledger(CODE).get(1).void.by_name == "สมชาย ขยัน"
+
+
+def test_a_void_stored_before_the_voiders_name_was_kept_is_named_as_before() -> None:
+    """Older void documents carry no ``by_name``: the directory's name, else the author's
+    own (they voided it themselves), else the neutral label."""
+    from bot.core.codec import decode
+    from bot.ledger.entries import Entry
+    from bot.ledger.export import entry_row
+
+    doc = {"lao_code": CODE, "no": 1, "kind": "receipt", "amount": "500.00",
+           "description": "ค่าขยะ", "date": "2024-07-15", "author": "line:Uaaaa1111",
+           "author_name": "สมศรี ใจดี", "recorded_at": FIXED_NOW.isoformat(),
+           "void": {"by": "line:Ubbbb2222", "at": FIXED_NOW.isoformat(), "reason": "ผิด"}}
+    e = decode(doc, Entry)
+    assert e.void is not None and e.void.by_name == ""
+    note = -2  # the void column of entry_row
+    assert "สมชาย ขยัน" in entry_row(e, {"line:Ubbbb2222": "สมชาย ขยัน"})[note]
+    assert "สมาชิก (…ลงท้าย 2222)" in entry_row(e, {})[note]
+    own = decode({**doc, "void": {**doc["void"], "by": "line:Uaaaa1111"}}, Entry)
+    assert "สมศรี ใจดี" in entry_row(own, {})[note]

@@ -120,7 +120,7 @@ def test_a_process_sees_entries_another_logged(pg_url: str) -> None:
                                     author_name="y", channel="line", now=FIXED_NOW)
         assert created and e.no == 2
         assert [x.no for x in la.entries()] == [1, 2]
-        lb.void(1, by="y", reason="ซ้ำ", now=FIXED_NOW, may_void_any=True)
+        lb.void(1, by="y", by_name="ย", reason="ซ้ำ", now=FIXED_NOW, may_void_any=True)
         got = la.get(1)
         assert got is not None and got.voided and got.void is not None
         assert got.void.reason == "ซ้ำ"
@@ -178,7 +178,8 @@ def test_db_import_copies_and_verifies(pg_url: str, tmp_path: Path) -> None:
         book.ledger(code).add_many([(_entry(i), f"{code}-{i}") for i in range(25)],
                                    author="line:U1", author_name="ส", channel="line",
                                    now=FIXED_NOW)
-    book.ledger(LAO).void(3, by="line:U1", reason="ผิด", now=FIXED_NOW, may_void_any=True)
+    book.ledger(LAO).void(3, by="line:U1", by_name="ก", reason="ผิด", now=FIXED_NOW,
+                          may_void_any=True)
     store.table("notices/subscribers").put("line:U1", {"channel": "line"})
     store.close()
     append_phrasing(src / OVERLAY_NAME, OverlayPhrasing("contact", "ฟลามิงโก้โทรหาใคร", "op"))

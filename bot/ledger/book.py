@@ -213,14 +213,16 @@ class Ledger:
             if e is not None:
                 yield e
 
-    def void(self, no: int, *, by: str, reason: str, now: datetime, may_void_any: bool) -> Entry:
-        """Mark an entry void (never deleted). Its author or an LAO admin may void it."""
+    def void(self, no: int, *, by: str, by_name: str, reason: str, now: datetime,
+             may_void_any: bool) -> Entry:
+        """Mark an entry void (never deleted). Its author or an LAO admin may void it;
+        ``by_name``: their name as shown now (kept with the void, see ``Void.by_name``)."""
         with self._change() as written:
             e = self._entries.get(no)
             if e is None:
                 raise LedgerError(f"ไม่พบรายการที่ {no}")
             refuse_void(e, by, may_void_any=may_void_any)
-            voided = replace(e, void=Void(by, now, reason.strip() or "-"))
+            voided = replace(e, void=Void(by, now, reason.strip() or "-", by_name))
             self._write([voided], written)
         return voided
 

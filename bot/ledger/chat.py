@@ -411,8 +411,8 @@ class LedgerFeature(MembershipFlows, Feature):
                           f"ภายใน {STEP_MINUTES} นาที หรือกด “ไม่ยกเลิก”",
                           (step.cancel_choice(),), private=True)]
         try:
-            v = ledger.void(no, by=ctx.user, reason=reason, now=ctx.now,
-                            may_void_any=member.is_admin)
+            v = ledger.void(no, by=ctx.user, by_name=self._author_name(ctx), reason=reason,
+                            now=ctx.now, may_void_any=member.is_admin)
         except LedgerError as exc:
             return [Reply(str(exc))]
         keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""

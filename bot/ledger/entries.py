@@ -53,11 +53,16 @@ class ParsedEntry:
 
 
 class Void(msgspec.Struct, frozen=True):
-    """Who voided an entry, when and why. Entries are never deleted."""
+    """Who voided an entry, when and why. Entries are never deleted.
+
+    ``by_name`` is the voider's name as shown when they voided it (as ``Entry.author_name``):
+    the note still names them after they left the LAO. Voids of older versions lack it.
+    """
 
     by: str
     at: datetime
     reason: str = ""
+    by_name: str = ""
 
 
 class Entry(msgspec.Struct, frozen=True, kw_only=True):

@@ -51,14 +51,15 @@ def _head_fill() -> PatternFill:
 def entry_row(e: Entry, names: Mapping[str, str] | None = None) -> list[Any]:
     """One entry as the cells of the all-entries sheet and the CSV, texts as typed.
 
-    People are named by the name recorded with the entry, else their name in the member
-    directory (``names``: user id -> name), else the neutral label of :func:`shown_name`;
-    never by their channel id (``line:U…`` is nobody's business in a spreadsheet).
+    People are named by the name recorded with the entry (or the void), else their name in
+    the member directory (``names``: user id -> name), else the neutral label of
+    :func:`shown_name`; never by their channel id (``line:U…`` is nobody's business in a
+    spreadsheet).
     """
     names = names or {}
     void = ""
     if e.void is not None:
-        who = shown_name(e.void.by, names.get(e.void.by) or (
+        who = shown_name(e.void.by, e.void.by_name or names.get(e.void.by) or (
             e.author_name if e.void.by == e.author else ""))
         when = f"{who}, {thai_datetime(e.void.at)}" if who else thai_datetime(e.void.at)
         void = f"ยกเลิก: {e.void.reason} ({when})"
