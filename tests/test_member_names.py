@@ -172,3 +172,48 @@ def test_a_void_stored_before_the_voiders_name_was_kept_is_named_as_before() -> 
     assert "สมาชิก (…ลงท้าย 2222)" in entry_row(e, {})[note]
     own = decode({**doc, "void": {**doc["void"], "by": "line:Uaaaa1111"}}, Entry)
     assert "สมศรี ใจดี" in entry_row(own, {})[note]
+
+
+@pytest.mark.parametrize("again", ["same", "other", "lower"])
+def test_a_join_code_pasted_at_the_name_question_is_never_the_name(
+        core: Core, say: Say, again: str) -> None:
+    """After joining, the clerk pastes a join code (the same one again, a second LAO's, in
+    lower case): it is handled as a pasted code is anywhere (asked about first), the name
+    stays unset and can be given later."""
+    code = _invite(core)
+    _line(say, f"เข้าร่วม {code}")
+    if again != "same":
+        core.book.directory.add_lao(Lao("05510102", "อบต.อีกแห่ง", "ลำพูน"))
+        code = core.book.directory.invite("05510102", "member", "cli", FIXED_NOW).code
+    typed = code.lower() if again == "lower" else code
+    out = _line(say, typed)
+    assert core.book.directory.member(f"line:{LINE_USER}").name == ""
+    text = "\n".join(r.text for r in out)
+    assert "ดูเหมือนรหัสเข้าร่วม" in text and "ชื่อ" in text  # asked; the name is for later
+    assert "ตั้งชื่อที่แสดงในรายงานเป็น" not in text
+    settled = _line(say, "เข้าร่วมด้วยรหัสนี้")
+    if again != "same":  # a second LAO's code: moving there is asked about, then done
+        settled = _line(say, "ย้าย")
+    assert "ชื่อ-นามสกุลที่จะแสดงในรายงาน" in settled[-1].text  # the name question is back
+    _line(say, "สมศรี ใจดี")
+    m = core.book.directory.member(f"line:{LINE_USER}")
+    assert (m.lao_code, m.name) == ("05510101" if again == "same" else "05510102", "สมศรี ใจดี")
+
+
+def test_a_join_code_at_the_name_question_declined_leaves_the_name_for_later(
+        core: Core, say: Say) -> None:
+    code = _invite(core)
+    _line(say, f"เข้าร่วม {code}")
+    _line(say, code)
+    out = _line(say, "ไม่ใช่")
+    assert "ชื่อ ตามด้วยชื่อ-นามสกุล" in out[0].text  # says how to give the name later
+    assert core.book.directory.member(f"line:{LINE_USER}").name == ""
+
+
+@pytest.mark.parametrize("typed", ["H4KP7W2M", "abc123", "xk29fj3q", "สมศรี 1234", "A1"])
+def test_code_like_junk_is_no_name(core: Core, say: Say, typed: str) -> None:
+    assert name_problem(typed) is not None
+    _line(say, f"เข้าร่วม {_invite(core)}")
+    out = _line(say, typed)
+    assert core.book.directory.member(f"line:{LINE_USER}").name == ""
+    assert out and all(len(r.text) < 300 for r in out)

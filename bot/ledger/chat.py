@@ -193,12 +193,14 @@ class LedgerFeature(MembershipFlows, Feature):
             PendingEntry.of(p, f"{eid}#{i}" if eid and len(parsed) > 1 else eid)
             for i, p in enumerate(parsed)], line_nos=[no for no, _ in numbered])
 
-    def _bare_code(self, ctx: Context, text: str) -> list[Reply] | None:
-        """A pasted join code alone: asked about first, so no try at a code is used."""
+    def _bare_code(self, ctx: Context, text: str, *,
+                   name_after: bool = False) -> list[Reply] | None:
+        """A pasted join code alone: asked about first, so no try at a code is used;
+        ``name_after``: pasted at the name question, asked again once the code is settled."""
         code = bare_join_code(text)
         if code is None or ctx.incoming.anonymous:
             return None
-        step = JoinWithCode.start(ctx.now, code=code)
+        step = JoinWithCode.start(ctx.now, code=code, name_after=name_after)
         ctx.session.set_step(step)
         return [Reply(step.ask_text(), step.choices(), private=True)]
 
@@ -436,8 +438,11 @@ class LedgerFeature(MembershipFlows, Feature):
         if isinstance(step, ConfirmDuplicates) and (pasted := step.pasted(text)) is not None:
             return [self._pasted_over(ctx, step, *pasted)]
         if isinstance(step, JoinWithCode):
-            return self.join(ctx, step.code)
+            joined = self.join(ctx, step.code)
+            return self._name_again(ctx, joined) if step.name_after else joined
         if isinstance(step, AskName):
+            if bare_join_code(text) is not None:  # a pasted join code is never the name
+                return self._bare_code(ctx, text, name_after=True) or [Reply(step.undone_text())]
             return self._rename(ctx, text)
         if isinstance(step, ConfirmDuplicates | ConfirmEntry | AskDescription | PickAmount) and (
                 member is None or member.lao_code != step.lao):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from bot.core.contract import Choice, Reply, wrote
@@ -135,6 +136,18 @@ class MembershipFlows:
         step = AskName.start(ctx.now)
         ctx.session.set_step(step)
         return Reply(f"{text}\n\n{ASK_NAME}", step.choices(), private=True, meta=wrote())
+
+    def _name_again(self, ctx: Context, replies: list[Reply]) -> list[Reply]:
+        """``replies`` to a join code pasted at the name question, with that question asked
+        again when nothing else now waits and the member still has no name."""
+        m = self.dir.member(ctx.user)
+        if not replies or ctx.session.step is not None or m is None or m.name:
+            return replies
+        step = AskName.start(ctx.now)
+        ctx.session.set_step(step)
+        last = replies[-1]
+        return [*replies[:-1], dataclasses.replace(last, text=f"{last.text}\n\n{ASK_NAME}",
+                                                   choices=step.choices(), private=True)]
 
     def set_name(self, ctx: Context, args: str, member: Member, ledger: Ledger) -> list[Reply]:
         """``ชื่อ สมศรี ใจดี``: the caller's own name in reports; alone, the name now and a

@@ -32,6 +32,8 @@ def name_problem(text: str) -> str | None:
         return f"ชื่อยาวเกิน {MAX_NAME} ตัวอักษรค่ะ พิมพ์ให้สั้นลง (ชื่อ-นามสกุลก็พอ)"
     if not any(ch.isalpha() for ch in name):
         return "ชื่อต้องเป็นตัวอักษร เช่น สมศรี ใจดี ค่ะ"
+    if any(ch.isdigit() for ch in name):  # "H4KP7W2M", "abc123": a code, not a person
+        return "ชื่อต้องไม่มีตัวเลขค่ะ พิมพ์ชื่อ-นามสกุล เช่น สมศรี ใจดี"
     return None
 
 

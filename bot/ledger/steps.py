@@ -209,17 +209,22 @@ class JoinWithCode(Step, frozen=True, kw_only=True):
     cancel_label: ClassVar[str] = "ไม่ใช่"
     yes_label: ClassVar[str] = "เข้าร่วมด้วยรหัสนี้"
     code: str
+    # Pasted at the name question (AskName): the code is settled first, then the name asked.
+    name_after: bool = False
 
     @property
     def prompt(self) -> str:
         return "ยืนยันเข้าร่วมด้วยรหัสนี้"
 
     def ask_text(self) -> str:
+        later = "\nชื่อที่แสดงในรายงานยังไม่ได้ตั้ง จะถามอีกครั้งหลังจากนี้ค่ะ" if self.name_after else ""
         return ("ข้อความนี้ดูเหมือนรหัสเข้าร่วม อปท. จะเข้าร่วมด้วยรหัสนี้ใช่ไหมคะ "
-                f"(หรือพิมพ์ เข้าร่วม {self.code})")
+                f"(หรือพิมพ์ เข้าร่วม {self.code}){later}")
 
     def undone_text(self) -> str:
-        return f"ยังไม่ได้เข้าร่วมด้วยรหัส {self.code} ค่ะ"
+        later = (" ตั้งชื่อที่แสดงในรายงานได้ภายหลัง พิมพ์ ชื่อ ตามด้วยชื่อ-นามสกุล"
+                 if self.name_after else "")
+        return f"ยังไม่ได้เข้าร่วมด้วยรหัส {self.code} ค่ะ{later}"
 
 
 @step_kind
