@@ -5,6 +5,7 @@ Over 500 lines: every form shares the catalog fixtures and the PDF/XLSX readers 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from datetime import date, datetime, timedelta
@@ -532,6 +533,28 @@ def test_the_signatures_never_sit_alone_on_a_page(tmp_path: Path, count: int) ->
     pages = pdf_text(data, tmp_path).split("\f")
     signed = [p for p in pages if "ลงชื่อ" in p]
     assert len(signed) == 1 and f"{count * 100:,}.00" in signed[0].split("รวมรับทั้งสิ้น")[0]
+
+
+@pytest.mark.parametrize("form_id", sorted(FILLABLE))
+def test_no_page_of_a_filled_form_holds_a_total_without_a_data_row(tmp_path: Path,
+                                                                   form_id: str) -> None:
+    """The tester's report: 17 to 23 receipts put the total row ("รวม") and the signatures
+    alone on page 2. The last data row keeps the rows after it (totals) company: every page
+    after the first lists an entry (its document number, "บร.") or a day (its date)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils); CI installs it")
+    daily = form_id == "daily-cash-report"  # one row per day, not per entry
+    row_mark = re.compile(r"\d{1,2} [ก-ฮ]\.[ก-ฮ]\. 2567" if daily else r"บร\.\d+/2567")
+    kind = "payment" if form_id == "cash-payments-book" else "receipt"
+    widowed = []
+    for count in range(14, 26):  # around the first page's end in every form
+        many = [entry(i, kind, "100", day=1) for i in range(1, count + 1)]
+        last_day = JULY + timedelta(days=count - 1 if daily else 0)
+        text = pdf_text(fill(form_id, "pdf", entries=many, date_to=last_day), tmp_path)
+        pages = [p for p in text.split("\f") if p.strip()]
+        assert sum(len(row_mark.findall(p)) for p in pages) == count  # every row drawn once
+        widowed += [(count, n) for n, p in enumerate(pages, 1) if n > 1 and not row_mark.search(p)]
+    assert widowed == []
 
 
 @pytest.mark.parametrize("form_id", sorted(EXPECTED_IDS))

@@ -253,9 +253,8 @@ class _TableDrawer:
             x += w
         pdf.set_xy(pdf.l_margin, y + h)
 
-    def row(self, row: Row, keep_with: float = 0.0) -> None:
-        """Draw ``row``; with ``keep_with`` it starts a page unless that much more fits below
-        it too (the last row keeps the notes and signatures company)."""
+    def _lines(self, row: Row) -> tuple[int, list[list[str]], float]:
+        """How ``row`` is drawn: the cells its label spans, each cell's lines, its height."""
         pdf = self.pdf
         pdf.set_font(FONT, "B" if row.bold else "", BODY_PT)
         span = 0
@@ -267,7 +266,16 @@ class _TableDrawer:
             pdf.wrap(t, w) if i >= span else [""]
             for i, (t, w) in enumerate(zip(texts, self.widths, strict=True))
         ]
-        h = max(6.5, max(len(x) for x in lines) * LINE_H + 1.3)
+        return span, lines, max(6.5, max(len(x) for x in lines) * LINE_H + 1.3)
+
+    def height(self, row: Row) -> float:
+        return self._lines(row)[2]
+
+    def row(self, row: Row, keep_with: float = 0.0) -> None:
+        """Draw ``row``; with ``keep_with`` it starts a page unless that much more fits below
+        it too (see :func:`_keep_below`)."""
+        pdf = self.pdf
+        span, lines, h = self._lines(row)
         pdf.ensure(h + keep_with)
         pdf.set_font(FONT, "B" if row.bold else "", BODY_PT)  # a page break drew the header
         y = pdf.get_y()
@@ -472,6 +480,22 @@ def _pdf_signatures(pdf: FormPDF, signatures: Sequence[str], landscape: bool) ->
         pdf.set_y(y + 3 * lh + 4)
 
 
+def _keep_below(table: _TableDrawer, rows: Sequence[Row], tail: float) -> list[float]:
+    """How much must fit below each row on its page. The last row keeps ``tail`` (the notes
+    and signatures) company, so a signature block never sits alone on a page; the last data
+    row keeps the label rows after it (the totals) company, so a page never holds a total
+    without an entry above it (widow control)."""
+    out = [0.0] * len(rows)
+    last_data = next((i for i in range(len(rows) - 1, -1, -1) if rows[i].label is None), None)
+    below = tail
+    for i in range(len(rows) - 1, -1, -1):
+        out[i] = below
+        if last_data is None or i <= last_data:
+            break
+        below += table.height(rows[i])
+    return out
+
+
 def pdf_bytes(layout: Layout) -> bytes:
     """Render a layout as an A4 PDF in the form's orientation.
 
@@ -492,13 +516,11 @@ def pdf_bytes(layout: Layout) -> bytes:
     pdf.ensure(20)
     table.header()
     pdf.on_new_page = table.header
-    # The last row keeps the notes and signatures company on their page (never a signature
-    # block alone on a page), unless they take half a page or more.
     tail = _tail_height(pdf, layout)
     keep = tail if tail < (pdf.bottom - MARGIN) / 2 else 0.0
-    for i, row in enumerate(layout.rows):
-        last = i == len(layout.rows) - 1 and not layout.blank_rows
-        table.row(row, keep_with=keep if last else 0.0)
+    below = _keep_below(table, layout.rows, 0.0 if layout.blank_rows else keep)
+    for row, keep_with in zip(layout.rows, below, strict=True):
+        table.row(row, keep_with=keep_with)
     table.blank(layout.blank_rows, keep_with=keep)
     pdf.on_new_page = None
     _pdf_notes(pdf, layout.notes)
