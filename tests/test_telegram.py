@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.core.contract import Choice, FileBlob, Reply
+from bot.core.contract import Choice, FileBlob, Reply, UserKey
 from bot.core.engine import Engine
 from bot.core.feature import Command, Context, Feature
 from bot.core.greetings import COMMAND_DESCRIPTIONS
@@ -108,10 +108,12 @@ class Rig:
 
 
 async def start_rig(base: Core, fake: FakeTelegram, *, webhook: bool = True,
-                    features: list[Feature] | None = None) -> Rig:
+                    features: list[Feature] | None = None,
+                    admins: frozenset[UserKey] = frozenset()) -> Rig:
     settings = Settings(data_dir=base.settings.data_dir, telegram_bot_token=TOKEN,
                         telegram_api_base=fake.base_url + "/bot", public_base_url=PUBLIC,
-                        telegram_webhook_secret=WEBHOOK_SECRET if webhook else "")
+                        telegram_webhook_secret=WEBHOOK_SECRET if webhook else "",
+                        admins=admins)
     core = dataclasses.replace(base, settings=settings)
     if features is not None:
         core.engine = Engine(base.kb, base.engine.pipeline, base.store, base.status,
@@ -159,12 +161,13 @@ async def test_start_up_sets_thai_commands_and_webhook(rig: Rig) -> None:
 
 async def test_command_menu_is_every_command_the_engine_answers(rig: Rig) -> None:
     """The menu was a list of its own and fell behind (no /edit, no /entries): it is built
-    from the engine's commands, each once, under a name Telegram accepts."""
+    from the engine's commands, each once, under a name Telegram accepts (everyone's menu:
+    all but the staff commands)."""
     sent = json.loads(next(c for c in rig.fake.calls if c.method == "setMyCommands")
                       .body["commands"])
     names = [c["command"] for c in sent]
     engine = rig.core.engine
-    assert sorted(names) == sorted(c.slash[0] for c in engine.commands())
+    assert sorted(names) == sorted(c.slash[0] for c in engine.commands() if not c.staff)
     assert {"edit", "entries", "summary", "void"} <= set(names)
     assert len(names) == len(set(names)) <= 100
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", n) for n in names)
@@ -172,7 +175,39 @@ async def test_command_menu_is_every_command_the_engine_answers(rig: Rig) -> Non
     assert all(0 < len(d) <= 256 for d in described.values())
     # each has its own description, not the fallback (its first Thai word)
     assert described["edit"] == COMMAND_DESCRIPTIONS["edit"]
-    assert set(COMMAND_DESCRIPTIONS) == set(names)
+    assert set(COMMAND_DESCRIPTIONS) == set(names) | {"console", "announce", "setstatus"}
+
+
+async def test_staff_commands_are_in_the_menu_of_known_staff_only(
+        base_core: Core, fake: FakeTelegram) -> None:
+    """The menu showed "(เจ้าหน้าที่)" commands to every clerk. Everyone's menu (the default
+    scope) has the clerk commands; national admins and operators with a Telegram account get
+    the full list in their own chat (BotCommandScopeChat), set at start."""
+    from bot.notices.operators import Operators
+    from tests.conftest import FIXED_NOW
+
+    operators = Operators(base_core.store)
+    operators.add("telegram:7002", ["ลำพูน"], by="t", now=FIXED_NOW)
+    operators.add("line:Uop", ["ลำพูน"], by="t", now=FIXED_NOW)  # not on Telegram
+    admins = frozenset(UserKey.parse(u) for u in ("telegram:7001", "line:Uadmin"))
+    rig = await start_rig(base_core, fake, admins=admins)
+    try:
+        menus = {json.dumps(json.loads(c.body["scope"]), sort_keys=True) if "scope" in c.body
+                 else "default": [m["command"] for m in json.loads(c.body["commands"])]
+                 for c in fake.calls if c.method == "setMyCommands"}
+    finally:
+        await rig.http.close()
+        await rig.server.stop()
+        operators.remove("telegram:7002")
+        operators.remove("line:Uop")
+    staff = {"console", "announce", "setstatus"}
+    every = {c.slash[0] for c in base_core.engine.commands()}
+    assert set(menus["default"]) == every - staff
+    for chat in (7001, 7002):
+        scope = json.dumps({"type": "chat", "chat_id": chat}, sort_keys=True)
+        assert set(menus.pop(scope)) == every
+    assert list(menus) == ["default"]  # no one else, no LINE account
+    assert not any("(เจ้าหน้าที่)" in COMMAND_DESCRIPTIONS.get(n, "") for n in every - staff)
 
 
 # ---------------------------------------------------------------------------- answers

@@ -75,6 +75,7 @@ class Command:
     and ``เข้าร่วม กลุ่มไลน์ได้ไหม`` is a question, not a join code. Slash forms take any
     arguments. ``glued`` (stricter than ``accepts``) lets the argument follow the word with no
     space: ``สรุปเดือนนี้`` is the summary of this month, ``สรุปยอดส่งใคร`` a question.
+    A ``staff`` command is left out of the command menu clerks see (it still answers them).
     """
 
     slash: tuple[str, ...]
@@ -83,6 +84,7 @@ class Command:
     takes_args: bool = False
     accepts: Callable[[str], bool] | None = None
     glued: Callable[[str], bool] | None = None
+    staff: bool = False  # for operators and national admins: menus show it to them only
 
 
 class Feature:

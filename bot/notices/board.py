@@ -385,9 +385,9 @@ class NoticesFeature(Feature):
                                  "หยุดแจ้งเตือน", "ยกเลิกรับแจ้งเตือน"),
               self.unsubscribe),
             c(("announce",), ("ประกาศ",), self.announce, takes_args=True,
-              accepts=shape.statement),
+              accepts=shape.statement, staff=True),
             c(("setstatus",), ("ตั้งสถานะ", "เปลี่ยนสถานะ"), self.setstatus, takes_args=True,
-              accepts=shape.statement),
+              accepts=shape.statement, staff=True),
         ]
 
     def is_admin(self, ctx: Context) -> bool:

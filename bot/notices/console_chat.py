@@ -46,7 +46,7 @@ class ConsoleFeature(Feature):
         self.base_url = base_url.rstrip("/")
 
     def commands(self) -> list[Command]:
-        return [Command(("console",), ("คอนโซล", "เข้าคอนโซล"), self.console)]
+        return [Command(("console",), ("คอนโซล", "เข้าคอนโซล"), self.console, staff=True)]
 
     def console(self, ctx: Context, args: str) -> list[Reply]:
         if ctx.incoming.is_group:

@@ -18,6 +18,7 @@ from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChat,
     Message,
     MessageEntity,
     Update,
@@ -67,15 +68,17 @@ class TelegramAdapter:
     channel = "telegram"
 
     def __init__(self, settings: Settings, pipeline: Pipeline, *, poll_interval: float = 0.0,
-                 commands: Sequence[tuple[str, str]] | None = None, max_retries: int = 3,
+                 staff_chats: Sequence[int] = (), max_retries: int = 3,
                  callbacks: CallbackIds | None = None):
         self.settings = settings
         self.pipeline = pipeline
         self.flow = pipeline.flow
         self.poll_interval = poll_interval
-        # The menu: the engine's own commands unless given, so it cannot fall behind them.
-        self.commands = tuple(commands if commands is not None
-                              else command_menu(pipeline.flow.engine.commands()))
+        # The menus: the engine's own commands, so they cannot fall behind them. Everyone sees
+        # the clerk commands; staff (``staff_chats``, see menu.staff_chats) see every command.
+        self.commands = command_menu(pipeline.flow.engine.commands(), staff=False)
+        self.staff_commands = command_menu(pipeline.flow.engine.commands())
+        self.staff_chats = tuple(staff_chats)
         self.max_retries = max_retries
         self.webhook_mode = settings.telegram_webhook
         self.callbacks = callbacks or CallbackIds()
@@ -130,6 +133,21 @@ class TelegramAdapter:
             raise RuntimeError("TelegramAdapter.start() has not run")
         return self._client
 
+    async def _set_menus(self, bot: Bot) -> None:
+        """Everyone's command menu (the clerk commands), then every command in the private
+        chat of each staff member (a failure is logged: the bot runs without that menu)."""
+        try:
+            await bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
+        except TelegramError as exc:
+            _LOG.warning("Telegram: setMyCommands failed: %s", type(exc).__name__)
+        full = [BotCommand(c, d) for c, d in self.staff_commands]
+        for chat in self.staff_chats:
+            try:
+                await bot.set_my_commands(full, scope=BotCommandScopeChat(chat))
+            except TelegramError as exc:  # e.g. they never opened a chat with the bot
+                _LOG.warning("Telegram: staff menu for chat %s not set: %s", chat,
+                             type(exc).__name__)
+
     async def start(self) -> None:
         """Initialise PTB, set the Thai command menu, then the webhook or start polling."""
         self._http = aiohttp.ClientSession(
@@ -143,10 +161,7 @@ class TelegramAdapter:
         self._app = app
         self.username = app.bot.username or ""
         self.bot_id = app.bot.id
-        try:
-            await app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
-        except TelegramError as exc:
-            _LOG.warning("Telegram: setMyCommands failed: %s", type(exc).__name__)
+        await self._set_menus(app.bot)
         if self.webhook_mode:
             url = f"{self.settings.public_base_url}/telegram/webhook"
             await app.bot.set_webhook(url=url, secret_token=self.settings.telegram_webhook_secret,

@@ -160,12 +160,15 @@ def create_app(core: Core, *, extensions: Iterable[Extension] | None = None,
 
         line = LineAdapter(settings, pipeline, vault)
     if settings.telegram_enabled:
+        from bot.notices.operators import Operators
         from handlers.telegram.adapter import TelegramAdapter
         from handlers.telegram.callbacks import CALLBACKS, CallbackIds
+        from handlers.telegram.menu import staff_chats
 
         shared = core.store.table(CALLBACKS) if is_shared(core.store) else None
+        staff = staff_chats(settings.admins, (o.user for o in Operators(core.store).all()))
         telegram = TelegramAdapter(settings, pipeline, poll_interval=poll_interval,
-                                   callbacks=CallbackIds(table=shared))
+                                   staff_chats=staff, callbacks=CallbackIds(table=shared))
     if line is None:
         _LOG.info("LINE: off (set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN to use it)")
     if telegram is None:
