@@ -28,7 +28,6 @@ from bot.core.contract import UserKey
 from bot.core.store import Store, atomic_write
 from bot.ledger.book import LedgerError, Role, valid_lao_code
 from bot.ledger.directory import check_invite_days, checked_lao
-from bot.ledger.entries import Lao
 from bot.notices.board import MAX_NOTICE_TEXT, Publisher
 from bot.notices.operators import Operators
 from bot.notices.outbox import Notice, normalize_province
@@ -212,7 +211,8 @@ def apply_request(req: SpoolRequest, publisher: Publisher,
                   ) -> tuple[StatusUpdate | None, Notice | None]:
     """Apply one request through the publisher (idempotent by ``req.id``)."""
     if req.kind == "lao_add":
-        publisher.directory.add_lao(Lao(req.lao_code, req.lao_name, req.province))
+        # checked again: a request built in code (the CLI on PostgreSQL) skips validate_doc
+        publisher.directory.add_lao(checked_lao(req.lao_code, req.lao_name, req.province))
         return None, None
     if req.kind == "lao_invite":
         role: Role = "admin" if req.role == "admin" else "member"
