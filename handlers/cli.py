@@ -472,18 +472,16 @@ def cmd_status_show(args: argparse.Namespace) -> int:
     if seeded:
         print("(ยังไม่เคยเริ่ม serve: แสดงข้อมูลตั้งต้นจาก knowledge/status.yaml)")
     if timeline:
-        print(snap.official_text())
-        if view is not None:
-            for label, value in view.fields().items():
-                if label in ("expected", "updated"):
-                    names = {"expected": "คาดว่าจะกลับมา", "updated": "ประกาศเมื่อ"}
-                    print(f"  {names[label]}: {value}")
+        print(snap.official_text())  # the state, its dates and source, the announced date
         print(snap.signals_text())
         print("\nความเป็นมา (ล่าสุดก่อน):")
         for u in reversed(timeline[-args.limit:]):
             phase = "" if u.phase == "update" else f" · {u.phase_th}"
             print(f"  #{u.seq} {u.when_th}  {u.state_th}{phase}")
             print(f"      {u.message[:200]}")
+            for label, value in (("คาดว่าจะกลับมา", u.expected), ("อ้างอิง", u.ref)):
+                if value:
+                    print(f"      {label}: {value}")
     else:
         print("ยังไม่มีข้อมูลสถานะ")
     live = [s for s in subs if s.receives]

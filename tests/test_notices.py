@@ -14,7 +14,9 @@ from bot.ledger.entries import Lao, ParsedEntry
 from bot.notices.board import NoticesFeature, Publisher, build_audience, store_pending_count
 from bot.notices.operators import Operators
 from bot.notices.outbox import Outbox, Subscriptions, normalize_province
+from bot.notices.signals import snapshot
 from handlers.app import Core
+from handlers.web.status_page import status_json
 from tests.conftest import FIXED_NOW, STORE_KINDS, core_on
 
 core = pytest.fixture(params=STORE_KINDS[1:])(core_on)  # on TinyDB and on PostgreSQL
@@ -262,6 +264,36 @@ def test_setstatus_fields_alone_are_no_message(engine: Engine, core: Core) -> No
     admin = Chat(engine, "line", "Uadmin")
     out = text(admin("ตั้งสถานะ ขัดข้อง\nอ้างอิง: หนังสือ"))
     assert "ขอข้อความ" in out and Outbox(core.store).entries() == []
+
+
+def test_a_new_letter_keeps_its_own_dates_and_words_in_the_status_answer(engine: Engine,
+                                                                         core: Core) -> None:
+    # QA r3 (defect_status_since.sh): a new letter while the seed's outage (down since
+    # 7 Jul 2567) was the state: the answer said ว 9999 declared an outage "since 7 Jul 2567",
+    # and dropped the admin's words and the expected date.
+    admin = Chat(engine, "telegram", "4242")
+    preview = admin("/setstatus ขัดข้อง e-LAAS ขัดข้องอีกครั้ง ใช้แนวทางทำมือ\n"
+                    "อ้างอิง: หนังสือ สถ. ที่ มท 0808.4/ว 9999 ลงวันที่ 1 ธ.ค. 2569\n"
+                    "คาดว่า: 15 ธ.ค. 2569")
+    admin(action=next(a for a in actions(preview) if a.startswith("notice:confirm:")))
+    for asked in ("ระบบกลับมายัง", "/status"):
+        answer = text(Chat(engine, "telegram", "3002")(asked))
+        first = answer.splitlines()[0]
+        assert "ว 9999" in first and "ตั้งแต่" not in first, first
+        assert "7 ก.ค. 2567" not in answer and "ว 2963" not in answer
+        assert "e-LAAS ขัดข้องอีกครั้ง ใช้แนวทางทำมือ" in answer
+        assert "กำหนดที่ประกาศ: 15 ธ.ค. 2569" in answer
+    snap = snapshot(core.status, core.store, FIXED_NOW)
+    doc = status_json(core.status.current(), core.status.timeline(), "https://b", snap)
+    assert doc["since"] is None and doc["current"]["since"] is None
+    assert doc["current"]["expected"] == "15 ธ.ค. 2569"
+    assert "ขัดข้องอีกครั้ง" in doc["official_th"] and "15 ธ.ค. 2569" in doc["official_th"]
+    # a later word on the same letter keeps the letter's account (no start date it never gave)
+    Publisher(core.store, core.status).set_status(
+        state="down", message="พบสาเหตุแล้ว", key="k2", now=FIXED_NOW + timedelta(hours=1),
+        phase="identified")
+    view = core.status.current()
+    assert view is not None and view.since is None
 
 
 # --------------------------------------------------------------------------- audience

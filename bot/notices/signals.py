@@ -15,6 +15,7 @@ from bot.core.codec import decode, encode
 from bot.core.contract import Choice, Reply
 from bot.core.feature import Context, Feature
 from bot.core.store import Doc, Store
+from bot.core.thaifmt import shorten
 from bot.ledger.book import Directory
 from bot.notices.mirror import invalidate, mirror
 from bot.notices.outbox import Notice, Outbox, province_of
@@ -40,6 +41,11 @@ PROBE_OUTCOMES: dict[str, str] = {
     "http_error": "ตอบว่าผิดพลาด",
     "redirect": "ถูกส่งต่อไปที่อื่น",
 }
+# The official part of a status answer's first message (the signals follow; 400 in all):
+# the state line, the announced date and as much of the announcement's words as fit.
+OFFICIAL_ROOM = 200
+MAX_EXPECTED_SHOWN = 45
+MIN_SAID = 20  # less room than this: the words are left to the full answer
 UNREACHABLE = frozenset({"timeout", "down", "server_error"})
 _LOGIN = re.compile(r"log-?in|sign-?in|auth|sso|เข้าสู่ระบบ", re.I)
 
@@ -249,10 +255,19 @@ class Snapshot:
         source = f" ตาม{v.ref}" if v.ref else ""
         if self.stale:
             return (f"สถานะ e-LAAS ตอนนี้: ไม่ทราบ บอทยังไม่ได้รับประกาศใหม่\nข้อมูลล่าสุดคือ "
-                    f"{v.state_th} ตั้งแต่ {v.since_th}{source} เมื่อ {self.age_days:,} วันก่อน "
+                    f"{v.state_th}{v.since_part}{source} เมื่อ {self.age_days:,} วันก่อน "
                     "ตรวจสอบกับ สถจ./อำเภอ")
-        return (f"ประกาศทางการล่าสุด: e-LAAS {v.state_th} ตั้งแต่ {v.since_th}{source} "
-                f"(ลงเมื่อ {v.latest.when_th})")
+        lines = [f"ประกาศทางการล่าสุด: e-LAAS {v.state_th}{v.since_part}{source} "
+                 f"(ลงเมื่อ {v.latest.when_th})"]
+        if v.state != "normal":
+            lines.append("กำหนดที่ประกาศ: " + (shorten(v.expected, MAX_EXPECTED_SHOWN)
+                                                if v.expected else "ยังไม่มีการประกาศ"))
+        # The announcement's own words, cut to the room left (the full answer has them all).
+        said = " ".join(v.latest.message.split())
+        room = OFFICIAL_ROOM - sum(len(line) + 1 for line in lines)
+        if said and room >= MIN_SAID:
+            lines.append(shorten(said, room))
+        return "\n".join(lines)
 
     def probe_text(self) -> str:
         """The probe signal for chat: what it found, how long ago, how long it took."""
@@ -306,7 +321,7 @@ class Snapshot:
             "now": iso(self.now),
             "state": v.state if v else None,
             "state_known": not self.stale,
-            "since": iso(v.since, v.since_time_known) if v else None,
+            "since": iso(v.since, v.since_time_known) if v and v.since else None,
             "updated_at": iso(v.latest.at, v.latest.time_known) if v else None,
             "source": v.ref if v else None,
             "age_days": self.age_days,
@@ -333,12 +348,13 @@ def snapshot(board: StatusBoard, store: Store, now: datetime, *,
                     tuple(FieldReports(store).counts(now)), probe_on)
 
 
-def sample_snapshot() -> Snapshot:
-    """A long realistic snapshot (stale record, probe and field votes): kb check measures
-    status answers with it."""
+def sample_snapshot(*, stale: bool = True) -> Snapshot:
+    """A long realistic snapshot (a stale record, or with ``stale=False`` one posted the
+    same day, probe and field votes): kb check measures status answers with both."""
     from bot.notices.status import StatusUpdate
 
-    now = datetime(2026, 12, 31, 23, 59, tzinfo=BANGKOK)
+    now = datetime(2026, 12, 31, 23, 59, tzinfo=BANGKOK) if stale else datetime(
+        2024, 7, 10, 23, 59, tzinfo=BANGKOK)
     ref = "หนังสือ สถ. ด่วนที่สุด ที่ มท 0808.4/ว 2963 ลงวันที่ 10 ก.ค. 2567"
     posted = datetime(2024, 7, 10, tzinfo=BANGKOK)
     update = StatusUpdate(1, posted, "maintenance", "ข้อความ" * 45, expected="x" * 100, ref=ref,

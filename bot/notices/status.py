@@ -103,7 +103,9 @@ class StatusView:
     """The current state derived from the timeline: what answers and the page show."""
 
     state: str
-    since: datetime
+    # When the state began, as the record states it; None when the announcement in force
+    # (a letter) gives no start date (an earlier letter's date is not this letter's).
+    since: datetime | None
     latest: StatusUpdate
     expected: str
     ref: str
@@ -115,7 +117,13 @@ class StatusView:
 
     @property
     def since_th(self) -> str:
-        return when_th(self.since, self.since_time_known)
+        """The start in Thai, "" when not stated."""
+        return when_th(self.since, self.since_time_known) if self.since else ""
+
+    @property
+    def since_part(self) -> str:
+        """`` ตั้งแต่ <date>`` after the state, or "" when no start was stated."""
+        return f" ตั้งแต่ {self.since_th}" if self.since else ""
 
     def age_days(self, now: datetime) -> int:
         """Whole days from the newest official update to ``now`` (Bangkok calendar days)."""
@@ -126,7 +134,7 @@ class StatusView:
         """Values for the ``{placeholders}`` of status.* answers."""
         return {
             "state": self.state_th,
-            "since": self.since_th,
+            "since": self.since_th or "ไม่ได้ระบุ",
             "expected": self.expected or "ยังไม่มีการประกาศ",
             "message": self.latest.message,
             "ref": self.ref or "-",
@@ -222,19 +230,43 @@ def _timeline(docs: dict[str, Doc]) -> tuple[StatusUpdate, ...]:
                         key=lambda u: u.seq))
 
 
+def _since(updates: tuple[StatusUpdate, ...]) -> tuple[datetime | None, bool]:
+    """When the latest state began, and whether its time of day is known.
+
+    Back through the updates of the same state: an update that states a start (``began``)
+    gives it. One that cites a letter of its own (a ref the update before it does not carry)
+    while the state was already in force restates it: an older update's start is not carried
+    into it (the letter did not say it), so without a ``began`` the start is unknown (None).
+    Otherwise the first update of the run dates the state (the record changed then).
+    """
+    since: datetime | None = None
+    since_time = True
+    run = _same_state_run(updates)
+    for u, older in zip(run, [*run[1:], None], strict=True):
+        if u.began is not None:
+            return datetime(u.began.year, u.began.month, u.began.day, tzinfo=BANGKOK), False
+        if u.ref and older is not None and older.ref != u.ref:
+            return None, True
+        since, since_time = u.at, u.time_known
+    return since, since_time
+
+
+def _same_state_run(updates: tuple[StatusUpdate, ...]) -> list[StatusUpdate]:
+    """The newest updates that share the latest state, newest first."""
+    run: list[StatusUpdate] = []
+    for u in reversed(updates):
+        if run and u.state != run[0].state:
+            break
+        run.append(u)
+    return run
+
+
 def _current(docs: dict[str, Doc]) -> StatusView | None:
     updates = _timeline(docs)
     if not updates:
         return None
     latest = updates[-1]
-    since, since_time = latest.at, latest.time_known
-    for u in reversed(updates):
-        if u.state != latest.state:
-            break
-        since, since_time = u.at, u.time_known
-        if u.began is not None:
-            since, since_time = datetime(u.began.year, u.began.month, u.began.day,
-                                         tzinfo=BANGKOK), False
+    since, since_time = _since(updates)
     # Only what the latest announcement itself gave: an older letter or estimate belongs to
     # an earlier announcement (the seed's "2 weeks" is no answer for a later outage).
     expected = "" if latest.state == "normal" else latest.expected

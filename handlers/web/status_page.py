@@ -74,7 +74,7 @@ def status_json(view: StatusView | None, timeline: list[StatusUpdate],
     if view is not None:
         current = {
             "state": view.state, "state_th": view.state_th,
-            "since": _iso(view.since, view.since_time_known),
+            "since": _iso(view.since, view.since_time_known) if view.since else None,
             "expected": view.expected, "ref": view.ref, "message": view.latest.message,
             "phase": view.latest.phase,
             "updated": _iso(view.latest.at, view.latest.time_known),
@@ -194,7 +194,7 @@ def _signals_html(snap: Snapshot) -> str:
     if v is None:
         official = "ยังไม่มีประกาศ"
     else:
-        official = (f"{e(v.state_th)} ตั้งแต่ {e(v.since_th)} · ลงเมื่อ {e(v.latest.when_th)} "
+        official = (f"{e(v.state_th)}{e(v.since_part)} · ลงเมื่อ {e(v.latest.when_th)} "
                     f"({snap.age_days:,} วันก่อน)")
         if v.ref:
             official += f'<div class="note">ที่มา: {e(v.ref)}</div>'
@@ -248,7 +248,7 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
     else:
         stale = snap is not None and snap.stale
         colour = "#5a6472" if stale else COLOURS.get(view.state, "#5a6472")
-        rows = [("ตั้งแต่", view.since_th)]
+        rows = [("ตั้งแต่", view.since_th)] if view.since else []
         if view.state != "normal" and not stale:  # an old estimate is no estimate now
             rows.append(("คาดว่าจะกลับมา", view.expected or "ยังไม่มีการประกาศ"))
         if view.ref:
@@ -261,7 +261,7 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
         ]
         if stale and snap is not None:
             parts.append(f'<p class="stale" id="stale">ข้อมูลล่าสุดที่บอทมีคือ '
-                         f"<strong>{e(view.state_th)}</strong> ตั้งแต่ {e(view.since_th)} "
+                         f"<strong>{e(view.state_th)}</strong>{e(view.since_part)} "
                          f"ประกาศเมื่อ {e(_when(view.latest))} ({snap.age_days:,} วันก่อน) "
                          "บอทยังไม่ได้รับประกาศใหม่ ตรวจสอบกับ สถจ./อำเภอ</p>")
         # Old news: the dates are in the warning, the source in the signals, the text in the
