@@ -112,3 +112,40 @@ async def test_the_console_adds_an_lao_by_the_rule_the_cli_and_spool_use(
             assert resp.status == 400
             assert str(rule.value) in unescape(await resp.text())
     assert Directory(core.store).lao(code) is None
+
+
+@pytest.mark.parametrize("user, signed", [
+    (PROVINCIAL, "ประกาศจาก สถจ.ลำพูน\n"),
+    (NATIONAL, "ประกาศจากผู้ดูแลระบบ (เฉพาะจังหวัดลำพูน)\n"),
+])
+async def test_a_notice_is_signed_by_who_sends_it_in_preview_and_delivery(
+        served: tuple[Core, str], user: str, signed: str) -> None:
+    """QA r3: a provincial operator's announcement was signed "ประกาศจากผู้ดูแลระบบ"; it comes
+    from the provincial office (สถจ.), the same words in the preview and in what is sent."""
+    from html import unescape
+
+    from bot.notices.outbox import Outbox
+
+    core, base = served
+    token = LoginLinks(core.settings.resolved_file_secret()).mint(user)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{base}/console/login", data={"token": token}) as resp:
+            assert resp.status == 200
+        async with http.get(f"{base}/console/notices") as resp:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', await resp.text())
+        assert csrf
+        form = {"csrf": csrf.group(1), "kind": "announce", "province": "ลำพูน",
+                "message": "ขอให้ส่งรายงานเงินคงเหลือภายในวันศุกร์"}
+        async with http.post(f"{base}/console/notices/preview", data=form) as resp:
+            assert resp.status == 200
+            page = await resp.text()
+        preview = re.search(r'<div class="preview">(.*?)</div>', page, re.S)
+        key = re.search(r'name="key" value="([^"]+)"', page)
+        assert preview and key
+        async with http.post(f"{base}/console/notices/send", data={**form, "key": key[1]},
+                             allow_redirects=False) as resp:
+            assert resp.status == 303
+    (notice, _), = Outbox(core.store).entries()
+    # the same text, but for the minute of posting (preview and send each read the clock)
+    assert unescape(preview[1]).splitlines()[:-1] == notice.text.splitlines()[:-1]
+    assert notice.text.startswith(signed)

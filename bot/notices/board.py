@@ -136,9 +136,14 @@ def member_keyback_text(lao: Lao, pending: int) -> str:
     return f"{lao.name}: ไม่มีรายการค้างคีย์ในบอทค่ะ"
 
 
-def announce_text(text: str, at: datetime, province: str = "") -> str:
-    """An announcement as subscribers get it: who, the scope, the text, when."""
-    return f"ประกาศจากผู้ดูแลระบบ{scope_th(province)}\n{text.strip()}\n{posted_line(at)}"
+def announce_text(text: str, at: datetime, province: str = "", *,
+                  provincial: bool = False) -> str:
+    """An announcement as subscribers get it (and as its preview shows it): who, the scope,
+    the text, when. ``provincial``: sent by a provincial operator, so signed by the
+    province's office (สถจ.), whose notices reach only that province; otherwise by the
+    national admins (ผู้ดูแลระบบ), with the scope when one was chosen."""
+    who = f" สถจ.{province}" if provincial and province else f"ผู้ดูแลระบบ{scope_th(province)}"
+    return f"ประกาศจาก{who}\n{text.strip()}\n{posted_line(at)}"
 
 
 # --------------------------------------------------------------------------- audience
@@ -276,9 +281,11 @@ class Publisher:
         return update, self.outbox.add(notice)
 
     def announce(self, *, text: str, key: str, now: datetime, by: str = "",
-                 province: str = "") -> Notice:
-        """Queue a free-text announcement (optionally for one province)."""
-        notice = Notice(id=f"n-{key}", kind="announce", text=announce_text(text, now, province),
+                 province: str = "", provincial: bool = False) -> Notice:
+        """Queue a free-text announcement (optionally for one province; ``provincial``: from
+        a provincial operator, see :func:`announce_text`)."""
+        notice = Notice(id=f"n-{key}", kind="announce",
+                        text=announce_text(text, now, province, provincial=provincial),
                         created_at=now, by=by, province=province)
         return self.outbox.add(notice)
 

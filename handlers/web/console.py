@@ -483,6 +483,7 @@ class Draft:
     state: str = ""
     ref: str = ""
     expected: str = ""
+    provincial: bool = False  # sent by a provincial operator: signed by the สถจ.
 
 
 def _draft(req: Req) -> Draft:
@@ -510,7 +511,8 @@ def _draft(req: Req) -> Draft:
     if kind == "status":
         _need(state in STATES, f"unknown state {state!r}", "สถานะไม่ถูกต้องค่ะ", 400)
     return Draft(kind, province, text, state if kind == "status" else "",
-                 f.get("ref", "").strip()[:200], f.get("expected", "").strip()[:100])
+                 f.get("ref", "").strip()[:200], f.get("expected", "").strip()[:100],
+                 provincial=not actor.national)
 
 
 def _check_text(req: Req, draft: Draft) -> str:
@@ -524,7 +526,8 @@ def _check_text(req: Req, draft: Draft) -> str:
 def _sample(st: ConsoleState, draft: Draft, now: datetime) -> tuple[str, str]:
     """The text subscribers will get (the chat commands' own texts) and a heading."""
     if draft.kind == "announce":
-        return announce_text(draft.message, now, draft.province), ""
+        return announce_text(draft.message, now, draft.province,
+                             provincial=draft.provincial), ""
     view = st.core.status.current()
     restored = draft.state == "normal" and view is not None and view.state != "normal"
     probe = StatusUpdate(0, now, draft.state, draft.message,
@@ -580,7 +583,8 @@ async def notice_send(req: Req) -> web.StreamResponse:
         # The same Publisher calls as the chat's /announce and /setstatus confirm step.
         if draft.kind == "announce":
             return st.publisher.announce(text=draft.message, key=key, now=now, by=by,
-                                         province=draft.province)
+                                         province=draft.province,
+                                         provincial=draft.provincial)
         view = st.core.status.current()
         restored = draft.state == "normal" and view is not None and view.state != "normal"
         _, notice = st.publisher.set_status(
