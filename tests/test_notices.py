@@ -114,8 +114,36 @@ def test_province_names_fold() -> None:
 
 def test_console_and_groups_cannot_subscribe(engine: Engine, core: Core) -> None:
     assert "LINE หรือ Telegram" in text(Chat(engine, "console", "c1")("รับแจ้งเตือน"))
-    assert "แชทส่วนตัว" in text(Chat(engine, "line", "Ug", group=True)("รับแจ้งเตือน"))
+    assert "แชตส่วนตัว" in text(Chat(engine, "line", "Ug", group=True)("รับแจ้งเตือน"))
     assert Subscriptions(core.store).all() == []
+
+
+def test_replies_spell_chat_as_the_royal_institute_does(engine: Engine, core: Core) -> None:
+    # QA r3: the subscribe replies said "แชทนี้"/"แชทส่วนตัว", every other reply "แชต".
+    private = text(Chat(engine, "telegram", "31")("รับแจ้งเตือน"))
+    group = text(Chat(engine, "line", "Ug", group=True)("รับแจ้งเตือน"))
+    anonymous = text(core.engine.reply_to(Incoming("line", "", "Cgroup", action="field:up",
+                                                   event_id="anon-1", is_group=True)))
+    assert "แชตนี้" in private and "แชตส่วนตัว" in group and "แชตส่วนตัว" in anonymous
+    assert "แชท" not in private + group + anonymous
+
+
+def test_no_reply_text_in_the_source_spells_chat_with_tho_thahan() -> None:
+    """Every Thai literal of bot/ and handlers/ says แชต; only the words recognised in what
+    users type (bot/qa/offtopic.py) keep แชท, as users write both."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for path in [*(root / "bot").rglob("*.py"), *(root / "handlers").rglob("*.py")]:
+        if path.name == "offtopic.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and "แชท" in node.value:
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []
 
 
 def test_follow_offers_subscription_and_unfollow_marks_unreachable(engine: Engine,

@@ -304,7 +304,7 @@ def status_html(view: StatusView | None, timeline: list[StatusUpdate], base_url:
         parts.append("</ol></section>")
     parts += [
         '<section class="card"><h2>รับแจ้งเตือน</h2>',
-        "<p>ในแชท LINE หรือ Telegram ของผู้ช่วย พิมพ์ <code>รับแจ้งเตือน</code> "
+        "<p>ในแชต LINE หรือ Telegram ของผู้ช่วย พิมพ์ <code>รับแจ้งเตือน</code> "
         "(หรือ <code>/subscribe</code>) บอทจะส่งข้อความทันทีเมื่อสถานะเปลี่ยนหรือมีประกาศใหม่</p>",
         '<ul class="how"><li>เฉพาะจังหวัด: <code>รับแจ้งเตือน จังหวัดลำพูน</code></li>'
         "<li>เลิกรับ: <code>เลิกรับแจ้งเตือน</code></li>"
