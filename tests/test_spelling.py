@@ -52,3 +52,12 @@ def test_an_answer_is_never_respelled(matcher: Matcher, question: str) -> None:
     plain = matcher._match(q, question)
     assert plain.outcome == "answer"
     assert matcher.match(question) == plain
+
+
+@pytest.mark.parametrize("question", ["แชทนี้เอาไว้ทำอะไร", "ลบแชทในไลน์ยังไง",
+                                      "บันทึกรายจ่ายผ่านแชทนี้ทำได้ไหม"])
+def test_chat_is_read_in_both_spellings(matcher: Matcher, question: str) -> None:
+    """The replies say แชต (Royal Institute); users type แชท as often: both read the same."""
+    other = question.replace("แชท", "แชต")
+    assert matcher.pipeline.normalize(other).tokens == matcher.pipeline.normalize(question).tokens
+    assert matcher.match(other).topic == matcher.match(question).topic
