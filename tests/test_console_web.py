@@ -320,7 +320,7 @@ def test_province_notice_reaches_only_that_province(browser: Any, served: Served
     page.fill("#message", "<b>ประชุม</b> ด่วน พรุ่งนี้ 9 โมง")
     page.get_by_role("button", name="ดูตัวอย่างก่อนส่ง").click()
     preview = page.locator(".preview").inner_text()
-    assert "<b>ประชุม</b>" in preview and "เฉพาะจังหวัดลำพูน" in preview
+    assert "<b>ประชุม</b>" in preview and preview.startswith("ประกาศจาก สถจ.ลำพูน")
     assert "ส่งถึงผู้รับแจ้งเตือน 3 ราย" in page.inner_text("main")
     page.get_by_role("button", name="ยืนยันส่ง").click()
     page.wait_for_url(re.compile(r"/console/notices/n-"))
@@ -332,7 +332,7 @@ def test_province_notice_reaches_only_that_province(browser: Any, served: Served
     assert line_to == {"Ulp1"}
     assert tg_to == {"5001", "5002"}
     sent = served.tg.sent_texts(5001)
-    assert any("<b>ประชุม</b> ด่วน" in t for t in sent)
+    assert any(t.startswith("ประกาศจาก สถจ.ลำพูน\n") and "<b>ประชุม</b> ด่วน" in t for t in sent)
     page.goto(f"{served.base}/console/notices")
     assert "ส่งครบแล้ว" in page.inner_text("main")
     page.context.close()
