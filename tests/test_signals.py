@@ -368,3 +368,19 @@ def test_a_new_status_cites_only_what_was_given_with_it(tmp_path: Path) -> None:
     view = core.status.current()
     assert view is not None and (view.ref, view.expected) == ("", "")
     core.store.close()
+
+
+def test_since_is_only_what_the_letter_in_force_states() -> None:
+    board = StatusBoard(MemoryStore(), seed=SEED)
+    at = datetime(2024, 7, 20, 9, 0, tzinfo=BANGKOK)
+    board.post(state="down", message="พบสาเหตุแล้ว", phase="identified", at=at)
+    view = board.current()
+    assert view is not None and view.fields()["since"] == "7 ก.ค. 2567"  # the seed's letter
+    board.post(state="down", message="ขัดข้องอีกครั้ง", ref=NEW_REF, at=at + timedelta(days=1))
+    view = board.current()
+    assert view is not None and view.since is None and view.since_part == ""
+    assert view.fields()["since"] == "ไม่ได้ระบุ"
+    back = at + timedelta(days=2)
+    board.post(state="normal", message="กลับมาแล้ว", ref=NEW_REF + " ฉบับที่ 2", at=back)
+    view = board.current()  # a change of state: the record dates it, letter or not
+    assert view is not None and view.since == back and "ตั้งแต่" in view.since_part
