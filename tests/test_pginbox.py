@@ -343,7 +343,7 @@ async def test_a_taken_over_user_waits_by_the_age_of_its_events_not_of_the_takeo
 async def test_closed_database_is_a_clear_error(pg_cluster: Cluster) -> None:
     inbox = PgInbox(pg_cluster.url(password="wrong-Pa55"), timeout=1.0)
     with pytest.raises(InboxUnavailable) as err:
-        await inbox.start(lambda key: None)
+        await inbox.start(lambda key, age: None)
     assert "wrong-Pa55" not in str(err.value)
     await inbox.close()
 
