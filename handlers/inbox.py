@@ -102,9 +102,10 @@ class SharedInbox(abc.ABC):
         return InboxState()
 
     @abc.abstractmethod
-    async def start(self, wake: Callable[[str], None],
+    async def start(self, wake: Callable[[str, float], None],
                     room: Callable[[], tuple[int, float]] | None = None) -> None:
-        """Connect and start the background work; ``wake(order_key)`` asks for a drain,
+        """Connect and start the background work; ``wake(order_key, age)`` asks for a drain
+        of a key whose oldest open event was accepted ``age`` seconds ago,
         ``room()`` how many order keys the caller wants woken now, and how many seconds the
         open events of a key it wants must have waited."""
 

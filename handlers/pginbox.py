@@ -157,8 +157,11 @@ WHERE order_key = ANY(%(keys)s::text[]) AND state < 2 AND NOT key = ANY(%(done)s
 """
 
 # Oldest first: a busy instance's waiting users go to whichever instance has room first.
+# With the seconds the oldest open event of each has waited since it was accepted (by the
+# database's clock, as accepted_at): the waker queues it by that age, not as a new arrival.
 _SWEEP = """
-SELECT i.order_key FROM elaas_inbox i
+SELECT i.order_key, extract(epoch FROM clock_timestamp() - min(i.accepted_at))::float8
+FROM elaas_inbox i
 WHERE i.state < 2 AND i.accepted_at < clock_timestamp() - make_interval(secs => %(age)s)
   AND NOT EXISTS (SELECT 1 FROM elaas_inbox_lease l
                   WHERE l.order_key = i.order_key AND l.until > clock_timestamp())
@@ -313,7 +316,7 @@ class PgInbox(SharedInbox):
         self._orders: dict[str, str] = {}  # claimed event key -> its order key
         self._keys: set[str] = set()  # order keys this instance holds a lease on
         self._tasks: list[asyncio.Task[None]] = []
-        self._wake: Callable[[str], None] = lambda key: None
+        self._wake: Callable[[str, float], None] = lambda key, age: None
         self._room: Callable[[], tuple[int, float]] = lambda: (SWEEP_LIMIT, SWEEP_AGE)
         self.stats = {"claims": 0, "claims_lost": 0, "swept": 0, "fenced": 0}
         # Two inserts in flight: a webhook that comes while one commits starts the next one
@@ -355,7 +358,7 @@ class PgInbox(SharedInbox):
             await self._pool.open(wait=True, timeout=self.timeout)
             await self._lazy.open(wait=True, timeout=self.timeout)
 
-    async def start(self, wake: Callable[[str], None],
+    async def start(self, wake: Callable[[str, float], None],
                     room: Callable[[], tuple[int, float]] | None = None) -> None:
         self._wake = wake
         self._room = room or (lambda: (SWEEP_LIMIT, SWEEP_AGE))
@@ -406,9 +409,9 @@ class PgInbox(SharedInbox):
             return
         rows = await self._fetch(self._lazy, _SWEEP, {"age": max(age, SWEEP_AGE),
                                                       "limit": min(limit, SWEEP_LIMIT)})
-        for (key,) in rows:
+        for key, age in rows:
             self.stats["swept"] += 1
-            self._wake(str(key))
+            self._wake(str(key), max(float(age), 0.0))
 
     async def _cleanup(self) -> None:
         with self._errors():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import heapq
 import logging
 import time
 from collections.abc import Sequence
@@ -149,9 +150,11 @@ class Pipeline:
                       "replayed": 0, "not_resent": 0}
         self._draining: set[str] = set()
         self._dirty: set[str] = set()
-        # Shared inbox: woken order keys waiting for a drain worker, oldest first, with the
-        # monotonic time each was woken.
+        # Shared inbox: woken order keys waiting for a drain worker, each with the monotonic
+        # time its oldest open event was accepted, and the same as a heap, oldest first (an
+        # entry whose time is no longer the key's is skipped).
         self._waiting: dict[str, float] = {}
+        self._queue: list[tuple[float, str]] = []
         self._workers = 0
         self._worker_ids = 0
         self.tally = Tally()
@@ -263,12 +266,18 @@ class Pipeline:
             self.wake(item.order_key)
         self.stats["duplicates"] += sum(1 for r in rows if r[0] not in verdicts)
 
-    def wake(self, order_key: str) -> None:
+    def wake(self, order_key: str, age: float = 0.0) -> None:
         """Handle the open events of ``order_key`` here (unless a drain of it is running, which
-        then looks again before it stops), after the keys woken before it."""
+        then looks again before it stops), after the keys whose events waited longer.
+
+        ``age``: seconds its oldest open event has waited since it was accepted (the sweeper
+        takes over a dead instance's users with the time they already waited there)."""
         self._dirty.add(order_key)
-        if order_key not in self._draining and order_key not in self._waiting:
-            self._waiting[order_key] = time.monotonic()
+        since = time.monotonic() - age
+        known = self._waiting.get(order_key)
+        if order_key not in self._draining and (known is None or since < known):
+            self._waiting[order_key] = since
+            heapq.heappush(self._queue, (since, order_key))
         # Also for a user already waiting: a worker may be missing (one ended on an error).
         if self._waiting and self._workers < DRAINS:
             self._workers += 1
@@ -277,10 +286,23 @@ class Pipeline:
             self.flow.tasks.submit(label, self._work(), label)
 
     def waited(self) -> float:
-        """Seconds the oldest waiting order key has waited for a drain worker (0: none)."""
-        for at in self._waiting.values():
-            return time.monotonic() - at
-        return 0.0
+        """Seconds the oldest event of a key waiting for a drain worker has waited (0: none)."""
+        self._skip_stale()
+        return time.monotonic() - self._queue[0][0] if self._queue else 0.0
+
+    def _next(self) -> str | None:
+        """The waiting key whose events waited longest, taken off the queue (None: none)."""
+        self._skip_stale()
+        if not self._queue:
+            return None
+        order_key = heapq.heappop(self._queue)[1]
+        del self._waiting[order_key]
+        return order_key
+
+    def _skip_stale(self) -> None:
+        queue = self._queue
+        while queue and self._waiting.get(queue[0][1]) != queue[0][0]:
+            heapq.heappop(queue)
 
     def _room(self) -> tuple[int, float]:
         """What the sweeper may wake here now: the free places of the queue, and keys whose
@@ -291,9 +313,7 @@ class Pipeline:
     async def _work(self) -> None:
         """One of DRAINS workers: drain the waiting keys, oldest first, until none is left."""
         try:
-            while self._waiting:
-                order_key = next(iter(self._waiting))
-                del self._waiting[order_key]
+            while (order_key := self._next()) is not None:
                 self._draining.add(order_key)
                 try:
                     await self._drain(order_key)

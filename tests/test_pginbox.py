@@ -14,8 +14,10 @@ import psycopg
 import pytest
 
 from bot.core.pgstore import PgStore
-from handlers.app import build_core
+from handlers.app import Core, build_core
 from handlers.pginbox import InboxUnavailable, PgInbox, _Batcher
+from handlers.pipeline import Pipeline
+from handlers.ratelimit import Flow
 from handlers.settings import Settings
 from handlers.web.server import FLOW, RunningServer, create_app
 from tests.fakes import FakeLine, wait_for
@@ -303,10 +305,45 @@ async def test_a_drain_that_fails_unexpectedly_does_not_strand_the_users_waiting
         store.close()
 
 
+async def test_a_taken_over_user_waits_by_the_age_of_its_events_not_of_the_takeover(
+        pg_url: str, memory_core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the sweeper woke a dead instance's user as if its events had just arrived: it
+    # went to the back of the survivor's queue, behind newer users (the kill test once saw
+    # answers 62 s after the accept), and the backlog rule (503 once the oldest waiting user
+    # waited BACKLOG_S) did not count the time it had waited on the dead instance.
+    from handlers import pipeline
+
+    monkeypatch.setattr(pipeline, "DRAINS", 0)  # no drain starts until the test lets it
+    dead = PgInbox(pg_url)
+    await dead.open()
+    await dead.accept_judged([row("line:old-1", "line:OLD")])
+    await dead.close()  # killed: no lease, the event stays open
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        await conn.execute("UPDATE elaas_inbox SET accepted_at = accepted_at"
+                           " - interval '40 seconds' WHERE key = 'line:old-1'")
+    pipe = Pipeline(Flow(memory_core.engine), PgInbox(pg_url))
+    drained: list[str] = []
+
+    async def drain(order_key: str) -> None:
+        drained.append(order_key)
+
+    monkeypatch.setattr(pipe, "_drain", drain)
+    try:
+        pipe.wake("line:NEW")  # a user accepted here a moment ago
+        await pipe.replay()  # the survivor's sweeper takes the dead instance's user over
+        assert 39 < pipe.waited() < 50
+        monkeypatch.setattr(pipeline, "DRAINS", 1)
+        pipe.wake("line:NEW")  # a worker starts
+        await wait_for(lambda: len(drained) == 2)
+        assert drained == ["line:OLD", "line:NEW"]
+    finally:
+        await pipe.close()
+
+
 async def test_closed_database_is_a_clear_error(pg_cluster: Cluster) -> None:
     inbox = PgInbox(pg_cluster.url(password="wrong-Pa55"), timeout=1.0)
     with pytest.raises(InboxUnavailable) as err:
-        await inbox.start(lambda key: None)
+        await inbox.start(lambda key, age: None)
     assert "wrong-Pa55" not in str(err.value)
     await inbox.close()
 
