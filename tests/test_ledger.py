@@ -112,6 +112,23 @@ def test_only_author_or_admin_may_void(core: Core, say: Say) -> None:
     assert "ยกเลิกรายการที่ 1 แล้ว" in say("ยกเลิก 1 ผิด", user="boss")[0].text
 
 
+def test_every_void_confirmation_repeats_the_entry(core: Core, say: Say) -> None:
+    # With several clerks logging, "ยกเลิกรายการที่ 3 แล้วค่ะ" alone lets numbers get mixed up:
+    # the typed void, the button's question and its confirmation all show the entry itself.
+    _join(core, say, "u1")
+    _join(core, say, "boss", admin=True)
+    say("รับ 100 ค่าขยะ", user="u1")
+    say("จ่าย 250 ค่าน้ำ", user="u1")
+    typed = say("ยกเลิก 1 บันทึกผิดคน", user="boss")[0].text
+    assert "ยกเลิกรายการที่ 1 แล้ว" in typed
+    assert "รับ 100.00 บาท (หนึ่งร้อยบาทถ้วน) ค่าขยะ" in typed
+    asked = say(action="void:01234567:2", user="u1")[0].text
+    assert "จ่าย 250.00 บาท (สองร้อยห้าสิบบาทถ้วน) ค่าน้ำ" in asked and "เหตุผล" in asked
+    done = say("จดซ้ำ", user="u1")[0].text
+    assert "ยกเลิกรายการที่ 2 แล้ว" in done
+    assert "จ่าย 250.00 บาท (สองร้อยห้าสิบบาทถ้วน) ค่าน้ำ" in done
+
+
 def test_isolation_between_laos(core: Core, say: Say) -> None:
     _join(core, say, "a", code="01111111", admin=True)
     _join(core, say, "b", code="02222222", admin=True)

@@ -108,7 +108,8 @@ def test_a_statement_with_an_answer_is_only_a_reason_after_confirming(core: Core
                                                                        clerk: Chat) -> None:
     clerk("ยกเลิก 2")
     ask = clerk("จ่ายเงินช่วงระบบล่ม")
-    assert "ยกเลิกรายการที่ 2 ด้วยเหตุผล “จ่ายเงินช่วงระบบล่ม” ใช่ไหม" in said(ask)
+    assert "ยกเลิกรายการที่ 2 (รับ 200.00 บาท (สองร้อยบาทถ้วน) ค่าน้ำ" in said(ask)
+    assert "ด้วยเหตุผล “จ่ายเงินช่วงระบบล่ม” ใช่ไหม" in said(ask)
     assert not voided(core, 2)
     out = clerk.tap(ask, "ไม่ใช่")  # no: answer it instead, and the void still waits
     assert out[0].topic is not None and "ยังรอเหตุผล" in out[-1].text

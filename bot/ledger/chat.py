@@ -32,7 +32,7 @@ from bot.ledger.membership import (
     name_args,
 )
 from bot.ledger.opening import entry_and_question, numbered_entry_lines
-from bot.ledger.quickentry import looks_like_entry, parse_entry
+from bot.ledger.quickentry import describe, looks_like_entry, parse_entry
 from bot.ledger.steps import (
     AskDescription,
     AskName,
@@ -405,11 +405,11 @@ class LedgerFeature(MembershipFlows, Feature):
                 refuse_void(e, ctx.user, may_void_any=member.is_admin)
             except LedgerError as exc:
                 return [Reply(str(exc), (Choice("รายการวันนี้", "cmd:today"),))]
-            step = VoidReason.start(ctx.now, lao=ledger.lao_code, no=no)
+            step = VoidReason.start(ctx.now, lao=ledger.lao_code, no=no, entry=describe(e))
             ctx.session.set_step(step)
             keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
-            return [Reply(f"ยกเลิกรายการที่ {no}: {KIND_TH[e.kind]} {format_baht(e.amount)} "
-                          f"{e.description}{keyed}\nพิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด) "
+            return [Reply(f"ยกเลิกรายการที่ {no}: {describe(e)}{keyed}\n"
+                          f"พิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด) "
                           f"ภายใน {STEP_MINUTES} นาที หรือกด “ไม่ยกเลิก”",
                           (step.cancel_choice(),), private=True)]
         try:
@@ -418,7 +418,8 @@ class LedgerFeature(MembershipFlows, Feature):
         except LedgerError as exc:
             return [Reply(str(exc))]
         keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
-        return [Reply(f"ยกเลิกรายการที่ {v.no} แล้วค่ะ (เหตุผล: {reason.strip()})\n"
+        return [Reply(f"ยกเลิกรายการที่ {v.no} แล้วค่ะ: {describe(e)}\n"
+                      f"(เหตุผล: {reason.strip()}) "
                       f"รายการยังอยู่ในสมุดโดยมีเครื่องหมายยกเลิก ไม่ถูกลบ{keyed}",
                       (Choice("รายการวันนี้", "cmd:today"),), meta=wrote("ล่าสุด"))]
 

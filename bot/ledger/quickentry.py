@@ -65,6 +65,7 @@ from bot.ledger.entries import (
     KIND_TH,
     MAX_AMOUNT,
     METHOD_TH,
+    Entry,
     EntryError,
     Kind,
     Method,
@@ -526,8 +527,8 @@ def parse_entries(text: str, today: date) -> list[LineResult]:
     return results
 
 
-def describe(entry: ParsedEntry) -> str:
-    """One-line Thai confirmation of a parsed entry.
+def describe(entry: ParsedEntry | Entry) -> str:
+    """One-line Thai confirmation of a parsed or saved entry (a save, a void).
 
     Example: ``รับ 1,500.00 บาท (หนึ่งพันห้าร้อยบาทถ้วน) ค่าขยะ · 15 ก.ค. 2567 · เงินสด ·
     เลขที่ 12/345``.

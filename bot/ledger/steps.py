@@ -130,6 +130,7 @@ class VoidReason(Step, frozen=True, kw_only=True):
         {"ยกเลิกเลย", "ยกเลิกได้เลย", "ยกเลิกได้", "ยกเลิกรายการ", "ลบ", "ลบเลย", "ลบได้เลย"})
     lao: str
     no: int
+    entry: str = ""  # the entry as the save confirmation showed it (quickentry.describe)
 
     @property
     def prompt(self) -> str:
@@ -151,7 +152,8 @@ class VoidReason(Step, frozen=True, kw_only=True):
         return f"ยังไม่ได้ยกเลิกรายการที่ {self.no} ค่ะ (ถ้าจะยกเลิก พิมพ์ ยกเลิก {self.no} เหตุผล)"
 
     def confirm_text(self, text: str) -> str:
-        return f"ยกเลิกรายการที่ {self.no} ด้วยเหตุผล “{text}” ใช่ไหมคะ"
+        shown = f" ({self.entry})" if self.entry else ""
+        return f"ยกเลิกรายการที่ {self.no}{shown} ด้วยเหตุผล “{text}” ใช่ไหมคะ"
 
 
 @step_kind
