@@ -63,3 +63,35 @@ def test_the_set_is_the_frozen_one() -> None:
     assert len(ROWS) == 286 + 276
     assert sum(r[2] == "ERROR" for r in ROWS) == 53 + 55
     assert sum(r[2] == "NOT" for r in ROWS) == 32 + 32
+
+
+# entries_blind3.tsv: 225 more, by a third helper (3 Dec), measured once on main (d233ef5)
+# before anyone read its misses: 215 of 225 (95.6%), 2 saved with other values than the
+# writer's. Not yet worked through: a floor guards it until its misses are read and fixed.
+BLIND3 = [line.split("\t") for line in
+          (DATA / "entries_blind3.tsv").read_text().splitlines()[1:] if line.strip()]
+
+
+def _outcome(text: str, today: str) -> object:
+    try:
+        e = parse_entry(text, date.fromisoformat(today))
+    except NotAnEntry:
+        return "NOT"
+    except EntryError:
+        return "ERROR"
+    return (e.kind, e.amount, e.date.isoformat(), e.doc_no, e.method)
+
+
+def _wanted(want: str) -> object:
+    if want in ("NOT", "ERROR"):
+        return want
+    w = json.loads(want)
+    doc = w["doc_no"].translate(THAI_DIGITS) if w["doc_no"] else None
+    return (w["kind"], Decimal(w["amount"]), w["date"], doc, w["method"])
+
+
+def test_the_third_blind_set_stays_at_its_floor() -> None:
+    assert len(BLIND3) == 225
+    got = [(_outcome(text, today), _wanted(want)) for text, today, want in BLIND3]
+    assert sum(g == w for g, w in got) >= 215
+    assert sum(isinstance(g, tuple) and g != w for g, w in got) <= 2  # saved wrongly
