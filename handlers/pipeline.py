@@ -155,6 +155,10 @@ class Pipeline:
         # entry whose time is no longer the key's is skipped).
         self._waiting: dict[str, float] = {}
         self._queue: list[tuple[float, str]] = []
+        # ...and when each was woken here, earliest first: this instance's own backlog, which
+        # the backlog rule and the sweeper's room judge (a taken-over user's time on a dead
+        # instance orders it, but is no measure of how far behind this one is).
+        self._woken: dict[str, float] = {}
         self._workers = 0
         self._worker_ids = 0
         self.tally = Tally()
@@ -273,10 +277,12 @@ class Pipeline:
         ``age``: seconds its oldest open event has waited since it was accepted (the sweeper
         takes over a dead instance's users with the time they already waited there)."""
         self._dirty.add(order_key)
-        since = time.monotonic() - age
+        now = time.monotonic()
+        since = now - age
         known = self._waiting.get(order_key)
         if order_key not in self._draining and (known is None or since < known):
             self._waiting[order_key] = since
+            self._woken.setdefault(order_key, now)
             heapq.heappush(self._queue, (since, order_key))
         # Also for a user already waiting: a worker may be missing (one ended on an error).
         if self._waiting and self._workers < DRAINS:
@@ -286,9 +292,10 @@ class Pipeline:
             self.flow.tasks.submit(label, self._work(), label)
 
     def waited(self) -> float:
-        """Seconds the oldest event of a key waiting for a drain worker has waited (0: none)."""
-        self._skip_stale()
-        return time.monotonic() - self._queue[0][0] if self._queue else 0.0
+        """Seconds the key woken earliest here has waited for a drain worker (0: none)."""
+        for at in self._woken.values():
+            return time.monotonic() - at
+        return 0.0
 
     def _next(self) -> str | None:
         """The waiting key whose events waited longest, taken off the queue (None: none)."""
@@ -297,6 +304,7 @@ class Pipeline:
             return None
         order_key = heapq.heappop(self._queue)[1]
         del self._waiting[order_key]
+        del self._woken[order_key]
         return order_key
 
     def _skip_stale(self) -> None:

@@ -309,8 +309,9 @@ async def test_a_taken_over_user_waits_by_the_age_of_its_events_not_of_the_takeo
         pg_url: str, memory_core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: the sweeper woke a dead instance's user as if its events had just arrived: it
     # went to the back of the survivor's queue, behind newer users (the kill test once saw
-    # answers 62 s after the accept), and the backlog rule (503 once the oldest waiting user
-    # waited BACKLOG_S) did not count the time it had waited on the dead instance.
+    # answers 62 s after the accept). The backlog rule (503 once the user woken earliest
+    # here waited BACKLOG_S) measures this instance's own backlog: the time the user spent on
+    # the dead instance orders it first but does not make this instance refuse webhooks.
     from handlers import pipeline
 
     monkeypatch.setattr(pipeline, "DRAINS", 0)  # no drain starts until the test lets it
@@ -331,7 +332,7 @@ async def test_a_taken_over_user_waits_by_the_age_of_its_events_not_of_the_takeo
     try:
         pipe.wake("line:NEW")  # a user accepted here a moment ago
         await pipe.replay()  # the survivor's sweeper takes the dead instance's user over
-        assert 39 < pipe.waited() < 50
+        assert pipe.waited() < 5
         monkeypatch.setattr(pipeline, "DRAINS", 1)
         pipe.wake("line:NEW")  # a worker starts
         await wait_for(lambda: len(drained) == 2)
