@@ -112,10 +112,21 @@ def test_province_names_fold() -> None:
     assert normalize_province("ลอนดอน") is None
 
 
-def test_console_and_groups_cannot_subscribe(engine: Engine, core: Core) -> None:
+def test_the_console_cannot_subscribe(engine: Engine, core: Core) -> None:
     assert "LINE หรือ Telegram" in text(Chat(engine, "console", "c1")("รับแจ้งเตือน"))
-    assert "แชตส่วนตัว" in text(Chat(engine, "line", "Ug", group=True)("รับแจ้งเตือน"))
     assert Subscriptions(core.store).all() == []
+
+
+def test_asking_in_a_group_subscribes_the_askers_private_chat(engine: Engine, core: Core) -> None:
+    # QA r3: "รับแจ้งเตือน" in a group subscribed nobody while the group was told the answer
+    # went to the private chat. The asker's own 1:1 chat is subscribed, never the group.
+    out = Chat(engine, "line", "Ug", group=True)("รับแจ้งเตือน")
+    assert "รับแจ้งเตือนแล้ว" in text(out) and "แชตส่วนตัว" in text(out)
+    assert all(r.private for r in out)
+    assert Subscriptions(core.store).get("line:Ug") is not None
+    assert len(Subscriptions(core.store).all()) == 1
+    again = Chat(engine, "line", "Ug", group=True)("รับแจ้งเตือน")
+    assert "อยู่แล้ว" in text(again) and all(r.private for r in again)
 
 
 def test_replies_spell_chat_as_the_royal_institute_does(engine: Engine, core: Core) -> None:

@@ -63,7 +63,6 @@ TO_CONSOLE = (
     "ได้ทางคอนโซล พิมพ์ /console เพื่อรับลิงก์เข้าใช้ (ใช้ได้ในแชตส่วนตัว)"
 )
 NO_PUSH = "ช่องทางนี้ส่งแจ้งเตือนให้ไม่ได้ค่ะ สมัครรับแจ้งเตือนผ่าน LINE หรือ Telegram นะคะ"
-IN_GROUP = "สมัครรับแจ้งเตือนได้ในแชตส่วนตัวกับบอทค่ะ เปิดแชตกับบอทแล้วพิมพ์ \"รับแจ้งเตือน\""
 ANNOUNCE_HELP = (
     "พิมพ์ ประกาศ ตามด้วยข้อความ เช่น\n"
     "ประกาศ คืนนี้ 20:00 น. e-LAAS ปิดปรับปรุง 2 ชั่วโมง\n"
@@ -406,22 +405,25 @@ class NoticesFeature(Feature):
         inc = ctx.incoming
         if inc.channel not in PUSH_CHANNELS:
             return [Reply(NO_PUSH)]
-        if inc.is_group:
-            return [Reply(IN_GROUP)]
         province: str | None = None
         if args.strip():
             province = normalize_province(args)
             if province is None:
                 return [Reply(f"ไม่รู้จักจังหวัด \"{args.strip()}\" ค่ะ "
                               "พิมพ์ชื่อจังหวัดให้ครบ เช่น รับแจ้งเตือน จังหวัดลำพูน")]
+        # Asked in a group: the asker's own 1:1 chat is subscribed (notices go to the user,
+        # never to the group), and the answer goes there.
         sub, changed = self.subs.subscribe(UserKey(inc.channel, inc.user_id), ctx.now, province)
         scope = f"\nรวมประกาศเฉพาะจังหวัด{sub.province}ด้วย" if sub.province else ""
+        private = inc.is_group
         if not changed:
-            return [Reply("รับแจ้งเตือนอยู่แล้วค่ะ ไม่ต้องสมัครซ้ำ" + scope, (STATUS, UNSUBSCRIBE))]
+            return [Reply("รับแจ้งเตือนอยู่แล้วค่ะ ไม่ต้องสมัครซ้ำ" + scope, (STATUS, UNSUBSCRIBE),
+                          private=private)]
+        where = "ทางแชตส่วนตัวนี้" if private else "ที่แชตนี้"
         return [Reply(
-            "รับแจ้งเตือนแล้วค่ะ เมื่อสถานะ e-LAAS เปลี่ยนหรือมีประกาศใหม่ บอทจะส่งข้อความมาที่แชตนี้"
+            f"รับแจ้งเตือนแล้วค่ะ เมื่อสถานะ e-LAAS เปลี่ยนหรือมีประกาศใหม่ บอทจะส่งข้อความมา{where}"
             + scope + "\nเลิกรับได้ทุกเมื่อ พิมพ์ \"เลิกรับแจ้งเตือน\"",
-            (STATUS, UNSUBSCRIBE), meta=wrote(),
+            (STATUS, UNSUBSCRIBE), meta=wrote(), private=private,
         )]  # fmt: skip
 
     def unsubscribe(self, ctx: Context, args: str) -> list[Reply]:
