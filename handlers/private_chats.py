@@ -42,6 +42,11 @@ def split_private(replies: Sequence[Reply]) -> tuple[list[Reply], list[Reply]]:
     return [r for r in replies if not r.private], [r for r in replies if r.private]
 
 
-def group_notice(sent: bool, channel: str, private: Sequence[Reply]) -> Reply:
-    """What the group sees instead of the ``private`` replies."""
-    return Reply(SENT_PRIVATELY) if sent else undelivered(channel, private)
+def group_notice(sent: bool, channel: str, private: Sequence[Reply], *,
+                 pressed: bool = False) -> list[Reply]:
+    """What the group sees instead of the ``private`` replies. Nothing for a button press
+    whose answer reached the 1:1 chat: the one who pressed sees it there, and a group told
+    "sent privately" after a refused press would think something was done."""
+    if sent:
+        return [] if pressed else [Reply(SENT_PRIVATELY)]
+    return [undelivered(channel, private)]

@@ -226,6 +226,20 @@ def tg_group_said(rig: tt.Rig) -> str:
     return "\n".join(rig.fake.sent_texts(tt.GROUP))
 
 
+async def test_a_refused_button_press_in_a_group_says_nothing_to_the_group(tg: tt.Rig) -> None:
+    # QA r3: a non-member pressing another LAO's void button in a group got the refusal
+    # privately, and the group was told "sent privately" as if something had been done.
+    press = copy.deepcopy(tt.load("callback_query"))
+    press["update_id"] = next(_uid)
+    press["callback_query"]["message"]["chat"] = {"id": tt.GROUP, "type": "supergroup",
+                                                  "title": "การเงิน อปท."}
+    press["callback_query"]["data"] = f"void:{LAO_CODE}:1"
+    assert await tg.post(press) == 200
+    await wait_for(lambda: any("ใช้ไม่ได้" in t for t in tg.fake.sent_texts(tt.CHAT)))
+    await tg.idle()
+    assert tg.fake.sent_texts(tt.GROUP) == []
+
+
 async def test_telegram_member_in_group_gets_private_replies_in_the_1to1_chat(
         tg: tt.Rig) -> None:
     code = admin_code(tg.core)

@@ -279,7 +279,8 @@ class LineAdapter:
             self.private_chats.note(user, sent)
         _LOG.info("LINE event %s: %d private reply(ies) %s", job.event_id, len(private),
                   "pushed to the 1:1 chat" if sent else "withheld from the group")
-        return [*public, group_notice(sent, self.channel, private)]
+        return [*public, *group_notice(sent, self.channel, private,
+                                       pressed=bool(job.incoming.action))]
 
     def send_mode(self, item: Inbound) -> str:
         """"reply" while the reply token is fresh, else "push" (the sending mark)."""

@@ -416,7 +416,8 @@ class TelegramAdapter:
             self.private_chats.note(user, sent)
         _LOG.info("Telegram update %s: %d private reply(ies) %s", label, len(private),
                   "sent to the 1:1 chat" if sent else "withheld from the group")
-        return [*public, group_notice(sent, self.channel, private)]
+        return [*public, *group_notice(sent, self.channel, private,
+                                       pressed=bool(incoming.action))]
 
     def private_chat_url(self) -> str:
         """``https://t.me/<bot>?start=private``: opens the 1:1 chat with a Start button."""
