@@ -408,7 +408,7 @@ class LedgerFeature(MembershipFlows, Feature):
             step = VoidReason.start(ctx.now, lao=ledger.lao_code, no=no, entry=describe(e))
             ctx.session.set_step(step)
             keyed = f"\n{KEYED_VOID_WARNING}" if e.keyed else ""
-            return [Reply(f"ยกเลิกรายการที่ {no}: {describe(e)}{keyed}\n"
+            return [Reply(f"ยกเลิกรายการที่ {no}: {step.entry}{keyed}\n"
                           f"พิมพ์เหตุผลที่ยกเลิก (เช่น พิมพ์ยอดผิด) "
                           f"ภายใน {STEP_MINUTES} นาที หรือกด “ไม่ยกเลิก”",
                           (step.cancel_choice(),), private=True)]
