@@ -185,6 +185,9 @@ def test_a_join_code_pasted_at_the_name_question_is_never_the_name(
     if again != "same":
         core.book.directory.add_lao(Lao("05510102", "อบต.อีกแห่ง", "ลำพูน"))
         code = core.book.directory.invite("05510102", "member", "cli", FIXED_NOW).code
+    while again == "lower" and code.isalpha():  # a lower-case word without a digit is by
+        # design not read as a code (bare_join_code: "statuses"); ~10% of random codes are
+        code = core.book.directory.invite("05510102", "member", "cli", FIXED_NOW).code
     typed = code.lower() if again == "lower" else code
     out = _line(say, typed)
     assert core.book.directory.member(f"line:{LINE_USER}").name == ""
